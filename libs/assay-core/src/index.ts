@@ -1,0 +1,2 @@
+export * from './assay';
+export * from './blend';

@@ -1,0 +1,75 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { BiomeError } from '../core/errors';
+import { FULL_SHA } from '../core/artifact';
+import { parsePorcelainZ } from '../core/git-status';
+
+const run = promisify(execFile);
+
+async function git(cwd: string, args: string[]): Promise<string> {
+  // argv array, never a shell string: names with shell metacharacters stay inert.
+  const { stdout } = await run('git', args, { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C' } });
+  return stdout;
+}
+
+/** Git facts a deploy needs, one repository. */
+export interface GitPort {
+  headSha(): Promise<string>;
+  isShallow(): Promise<boolean>;
+  /** Changed or untracked (non-ignored) files under the given paths. */
+  dirtyFiles(paths: string[]): Promise<string[]>;
+  /** Commit subjects of the SHAs the repository has; absent ones are left out. */
+  commitSubjects(shas: string[]): Promise<Map<string, string>>;
+  userName(): Promise<string | undefined>;
+}
+
+/** The real git, through the `git` binary. */
+export function createGit(cwd: string): GitPort {
+  return {
+    async headSha() {
+      let sha: string;
+      try {
+        sha = (await git(cwd, ['rev-parse', '--verify', 'HEAD'])).trim();
+      } catch {
+        throw new BiomeError('GIT_NOT_A_REPOSITORY', `${cwd} is not a git repository with a commit.`, 'Run from a git clone of the workspace with at least one commit.');
+      }
+      if (!FULL_SHA.test(sha)) throw new BiomeError('GIT_NOT_A_REPOSITORY', `git rev-parse HEAD gave "${sha}", not a 40-character SHA.`, 'Use a SHA-1 repository.');
+      return sha;
+    },
+    async isShallow() {
+      return (await git(cwd, ['rev-parse', '--is-shallow-repository'])).trim() === 'true';
+    },
+    async dirtyFiles(paths) {
+      if (paths.length === 0) return [];
+      const out = await git(cwd, ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--', ...paths]);
+      return parsePorcelainZ(out);
+    },
+    async commitSubjects(shas) {
+      const found = new Map<string, string>();
+      await Promise.all(
+        [...new Set(shas)].filter((s) => FULL_SHA.test(s)).map(async (sha) => {
+          try {
+            found.set(sha, (await git(cwd, ['log', '-1', '--format=%s', sha, '--'])).trim());
+          } catch {
+            /* commit not in this clone */
+          }
+        }),
+      );
+      return found;
+    },
+    async userName() {
+      try {
+        return (await git(cwd, ['config', 'user.email'])).trim() || undefined;
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
+/** Throws GIT_SHALLOW_CLONE: a shallow clone makes `nx affected` silently wrong. */
+export async function assertNotShallow(gitPort: GitPort): Promise<void> {
+  if (await gitPort.isShallow()) {
+    throw new BiomeError('GIT_SHALLOW_CLONE', 'This is a shallow clone: nx affected cannot see the base commit and would report too little.', 'Fetch full history (git fetch --unshallow, or GIT_DEPTH: 0 in GitLab CI).');
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The error taxonomy of the plugin. A `BiomeError` is a user error: it has a
+ * stable code, a message that names the problem and a hint that names the
+ * fix. Anything else that escapes is an internal error and keeps its stack.
+ */
+export type BiomeErrorCode =
+  | 'BIOME_NAME_INVALID'
+  | 'BIOME_UNKNOWN_ENVIRONMENT'
+  | 'BIOME_SANDPIT_NOT_ALLOWED'
+  | 'BIOME_NOT_FOUND'
+  | 'BIOME_MAIN_PROTECTED'
+  | 'PROJECT_NAME_INVALID'
+  | 'AWS_NAME_TOO_LONG'
+  | 'CONFIG_INVALID'
+  | 'OPTIONS_INVALID'
+  | 'STORE_URL_INVALID'
+  | 'STORE_UNREACHABLE'
+  | 'ARTIFACT_CONFLICT'
+  | 'ARTIFACT_MISSING'
+  | 'ARTIFACT_CORRUPT'
+  | 'ARTIFACT_DIRTY'
+  | 'LEDGER_RECORD_INVALID'
+  | 'GIT_NOT_A_REPOSITORY'
+  | 'GIT_SHALLOW_CLONE'
+  | 'GIT_DIRTY_TREE'
+  | 'PACKAGE_INPUT_INVALID'
+  | 'BUILD_OUTPUT_MISSING'
+  | 'WORKFLOW_INVALID'
+  | 'PROMOTION_INVALID'
+  | 'ROLLBACK_INVALID'
+  | 'TERRAFORM_MISSING'
+  | 'TERRAFORM_FAILED'
+  | 'CODEBUILD_FAILED'
+  | 'PUBLISH_FAILED';
+
+export class BiomeError extends Error {
+  override readonly name = 'BiomeError';
+
+  constructor(
+    readonly code: BiomeErrorCode,
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** True for errors that are the user's to fix (as opposed to bugs). */
+export function isBiomeError(error: unknown): error is BiomeError {
+  return error instanceof BiomeError;
+}
+
+/** One line for the terminal: `CODE: message\n  fix: hint`. */
+export function formatBiomeError(error: BiomeError): string {
+  return error.hint ? `${error.code}: ${error.message}\n  fix: ${error.hint}` : `${error.code}: ${error.message}`;
+}

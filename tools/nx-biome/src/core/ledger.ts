@@ -1,0 +1,138 @@
+import { BiomeError } from './errors';
+import { FULL_SHA } from './artifact';
+import { NAME_PATTERN, ProjectKind, PROJECT_KINDS } from './names';
+
+/** One project's deployment in one biome. Written to `biomes/<b>/ledger/<name>.json`. */
+export interface LedgerRecord {
+  schemaVersion: 1;
+  project: string;
+  kind: ProjectKind;
+  biome: string;
+  environment: string;
+  artifactKey: string;
+  sha256: string;
+  size: number;
+  gitSha: string;
+  dirty: boolean;
+  deployedAt: string;
+  deployedBy: string;
+  ciJobUrl?: string;
+  /** Where the record came from: a deploy, a promotion from another biome, or a rollback. */
+  origin?: { action: 'deploy' | 'promote' | 'rollback'; from?: string };
+  settings: Record<string, unknown>;
+}
+
+/** Biome metadata, `biomes/<b>/biome.json`. */
+export interface BiomeMeta {
+  schemaVersion: 1;
+  biome: string;
+  environment: string;
+  owner: string;
+  created: string;
+  /** ISO time after which a sandpit may be reaped; null for main biomes. */
+  expires: string | null;
+  asleep: boolean;
+  lastDeployedAt?: string;
+}
+
+export const ledgerPrefix = (biome: string) => `biomes/${biome}/ledger/`;
+export const ledgerKey = (biome: string, project: string) => `biomes/${biome}/ledger/${project}.json`;
+export const biomeMetaKey = (biome: string) => `biomes/${biome}/biome.json`;
+export const historyPrefix = (biome: string, project: string) => `biomes/${biome}/history/${project}/`;
+
+/** History key; the time prefix sorts records oldest first. */
+export function historyKey(record: LedgerRecord): string {
+  const stamp = record.deployedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${historyPrefix(record.biome, record.project)}${stamp}-${record.gitSha}.json`;
+}
+
+function invalid(source: string, problem: string): BiomeError {
+  return new BiomeError('LEDGER_RECORD_INVALID', `Ledger record ${source} ${problem}.`, 'Restore it from the biome history (rollback) or redeploy the project.');
+}
+
+/**
+ * Validates a ledger record read back from a store. A record that could point
+ * outside `artifacts/<project>/` or carry a bad name is rejected, never used.
+ */
+export function parseLedgerRecord(text: string, source: string): LedgerRecord {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw invalid(source, 'is not valid JSON');
+  }
+  const r = raw as Partial<LedgerRecord>;
+  if (!r || typeof r !== 'object' || Array.isArray(r)) throw invalid(source, 'is not a JSON object');
+  if (r.schemaVersion !== 1) throw invalid(source, `has unknown schemaVersion ${JSON.stringify(r.schemaVersion)}`);
+  if (typeof r.project !== 'string' || !NAME_PATTERN.test(r.project)) throw invalid(source, 'has an invalid project name');
+  if (typeof r.biome !== 'string' || !NAME_PATTERN.test(r.biome)) throw invalid(source, 'has an invalid biome name');
+  if (!PROJECT_KINDS.includes(r.kind as ProjectKind)) throw invalid(source, `has unknown kind ${JSON.stringify(r.kind)}`);
+  const keyPattern = new RegExp(`^artifacts/${r.project}/${r.project}-[0-9a-f]{40}(-dirty-[0-9a-f]{12})?\\.(zip|tar\\.gz)$`);
+  if (typeof r.artifactKey !== 'string' || !keyPattern.test(r.artifactKey)) throw invalid(source, `points outside artifacts/${r.project}/ (artifactKey ${JSON.stringify(r.artifactKey)})`);
+  if (typeof r.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(r.sha256)) throw invalid(source, 'has an invalid sha256');
+  if (typeof r.gitSha !== 'string' || !FULL_SHA.test(r.gitSha)) throw invalid(source, 'has an invalid git SHA');
+  if (typeof r.dirty !== 'boolean') throw invalid(source, 'has no dirty flag');
+  if (typeof r.deployedAt !== 'string' || Number.isNaN(Date.parse(r.deployedAt))) throw invalid(source, 'has an invalid deployedAt');
+  if (typeof r.environment !== 'string' || typeof r.deployedBy !== 'string' || typeof r.size !== 'number') throw invalid(source, 'is missing fields');
+  return { settings: {}, ...r } as LedgerRecord;
+}
+
+/** Validates biome metadata read back from a store. */
+export function parseBiomeMeta(text: string, source: string): BiomeMeta {
+  let raw: Partial<BiomeMeta>;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new BiomeError('LEDGER_RECORD_INVALID', `Biome metadata ${source} is not valid JSON.`, 'Recreate it with the biome-create target.');
+  }
+  if (!raw || typeof raw.biome !== 'string' || !NAME_PATTERN.test(raw.biome) || typeof raw.owner !== 'string' || typeof raw.created !== 'string') {
+    throw new BiomeError('LEDGER_RECORD_INVALID', `Biome metadata ${source} is missing fields.`, 'Recreate it with the biome-create target.');
+  }
+  return { schemaVersion: 1, asleep: false, expires: null, environment: '', ...raw } as BiomeMeta;
+}
+
+/** What a deploy does for one project. */
+export type DeployAction =
+  | { action: 'unchanged'; record: LedgerRecord }
+  | { action: 'record'; upload: boolean; record: LedgerRecord };
+
+/**
+ * Decides a project's deploy: unchanged when the biome already records the
+ * same bytes (the old record, and its key, stay); otherwise a new record, with
+ * an upload unless the store already holds the artifact.
+ */
+export function planProjectDeploy(input: {
+  current?: LedgerRecord;
+  next: LedgerRecord;
+  artifactStored: boolean;
+}): DeployAction {
+  if (input.current && input.current.sha256 === input.next.sha256 && sameSettings(input.current.settings, input.next.settings)) {
+    return { action: 'unchanged', record: input.current };
+  }
+  return { action: 'record', upload: !input.artifactStored, record: input.next };
+}
+
+function sameSettings(a: unknown, b: unknown): boolean {
+  return canonicalJson(a) === canonicalJson(b);
+}
+
+/** JSON with sorted keys: equal values give equal text. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) : v));
+}
+
+/** Refreshes a sandpit's expiry on deploy; main biomes never expire. */
+export function touchBiomeMeta(input: { existing?: BiomeMeta; biome: string; environment: string; sandpit: boolean; owner: string; now: Date; ttlHours: number }): BiomeMeta {
+  const expires = input.sandpit ? new Date(input.now.getTime() + input.ttlHours * 3600_000).toISOString() : null;
+  const base: BiomeMeta = input.existing ?? {
+    schemaVersion: 1,
+    biome: input.biome,
+    environment: input.environment,
+    owner: input.owner,
+    created: input.now.toISOString(),
+    expires,
+    asleep: false,
+  };
+  const keepLonger = base.expires && expires && Date.parse(base.expires) > Date.parse(expires);
+  return { ...base, expires: input.sandpit ? (keepLonger ? base.expires : expires) : null, lastDeployedAt: input.now.toISOString() };
+}

@@ -1,0 +1,179 @@
+import { artifactBucketName, WorkspaceConfig } from './config';
+import { sha256HexToBase64 } from './artifact';
+import { BiomeMeta, LedgerRecord } from './ledger';
+import { BiomeRef, biomeBucketName, databaseSchemaName, resourceName } from './names';
+
+/** Reference to a service inside a workflow definition: `${service:<project>}`. */
+export const SERVICE_REFERENCE = /\$\{service:([a-z][a-z0-9]*(?:-[a-z0-9]+)*)\}/g;
+
+export interface ServiceVars {
+  function_name: string;
+  s3_key: string;
+  source_code_hash: string;
+  sha256: string;
+  git_sha: string;
+  dirty: boolean;
+  handler: string;
+  runtime: string;
+  memory_size: number;
+  timeout: number;
+  environment: Record<string, string>;
+  model: string | null;
+  deployed_at: string;
+}
+
+export interface WorkflowVars {
+  state_machine_name: string;
+  s3_key: string;
+  sha256: string;
+  git_sha: string;
+  dirty: boolean;
+  definition: string;
+  services: string[];
+  deployed_at: string;
+}
+
+export interface ModelVars {
+  s3_key: string;
+  target_path: string;
+  sha256: string;
+  git_sha: string;
+  dirty: boolean;
+  deployed_at: string;
+}
+
+/** The Terraform variables of one biome: the input of `infra/stacks/biome`. */
+export interface BiomeTfvars {
+  name_prefix: string;
+  biome: string;
+  environment: string;
+  aws_region: string;
+  aws_account_id: string;
+  artifact_bucket: string;
+  model_prefix: string;
+  data_bucket: string;
+  database_schema: string;
+  owner: string;
+  asleep: boolean;
+  sandpit: boolean;
+  services: Record<string, ServiceVars>;
+  workflows: Record<string, WorkflowVars>;
+  models: Record<string, ModelVars>;
+}
+
+const str = (v: unknown, fallback: string) => (typeof v === 'string' && v ? v : fallback);
+const num = (v: unknown, fallback: number) => (typeof v === 'number' && Number.isFinite(v) ? v : fallback);
+
+/** Model target below the shared endpoint's prefix: `<biome>/<artifact file>`. */
+export function modelTargetPath(biome: string, artifactKey: string): string {
+  return `${biome}/${artifactKey.slice(artifactKey.lastIndexOf('/') + 1)}`;
+}
+
+/** Function ARN of a biome's service, from the naming rule. */
+export function functionArn(config: WorkspaceConfig, biome: BiomeRef, project: string): string {
+  return `arn:aws:lambda:${biome.environment.region}:${biome.environment.account}:function:${resourceName(config, biome.name, project)}`;
+}
+
+/** Replaces `${service:<name>}` in a workflow definition with that service's ARN in the biome. */
+export function resolveWorkflowDefinition(template: string, config: WorkspaceConfig, biome: BiomeRef): string {
+  return template.replace(SERVICE_REFERENCE, (_m, name: string) => functionArn(config, biome, name));
+}
+
+/** Project names a workflow definition refers to. */
+export function referencedServices(template: string): string[] {
+  return [...new Set([...template.matchAll(SERVICE_REFERENCE)].map((m) => m[1]))].sort();
+}
+
+/**
+ * Renders the Terraform variables of a biome from its WHOLE ledger, so that a
+ * project absent from the current run keeps its recorded artifact. Output is
+ * deterministic: maps are sorted by project name.
+ */
+export function renderTfvars(input: {
+  config: WorkspaceConfig;
+  biome: BiomeRef;
+  meta?: BiomeMeta;
+  records: LedgerRecord[];
+  storeBucket?: string;
+}): { tfvars: BiomeTfvars; warnings: string[] } {
+  const { config, biome } = input;
+  const records = [...input.records].sort((a, b) => (a.project < b.project ? -1 : 1));
+  const warnings: string[] = [];
+  const models: Record<string, ModelVars> = {};
+  for (const r of records.filter((r) => r.kind === 'model')) {
+    models[r.project] = {
+      s3_key: r.artifactKey,
+      target_path: modelTargetPath(biome.name, r.artifactKey),
+      sha256: r.sha256,
+      git_sha: r.gitSha,
+      dirty: r.dirty,
+      deployed_at: r.deployedAt,
+    };
+  }
+  const services: Record<string, ServiceVars> = {};
+  for (const r of records.filter((r) => r.kind === 'service')) {
+    const s = r.settings;
+    const model = typeof s.model === 'string' && s.model ? s.model : null;
+    const environment: Record<string, string> = {};
+    for (const [k, v] of Object.entries((s.environment as Record<string, unknown>) ?? {}).sort()) environment[k] = String(v);
+    environment.BIOME = biome.name;
+    environment.GIT_SHA = r.gitSha;
+    if (model) {
+      if (models[model]) environment.MODEL_TARGET = models[model].target_path;
+      else warnings.push(`service ${r.project} uses model "${model}", which biome ${biome.name} does not record yet; MODEL_TARGET is left unset.`);
+    }
+    services[r.project] = {
+      function_name: resourceName(config, biome.name, r.project),
+      s3_key: r.artifactKey,
+      source_code_hash: sha256HexToBase64(r.sha256),
+      sha256: r.sha256,
+      git_sha: r.gitSha,
+      dirty: r.dirty,
+      handler: str(s.handler, 'main.handler'),
+      runtime: str(s.runtime, 'nodejs20.x'),
+      memory_size: num(s.memorySize, 256),
+      timeout: num(s.timeout, 30),
+      environment,
+      model,
+      deployed_at: r.deployedAt,
+    };
+  }
+  const workflows: Record<string, WorkflowVars> = {};
+  for (const r of records.filter((r) => r.kind === 'workflow')) {
+    const template = str(r.settings.definition, '{}');
+    const refs = referencedServices(template);
+    for (const ref of refs.filter((name) => !services[name])) {
+      warnings.push(`workflow ${r.project} invokes service "${ref}", which biome ${biome.name} does not record.`);
+    }
+    workflows[r.project] = {
+      state_machine_name: resourceName(config, biome.name, r.project),
+      s3_key: r.artifactKey,
+      sha256: r.sha256,
+      git_sha: r.gitSha,
+      dirty: r.dirty,
+      definition: resolveWorkflowDefinition(template, config, biome),
+      services: refs,
+      deployed_at: r.deployedAt,
+    };
+  }
+  return {
+    tfvars: {
+      name_prefix: config.namePrefix,
+      biome: biome.name,
+      environment: biome.environment.name,
+      aws_region: biome.environment.region,
+      aws_account_id: biome.environment.account,
+      artifact_bucket: artifactBucketName(config, biome.environment, input.storeBucket),
+      model_prefix: biome.environment.modelPrefix,
+      data_bucket: biomeBucketName(config, biome),
+      database_schema: databaseSchemaName(biome.name),
+      owner: input.meta?.owner ?? 'unknown',
+      asleep: input.meta?.asleep ?? false,
+      sandpit: biome.sandpit,
+      services,
+      workflows,
+      models,
+    },
+    warnings,
+  };
+}

@@ -1,0 +1,6 @@
+export interface DeployExecutorSchema {
+  biome: string;
+  dryRun?: boolean;
+  allowDirty?: boolean;
+  [forwarded: string]: unknown;
+}

@@ -1,0 +1,84 @@
+import type { ExecutorContext } from '@nx/devkit';
+import { readFile, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { archiveExtension, artifactFileName, PackageManifest } from '../../core/artifact';
+import { BiomeError } from '../../core/errors';
+import { checkAwsNameBudget, parseBiomeName, ProjectKind, validateProjectName } from '../../core/names';
+import { collectFolder, createArchive } from '../../adapters/archive';
+import { createGit, GitPort } from '../../adapters/git';
+import { loadWorkspaceConfig, writeFileAtomic } from '../../adapters/workspace';
+import { currentProject, formatBytes, projectInputRoots, runExecutor } from '../run';
+import type { PackageExecutorSchema } from './schema';
+
+/** Where package writes, and deploy reads, a project's artifact and manifest. */
+export const artifactsDir = (workspaceRoot: string) => join(workspaceRoot, 'dist', 'artifacts');
+export const manifestPath = (workspaceRoot: string, project: string) => join(artifactsDir(workspaceRoot), `${project}.manifest.json`);
+
+/** Settings that come from the build output rather than from project.json. */
+async function settingsFromBuild(kind: ProjectKind, buildOutput: string, settings: Record<string, unknown>): Promise<Record<string, unknown>> {
+  if (kind !== 'workflow') return settings;
+  const path = join(buildOutput, 'definition.asl.json');
+  const definition = await readFile(path, 'utf8').catch(() => {
+    throw new BiomeError('BUILD_OUTPUT_MISSING', `${path} is missing.`, 'Run the workflow build target first.');
+  });
+  return { ...settings, definition };
+}
+
+/**
+ * Packages a project's build output into a reproducible archive
+ * `dist/artifacts/<name>-<sha>.<ext>` plus `.sha256` and a manifest.
+ */
+export async function packageProject(options: PackageExecutorSchema, context: ExecutorContext, git: GitPort = createGit(context.root)): Promise<PackageManifest> {
+  const project = currentProject(context);
+  validateProjectName(project.name);
+  const kind = options.kind;
+  const config = await loadWorkspaceConfig(context.root);
+  if (options.biome !== undefined) {
+    // Forwarded from deploy: a bad biome fails here, before anything is written.
+    checkAwsNameBudget(config, parseBiomeName(String(options.biome), config), [{ name: project.name, kind }]);
+  }
+  const sha = await git.headSha();
+  const dirtyFiles = await git.dirtyFiles([...projectInputRoots(context, project.name), 'package.json', 'package-lock.json', 'tsconfig.base.json']);
+  const allowDirty = !!options.allowDirty;
+  if (dirtyFiles.length > 0 && !allowDirty) {
+    throw new BiomeError(
+      'GIT_DIRTY_TREE',
+      `${project.name}: the working tree has uncommitted changes in the project's inputs:\n    ${dirtyFiles.slice(0, 20).join('\n    ')}${dirtyFiles.length > 20 ? `\n    (${dirtyFiles.length - 20} more)` : ''}`,
+      'Commit or stash them, or pass --allow-dirty (the artifact is then labelled dirty and can never be promoted).',
+    );
+  }
+  const buildOutput = join(context.root, options.buildOutput ?? join('dist', project.root));
+  const input = await collectFolder(buildOutput);
+  const { body, sha256 } = await createArchive(input, archiveExtension(kind) === 'zip' ? 'zip' : 'tar.gz', buildOutput);
+  const dirty = dirtyFiles.length > 0;
+  const file = artifactFileName(project.name, sha, kind, dirty, sha256);
+  const manifest: PackageManifest = {
+    project: project.name,
+    kind,
+    file,
+    sha256,
+    size: body.length,
+    gitSha: sha,
+    dirty,
+    dirtyFiles,
+    settings: await settingsFromBuild(kind, buildOutput, options.settings ?? {}),
+  };
+  const dir = artifactsDir(context.root);
+  // Older artifacts of this project are build leftovers: keep dist/ to the current one.
+  const ours = new RegExp(`^${project.name}-[0-9a-f]{40}(-dirty-[0-9a-f]{12})?\\.(zip|tar\\.gz)(\\.sha256)?$`);
+  for (const old of await readdir(dir).catch(() => [] as string[])) {
+    if (ours.test(old) && old !== file && old !== `${file}.sha256`) await rm(join(dir, old), { force: true });
+  }
+  await writeFileAtomic(join(dir, file), body);
+  await writeFileAtomic(join(dir, `${file}.sha256`), `${sha256}  ${file}\n`);
+  await writeFileAtomic(manifestPath(context.root, project.name), `${JSON.stringify(manifest, null, 2)}\n`);
+  const skipped = input.skipped.length ? ` (left out: ${input.skipped.join(', ')})` : '';
+  console.log(`packaged ${project.name}: ${file} ${formatBytes(body.length)} sha256 ${sha256.slice(0, 12)}${dirty ? ' DIRTY' : ''}${skipped}`);
+  return manifest;
+}
+
+export default async function packageExecutor(options: PackageExecutorSchema, context: ExecutorContext): Promise<{ success: boolean }> {
+  return runExecutor(`package ${context.projectName}`, async () => {
+    await packageProject(options, context);
+  });
+}
