@@ -23,7 +23,7 @@ const configSchema = z
     $schema: z.string().optional(),
     namePrefix: z.string().regex(/^[a-z][a-z0-9]{0,9}$/, 'must be 1-10 lowercase letters or digits, starting with a letter'),
     sandpitTtlHours: z.number().int().positive().max(24 * 90).default(72),
-    maxBiomeLength: z.number().int().min(3).max(40).default(24),
+    maxBiomeLength: z.number().int().min(3).max(48).default(24),
     promotionOrder: z.array(z.string()).min(1),
     environments: z.record(z.string().regex(ENVIRONMENT_NAME, 'environment names are 2-16 lowercase letters or digits'), environmentSchema),
   })

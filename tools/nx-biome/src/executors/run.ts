@@ -23,23 +23,6 @@ export function currentProject(context: ExecutorContext): { name: string; root: 
   return { name, root: context.projectsConfigurations!.projects[name].root };
 }
 
-/** The folders a project's build reads: its own root and those of every workspace project it depends on. */
-export function projectInputRoots(context: ExecutorContext, project: string): string[] {
-  const graph = context.projectGraph;
-  const roots = new Set<string>();
-  const seen = new Set<string>();
-  const visit = (name: string) => {
-    if (seen.has(name)) return;
-    seen.add(name);
-    const node = graph.nodes[name];
-    if (!node) return;
-    roots.add(node.data.root);
-    for (const dep of graph.dependencies[name] ?? []) if (!dep.target.startsWith('npm:')) visit(dep.target);
-  };
-  visit(project);
-  return [...roots].sort();
-}
-
 /** Requires a biome option, with the fix in the message. */
 export function requireBiomeOption(biome: unknown): string {
   if (typeof biome !== 'string' || biome.length === 0) {

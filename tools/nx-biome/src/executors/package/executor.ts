@@ -7,7 +7,8 @@ import { checkAwsNameBudget, parseBiomeName, ProjectKind, validateProjectName } 
 import { collectFolder, createArchive } from '../../adapters/archive';
 import { createGit, GitPort } from '../../adapters/git';
 import { loadWorkspaceConfig, writeFileAtomic } from '../../adapters/workspace';
-import { currentProject, formatBytes, projectInputRoots, runExecutor } from '../run';
+import { dirtyTreeError, inputRootsOf } from '../../operations/dirty-check';
+import { currentProject, formatBytes, runExecutor } from '../run';
 import type { PackageExecutorSchema } from './schema';
 
 /** Where package writes, and deploy reads, a project's artifact and manifest. */
@@ -38,15 +39,8 @@ export async function packageProject(options: PackageExecutorSchema, context: Ex
     checkAwsNameBudget(config, parseBiomeName(String(options.biome), config), [{ name: project.name, kind }]);
   }
   const sha = await git.headSha();
-  const dirtyFiles = await git.dirtyFiles([...projectInputRoots(context, project.name), 'package.json', 'package-lock.json', 'tsconfig.base.json']);
-  const allowDirty = !!options.allowDirty;
-  if (dirtyFiles.length > 0 && !allowDirty) {
-    throw new BiomeError(
-      'GIT_DIRTY_TREE',
-      `${project.name}: the working tree has uncommitted changes in the project's inputs:\n    ${dirtyFiles.slice(0, 20).join('\n    ')}${dirtyFiles.length > 20 ? `\n    (${dirtyFiles.length - 20} more)` : ''}`,
-      'Commit or stash them, or pass --allow-dirty (the artifact is then labelled dirty and can never be promoted).',
-    );
-  }
+  const dirtyFiles = await git.dirtyFiles(inputRootsOf(context.projectGraph, [project.name]));
+  if (dirtyFiles.length > 0 && !options.allowDirty) throw dirtyTreeError(project.name, dirtyFiles);
   const buildOutput = join(context.root, options.buildOutput ?? join('dist', project.root));
   const input = await collectFolder(buildOutput);
   const { body, sha256 } = await createArchive(input, archiveExtension(kind) === 'zip' ? 'zip' : 'tar.gz', buildOutput);
