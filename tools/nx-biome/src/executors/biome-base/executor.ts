@@ -1,0 +1,42 @@
+import type { ExecutorContext } from '@nx/devkit';
+import { join } from 'node:path';
+import { chooseAffectedBase } from '../../core/base';
+import { BiomeError } from '../../core/errors';
+import { parseBiomeName } from '../../core/names';
+import { assertNotShallow } from '../../adapters/git';
+import { loadWorkspaceConfig, writeFileAtomic } from '../../adapters/workspace';
+import { Deps, realDeps, storeOf } from '../../operations/context';
+import { readLedger } from '../../operations/ledger-store';
+import { requireBiomeOption, runExecutor } from '../run';
+
+export interface BiomeBaseOptions {
+  biome: string;
+  fallback?: string;
+  outputFile?: string;
+}
+
+/**
+ * Prints the biome's last deployed commit, for `nx affected --base=...`;
+ * with `outputFile`, also writes it there (for CI scripts).
+ */
+export async function biomeBaseWith(options: BiomeBaseOptions, context: ExecutorContext, deps?: Deps): Promise<string> {
+  const config = await loadWorkspaceConfig(context.root);
+  const biome = parseBiomeName(requireBiomeOption(options.biome), config);
+  const d = deps ?? realDeps(context.root, config);
+  await assertNotShallow(d.git);
+  const records = await readLedger(storeOf(d, biome), biome.name);
+  const known = await d.git.commitSubjects(records.map((r) => r.gitSha));
+  const { base, from } = chooseAffectedBase(records, (sha) => known.has(sha), options.fallback);
+  if (!base) {
+    throw new BiomeError('BIOME_NOT_FOUND', `Biome ${biome.name} records no commit this repository has.`, 'Pass --fallback=<ref> (e.g. the merge base with main) for a new biome.');
+  }
+  d.log(`${from === 'ledger' ? 'last deployed commit of' : 'no deployed commit in'} ${biome.name}: ${base}`);
+  if (options.outputFile) await writeFileAtomic(join(context.root, options.outputFile), `${base}\n`);
+  return base;
+}
+
+export default async function biomeBaseExecutor(options: BiomeBaseOptions, context: ExecutorContext): Promise<{ success: boolean }> {
+  return runExecutor('biome-base', async () => {
+    await biomeBaseWith(options, context);
+  });
+}
