@@ -11,7 +11,7 @@ export const assaySchema = z
     source: z.enum(['drill-core', 'stockpile', 'conveyor']),
     takenAt: z.iso.datetime({ offset: true }),
     massKg: z.number().positive().max(1000),
-    grades: z.record(z.enum(ELEMENTS), z.number().min(0)),
+    grades: z.partialRecord(z.enum(ELEMENTS), z.number().min(0)),
   })
   .strict()
   .superRefine((a, ctx) => {
