@@ -14,9 +14,10 @@ import type { DeployExecutorSchema } from './schema';
 
 /** One report line per project: what happened, how big, where. */
 export function describeDeploy(r: DeployResult, biome: string): string {
-  const verb = { uploaded: 'uploaded', present: 'already present', unchanged: 'unchanged' }[r.outcome];
-  const prefix = r.dryRun ? '[dry-run] would be ' : '';
-  return `${prefix}${r.project} → ${biome}: ${verb} ${formatBytes(r.size)} ${r.key}`;
+  const verb = r.dryRun
+    ? { uploaded: 'would upload and record', present: 'would record (artifact already present)', unchanged: 'unchanged' }[r.outcome]
+    : { uploaded: 'uploaded', present: 'already present', unchanged: 'unchanged' }[r.outcome];
+  return `${r.dryRun ? '[dry-run] ' : ''}${r.project} → ${biome}: ${verb} ${formatBytes(r.size)} ${r.key}`;
 }
 
 /** Deploys the packaged project to `--biome`. */

@@ -34,7 +34,8 @@ export async function infraDeployWith(options: InfraDeployExecutorSchema, contex
   const { path, tfvars, warnings } = await renderBiomeTfvars({ store, config, biome, workspaceRoot: context.root, dryRun: !!options.dryRun });
   for (const w of warnings) d.log(`warning: ${w}`);
   const count = Object.keys(tfvars.services).length + Object.keys(tfvars.workflows).length + Object.keys(tfvars.models).length;
-  d.log(`${options.dryRun ? '[dry-run] would render' : 'rendered'} ${relative(context.root, path)}: ${count} project(s) in biome ${biome.name} (${biome.environment.name}, ${store.url})${tfvars.asleep ? ', asleep' : ''}`);
+  const what = options.dryRun ? `[dry-run] would render ${relative(context.root, path)} from the current ledger (a dry run records nothing)` : `rendered ${relative(context.root, path)}`;
+  d.log(`${what}: ${count} project(s) in biome ${biome.name} (${biome.environment.name}, ${store.url})${tfvars.asleep ? ', asleep' : ''}`);
   d.log(biomeTable(tfvars));
   const stackDir = options.terraformDir ?? 'infra/stacks/biome';
   const commands = planTerraformCommands({ stackDir, biome: biome.name, tfvarsFile: relative(`${context.root}/${stackDir}`, path), apply: !!options.apply });
