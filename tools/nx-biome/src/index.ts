@@ -2,17 +2,41 @@
  * @geo/nx-biome: the workspace plugin. Executors and generators are declared
  * in executors.json / generators.json; this entry adds a pre-run check so that
  * a bad `--biome`, a dirty tree or a shallow clone fails before any task
- * (build included) writes anything.
+ * (build included) writes anything, and the workflow → service edges of the
+ * project graph.
  */
-import type { PreTasksExecution } from '@nx/devkit';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CreateDependencies, DependencyType, PreTasksExecution } from '@nx/devkit';
 import { BiomeError, formatBiomeError, isBiomeError } from './core/errors';
 import { parseBiomeName } from './core/names';
 import { readRunSelection } from './core/run-selection';
 import { loadWorkspaceConfig } from './adapters/workspace';
 import { assertNotShallow, createGit } from './adapters/git';
 import { dirtyTreeError, inputRootsOf } from './operations/dirty-check';
+import { planWorkflowDependencies, ProjectShape } from './core/workflow';
 
 export const name = '@geo/nx-biome';
+
+/**
+ * A workflow depends on the services its definition invokes through
+ * `${service:<name>}`: changing a service marks the workflow affected. Reads
+ * only the workflows' definition files, so the graph stays cheap to compute.
+ */
+export const createDependencies: CreateDependencies = (_options, context) => {
+  const read = (path: string) => {
+    try {
+      return readFileSync(join(context.workspaceRoot, path), 'utf8');
+    } catch {
+      return undefined; // a missing definition is the build's error to report, not the graph's
+    }
+  };
+  return planWorkflowDependencies(context.projects as Record<string, ProjectShape>, read).map((edge) =>
+    edge.sourceFile
+      ? { ...edge, sourceFile: edge.sourceFile, type: 'static' as DependencyType.static }
+      : { source: edge.source, target: edge.target, type: 'implicit' as DependencyType.implicit },
+  );
+};
 
 export const preTasksExecution: PreTasksExecution = async (_options, context) => {
   const run = readRunSelection(context.argv ?? []);

@@ -28,8 +28,13 @@ export interface WorkflowVars {
   sha256: string;
   git_sha: string;
   dirty: boolean;
+  /** The definition with service references resolved; its Comment ends with `(<name> <git sha>)`. */
   definition: string;
+  /** `<name> <git sha>`: the description of the state machine version Terraform publishes. */
+  version_description: string;
   services: string[];
+  /** ARNs of the functions the workflow invokes (for the state machine role's policy). */
+  function_arns: string[];
   deployed_at: string;
 }
 
@@ -77,6 +82,24 @@ export function functionArn(config: WorkspaceConfig, biome: BiomeRef, project: s
 /** Replaces `${service:<name>}` in a workflow definition with that service's ARN in the biome. */
 export function resolveWorkflowDefinition(template: string, config: WorkspaceConfig, biome: BiomeRef): string {
   return template.replace(SERVICE_REFERENCE, (_m, name: string) => functionArn(config, biome, name));
+}
+
+/**
+ * The definition a biome's state machine runs: service references resolved,
+ * and `(<name> <git sha>)` appended to its top-level Comment so that every
+ * execution traces back to a commit (the console shows the definition of
+ * each execution).
+ */
+export function renderWorkflowDefinition(template: string, config: WorkspaceConfig, biome: BiomeRef, trace: string): string {
+  const resolved = resolveWorkflowDefinition(template, config, biome);
+  let definition: Record<string, unknown>;
+  try {
+    definition = JSON.parse(resolved);
+  } catch {
+    return resolved;
+  }
+  const { Comment: own, ...rest } = definition;
+  return JSON.stringify({ Comment: typeof own === 'string' && own ? `${own} (${trace})` : trace, ...rest });
 }
 
 /** Project names a workflow definition refers to. */
@@ -151,8 +174,10 @@ export function renderTfvars(input: {
       sha256: r.sha256,
       git_sha: r.gitSha,
       dirty: r.dirty,
-      definition: resolveWorkflowDefinition(template, config, biome),
+      definition: renderWorkflowDefinition(template, config, biome, `${r.project} ${r.gitSha}`),
+      version_description: `${r.project} ${r.gitSha}`,
       services: refs,
+      function_arns: refs.map((name) => functionArn(config, biome, name)),
       deployed_at: r.deployedAt,
     };
   }
