@@ -21,6 +21,11 @@ export interface GitPort {
   /** Commit subjects of the SHAs the repository has; absent ones are left out. */
   commitSubjects(shas: string[]): Promise<Map<string, string>>;
   userName(): Promise<string | undefined>;
+  /**
+   * Whether `ancestor` is an ancestor of (or equal to) `descendant`;
+   * undefined when the repository lacks either commit.
+   */
+  isAncestor(ancestor: string, descendant: string): Promise<boolean | undefined>;
 }
 
 /** The real git, through the `git` binary. */
@@ -62,6 +67,23 @@ export function createGit(cwd: string): GitPort {
         return (await git(cwd, ['config', 'user.email'])).trim() || undefined;
       } catch {
         return undefined;
+      }
+    },
+    async isAncestor(ancestor, descendant) {
+      if (!FULL_SHA.test(ancestor) || !FULL_SHA.test(descendant)) return undefined;
+      try {
+        await git(cwd, ['cat-file', '-e', `${ancestor}^{commit}`]);
+        await git(cwd, ['cat-file', '-e', `${descendant}^{commit}`]);
+      } catch {
+        return undefined;
+      }
+      try {
+        await git(cwd, ['merge-base', '--is-ancestor', ancestor, descendant]);
+        return true;
+      } catch (e) {
+        // Exit status 1 means "not an ancestor"; anything else is a real failure.
+        if ((e as { code?: number }).code === 1) return false;
+        throw e;
       }
     },
   };

@@ -13,13 +13,19 @@ export async function readRecord(store: StorePort, biome: string, project: strin
 /** Every current record of a biome, sorted by project. */
 export async function readLedger(store: StorePort, biome: string): Promise<LedgerRecord[]> {
   const objects = await store.list(ledgerPrefix(biome));
+  const records = await readRecordsAt(store, objects.map((o) => o.key).filter((k) => k.endsWith('.json')));
+  return records.sort((a, b) => (a.project < b.project ? -1 : 1));
+}
+
+/** The validated records at the given keys (ledger or history), in key order; keys that vanished are left out. */
+export async function readRecordsAt(store: StorePort, keys: string[]): Promise<LedgerRecord[]> {
   const records = await Promise.all(
-    objects.filter((o) => o.key.endsWith('.json')).map(async (o) => {
-      const body = await store.get(o.key);
-      return body ? parseLedgerRecord(body.toString('utf8'), `${store.url} ${o.key}`) : undefined;
+    keys.map(async (key) => {
+      const body = await store.get(key);
+      return body ? parseLedgerRecord(body.toString('utf8'), `${store.url} ${key}`) : undefined;
     }),
   );
-  return records.filter((r): r is LedgerRecord => !!r).sort((a, b) => (a.project < b.project ? -1 : 1));
+  return records.filter((r): r is LedgerRecord => !!r);
 }
 
 /**

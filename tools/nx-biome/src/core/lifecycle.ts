@@ -1,0 +1,132 @@
+import { BiomeError } from './errors';
+import { BiomeMeta, LedgerRecord } from './ledger';
+import { BiomeRef } from './names';
+
+/** The longest time-to-live a sandpit may be given (same bound as `sandpitTtlHours`). */
+export const MAX_TTL_HOURS = 24 * 90;
+
+/** What `list` shows of one biome (and `--json` prints). */
+export interface BiomeSummary {
+  biome: string;
+  environment: string;
+  sandpit: boolean;
+  owner: string;
+  projects: string[];
+  lastCommit?: { sha: string; subject?: string };
+  lastDeployedAt?: string;
+  expires: string | null;
+  expired: boolean;
+  asleep: boolean;
+}
+
+/** Biome names that have at least one object in a `biomes/...` key listing, sorted. */
+export function biomesInKeys(keys: string[]): string[] {
+  const names = new Set<string>();
+  for (const key of keys) {
+    const m = /^biomes\/([^/]+)\//.exec(key);
+    if (m) names.add(m[1]);
+  }
+  return [...names].sort();
+}
+
+/** The record deployed most recently, if any. */
+export function newestRecord(records: LedgerRecord[]): LedgerRecord | undefined {
+  return [...records].sort((a, b) => Date.parse(b.deployedAt) - Date.parse(a.deployedAt))[0];
+}
+
+/** True when a sandpit's expiry has passed; main biomes (expires null) never expire. */
+export function isExpired(meta: Pick<BiomeMeta, 'expires'> | undefined, now: Date): boolean {
+  return !!meta?.expires && Date.parse(meta.expires) <= now.getTime();
+}
+
+/** Summarises a biome from its metadata and ledger; `subjects` maps SHAs to commit subjects. */
+export function summarizeBiome(input: { biome: BiomeRef; meta?: BiomeMeta; records: LedgerRecord[]; subjects: Map<string, string>; now: Date }): BiomeSummary {
+  const { biome, meta, records } = input;
+  const newest = newestRecord(records);
+  return {
+    biome: biome.name,
+    environment: biome.environment.name,
+    sandpit: biome.sandpit,
+    owner: meta?.owner ?? 'unknown',
+    projects: records.map((r) => r.project),
+    ...(newest ? { lastCommit: { sha: newest.gitSha, ...(input.subjects.has(newest.gitSha) ? { subject: input.subjects.get(newest.gitSha) } : {}) } } : {}),
+    ...(meta?.lastDeployedAt || newest ? { lastDeployedAt: meta?.lastDeployedAt ?? newest!.deployedAt } : {}),
+    expires: biome.sandpit ? (meta?.expires ?? null) : null,
+    expired: biome.sandpit && isExpired(meta, input.now),
+    asleep: meta?.asleep ?? false,
+  };
+}
+
+/** `2026-11-26 02:38Z`: minutes are enough for a person, and the zone is explicit. */
+export function formatTime(iso: string | null | undefined): string {
+  if (!iso) return '-';
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? iso : `${new Date(t).toISOString().slice(0, 16).replace('T', ' ')}Z`;
+}
+
+/** `1a2b3c4d subject of the commit` (subject cut to `width`), or the short SHA alone. */
+export function describeCommit(sha: string, subject: string | undefined, width = 48): string {
+  const short = sha.slice(0, 8);
+  if (!subject) return short;
+  return `${short} ${subject.length > width ? `${subject.slice(0, width - 1)}…` : subject}`;
+}
+
+/** Checks a `--ttl` in hours. */
+export function validateTtlHours(ttl: unknown): number {
+  if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0 || ttl > MAX_TTL_HOURS) {
+    throw new BiomeError('OPTIONS_INVALID', `--ttl must be a number of hours between 1 and ${MAX_TTL_HOURS}, got ${JSON.stringify(ttl)}.`, 'Pass e.g. --ttl=72 (three days).');
+  }
+  return ttl;
+}
+
+/**
+ * Registers a biome, or extends an existing one: a sandpit expires `ttlHours`
+ * from now (an explicit extend may also shorten it); a main biome never
+ * expires. The owner changes only when one is given.
+ */
+export function planBiomeCreate(input: { existing?: BiomeMeta; biome: BiomeRef; owner?: string; defaultOwner: string; ttlHours: number; now: Date }): { action: 'created' | 'extended'; meta: BiomeMeta } {
+  const expires = input.biome.sandpit ? new Date(input.now.getTime() + input.ttlHours * 3600_000).toISOString() : null;
+  if (input.existing) {
+    return { action: 'extended', meta: { ...input.existing, owner: input.owner ?? input.existing.owner, expires } };
+  }
+  return {
+    action: 'created',
+    meta: { schemaVersion: 1, biome: input.biome.name, environment: input.biome.environment.name, owner: input.owner ?? input.defaultOwner, created: input.now.toISOString(), expires, asleep: false },
+  };
+}
+
+/**
+ * Marks a biome asleep or awake. Only sandpits sleep: main biomes are shared
+ * by everyone who tests against them.
+ */
+export function planBiomeSleep(input: { meta?: BiomeMeta; biome: BiomeRef; asleep: boolean }): { changed: boolean; meta: BiomeMeta } {
+  if (!input.meta) {
+    throw new BiomeError('BIOME_NOT_FOUND', `Biome ${input.biome.name} is not registered in ${input.biome.environment.name}'s store.`, `Create it (nx run infra:biome-create --biome=${input.biome.name}) or deploy to it first.`);
+  }
+  if (input.asleep && !input.biome.sandpit) {
+    throw new BiomeError('BIOME_MAIN_PROTECTED', `${input.biome.name} is the main biome of ${input.biome.environment.name}; main biomes never sleep.`, 'Only sandpit biomes (<env>-<suffix>) can be put to sleep.');
+  }
+  return { changed: input.meta.asleep !== input.asleep, meta: { ...input.meta, asleep: input.asleep } };
+}
+
+/** A biome found in a store, as reap sees it. */
+export interface ReapCandidate {
+  biome: string;
+  sandpit: boolean;
+  meta?: BiomeMeta;
+}
+
+/**
+ * The biomes reap destroys: sandpits whose expiry has passed. Main biomes are
+ * never reaped; a sandpit with no metadata is skipped (nothing says it expired).
+ */
+export function planReap(candidates: ReapCandidate[], now: Date): { expired: ReapCandidate[]; skipped: { biome: string; why: string }[] } {
+  const expired: ReapCandidate[] = [];
+  const skipped: { biome: string; why: string }[] = [];
+  for (const c of candidates) {
+    if (!c.sandpit) continue;
+    if (!c.meta) skipped.push({ biome: c.biome, why: 'no biome.json, so no expiry' });
+    else if (isExpired(c.meta, now)) expired.push(c);
+  }
+  return { expired, skipped };
+}

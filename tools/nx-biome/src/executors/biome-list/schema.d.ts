@@ -1,0 +1,6 @@
+export interface BiomeListExecutorSchema {
+  environment?: string;
+  json?: boolean;
+  outputFile?: string;
+  [forwarded: string]: unknown;
+}

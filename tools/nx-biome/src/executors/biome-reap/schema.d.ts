@@ -1,0 +1,7 @@
+export interface BiomeReapExecutorSchema {
+  environment?: string;
+  confirm?: boolean;
+  terraform?: boolean;
+  terraformDir?: string;
+  [forwarded: string]: unknown;
+}

@@ -1,0 +1,6 @@
+export interface BiomeShowExecutorSchema {
+  biome: string;
+  json?: boolean;
+  outputFile?: string;
+  [forwarded: string]: unknown;
+}

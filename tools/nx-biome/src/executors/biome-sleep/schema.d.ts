@@ -1,0 +1,6 @@
+export interface BiomeSleepExecutorSchema {
+  biome: string;
+  asleep?: boolean;
+  dryRun?: boolean;
+  [forwarded: string]: unknown;
+}

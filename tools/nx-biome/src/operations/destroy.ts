@@ -1,0 +1,100 @@
+import { rm } from 'node:fs/promises';
+import { relative } from 'node:path';
+import { WorkspaceConfig } from '../core/config';
+import { BiomeError } from '../core/errors';
+import { describeDestroyPlan, DestroyPlan, planDestroy, selectReferenceKeys } from '../core/gc';
+import { BiomeRef } from '../core/names';
+import { displayCommand, planTerraformCommands } from '../core/terraform-plan';
+import { runTerraform } from '../adapters/terraform';
+import { StorePort } from '../adapters/store/store';
+import { Deps } from './context';
+import { readRecordsAt } from './ledger-store';
+import { renderBiomeTfvars, tfvarsPath } from './render';
+
+/**
+ * Plans the destruction of biomes that share one store: their keys, and which
+ * of the artifacts their ledgers and histories name are used by no other biome
+ * (every biome in the store counts, whatever its environment).
+ */
+export async function planBiomesDestroy(store: StorePort, biomes: string[]): Promise<DestroyPlan> {
+  const keys = (await store.list('biomes/')).map((o) => o.key);
+  const excluded = new Set(biomes);
+  const biomeKeys = keys.filter((k) => biomes.some((b) => k.startsWith(`biomes/${b}/`)));
+  const records = await readRecordsAt(store, biomeKeys.filter((k) => /^biomes\/[^/]+\/(ledger|history)\/.+\.json$/.test(k)));
+  const references = await readRecordsAt(store, selectReferenceKeys(keys, { excluded, candidates: records }));
+  return planDestroy({ biomes, biomeKeys, records, references });
+}
+
+/**
+ * Deletes what a plan lists: the unused artifacts first, then the biomes'
+ * keys with biome.json last, so a destroy that stops half-way can be re-run.
+ */
+export async function applyDestroy(store: StorePort, plan: DestroyPlan, log: (line: string) => void): Promise<void> {
+  if (plan.deleteArtifacts.length) {
+    await store.delete(plan.deleteArtifacts);
+    log(`deleted ${plan.deleteArtifacts.length} artifact(s)`);
+  }
+  await store.delete(plan.biomeKeys);
+  log(`deleted ${plan.biomeKeys.length} ledger, history and metadata object(s) of ${plan.biomes.join(', ')}`);
+}
+
+/** Removes the biome's rendered tfvars from `dist/terraform/`, if any. */
+export async function removeBiomeTfvars(workspaceRoot: string, biome: string): Promise<void> {
+  await rm(tfvarsPath(workspaceRoot, biome), { force: true });
+}
+
+/**
+ * Runs `terraform destroy` (plan -destroy, then apply) in the biome's
+ * workspace with tfvars rendered from its ledger. On a dry run, prints the
+ * commands only. Fails with TERRAFORM_MISSING, before anything is deleted,
+ * when there is no binary.
+ */
+export async function destroyBiomeInfrastructure(input: { store: StorePort; config: WorkspaceConfig; biome: BiomeRef; workspaceRoot: string; stackDir: string; env: Record<string, string | undefined>; dryRun: boolean; log: (line: string) => void }): Promise<void> {
+  const { path } = await renderBiomeTfvars({ store: input.store, config: input.config, biome: input.biome, workspaceRoot: input.workspaceRoot, dryRun: input.dryRun });
+  const commands = planTerraformCommands({ stackDir: input.stackDir, biome: input.biome.name, tfvarsFile: relative(`${input.workspaceRoot}/${input.stackDir}`, path), apply: true, destroy: true });
+  if (input.dryRun) {
+    input.log(`[dry-run] would run:\n  ${commands.map(displayCommand).join('\n  ')}`);
+    return;
+  }
+  await runTerraform(commands, input.workspaceRoot, input.env);
+}
+
+export interface DestroyRun {
+  store: StorePort;
+  config: WorkspaceConfig;
+  biomes: BiomeRef[];
+  workspaceRoot: string;
+  dryRun: boolean;
+  terraform: boolean;
+  terraformDir?: string;
+  deps: Deps;
+}
+
+/**
+ * Destroys sandpit biomes of one store: Terraform first when asked, then the
+ * artifacts only they use, then their keys. Shared by destroy and reap.
+ */
+export async function destroyBiomes(run: DestroyRun): Promise<void> {
+  const { store, deps: d } = run;
+  const main = run.biomes.filter((b) => !b.sandpit);
+  if (main.length) {
+    throw new BiomeError('BIOME_MAIN_PROTECTED', `${main.map((b) => b.name).join(', ')} is the main biome of ${main[0].environment.name}; main biomes are never destroyed.`, 'Only sandpit biomes (<env>-<suffix>) can be destroyed.');
+  }
+  const names = run.biomes.map((b) => b.name);
+  let plan = await planBiomesDestroy(store, names);
+  const missing = names.filter((b) => !plan.biomeKeys.some((k) => k.startsWith(`biomes/${b}/`)));
+  if (missing.length) {
+    throw new BiomeError('BIOME_NOT_FOUND', `Biome ${missing.join(', ')} does not exist in ${store.url}.`, 'List the biomes with nx run infra:biome-list.');
+  }
+  if (run.terraform) {
+    for (const biome of run.biomes) await destroyBiomeInfrastructure({ store, config: run.config, biome, workspaceRoot: run.workspaceRoot, stackDir: run.terraformDir ?? 'infra/stacks/biome', env: d.env, dryRun: run.dryRun, log: d.log });
+    // Terraform can take minutes: plan again so that a biome deployed meanwhile keeps what it uses.
+    if (!run.dryRun) plan = await planBiomesDestroy(store, names);
+  }
+  d.log(`${run.dryRun ? '[dry-run] would destroy' : 'destroying'} ${names.join(', ')} in ${store.url}: ${plan.deleteArtifacts.length} artifact(s) to delete, ${plan.keptArtifacts.length} kept, ${plan.biomeKeys.length} biome object(s)`);
+  for (const line of describeDestroyPlan(plan, run.dryRun)) d.log(line);
+  if (run.dryRun) return;
+  await applyDestroy(store, plan, d.log);
+  for (const b of names) await removeBiomeTfvars(run.workspaceRoot, b);
+  d.log(`destroyed ${names.join(', ')}`);
+}
