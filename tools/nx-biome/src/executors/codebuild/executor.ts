@@ -1,0 +1,72 @@
+import type { ExecutorContext } from '@nx/devkit';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Buildspec, CodeBuildOptions, planCodeBuildRequest, validateBuildspec } from '../../core/codebuild';
+import { BiomeError } from '../../core/errors';
+import { parseBiomeName } from '../../core/names';
+import { renderTable } from '../../core/table';
+import { CodeBuildPort, createCodeBuild } from '../../adapters/codebuild';
+import { createGit, GitPort } from '../../adapters/git';
+import { loadWorkspaceConfig } from '../../adapters/workspace';
+import { runBuildspecLocally, runInCodeBuild } from '../../operations/codebuild';
+import { runExecutor } from '../run';
+
+/** The outside world of the runner; tests pass a CodeBuild client aimed at a local double. */
+export interface CodeBuildRunnerDeps {
+  codebuild: CodeBuildPort;
+  git: GitPort;
+  env: Record<string, string | undefined>;
+  now(): number;
+  sleep(ms: number): Promise<void>;
+  log(line: string): void;
+  output?: (chunk: string) => void;
+}
+
+function realRunnerDeps(root: string): CodeBuildRunnerDeps {
+  return {
+    codebuild: createCodeBuild(),
+    git: createGit(root),
+    env: process.env,
+    now: () => Date.now(),
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    log: (line) => console.log(line),
+  };
+}
+
+/** Reads and validates a buildspec of the workspace. */
+export async function readBuildspec(root: string, path: string): Promise<Buildspec> {
+  const text = await readFile(join(root, path), 'utf8').catch(() => {
+    throw new BiomeError('OPTIONS_INVALID', `Buildspec ${path} does not exist.`, 'Use deploy, promote, destroy or a path under buildspecs/.');
+  });
+  const { parse } = await import('yaml');
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch (e) {
+    throw new BiomeError('OPTIONS_INVALID', `Buildspec ${path} is not valid YAML: ${(e as Error).message}`, 'Fix the YAML syntax.');
+  }
+  return validateBuildspec(doc, path);
+}
+
+/**
+ * Runs a buildspec in CodeBuild (or, with --local, in a shell here) for a
+ * biome at a commit, following it to the end.
+ */
+export async function codebuildWith(options: CodeBuildOptions, context: ExecutorContext, deps: CodeBuildRunnerDeps = realRunnerDeps(context.root)): Promise<void> {
+  if (options.biome !== undefined) parseBiomeName(options.biome, await loadWorkspaceConfig(context.root));
+  const request = planCodeBuildRequest(options, deps.env, await deps.git.headSha());
+  // The buildspec is read and checked here too, so a broken file fails before CodeBuild is asked.
+  const spec = await readBuildspec(context.root, request.buildspec);
+  if (options.dryRun) {
+    const where = options.local ? 'run locally' : `start CodeBuild project ${request.projectName} at ${request.sourceVersion}`;
+    deps.log(`[dry-run] would ${where}: ${request.buildspec} (${spec.phases.map((p) => p.name).join(' → ')})`);
+    deps.log(renderTable(['variable', 'value'], request.variables.map((v) => [v.name, v.value])));
+    return;
+  }
+  if (options.local) await runBuildspecLocally(spec, request, { cwd: context.root, env: deps.env, now: deps.now, log: deps.log, output: deps.output });
+  else await runInCodeBuild(request, deps);
+}
+
+export default async function codebuildExecutor(options: CodeBuildOptions, context: ExecutorContext): Promise<{ success: boolean }> {
+  return runExecutor('codebuild', () => codebuildWith(options, context));
+}
