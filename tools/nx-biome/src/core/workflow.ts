@@ -172,3 +172,36 @@ export function planWorkflowDependencies(projects: Record<string, ProjectShape>,
   }
   return edges;
 }
+
+/** Lambda errors worth retrying (throttling and transient service faults). */
+const LAMBDA_RETRY = {
+  ErrorEquals: ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'],
+  IntervalSeconds: 2,
+  MaxAttempts: 3,
+  BackoffRate: 2,
+};
+
+const stateName = (service: string) => service.split('-').map((w) => w[0].toUpperCase() + w.slice(1)).join('');
+
+/**
+ * A starting definition for a new workflow: the given services invoked one
+ * after the other (each one's output is the next one's input), by
+ * `${service:<name>}` reference; a single Pass state when there are none.
+ */
+export function scaffoldWorkflowDefinition(name: string, services: readonly string[]): Record<string, unknown> {
+  if (services.length === 0) {
+    return { Comment: `${name}: add states here; a Task invokes a biome service through a service reference as its FunctionName (docs/projects.md).`, StartAt: 'Start', States: { Start: { Type: 'Pass', End: true } } };
+  }
+  const states: Record<string, unknown> = {};
+  services.forEach((service, i) => {
+    states[stateName(service)] = {
+      Type: 'Task',
+      Resource: 'arn:aws:states:::lambda:invoke',
+      Parameters: { FunctionName: `\${service:${service}}`, 'Payload.$': '$' },
+      OutputPath: '$.Payload',
+      Retry: [LAMBDA_RETRY],
+      ...(i + 1 < services.length ? { Next: stateName(services[i + 1]) } : { End: true }),
+    };
+  });
+  return { Comment: `${name}: ${services.join(' → ')}.`, StartAt: stateName(services[0]), States: states };
+}

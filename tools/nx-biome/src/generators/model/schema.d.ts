@@ -1,0 +1,3 @@
+import type { CommonGeneratorOptions } from '../project';
+
+export type ModelGeneratorSchema = CommonGeneratorOptions;

@@ -1,0 +1,83 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { WORKSPACE_ROOT } from '../../../../../test/support/workspace';
+import modelGenerator from '../model/generator';
+import { assertParses, createBiomeTree, readJsonFrom, snapshot } from '../testing';
+import serviceGenerator from './generator';
+
+describe('service generator', () => {
+  it('creates a Lambda project with the sample services\' build options, settings, tags, handler and test', async () => {
+    const tree = createBiomeTree();
+    await serviceGenerator(tree, { name: 'tailings-watch' });
+    const project = readJsonFrom(tree, 'apps/services/tailings-watch/project.json');
+    expect(project.name).toBe('tailings-watch');
+    expect(project.tags).toEqual(['kind:service', 'deployable']);
+    const sample = JSON.parse(readFileSync(join(WORKSPACE_ROOT, 'apps/services/assay-ingest/project.json'), 'utf8'));
+    const strip = (o: Record<string, unknown>) => ({ ...o, main: undefined, outputPath: undefined, tsConfig: undefined });
+    expect(strip(project.targets.build.options)).toEqual(strip(sample.targets.build.options));
+    expect(project.targets.build.options.esbuildOptions.preserveSymlinks).toBe(true);
+    expect(project.targets.build).toMatchObject({
+      executor: '@nx/esbuild:esbuild',
+      outputs: ['{options.outputPath}'],
+      options: { main: 'apps/services/tailings-watch/src/main.ts', outputPath: 'dist/apps/services/tailings-watch', tsConfig: 'apps/services/tailings-watch/tsconfig.app.json' },
+    });
+    expect(project.targets.package).toEqual({ executor: '@geo/nx-biome:package', options: { kind: 'service', settings: { memorySize: 256, timeout: 30, environment: { LOG_LEVEL: 'info' } } } });
+    expect(project.targets.deploy).toEqual({ executor: '@geo/nx-biome:deploy' });
+    expect(readJsonFrom(tree, 'apps/services/tailings-watch/tsconfig.app.json').extends).toBe('../../../tsconfig.base.json');
+    for (const file of ['src/main.ts', 'src/tailings-watch.ts', 'src/tailings-watch.spec.ts']) assertParses(tree, `apps/services/tailings-watch/${file}`);
+    expect(tree.read('apps/services/tailings-watch/src/main.ts', 'utf-8')).toContain('export async function handler(event: unknown)');
+  });
+
+  it('takes directory, extra tags, memory, timeout and the model the service calls', async () => {
+    const tree = createBiomeTree();
+    await modelGenerator(tree, { name: 'ore-grade' });
+    await serviceGenerator(tree, { name: 'grade-check', directory: 'apps/services/qa/grade-check', tags: 'scope:plant, team:ml', memorySize: 1024, timeout: 120, model: 'ore-grade' });
+    const project = readJsonFrom(tree, 'apps/services/qa/grade-check/project.json');
+    expect(project.tags).toEqual(['kind:service', 'deployable', 'scope:plant', 'team:ml']);
+    expect(project.targets.package.options.settings).toEqual({ memorySize: 1024, timeout: 120, model: 'ore-grade', environment: { LOG_LEVEL: 'info' } });
+    expect(readJsonFrom(tree, 'apps/services/qa/grade-check/tsconfig.app.json').extends).toBe('../../../../tsconfig.base.json');
+    expect(tree.read('apps/services/qa/grade-check/src/main.ts', 'utf-8')).toContain('process.env.MODEL_TARGET');
+    for (const file of ['src/main.ts', 'src/grade-check.ts', 'src/grade-check.spec.ts']) assertParses(tree, `apps/services/qa/grade-check/${file}`);
+  });
+
+  it.each([
+    ['Tailings_Watch', /PROJECT_NAME_INVALID: Project name "Tailings_Watch" is invalid: use lowercase letters/],
+    ['tailings--watch', /PROJECT_NAME_INVALID/],
+    ['-watch', /PROJECT_NAME_INVALID/],
+    ['', /PROJECT_NAME_INVALID: Project name is empty/],
+    ['a'.repeat(35), /is 35 characters; the limit is 34, so that "geo-<biome>-a+" fits AWS's 63-character limit with a biome of maxBiomeLength 24/],
+  ])('refuses the name %j and writes nothing', async (name, message) => {
+    const tree = createBiomeTree();
+    const before = snapshot(tree);
+    await expect(serviceGenerator(tree, { name })).rejects.toThrow(message);
+    expect(snapshot(tree)).toEqual(before);
+  });
+
+  it('sizes names by the configured maxBiomeLength', async () => {
+    const tree = createBiomeTree({ maxBiomeLength: 40 });
+    await expect(serviceGenerator(tree, { name: 'a'.repeat(19) })).rejects.toThrow(/the limit is 18/);
+    await serviceGenerator(tree, { name: 'a'.repeat(18) });
+    expect(tree.exists(`apps/services/${'a'.repeat(18)}/project.json`)).toBe(true);
+  });
+
+  it('refuses a duplicate name, a taken folder, an unknown model and an impossible memory size, writing nothing', async () => {
+    const tree = createBiomeTree();
+    await serviceGenerator(tree, { name: 'tailings-watch' });
+    tree.write('apps/services/taken/README.md', 'someone else\'s');
+    const before = snapshot(tree);
+    await expect(serviceGenerator(tree, { name: 'tailings-watch', directory: 'apps/services/other' })).rejects.toThrow(/PROJECT_NAME_INVALID: A project named "tailings-watch" already exists \(apps\/services\/tailings-watch\)/);
+    await expect(serviceGenerator(tree, { name: 'fresh', directory: 'apps/services/taken' })).rejects.toThrow(/apps\/services\/taken already exists and is not empty/);
+    await expect(serviceGenerator(tree, { name: 'fresh', directory: '../outside' })).rejects.toThrow(/is not a folder inside the workspace/);
+    await expect(serviceGenerator(tree, { name: 'fresh', model: 'tailings-watch' })).rejects.toThrow(/--model=tailings-watch: there is no model project named/);
+    await expect(serviceGenerator(tree, { name: 'fresh', memorySize: 64 })).rejects.toThrow(/--memorySize=64 is out of range: Lambda allows 128-10240/);
+    await expect(serviceGenerator(tree, { name: 'fresh', tags: 'ok,not ok' })).rejects.toThrow(/Tag "not ok" is invalid/);
+    expect(snapshot(tree)).toEqual(before);
+  });
+
+  it('fails clearly without nx-biome.json', async () => {
+    const tree = createBiomeTree();
+    tree.delete('nx-biome.json');
+    await expect(serviceGenerator(tree, { name: 'x' })).rejects.toThrow(/CONFIG_INVALID: nx-biome.json not found/);
+  });
+});
