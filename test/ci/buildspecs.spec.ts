@@ -8,6 +8,18 @@ import { openStore } from '../../tools/nx-biome/src/adapters/store/open-store';
 import { startS3rver, S3Server, withEnv } from '../support/s3rver';
 import { copyWorkspace, TempWorkspace, WORKSPACE_ROOT } from '../support/workspace';
 
+/** Deployable projects of a workspace (tag "deployable"), sorted. */
+function deployables(ws: TempWorkspace): string[] {
+  const out: string[] = [];
+  for (const kind of readdirSync(join(ws.root, 'apps'))) {
+    for (const name of readdirSync(join(ws.root, 'apps', kind))) {
+      const project = JSON.parse(readFileSync(join(ws.root, 'apps', kind, name, 'project.json'), 'utf8'));
+      if (project.tags?.includes('deployable')) out.push(project.name);
+    }
+  }
+  return out.sort();
+}
+
 const specs = readdirSync(join(WORKSPACE_ROOT, 'buildspecs')).filter((f) => f.endsWith('.yml')).sort();
 const infraTargets = Object.keys(JSON.parse(readFileSync(join(WORKSPACE_ROOT, 'infra/project.json'), 'utf8')).targets);
 
@@ -57,7 +69,7 @@ describe('buildspec commands run locally in a shell, with the variables CodeBuil
     expect(run.code, run.output).toBe(0);
     expect(run.output).toMatch(/local build: buildspecs\/deploy.yml \(install → pre_build → build → post_build\)/);
     expect(run.output).toMatch(/BUILD\s+SUCCEEDED/);
-    expect(await keys('s3://geo-artifacts-dev', `biomes/${BIOME}/ledger/`)).toEqual([`biomes/${BIOME}/ledger/assay-ingest.json`, `biomes/${BIOME}/ledger/grade-predict.json`].concat().filter(Boolean).sort().filter((k) => k) as string[]);
+    expect(await keys('s3://geo-artifacts-dev', `biomes/${BIOME}/ledger/`)).toEqual(deployables(ws).map((p) => `biomes/${BIOME}/ledger/${p}.json`));
 
     const main = join(ws.root, 'apps/services/assay-ingest/src/main.ts');
     await writeFile(main, `${await readFile(main, 'utf8')}\nexport const buildspecVersion = 2;\n`);
@@ -66,7 +78,7 @@ describe('buildspec commands run locally in a shell, with the variables CodeBuil
     const again = await ws.nx(['run', 'infra:codebuild', '--buildspec=deploy', '--local', `--biome=${BIOME}`, '--output-style=static'], env);
     expect(again.code, again.output).toBe(0);
     expect(again.output).toContain(`deploying ${BIOME} from base ${first}`);
-    expect(await keys('s3://geo-artifacts-dev', 'artifacts/assay-ingest/')).toEqual([`artifacts/assay-ingest/assay-ingest-${first}.zip`, `artifacts/assay-ingest/assay-ingest-${second}.zip`]);
+    expect(await keys('s3://geo-artifacts-dev', 'artifacts/assay-ingest/')).toEqual([`artifacts/assay-ingest/assay-ingest-${first}.zip`, `artifacts/assay-ingest/assay-ingest-${second}.zip`].sort());
     expect(await keys('s3://geo-artifacts-dev', 'artifacts/grade-predict/')).toEqual([`artifacts/grade-predict/grade-predict-${first}.zip`]);
     const record = await withEnv(server.env, async () => JSON.parse((await openStore('s3://geo-artifacts-dev', ws.root).get(`biomes/${BIOME}/ledger/assay-ingest.json`))!.toString()));
     expect(record.gitSha).toBe(second);
@@ -78,6 +90,25 @@ describe('buildspec commands run locally in a shell, with the variables CodeBuil
     expect(run.code).not.toBe(0);
     expect(run.output).toContain('BIOME is not set');
     expect(run.output).toMatch(/CODEBUILD_FAILED: Local build of buildspecs\/deploy.yml: phase PRE_BUILD FAILED/);
-    expect(run.output).not.toMatch(/BUILD\s+running/);
+    expect(run.output).not.toMatch(/^\s+BUILD\s+running/m);
+  });
+
+  it('promote.yml copies the biome\'s artifacts to the next environment\'s store, byte for byte', async () => {
+    const run = await ws.nx(['run', 'infra:codebuild', '--buildspec=promote', '--local', `--from=${BIOME}`, '--to=staging', '--output-style=static'], env);
+    expect(run.code, run.output).toBe(0);
+    const dev = await keys('s3://geo-artifacts-dev', 'artifacts/');
+    const staging = await keys('s3://geo-artifacts-staging', 'artifacts/');
+    expect(staging.length).toBe(deployables(ws).length);
+    for (const key of staging) expect(dev).toContain(key);
+    expect(await keys('s3://geo-artifacts-staging', 'biomes/staging/ledger/')).toEqual(deployables(ws).map((p) => `biomes/staging/ledger/${p}.json`));
+  });
+
+  it('destroy.yml removes the sandpit and the artifacts nothing else in its store refers to', async () => {
+    const run = await ws.nx(['run', 'infra:codebuild', '--buildspec=destroy', '--local', `--biome=${BIOME}`, '--output-style=static'], env);
+    expect(run.code, run.output).toBe(0);
+    expect(await keys('s3://geo-artifacts-dev', `biomes/${BIOME}/`)).toEqual([]);
+    expect(await keys('s3://geo-artifacts-dev', 'artifacts/')).toEqual([]);
+    // The promoted copy in the next environment is untouched.
+    expect((await keys('s3://geo-artifacts-staging', 'artifacts/')).length).toBe(deployables(ws).length);
   });
 });
