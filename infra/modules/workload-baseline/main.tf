@@ -1,0 +1,403 @@
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  account   = data.aws_caller_identity.current.account_id
+  partition = data.aws_partition.current.partition
+  region    = data.aws_region.current.name
+
+  # Every biome resource is named <prefix>-<biome>-..., and a biome name starts
+  # with its environment, so <prefix>-<env>-* covers exactly the environment's
+  # biomes. The deploy role and the boundary are named <prefix>-deploy-<env> and
+  # <prefix>-boundary-<env>: outside that pattern, so the role cannot edit itself.
+  biome_pattern = "${var.name_prefix}-${var.environment}-*"
+
+  artifact_bucket = "${var.name_prefix}-artifacts-${var.environment}-${local.account}"
+  state_bucket    = "${var.name_prefix}-tfstate-${var.environment}-${local.account}"
+  models_bucket   = "${var.name_prefix}-models-${var.environment}-${local.account}"
+  deploy_role     = "${var.name_prefix}-deploy-${var.environment}"
+  boundary_name   = "${var.name_prefix}-boundary-${var.environment}"
+  boundary_arn    = "arn:${local.partition}:iam::${local.account}:policy/${local.boundary_name}"
+  arn_prefix      = "${local.partition}:${local.region}:${local.account}"
+}
+
+# The replica of the devops artifact bucket: Lambda reads code from a bucket in
+# its own region and account, and the artifact deployer reacts to replicated
+# ledger records.
+module "artifact_bucket" {
+  source = "../artifact-bucket"
+
+  bucket                       = local.artifact_bucket
+  replication_source_role_arns = var.replication_source_role_arns
+  tags                         = var.tags
+}
+
+# Terraform state of the shared stack and of every biome workspace.
+module "state_bucket" {
+  source = "../artifact-bucket"
+
+  bucket                             = local.state_bucket
+  noncurrent_version_expiration_days = 90
+  tags                               = var.tags
+}
+
+################################################################################
+# Permissions boundary of every role a biome creates
+################################################################################
+
+data "aws_iam_policy_document" "boundary" {
+  statement {
+    sid       = "WriteBiomeLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["arn:${local.arn_prefix}:log-group:/aws/lambda/${local.biome_pattern}", "arn:${local.arn_prefix}:log-group:/aws/vendedlogs/states/${local.biome_pattern}"]
+  }
+
+  statement {
+    sid       = "UseBiomeDataBuckets"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"]
+    resources = ["arn:${local.partition}:s3:::${local.biome_pattern}"]
+  }
+
+  statement {
+    sid       = "InvokeBiomeFunctions"
+    actions   = ["lambda:InvokeFunction"]
+    resources = ["arn:${local.arn_prefix}:function:${local.biome_pattern}"]
+  }
+
+  statement {
+    sid       = "RunBiomeStateMachines"
+    actions   = ["states:StartExecution", "states:DescribeExecution", "states:StopExecution"]
+    resources = ["arn:${local.arn_prefix}:stateMachine:${local.biome_pattern}", "arn:${local.arn_prefix}:execution:${local.biome_pattern}"]
+  }
+
+  statement {
+    sid       = "ConnectAsBiomeRole"
+    actions   = ["rds-db:connect"]
+    resources = ["arn:${local.arn_prefix}:dbuser:*/biome_*"]
+  }
+
+  statement {
+    sid       = "InvokeSharedModels"
+    actions   = ["sagemaker:InvokeEndpoint"]
+    resources = ["arn:${local.arn_prefix}:endpoint/${var.name_prefix}-${var.environment}-models"]
+  }
+
+  # Network interfaces of VPC-attached functions and log delivery of state
+  # machines: these actions support no resource-level permissions.
+  statement {
+    sid = "ServiceNetworkingAndLogDelivery"
+    actions = [
+      "ec2:CreateNetworkInterface",
+      "ec2:DescribeNetworkInterfaces",
+      "ec2:DeleteNetworkInterface",
+      "ec2:AssignPrivateIpAddresses",
+      "ec2:UnassignPrivateIpAddresses",
+      "ec2:DescribeSubnets",
+      "ec2:DescribeVpcs",
+      "logs:CreateLogDelivery",
+      "logs:GetLogDelivery",
+      "logs:UpdateLogDelivery",
+      "logs:DeleteLogDelivery",
+      "logs:ListLogDeliveries",
+      "logs:PutResourcePolicy",
+      "logs:DescribeResourcePolicies",
+      "logs:DescribeLogGroups",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "DecryptThroughS3"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = ["arn:${local.arn_prefix}:key/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["s3.${local.region}.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_policy" "boundary" {
+  name        = local.boundary_name
+  description = "Upper bound of the permissions of every role a ${var.environment} biome creates."
+  policy      = data.aws_iam_policy_document.boundary.json
+  tags        = var.tags
+}
+
+################################################################################
+# Cross-account deploy role (assumed by the devops CodeBuild projects)
+################################################################################
+
+data "aws_iam_policy_document" "deploy_assume" {
+  statement {
+    actions = ["sts:AssumeRole", "sts:TagSession"]
+
+    principals {
+      type        = "AWS"
+      identifiers = var.deployer_role_arns
+    }
+  }
+}
+
+resource "aws_iam_role" "deploy" {
+  name                 = local.deploy_role
+  description          = "Applies the biome stack of ${var.environment}; scoped to ${local.biome_pattern} resources."
+  assume_role_policy   = data.aws_iam_policy_document.deploy_assume.json
+  max_session_duration = 7200
+  tags                 = var.tags
+}
+
+data "aws_iam_policy_document" "deploy" {
+  statement {
+    sid       = "TerraformStateList"
+    actions   = ["s3:ListBucket"]
+    resources = [module.state_bucket.bucket_arn]
+  }
+
+  statement {
+    sid       = "TerraformStateObjects"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = ["${module.state_bucket.bucket_arn}/*"]
+  }
+
+  statement {
+    sid       = "TerraformStateKey"
+    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+    resources = [module.state_bucket.kms_key_arn]
+  }
+
+  statement {
+    sid       = "ReadArtifacts"
+    actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging"]
+    resources = ["${module.artifact_bucket.bucket_arn}/artifacts/*"]
+  }
+
+  statement {
+    sid       = "DecryptArtifacts"
+    actions   = ["kms:Decrypt"]
+    resources = [module.artifact_bucket.kms_key_arn]
+  }
+
+  statement {
+    sid       = "PlaceModels"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:GetObjectTagging", "s3:PutObjectTagging"]
+    resources = ["arn:${local.partition}:s3:::${local.models_bucket}/${var.model_prefix}${var.environment}*"]
+  }
+
+  statement {
+    sid       = "ListModels"
+    actions   = ["s3:ListBucket"]
+    resources = ["arn:${local.partition}:s3:::${local.models_bucket}"]
+  }
+
+  statement {
+    sid       = "EncryptModels"
+    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+    resources = ["arn:${local.arn_prefix}:key/*"]
+
+    condition {
+      test     = "ForAnyValue:StringEquals"
+      variable = "kms:ResourceAliases"
+      values   = ["alias/${local.models_bucket}"]
+    }
+  }
+
+  statement {
+    sid = "ManageBiomeFunctions"
+    actions = [
+      "lambda:CreateFunction",
+      "lambda:DeleteFunction",
+      "lambda:GetFunction",
+      "lambda:GetFunctionConfiguration",
+      "lambda:GetFunctionCodeSigningConfig",
+      "lambda:GetFunctionConcurrency",
+      "lambda:ListVersionsByFunction",
+      "lambda:UpdateFunctionCode",
+      "lambda:UpdateFunctionConfiguration",
+      "lambda:PutFunctionConcurrency",
+      "lambda:DeleteFunctionConcurrency",
+      "lambda:TagResource",
+      "lambda:UntagResource",
+      "lambda:ListTags",
+    ]
+    resources = ["arn:${local.arn_prefix}:function:${local.biome_pattern}"]
+  }
+
+  statement {
+    sid = "ManageBiomeStateMachines"
+    actions = [
+      "states:CreateStateMachine",
+      "states:UpdateStateMachine",
+      "states:DeleteStateMachine",
+      "states:DescribeStateMachine",
+      "states:ListStateMachineVersions",
+      "states:PublishStateMachineVersion",
+      "states:DeleteStateMachineVersion",
+      "states:TagResource",
+      "states:UntagResource",
+      "states:ListTagsForResource",
+    ]
+    resources = ["arn:${local.arn_prefix}:stateMachine:${local.biome_pattern}"]
+  }
+
+  statement {
+    sid       = "ManageBiomeSchedules"
+    actions   = ["scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule"]
+    resources = ["arn:${local.arn_prefix}:schedule/default/${local.biome_pattern}"]
+  }
+
+  # A biome role can only be created with the boundary, so the deploy role can
+  # never mint a role more powerful than the boundary allows.
+  statement {
+    sid       = "CreateBoundedBiomeRoles"
+    actions   = ["iam:CreateRole", "iam:PutRolePermissionsBoundary"]
+    resources = ["arn:${local.partition}:iam::${local.account}:role/${local.biome_pattern}"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PermissionsBoundary"
+      values   = [local.boundary_arn]
+    }
+  }
+
+  statement {
+    sid = "ManageBiomeRoles"
+    actions = [
+      "iam:GetRole",
+      "iam:DeleteRole",
+      "iam:TagRole",
+      "iam:UntagRole",
+      "iam:UpdateRoleDescription",
+      "iam:UpdateAssumeRolePolicy",
+      "iam:PutRolePolicy",
+      "iam:GetRolePolicy",
+      "iam:DeleteRolePolicy",
+      "iam:ListRolePolicies",
+      "iam:ListAttachedRolePolicies",
+      "iam:ListInstanceProfilesForRole",
+      "iam:DetachRolePolicy",
+    ]
+    resources = ["arn:${local.partition}:iam::${local.account}:role/${local.biome_pattern}"]
+  }
+
+  statement {
+    sid       = "AttachOnlyVpcAccess"
+    actions   = ["iam:AttachRolePolicy"]
+    resources = ["arn:${local.partition}:iam::${local.account}:role/${local.biome_pattern}"]
+
+    condition {
+      test     = "ArnEquals"
+      variable = "iam:PolicyARN"
+      values   = ["arn:${local.partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"]
+    }
+  }
+
+  statement {
+    sid       = "PassBiomeRoles"
+    actions   = ["iam:PassRole"]
+    resources = ["arn:${local.partition}:iam::${local.account}:role/${local.biome_pattern}"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["lambda.amazonaws.com", "states.amazonaws.com", "scheduler.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid = "ManageBiomeLogGroups"
+    actions = [
+      "logs:CreateLogGroup",
+      "logs:DeleteLogGroup",
+      "logs:PutRetentionPolicy",
+      "logs:DeleteRetentionPolicy",
+      "logs:TagResource",
+      "logs:UntagResource",
+      "logs:ListTagsForResource",
+    ]
+    resources = [
+      "arn:${local.arn_prefix}:log-group:/aws/lambda/${local.biome_pattern}",
+      "arn:${local.arn_prefix}:log-group:/aws/vendedlogs/states/${local.biome_pattern}",
+    ]
+  }
+
+  statement {
+    sid = "ManageBiomeDataBuckets"
+    actions = [
+      "s3:CreateBucket",
+      "s3:DeleteBucket",
+      "s3:ListBucket",
+      "s3:GetBucket*",
+      "s3:PutBucket*",
+      "s3:DeleteBucketPolicy",
+      "s3:GetEncryptionConfiguration",
+      "s3:PutEncryptionConfiguration",
+      "s3:GetLifecycleConfiguration",
+      "s3:GetReplicationConfiguration",
+      "s3:GetAccelerateConfiguration",
+      "s3:GetAnalyticsConfiguration",
+      "s3:GetInventoryConfiguration",
+      "s3:GetMetricsConfiguration",
+      "s3:GetIntelligentTieringConfiguration",
+    ]
+    resources = ["arn:${local.partition}:s3:::${local.biome_pattern}"]
+  }
+
+  statement {
+    sid       = "EmptySandpitDataBuckets"
+    actions   = ["s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion"]
+    resources = ["arn:${local.partition}:s3:::${var.name_prefix}-${var.environment}-*/*", "arn:${local.partition}:s3:::${local.biome_pattern}"]
+  }
+
+  statement {
+    sid       = "ReadSharedDatabase"
+    actions   = ["rds:DescribeDBInstances"]
+    resources = ["arn:${local.arn_prefix}:db:${var.name_prefix}-${var.environment}"]
+  }
+
+  statement {
+    sid       = "ReadDatabaseMasterSecret"
+    actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+    resources = ["arn:${local.arn_prefix}:secret:rds!db-*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "secretsmanager:ResourceTag/aws:rds:primaryDBInstanceArn"
+      values   = ["arn:${local.arn_prefix}:db:${var.name_prefix}-${var.environment}"]
+    }
+  }
+
+  # Read-only lookups of the shared network and endpoint; EC2 Describe* and log
+  # group listing support no resource-level permissions.
+  statement {
+    sid = "DescribeSharedResources"
+    actions = [
+      "ec2:DescribeVpcs",
+      "ec2:DescribeSubnets",
+      "ec2:DescribeSecurityGroups",
+      "ec2:DescribeNetworkInterfaces",
+      "logs:DescribeLogGroups",
+      "logs:CreateLogDelivery",
+      "logs:GetLogDelivery",
+      "logs:UpdateLogDelivery",
+      "logs:DeleteLogDelivery",
+      "logs:ListLogDeliveries",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "DescribeSharedEndpoint"
+    actions   = ["sagemaker:DescribeEndpoint"]
+    resources = ["arn:${local.arn_prefix}:endpoint/${var.name_prefix}-${var.environment}-models"]
+  }
+}
+
+resource "aws_iam_role_policy" "deploy" {
+  name   = "deploy-biomes"
+  role   = aws_iam_role.deploy.id
+  policy = data.aws_iam_policy_document.deploy.json
+}

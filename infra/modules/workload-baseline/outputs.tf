@@ -1,0 +1,24 @@
+output "artifact_bucket_arn" {
+  description = "ARN of the environment's artifact bucket (the replica Terraform reads code from)."
+  value       = module.artifact_bucket.bucket_arn
+}
+
+output "artifact_kms_key_arn" {
+  description = "KMS key of the environment's artifact bucket (replicas are encrypted with it)."
+  value       = module.artifact_bucket.kms_key_arn
+}
+
+output "state_bucket" {
+  description = "Bucket holding the Terraform state of the environment's stacks."
+  value       = module.state_bucket.bucket_id
+}
+
+output "deploy_role_arn" {
+  description = "ARN of the role that applies biome stacks in this account."
+  value       = aws_iam_role.deploy.arn
+}
+
+output "permissions_boundary_arn" {
+  description = "Permissions boundary every biome role must carry."
+  value       = aws_iam_policy.boundary.arn
+}

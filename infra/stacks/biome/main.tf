@@ -1,0 +1,323 @@
+data "aws_partition" "current" {}
+
+locals {
+  partition = data.aws_partition.current.partition
+  env_name  = "${var.name_prefix}-${var.environment}"
+
+  deploy_role_arn          = "arn:${local.partition}:iam::${var.aws_account_id}:role/${var.name_prefix}-deploy-${var.environment}"
+  permissions_boundary_arn = coalesce(var.permissions_boundary_arn, "arn:${local.partition}:iam::${var.aws_account_id}:policy/${var.name_prefix}-boundary-${var.environment}")
+  models_bucket            = coalesce(var.models_bucket, "${var.name_prefix}-models-${var.environment}-${var.aws_account_id}")
+  endpoint_name            = coalesce(var.sagemaker_endpoint_name, "${local.env_name}-models")
+  endpoint_arn             = "arn:${local.partition}:sagemaker:${var.aws_region}:${var.aws_account_id}:endpoint/${local.endpoint_name}"
+
+  # On every resource (provider default_tags); each project adds its own git_sha.
+  tags = merge(var.tags, {
+    biome       = var.biome
+    environment = var.environment
+    owner       = var.owner
+    sandpit     = tostring(var.sandpit)
+    managed_by  = "terraform/infra/stacks/biome"
+  })
+
+  # Variables every function gets, whatever its project says.
+  platform_environment = merge(
+    {
+      DATA_BUCKET = var.data_bucket
+      DB_SCHEMA   = var.database_schema
+    },
+    {
+      for k, v in {
+        DB_HOST = local.db_host
+        DB_PORT = tostring(local.db_port)
+        DB_NAME = local.db_name
+        DB_USER = var.database_schema
+      } : k => v if var.database_enabled
+    },
+  )
+}
+
+################################################################################
+# The biome's data bucket (pay per use)
+################################################################################
+
+resource "aws_s3_bucket" "data" {
+  bucket = var.data_bucket
+
+  # A sandpit is disposable: destroying it removes its data too.
+  force_destroy = var.sandpit
+
+  lifecycle {
+    precondition {
+      condition     = terraform.workspace == var.biome
+      error_message = "Select the biome's own workspace first: terraform workspace select -or-create ${var.biome} (current: ${terraform.workspace})."
+    }
+  }
+}
+
+resource "aws_s3_bucket_ownership_controls" "data" {
+  bucket = aws_s3_bucket.data.id
+
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "data" {
+  bucket = aws_s3_bucket.data.id
+
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "data" {
+  bucket = aws_s3_bucket.data.id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "aws:kms"
+    }
+    bucket_key_enabled = true
+  }
+}
+
+data "aws_iam_policy_document" "data_bucket" {
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [aws_s3_bucket.data.arn, "${aws_s3_bucket.data.arn}/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "data" {
+  bucket = aws_s3_bucket.data.id
+  policy = data.aws_iam_policy_document.data_bucket.json
+
+  depends_on = [aws_s3_bucket_public_access_block.data]
+}
+
+################################################################################
+# Shared network (looked up by the tags and names of the shared stack)
+################################################################################
+
+data "aws_vpc" "shared" {
+  count = var.network_enabled ? 1 : 0
+
+  tags = {
+    Name = local.env_name
+  }
+}
+
+data "aws_subnets" "private" {
+  count = var.network_enabled ? 1 : 0
+
+  filter {
+    name   = "vpc-id"
+    values = [data.aws_vpc.shared[0].id]
+  }
+
+  tags = {
+    Tier = "private"
+  }
+}
+
+data "aws_security_group" "functions" {
+  count = var.network_enabled ? 1 : 0
+
+  vpc_id = data.aws_vpc.shared[0].id
+  name   = "${local.env_name}-functions"
+}
+
+################################################################################
+# Services, workflows, models: one of each per entry of the rendered maps
+################################################################################
+
+module "service" {
+  source   = "../../modules/lambda-service"
+  for_each = var.services
+
+  function_name    = each.value.function_name
+  description      = "${each.key} @ ${each.value.git_sha}${each.value.dirty ? " (dirty)" : ""} in ${var.biome}"
+  s3_bucket        = var.artifact_bucket
+  s3_key           = each.value.s3_key
+  source_code_hash = each.value.source_code_hash
+  handler          = each.value.handler
+  runtime          = each.value.runtime
+  memory_size      = each.value.memory_size
+  timeout          = each.value.timeout
+
+  environment_variables = merge(
+    each.value.environment,
+    local.platform_environment,
+    { for k, v in { SAGEMAKER_ENDPOINT = local.endpoint_name } : k => v if each.value.model != null },
+  )
+
+  asleep = var.asleep
+
+  vpc_subnet_ids         = var.network_enabled ? data.aws_subnets.private[0].ids : []
+  vpc_security_group_ids = var.network_enabled ? [data.aws_security_group.functions[0].id] : []
+
+  policy_statements = {
+    for sid, s in {
+      UseDataBucketObjects = {
+        enabled   = true
+        actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+        resources = ["${aws_s3_bucket.data.arn}/*"]
+      }
+      ListDataBucket = {
+        enabled   = true
+        actions   = ["s3:ListBucket"]
+        resources = [aws_s3_bucket.data.arn]
+      }
+      ConnectAsBiomeRole = {
+        enabled   = var.database_enabled
+        actions   = ["rds-db:connect"]
+        resources = [local.db_user_arn]
+      }
+      InvokeSharedModel = {
+        enabled   = each.value.model != null
+        actions   = ["sagemaker:InvokeEndpoint"]
+        resources = [local.endpoint_arn]
+      }
+    } : sid => { actions = s.actions, resources = s.resources } if s.enabled
+  }
+
+  permissions_boundary  = local.permissions_boundary_arn
+  log_retention_in_days = var.log_retention_in_days
+
+  tags = {
+    project     = each.key
+    git_sha     = each.value.git_sha
+    dirty       = tostring(each.value.dirty)
+    deployed_at = each.value.deployed_at
+  }
+}
+
+module "workflow" {
+  source   = "../../modules/state-machine"
+  for_each = var.workflows
+
+  name       = each.value.state_machine_name
+  definition = each.value.definition
+  git_sha    = each.value.git_sha
+  dirty      = each.value.dirty
+
+  # Only the biome's own functions this workflow names; a service the ledger
+  # does not hold yet is left out (the plugin warns about it when rendering).
+  lambda_function_arns = [for s in each.value.services : module.service[s].function_arn if contains(keys(var.services), s)]
+
+  permissions_boundary  = local.permissions_boundary_arn
+  log_retention_in_days = var.log_retention_in_days
+
+  tags = {
+    project     = each.key
+    git_sha     = each.value.git_sha
+    dirty       = tostring(each.value.dirty)
+    deployed_at = each.value.deployed_at
+  }
+}
+
+module "model" {
+  source   = "../../modules/model-placement"
+  for_each = var.models
+
+  artifact_bucket = var.artifact_bucket
+  s3_key          = each.value.s3_key
+  models_bucket   = local.models_bucket
+  model_prefix    = var.model_prefix
+  target_path     = each.value.target_path
+  sha256          = each.value.sha256
+  git_sha         = each.value.git_sha
+
+  tags = {
+    project = each.key
+    git_sha = each.value.git_sha
+  }
+}
+
+################################################################################
+# Schedules (pay per invocation; disabled while the biome sleeps)
+################################################################################
+
+data "aws_iam_policy_document" "scheduler_assume" {
+  count = length(var.schedules) > 0 ? 1 : 0
+
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["scheduler.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [var.aws_account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "scheduler" {
+  count = length(var.schedules) > 0 ? 1 : 0
+
+  name                 = "${var.name_prefix}-${var.biome}-scheduler"
+  assume_role_policy   = data.aws_iam_policy_document.scheduler_assume[0].json
+  permissions_boundary = local.permissions_boundary_arn
+}
+
+data "aws_iam_policy_document" "scheduler" {
+  count = length(var.schedules) > 0 ? 1 : 0
+
+  statement {
+    sid       = "StartScheduledWorkflows"
+    actions   = ["states:StartExecution"]
+    resources = distinct([for s in values(var.schedules) : module.workflow[s.workflow].state_machine_arn])
+  }
+}
+
+resource "aws_iam_role_policy" "scheduler" {
+  count = length(var.schedules) > 0 ? 1 : 0
+
+  name   = "start-workflows"
+  role   = aws_iam_role.scheduler[0].id
+  policy = data.aws_iam_policy_document.scheduler[0].json
+}
+
+resource "aws_scheduler_schedule" "this" {
+  for_each = var.schedules
+
+  name                = "${var.name_prefix}-${var.biome}-${each.key}"
+  schedule_expression = each.value.schedule_expression
+  state               = var.asleep ? "DISABLED" : "ENABLED"
+
+  flexible_time_window {
+    mode = "OFF"
+  }
+
+  target {
+    arn      = module.workflow[each.value.workflow].state_machine_arn
+    role_arn = aws_iam_role.scheduler[0].arn
+    input    = each.value.input
+  }
+
+  lifecycle {
+    precondition {
+      condition     = contains(keys(var.workflows), each.value.workflow)
+      error_message = "Schedule ${each.key} starts workflow ${each.value.workflow}, which this biome does not record."
+    }
+  }
+}

@@ -1,0 +1,50 @@
+terraform {
+  required_version = ">= 1.10"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.81, < 7.0"
+    }
+    postgresql = {
+      source  = "cyrilgdn/postgresql"
+      version = ">= 1.25, < 2.0"
+    }
+  }
+
+  # Partial configuration: one state bucket per environment, one workspace per
+  # biome (state key biomes/<biome>/biome.tfstate). Pass the environment's file
+  # at init, e.g. TF_CLI_ARGS_init="-backend-config=backends/dev.s3.tfbackend".
+  backend "s3" {}
+}
+
+provider "aws" {
+  region = var.aws_region
+
+  # Refuses to touch any account but the biome's own, whatever credentials are active.
+  allowed_account_ids = [var.aws_account_id]
+
+  dynamic "assume_role" {
+    for_each = var.assume_deploy_role ? [local.deploy_role_arn] : []
+
+    content {
+      role_arn     = assume_role.value
+      session_name = "biome-${var.biome}"
+    }
+  }
+
+  default_tags {
+    tags = local.tags
+  }
+}
+
+provider "postgresql" {
+  host            = local.db_host
+  port            = local.db_port
+  database        = local.db_name
+  username        = local.db_master.username
+  password        = local.db_master.password
+  sslmode         = "require"
+  superuser       = false
+  connect_timeout = 15
+}

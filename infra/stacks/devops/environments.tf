@@ -1,0 +1,55 @@
+################################################################################
+# What the devops stack creates in each workload account: the replica artifact
+# bucket, the Terraform state bucket, the permissions boundary and the deploy
+# role that the environment's CodeBuild projects (and GitLab CI roles) assume.
+################################################################################
+
+locals {
+  # Who may deploy biomes of each environment.
+  deployers = {
+    for env in local.environment_names : env => concat(
+      [for key, job in local.jobs : module.codebuild[key].role_arn if job.env == env],
+      [aws_iam_role.gitlab_release.arn],
+      var.environments[env].multi_tenant ? [aws_iam_role.gitlab_sandpit.arn] : [],
+    )
+  }
+
+  replicas = {
+    dev     = { bucket_arn = module.workload_dev.artifact_bucket_arn, kms_key_arn = module.workload_dev.artifact_kms_key_arn }
+    staging = { bucket_arn = module.workload_staging.artifact_bucket_arn, kms_key_arn = module.workload_staging.artifact_kms_key_arn }
+    prod    = { bucket_arn = module.workload_prod.artifact_bucket_arn, kms_key_arn = module.workload_prod.artifact_kms_key_arn }
+  }
+}
+
+module "workload_dev" {
+  source    = "../../modules/workload-baseline"
+  providers = { aws = aws.dev }
+
+  name_prefix                  = var.name_prefix
+  environment                  = "dev"
+  model_prefix                 = var.model_prefix
+  replication_source_role_arns = [aws_iam_role.replication["dev"].arn]
+  deployer_role_arns           = local.deployers["dev"]
+}
+
+module "workload_staging" {
+  source    = "../../modules/workload-baseline"
+  providers = { aws = aws.staging }
+
+  name_prefix                  = var.name_prefix
+  environment                  = "staging"
+  model_prefix                 = var.model_prefix
+  replication_source_role_arns = [aws_iam_role.replication["staging"].arn]
+  deployer_role_arns           = local.deployers["staging"]
+}
+
+module "workload_prod" {
+  source    = "../../modules/workload-baseline"
+  providers = { aws = aws.prod }
+
+  name_prefix                  = var.name_prefix
+  environment                  = "prod"
+  model_prefix                 = var.model_prefix
+  replication_source_role_arns = [aws_iam_role.replication["prod"].arn]
+  deployer_role_arns           = local.deployers["prod"]
+}

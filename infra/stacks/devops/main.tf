@@ -1,0 +1,124 @@
+locals {
+  tags = merge(var.tags, { managed_by = "terraform/infra/stacks/devops" })
+
+  environment_names = sort(keys(var.environments))
+
+  # Source bucket of each environment in the devops account: CI publishes
+  # artifacts and ledgers here; S3 replicates them to the workload account.
+  source_buckets = { for env in local.environment_names : env => "${var.name_prefix}-devops-artifacts-${env}-${var.devops_account_id}" }
+  replica_bucket = { for env, e in var.environments : env => "${var.name_prefix}-artifacts-${env}-${e.account_id}" }
+  deploy_role    = { for env, e in var.environments : env => "arn:aws:iam::${e.account_id}:role/${var.name_prefix}-deploy-${env}" }
+
+  # CodeBuild projects: deploy and destroy where sandpits live, promote into
+  # every environment after the first.
+  jobs = merge(
+    { for env, e in var.environments : "deploy-${env}" => { job = "deploy", env = env, from = null } if e.multi_tenant },
+    { for env, e in var.environments : "destroy-${env}" => { job = "destroy", env = env, from = null } if e.multi_tenant },
+    { for i, env in var.promotion_order : "promote-${env}" => { job = "promote", env = env, from = var.promotion_order[i - 1] } if i > 0 },
+  )
+}
+
+################################################################################
+# Source artifact buckets and their replication to the workload accounts
+################################################################################
+
+data "aws_iam_policy_document" "replication_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["s3.amazonaws.com"]
+    }
+  }
+}
+
+# Created first and on their own, so the workload buckets and keys can name
+# them as principals before the replication rules that use them exist.
+resource "aws_iam_role" "replication" {
+  for_each = var.environments
+
+  name               = "${var.name_prefix}-artifacts-${each.key}-replication"
+  assume_role_policy = data.aws_iam_policy_document.replication_assume.json
+}
+
+module "artifact_bucket" {
+  source   = "../../modules/artifact-bucket"
+  for_each = var.environments
+
+  bucket               = local.source_buckets[each.key]
+  replication_role_arn = aws_iam_role.replication[each.key].arn
+
+  replication_destinations = {
+    (each.key) = {
+      bucket_arn               = local.replicas[each.key].bucket_arn
+      account_id               = each.value.account_id
+      kms_key_arn              = local.replicas[each.key].kms_key_arn
+      replication_time_control = var.replication_time_control
+    }
+  }
+}
+
+################################################################################
+# CodeBuild: buildspecs/<job>.yml, one project per job and environment
+################################################################################
+
+module "codebuild" {
+  source   = "../../modules/codebuild-job"
+  for_each = local.jobs
+
+  name                  = "${var.name_prefix}-${each.key}"
+  description           = "${each.value.job} (${each.value.env}) from buildspecs/${each.value.job}.yml"
+  buildspec             = "buildspecs/${each.value.job}.yml"
+  source_location       = var.source_location
+  source_connection_arn = var.source_connection_arn
+
+  # Deploys of one environment run one at a time; the pipeline also serialises per biome.
+  concurrent_build_limit = each.value.job == "promote" ? 1 : null
+
+  environment_variables = merge(
+    {
+      NX_DAEMON        = "false"
+      NX_NO_CLOUD      = "true"
+      TARGET_ENV       = each.value.env
+      TF_CLI_ARGS_init = "-backend-config=backends/${each.value.env}.s3.tfbackend"
+    },
+    # The stores this job reads and writes: the devops source buckets.
+    { for env in compact([each.value.env, each.value.from]) : "BIOME_STORE_${upper(env)}" => "s3://${local.source_buckets[env]}" },
+  )
+
+  policy_statements = {
+    for sid, s in {
+      ListStore = {
+        enabled   = true
+        actions   = ["s3:ListBucket"]
+        resources = distinct([for env in compact([each.value.env, each.value.from]) : module.artifact_bucket[env].bucket_arn])
+      }
+      WriteStore = {
+        enabled   = true
+        actions   = ["s3:GetObject", "s3:PutObject"]
+        resources = ["${module.artifact_bucket[each.value.env].bucket_arn}/*"]
+      }
+      PruneStore = {
+        enabled   = each.value.job == "destroy"
+        actions   = ["s3:DeleteObject"]
+        resources = ["${module.artifact_bucket[each.value.env].bucket_arn}/*"]
+      }
+      ReadPromotionSource = {
+        enabled   = each.value.from != null
+        actions   = ["s3:GetObject"]
+        resources = ["${module.artifact_bucket[coalesce(each.value.from, each.value.env)].bucket_arn}/*"]
+      }
+      UseStoreKeys = {
+        enabled   = true
+        actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+        resources = distinct([for env in compact([each.value.env, each.value.from]) : module.artifact_bucket[env].kms_key_arn])
+      }
+      AssumeDeployRole = {
+        enabled   = true
+        actions   = ["sts:AssumeRole", "sts:TagSession"]
+        resources = [local.deploy_role[each.value.env]]
+      }
+    } : sid => { actions = s.actions, resources = s.resources } if s.enabled
+  }
+}

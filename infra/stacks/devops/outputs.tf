@@ -1,0 +1,42 @@
+output "source_buckets" {
+  description = "Source artifact bucket of each environment (the CI store: BIOME_STORE_<ENV>=s3://<bucket>)."
+  value       = { for env, m in module.artifact_bucket : env => m.bucket_id }
+}
+
+output "replica_buckets" {
+  description = "Artifact bucket in each workload account (set it as environments.<env>.bucket in nx-biome.json)."
+  value       = local.replica_bucket
+}
+
+output "codebuild_projects" {
+  description = "CodeBuild project of each job and environment."
+  value       = { for key, m in module.codebuild : key => m.project_name }
+}
+
+output "gitlab_sandpit_role_arn" {
+  description = "Role for GitLab jobs on any branch (AWS_ROLE_ARN of MR and personal biome jobs)."
+  value       = aws_iam_role.gitlab_sandpit.arn
+}
+
+output "gitlab_release_role_arn" {
+  description = "Role for GitLab jobs on protected refs (AWS_ROLE_ARN of main and promotion jobs)."
+  value       = aws_iam_role.gitlab_release.arn
+}
+
+output "deploy_role_arns" {
+  description = "Deploy role of each workload account."
+  value = {
+    dev     = module.workload_dev.deploy_role_arn
+    staging = module.workload_staging.deploy_role_arn
+    prod    = module.workload_prod.deploy_role_arn
+  }
+}
+
+output "state_buckets" {
+  description = "Terraform state bucket of each workload account (backends/<env>.s3.tfbackend)."
+  value = {
+    dev     = module.workload_dev.state_bucket
+    staging = module.workload_staging.state_bucket
+    prod    = module.workload_prod.state_bucket
+  }
+}

@@ -1,0 +1,34 @@
+output "vpc_id" {
+  description = "VPC of the environment (the biome stack finds it by its Name tag)."
+  value       = module.network.vpc_id
+}
+
+output "private_subnet_ids" {
+  description = "Private subnets (tagged Tier=private) the biome functions attach to."
+  value       = module.network.private_subnet_ids
+}
+
+output "functions_security_group_id" {
+  description = "Security group of every biome function (<prefix>-<env>-functions)."
+  value       = aws_security_group.functions.id
+}
+
+output "db_instance_identifier" {
+  description = "Identifier of the shared Postgres instance (<prefix>-<env>)."
+  value       = aws_db_instance.this.identifier
+}
+
+output "db_address" {
+  description = "Host name of the shared Postgres instance."
+  value       = aws_db_instance.this.address
+}
+
+output "models_bucket" {
+  description = "Bucket the multi-model endpoint loads from."
+  value       = module.models_bucket.bucket_id
+}
+
+output "sagemaker_endpoint_name" {
+  description = "Name of the shared multi-model endpoint (<prefix>-<env>-models)."
+  value       = aws_sagemaker_endpoint.this.name
+}
