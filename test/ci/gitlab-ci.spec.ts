@@ -1,0 +1,136 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore } from '../../tools/nx-biome/src/adapters/store/open-store';
+import { startS3rver, S3Server, withEnv } from '../support/s3rver';
+import { copyWorkspace, nxEnv, TempWorkspace, WORKSPACE_ROOT } from '../support/workspace';
+
+/** gitlab-ci-local's CLI (pinned in package.json). */
+const GCL_ENTRY = join(WORKSPACE_ROOT, 'node_modules/gitlab-ci-local', JSON.parse(readFileSync(join(WORKSPACE_ROOT, 'node_modules/gitlab-ci-local/package.json'), 'utf8')).bin);
+
+// This file runs jobs of the real pipeline, and the test job runs vitest: the
+// nested run gets NESTED_PIPELINE_TEST=1 and a narrowed VITEST_ARGS, so it can
+// never start this file (and the whole suite) again.
+const nested = !!process.env.NESTED_PIPELINE_TEST;
+
+describe.skipIf(nested)('the GitLab pipeline, run for real with gitlab-ci-local (shell executor)', () => {
+  let ws: TempWorkspace;
+  let server: S3Server;
+  let base: string;
+  let head: string;
+
+  beforeAll(async () => {
+    ws = await copyWorkspace('ci-gitlab-');
+    base = ws.git('rev-parse', 'HEAD').trim();
+    // The merge request: one service changes on a branch.
+    ws.git('checkout', '-q', '-b', 'feature/assay');
+    const main = join(ws.root, 'apps/services/assay-ingest/src/main.ts');
+    await writeFile(main, `${await readFile(main, 'utf8')}\nexport const pipelineVersion = 2;\n`);
+    ws.git('commit', '-qam', 'assay-ingest: pipeline version 2');
+    head = ws.git('rev-parse', 'HEAD').trim();
+    // gitlab-ci-local derives the project from the origin remote (never contacted).
+    ws.git('remote', 'add', 'origin', 'https://gitlab.example.invalid/geo/monorepo.git');
+    ws.git('update-ref', 'refs/remotes/origin/main', base);
+    ws.git('symbolic-ref', 'refs/remotes/origin/HEAD', 'refs/remotes/origin/main');
+    server = await startS3rver(['geo-artifacts-dev']);
+  });
+  afterAll(async () => {
+    await ws?.cleanup();
+    await server?.stop();
+  });
+
+  /** Runs pipeline jobs with gitlab-ci-local as a merge request pipeline of MR !1. */
+  function gcl(jobs: string[], variables: Record<string, string> = {}): Promise<{ code: number; output: string }> {
+    const vars: Record<string, string> = {
+      CI_PIPELINE_SOURCE: 'merge_request_event',
+      CI_MERGE_REQUEST_IID: '1',
+      CI_MERGE_REQUEST_DIFF_BASE_SHA: base,
+      GITLAB_USER_LOGIN: 'alice',
+      NESTED_PIPELINE_TEST: '1',
+      BIOME_STORE_DEV: 's3://geo-artifacts-dev',
+      ...server.env,
+      ...variables,
+    };
+    const args = [GCL_ENTRY, '--force-shell-executor', '--no-color', ...jobs, ...Object.entries(vars).flatMap(([k, v]) => ['--variable', `${k}=${v}`])];
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, args, { cwd: ws.root, env: { ...nxEnv(), GCL_IGNORE_PREDEFINED_VARS: 'CI_PIPELINE_SOURCE,CI_MERGE_REQUEST_IID,CI_MERGE_REQUEST_DIFF_BASE_SHA,GITLAB_USER_LOGIN' } });
+      let output = '';
+      child.stdout.on('data', (d) => (output += d));
+      child.stderr.on('data', (d) => (output += d));
+      child.on('close', (code) => resolve({ code: code ?? 1, output: output.replace(/\x1b\[[0-9;]*m/g, '') }));
+    });
+  }
+  const keys = (prefix: string) => withEnv(server.env, async () => (await openStore('s3://geo-artifacts-dev', ws.root).list(prefix)).map((o) => o.key));
+
+  it('merge request: verify, deploy to dev-mr-1 what the MR changed, then the stop job destroys the biome', async () => {
+    const verify = await gcl(['test', 'build'], { VITEST_ARGS: 'tools/nx-biome/src/core/names.spec.ts' });
+    expect(verify.code, verify.output).toBe(0);
+    expect(verify.output).toMatch(/names\.spec\.ts/);
+    expect(verify.output).toMatch(/Tests\s+\d+ passed/);
+    expect(verify.output).toMatch(/nx run assay-ingest:build/);
+    // Only what the MR affects (and what that depends on) is built: the model is untouched.
+    expect(verify.output).not.toMatch(/nx run ore-grade:build/);
+
+    const deploy = await gcl(['deploy:mr']);
+    expect(deploy.code, deploy.output).toBe(0);
+    expect(deploy.output).toContain('nx run infra:codebuild --buildspec=deploy --variables=TERRAFORM_APPLY=false --output-style=static --local --biome=dev-mr-1');
+    expect(deploy.output).toContain(`deploying dev-mr-1 from base ${base}`);
+    // infra:deploy depends on every project's deploy, so a new biome gets every project, at the MR's commit.
+    const ledger = await keys('biomes/dev-mr-1/ledger/');
+    expect(ledger).toContain('biomes/dev-mr-1/ledger/assay-ingest.json');
+    expect(ledger).toContain('biomes/dev-mr-1/ledger/grade-predict.json');
+    expect(await keys('artifacts/assay-ingest/')).toEqual([`artifacts/assay-ingest/assay-ingest-${head}.zip`]);
+    const record = await withEnv(server.env, async () => JSON.parse((await openStore('s3://geo-artifacts-dev', ws.root).get('biomes/dev-mr-1/ledger/assay-ingest.json'))!.toString()));
+    expect(record).toMatchObject({ biome: 'dev-mr-1', gitSha: head, deployedBy: 'alice' });
+    expect(await readFile(join(ws.root, 'dist/terraform/dev-mr-1.tfvars.json'), 'utf8')).toContain(`assay-ingest-${head}.zip`);
+
+    const stop = await gcl(['stop:mr']);
+    expect(stop.code, stop.output).toBe(0);
+    expect(await keys('biomes/dev-mr-1/')).toEqual([]);
+    expect(await keys('artifacts/')).toEqual([]);
+  });
+
+  it('a failing test job fails the pipeline', async () => {
+    await mkdir(join(ws.root, 'test/ci-fixture'), { recursive: true });
+    await writeFile(join(ws.root, 'test/ci-fixture/failing.spec.ts'), "import { expect, it } from 'vitest';\nit('breaks', () => expect(1 + 1).toBe(3));\n");
+    const run = await gcl(['test'], { VITEST_ARGS: 'test/ci-fixture/failing.spec.ts' });
+    expect(run.code).not.toBe(0);
+    expect(run.output).toMatch(/Tests\s+1 failed/);
+  });
+});
+
+describe('pipeline definition', () => {
+  const ci = parse(readFileSync(join(WORKSPACE_ROOT, '.gitlab-ci.yml'), 'utf8'), { customTags: [{ tag: '!reference', collection: 'seq', resolve: (v: unknown) => v }] });
+
+  it('merge requests get an environment that stops itself, and every biome job is serialised per biome', () => {
+    expect(ci['deploy:mr'].environment).toEqual({ name: 'dev-mr-$CI_MERGE_REQUEST_IID', on_stop: 'stop:mr', auto_stop_in: '3 days' });
+    expect(ci['stop:mr'].environment).toEqual({ name: 'dev-mr-$CI_MERGE_REQUEST_IID', action: 'stop' });
+    expect(ci['.biome-job'].resource_group).toBe('biome-$CI_ENVIRONMENT_NAME');
+    expect(ci['.biome-job'].id_tokens.AWS_ID_TOKEN.aud).toBeTruthy();
+    expect(ci.variables.GIT_DEPTH).toBe('0');
+    expect(JSON.stringify(ci)).not.toMatch(/AWS_SECRET_ACCESS_KEY|AWS_ACCESS_KEY_ID/);
+  });
+
+  it.each([
+    ['bob', 'dev-bob'],
+    ['Bob.Smith_99', 'dev-bob-smith-99'],
+    ['__weird--Login__', 'dev-weird-login'],
+    ['42answers', 'dev-u42answers'],
+    ['mr-12', 'dev-u-mr-12'],
+    ['a-very-long-login-name-indeed', 'dev-a-very-long-login-na'],
+  ])('the personal biome of login %s is %s', async (login, biome) => {
+    const script = ci['.personal-biome'].script[0] as string;
+    const out = await new Promise<string>((resolve) => {
+      const child = spawn('bash', ['-c', `${script}\nprintf '%s' "$BIOME"`], { env: { PATH: process.env.PATH, GITLAB_USER_LOGIN: login } });
+      let s = '';
+      child.stdout.on('data', (d) => (s += d));
+      child.on('close', () => resolve(s.split('\n').pop()!));
+    });
+    expect(out).toBe(biome);
+    expect(out.length).toBeLessThanOrEqual(24);
+    expect(out).toMatch(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/);
+  });
+});
