@@ -1,4 +1,4 @@
-import { addProjectConfiguration, getProjects, logger, offsetFromRoot, ProjectConfiguration, Tree } from '@nx/devkit';
+import { addProjectConfiguration, getProjects, logger, offsetFromRoot, ProjectConfiguration, readJson, Tree } from '@nx/devkit';
 import { parseWorkspaceConfig, WorkspaceConfig, WORKSPACE_CONFIG_FILE } from '../core/config';
 import { BiomeError, formatBiomeError, isBiomeError } from '../core/errors';
 import { maxProjectNameLength, ProjectKind, validateProjectName } from '../core/names';
@@ -29,17 +29,10 @@ const TAG = /^[A-Za-z0-9:._/-]+$/;
 
 /** `nx-biome.json` from the tree: the name budget depends on the configured longest biome. */
 export function readConfigFromTree(tree: Tree): WorkspaceConfig {
-  const text = tree.read(WORKSPACE_CONFIG_FILE, 'utf-8');
-  if (text === null) {
+  if (!tree.exists(WORKSPACE_CONFIG_FILE)) {
     throw new BiomeError('CONFIG_INVALID', `${WORKSPACE_CONFIG_FILE} not found at the workspace root.`, 'Create it (see docs/configuration.md); generators size project names by its maxBiomeLength.');
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new BiomeError('CONFIG_INVALID', `${WORKSPACE_CONFIG_FILE} is not valid JSON: ${(e as Error).message}`, 'Fix the JSON syntax.');
-  }
-  return parseWorkspaceConfig(raw);
+  return parseWorkspaceConfig(readJson(tree, WORKSPACE_CONFIG_FILE));
 }
 
 /** The kinds of the workspace's projects, by name. */
