@@ -40,8 +40,9 @@ export function renderBiomeShow(input: { biome: string; environment: string; san
     input.records.map((r) => [r.project, r.kind, describeCommit(r.gitSha, input.subjects.get(r.gitSha)), formatTime(r.deployedAt), r.deployedBy, describeOrigin(r), r.dirty ? 'DIRTY' : 'no']),
   );
   const artifacts = renderTable(
-    ['project', 'artifact', 'git sha', 'sha256', 'CI job'],
-    input.records.map((r) => [r.project, r.artifactKey, r.gitSha, r.sha256, r.ciJobUrl ?? '-']),
+    // The full git SHA is in the artifact key.
+    ['project', 'artifact', 'sha256', 'CI job'],
+    input.records.map((r) => [r.project, r.artifactKey, r.sha256, r.ciJobUrl ?? '-']),
   );
   return [...header, runs, artifacts].join('\n');
 }
