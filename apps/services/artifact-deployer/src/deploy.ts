@@ -1,0 +1,132 @@
+import type { LedgerRecord } from '../../../../tools/nx-biome/src/core/ledger';
+import { decideCodeUpdate, DEPLOYED_AT_TAG, FunctionState, GIT_SHA_TAG } from './decide';
+import { LedgerObjectRef, readLedgerRecord } from './record-event';
+
+/** The S3 calls the deployer makes. */
+export interface ObjectReader {
+  getText(bucket: string, key: string): Promise<string | undefined>;
+  head(bucket: string, key: string): Promise<{ size: number; metadata: Record<string, string> } | undefined>;
+  /** Lowercase hex sha256 of the object's bytes, or undefined when it is absent. */
+  sha256(bucket: string, key: string): Promise<string | undefined>;
+}
+
+/** The Lambda calls the deployer makes. */
+export interface FunctionUpdater {
+  getFunction(name: string): Promise<FunctionState | undefined>;
+  /** Throws UpdateConflict when an update is in progress or the revision moved on. */
+  updateCode(input: { name: string; bucket: string; key: string; revisionId?: string }): Promise<void>;
+  tag(arn: string, tags: Record<string, string>): Promise<void>;
+}
+
+export interface DeployerDeps {
+  s3: ObjectReader;
+  lambda: FunctionUpdater;
+  /** Name prefix of every AWS resource (`namePrefix` of nx-biome.json). */
+  namePrefix: string;
+  now(): number;
+  sleep(ms: number): Promise<void>;
+  log(entry: Record<string, unknown>): void;
+  /** How long to wait for an update in progress before giving the event back for a retry. */
+  maxWaitMs: number;
+  pollMs: number;
+}
+
+/** Thrown to make Lambda (or SQS) deliver the event again later: nothing was deployed. */
+export class RetryLater extends Error {
+  override readonly name = 'RetryLater';
+}
+
+/** An update could not start now (ResourceConflictException, or the revision changed under us). */
+export class UpdateConflict extends Error {
+  override readonly name = 'UpdateConflict';
+}
+
+export type Outcome = 'updated' | 'unchanged' | 'older' | 'not-a-service' | 'no-function' | 'record-gone';
+
+export interface DeployResult {
+  biome: string;
+  project: string;
+  functionName?: string;
+  outcome: Outcome;
+  reason?: string;
+  artifactKey?: string;
+}
+
+/** Lambda function of a biome's service: `<prefix>-<biome>-<project>` (the plugin's naming rule). */
+export function functionNameOf(namePrefix: string, biome: string, project: string): string {
+  return `${namePrefix}-${biome}-${project}`;
+}
+
+/**
+ * Refuses an artifact that is missing (not replicated yet: retry later) or
+ * whose bytes differ from the record (never deployed).
+ */
+async function checkArtifact(ref: LedgerObjectRef, record: LedgerRecord, deps: DeployerDeps): Promise<string> {
+  const key = `${ref.prefix}${record.artifactKey}`;
+  const head = await deps.s3.head(ref.bucket, key);
+  if (!head || head.size === 0) throw new RetryLater(`artifact s3://${ref.bucket}/${key} is not there yet (replication pending)`);
+  if (head.size !== record.size) throw new RetryLater(`artifact s3://${ref.bucket}/${key} is ${head.size} bytes, the record says ${record.size}: not deployed`);
+  const recorded = head.metadata.sha256;
+  const actual = recorded && /^[0-9a-f]{64}$/.test(recorded) ? recorded : await deps.s3.sha256(ref.bucket, key);
+  if (actual !== record.sha256) throw new RetryLater(`artifact s3://${ref.bucket}/${key} has sha256 ${actual}, the record says ${record.sha256}: not deployed`);
+  return key;
+}
+
+/**
+ * Deploys the code a ledger record names to its biome's function: checks the
+ * artifact, compares with what the function runs, and updates the code with
+ * the S3 key, waiting while another update is in progress. Idempotent and
+ * order-safe (see decideCodeUpdate).
+ */
+export async function deployLedgerObject(ref: LedgerObjectRef, deps: DeployerDeps): Promise<DeployResult> {
+  const base = { biome: ref.biome, project: ref.project };
+  const text = await deps.s3.getText(ref.bucket, ref.key);
+  // The biome was destroyed after the event was sent: nothing to deploy.
+  if (text === undefined) return { ...base, outcome: 'record-gone' };
+  const record = readLedgerRecord(text, ref);
+  if (record.kind !== 'service') return { ...base, outcome: 'not-a-service', reason: `${record.kind}s are deployed by Terraform` };
+  const artifactKey = await checkArtifact(ref, record, deps);
+  const functionName = functionNameOf(deps.namePrefix, ref.biome, ref.project);
+  const deadline = deps.now() + deps.maxWaitMs;
+  const result = (outcome: Outcome, reason?: string): DeployResult => ({ ...base, functionName, outcome, reason, artifactKey });
+
+  for (;;) {
+    const fn = await deps.lambda.getFunction(functionName);
+    if (!fn) return result('no-function', 'Terraform has not created it yet; it will create it with the recorded artifact');
+    const decision = decideCodeUpdate(record, fn);
+    if (decision.action === 'skip') {
+      if (decision.retag) await deps.lambda.tag(fn.arn, { [DEPLOYED_AT_TAG]: record.deployedAt, [GIT_SHA_TAG]: record.gitSha });
+      return result(decision.outcome, decision.reason);
+    }
+    if (decision.action === 'update') {
+      // Tag first: if the update then fails, a late event for an older record is still ignored, and a retry updates.
+      await deps.lambda.tag(fn.arn, { [DEPLOYED_AT_TAG]: record.deployedAt, [GIT_SHA_TAG]: record.gitSha });
+      try {
+        await deps.lambda.updateCode({ name: functionName, bucket: ref.bucket, key: artifactKey, revisionId: fn.revisionId });
+        await waitForUpdate(functionName, deps, deadline);
+        deps.log({ level: 'info', message: 'updated', functionName, artifactKey, gitSha: record.gitSha, deployedAt: record.deployedAt });
+        return result('updated');
+      } catch (e) {
+        if (!(e instanceof UpdateConflict)) throw e;
+        deps.log({ level: 'info', message: 'update conflict, retrying', functionName, reason: e.message });
+      }
+    } else {
+      deps.log({ level: 'info', message: 'waiting', functionName, reason: decision.reason });
+    }
+    if (deps.now() >= deadline) throw new RetryLater(`${functionName}: an update is still in progress after ${Math.round(deps.maxWaitMs / 1000)} s`);
+    await deps.sleep(deps.pollMs);
+  }
+}
+
+/** Waits until the function's last update has finished; a failed update is an error. */
+async function waitForUpdate(name: string, deps: DeployerDeps, deadline: number): Promise<void> {
+  for (;;) {
+    const fn = await deps.lambda.getFunction(name);
+    if (!fn || fn.lastUpdateStatus !== 'InProgress') {
+      if (fn?.lastUpdateStatus === 'Failed') throw new Error(`${name}: the code update failed: ${fn.lastUpdateStatusReason ?? 'no reason given'}`);
+      return;
+    }
+    if (deps.now() >= deadline) return; // Started; Lambda finishes it on its own.
+    await deps.sleep(deps.pollMs);
+  }
+}
