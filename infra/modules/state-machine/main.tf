@@ -1,3 +1,7 @@
+locals {
+  version_description = coalesce(var.version_description, "git ${var.git_sha}${var.dirty ? " (dirty)" : ""}")
+}
+
 data "aws_iam_policy_document" "assume" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -63,10 +67,8 @@ resource "aws_sfn_state_machine" "this" {
   role_arn   = aws_iam_role.this.arn
   definition = var.definition
 
-  # Each change publishes a version whose description names the commit, so an
-  # execution traces back to the source that defined it.
-  publish             = true
-  version_description = "git ${var.git_sha}${var.dirty ? " (dirty)" : ""}"
+  # Each change publishes a version; the alias below names its commit.
+  publish = true
 
   logging_configuration {
     log_destination        = "${aws_cloudwatch_log_group.this.arn}:*"
@@ -77,4 +79,17 @@ resource "aws_sfn_state_machine" "this" {
   tags = var.tags
 
   depends_on = [aws_iam_role_policy.this]
+}
+
+# "live" always points at the version just published; its description names
+# the commit (the definition's Comment and the tags carry it too), so an
+# execution started through the alias traces back to its source.
+resource "aws_sfn_alias" "this" {
+  name        = var.alias_name
+  description = local.version_description
+
+  routing_configuration {
+    state_machine_version_arn = aws_sfn_state_machine.this.state_machine_version_arn
+    weight                    = 100
+  }
 }

@@ -22,3 +22,13 @@ output "log_group_name" {
   description = "CloudWatch log group of the executions."
   value       = aws_cloudwatch_log_group.this.name
 }
+
+output "alias_arn" {
+  description = "ARN of the live alias (start executions through it to run the published version)."
+  value       = aws_sfn_alias.this.arn
+}
+
+output "version_description" {
+  description = "Commit the live alias runs, as its description says."
+  value       = aws_sfn_alias.this.description
+}

@@ -28,6 +28,18 @@ variable "git_sha" {
   }
 }
 
+variable "alias_name" {
+  description = "Name of the alias that points at the latest published version."
+  type        = string
+  default     = "live"
+}
+
+variable "version_description" {
+  description = "Description of the live alias (the commit it runs); null gives \"git <git_sha>\" (with \" (dirty)\" for a dirty build)."
+  type        = string
+  default     = null
+}
+
 variable "dirty" {
   description = "Whether the artifact was built from a dirty working tree (shown in the version description)."
   type        = bool

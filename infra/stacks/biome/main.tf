@@ -1,7 +1,7 @@
-data "aws_partition" "current" {}
-
 locals {
-  partition = data.aws_partition.current.partition
+  # A literal, not data.aws_partition: the provider's assume_role needs the
+  # deploy role ARN before any data source can be read.
+  partition = "aws"
   env_name  = "${var.name_prefix}-${var.environment}"
 
   deploy_role_arn          = "arn:${local.partition}:iam::${var.aws_account_id}:role/${var.name_prefix}-deploy-${var.environment}"
@@ -210,14 +210,15 @@ module "workflow" {
   source   = "../../modules/state-machine"
   for_each = var.workflows
 
-  name       = each.value.state_machine_name
-  definition = each.value.definition
-  git_sha    = each.value.git_sha
-  dirty      = each.value.dirty
+  name                = each.value.state_machine_name
+  definition          = each.value.definition
+  git_sha             = each.value.git_sha
+  dirty               = each.value.dirty
+  version_description = each.value.version_description
 
-  # Only the biome's own functions this workflow names; a service the ledger
-  # does not hold yet is left out (the plugin warns about it when rendering).
-  lambda_function_arns = [for s in each.value.services : module.service[s].function_arn if contains(keys(var.services), s)]
+  # The functions the definition names, by the naming rule (the plugin warns
+  # when one of them is not in the biome's ledger).
+  lambda_function_arns = each.value.function_arns
 
   permissions_boundary  = local.permissions_boundary_arn
   log_retention_in_days = var.log_retention_in_days
@@ -228,6 +229,9 @@ module "workflow" {
     dirty       = tostring(each.value.dirty)
     deployed_at = each.value.deployed_at
   }
+
+  # Create and update functions before the state machines that invoke them.
+  depends_on = [module.service]
 }
 
 module "model" {

@@ -133,14 +133,16 @@ variable "services" {
 variable "workflows" {
   description = "Step Functions workflows of the biome, by project name, with definitions already resolved to the biome's functions."
   type = map(object({
-    state_machine_name = string
-    s3_key             = string
-    sha256             = string
-    git_sha            = string
-    dirty              = bool
-    definition         = string
-    services           = list(string)
-    deployed_at        = string
+    state_machine_name  = string
+    s3_key              = string
+    sha256              = string
+    git_sha             = string
+    dirty               = bool
+    definition          = string
+    version_description = string
+    services            = list(string)
+    function_arns       = list(string)
+    deployed_at         = string
   }))
   default = {}
 

@@ -1,0 +1,68 @@
+# Plans the biome stack with mocked providers and the variables given on the
+# command line (a rendered dist/terraform/<biome>.tfvars.json):
+#
+#   terraform -chdir=infra/stacks/biome init -backend=false
+#   terraform -chdir=infra/stacks/biome workspace select -or-create <biome>
+#   terraform -chdir=infra/stacks/biome test -var-file=../../../dist/terraform/<biome>.tfvars.json
+#
+# No AWS account or database is contacted.
+
+mock_provider "aws" {
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+    }
+  }
+}
+
+mock_provider "postgresql" {}
+
+run "rendered_biome_plans" {
+  command = plan
+
+  assert {
+    condition     = length(module.service) == length(var.services) && length(module.workflow) == length(var.workflows) && length(module.model) == length(var.models)
+    error_message = "Every service, workflow and model of the tfvars gets its resources."
+  }
+
+  assert {
+    condition     = alltrue([for name, m in module.service : m.function_name == var.services[name].function_name])
+    error_message = "Functions take the rendered names."
+  }
+
+  assert {
+    condition     = alltrue([for name, m in module.service : m.reserved_concurrent_executions == (var.asleep ? 0 : -1)])
+    error_message = "An asleep biome has reserved concurrency 0 on every function; an awake one is unreserved."
+  }
+
+  assert {
+    condition     = alltrue([for name, m in module.model : m.key == "${var.model_prefix}${var.models[name].target_path}"])
+    error_message = "Models are placed at <model_prefix><target_path>."
+  }
+
+  assert {
+    condition     = alltrue([for name, w in module.workflow : w.state_machine_name == var.workflows[name].state_machine_name])
+    error_message = "State machines take the rendered names."
+  }
+
+  assert {
+    condition     = output.sagemaker_endpoint_name == "${var.name_prefix}-${var.environment}-models"
+    error_message = "The biome uses its environment's shared endpoint."
+  }
+}
+
+run "sandpit_in_single_tenant_environment_is_refused" {
+  command = plan
+
+  variables {
+    environment = "staging"
+    biome       = "staging-bob"
+    data_bucket = "geo-staging-bob-data-222222222222"
+    sandpit     = true
+    services    = {}
+    workflows   = {}
+    models      = {}
+  }
+
+  expect_failures = [var.sandpit]
+}
