@@ -66,6 +66,8 @@ describe.each([
     expect(keys).toEqual(expect.arrayContaining([`artifacts/assay-ingest/assay-ingest-${first}.zip`, `artifacts/grade-predict/grade-predict-${first}.zip`, `biomes/${BIOME}/ledger/assay-ingest.json`, `biomes/${BIOME}/biome.json`]));
     const tfvars = await readJson(join(ws.root, `dist/terraform/${BIOME}.tfvars.json`));
     expect(Object.keys(tfvars.services).sort()).toEqual(['assay-ingest', 'grade-predict']);
+    expect(Object.keys(tfvars.workflows)).toEqual(['plant-feed']);
+    expect(Object.keys(tfvars.models)).toEqual(['ore-grade']);
     expect(tfvars.services['assay-ingest'].git_sha).toBe(first);
     const sha256 = (await readFile(join(ws.root, `dist/artifacts/assay-ingest-${first}.zip.sha256`), 'utf8')).split(' ')[0];
     expect(tfvars.services['assay-ingest'].source_code_hash).toBe(Buffer.from(sha256, 'hex').toString('base64'));
@@ -80,7 +82,16 @@ describe.each([
     const run = await ws.nx(['affected', '-t', 'deploy', `--biome=${BIOME}`, '--base=HEAD~1', '--output-style=static'], env);
     expect(run.code, run.output).toBe(0);
     const keys = await withStoreEnv(async () => (await store().list('artifacts/')).map((o) => o.key));
-    expect(keys).toEqual([`artifacts/assay-ingest/assay-ingest-${first}.zip`, `artifacts/assay-ingest/assay-ingest-${second}.zip`, `artifacts/grade-predict/grade-predict-${first}.zip`].sort());
+    // One new artifact (assay-ingest at the new commit); every other project keeps its first artifact.
+    expect(keys).toEqual(
+      [
+        `artifacts/assay-ingest/assay-ingest-${first}.zip`,
+        `artifacts/assay-ingest/assay-ingest-${second}.zip`,
+        `artifacts/grade-predict/grade-predict-${first}.zip`,
+        `artifacts/ore-grade/ore-grade-${first}.tar.gz`,
+        `artifacts/plant-feed/plant-feed-${first}.zip`,
+      ].sort(),
+    );
     const ledger = await withStoreEnv(async () => JSON.parse((await store().get(`biomes/${BIOME}/ledger/grade-predict.json`))!.toString()));
     expect(ledger.gitSha).toBe(first);
     const tfvars = await readJson(join(ws.root, `dist/terraform/${BIOME}.tfvars.json`));
