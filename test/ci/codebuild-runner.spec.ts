@@ -50,7 +50,7 @@ describe('codebuild runner against a CodeBuild JSON 1.1 double, through the real
   }
 
   it('starts the build with the buildspec, the commit and the variables, shows each phase, and succeeds', async () => {
-    const r = await run({ project: 'geo-deploy', biome: 'dev-mr-1', baseFallback: 'b'.repeat(40) });
+    const r = await run({ codebuildProject: 'geo-deploy', biome: 'dev-mr-1', baseFallback: 'b'.repeat(40) });
     expect(r.success, r.error).toBe(true);
     const start = double.calls.find((c) => c.operation === 'StartBuild' && c.body.projectName === 'geo-deploy')!.body;
     expect(start.sourceVersion).toBe(SHA);
@@ -69,14 +69,14 @@ describe('codebuild runner against a CodeBuild JSON 1.1 double, through the real
   });
 
   it('a failed phase fails the run, naming the phase and CodeBuild\'s message', async () => {
-    const r = await run({ project: 'geo-broken', biome: 'dev-mr-1' });
+    const r = await run({ codebuildProject: 'geo-broken', biome: 'dev-mr-1' });
     expect(r.success).toBe(false);
     expect(r.error).toMatch(/CODEBUILD_FAILED: CodeBuild build geo-broken:build-\d+ \(geo-broken\) ended FAILED: phase BUILD FAILED: COMMAND_EXECUTION_ERROR: Error while executing command: npx nx affected -t deploy\. Reason: exit status 1/);
     expect(r.error).toContain('Logs: https://console.example.invalid/logs/');
   });
 
   it('a missing CodeBuild project is a clear error, not a stack trace', async () => {
-    const r = await run({ project: 'geo-nope', biome: 'dev-mr-1' });
+    const r = await run({ codebuildProject: 'geo-nope', biome: 'dev-mr-1' });
     expect(r.success).toBe(false);
     expect(r.error).toMatch(/CODEBUILD_FAILED: CodeBuild project "geo-nope" does not exist in us-east-1/);
     expect(r.error).toMatch(/fix: Create it with the devops stack/);
@@ -84,7 +84,7 @@ describe('codebuild runner against a CodeBuild JSON 1.1 double, through the real
   });
 
   it('a build that outlives --timeoutSeconds is stopped and fails the run', async () => {
-    const r = await run({ project: 'geo-stuck', biome: 'dev-mr-1', timeoutSeconds: 0.4 });
+    const r = await run({ codebuildProject: 'geo-stuck', biome: 'dev-mr-1', timeoutSeconds: 0.4 });
     expect(r.success).toBe(false);
     expect(r.error).toMatch(/CODEBUILD_FAILED: CodeBuild build geo-stuck:build-\d+ \(geo-stuck\) did not finish within 0\.4 s \(still in BUILD\); it was stopped/);
     const id = double.calls.find((c) => c.operation === 'StartBuild' && c.body.projectName === 'geo-stuck') && double.calls.filter((c) => c.operation === 'StopBuild').map((c) => c.body.id);
@@ -96,16 +96,16 @@ describe('codebuild runner against a CodeBuild JSON 1.1 double, through the real
     const before = double.calls.length;
     const noProject = await run({ biome: 'dev-mr-1' });
     expect(noProject.error).toMatch(/OPTIONS_INVALID: No CodeBuild project given/);
-    const badBiome = await run({ project: 'geo-deploy', biome: 'Dev_Bob' });
+    const badBiome = await run({ codebuildProject: 'geo-deploy', biome: 'Dev_Bob' });
     expect(badBiome.error).toMatch(/BIOME_NAME_INVALID/);
-    const badSpec = await run({ project: 'geo-deploy', buildspec: '../../etc/passwd.yml' });
+    const badSpec = await run({ codebuildProject: 'geo-deploy', buildspec: '../../etc/passwd.yml' });
     expect(badSpec.error).toMatch(/OPTIONS_INVALID: Buildspec "..\/..\/etc\/passwd.yml" is not a known name/);
     expect(double.calls.length).toBe(before);
   });
 
   it('--dry-run prints the build it would start and starts nothing', async () => {
     const before = double.calls.length;
-    const r = await run({ project: 'geo-deploy', biome: 'dev-mr-1', dryRun: true });
+    const r = await run({ codebuildProject: 'geo-deploy', biome: 'dev-mr-1', dryRun: true });
     expect(r.success, r.error).toBe(true);
     expect(r.log).toContain(`[dry-run] would start CodeBuild project geo-deploy at ${SHA}: buildspecs/deploy.yml`);
     expect(r.log).toMatch(/BIOME\s+│\s+dev-mr-1|BIOME\s+\S?\s*dev-mr-1/);

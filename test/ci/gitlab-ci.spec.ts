@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../tools/nx-biome/src/adapters/store/open-store';
 import { startS3rver, S3Server, withEnv } from '../support/s3rver';
 import { copyWorkspace, nxEnv, TempWorkspace, WORKSPACE_ROOT } from '../support/workspace';
+import { buildSteps, CodeBuildDouble, startCodeBuildDouble } from './doubles/codebuild';
 
 /** gitlab-ci-local's CLI (pinned in package.json). */
 const GCL_ENTRY = join(WORKSPACE_ROOT, 'node_modules/gitlab-ci-local', JSON.parse(readFileSync(join(WORKSPACE_ROOT, 'node_modules/gitlab-ci-local/package.json'), 'utf8')).bin);
@@ -19,6 +20,7 @@ const nested = !!process.env.NESTED_PIPELINE_TEST;
 describe.skipIf(nested)('the GitLab pipeline, run for real with gitlab-ci-local (shell executor)', () => {
   let ws: TempWorkspace;
   let server: S3Server;
+  let codebuild: CodeBuildDouble;
   let base: string;
   let head: string;
 
@@ -36,10 +38,12 @@ describe.skipIf(nested)('the GitLab pipeline, run for real with gitlab-ci-local 
     ws.git('update-ref', 'refs/remotes/origin/main', base);
     ws.git('symbolic-ref', 'refs/remotes/origin/HEAD', 'refs/remotes/origin/main');
     server = await startS3rver(['geo-artifacts-dev']);
+    codebuild = await startCodeBuildDouble({ 'geo-biome-dev': buildSteps('BUILD', 'SUCCEEDED') });
   });
   afterAll(async () => {
     await ws?.cleanup();
     await server?.stop();
+    await codebuild?.stop();
   });
 
   /** Runs pipeline jobs with gitlab-ci-local as a merge request pipeline of MR !1. */
@@ -91,6 +95,22 @@ describe.skipIf(nested)('the GitLab pipeline, run for real with gitlab-ci-local 
     expect(stop.code, stop.output).toBe(0);
     expect(await keys('biomes/dev-mr-1/')).toEqual([]);
     expect(await keys('artifacts/')).toEqual([]);
+  });
+
+  it('BIOME_RUNNER=codebuild hands the same deploy to the environment\'s CodeBuild project and follows it', async () => {
+    const run = await gcl(['deploy:mr'], { BIOME_RUNNER: 'codebuild', CODEBUILD_POLL_SECONDS: '0.02', ...codebuild.env });
+    expect(run.code, run.output).toBe(0);
+    const start = codebuild.calls.find((c) => c.operation === 'StartBuild')!.body;
+    expect(start).toMatchObject({ projectName: 'geo-biome-dev', buildspecOverride: 'buildspecs/deploy.yml', sourceVersion: head });
+    expect(start.environmentVariablesOverride).toEqual(expect.arrayContaining([
+      { name: 'BIOME', value: 'dev-mr-1', type: 'PLAINTEXT' },
+      { name: 'BASE_FALLBACK', value: base, type: 'PLAINTEXT' },
+      { name: 'GITLAB_USER_LOGIN', value: 'alice', type: 'PLAINTEXT' },
+      { name: 'TERRAFORM_APPLY', value: 'false', type: 'PLAINTEXT' },
+    ]));
+    expect(run.output).toMatch(/build geo-biome-dev:build-\d+ SUCCEEDED/);
+    // Nothing ran here: the store is untouched.
+    expect(await keys('biomes/dev-mr-1/')).toEqual([]);
   });
 
   it('a failing test job fails the pipeline', async () => {

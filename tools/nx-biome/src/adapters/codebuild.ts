@@ -34,7 +34,7 @@ function translate(e: unknown, projectName: string): unknown {
   const name = (e as { name?: string })?.name ?? '';
   const message = (e as Error)?.message ?? String(e);
   if (name === 'ResourceNotFoundException') {
-    return new BiomeError('CODEBUILD_FAILED', `CodeBuild project "${projectName}" does not exist in ${region()} (${message}).`, 'Create it with the devops stack (infra/stacks/devops), or pass the right --project / CODEBUILD_PROJECT and AWS_REGION.');
+    return new BiomeError('CODEBUILD_FAILED', `CodeBuild project "${projectName}" does not exist in ${region()} (${message}).`, 'Create it with the devops stack (infra/stacks/devops), or pass the right --codebuildProject / CODEBUILD_PROJECT and AWS_REGION.');
   }
   if (name === 'InvalidInputException') return new BiomeError('OPTIONS_INVALID', `CodeBuild refused the build of "${projectName}": ${message}`, 'Check the buildspec path, the commit and the variables.');
   if (name === 'AccessDeniedException' || name === 'UnrecognizedClientException' || /credential/i.test(message)) {

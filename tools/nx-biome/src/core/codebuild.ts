@@ -52,7 +52,7 @@ export function validateBuildspec(doc: unknown, source: string): Buildspec {
 /** Options of the `codebuild` target, as given on the command line or in project.json. */
 export interface CodeBuildOptions {
   /** CodeBuild project name; default: CODEBUILD_PROJECT from the environment. */
-  project?: string;
+  codebuildProject?: string;
   /** `deploy`, `promote`, `destroy` or a path to a buildspec in the repository. */
   buildspec: string;
   biome?: string;
@@ -103,9 +103,9 @@ function bad(message: string, hint: string): BiomeError {
  * job's identity). Rejects conflicts with a message that says how to fix them.
  */
 export function planCodeBuildRequest(options: CodeBuildOptions, env: Record<string, string | undefined>, headSha: string): CodeBuildRequest {
-  const projectName = options.project ?? env.CODEBUILD_PROJECT ?? (options.local ? 'local' : '');
+  const projectName = options.codebuildProject ?? env.CODEBUILD_PROJECT ?? (options.local ? 'local' : '');
   if (!/^[A-Za-z0-9][A-Za-z0-9_-]{1,254}$/.test(projectName)) {
-    throw bad(projectName ? `CodeBuild project name "${projectName}" is invalid.` : 'No CodeBuild project given.', 'Pass --project=<name> or set CODEBUILD_PROJECT (the project the devops stack creates).');
+    throw bad(projectName ? `CodeBuild project name "${projectName}" is invalid.` : 'No CodeBuild project given.', 'Pass --codebuildProject=<name> or set CODEBUILD_PROJECT (the project the devops stack creates).');
   }
   const spec = options.buildspec;
   if (!spec) throw bad('No buildspec given.', `Pass --buildspec=${BUILDSPEC_NAMES.join('|')} or a path such as buildspecs/deploy.yml.`);
