@@ -38,7 +38,7 @@ describe.skipIf(nested)('the GitLab pipeline, run for real with gitlab-ci-local 
     ws.git('update-ref', 'refs/remotes/origin/main', base);
     ws.git('symbolic-ref', 'refs/remotes/origin/HEAD', 'refs/remotes/origin/main');
     server = await startS3rver(['geo-artifacts-dev']);
-    codebuild = await startCodeBuildDouble({ 'geo-biome-dev': buildSteps('BUILD', 'SUCCEEDED') });
+    codebuild = await startCodeBuildDouble({ 'geo-deploy-dev': buildSteps('BUILD', 'SUCCEEDED') });
   });
   afterAll(async () => {
     await ws?.cleanup();
@@ -101,14 +101,14 @@ describe.skipIf(nested)('the GitLab pipeline, run for real with gitlab-ci-local 
     const run = await gcl(['deploy:mr'], { BIOME_RUNNER: 'codebuild', CODEBUILD_POLL_SECONDS: '0.02', ...codebuild.env });
     expect(run.code, run.output).toBe(0);
     const start = codebuild.calls.find((c) => c.operation === 'StartBuild')!.body;
-    expect(start).toMatchObject({ projectName: 'geo-biome-dev', buildspecOverride: 'buildspecs/deploy.yml', sourceVersion: head });
+    expect(start).toMatchObject({ projectName: 'geo-deploy-dev', buildspecOverride: 'buildspecs/deploy.yml', sourceVersion: head });
     expect(start.environmentVariablesOverride).toEqual(expect.arrayContaining([
       { name: 'BIOME', value: 'dev-mr-1', type: 'PLAINTEXT' },
       { name: 'BASE_FALLBACK', value: base, type: 'PLAINTEXT' },
       { name: 'GITLAB_USER_LOGIN', value: 'alice', type: 'PLAINTEXT' },
       { name: 'TERRAFORM_APPLY', value: 'false', type: 'PLAINTEXT' },
     ]));
-    expect(run.output).toMatch(/build geo-biome-dev:build-\d+ SUCCEEDED/);
+    expect(run.output).toMatch(/build geo-deploy-dev:build-\d+ SUCCEEDED/);
     // Nothing ran here: the store is untouched.
     expect(await keys('biomes/dev-mr-1/')).toEqual([]);
   });
