@@ -1,3 +1,4 @@
+import { sha256HexToBase64 } from '../../../../tools/nx-biome/src/core/artifact';
 import type { LedgerRecord } from '../../../../tools/nx-biome/src/core/ledger';
 
 /** Tag on each function: the deployedAt of the ledger record whose code it runs. */
@@ -23,11 +24,6 @@ export type Decision =
   | { action: 'wait'; reason: string }
   | { action: 'skip'; outcome: 'unchanged' | 'older'; reason: string; retag: boolean };
 
-/** Lowercase hex sha256 to Lambda's CodeSha256 form (base64). */
-export function codeSha256Of(sha256Hex: string): string {
-  return Buffer.from(sha256Hex, 'hex').toString('base64');
-}
-
 /**
  * Decides what to do with a ledger record for a function: nothing when the
  * function already runs these bytes (a duplicated event), nothing when the
@@ -37,7 +33,7 @@ export function codeSha256Of(sha256Hex: string): string {
 export function decideCodeUpdate(record: LedgerRecord, fn: FunctionState): Decision {
   const runningAt = fn.tags[DEPLOYED_AT_TAG];
   const newer = !runningAt || Number.isNaN(Date.parse(runningAt)) || Date.parse(record.deployedAt) >= Date.parse(runningAt);
-  if (fn.codeSha256 === codeSha256Of(record.sha256)) {
+  if (fn.codeSha256 === sha256HexToBase64(record.sha256)) {
     return { action: 'skip', outcome: 'unchanged', reason: 'the function already runs these bytes', retag: newer && runningAt !== record.deployedAt };
   }
   if (!newer) return { action: 'skip', outcome: 'older', reason: `the function runs a newer record (deployed ${runningAt}) than this one (${record.deployedAt})`, retag: false };

@@ -1,4 +1,6 @@
+import type { WorkspaceConfig } from '../../../../tools/nx-biome/src/core/config';
 import type { LedgerRecord } from '../../../../tools/nx-biome/src/core/ledger';
+import { resourceName } from '../../../../tools/nx-biome/src/core/names';
 import { decideCodeUpdate, DEPLOYED_AT_TAG, FunctionState, GIT_SHA_TAG } from './decide';
 import { LedgerObjectRef, readLedgerRecord } from './record-event';
 
@@ -54,7 +56,7 @@ export interface DeployResult {
 
 /** Lambda function of a biome's service: `<prefix>-<biome>-<project>` (the plugin's naming rule). */
 export function functionNameOf(namePrefix: string, biome: string, project: string): string {
-  return `${namePrefix}-${biome}-${project}`;
+  return resourceName({ namePrefix } as WorkspaceConfig, biome, project);
 }
 
 /**
