@@ -296,13 +296,14 @@ class ExpressionParser {
         const next = /^([A-Za-z_][A-Za-z0-9_-]*|\*)/.exec(this.text.slice(this.pos));
         this.pos += next ? next[0].length : 0;
       } else if (this.text[this.pos] === '[') {
-        this.opaqueBracket();
+        this.skipGroup('[', ']');
       } else break;
     }
     return { $expr: this.text.slice(start, this.pos) };
   }
 
-  private opaqueBracket() {
+  /** Skips a balanced `open`…`close` group (strings inside it included). */
+  private skipGroup(open: string, close: string) {
     let depth = 0;
     do {
       const c = this.text[this.pos];
@@ -310,8 +311,8 @@ class ExpressionParser {
         this.skipString();
         continue;
       }
-      if (c === '[') depth++;
-      if (c === ']') depth--;
+      if (c === open) depth++;
+      if (c === close) depth--;
       this.pos++;
     } while (depth > 0 && this.pos < this.text.length);
   }
@@ -325,27 +326,13 @@ class ExpressionParser {
     }
     if (c === '(') {
       const start = this.pos;
-      this.opaqueParen();
+      this.skipGroup('(', ')');
       return this.text.slice(start, this.pos);
     }
     const ident = /^[A-Za-z_][A-Za-z0-9_-]*/.exec(this.text.slice(this.pos));
     if (!ident) throw new Error('bad key');
     this.pos += ident[0].length;
     return ident[0];
-  }
-
-  private opaqueParen() {
-    let depth = 0;
-    do {
-      const c = this.text[this.pos];
-      if (c === '"') {
-        this.skipString();
-        continue;
-      }
-      if (c === '(') depth++;
-      if (c === ')') depth--;
-      this.pos++;
-    } while (depth > 0 && this.pos < this.text.length);
   }
 }
 
