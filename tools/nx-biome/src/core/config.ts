@@ -78,20 +78,22 @@ export function storeVariableNames(environment: string): string[] {
 
 /**
  * Chooses the store URL for an environment: `BIOME_STORE_<ENV>`, then
- * `BIOME_STORE`, then the environment's `store`, then `s3://<bucket>` when a
- * bucket is configured, else the embedded local store `.biome-store/<env>`.
+ * `BIOME_STORE`, then the environment's configured `store`, else the embedded
+ * local store `.biome-store/<env>`.
  */
 export function resolveStoreUrl(env: EnvironmentConfig, vars: Record<string, string | undefined>): string {
   for (const name of storeVariableNames(env.name)) {
     const value = vars[name]?.trim();
     if (value) return value;
   }
-  if (env.store) return env.store;
-  if (env.bucket) return `s3://${env.bucket}`;
-  return `file://.biome-store/${env.name}`;
+  return env.store ?? `file://.biome-store/${env.name}`;
 }
 
-/** The bucket Terraform reads artifacts from in the environment's account. */
-export function artifactBucketName(config: WorkspaceConfig, env: EnvironmentConfig, storeBucket?: string): string {
-  return env.bucket ?? storeBucket ?? `${config.namePrefix}-artifacts-${env.name}-${env.account}`;
+/**
+ * The bucket Terraform reads artifacts from in the environment's own account
+ * (the replica of the devops bucket the deploys write to): the configured
+ * `bucket`, else the devops stack's naming rule.
+ */
+export function artifactBucketName(config: WorkspaceConfig, env: EnvironmentConfig): string {
+  return env.bucket ?? `${config.namePrefix}-artifacts-${env.name}-${env.account}`;
 }

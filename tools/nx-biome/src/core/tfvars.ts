@@ -117,7 +117,6 @@ export function renderTfvars(input: {
   biome: BiomeRef;
   meta?: BiomeMeta;
   records: LedgerRecord[];
-  storeBucket?: string;
 }): { tfvars: BiomeTfvars; warnings: string[] } {
   const { config, biome } = input;
   const records = [...input.records].sort((a, b) => (a.project < b.project ? -1 : 1));
@@ -188,7 +187,7 @@ export function renderTfvars(input: {
       environment: biome.environment.name,
       aws_region: biome.environment.region,
       aws_account_id: biome.environment.account,
-      artifact_bucket: artifactBucketName(config, biome.environment, input.storeBucket),
+      artifact_bucket: artifactBucketName(config, biome.environment),
       model_prefix: biome.environment.modelPrefix,
       data_bucket: biomeBucketName(config, biome),
       database_schema: databaseSchemaName(biome.name),

@@ -17,7 +17,7 @@ export function tfvarsPath(workspaceRoot: string, biome: string): string {
  */
 export async function renderBiomeTfvars(input: { store: StorePort; config: WorkspaceConfig; biome: BiomeRef; workspaceRoot: string; dryRun?: boolean }): Promise<{ path: string; tfvars: BiomeTfvars; warnings: string[] }> {
   const [records, meta] = await Promise.all([readLedger(input.store, input.biome.name), readBiomeMeta(input.store, input.biome.name)]);
-  const { tfvars, warnings } = renderTfvars({ config: input.config, biome: input.biome, meta, records, storeBucket: input.store.bucket });
+  const { tfvars, warnings } = renderTfvars({ config: input.config, biome: input.biome, meta, records });
   const path = tfvarsPath(input.workspaceRoot, input.biome.name);
   if (!input.dryRun) await writeFileAtomic(path, `${JSON.stringify(tfvars, null, 2)}\n`);
   return { path, tfvars, warnings };
