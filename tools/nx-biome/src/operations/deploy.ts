@@ -58,7 +58,7 @@ export async function deployProject(input: {
     origin: { action: 'deploy' },
     settings: manifest.settings,
   };
-  const stored = (await inspectArtifact(store, key, manifest.sha256)) === 'same';
+  const stored = (await inspectArtifact(store, key, manifest.sha256, input.body)) === 'same';
   const plan = planProjectDeploy({ current, next, artifactStored: stored });
   const base = { project: manifest.project, gitSha: plan.record.gitSha, dryRun: input.dryRun };
   if (plan.action === 'unchanged') {

@@ -3,11 +3,27 @@ import { StorePort } from '../adapters/store/store';
 
 const json = (value: unknown) => Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
 
+/**
+ * Reads and parses a small JSON object. Some S3-compatible servers (s3rver)
+ * write an object in place, so a reader racing a writer can see half of it:
+ * a parse failure is read again a few times before it counts as invalid.
+ */
+async function readParsed<T>(store: StorePort, key: string, parse: (text: string, source: string) => T): Promise<T | undefined> {
+  for (let attempt = 0; ; attempt++) {
+    const body = await store.get(key);
+    if (!body) return undefined;
+    try {
+      return parse(body.toString('utf8'), `${store.url} ${key}`);
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      await new Promise((resolve) => setTimeout(resolve, 25 << attempt));
+    }
+  }
+}
+
 /** The current record of one project in a biome, if any. */
 export async function readRecord(store: StorePort, biome: string, project: string): Promise<LedgerRecord | undefined> {
-  const key = ledgerKey(biome, project);
-  const body = await store.get(key);
-  return body ? parseLedgerRecord(body.toString('utf8'), `${store.url} ${key}`) : undefined;
+  return readParsed(store, ledgerKey(biome, project), parseLedgerRecord);
 }
 
 /** Every current record of a biome, sorted by project. */
@@ -43,16 +59,14 @@ export async function readHistory(store: StorePort, biome: string, project: stri
   const objects = await store.list(historyPrefix(biome, project));
   const out: LedgerRecord[] = [];
   for (const o of objects) {
-    const body = await store.get(o.key);
-    if (body) out.push(parseLedgerRecord(body.toString('utf8'), `${store.url} ${o.key}`));
+    const record = await readParsed(store, o.key, parseLedgerRecord);
+    if (record) out.push(record);
   }
   return out;
 }
 
 export async function readBiomeMeta(store: StorePort, biome: string): Promise<BiomeMeta | undefined> {
-  const key = biomeMetaKey(biome);
-  const body = await store.get(key);
-  return body ? parseBiomeMeta(body.toString('utf8'), `${store.url} ${key}`) : undefined;
+  return readParsed(store, biomeMetaKey(biome), parseBiomeMeta);
 }
 
 export async function writeBiomeMeta(store: StorePort, meta: BiomeMeta): Promise<void> {

@@ -4,19 +4,15 @@ import { StorePort } from '../adapters/store/store';
 
 export type PublishStatus = 'uploaded' | 'present';
 
-/**
- * Checks what the store holds at an artifact key: nothing, the same bytes, or
- * different bytes (a hard error: artifacts are immutable). An empty object
- * left by a failed write counts as absent.
- */
-export async function inspectArtifact(store: StorePort, key: string, sha256: string): Promise<'absent' | 'same'> {
-  const head = await store.head(key);
-  if (!head || head.size === 0) return 'absent';
-  if (head.metadata?.sha256 === sha256) return 'same';
-  const stored = await store.get(key);
-  if (!stored || stored.length === 0) return 'absent';
+/** Stored bytes against the artifact's: the same, its leading part (an interrupted write), or other bytes. */
+function compareStored(stored: Buffer, sha256: string, body?: Buffer): 'same' | 'partial' | 'different' {
   if (sha256Hex(stored) === sha256) return 'same';
-  throw new BiomeError(
+  if (body && stored.length < body.length && stored.equals(body.subarray(0, stored.length))) return 'partial';
+  return 'different';
+}
+
+function conflict(store: StorePort, key: string, stored: Buffer, sha256: string): BiomeError {
+  return new BiomeError(
     'ARTIFACT_CONFLICT',
     `${store.url}: ${key} already holds different bytes (stored sha256 ${sha256Hex(stored)}, new ${sha256}). Artifacts are immutable and are never overwritten.`,
     'The same commit gave a different build: make the build reproducible, or commit the change and deploy the new commit.',
@@ -24,19 +20,48 @@ export async function inspectArtifact(store: StorePort, key: string, sha256: str
 }
 
 /**
- * Publishes an artifact once: skipped when the key holds the same bytes,
- * refused when it holds different bytes, and read back and hashed after the
- * upload so that a record is only ever written for verified bytes.
+ * Checks what the store holds at an artifact key: nothing, the same bytes
+ * (as its metadata says), the leading part of these bytes (what an
+ * interrupted upload or a crashed server leaves on some S3-compatible
+ * servers), or different bytes (a hard error: artifacts are immutable). An
+ * empty object left by a failed write counts as absent.
+ */
+export async function inspectArtifact(store: StorePort, key: string, sha256: string, body?: Buffer): Promise<'absent' | 'same' | 'partial'> {
+  const head = await store.head(key);
+  if (!head || head.size === 0) return 'absent';
+  if (head.metadata?.sha256 === sha256 && (!body || head.size === body.length)) return 'same';
+  const stored = await store.get(key);
+  if (!stored || stored.length === 0) return 'absent';
+  const found = compareStored(stored, sha256, body);
+  if (found === 'different') throw conflict(store, key, stored, sha256);
+  return found;
+}
+
+/**
+ * Publishes an artifact once: refused when the key holds different bytes,
+ * completed when it holds only the leading part of these bytes, and read back
+ * and hashed (uploaded or already there) so that a record is only ever
+ * written for verified bytes.
  */
 export async function publishArtifact(
   store: StorePort,
   input: { key: string; body: Buffer; sha256: string; metadata: Record<string, string> },
 ): Promise<PublishStatus> {
-  if ((await inspectArtifact(store, input.key, input.sha256)) === 'same') return 'present';
-  const result = await store.put(input.key, input.body, { metadata: { ...input.metadata, sha256: input.sha256 }, sha256: input.sha256, ifAbsent: true, contentType: input.key.endsWith('.zip') ? 'application/zip' : 'application/gzip' });
+  let state = await inspectArtifact(store, input.key, input.sha256, input.body);
+  if (state === 'same') {
+    // Metadata can vouch for bytes a crashed server never finished writing: read them.
+    const stored = await store.get(input.key);
+    const found = stored && stored.length > 0 ? compareStored(stored, input.sha256, input.body) : 'partial';
+    if (found === 'same') return 'present';
+    if (found === 'different') await verifyArtifact(store, input.key, input.sha256);
+    state = 'partial';
+  }
+  // A fragment of these very bytes is not an artifact yet: completing it overwrites nothing anyone could rely on.
+  const result = await store.put(input.key, input.body, { metadata: { ...input.metadata, sha256: input.sha256 }, sha256: input.sha256, ifAbsent: state === 'absent', contentType: input.key.endsWith('.zip') ? 'application/zip' : 'application/gzip' });
   if (result === 'exists') {
     // Another writer got there first: accept it only if it is the same bytes.
-    await inspectArtifact(store, input.key, input.sha256);
+    await inspectArtifact(store, input.key, input.sha256, input.body);
+    await verifyArtifact(store, input.key, input.sha256);
     return 'present';
   }
   await verifyArtifact(store, input.key, input.sha256);

@@ -76,12 +76,23 @@ export function createS3Store(bucket: string, prefix: string, options: { client?
       }),
     get: (key) =>
       call(async (c, sdk) => {
-        try {
-          const r = await c.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: full(key) }));
-          return Buffer.from(await r.Body!.transformToByteArray());
-        } catch (e) {
-          if (errorName(e) === 'NoSuchKey' || statusOf(e) === 404) return undefined;
-          throw e;
+        // The SDK retries a request, not the reading of its body: a connection
+        // cut mid-download is read again here, a few times.
+        for (let attempt = 1; ; attempt++) {
+          let r;
+          try {
+            r = await c.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: full(key) }));
+          } catch (e) {
+            if (errorName(e) === 'NoSuchKey' || statusOf(e) === 404) return undefined;
+            throw e;
+          }
+          try {
+            const body = Buffer.from(await r.Body!.transformToByteArray());
+            if (r.ContentLength === undefined || body.length === r.ContentLength || attempt >= 3) return body;
+          } catch (e) {
+            if (attempt >= 3) throw e;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
         }
       }),
     put: (key, body, opts = {}) =>
