@@ -83,7 +83,7 @@ describe('buildspec commands run locally in a shell, with the variables CodeBuil
     const record = await withEnv(server.env, async () => JSON.parse((await openStore('s3://geo-artifacts-dev', ws.root).get(`biomes/${BIOME}/ledger/assay-ingest.json`))!.toString()));
     expect(record.gitSha).toBe(second);
     expect(record.deployedBy).toBe('ci-bot');
-  });
+  }, 300_000);
 
   it('a failing command fails its phase and the run, and later phases do not run', async () => {
     const run = await ws.nx(['run', 'infra:codebuild', '--buildspec=deploy', '--local', '--output-style=static'], { ...env, BIOME: '' });
@@ -91,7 +91,7 @@ describe('buildspec commands run locally in a shell, with the variables CodeBuil
     expect(run.output).toContain('BIOME is not set');
     expect(run.output).toMatch(/CODEBUILD_FAILED: Local build of buildspecs\/deploy.yml: phase PRE_BUILD FAILED/);
     expect(run.output).not.toMatch(/^\s+BUILD\s+running/m);
-  });
+  }, 300_000);
 
   it('promote.yml copies the biome\'s artifacts to the next environment\'s store, byte for byte', async () => {
     const run = await ws.nx(['run', 'infra:codebuild', '--buildspec=promote', '--local', `--from=${BIOME}`, '--to=staging', '--output-style=static'], env);
@@ -101,7 +101,7 @@ describe('buildspec commands run locally in a shell, with the variables CodeBuil
     expect(staging.length).toBe(deployables(ws).length);
     for (const key of staging) expect(dev).toContain(key);
     expect(await keys('s3://geo-artifacts-staging', 'biomes/staging/ledger/')).toEqual(deployables(ws).map((p) => `biomes/staging/ledger/${p}.json`));
-  });
+  }, 300_000);
 
   it('destroy.yml removes the sandpit and the artifacts nothing else in its store refers to', async () => {
     const run = await ws.nx(['run', 'infra:codebuild', '--buildspec=destroy', '--local', `--biome=${BIOME}`, '--output-style=static'], env);
@@ -110,5 +110,5 @@ describe('buildspec commands run locally in a shell, with the variables CodeBuil
     expect(await keys('s3://geo-artifacts-dev', 'artifacts/')).toEqual([]);
     // The promoted copy in the next environment is untouched.
     expect((await keys('s3://geo-artifacts-staging', 'artifacts/')).length).toBe(deployables(ws).length);
-  });
+  }, 300_000);
 });

@@ -17,6 +17,7 @@ const GCL_ENTRY = join(WORKSPACE_ROOT, 'node_modules/gitlab-ci-local', JSON.pars
 // never start this file (and the whole suite) again.
 const nested = !!process.env.NESTED_PIPELINE_TEST;
 
+// Each job runs the real Nx CLI: generous timeouts, since the suite shares two cores.
 describe.skipIf(nested)('the GitLab pipeline, run for real with gitlab-ci-local (shell executor)', () => {
   let ws: TempWorkspace;
   let server: S3Server;
@@ -95,7 +96,7 @@ describe.skipIf(nested)('the GitLab pipeline, run for real with gitlab-ci-local 
     expect(stop.code, stop.output).toBe(0);
     expect(await keys('biomes/dev-mr-1/')).toEqual([]);
     expect(await keys('artifacts/')).toEqual([]);
-  });
+  }, 300_000);
 
   it('BIOME_RUNNER=codebuild hands the same deploy to the environment\'s CodeBuild project and follows it', async () => {
     const run = await gcl(['deploy:mr'], { BIOME_RUNNER: 'codebuild', CODEBUILD_POLL_SECONDS: '0.02', ...codebuild.env });
@@ -111,7 +112,7 @@ describe.skipIf(nested)('the GitLab pipeline, run for real with gitlab-ci-local 
     expect(run.output).toMatch(/build geo-deploy-dev:build-\d+ SUCCEEDED/);
     // Nothing ran here: the store is untouched.
     expect(await keys('biomes/dev-mr-1/')).toEqual([]);
-  });
+  }, 300_000);
 
   it('a failing test job fails the pipeline', async () => {
     await mkdir(join(ws.root, 'test/ci-fixture'), { recursive: true });
@@ -119,7 +120,7 @@ describe.skipIf(nested)('the GitLab pipeline, run for real with gitlab-ci-local 
     const run = await gcl(['test'], { VITEST_ARGS: 'test/ci-fixture/failing.spec.ts' });
     expect(run.code).not.toBe(0);
     expect(run.output).toMatch(/Tests\s+1 failed/);
-  });
+  }, 300_000);
 });
 
 describe('pipeline definition', () => {
