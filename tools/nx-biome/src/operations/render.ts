@@ -16,9 +16,22 @@ export function tfvarsPath(workspaceRoot: string, biome: string): string {
  * (never from the projects of the current run alone).
  */
 export async function renderBiomeTfvars(input: { store: StorePort; config: WorkspaceConfig; biome: BiomeRef; workspaceRoot: string; dryRun?: boolean }): Promise<{ path: string; tfvars: BiomeTfvars; warnings: string[] }> {
-  const [records, meta] = await Promise.all([readLedger(input.store, input.biome.name), readBiomeMeta(input.store, input.biome.name)]);
-  const { tfvars, warnings } = renderTfvars({ config: input.config, biome: input.biome, meta, records });
+  const render = async () => {
+    const [records, meta] = await Promise.all([readLedger(input.store, input.biome.name), readBiomeMeta(input.store, input.biome.name)]);
+    const out = renderTfvars({ config: input.config, biome: input.biome, meta, records });
+    return { ...out, text: `${JSON.stringify(out.tfvars, null, 2)}\n` };
+  };
   const path = tfvarsPath(input.workspaceRoot, input.biome.name);
-  if (!input.dryRun) await writeFileAtomic(path, `${JSON.stringify(tfvars, null, 2)}\n`);
-  return { path, tfvars, warnings };
+  let result = await render();
+  if (input.dryRun) return { path, tfvars: result.tfvars, warnings: result.warnings };
+  // Another deploy of the biome may record a project between our read and our
+  // write, and its own render may land before ours: read the ledger again after
+  // writing, and write again until the file matches the ledger (bounded).
+  for (let pass = 0; pass < 5; pass++) {
+    await writeFileAtomic(path, result.text);
+    const again = await render();
+    if (again.text === result.text) break;
+    result = again;
+  }
+  return { path, tfvars: result.tfvars, warnings: result.warnings };
 }
