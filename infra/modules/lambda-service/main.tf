@@ -106,5 +106,17 @@ resource "aws_lambda_function" "this" {
 
   tags = var.tags
 
+  # The artifact deployer (apps/services/artifact-deployer) records on the
+  # function which ledger record it runs; an apply must not strip those tags,
+  # or the deployer would take a late, older record for a newer one.
+  lifecycle {
+    ignore_changes = [
+      tags["biome:deployed-at"],
+      tags["biome:git-sha"],
+      tags_all["biome:deployed-at"],
+      tags_all["biome:git-sha"],
+    ]
+  }
+
   depends_on = [aws_iam_role_policy.this, aws_iam_role_policy_attachment.vpc]
 }

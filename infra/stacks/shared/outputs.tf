@@ -32,3 +32,18 @@ output "sagemaker_endpoint_name" {
   description = "Name of the shared multi-model endpoint (<prefix>-<env>-models)."
   value       = aws_sagemaker_endpoint.this.name
 }
+
+output "artifact_deployer_function_name" {
+  description = "Name of the artifact deployer function (<prefix>-artifact-deployer-<env>); null when it is not deployed."
+  value       = one(module.artifact_deployer[*].function_name)
+}
+
+output "artifact_deployer_queue_url" {
+  description = "Queue of the ledger events the artifact deployer consumes; null when it is not deployed."
+  value       = one(aws_sqs_queue.artifact_deployer[*].url)
+}
+
+output "artifact_deployer_dead_letter_queue_url" {
+  description = "Dead-letter queue of ledger events that failed 10 times; null when it is not deployed."
+  value       = one(aws_sqs_queue.artifact_deployer_dlq[*].url)
+}

@@ -112,3 +112,37 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "artifact_deployer_s3_key" {
+  description = "Key of the artifact deployer's package in the environment's artifact bucket (artifacts/artifact-deployer/artifact-deployer-<sha>.zip); null deploys no artifact deployer."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.artifact_deployer_s3_key == null || can(regex("^artifacts/artifact-deployer/artifact-deployer-[^/]+\\.zip$", var.artifact_deployer_s3_key))
+    error_message = "artifact_deployer_s3_key must be artifacts/artifact-deployer/artifact-deployer-<sha>.zip."
+  }
+}
+
+variable "artifact_deployer_source_code_hash" {
+  description = "Base64 SHA-256 of the artifact deployer's package (set together with artifact_deployer_s3_key)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = (var.artifact_deployer_source_code_hash == null) == (var.artifact_deployer_s3_key == null)
+    error_message = "Set artifact_deployer_s3_key and artifact_deployer_source_code_hash together, or neither."
+  }
+}
+
+variable "artifact_deployer_log_retention_in_days" {
+  description = "Retention of the artifact deployer's CloudWatch log group."
+  type        = number
+  default     = 30
+}
+
+variable "artifact_deployer_alarm_actions" {
+  description = "ARNs notified (e.g. an SNS topic) when a ledger record lands in the artifact deployer's dead-letter queue."
+  type        = list(string)
+  default     = []
+}
