@@ -6,8 +6,9 @@ import { BiomeError } from '../../core/errors';
 import { checkAwsNameBudget, parseBiomeName, ProjectKind, validateProjectName } from '../../core/names';
 import { collectFolder, createArchive } from '../../adapters/archive';
 import { createGit, GitPort } from '../../adapters/git';
-import { loadWorkspaceConfig, writeFileAtomic } from '../../adapters/workspace';
+import { loadWorkspaceConfig, readJsonFile, writeFileAtomic } from '../../adapters/workspace';
 import { dirtyTreeError, inputRootsOf } from '../../operations/dirty-check';
+import { archiveInputDigest, reusableArchive } from '../../operations/package-reuse';
 import { currentProject, formatBytes, runExecutor } from '../run';
 import type { PackageExecutorSchema } from './schema';
 
@@ -27,9 +28,16 @@ async function settingsFromBuild(kind: ProjectKind, buildOutput: string, setting
 
 /**
  * Packages a project's build output into a reproducible archive
- * `dist/artifacts/<name>-<sha>.<ext>` plus `.sha256` and a manifest.
+ * `dist/artifacts/<name>-<sha>.<ext>` plus `.sha256` and a manifest. When the
+ * build output is the same as for the previous package run, the previous
+ * archive's bytes are reused (they are what deflate would give again).
  */
-export async function packageProject(options: PackageExecutorSchema, context: ExecutorContext, git: GitPort = createGit(context.root)): Promise<PackageManifest> {
+export async function packageProject(
+  options: PackageExecutorSchema,
+  context: ExecutorContext,
+  git: GitPort = createGit(context.root),
+  log: (line: string) => void = (line) => console.log(line),
+): Promise<PackageManifest> {
   const project = currentProject(context);
   validateProjectName(project.name);
   const kind = options.kind;
@@ -43,10 +51,15 @@ export async function packageProject(options: PackageExecutorSchema, context: Ex
   if (dirtyFiles.length > 0 && !options.allowDirty) throw dirtyTreeError(project.name, dirtyFiles);
   const buildOutput = join(context.root, options.buildOutput ?? join('dist', project.root));
   const input = await collectFolder(buildOutput);
-  const { body, sha256 } = await createArchive(input, archiveExtension(kind) === 'zip' ? 'zip' : 'tar.gz', buildOutput);
+  const format = archiveExtension(kind) === 'zip' ? 'zip' : 'tar.gz';
+  const dir = artifactsDir(context.root);
+  const inputDigest = await archiveInputDigest(input, format);
+  const reused = await reusableArchive(await readJsonFile(manifestPath(context.root, project.name)).catch(() => undefined), dir, kind, inputDigest);
+  const { body, sha256 } = reused ?? (await createArchive(input, format, buildOutput));
   const dirty = dirtyFiles.length > 0;
   const file = artifactFileName(project.name, sha, kind, dirty, sha256);
-  const manifest: PackageManifest = {
+  // inputDigest lets the next run reuse these bytes when the build output has not changed.
+  const manifest: PackageManifest & { inputDigest: string } = {
     project: project.name,
     kind,
     file,
@@ -56,8 +69,8 @@ export async function packageProject(options: PackageExecutorSchema, context: Ex
     dirty,
     dirtyFiles,
     settings: await settingsFromBuild(kind, buildOutput, options.settings ?? {}),
+    inputDigest,
   };
-  const dir = artifactsDir(context.root);
   // Older artifacts of this project are build leftovers: keep dist/ to the current one.
   const ours = new RegExp(`^${project.name}-[0-9a-f]{40}(-dirty-[0-9a-f]{12})?\\.(zip|tar\\.gz)(\\.sha256)?$`);
   for (const old of await readdir(dir).catch(() => [] as string[])) {
@@ -67,7 +80,7 @@ export async function packageProject(options: PackageExecutorSchema, context: Ex
   await writeFileAtomic(join(dir, `${file}.sha256`), `${sha256}  ${file}\n`);
   await writeFileAtomic(manifestPath(context.root, project.name), `${JSON.stringify(manifest, null, 2)}\n`);
   const skipped = input.skipped.length ? ` (left out: ${input.skipped.join(', ')})` : '';
-  console.log(`packaged ${project.name}: ${file} ${formatBytes(body.length)} sha256 ${sha256.slice(0, 12)}${dirty ? ' DIRTY' : ''}${skipped}`);
+  log(`packaged ${project.name}: ${file} ${formatBytes(body.length)} sha256 ${sha256.slice(0, 12)}${dirty ? ' DIRTY' : ''}${skipped}`);
   return manifest;
 }
 

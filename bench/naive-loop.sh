@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The baseline: the shell loop a team would write without a deploy tool.
+# For each service: one esbuild process (the same options as the @nx/esbuild
+# build target), one zip, one upload. No ledger, no checks, no skipping.
+#
+#   bench/naive-loop.sh <workspace> <sha> file <store-dir>
+#   bench/naive-loop.sh <workspace> <sha> s3 <endpoint> <bucket> <prefix>   (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_REGION set)
+set -euo pipefail
+ws="$1"; sha="$2"; kind="$3"
+esbuild="$ws/node_modules/.bin/esbuild"
+out="$ws/dist/naive"
+rm -rf "$out"
+mkdir -p "$out"
+cd "$ws"
+for dir in apps/services/*/; do
+  name="$(basename "$dir")"
+  "$esbuild" "$dir/src/main.ts" --bundle --platform=node --target=node20 --format=cjs \
+    --external:'@aws-sdk/*' --legal-comments=none --preserve-symlinks --tsconfig="$dir/tsconfig.app.json" \
+    --outfile="$out/$name/main.js" --log-level=warning
+  (cd "$out/$name" && zip -q -X -6 "../$name-$sha.zip" main.js)
+  key="artifacts/$name/$name-$sha.zip"
+  if [ "$kind" = file ]; then
+    mkdir -p "$4/artifacts/$name"
+    cp "$out/$name-$sha.zip" "$4/$key"
+  else
+    curl -sS --fail -o /dev/null --aws-sigv4 "aws:amz:${AWS_REGION}:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+      -H 'content-type: application/zip' -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -T "$out/$name-$sha.zip" "$4/$5/$6/$key"
+  fi
+done
