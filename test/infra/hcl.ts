@@ -165,6 +165,14 @@ class ExpressionParser {
     return value;
   }
 
+  /** The balanced `{`…`}` or `[`…`]` group that starts at `start`, as source text. */
+  groupAt(start: number): string {
+    this.pos = start;
+    const open = this.text[start];
+    this.skipGroup(open, open === '{' ? '}' : ']');
+    return this.text.slice(start, this.pos);
+  }
+
   private space(newlines: boolean) {
     for (;;) {
       const c = this.text[this.pos];
@@ -341,6 +349,17 @@ export function parseExpression(expression: string): HclValue {
   return new ExpressionParser(unwrap(expression)).parseAll();
 }
 
+/**
+ * The collection a `{ for k, v in <collection> : ... }` expression iterates,
+ * parsed, when it is written out literally (an object or tuple); else null.
+ */
+export function forExpressionCollection(expression: string): HclValue | null {
+  const text = unwrap(expression);
+  const head = /^\{\s*for\s+\w+\s*(,\s*\w+\s*)?in\s+(?=[{[])/.exec(text);
+  if (!head) return null;
+  return parseExpression(new ExpressionParser(text).groupAt(head[0].length));
+}
+
 // ---------------------------------------------------------------------------
 // Terraform type constraints and a checker of JSON values against them
 // ---------------------------------------------------------------------------
@@ -493,7 +512,7 @@ export interface PolicyStatement {
 
 const asList = (v: unknown): HclValue[] => (v === undefined ? [] : Array.isArray(v) ? (v as HclValue[]) : typeof v === 'string' && v.includes('${') ? [parseExpression(v)] : [v as HclValue]);
 
-/** Statements of every aws_iam_policy_document data source and jsonencode'd policy of a configuration. */
+/** Statements of every aws_iam_policy_document data source, module policy_statements argument and jsonencode'd policy of a configuration. */
 export function policyStatements(config: TerraformDir): PolicyStatement[] {
   const out: PolicyStatement[] = [];
   for (const [name, doc] of Object.entries(config.data.aws_iam_policy_document ?? {})) {
@@ -508,6 +527,22 @@ export function policyStatements(config: TerraformDir): PolicyStatement[] {
         resources: asList(s.resources),
         conditions: ((s.condition as Block[]) ?? []).map((c) => ({ test: String(c.test), variable: String(c.variable), values: c.values as HclValue })),
       });
+    }
+  }
+  // Statements handed to a module (lambda-service, codebuild-job) as a map
+  // sid => { actions, resources }, written out or filtered with a for expression.
+  for (const [name, call] of Object.entries(config.modules)) {
+    if (!('policy_statements' in call)) continue;
+    const source = `${show(config.dir)}: module.${name}.policy_statements`;
+    const given = call.policy_statements;
+    const map = typeof given === 'string' ? forExpressionCollection(given) : (given as HclValue);
+    if (!isObject(map)) {
+      out.push({ source, document: null, effect: 'unreadable', actions: [{ $expr: String(given) }], notActions: [], resources: [], conditions: [] });
+      continue;
+    }
+    for (const [sid, s] of Object.entries(map)) {
+      const statement = isObject(s) ? s : {};
+      out.push({ source: `${source}.${sid}`, document: null, effect: 'Allow', actions: asList(statement.actions), notActions: [], resources: asList(statement.resources), conditions: [] });
     }
   }
   for (const [file, parsed] of Object.entries(config.files)) {

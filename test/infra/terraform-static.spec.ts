@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEPLOYED_AT_TAG, GIT_SHA_TAG } from '../../apps/services/artifact-deployer/src/decide';
 import { LedgerRecord } from '../../tools/nx-biome/src/core/ledger';
 import { parseBiomeName } from '../../tools/nx-biome/src/core/names';
 import { testConfig } from '../../tools/nx-biome/src/core/test-config';
@@ -364,6 +365,11 @@ describe('IAM policies in infra/', () => {
     }
     expect(count).toBeGreaterThan(60);
     expect(problems).toEqual([]);
+    // Statements handed to lambda-service and codebuild-job are among those checked.
+    const sources = configs.flatMap((c) => policyStatements(c).map((s) => s.source));
+    for (const s of ['infra/stacks/shared: module.artifact_deployer.policy_statements.UpdateBiomeFunctions', 'infra/stacks/biome: module.service.policy_statements.UseDataBucketObjects', 'infra/stacks/devops: module.codebuild.policy_statements.WriteStore']) {
+      expect(sources).toContain(s);
+    }
   });
 
   it('the check catches a bad policy written either way (policy document or jsonencode)', async () => {
@@ -388,12 +394,29 @@ describe('IAM policies in infra/', () => {
           '  })',
           '}',
           '',
+          'module "fn" {',
+          '  source = "../fn"',
+          '  policy_statements = { ReadAll = { actions = ["s3:GetObject"], resources = ["*"] } }',
+          '}',
+          '',
+          'module "filtered" {',
+          '  source = "../fn"',
+          '  policy_statements = {',
+          '    for sid, s in {',
+          '      Tag = { enabled = var.on, actions = ["lambda:TagResource"], resources = ["*"] }',
+          '    } : sid => { actions = s.actions, resources = s.resources } if s.enabled',
+          '  }',
+          '}',
+          '',
         ].join('\n'),
       );
       const bad = await loadTerraformDir(dir);
       const problems = policyStatements(bad).flatMap((s) => policyProblems(s, new Set()));
       expect(problems.filter((p) => p.includes('allows action "*" on resource "*"'))).toHaveLength(2);
       expect(problems.some((p) => p.includes('allows s3:GetObject on "*"'))).toBe(true);
+      // Statements handed to a module are checked too, written out or filtered with a for expression.
+      expect(problems).toContain(`${show(dir)}: module.fn.policy_statements.ReadAll: allows s3:GetObject on "*" (that action supports resource ARNs)`);
+      expect(problems).toContain(`${show(dir)}: module.filtered.policy_statements.Tag: allows lambda:TagResource on "*" (that action supports resource ARNs)`);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -440,6 +463,102 @@ describe('IAM policies in infra/', () => {
 });
 
 // ---------------------------------------------------------------------------
+// The artifact deployer (apps/services/artifact-deployer) in the shared stack
+// ---------------------------------------------------------------------------
+
+/** Fills the interpolations of a name or ARN template with one environment's values; other references stay as written. */
+function arnFor(template: string, env: Record<string, string>): string {
+  return template.replace(/\$\{([^}]+)\}/g, (whole, ref: string) => env[ref] ?? whole);
+}
+
+/** IAM's `*` wildcard as a regular expression. */
+const iamGlob = (pattern: string) => new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+
+describe('the artifact deployer (shared stack)', () => {
+  const SHARED_STACK = join(INFRA_ROOT, 'stacks/shared');
+  const DEV = { 'var.name_prefix': 'geo', 'var.environment': 'dev', 'var.aws_region': 'ap-southeast-2', 'var.aws_account_id': '111111111111', 'data.aws_partition.current.partition': 'aws' };
+  const shared = () => configOf(SHARED_STACK);
+  const localValue = (name: string) => shared().locals.find((l) => name in l)?.[name] as string | undefined;
+  /** A string of the shared stack with its locals (string templates) and the environment's values filled in. */
+  const evaluate = (expression: string, env: Record<string, string>): string =>
+    arnFor(expression, env).replace(/\$\{local\.(\w+)\}/g, (whole, name: string) => {
+      const value = localValue(name);
+      return typeof value === 'string' ? evaluate(value, env) : whole;
+    });
+
+  it('is one lambda-service per account: <prefix>-artifact-deployer-<env>, nodejs20.x, main.handler, 300 s, reserved concurrency 1, its settings', () => {
+    const call = shared().modules.artifact_deployer;
+    expect(call).toMatchObject({
+      source: '../../modules/lambda-service',
+      function_name: '${local.artifact_deployer_name}',
+      s3_bucket: '${local.artifact_bucket}',
+      s3_key: '${var.artifact_deployer_s3_key}',
+      source_code_hash: '${var.artifact_deployer_source_code_hash}',
+      runtime: 'nodejs20.x',
+      handler: 'main.handler',
+      timeout: 300,
+      reserved_concurrent_executions: 1,
+      environment_variables: { NAME_PREFIX: '${var.name_prefix}', MAX_WAIT_SECONDS: '120', POLL_SECONDS: '2' },
+    });
+    expect(evaluate('${local.artifact_deployer_name}', DEV)).toBe('geo-artifact-deployer-dev');
+    // The bucket it reads is the replica the devops stack creates in the account.
+    expect(evaluate('${local.artifact_bucket}', DEV)).toBe('geo-artifacts-dev-111111111111');
+    expect(JSON.stringify(configOf(join(INFRA_ROOT, 'modules/workload-baseline')).locals)).toContain('"artifact_bucket":"${var.name_prefix}-artifacts-${var.environment}-${local.account}"');
+  });
+
+  it('may read ledger records and artifacts, and update, tag and read the tags of the biome functions of its environment only, never itself', () => {
+    const statements = Object.fromEntries(
+      policyStatements(shared())
+        .filter((s) => s.source.includes('module.artifact_deployer.'))
+        .map((s) => [s.source.split('.').pop()!, { actions: s.actions, resources: s.resources.map((r) => evaluate(String(r), DEV)) }]),
+    );
+    expect(statements).toEqual({
+      ReadLedgerAndArtifacts: { actions: ['s3:GetObject'], resources: ['arn:aws:s3:::geo-artifacts-dev-111111111111/biomes/*/ledger/*', 'arn:aws:s3:::geo-artifacts-dev-111111111111/artifacts/*'] },
+      ListArtifactBucket: { actions: ['s3:ListBucket'], resources: ['arn:aws:s3:::geo-artifacts-dev-111111111111'] },
+      DecryptArtifacts: { actions: ['kms:Decrypt'], resources: [expect.stringContaining('data.aws_kms_alias.artifact_bucket')] },
+      // GetFunction returns a function's tags only to a caller allowed lambda:ListTags.
+      UpdateBiomeFunctions: { actions: ['lambda:GetFunction', 'lambda:ListTags', 'lambda:UpdateFunctionCode', 'lambda:TagResource'], resources: ['arn:aws:lambda:ap-southeast-2:111111111111:function:geo-dev-*'] },
+      ConsumeLedgerEvents: { actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'], resources: [expect.stringContaining('aws_sqs_queue.artifact_deployer[0].arn')] },
+    });
+    expect(shared().data.aws_kms_alias.artifact_bucket.name).toBe('alias/${local.artifact_bucket}');
+    const functions = iamGlob(statements.UpdateBiomeFunctions.resources[0] as string);
+    const fn = (name: string) => `arn:aws:lambda:ap-southeast-2:111111111111:function:${name}`;
+    expect(functions.test(fn('geo-dev-assay-ingest'))).toBe(true);
+    expect(functions.test(fn('geo-dev-bob-assay-ingest'))).toBe(true);
+    expect(functions.test(fn('geo-artifact-deployer-dev'))).toBe(false);
+    expect(functions.test(fn('geo-staging-assay-ingest'))).toBe(false);
+    expect(functions.test(fn('geo-deploy-dev'))).toBe(false);
+  });
+
+  it('is triggered by ledger records created in the artifact bucket, through an encrypted queue only that bucket can send to, with a dead-letter queue', () => {
+    const r = shared().resources;
+    expect(r.aws_s3_bucket_notification.artifact_bucket).toMatchObject({
+      bucket: '${local.artifact_bucket}',
+      queue: [{ events: ['s3:ObjectCreated:*'], filter_prefix: 'biomes/', filter_suffix: '.json', queue_arn: '${aws_sqs_queue.artifact_deployer[0].arn}' }],
+    });
+    expect(r.aws_sqs_queue.artifact_deployer).toMatchObject({ visibility_timeout_seconds: 1800, sqs_managed_sse_enabled: true });
+    expect(r.aws_sqs_queue.artifact_deployer_dlq).toMatchObject({ sqs_managed_sse_enabled: true });
+    expect(parseExpression(r.aws_sqs_queue.artifact_deployer.redrive_policy as string)).toEqual({
+      $call: 'jsonencode',
+      args: [{ deadLetterTargetArn: { $expr: 'aws_sqs_queue.artifact_deployer_dlq[0].arn' }, maxReceiveCount: 10 }],
+    });
+    const [send] = policyStatements(shared()).filter((s) => s.document === 'artifact_deployer_queue');
+    expect(send).toMatchObject({ actions: ['sqs:SendMessage'], resources: ['${aws_sqs_queue.artifact_deployer[0].arn}'] });
+    expect(send.conditions).toContainEqual({ test: 'ArnEquals', variable: 'aws:SourceArn', values: ['${local.artifact_bucket_arn}'] });
+    expect(shared().data.aws_iam_policy_document.artifact_deployer_queue.statement).toMatchObject([{ principals: [{ type: 'Service', identifiers: ['s3.amazonaws.com'] }] }]);
+    expect(r.aws_sqs_queue_policy.artifact_deployer.policy).toBe('${data.aws_iam_policy_document.artifact_deployer_queue[0].json}');
+    expect(r.aws_lambda_event_source_mapping.artifact_deployer).toMatchObject({ event_source_arn: '${aws_sqs_queue.artifact_deployer[0].arn}', function_name: '${module.artifact_deployer[0].function_arn}', batch_size: 1 });
+    expect(r.aws_cloudwatch_metric_alarm.artifact_deployer_dlq).toMatchObject({ namespace: 'AWS/SQS', metric_name: 'ApproximateNumberOfMessagesVisible', threshold: 0 });
+  });
+
+  it('biome functions keep the tags the deployer writes across applies (lambda-service ignores exactly those)', () => {
+    const lifecycle = configOf(join(INFRA_ROOT, 'modules/lambda-service')).resources.aws_lambda_function.this.lifecycle as { ignore_changes: string[] }[];
+    const tags = [DEPLOYED_AT_TAG, GIT_SHA_TAG];
+    expect(lifecycle[0].ignore_changes).toEqual([...tags.map((t) => `\${tags["${t}"]}`), ...tags.map((t) => `\${tags_all["${t}"]}`)]);
+  });
+});
+
+// ---------------------------------------------------------------------------
 // terraform fmt / validate, when a binary is there (offline: local providers only)
 // ---------------------------------------------------------------------------
 
@@ -467,5 +586,12 @@ describe('terraform CLI checks', async () => {
       await initOffline(tf!, cwd);
       expect(await tf!.exec(['validate', '-no-color'], cwd)).toContain('The configuration is valid');
     });
+
+    it('stacks/shared plans with mocked providers: the artifact deployer only with a package, and never half a package (terraform test)', async () => {
+      const cwd = join(copy.root, 'infra/stacks/shared');
+      await initOffline(tf!, cwd);
+      const out = await tf!.exec(['test', '-no-color'], cwd);
+      for (const run of ['without_a_package_no_artifact_deployer', 'artifact_deployer_is_wired', 'package_key_without_its_hash_is_refused', 'package_outside_the_deployer_prefix_is_refused']) expect(out).toMatch(new RegExp(`run "${run}"\\.\\.\\. pass`));
+    }, 120_000);
   });
 });
