@@ -88,7 +88,10 @@ export class FaultProxy extends EventEmitter {
   readonly counts: FaultCounts = { connections: 0, requests: 0, cut: 0, slowDown: 0, delay: 0, hold: 0, stall: 0 };
   /** Most requests waiting for a response at the same time. */
   maxInFlight = 0;
+  /** The requests in flight when maxInFlight was reached. */
+  peak: SeenRequest[] = [];
   private inFlight = 0;
+  private open = new Set<SeenRequest>();
   private rules: (FaultRule & { used: number })[] = [];
   private random: () => number;
   private sockets = new Set<Socket>();
@@ -311,7 +314,11 @@ export class FaultProxy extends EventEmitter {
         this.counts.requests++;
         this.seen.push(req);
         this.inFlight++;
-        this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+        this.open.add(req);
+        if (this.inFlight > this.maxInFlight) {
+          this.maxInFlight = this.inFlight;
+          this.peak = [...this.open];
+        }
         current = { req, action, forwarded: 0, waiting: false };
         actions.set(req, action);
         if (headers.get('transfer-encoding')?.includes('chunked')) passthrough = true;
@@ -346,6 +353,7 @@ export class FaultProxy extends EventEmitter {
     if ((req as { settled?: boolean }).settled) return;
     (req as { settled?: boolean }).settled = true;
     this.inFlight--;
+    this.open.delete(req);
     this.emit('response', req);
   }
 }
