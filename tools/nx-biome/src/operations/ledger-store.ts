@@ -1,3 +1,4 @@
+import { BiomeError } from '../core/errors';
 import { BiomeMeta, biomeMetaKey, historyKey, historyPrefix, LedgerRecord, ledgerKey, ledgerPrefix, parseBiomeMeta, parseLedgerRecord } from '../core/ledger';
 import { StorePort } from '../adapters/store/store';
 
@@ -21,9 +22,26 @@ async function readParsed<T>(store: StorePort, key: string, parse: (text: string
   }
 }
 
+/**
+ * Parses a record and checks that it belongs where it was found: a record of
+ * project P in biome B lives only at `biomes/B/ledger/P.json` or below
+ * `biomes/B/history/P/` (a record copied under another key is never used).
+ */
+function parseRecordAt(key: string) {
+  return (text: string, source: string): LedgerRecord => {
+    const record = parseLedgerRecord(text, source);
+    const m = /(?:^|\/)biomes\/([^/]+)\/(?:ledger\/([^/]+)\.json|history\/([^/]+)\/[^/]+)$/.exec(key);
+    if (m && (m[1] !== record.biome || (m[2] ?? m[3]) !== record.project)) {
+      throw new BiomeError('LEDGER_RECORD_INVALID', `Ledger record ${source} is for ${record.project} in ${record.biome}, not ${m[2] ?? m[3]} in ${m[1]}.`, 'Restore it from the biome history (rollback) or delete it and redeploy the project.');
+    }
+    return record;
+  };
+}
+
 /** The current record of one project in a biome, if any. */
 export async function readRecord(store: StorePort, biome: string, project: string): Promise<LedgerRecord | undefined> {
-  return readParsed(store, ledgerKey(biome, project), parseLedgerRecord);
+  const key = ledgerKey(biome, project);
+  return readParsed(store, key, parseRecordAt(key));
 }
 
 /** Every current record of a biome, sorted by project. */
@@ -36,10 +54,7 @@ export async function readLedger(store: StorePort, biome: string): Promise<Ledge
 /** The validated records at the given keys (ledger or history), in key order; keys that vanished are left out. */
 export async function readRecordsAt(store: StorePort, keys: string[]): Promise<LedgerRecord[]> {
   const records = await Promise.all(
-    keys.map(async (key) => {
-      const body = await store.get(key);
-      return body ? parseLedgerRecord(body.toString('utf8'), `${store.url} ${key}`) : undefined;
-    }),
+    keys.map((key) => readParsed(store, key, parseRecordAt(key))),
   );
   return records.filter((r): r is LedgerRecord => !!r);
 }
@@ -59,7 +74,7 @@ export async function readHistory(store: StorePort, biome: string, project: stri
   const objects = await store.list(historyPrefix(biome, project));
   const out: LedgerRecord[] = [];
   for (const o of objects) {
-    const record = await readParsed(store, o.key, parseLedgerRecord);
+    const record = await readParsed(store, o.key, parseRecordAt(o.key));
     if (record) out.push(record);
   }
   return out;
