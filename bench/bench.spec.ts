@@ -1,8 +1,13 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cell, renderResults, runBench } from './run';
+import { nxEnv } from '../test/support/workspace';
+
+const sha = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
 
 // Keeps the benchmark runner working: two services, one run, S3 on s3rver.
 // The benchmark itself is `npm run bench` (see bench/README.md).
@@ -27,5 +32,12 @@ describe('benchmark runner (smoke, N=2)', () => {
     const md = renderResults(r);
     expect(md).toMatch(/\| 2 \| s3 \| cold \| \d+\.\d\d s \|/);
     expect(md).toContain('(d) s3: shared lib changed N=2: nothing uploaded for unchanged bundles');
+
+    // The batch build (one esbuild call for both services) wrote exactly what @nx/esbuild writes task by task.
+    const ws = join(workDir, 'ws-2');
+    const bundles = ['svc-000', 'svc-001'].map((s) => join(ws, 'dist/apps/services', s, 'main.js'));
+    const batched = await Promise.all(bundles.map(sha));
+    execFileSync(process.execPath, [join(ws, 'node_modules/nx/dist/bin/nx.js'), 'run-many', '-t', 'build', '--batch=false', '--skip-nx-cache', '--output-style=static'], { cwd: ws, env: nxEnv(), stdio: 'pipe' });
+    expect(await Promise.all(bundles.map(sha))).toEqual(batched);
   }, 120_000);
 });

@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { changeService, changeSharedLib, generateWorkspace, REPO_ROOT, SyntheticWorkspace } from './generate';
 import { measure, Measured, median } from './measure';
-import { startS3rver, S3Server } from '../test/support/s3rver';
+import { spawn } from 'node:child_process';
 import { DEFLATE_LEVEL, collectFolder, createArchive } from '../tools/nx-biome/src/adapters/archive';
 import { openStore } from '../tools/nx-biome/src/adapters/store/open-store';
 import { StoredObject } from '../tools/nx-biome/src/adapters/store/store';
@@ -68,6 +68,28 @@ export interface BenchResult {
 
 const BUCKET = 'bench-artifacts';
 
+interface S3Server {
+  endpoint: string;
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** s3rver on 127.0.0.1 in a child process (see s3rver-process.ts). */
+function startS3rverProcess(buckets: string[]): Promise<S3Server> {
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', join(REPO_ROOT, 'bench/s3rver-process.ts'), ...buckets], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.on('exit', (code) => reject(new Error(`s3rver exited with ${code}`)));
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (!out.includes('\n')) return;
+      const { endpoint, env } = JSON.parse(out.split('\n')[0]);
+      resolve({ endpoint, env, stop: () => (child.stdin.end(), exited) });
+    });
+  });
+}
+
 function nxEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', NX_ISOLATE_PLUGINS: 'false', CI: 'true', FORCE_COLOR: '0', NX_USE_LOCAL: 'true', ...extra };
   for (const k of ['BIOME_STORE', 'BIOME_STORE_DEV', 'AWS_ENDPOINT_URL_S3', 'AWS_PROFILE', 'NX_BATCH_MODE']) if (!(k in extra)) delete env[k];
@@ -101,7 +123,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const machine = describeMachine();
   const samples: Sample[] = [];
   const failures: string[] = [];
-  const s3: S3Server | undefined = options.stores.includes('s3') ? await startS3rver([BUCKET]) : undefined;
+  const s3: S3Server | undefined = options.stores.includes('s3') ? await startS3rverProcess([BUCKET]) : undefined;
   const storeDirs = await mkdtemp(join(tmpdir(), 'bench-stores-'));
   let packaging: BenchResult['packaging'] | undefined;
   try {
