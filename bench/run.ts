@@ -17,6 +17,7 @@
  *            --build-executor=@nx/esbuild:esbuild (default @geo/nx-biome:esbuild)
  *            --no-batch (NX_BATCH_MODE=false: every task its own process)
  *            --note="..." (a line under the table, e.g. how loaded the machine was)
+ *            --from=bench/.work/results-<time>.json (render a saved run; with --write, into the README)
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
@@ -292,6 +293,7 @@ function parseArgs(argv: string[]) {
     noBatch: argv.includes('--no-batch'),
     write: argv.includes('--write'),
     note: get('note') ?? '',
+    from: get('from'),
   };
 }
 
@@ -308,8 +310,9 @@ const END = '<!-- bench:results:end -->';
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const workDir = join(REPO_ROOT, 'bench/.work');
-  const result = await runBench({ ...args, workDir, log: (l) => console.log(l) });
-  await writeFile(join(workDir, `results-${Date.now()}.json`), JSON.stringify(result, null, 2));
+  // --from=<results.json> renders a saved run again instead of running.
+  const result: BenchResult = args.from ? JSON.parse(await readFile(args.from, 'utf8')) : await runBench({ ...args, workDir, log: (l) => console.log(l) });
+  if (!args.from) await writeFile(join(workDir, `results-${Date.now()}.json`), JSON.stringify(result, null, 2));
   const md = renderResults(result, args.note);
   console.log(`\n${md}\n`);
   if (args.write) {
