@@ -235,9 +235,7 @@ describe('S3 faults under the Nx CLI', () => {
     const twin2 = startNx(['run', 'infra:deploy', '--biome=dev-twin', '--parallel=1'], s3env);
     const solo = startNx(['run', 'infra:deploy', '--biome=dev-solo', '--parallel=1'], s3env);
     const [a, b, c] = await Promise.all([twin1.done, twin2.done, solo.done]);
-    expect(a.code, a.output).toBe(0);
-    expect(b.code, b.output).toBe(0);
-    expect(c.code, c.output).toBe(0);
+    for (const r of [a, b, c]) expect(r.code, r.output.slice(-3000)).toBe(0);
     for (const [biome, other] of [['dev-twin', 'dev-solo'], ['dev-solo', 'dev-twin']]) {
       const audit = await expectSound(biome, DEPLOYABLES);
       expect(audit.records.every((r) => r.biome === biome)).toBe(true);
