@@ -1,5 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { join } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { chooseAffectedBase } from '../../core/base';
 import { BiomeError } from '../../core/errors';
 import { parseBiomeName } from '../../core/names';
@@ -31,7 +31,14 @@ export async function biomeBaseWith(options: BiomeBaseOptions, context: Executor
     throw new BiomeError('BIOME_NOT_FOUND', `Biome ${biome.name} records no commit this repository has.`, 'Pass --fallback=<ref> (e.g. the merge base with main) for a new biome.');
   }
   d.log(`${from === 'ledger' ? 'last deployed commit of' : 'no deployed commit in'} ${biome.name}: ${base}`);
-  if (options.outputFile) await writeFileAtomic(join(context.root, options.outputFile), `${base}\n`);
+  if (options.outputFile) {
+    const target = resolve(context.root, options.outputFile);
+    const inside = relative(context.root, target);
+    if (!inside || inside.startsWith('..') || resolve(context.root, inside) !== target) {
+      throw new BiomeError('OPTIONS_INVALID', `--outputFile=${options.outputFile} is outside the workspace.`, 'Give a path inside the workspace, e.g. --outputFile=dist/biome-base.txt.');
+    }
+    await writeFileAtomic(target, `${base}\n`);
+  }
   return base;
 }
 

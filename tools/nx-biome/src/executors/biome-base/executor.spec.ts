@@ -1,0 +1,67 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ExecutorContext } from '@nx/devkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LedgerRecord } from '../../core/ledger';
+import { createFileStore } from '../../adapters/store/file-store';
+import { loadWorkspaceConfig } from '../../adapters/workspace';
+import { realDeps } from '../../operations/context';
+import { writeRecord } from '../../operations/ledger-store';
+import { biomeBaseWith } from './executor';
+
+let root: string;
+let shas: string[];
+const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8' }).trim();
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'biome-base-'));
+  await cp(join(__dirname, '../../../../../nx-biome.json'), join(root, 'nx-biome.json'));
+  git('init', '-q', '-b', 'main');
+  git('config', 'user.email', 't@example.com');
+  git('config', 'user.name', 'T');
+  shas = [];
+  for (const m of ['one', 'two', 'three']) {
+    git('commit', '-q', '--allow-empty', '-m', m);
+    shas.push(git('rev-parse', 'HEAD'));
+  }
+});
+afterAll(async () => rm(root, { recursive: true, force: true }));
+
+function record(project: string, gitSha: string, deployedAt: string, dirty = false): LedgerRecord {
+  return { schemaVersion: 1, project, kind: 'service', biome: 'dev-bob', environment: 'dev', artifactKey: `artifacts/${project}/${project}-${gitSha}.zip`, sha256: 'a'.repeat(64), size: 1, gitSha, dirty, deployedAt, deployedBy: 't', settings: {} };
+}
+
+describe('biome-base', () => {
+  const context = () => ({ root, projectName: 'infra', cwd: root, isVerbose: false }) as unknown as ExecutorContext;
+  const run = async (options: Parameters<typeof biomeBaseWith>[0]) => {
+    const config = await loadWorkspaceConfig(root);
+    const lines: string[] = [];
+    const deps = { ...realDeps(root, config, { BIOME_STORE: 'file://store' }), log: (l: string) => lines.push(l) };
+    return { base: await biomeBaseWith(options, context(), deps), lines };
+  };
+
+  it('prints the newest clean deployed commit the repository has, and writes it for CI', async () => {
+    const store = createFileStore(join(root, 'store'));
+    await writeRecord(store, record('a', shas[0], '2026-11-01T00:00:00.000Z'));
+    await writeRecord(store, record('b', shas[1], '2026-11-02T00:00:00.000Z'));
+    await writeRecord(store, record('c', shas[2], '2026-11-03T00:00:00.000Z', true));
+    await writeRecord(store, record('d', 'f'.repeat(40), '2026-11-04T00:00:00.000Z'));
+    const { base, lines } = await run({ biome: 'dev-bob', outputFile: 'dist/base.txt' });
+    expect(base).toBe(shas[1]);
+    expect(lines.join('\n')).toContain(`last deployed commit of dev-bob: ${shas[1]}`);
+    expect(await readFile(join(root, 'dist/base.txt'), 'utf8')).toBe(`${shas[1]}\n`);
+  });
+
+  it('falls back for a biome with no record, and says so when there is no fallback', async () => {
+    expect((await run({ biome: 'dev-new', fallback: shas[0] })).base).toBe(shas[0]);
+    await expect(run({ biome: 'dev-new' })).rejects.toMatchObject({ code: 'BIOME_NOT_FOUND' });
+  });
+
+  it('refuses an output file outside the workspace', async () => {
+    await expect(run({ biome: 'dev-bob', outputFile: '../escape.txt' })).rejects.toMatchObject({ code: 'OPTIONS_INVALID' });
+    expect(existsSync(join(root, '../escape.txt'))).toBe(false);
+  });
+});
