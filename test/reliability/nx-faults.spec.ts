@@ -1,6 +1,6 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync, inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import { auditBiome, partialArtifacts } from '../faults/audit';
 import { createFigures } from '../faults/figures';
 import { FaultMatch, FaultProxy, startFaultProxy } from '../faults/proxy';
 import { startS3rver, S3Server } from '../support/s3rver';
-import { copyWorkspace, NX_BIN, nxEnv, TempWorkspace } from '../support/workspace';
+import { copyWorkspace, NX_BIN, nxEnv, TempWorkspace, WORKSPACE_ROOT } from '../support/workspace';
 
 /*
  * Faults where processes matter, through the real Nx CLI on a temporary copy
@@ -52,8 +52,8 @@ async function addService(name: string) {
 }
 
 /** Runs Nx as its own process group, so that a kill takes every task process with it. */
-function startNx(args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<{ code: number; output: string }> } {
-  const child = spawn(process.execPath, [NX_BIN, ...args, '--output-style=static'], { cwd: ws.root, env: nxEnv(env), detached: true });
+function startNx(args: string[], env: Record<string, string> = {}, cwd = ws.root): { child: ChildProcess; done: Promise<{ code: number; output: string }> } {
+  const child = spawn(process.execPath, [NX_BIN, ...args, '--output-style=static'], { cwd, env: nxEnv(env), detached: true });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
@@ -87,7 +87,15 @@ async function expectSound(biome: string, expected: string[]) {
   return audit;
 }
 
-const readTfvars = async (biome: string) => JSON.parse(await readFile(join(ws.root, `dist/terraform/${biome}.tfvars.json`), 'utf8'));
+const readTfvars = async (biome: string, root = ws.root) => JSON.parse(await readFile(join(root, `dist/terraform/${biome}.tfvars.json`), 'utf8'));
+
+/** A second checkout of the workspace, as a second CI job would have (Nx runs never share a dist/ folder). */
+async function cloneWorkspace(name: string): Promise<string> {
+  const dir = `${ws.root}-${name}`;
+  execFileSync('git', ['clone', '-q', ws.root, dir]);
+  await symlink(join(WORKSPACE_ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  return dir;
+}
 const tfvarsProjects = (t: { services: object; workflows: object; models: object }) => [...Object.keys(t.services), ...Object.keys(t.workflows), ...Object.keys(t.models)].sort();
 
 beforeAll(async () => {
@@ -231,20 +239,28 @@ describe('S3 faults under the Nx CLI', () => {
   });
 
   it('two deploys of one biome at once and a third of another biome: no record lost, each tfvars whole and its own', async () => {
-    const twin1 = startNx(['run', 'infra:deploy', '--biome=dev-twin', '--parallel=1'], s3env);
-    const twin2 = startNx(['run', 'infra:deploy', '--biome=dev-twin', '--parallel=1'], s3env);
-    const solo = startNx(['run', 'infra:deploy', '--biome=dev-solo', '--parallel=1'], s3env);
-    const [a, b, c] = await Promise.all([twin1.done, twin2.done, solo.done]);
-    for (const r of [a, b, c]) expect(r.code, r.output.slice(-3000)).toBe(0);
-    for (const [biome, other] of [['dev-twin', 'dev-solo'], ['dev-solo', 'dev-twin']]) {
-      const audit = await expectSound(biome, DEPLOYABLES);
-      expect(audit.records.every((r) => r.biome === biome)).toBe(true);
-      const tfvars = await readTfvars(biome);
-      expect(tfvarsProjects(tfvars)).toEqual(DEPLOYABLES);
-      for (const r of audit.records) expect(JSON.stringify(tfvars)).toContain(r.artifactKey);
-      expect(JSON.stringify(tfvars)).not.toContain(other);
+    // Three CI jobs: two checkouts deploy the same biome, a third another biome, all at once, into one bucket.
+    const [second, third] = await Promise.all([cloneWorkspace('twin'), cloneWorkspace('solo')]);
+    try {
+      const twin1 = startNx(['run', 'infra:deploy', '--biome=dev-twin', '--parallel=1'], s3env);
+      const twin2 = startNx(['run', 'infra:deploy', '--biome=dev-twin', '--parallel=1'], s3env, second);
+      const solo = startNx(['run', 'infra:deploy', '--biome=dev-solo', '--parallel=1'], s3env, third);
+      const [a, b, c] = await Promise.all([twin1.done, twin2.done, solo.done]);
+      for (const r of [a, b, c]) expect(r.code, r.output.slice(-3000)).toBe(0);
+      for (const [biome, other, roots] of [['dev-twin', 'dev-solo', [ws.root, second]], ['dev-solo', 'dev-twin', [third]]] as const) {
+        const audit = await expectSound(biome, DEPLOYABLES);
+        expect(audit.records.every((r) => r.biome === biome)).toBe(true);
+        for (const root of roots) {
+          const tfvars = await readTfvars(biome, root);
+          expect(tfvarsProjects(tfvars)).toEqual(DEPLOYABLES);
+          for (const r of audit.records) expect(JSON.stringify(tfvars)).toContain(r.artifactKey);
+          expect(JSON.stringify(tfvars)).not.toContain(other);
+          expect((await readdir(join(root, 'dist/terraform'))).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+        }
+      }
+    } finally {
+      await Promise.all([second, third].map((d) => rm(d, { recursive: true, force: true })));
     }
-    expect((await readdir(join(ws.root, 'dist/terraform'))).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 });
 
