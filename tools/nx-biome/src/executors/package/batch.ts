@@ -21,7 +21,7 @@ export default async function* packageBatch(
 ): AsyncGenerator<BatchTaskResult> {
   const tasks = batchTasks(taskGraph, inputs, context);
   const git = batchGit(createGit(context.root), inputRootsOf(context.projectGraph, tasks.map((t) => t.context.projectName!)));
-  yield* runBatch(tasks, Math.max(2, availableParallelism()), (t) => `package ${t.context.projectName}`, async (t, log) => {
+  yield* runBatch(tasks, Math.max(2, availableParallelism()) * 2, (t) => `package ${t.context.projectName}`, async (t, log) => {
     await packageProject(t.options, t.context, git, log);
   });
 }
