@@ -6,6 +6,9 @@
 #   bench/naive-loop.sh <workspace> <sha> file <store-dir>
 #   bench/naive-loop.sh <workspace> <sha> s3 <endpoint> <bucket> <prefix>   (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_REGION set)
 set -euo pipefail
+for tool in zip curl; do
+  command -v "$tool" >/dev/null || { echo "naive-loop.sh needs $tool (Debian: apt-get install zip curl)" >&2; exit 2; }
+done
 ws="$1"; sha="$2"; kind="$3"
 esbuild="$ws/node_modules/.bin/esbuild"
 out="$ws/dist/naive"
