@@ -18,7 +18,7 @@ describe('service generator', () => {
     expect(strip(project.targets.build.options)).toEqual(strip(sample.targets.build.options));
     expect(project.targets.build.options.esbuildOptions.preserveSymlinks).toBe(true);
     expect(project.targets.build).toMatchObject({
-      executor: '@nx/esbuild:esbuild',
+      executor: '@geo/nx-biome:esbuild',
       outputs: ['{options.outputPath}'],
       options: { main: 'apps/services/tailings-watch/src/main.ts', outputPath: 'dist/apps/services/tailings-watch', tsConfig: 'apps/services/tailings-watch/tsconfig.app.json' },
     });

@@ -47,7 +47,7 @@ export default async function serviceGenerator(tree: Tree, options: ServiceGener
       project,
       {
         build: {
-          executor: '@nx/esbuild:esbuild',
+          executor: '@geo/nx-biome:esbuild',
           outputs: ['{options.outputPath}'],
           options: { main: `${project.root}/src/main.ts`, outputPath: `dist/${project.root}`, tsConfig: `${project.root}/tsconfig.app.json`, ...SERVICE_BUILD_OPTIONS },
         },
