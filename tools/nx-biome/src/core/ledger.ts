@@ -31,6 +31,8 @@ export interface BiomeMeta {
   created: string;
   /** ISO time after which a sandpit may be reaped; null for main biomes. */
   expires: string | null;
+  /** The sandpit's own time-to-live (biome-create --ttl); deploys refresh the expiry by it. */
+  ttlHours?: number;
   asleep: boolean;
   lastDeployedAt?: string;
 }
@@ -121,9 +123,13 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_k, v) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) : v));
 }
 
-/** Refreshes a sandpit's expiry on deploy; main biomes never expire. */
+/**
+ * Refreshes a sandpit's expiry on deploy by its own time-to-live (the one it
+ * was created with, else the configured default); main biomes never expire.
+ */
 export function touchBiomeMeta(input: { existing?: BiomeMeta; biome: string; environment: string; sandpit: boolean; owner: string; now: Date; ttlHours: number }): BiomeMeta {
-  const expires = input.sandpit ? new Date(input.now.getTime() + input.ttlHours * 3600_000).toISOString() : null;
+  const ttlHours = input.existing?.ttlHours ?? input.ttlHours;
+  const expires = input.sandpit ? new Date(input.now.getTime() + ttlHours * 3600_000).toISOString() : null;
   const base: BiomeMeta = input.existing ?? {
     schemaVersion: 1,
     biome: input.biome,

@@ -87,11 +87,11 @@ export function validateTtlHours(ttl: unknown): number {
 export function planBiomeCreate(input: { existing?: BiomeMeta; biome: BiomeRef; owner?: string; defaultOwner: string; ttlHours: number; now: Date }): { action: 'created' | 'extended'; meta: BiomeMeta } {
   const expires = input.biome.sandpit ? new Date(input.now.getTime() + input.ttlHours * 3600_000).toISOString() : null;
   if (input.existing) {
-    return { action: 'extended', meta: { ...input.existing, owner: input.owner ?? input.existing.owner, expires } };
+    return { action: 'extended', meta: { ...input.existing, owner: input.owner ?? input.existing.owner, expires, ...(input.biome.sandpit ? { ttlHours: input.ttlHours } : {}) } };
   }
   return {
     action: 'created',
-    meta: { schemaVersion: 1, biome: input.biome.name, environment: input.biome.environment.name, owner: input.owner ?? input.defaultOwner, created: input.now.toISOString(), expires, asleep: false },
+    meta: { schemaVersion: 1, biome: input.biome.name, environment: input.biome.environment.name, owner: input.owner ?? input.defaultOwner, created: input.now.toISOString(), expires, ...(input.biome.sandpit ? { ttlHours: input.ttlHours } : {}), asleep: false },
   };
 }
 

@@ -100,5 +100,8 @@ describe('ledger records', () => {
     const now = new Date('2026-11-26T00:00:00Z');
     expect(touchBiomeMeta({ biome: 'dev-bob', environment: 'dev', sandpit: true, owner: 'bob', now, ttlHours: 72 }).expires).toBe('2026-11-29T00:00:00.000Z');
     expect(touchBiomeMeta({ biome: 'dev', environment: 'dev', sandpit: false, owner: 'ci', now, ttlHours: 72 }).expires).toBeNull();
+    // A sandpit created with its own TTL keeps it: a deploy refreshes by 24 h, not by the 72 h default.
+    const created = { schemaVersion: 1 as const, biome: 'dev-bob', environment: 'dev', owner: 'bob', created: '2026-11-20T00:00:00.000Z', expires: '2026-11-21T00:00:00.000Z', ttlHours: 24, asleep: false };
+    expect(touchBiomeMeta({ existing: created, biome: 'dev-bob', environment: 'dev', sandpit: true, owner: 'bob', now, ttlHours: 72 }).expires).toBe('2026-11-27T00:00:00.000Z');
   });
 });
