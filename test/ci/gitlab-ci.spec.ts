@@ -65,6 +65,7 @@ describe.skipIf(nested)('the GitLab pipeline, run for real with gitlab-ci-local 
       let output = '';
       child.stdout.on('data', (d) => (output += d));
       child.stderr.on('data', (d) => (output += d));
+      // eslint-disable-next-line no-control-regex -- strips ANSI colour codes from the job log
       child.on('close', (code) => resolve({ code: code ?? 1, output: output.replace(/\x1b\[[0-9;]*m/g, '') }));
     });
   }

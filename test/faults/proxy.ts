@@ -260,7 +260,10 @@ export class FaultProxy extends EventEmitter {
       if (c?.action?.kind === 'cut' || c?.action?.kind === 'stall') {
         const room = c.action.afterBytes - c.forwarded;
         if (room <= bytes.length) {
-          if (room > 0) (connectUpstream(), writeUp(bytes.subarray(0, room)));
+          if (room > 0) {
+            connectUpstream();
+            writeUp(bytes.subarray(0, room));
+          }
           c.forwarded += Math.max(room, 0);
           if (c.action.kind === 'cut') close();
           else c.waiting = true;

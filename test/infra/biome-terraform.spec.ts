@@ -31,6 +31,7 @@ function pathWithoutTerraform(): string {
 
 let ws: TempWorkspace;
 let deployOutput: string;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- rendered tfvars, explored by path in assertions
 let tfvars: Record<string, any>;
 
 beforeAll(async () => {

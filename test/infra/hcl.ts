@@ -59,6 +59,7 @@ export async function loadTerraformDir(dir: string): Promise<TerraformDir> {
   const result: TerraformDir = { dir, variables: {}, resources: {}, data: {}, modules: {}, outputs: {}, locals: [], providers: [], terraform: [], files: {} };
   const names = readdirSync(dir).filter((n) => n.endsWith('.tf')).sort();
   for (const name of names) {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- hcl2json output, walked dynamically
     const parsed = (await parse(name, readFileSync(join(dir, name), 'utf8'))) as Record<string, any>;
     result.files[name] = parsed;
     for (const [vname, blocks] of Object.entries(parsed.variable ?? {})) result.variables[vname] = (blocks as Block[])[0];
@@ -209,8 +210,13 @@ class ExpressionParser {
     while (this.pos < this.text.length) {
       const c = this.text[this.pos];
       if (c === '"') this.skipString();
-      else if (c === '(' || c === '[' || c === '{') (depth++, this.pos++);
-      else if (depth > 0 && (c === ')' || c === ']' || c === '}')) (depth--, this.pos++);
+      else if (c === '(' || c === '[' || c === '{') {
+        depth++;
+        this.pos++;
+      } else if (depth > 0 && (c === ')' || c === ']' || c === '}')) {
+        depth--;
+        this.pos++;
+      }
       else if (depth === 0 && this.atItemEnd(ctx)) break;
       else this.pos++;
     }

@@ -36,7 +36,7 @@ export async function offlineTerraform(): Promise<OfflineTerraform | undefined> 
         return `${stdout}${stderr}`;
       } catch (e) {
         const err = e as { stdout?: string; stderr?: string; message: string };
-        throw new Error(`terraform ${args.join(' ')} failed in ${cwd}:\n${err.stdout ?? ''}${err.stderr ?? err.message}`);
+        throw new Error(`terraform ${args.join(' ')} failed in ${cwd}:\n${err.stdout ?? ''}${err.stderr ?? err.message}`, { cause: e });
       }
     },
     hasProvider(source) {

@@ -264,6 +264,7 @@ describe('tfvars checker (renderer output against infra/stacks/biome variables)'
 
   it('fails on a value of another shape, a missing attribute, an undeclared attribute and an unset required variable', () => {
     const variables = configOf(BIOME_STACK).variables;
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a copy to break on purpose, by path
     const tfvars = structuredClone(renderAllKinds('dev-bob')) as Record<string, any>;
     tfvars.services['assay-ingest'].memory_size = '256';
     delete tfvars.services['grade-predict'].function_name;

@@ -17,6 +17,7 @@ const CALLS_IN_FLIGHT = 2;
  * @nx/esbuild's own option handling, loaded from its package by path: the
  * batch computes exactly the esbuild options `@nx/esbuild:esbuild` would use.
  */
+/* eslint-disable @typescript-eslint/no-require-imports -- @nx/esbuild's internals are not exported: load them by path (the smoke test checks the bytes) */
 function nxEsbuildInternals() {
   const dir = dirname(require.resolve('@nx/esbuild/package.json'));
   const lib = join(dir, 'dist/src/executors/esbuild/lib');
@@ -27,6 +28,7 @@ function nxEsbuildInternals() {
     esbuild: require(require.resolve('esbuild', { paths: [dir] })) as typeof import('esbuild'),
   };
 }
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 interface Normalized extends EsBuildExecutorOptions {
   singleEntry: boolean;
