@@ -9,11 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CreateDependencies, DependencyType, PreTasksExecution } from '@nx/devkit';
 import { BiomeError, formatBiomeError, isBiomeError } from './core/errors';
-import { parseBiomeName } from './core/names';
 import { readRunSelection } from './core/run-selection';
-import { loadWorkspaceConfig } from './adapters/workspace';
-import { assertNotShallow, createGit } from './adapters/git';
-import { dirtyTreeError, inputRootsOf } from './operations/dirty-check';
 import { planWorkflowDependencies, ProjectShape } from './core/workflow';
 
 export const name = '@geo/nx-biome';
@@ -42,6 +38,13 @@ export const preTasksExecution: PreTasksExecution = async (_options, context) =>
   const run = readRunSelection(context.argv ?? []);
   if (run.biome === undefined && !run.affected && !run.deploys) return;
   try {
+    // Loaded here, not at plugin load: every Nx command loads the plugin, few run this check.
+    const [{ parseBiomeName }, { loadWorkspaceConfig }, { assertNotShallow, createGit }, { dirtyTreeError, inputRootsOf }] = await Promise.all([
+      import('./core/names'),
+      import('./adapters/workspace'),
+      import('./adapters/git'),
+      import('./operations/dirty-check'),
+    ]);
     const git = createGit(context.workspaceRoot);
     if (run.affected) await assertNotShallow(git);
     if (run.biome !== undefined) {

@@ -2,9 +2,7 @@ import { artifactBucketName, WorkspaceConfig } from './config';
 import { sha256HexToBase64 } from './artifact';
 import { BiomeMeta, LedgerRecord } from './ledger';
 import { BiomeRef, biomeBucketName, databaseSchemaName, resourceName } from './names';
-
-/** Reference to a service inside a workflow definition: `${service:<project>}`. */
-export const SERVICE_REFERENCE = /\$\{service:([a-z][a-z0-9]*(?:-[a-z0-9]+)*)\}/g;
+import { referencedServices, SERVICE_REFERENCE } from './service-reference';
 
 export interface ServiceVars {
   function_name: string;
@@ -102,10 +100,6 @@ export function renderWorkflowDefinition(template: string, config: WorkspaceConf
   return JSON.stringify({ Comment: typeof own === 'string' && own ? `${own} (${trace})` : trace, ...rest });
 }
 
-/** Project names a workflow definition refers to. */
-export function referencedServices(template: string): string[] {
-  return [...new Set([...template.matchAll(SERVICE_REFERENCE)].map((m) => m[1]))].sort();
-}
 
 /**
  * Renders the Terraform variables of a biome from its WHOLE ledger, so that a

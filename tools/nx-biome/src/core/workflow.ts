@@ -1,5 +1,5 @@
 import { BiomeError } from './errors';
-import { referencedServices, SERVICE_REFERENCE } from './tfvars';
+import { referencedServices, SERVICE_REFERENCE } from './service-reference';
 
 /** What `asl-validator` returns (the library is passed in: core does no imports of it). */
 export interface AslValidation {
