@@ -79,8 +79,17 @@ describe.each([
     await changeService(ws, 'assay-ingest', 'export const ingestVersion = 2;');
     ws.git('commit', '-qam', 'assay-ingest: version 2');
     const second = ws.git('rev-parse', 'HEAD').trim();
-    const run = await ws.nx(['affected', '-t', 'deploy', `--biome=${BIOME}`, '--base=HEAD~1', '--output-style=static'], env);
+    // No --output-style: the summary must show whatever Nx hides.
+    const run = await ws.nx(['affected', '-t', 'deploy', `--biome=${BIOME}`, '--base=HEAD~1'], env);
     expect(run.code, run.output).toBe(0);
+    // Only the changed service and the workflow that invokes it are in the run: no task of any other project.
+    expect(run.output).toMatch(/Successfully ran target deploy for 2 projects/);
+    expect(run.output).not.toMatch(/(grade-predict|ore-grade|infra):(build|package|deploy)/);
+    // The end-of-run table covers the whole biome and says what this run did.
+    expect(run.output).toMatch(/│ assay-ingest\s+│ service\s+│ uploaded\s+│ [0-9a-f]{8}/);
+    expect(run.output).toMatch(/│ plant-feed\s+│ workflow\s+│ unchanged\s+│/);
+    expect(run.output).toMatch(/│ grade-predict\s+│ service\s+│ not in this run\s+│/);
+    expect(run.output).toMatch(/│ ore-grade\s+│ model\s+│ not in this run\s+│/);
     const keys = await withStoreEnv(async () => (await store().list('artifacts/')).map((o) => o.key));
     // One new artifact (assay-ingest at the new commit); every other project keeps its first artifact.
     expect(keys).toEqual(

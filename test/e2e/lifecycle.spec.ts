@@ -81,7 +81,7 @@ describe.each([
     const body = bodyOf(project, gitSha, dirty);
     const manifest: PackageManifest = { project, kind, file: artifactFileName(project, gitSha, kind, dirty, sha256(body)), sha256: sha256(body), size: body.length, gitSha, dirty, dirtyFiles: dirty ? ['src/main.ts'] : [], settings: { memorySize: 256 } };
     clock += 60_000;
-    return deployProject({ store: deps.storeFor(biome.environment.name), config, biome, manifest, body, now: new Date(clock), deployedBy: opts.by ?? 'amy', ciJobUrl: opts.ciJobUrl, allowDirty: dirty, dryRun: false });
+    return deployProject({ store: deps.storeFor(biome.environment.name), config, biome, manifest, readBody: async () => body, now: new Date(clock), deployedBy: opts.by ?? 'amy', ciJobUrl: opts.ciJobUrl, allowDirty: dirty, dryRun: false });
   }
 
   beforeAll(async () => {

@@ -7,9 +7,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CreateDependencies, DependencyType, PreTasksExecution } from '@nx/devkit';
+import type { CreateDependencies, DependencyType, PostTasksExecution, PreTasksExecution } from '@nx/devkit';
 import { BiomeError, formatBiomeError, isBiomeError } from './core/errors';
-import { readRunSelection } from './core/run-selection';
+import { readRunSelection, RunSelection } from './core/run-selection';
+import { DEPLOY_EXECUTOR, RUN_ID_VARIABLE } from './core/deploy-run';
 import { planWorkflowDependencies, ProjectShape } from './core/workflow';
 
 export const name = '@geo/nx-biome';
@@ -37,6 +38,36 @@ export const createDependencies: CreateDependencies = (_options, context) => {
 export const preTasksExecution: PreTasksExecution = async (_options, context) => {
   const run = readRunSelection(context.argv ?? []);
   if (run.biome === undefined && !run.affected && !run.deploys) return;
+  await check(run, context);
+  // Nx hands a pre-run hook's environment to every task process of the run:
+  // deploy tasks leave their outcome where the end-of-run summary finds it.
+  if (run.deploys) process.env[RUN_ID_VARIABLE] = context.id;
+};
+
+/**
+ * After the last task of a run: renders the tfvars of every biome the run
+ * deployed to, once, from the biome's whole ledger, and prints what runs where.
+ */
+export const postTasksExecution: PostTasksExecution = async (_options, context) => {
+  const run = readRunSelection(context.argv ?? []);
+  if (!run.deploys) return;
+  try {
+    const { finishDeployRun } = await import('./executors/infra-deploy/finish-run');
+    await finishDeployRun(context);
+  } catch (e) {
+    throw asNxError(e);
+  }
+};
+
+/** A BiomeError as Nx prints a hook's error: the plugin's message and fix, no stack. */
+function asNxError(e: unknown): unknown {
+  if (!isBiomeError(e)) return e;
+  const error = new Error(formatBiomeError(e));
+  error.stack = `✖ ${formatBiomeError(e)}`;
+  return error;
+}
+
+async function check(run: RunSelection, context: Parameters<PreTasksExecution>[1]): Promise<void> {
   try {
     // Loaded here, not at plugin load: every Nx command loads the plugin, few run this check.
     const [{ parseBiomeName }, { loadWorkspaceConfig }, { assertNotShallow, createGit }, { dirtyTreeError, inputRootsOf }] = await Promise.all([
@@ -53,15 +84,16 @@ export const preTasksExecution: PreTasksExecution = async (_options, context) =>
     }
     if (run.deploys && !run.allowDirty) {
       const { readCachedProjectGraph } = await import('@nx/devkit');
-      const roots = inputRootsOf(readCachedProjectGraph(), run.projects);
+      const graph = readCachedProjectGraph();
+      // Only what gets packaged must be clean: `infra:deploy` re-renders from the ledger and builds nothing.
+      const packaged = run.projects?.filter((p) => graph.nodes[p]?.data.targets?.deploy?.executor === DEPLOY_EXECUTOR);
+      if (packaged && packaged.length === 0) return;
+      const roots = inputRootsOf(graph, packaged);
       const dirty = await git.dirtyFiles(roots);
-      if (dirty.length > 0) throw dirtyTreeError(run.projects?.join(', ') ?? 'the workspace', dirty);
+      if (dirty.length > 0) throw dirtyTreeError(packaged?.join(', ') ?? 'the workspace', dirty);
     }
   } catch (e) {
-    if (!isBiomeError(e)) throw e;
     // Thrown before any task runs: nothing has been built, packaged or written.
-    const error = new Error(formatBiomeError(e));
-    error.stack = `✖ ${formatBiomeError(e)}`;
-    throw error;
+    throw asNxError(e);
   }
-};
+}

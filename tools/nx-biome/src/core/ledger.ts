@@ -95,23 +95,31 @@ export function parseBiomeMeta(text: string, source: string): BiomeMeta {
 
 /** What a deploy does for one project. */
 export type DeployAction =
-  | { action: 'unchanged'; record: LedgerRecord }
-  | { action: 'record'; upload: boolean; record: LedgerRecord };
+  /** The biome records these bytes and settings: keep the record; `restore` re-uploads its missing artifact. */
+  | { action: 'unchanged'; record: LedgerRecord; restore: boolean }
+  /** Write a new record (publishing its artifact first, unless the store holds it). */
+  | { action: 'record'; record: LedgerRecord; restore: boolean };
 
 /**
- * Decides a project's deploy: unchanged when the biome already records the
- * same bytes (the old record, and its key, stay); otherwise a new record, with
- * an upload unless the store already holds the artifact.
+ * Decides a project's deploy. The biome's current record counts only when
+ * the store still holds its bytes (`currentArtifact`, checked by the caller):
+ * - same bytes and settings: unchanged, the old record and key stay (a
+ *   missing artifact is uploaded again under its recorded key);
+ * - same bytes, other settings: a new record that keeps the stored key (the
+ *   bytes are not uploaded again under the new commit's name);
+ * - other bytes, or a current record whose artifact holds other bytes than it
+ *   records (edited or tampered): a new record for the new artifact.
  */
 export function planProjectDeploy(input: {
   current?: LedgerRecord;
   next: LedgerRecord;
-  artifactStored: boolean;
+  currentArtifact?: 'same' | 'absent' | 'different';
 }): DeployAction {
-  if (input.current && input.current.sha256 === input.next.sha256 && sameSettings(input.current.settings, input.next.settings)) {
-    return { action: 'unchanged', record: input.current };
-  }
-  return { action: 'record', upload: !input.artifactStored, record: input.next };
+  const { current, next } = input;
+  if (!current || current.sha256 !== next.sha256 || input.currentArtifact === 'different') return { action: 'record', record: next, restore: false };
+  const restore = input.currentArtifact === 'absent';
+  if (sameSettings(current.settings, next.settings)) return { action: 'unchanged', record: current, restore };
+  return { action: 'record', record: { ...next, artifactKey: current.artifactKey, size: current.size }, restore };
 }
 
 function sameSettings(a: unknown, b: unknown): boolean {

@@ -91,9 +91,22 @@ describe('ledger records', () => {
   it('plans unchanged when the biome already records the same bytes and settings, keeping the old key', () => {
     const current = record('a', 'service', SHA_A);
     const next = { ...record('a', 'service', SHA_B) };
-    expect(planProjectDeploy({ current, next, artifactStored: false })).toEqual({ action: 'unchanged', record: current });
-    expect(planProjectDeploy({ current, next: { ...next, sha256: 'e'.repeat(64) }, artifactStored: false })).toMatchObject({ action: 'record', upload: true });
-    expect(planProjectDeploy({ current, next: { ...next, settings: { memorySize: 1024 } }, artifactStored: true })).toMatchObject({ action: 'record', upload: false });
+    expect(planProjectDeploy({ current, next, currentArtifact: 'same' })).toEqual({ action: 'unchanged', record: current, restore: false });
+    expect(planProjectDeploy({ current, next: { ...next, sha256: 'e'.repeat(64) } })).toMatchObject({ action: 'record', record: { artifactKey: next.artifactKey } });
+  });
+
+  it('uploads a vanished artifact again under its recorded key, and distrusts a record whose artifact holds other bytes', () => {
+    const current = record('a', 'service', SHA_A);
+    const next = record('a', 'service', SHA_B);
+    expect(planProjectDeploy({ current, next, currentArtifact: 'absent' })).toEqual({ action: 'unchanged', record: current, restore: true });
+    expect(planProjectDeploy({ current, next, currentArtifact: 'different' })).toEqual({ action: 'record', record: next, restore: false });
+  });
+
+  it('a settings-only change records the new commit and settings but keeps the stored key (same bytes are not uploaded again)', () => {
+    const current = record('a', 'service', SHA_A);
+    const next = { ...record('a', 'service', SHA_B), settings: { memorySize: 1024 } };
+    const plan = planProjectDeploy({ current, next, currentArtifact: 'same' });
+    expect(plan).toMatchObject({ action: 'record', restore: false, record: { artifactKey: current.artifactKey, gitSha: SHA_B, settings: { memorySize: 1024 } } });
   });
 
   it('refreshes a sandpit expiry on deploy; main biomes never expire', () => {

@@ -40,7 +40,7 @@ export function batchStore(store: StorePort, biome: string): StorePort & { flush
   return {
     url: store.url,
     bucket: store.bucket,
-    head: (key) => store.head(key),
+    head: (key, options) => store.head(key, options),
     get: (key) => (key === metaKey ? (pending ? Promise.resolve(pending.body) : (meta ??= store.get(key))) : store.get(key)),
     async put(key, body, options) {
       if (key !== metaKey) return store.put(key, body, options);

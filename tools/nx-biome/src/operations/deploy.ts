@@ -2,15 +2,21 @@ import { artifactKey, PackageManifest } from '../core/artifact';
 import { WorkspaceConfig } from '../core/config';
 import { BiomeError } from '../core/errors';
 import { LedgerRecord, planProjectDeploy, touchBiomeMeta } from '../core/ledger';
-import { BiomeRef } from '../core/names';
+import { BiomeRef, ProjectKind } from '../core/names';
 import { StorePort } from '../adapters/store/store';
-import { inspectArtifact, publishArtifact } from './publish';
+import { checkStoredArtifact, publishArtifact } from './publish';
 import { readBiomeMeta, readRecord, writeBiomeMeta, writeRecord } from './ledger-store';
 
-export type DeployOutcome = 'uploaded' | 'present' | 'unchanged';
+/**
+ * uploaded: new bytes published; present: recorded, the store already held the
+ * bytes; unchanged: the biome already records them (verified in the store);
+ * restored: unchanged, but the recorded artifact had vanished and was uploaded again.
+ */
+export type DeployOutcome = 'uploaded' | 'present' | 'unchanged' | 'restored';
 
 export interface DeployResult {
   project: string;
+  kind: ProjectKind;
   outcome: DeployOutcome;
   key: string;
   size: number;
@@ -21,14 +27,17 @@ export interface DeployResult {
 /**
  * Deploys one packaged project to a biome: publish the artifact (write-once,
  * verified), then write its ledger record. When the biome already records the
- * same bytes and settings, nothing is uploaded or written.
+ * same bytes and settings and the store still holds them (checked with a HEAD,
+ * no download), nothing is read, uploaded or written: the local archive is
+ * only read (and its sha256 checked) when bytes must go to the store.
  */
 export async function deployProject(input: {
   store: StorePort;
   config: WorkspaceConfig;
   biome: BiomeRef;
   manifest: PackageManifest;
-  body: Buffer;
+  /** The local archive's bytes, verified against the manifest's sha256. */
+  readBody: () => Promise<Buffer>;
   now: Date;
   deployedBy: string;
   ciJobUrl?: string;
@@ -58,18 +67,25 @@ export async function deployProject(input: {
     origin: { action: 'deploy' },
     settings: manifest.settings,
   };
-  const stored = (await inspectArtifact(store, key, manifest.sha256, input.body)) === 'same';
-  const plan = planProjectDeploy({ current, next, artifactStored: stored });
-  const base = { project: manifest.project, gitSha: plan.record.gitSha, dryRun: input.dryRun };
+  const currentArtifact = current && current.sha256 === manifest.sha256 ? await checkStoredArtifact(store, current.artifactKey, current) : undefined;
+  const plan = planProjectDeploy({ current, next, currentArtifact });
+  const result = { project: manifest.project, kind: manifest.kind, gitSha: plan.record.gitSha, dryRun: input.dryRun, key: plan.record.artifactKey, size: plan.record.size };
+  const publish = async () =>
+    publishArtifact(store, { key: plan.record.artifactKey, body: await input.readBody(), sha256: plan.record.sha256, metadata: { 'git-sha': plan.restore ? current!.gitSha : manifest.gitSha, project: manifest.project, dirty: String(plan.restore ? current!.dirty : manifest.dirty) } });
   if (plan.action === 'unchanged') {
-    if (!input.dryRun) await refreshBiome(input);
-    return { ...base, outcome: 'unchanged', key: plan.record.artifactKey, size: plan.record.size };
+    if (input.dryRun) return { ...result, outcome: plan.restore ? 'restored' : 'unchanged' };
+    if (plan.restore) await publish();
+    await refreshBiome(input);
+    return { ...result, outcome: plan.restore ? 'restored' : 'unchanged' };
   }
-  if (input.dryRun) return { ...base, outcome: plan.upload ? 'uploaded' : 'present', key, size: manifest.size };
-  const outcome = await publishArtifact(store, { key, body: input.body, sha256: manifest.sha256, metadata: { 'git-sha': manifest.gitSha, project: manifest.project, dirty: String(manifest.dirty) } });
+  if (input.dryRun) {
+    const stored = plan.restore ? 'absent' : await checkStoredArtifact(store, plan.record.artifactKey, plan.record);
+    return { ...result, outcome: stored === 'same' ? 'present' : 'uploaded' };
+  }
+  const outcome = await publish();
   await writeRecord(store, plan.record);
   await refreshBiome(input);
-  return { ...base, outcome, key, size: manifest.size };
+  return { ...result, outcome };
 }
 
 /** Registers the biome on first deploy and refreshes a sandpit's expiry. */

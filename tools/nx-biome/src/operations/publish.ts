@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { BiomeError } from '../core/errors';
 import { sha256Hex } from '../adapters/archive';
 import { StorePort } from '../adapters/store/store';
@@ -37,6 +38,33 @@ export async function inspectArtifact(store: StorePort, key: string, sha256: str
   return found;
 }
 
+/** What a HEAD request can tell of the bytes stored at an artifact key, without downloading them. */
+export type StoredState = 'same' | 'absent' | 'different';
+
+/**
+ * Checks, without a download, that the store holds exactly the recorded bytes
+ * at `key`: the store's own checksum where it has one (S3's SHA-256 of an
+ * object uploaded with a checksum, the file store's hash of its file); else a
+ * plain-MD5 ETag against the MD5 recorded in the object's metadata at upload
+ * (S3 single-part uploads, s3rver); else the size and the recorded sha256
+ * metadata (all that an S3-compatible server without either gives).
+ */
+export async function checkStoredArtifact(store: StorePort, key: string, expected: { sha256: string; size: number }): Promise<StoredState> {
+  const head = await store.head(key, { checksum: true });
+  if (!head || head.size === 0) return 'absent';
+  if (head.size !== expected.size) return 'different';
+  if (head.sha256) return head.sha256 === expected.sha256 ? 'same' : 'different';
+  if (head.metadata?.sha256 !== expected.sha256) return 'different';
+  const md5 = head.metadata?.md5;
+  if (md5 && head.etag && /^[0-9a-f]{32}$/.test(head.etag)) return head.etag === md5 ? 'same' : 'different';
+  return 'same';
+}
+
+/** Metadata every artifact is stored with: its sha256 and, for the ETag check, its MD5. */
+export function artifactMetadata(body: Buffer, sha256: string, extra: Record<string, string>): Record<string, string> {
+  return { ...extra, sha256, md5: createHash('md5').update(body).digest('hex') };
+}
+
 /**
  * Publishes an artifact once: refused when the key holds different bytes,
  * completed when it holds only the leading part of these bytes, and read back
@@ -57,7 +85,7 @@ export async function publishArtifact(
     state = 'partial';
   }
   // A fragment of these very bytes is not an artifact yet: completing it overwrites nothing anyone could rely on.
-  const result = await store.put(input.key, input.body, { metadata: { ...input.metadata, sha256: input.sha256 }, sha256: input.sha256, ifAbsent: state === 'absent', contentType: input.key.endsWith('.zip') ? 'application/zip' : 'application/gzip' });
+  const result = await store.put(input.key, input.body, { metadata: artifactMetadata(input.body, input.sha256, input.metadata), sha256: input.sha256, ifAbsent: state === 'absent', contentType: input.key.endsWith('.zip') ? 'application/zip' : 'application/gzip' });
   if (result === 'exists') {
     // Another writer got there first: accept it only if it is the same bytes.
     await inspectArtifact(store, input.key, input.sha256, input.body);

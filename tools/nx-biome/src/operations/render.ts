@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { WorkspaceConfig } from '../core/config';
 import { BiomeRef } from '../core/names';
 import { renderTfvars, BiomeTfvars } from '../core/tfvars';
+import { LedgerRecord } from '../core/ledger';
 import { StorePort } from '../adapters/store/store';
 import { writeFileAtomic } from '../adapters/workspace';
 import { readBiomeMeta, readLedger } from './ledger-store';
@@ -15,15 +16,15 @@ export function tfvarsPath(workspaceRoot: string, biome: string): string {
  * Renders `dist/terraform/<biome>.tfvars.json` from the biome's whole ledger
  * (never from the projects of the current run alone).
  */
-export async function renderBiomeTfvars(input: { store: StorePort; config: WorkspaceConfig; biome: BiomeRef; workspaceRoot: string; dryRun?: boolean }): Promise<{ path: string; tfvars: BiomeTfvars; warnings: string[] }> {
+export async function renderBiomeTfvars(input: { store: StorePort; config: WorkspaceConfig; biome: BiomeRef; workspaceRoot: string; dryRun?: boolean }): Promise<{ path: string; tfvars: BiomeTfvars; records: LedgerRecord[]; warnings: string[] }> {
   const render = async () => {
     const [records, meta] = await Promise.all([readLedger(input.store, input.biome.name), readBiomeMeta(input.store, input.biome.name)]);
     const out = renderTfvars({ config: input.config, biome: input.biome, meta, records });
-    return { ...out, text: `${JSON.stringify(out.tfvars, null, 2)}\n` };
+    return { ...out, records, text: `${JSON.stringify(out.tfvars, null, 2)}\n` };
   };
   const path = tfvarsPath(input.workspaceRoot, input.biome.name);
   let result = await render();
-  if (input.dryRun) return { path, tfvars: result.tfvars, warnings: result.warnings };
+  if (input.dryRun) return { path, tfvars: result.tfvars, records: result.records, warnings: result.warnings };
   // Another deploy of the biome may record a project between our read and our
   // write, and its own render may land before ours: read the ledger again after
   // writing, and write again until the file matches the ledger (bounded).
@@ -33,5 +34,5 @@ export async function renderBiomeTfvars(input: { store: StorePort; config: Works
     if (again.text === result.text) break;
     result = again;
   }
-  return { path, tfvars: result.tfvars, warnings: result.warnings };
+  return { path, tfvars: result.tfvars, records: result.records, warnings: result.warnings };
 }

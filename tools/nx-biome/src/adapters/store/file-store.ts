@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { link, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -43,11 +43,13 @@ export function createFileStore(root: string): StorePort {
 
   return {
     url: pathToFileURL(base).href,
-    async head(key) {
+    async head(key, options = {}) {
       try {
         const info = await stat(pathOf(key));
         if (!info.isFile()) return undefined;
         const metadata = await readFile(metaOf(key), 'utf8').then((t) => JSON.parse(t) as Record<string, string>, () => ({}));
+        // A local file is cheap to hash: the store vouches for its bytes, not for its metadata.
+        if (options.checksum) return { key, size: info.size, metadata, sha256: createHash('sha256').update(await readFile(pathOf(key))).digest('hex') };
         return { key, size: info.size, metadata };
       } catch {
         return undefined;

@@ -64,11 +64,13 @@ export function createS3Store(bucket: string, prefix: string, options: { client?
   return {
     url,
     bucket,
-    head: (key) =>
+    head: (key, opts = {}) =>
       call(async (c, sdk) => {
         try {
-          const r = await c.send(new sdk.HeadObjectCommand({ Bucket: bucket, Key: full(key) }));
-          return { key, size: r.ContentLength ?? 0, metadata: r.Metadata ?? {} };
+          // ChecksumMode returns S3's own SHA-256 of the bytes (objects uploaded with ChecksumSHA256).
+          const r = await c.send(new sdk.HeadObjectCommand({ Bucket: bucket, Key: full(key), ChecksumMode: opts.checksum ? 'ENABLED' : undefined }));
+          const sha256 = r.ChecksumSHA256 && !r.ChecksumSHA256.includes('-') ? Buffer.from(r.ChecksumSHA256, 'base64').toString('hex') : undefined;
+          return { key, size: r.ContentLength ?? 0, metadata: r.Metadata ?? {}, etag: r.ETag?.replace(/"/g, ''), ...(sha256 ? { sha256 } : {}) };
         } catch (e) {
           if (errorName(e) === 'NotFound' || errorName(e) === 'NoSuchKey' || statusOf(e) === 404) return undefined;
           throw e;

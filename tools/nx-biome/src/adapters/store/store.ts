@@ -4,6 +4,15 @@ export interface StoredObject {
   size: number;
   /** User metadata (lowercase names), when the call returns it. */
   metadata?: Record<string, string>;
+  /**
+   * SHA-256 (hex) of the stored bytes as the store itself computed it, when
+   * `head(key, { checksum: true })` was asked and the store can tell without a
+   * download: S3's own checksum of an object uploaded with one, the file
+   * store's hash of its file. Absent where the store cannot vouch for it.
+   */
+  sha256?: string;
+  /** The entity tag: for a single-part upload without KMS, the MD5 of the bytes (S3, s3rver). */
+  etag?: string;
 }
 
 /**
@@ -15,7 +24,7 @@ export interface StorePort {
   readonly url: string;
   /** S3 bucket name when the store is S3. */
   readonly bucket?: string;
-  head(key: string): Promise<StoredObject | undefined>;
+  head(key: string, options?: { checksum?: boolean }): Promise<StoredObject | undefined>;
   get(key: string): Promise<Buffer | undefined>;
   /**
    * Writes an object. With `ifAbsent`, never replaces an existing key and

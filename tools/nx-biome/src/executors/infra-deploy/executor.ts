@@ -1,49 +1,77 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { relative } from 'node:path';
-import { parseBiomeName } from '../../core/names';
+import { BiomeRunFinish, DEPLOY_EXECUTOR, DeployOutcomeEntry, summaryRows } from '../../core/deploy-run';
+import { BiomeRef, parseBiomeName } from '../../core/names';
 import { renderTable } from '../../core/table';
 import { BiomeTfvars } from '../../core/tfvars';
 import { displayCommand, planTerraformCommands } from '../../core/terraform-plan';
+import { LedgerRecord } from '../../core/ledger';
+import { WorkspaceConfig } from '../../core/config';
 import { runTerraform } from '../../adapters/terraform';
 import { loadWorkspaceConfig } from '../../adapters/workspace';
 import { Deps, realDeps, storeOf } from '../../operations/context';
 import { renderBiomeTfvars } from '../../operations/render';
-import { requireBiomeOption, runExecutor } from '../run';
+import { formatBytes, requireBiomeOption, runExecutor } from '../run';
 import type { InfraDeployExecutorSchema } from './schema';
 
-/** What is deployed where: one row per project of the biome. */
-export function biomeTable(tfvars: BiomeTfvars): string {
-  const rows: string[][] = [];
-  for (const [name, s] of Object.entries(tfvars.services)) rows.push([name, 'service', s.git_sha.slice(0, 8) + (s.dirty ? '*' : ''), s.function_name, s.s3_key]);
-  for (const [name, w] of Object.entries(tfvars.workflows)) rows.push([name, 'workflow', w.git_sha.slice(0, 8) + (w.dirty ? '*' : ''), w.state_machine_name, w.s3_key]);
-  for (const [name, m] of Object.entries(tfvars.models)) rows.push([name, 'model', m.git_sha.slice(0, 8) + (m.dirty ? '*' : ''), m.target_path, m.s3_key]);
-  rows.sort((a, b) => (a[0] < b[0] ? -1 : 1));
-  return renderTable(['project', 'kind', 'commit', 'AWS name / model target', 'artifact'], rows);
+/** What is deployed where: one row per project of the biome, with what this run did to it. */
+export function biomeTable(tfvars: BiomeTfvars, records: LedgerRecord[], outcomes: DeployOutcomeEntry[] = [], finish: Pick<BiomeRunFinish, 'failed' | 'skipped'> = { failed: [], skipped: [] }): string {
+  const awsName = (r: LedgerRecord) =>
+    r.kind === 'service' ? tfvars.services[r.project]?.function_name : r.kind === 'workflow' ? tfvars.workflows[r.project]?.state_machine_name : tfvars.models[r.project]?.target_path;
+  const projects = records.map((r) => ({ project: r.project, kind: r.kind, gitSha: r.gitSha, dirty: r.dirty, size: r.size, awsName: awsName(r) ?? '' }));
+  return renderTable(['project', 'kind', 'outcome', 'commit', 'size', 'AWS name / model target'], summaryRows(projects, outcomes, finish, formatBytes));
 }
 
 /**
- * The biome-level step: renders `dist/terraform/<biome>.tfvars.json` from the
- * whole ledger, prints what is deployed where, and plans/applies Terraform
- * when asked.
+ * The biome-level step, shared by `infra:deploy` and the end of every deploy
+ * run: renders `dist/terraform/<biome>.tfvars.json` from the whole ledger,
+ * prints what is deployed where (and what this run did), and plans/applies
+ * Terraform when asked.
  */
+export async function finishBiome(input: {
+  workspaceRoot: string;
+  config: WorkspaceConfig;
+  biome: BiomeRef;
+  deps: Deps;
+  dryRun: boolean;
+  apply: boolean;
+  terraformDir?: string;
+  outcomes?: DeployOutcomeEntry[];
+  finish?: Pick<BiomeRunFinish, 'failed' | 'skipped'>;
+}): Promise<{ path: string; tfvars: BiomeTfvars }> {
+  const { workspaceRoot: root, biome, deps: d } = input;
+  const store = storeOf(d, biome);
+  const { path, tfvars, records, warnings } = await renderBiomeTfvars({ store, config: input.config, biome, workspaceRoot: root, dryRun: input.dryRun });
+  for (const w of warnings) d.log(`warning: ${w}`);
+  const what = input.dryRun ? `[dry-run] would render ${relative(root, path)} from the current ledger (a dry run records nothing)` : `rendered ${relative(root, path)}`;
+  d.log(`${what}: ${records.length} project(s) in biome ${biome.name} (${biome.environment.name}, ${store.url})${tfvars.asleep ? ', asleep' : ''}`);
+  d.log(biomeTable(tfvars, records, input.outcomes, input.finish));
+  const stackDir = input.terraformDir ?? 'infra/stacks/biome';
+  const commands = planTerraformCommands({ stackDir, biome: biome.name, tfvarsFile: relative(`${root}/${stackDir}`, path), apply: input.apply });
+  if (input.apply && !input.dryRun) {
+    await runTerraform(commands, root, d.env);
+  } else {
+    d.log(`Terraform (run with --apply to execute):\n  ${commands.map(displayCommand).join('\n  ')}`);
+  }
+  return { path, tfvars };
+}
+
+/** True when the same Nx run also deploys projects: the end-of-run step then renders (and applies) after the last of them. */
+export function runDeploysProjects(context: ExecutorContext): boolean {
+  const tasks = Object.values(context.taskGraph?.tasks ?? {});
+  return tasks.some((t) => t.target.target === 'deploy' && context.projectsConfigurations?.projects[t.target.project]?.targets?.deploy?.executor === DEPLOY_EXECUTOR);
+}
+
+/** `infra:deploy`: re-render the biome's tfvars from its ledger (nothing is built), and plan/apply when asked. */
 export async function infraDeployWith(options: InfraDeployExecutorSchema, context: ExecutorContext, deps?: Deps): Promise<void> {
   const config = await loadWorkspaceConfig(context.root);
   const biome = parseBiomeName(requireBiomeOption(options.biome), config);
   const d = deps ?? realDeps(context.root, config);
-  const store = storeOf(d, biome);
-  const { path, tfvars, warnings } = await renderBiomeTfvars({ store, config, biome, workspaceRoot: context.root, dryRun: !!options.dryRun });
-  for (const w of warnings) d.log(`warning: ${w}`);
-  const count = Object.keys(tfvars.services).length + Object.keys(tfvars.workflows).length + Object.keys(tfvars.models).length;
-  const what = options.dryRun ? `[dry-run] would render ${relative(context.root, path)} from the current ledger (a dry run records nothing)` : `rendered ${relative(context.root, path)}`;
-  d.log(`${what}: ${count} project(s) in biome ${biome.name} (${biome.environment.name}, ${store.url})${tfvars.asleep ? ', asleep' : ''}`);
-  d.log(biomeTable(tfvars));
-  const stackDir = options.terraformDir ?? 'infra/stacks/biome';
-  const commands = planTerraformCommands({ stackDir, biome: biome.name, tfvarsFile: relative(`${context.root}/${stackDir}`, path), apply: !!options.apply });
-  if (options.apply && !options.dryRun) {
-    await runTerraform(commands, context.root, d.env);
-  } else {
-    d.log(`Terraform (run with --apply to execute):\n  ${commands.map(displayCommand).join('\n  ')}`);
+  if (runDeploysProjects(context)) {
+    d.log(`${biome.name}: this run also deploys projects; their tfvars are rendered${options.apply ? ' and applied' : ''} once, after the last deploy of the run.`);
+    return;
   }
+  await finishBiome({ workspaceRoot: context.root, config, biome, deps: d, dryRun: !!options.dryRun, apply: !!options.apply, terraformDir: options.terraformDir });
 }
 
 export default async function infraDeployExecutor(options: InfraDeployExecutorSchema, context: ExecutorContext): Promise<{ success: boolean }> {

@@ -1,0 +1,122 @@
+import type { ProjectKind } from './names';
+
+/**
+ * The environment variable that carries the id of the current Nx run from
+ * the plugin's pre-run hook to every task process (Nx applies the hook's
+ * environment before it starts any task), so that deploy tasks can leave
+ * their outcome where the end-of-run step finds it.
+ */
+export const RUN_ID_VARIABLE = 'NX_BIOME_RUN_ID';
+
+/** The executor of a deployable project's `deploy` target. */
+export const DEPLOY_EXECUTOR = '@geo/nx-biome:deploy';
+/** The executor of the biome-level `infra:deploy` target. */
+export const INFRA_DEPLOY_EXECUTOR = '@geo/nx-biome:infra-deploy';
+
+/** One task of a finished Nx run, as the end-of-run step sees it. */
+export interface FinishedTask {
+  project: string;
+  target: string;
+  /** The executor of the task's target (from the project graph). */
+  executor?: string;
+  /** Nx's result: success, failure, skipped, a cache status... */
+  status: string;
+  overrides: Record<string, unknown>;
+}
+
+/** What one project's deploy did in this run (written by the deploy task, read at the end of the run). */
+export interface DeployOutcomeEntry {
+  project: string;
+  kind: ProjectKind;
+  biome: string;
+  outcome: 'uploaded' | 'present' | 'unchanged' | 'restored';
+  key: string;
+  size: number;
+  gitSha: string;
+  dryRun: boolean;
+}
+
+/** The end-of-run work for one biome that this run deployed to. */
+export interface BiomeRunFinish {
+  biome: string;
+  /** Projects whose deploy task ran to success, failed, or never ran (a dependency failed). */
+  succeeded: string[];
+  failed: string[];
+  skipped: string[];
+  dryRun: boolean;
+  /** `--apply` was asked for (on the deploy tasks or on `infra:deploy` in the same run). */
+  apply: boolean;
+  terraformDir?: string;
+}
+
+const flag = (v: unknown) => v === true || v === 'true';
+
+/**
+ * Decides, from a finished run's tasks, which biomes need their tfvars
+ * rendered: every biome that at least one deployable's `deploy` task targeted.
+ * The render reads the biome's whole ledger, so it runs once per biome and
+ * run, after the last deploy, whatever the affected set was.
+ */
+export function planRunFinish(tasks: FinishedTask[]): BiomeRunFinish[] {
+  const byBiome = new Map<string, BiomeRunFinish>();
+  const infra = tasks.filter((t) => t.executor === INFRA_DEPLOY_EXECUTOR);
+  for (const t of tasks) {
+    if (t.executor !== DEPLOY_EXECUTOR || typeof t.overrides.biome !== 'string' || t.overrides.biome === '') continue;
+    const biome = t.overrides.biome;
+    let finish = byBiome.get(biome);
+    if (!finish) {
+      const infraTask = infra.find((i) => i.overrides.biome === biome);
+      finish = {
+        biome,
+        succeeded: [],
+        failed: [],
+        skipped: [],
+        dryRun: flag(t.overrides.dryRun) || flag(t.overrides['dry-run']),
+        apply: flag(t.overrides.apply) || flag(infraTask?.overrides.apply),
+        ...(typeof infraTask?.overrides.terraformDir === 'string' ? { terraformDir: infraTask.overrides.terraformDir } : {}),
+      };
+      byBiome.set(biome, finish);
+    }
+    const bucket = t.status === 'success' ? finish.succeeded : t.status === 'failure' ? finish.failed : finish.skipped;
+    bucket.push(t.project);
+  }
+  return [...byBiome.values()].map((f) => ({ ...f, succeeded: f.succeeded.sort(), failed: f.failed.sort(), skipped: f.skipped.sort() }));
+}
+
+/** A deployed project of the biome as the summary shows it. */
+export interface SummaryProject {
+  project: string;
+  kind: string;
+  gitSha: string;
+  dirty: boolean;
+  size: number;
+  awsName: string;
+}
+
+/**
+ * Rows of the end-of-run table: every project of the biome (the whole
+ * ledger, as Terraform will see it), with what this run did to it.
+ */
+export function summaryRows(projects: SummaryProject[], outcomes: DeployOutcomeEntry[], finish: Pick<BiomeRunFinish, 'failed' | 'skipped'>, formatSize: (n: number) => string): string[][] {
+  const byProject = new Map(outcomes.map((o) => [o.project, o]));
+  const rows = projects.map((p) => {
+    const o = byProject.get(p.project);
+    const outcome = finish.failed.includes(p.project) ? 'FAILED (record kept)' : o ? describeOutcome(o) : 'not in this run';
+    // A dry run records nothing: show the commit it would record.
+    const sha = o?.dryRun && o.outcome !== 'unchanged' ? o.gitSha : p.gitSha;
+    return [p.project, p.kind, outcome, sha.slice(0, 8) + (p.dirty ? '*' : ''), formatSize(o?.size ?? p.size), p.awsName];
+  });
+  // Projects this run failed or skipped before they had any record.
+  for (const name of [...finish.failed, ...finish.skipped]) {
+    if (!projects.some((p) => p.project === name)) rows.push([name, '', finish.failed.includes(name) ? 'FAILED (not deployed)' : 'skipped (not deployed)', '', '', '']);
+  }
+  for (const o of outcomes) {
+    if (o.dryRun && !projects.some((p) => p.project === o.project)) rows.push([o.project, o.kind, describeOutcome(o), o.gitSha.slice(0, 8), formatSize(o.size), '']);
+  }
+  return rows.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+function describeOutcome(o: DeployOutcomeEntry): string {
+  if (o.dryRun) return { uploaded: 'would upload', present: 'would record', unchanged: 'unchanged', restored: 'would restore artifact' }[o.outcome];
+  return { uploaded: 'uploaded', present: 'recorded (already stored)', unchanged: 'unchanged', restored: 'unchanged (artifact restored)' }[o.outcome];
+}

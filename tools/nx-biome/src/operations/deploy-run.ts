@@ -1,0 +1,41 @@
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DeployOutcomeEntry, RUN_ID_VARIABLE } from '../core/deploy-run';
+import { writeFileAtomic } from '../adapters/workspace';
+
+
+/** Where the deploy tasks of one run leave their outcomes (gitignored, removed at the end of the run). */
+export function runFolder(workspaceRoot: string, runId: string): string {
+  // Nx's run id is a hash; anything else is refused rather than used as a path.
+  if (!/^[0-9A-Za-z_-]{1,128}$/.test(runId)) throw new Error(`invalid run id "${runId}"`);
+  return join(workspaceRoot, 'dist', '.biome-run', runId);
+}
+
+/** Records one project's deploy outcome for the end-of-run summary (no-op outside an Nx run). */
+export async function recordRunOutcome(workspaceRoot: string, env: Record<string, string | undefined>, entry: DeployOutcomeEntry): Promise<void> {
+  const runId = env[RUN_ID_VARIABLE];
+  if (!runId) return;
+  await writeFileAtomic(join(runFolder(workspaceRoot, runId), `${entry.project}.json`), JSON.stringify(entry));
+}
+
+/** Every outcome recorded in a run for one biome. */
+export async function readRunOutcomes(workspaceRoot: string, runId: string, biome: string): Promise<DeployOutcomeEntry[]> {
+  const dir = runFolder(workspaceRoot, runId);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const out: DeployOutcomeEntry[] = [];
+  for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
+    const entry = JSON.parse(await readFile(join(dir, name), 'utf8')) as DeployOutcomeEntry;
+    if (entry.biome === biome) out.push(entry);
+  }
+  return out;
+}
+
+/** Removes a run's outcome folder. */
+export async function clearRunOutcomes(workspaceRoot: string, runId: string): Promise<void> {
+  await rm(runFolder(workspaceRoot, runId), { recursive: true, force: true });
+}
+
+/** Creates the run's folder up front, so that tasks only ever add files to it. */
+export async function prepareRunFolder(workspaceRoot: string, runId: string): Promise<void> {
+  await mkdir(runFolder(workspaceRoot, runId), { recursive: true });
+}
