@@ -5,12 +5,13 @@
  * (build included) writes anything, and the workflow → service edges of the
  * project graph.
  */
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CreateDependencies, DependencyType, PostTasksExecution, PreTasksExecution } from '@nx/devkit';
 import { BiomeError, formatBiomeError, isBiomeError } from './core/errors';
 import { readRunSelection, RunSelection } from './core/run-selection';
-import { DEPLOY_EXECUTOR, RUN_ID_VARIABLE } from './core/deploy-run';
+import { BASE_RESOLVED_VARIABLE, DEPLOY_EXECUTOR, RUN_ID_VARIABLE } from './core/deploy-run';
 import { planWorkflowDependencies, ProjectShape } from './core/workflow';
 
 export const name = '@geo/nx-biome';
@@ -21,6 +22,9 @@ export const name = '@geo/nx-biome';
  * only the workflows' definition files, so the graph stays cheap to compute.
  */
 export const createDependencies: CreateDependencies = (_options, context) => {
+  // Nx resolves `nx affected`'s base right after building the graph, before any
+  // later hook: a base that does not exist must be caught here.
+  checkAffectedBase(cliArgv(), context.workspaceRoot);
   const read = (path: string) => {
     try {
       return readFileSync(join(context.workspaceRoot, path), 'utf8');
@@ -59,6 +63,65 @@ export const postTasksExecution: PostTasksExecution = async (_options, context) 
   }
 };
 
+/**
+ * The Nx command line. With isolated plugins this module runs in a plugin
+ * worker whose own argv says nothing of the command: its parent's does.
+ */
+function cliArgv(): string[] {
+  if (process.argv.some((a) => a === 'affected')) return process.argv;
+  try {
+    return readFileSync(`/proc/${process.ppid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return process.argv;
+  }
+}
+
+/**
+ * `nx affected` in a shallow clone, or with a `--base` / `NX_BASE` this clone
+ * does not have, fails with the plugin's error and fix instead of Nx's raw git
+ * message (or, worse, an empty affected set).
+ */
+function checkAffectedBase(argv: string[], workspaceRoot: string): void {
+  const run = readRunSelection(argv);
+  if (!run.affected) return;
+  const base = run.base ?? process.env.NX_BASE;
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: workspaceRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  try {
+    let shallow: boolean;
+    try {
+      shallow = git('rev-parse', '--is-shallow-repository') === 'true';
+    } catch {
+      return; // not a git repository: Nx says so itself
+    }
+    if (shallow) {
+      throw new BiomeError('GIT_SHALLOW_CLONE', 'This is a shallow clone: nx affected cannot see the base commit and would report too little.', 'Fetch full history (git fetch --unshallow, or GIT_DEPTH: 0 in GitLab CI).');
+    }
+    if (base === undefined) return;
+    try {
+      if (base.startsWith('-')) throw new Error('option-like ref');
+      git('rev-parse', '--verify', '--quiet', '--end-of-options', `${base}^{commit}`);
+    } catch {
+      throw new BiomeError('GIT_BASE_UNKNOWN', `--base=${base} names no commit in this clone.`, `Check the spelling, fetch it (git fetch origin ${base}), or leave --base out: a deploy then starts from the biome's last deployed commit.`);
+    }
+  } catch (e) {
+    // Nx shows a graph-time error only as "Failed to process project graph"
+    // unless --verbose: say what is wrong first.
+    if (isBiomeError(e)) console.error(`\n ✖ ${formatBiomeError(e)}\n`);
+    throw asNxError(e);
+  }
+}
+
+/**
+ * Runs the same Nx command again with a corrected command line (the base a
+ * deploy needs), streams it, and exits with its code. Nothing has run yet in
+ * this process: the check comes before any task.
+ */
+function rerunNx(processArgv: string[], argv: string[], message: string): never {
+  console.log(message);
+  const r = spawnSync(processArgv[0] ?? process.execPath, [processArgv[1], ...argv], { stdio: 'inherit', env: { ...process.env, [BASE_RESOLVED_VARIABLE]: 'true' } });
+  process.exit(r.status ?? 1);
+}
+
 /** A BiomeError as Nx prints a hook's error: the plugin's message and fix, no stack. */
 function asNxError(e: unknown): unknown {
   if (!isBiomeError(e)) return e;
@@ -78,9 +141,19 @@ async function check(run: RunSelection, context: Parameters<PreTasksExecution>[1
     ]);
     const git = createGit(context.workspaceRoot);
     if (run.affected) await assertNotShallow(git);
+    if (run.deploys && run.biome === undefined) {
+      throw new BiomeError('OPTIONS_INVALID', 'No biome given: a deploy needs to know where to go.', 'Pass --biome=<env> or --biome=<env>-<suffix>, e.g. nx affected -t deploy --biome=dev-bob.');
+    }
     if (run.biome !== undefined) {
       if (run.biome === '') throw new BiomeError('OPTIONS_INVALID', '--biome was given without a value.', 'Pass --biome=<env> or --biome=<env>-<suffix>, e.g. --biome=dev-bob.');
-      parseBiomeName(run.biome, await loadWorkspaceConfig(context.workspaceRoot));
+      const config = await loadWorkspaceConfig(context.workspaceRoot);
+      const biome = parseBiomeName(run.biome, config);
+      if (run.deploys) {
+        const { preflightDeploy } = await import('./operations/preflight');
+        const plan = await preflightDeploy({ workspaceRoot: context.workspaceRoot, config, biome, run, argv: (context.argv ?? []).slice(2), nxDefaultBase: context.nxJsonConfiguration?.defaultBase ?? 'main', env: process.env });
+        if (plan?.action === 'rerun') rerunNx(context.argv ?? [], plan.argv, plan.message);
+        if (plan?.action === 'keep') console.log(plan.message);
+      }
     }
     if (run.deploys && !run.allowDirty) {
       const { readCachedProjectGraph } = await import('@nx/devkit');

@@ -95,3 +95,23 @@ export async function assertNotShallow(gitPort: GitPort): Promise<void> {
     throw new BiomeError('GIT_SHALLOW_CLONE', 'This is a shallow clone: nx affected cannot see the base commit and would report too little.', 'Fetch full history (git fetch --unshallow, or GIT_DEPTH: 0 in GitLab CI).');
   }
 }
+
+/** The full SHA a ref names in the repository at `cwd`, or undefined when it names no commit there. */
+export async function resolveCommit(cwd: string, ref: string): Promise<string | undefined> {
+  // A ref that looks like an option is never passed to git.
+  if (ref.startsWith('-')) return undefined;
+  try {
+    return (await git(cwd, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`])).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The merge base of two commits (what `nx affected` compares with), or undefined. */
+export async function mergeBase(cwd: string, a: string, b: string): Promise<string | undefined> {
+  try {
+    return (await git(cwd, ['merge-base', '--end-of-options', a, b])).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}

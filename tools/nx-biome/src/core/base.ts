@@ -10,3 +10,27 @@ export function chooseAffectedBase(records: LedgerRecord[], known: (sha: string)
   if (newest) return { base: newest.gitSha, from: 'ledger' };
   return fallback ? { base: fallback, from: 'fallback' } : { from: 'none' };
 }
+
+/** What a `nx affected -t deploy --biome=<b>` run without `--base` should do. */
+export type DefaultBasePlan =
+  | { action: 'keep'; base: string; message: string }
+  | { action: 'rerun'; argv: string[]; message: string };
+
+/**
+ * Without `--base`, `nx affected` compares with nx.json's `defaultBase`
+ * (`main`), which on main itself is HEAD: nothing is affected and a new biome
+ * stays empty. A deploy should instead bring the biome up to date: compare with
+ * the biome's last deployed commit, or deploy everything to a biome that
+ * records none. When that is not the base Nx already used, the command is run
+ * again with the right one (`argv` without the node and script entries).
+ */
+export function planDefaultBase(input: { biome: string; argv: string[]; biomeBase?: string; nxBaseSha?: string }): DefaultBasePlan {
+  const { biome, argv } = input;
+  if (!input.biomeBase) {
+    const rerun = argv.map((a) => (a === 'affected' ? 'run-many' : a)).filter((a) => !/^--(head|uncommitted|untracked|files)(=|$)/.test(a));
+    return { action: 'rerun', argv: rerun, message: `${biome} records no deployed commit yet: deploying every project (nx ${rerun.join(' ')}).` };
+  }
+  const short = input.biomeBase.slice(0, 8);
+  if (input.biomeBase === input.nxBaseSha) return { action: 'keep', base: input.biomeBase, message: `${biome} was last deployed at ${short}: deploying what changed since then.` };
+  return { action: 'rerun', argv: [...argv, `--base=${input.biomeBase}`], message: `${biome} was last deployed at ${short}: deploying what changed since then (--base=${input.biomeBase}; pass --base to choose another).` };
+}

@@ -8,6 +8,9 @@ import type { ProjectKind } from './names';
  */
 export const RUN_ID_VARIABLE = 'NX_BIOME_RUN_ID';
 
+/** Set on an Nx command that the plugin ran again with the biome's base: it is not resolved twice. */
+export const BASE_RESOLVED_VARIABLE = 'NX_BIOME_BASE_RESOLVED';
+
 /** The executor of a deployable project's `deploy` target. */
 export const DEPLOY_EXECUTOR = '@geo/nx-biome:deploy';
 /** The executor of the biome-level `infra:deploy` target. */

@@ -8,6 +8,9 @@ export interface RunSelection {
   allowDirty: boolean;
   /** Projects named on the command line; undefined means "all (or affected) projects". */
   projects?: string[];
+  /** `--base` of `nx affected`, when given on the command line. */
+  base?: string;
+  dryRun: boolean;
 }
 
 /** Reads the Nx command line (`process.argv`) for the options the plugin checks before any task runs. */
@@ -31,5 +34,6 @@ export function readRunSelection(argv: readonly string[]): RunSelection {
   }
   const flag = optionFromArgv(args, 'allow-dirty') ?? optionFromArgv(args, 'allowDirty');
   const allowDirty = flag !== undefined && flag !== 'false';
-  return { biome: optionFromArgv(args, 'biome'), affected: command === 'affected', deploys, allowDirty, projects };
+  const dry = optionFromArgv(args, 'dry-run') ?? optionFromArgv(args, 'dryRun');
+  return { biome: optionFromArgv(args, 'biome'), affected: command === 'affected', deploys, allowDirty, projects, base: optionFromArgv(args, 'base') || undefined, dryRun: dry !== undefined && dry !== 'false' };
 }

@@ -30,6 +30,6 @@ export function dirtyTreeError(what: string, files: string[]): BiomeError {
   return new BiomeError(
     'GIT_DIRTY_TREE',
     `${what}: the working tree has uncommitted changes in the project's inputs:\n    ${shown}${more}`,
-    'Commit or stash them, or pass --allow-dirty (the artifact is then labelled dirty and can never be promoted).',
+    `Commit or stash them (git stash push -- ${files.slice(0, 3).join(' ')}${files.length > 3 ? ' ...' : ''}). If a tool wrote them and they are not source, add them to .gitignore. --allow-dirty is for trying local edits in a sandpit only: the artifact is then labelled dirty and can never be promoted.`,
   );
 }

@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+// Machine-readable answers without Nx's banners on stdout: `npx nx-biome base --biome=dev-bob`,
+// `npx nx-biome show --biome=dev-bob | jq`, `npx nx-biome list | jq`. See src/cli.ts.
+require('@swc-node/register');
+require('../src/cli.ts')
+  .main(process.argv.slice(2))
+  .then((code) => process.exit(code));

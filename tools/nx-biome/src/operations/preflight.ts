@@ -1,0 +1,40 @@
+import { DefaultBasePlan, chooseAffectedBase, planDefaultBase } from '../core/base';
+import { WorkspaceConfig } from '../core/config';
+import { BASE_RESOLVED_VARIABLE } from '../core/deploy-run';
+import { biomeMetaKey } from '../core/ledger';
+import { BiomeRef } from '../core/names';
+import { RunSelection } from '../core/run-selection';
+import { createGit, mergeBase, resolveCommit } from '../adapters/git';
+import { realDeps, storeOf } from './context';
+import { readLedger } from './ledger-store';
+
+/**
+ * What a deploy run checks once, before any task: that the biome's store URL
+ * is valid and the store answers (credentials, bucket, network) with one
+ * request, so that a problem is reported once instead of once per project after
+ * every build; and, for `nx affected` without `--base`, the base that brings
+ * the biome up to date.
+ */
+export async function preflightDeploy(input: {
+  workspaceRoot: string;
+  config: WorkspaceConfig;
+  biome: BiomeRef;
+  run: RunSelection;
+  argv: string[];
+  /** nx.json's defaultBase: what `nx affected` compares with when no base is given. */
+  nxDefaultBase: string;
+  env: Record<string, string | undefined>;
+}): Promise<DefaultBasePlan | undefined> {
+  const { workspaceRoot: root, config, biome, run, env } = input;
+  const deps = realDeps(root, config, env);
+  const store = storeOf(deps, biome);
+  await store.head(biomeMetaKey(biome.name));
+  if (!run.affected || run.base !== undefined || env.NX_BASE || env[BASE_RESOLVED_VARIABLE]) return undefined;
+  const records = await readLedger(store, biome.name);
+  const known = await createGit(root).commitSubjects(records.map((r) => r.gitSha));
+  const { base } = chooseAffectedBase(records, (sha) => known.has(sha));
+  const nxBase = await resolveCommit(root, input.nxDefaultBase);
+  const head = await resolveCommit(root, 'HEAD');
+  const nxBaseSha = nxBase && head ? await mergeBase(root, nxBase, head) : undefined;
+  return planDefaultBase({ biome: biome.name, argv: input.argv, biomeBase: base, nxBaseSha });
+}
