@@ -1,3 +1,4 @@
+import { addProjectConfiguration } from '@nx/devkit';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { AslValidate, checkWorkflowDefinition } from '../../core/workflow';
@@ -61,5 +62,12 @@ describe('workflow generator', () => {
     const tree = await treeWithServices();
     await workflowGenerator(tree, { name: 'first' });
     await expect(workflowGenerator(tree, { name: 'second', services: 'first' })).rejects.toThrow(/"first" is not a service project/);
+  });
+
+  it('refuses an account-level service (the artifact deployer), which no biome has', async () => {
+    const tree = await treeWithServices();
+    addProjectConfiguration(tree, 'artifact-deployer', { root: 'apps/services/artifact-deployer', projectType: 'application', tags: ['kind:service', 'scope:account'], targets: {} });
+    await expect(workflowGenerator(tree, { name: 'deployer-flow', services: 'artifact-deployer' })).rejects.toThrow(/"artifact-deployer" is an account-level service/);
+    expect(tree.exists('apps/workflows/deployer-flow/project.json')).toBe(false);
   });
 });

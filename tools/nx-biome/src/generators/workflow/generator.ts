@@ -1,4 +1,4 @@
-import { GeneratorCallback, generateFiles, Tree } from '@nx/devkit';
+import { GeneratorCallback, generateFiles, getProjects, Tree } from '@nx/devkit';
 import { join } from 'node:path';
 import { BiomeError } from '../../core/errors';
 import { validateProjectName } from '../../core/names';
@@ -12,8 +12,14 @@ export default async function workflowGenerator(tree: Tree, options: WorkflowGen
     const project = planNewProject(tree, 'workflow', options);
     const services = listOption(options.services);
     const kinds = projectKinds(tree);
+    const projects = getProjects(tree);
     for (const service of services) {
       validateProjectName(service);
+      // Only deployables live in a biome: an account-level service (the artifact deployer) has no biome function to invoke.
+      const tags = projects.get(service)?.tags ?? [];
+      if (kinds.get(service) === 'service' && !tags.includes('deployable')) {
+        throw new BiomeError('OPTIONS_INVALID', `--services: "${service}" is an account-level service (tags ${tags.join(', ')}), deployed once per account, not in any biome.`, 'Invoke services that are deployed to biomes (tag "deployable").');
+      }
       if (kinds.get(service) !== 'service') {
         const known = [...kinds].filter(([, kind]) => kind === 'service').map(([name]) => name).sort();
         throw new BiomeError('OPTIONS_INVALID', `--services: "${service}" is not a service project of this workspace.`, `Use service projects: ${known.join(', ') || '(none yet: nx g @geo/nx-biome:service <name>)'}.`);
