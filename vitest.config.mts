@@ -12,8 +12,10 @@ export default defineConfig({
     globals: false,
     include: ['{apps,libs,tools,infra,test,bench}/**/*.spec.ts'],
     exclude: ['**/node_modules/**', '**/dist/**', '**/files/**', 'bench/.work/**'],
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
+    // Sized for a loaded 2-core machine: an end-to-end test runs the real Nx CLI
+    // several times, each ~5 s idle and up to ~40 s when other work shares the cores.
+    testTimeout: 300_000,
+    hookTimeout: 300_000,
     pool: 'forks',
     // Two cores: end-to-end files run the Nx CLI, so keep the file parallelism modest.
     maxWorkers: 2,

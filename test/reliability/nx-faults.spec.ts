@@ -122,7 +122,7 @@ beforeAll(async () => {
   // The store object reads the environment when it first sends; keep it pointed at the proxy.
   await store.list('x/');
   process.env = saved;
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   figures.add('faultsInjected', (proxy?.faultsInjected() ?? 0) + kills);
