@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BiomeError } from './errors';
 import { planDestroy, selectReferenceKeys } from './gc';
 import { BiomeMeta, LedgerRecord } from './ledger';
-import { biomesInKeys, planBiomeCreate, planBiomeSleep, planReap, summarizeBiome } from './lifecycle';
+import { biomesInKeys, planBiomeCreate, planBiomeSleep, planReap, summarizeBiome, validateTtlHours } from './lifecycle';
 import { parseBiomeName } from './names';
 import { planPromotion, resolvePromotionTarget } from './promotion';
 import { lastChangeProjects, previousRecord, recordAtSha, rollbackRecord } from './rollback';
@@ -33,6 +33,14 @@ describe('biome lifecycle plans', () => {
     expect(planBiomeCreate({ biome: parseBiomeName('staging', config), defaultOwner: 'ci', ttlHours: 24, now: NOW }).meta.expires).toBeNull();
     const extended = planBiomeCreate({ existing: meta('dev-bob', '2026-11-26T13:00:00.000Z', true), biome: parseBiomeName('dev-bob', config), defaultOwner: 'alice', ttlHours: 48, now: NOW });
     expect(extended).toMatchObject({ action: 'extended', meta: { owner: 'bob', expires: '2026-11-28T12:00:00.000Z', asleep: true } });
+  });
+
+  it('a new owner without --ttl keeps the expiry; a TTL under an hour is refused', () => {
+    const existing = { ...meta('dev-bob', '2026-11-26T13:00:00.000Z'), ttlHours: 24 };
+    const handed = planBiomeCreate({ existing, biome: parseBiomeName('dev-bob', config), owner: 'carol', defaultOwner: 'alice', ttlHours: 72, ttlGiven: false, now: NOW });
+    expect(handed.meta).toMatchObject({ owner: 'carol', expires: '2026-11-26T13:00:00.000Z', ttlHours: 24 });
+    for (const ttl of [0.0003, 0.5, 0, -1]) expect(() => validateTtlHours(ttl)).toThrow(expect.objectContaining({ code: 'OPTIONS_INVALID' }));
+    expect(validateTtlHours(1)).toBe(1);
   });
 
   it('sleep refuses a main biome and an unknown one', () => {
@@ -101,6 +109,14 @@ describe('promotion plan', () => {
     expect(error?.message).toMatch(/b: staging runs 22222222, dev-bob has 55555555 \(deployed earlier\)/);
     const steps = planPromotion({ source: 'dev-bob', target: staging, records: source, targetRecords: target, contains, allowRollback: true });
     expect(steps.map((s) => [s.project, s.action, s.direction, s.basis])).toEqual([['a', 'copy', 'forward', 'git'], ['b', 'copy', 'backward', 'time'], ['c', 'unchanged', 'same', undefined], ['d', 'copy', 'new', undefined]]);
+  });
+
+  it('leaves a project unchanged when the target already runs the same bytes and settings from another commit', () => {
+    const bytes = 'e'.repeat(64);
+    const target = [record('a', SHA('1'), { biome: 'staging', sha256: bytes })];
+    const source = [record('a', SHA('2'), { sha256: bytes })];
+    const steps = planPromotion({ source: 'dev-bob', target: staging, records: source, targetRecords: target, contains: new Map([['a', true]]), allowRollback: false });
+    expect(steps.map((s) => [s.project, s.action, s.direction])).toEqual([['a', 'unchanged', 'same']]);
   });
 });
 

@@ -73,7 +73,7 @@ export function describeCommit(sha: string, subject: string | undefined, width =
 
 /** Checks a `--ttl` in hours. */
 export function validateTtlHours(ttl: unknown): number {
-  if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0 || ttl > MAX_TTL_HOURS) {
+  if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl < 1 || ttl > MAX_TTL_HOURS) {
     throw new BiomeError('OPTIONS_INVALID', `--ttl must be a number of hours between 1 and ${MAX_TTL_HOURS}, got ${JSON.stringify(ttl)}.`, 'Pass e.g. --ttl=72 (three days).');
   }
   return ttl;
@@ -84,8 +84,10 @@ export function validateTtlHours(ttl: unknown): number {
  * from now (an explicit extend may also shorten it); a main biome never
  * expires. The owner changes only when one is given.
  */
-export function planBiomeCreate(input: { existing?: BiomeMeta; biome: BiomeRef; owner?: string; defaultOwner: string; ttlHours: number; now: Date }): { action: 'created' | 'extended'; meta: BiomeMeta } {
+export function planBiomeCreate(input: { existing?: BiomeMeta; biome: BiomeRef; owner?: string; defaultOwner: string; ttlHours: number; now: Date; ttlGiven?: boolean }): { action: 'created' | 'extended'; meta: BiomeMeta } {
   const expires = input.biome.sandpit ? new Date(input.now.getTime() + input.ttlHours * 3600_000).toISOString() : null;
+  // Only an explicit --ttl moves an existing biome's expiry: --owner alone changes the owner.
+  if (input.existing && input.ttlGiven === false) return { action: 'extended', meta: { ...input.existing, owner: input.owner ?? input.existing.owner } };
   if (input.existing) {
     return { action: 'extended', meta: { ...input.existing, owner: input.owner ?? input.existing.owner, expires, ...(input.biome.sandpit ? { ttlHours: input.ttlHours } : {}) } };
   }

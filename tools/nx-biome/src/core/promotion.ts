@@ -56,10 +56,10 @@ export function planPromotion(input: { source: string; target: BiomeRef; records
   const steps = input.records.map((source): PromotionStep => {
     const c = current.get(source.project);
     if (!c) return { project: source.project, source, action: 'copy', direction: 'new' };
-    if (c.gitSha === source.gitSha) {
-      const same = c.sha256 === source.sha256 && canonicalJson(c.settings) === canonicalJson(source.settings);
-      return { project: source.project, source, current: c, action: same ? 'unchanged' : 'copy', direction: 'same' };
-    }
+    // The same bytes and settings run there already, whatever commit they were built at: nothing to copy.
+    const same = c.sha256 === source.sha256 && canonicalJson(c.settings) === canonicalJson(source.settings);
+    if (same) return { project: source.project, source, current: c, action: 'unchanged', direction: 'same' };
+    if (c.gitSha === source.gitSha) return { project: source.project, source, current: c, action: 'copy', direction: 'same' };
     const contains = input.contains.get(source.project);
     if (contains !== undefined) return { project: source.project, source, current: c, action: 'copy', direction: contains ? 'forward' : 'backward', basis: 'git' };
     const forward = Date.parse(source.deployedAt) >= Date.parse(c.deployedAt);

@@ -52,7 +52,7 @@ export async function summarizeEnvironment(input: { store: StorePort; config: Wo
 }
 
 /** Creates or extends a biome (see planBiomeCreate); writes nothing on a dry run. */
-export async function createBiome(input: { store: StorePort; biome: BiomeRef; owner?: string; defaultOwner: string; ttlHours: number; now: Date; dryRun: boolean }): Promise<{ action: 'created' | 'extended'; meta: BiomeMeta; previous?: BiomeMeta }> {
+export async function createBiome(input: { store: StorePort; biome: BiomeRef; owner?: string; defaultOwner: string; ttlHours: number; ttlGiven?: boolean; now: Date; dryRun: boolean }): Promise<{ action: 'created' | 'extended'; meta: BiomeMeta; previous?: BiomeMeta }> {
   const previous = await readBiomeMeta(input.store, input.biome.name);
   const plan = planBiomeCreate({ ...input, existing: previous });
   if (!input.dryRun) await writeBiomeMeta(input.store, plan.meta);

@@ -18,7 +18,7 @@ export async function biomeCreateWith(options: BiomeCreateExecutorSchema, contex
   }
   const d = deps ?? realDeps(context.root, config);
   const store = storeOf(d, biome);
-  const { action, meta, previous } = await createBiome({ store, biome, owner: options.owner?.trim(), defaultOwner: await deployerName(d), ttlHours, now: d.now(), dryRun: !!options.dryRun });
+  const { action, meta, previous } = await createBiome({ store, biome, owner: options.owner?.trim(), defaultOwner: await deployerName(d), ttlHours, ttlGiven: options.ttl !== undefined, now: d.now(), dryRun: !!options.dryRun });
   const prefix = options.dryRun ? '[dry-run] would have ' : '';
   const expiry = biome.sandpit ? `expires ${formatTime(meta.expires)} (${ttlHours} h from now)` : 'main biome, never expires';
   if (action === 'created') d.log(`${prefix}created ${biome.name} in ${store.url}: owner ${meta.owner}, ${expiry}`);
