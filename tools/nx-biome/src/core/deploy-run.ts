@@ -104,7 +104,7 @@ export function summaryRows(projects: SummaryProject[], outcomes: DeployOutcomeE
   const byProject = new Map(outcomes.map((o) => [o.project, o]));
   const rows = projects.map((p) => {
     const o = byProject.get(p.project);
-    const outcome = finish.failed.includes(p.project) ? 'FAILED (record kept)' : o ? describeOutcome(o) : 'not in this run';
+    const outcome = finish.failed.includes(p.project) ? 'FAILED (record kept)' : finish.skipped.includes(p.project) ? 'skipped (record kept)' : o ? describeOutcome(o) : 'not in this run';
     // A dry run records nothing: show the commit it would record.
     const sha = o?.dryRun && o.outcome !== 'unchanged' ? o.gitSha : p.gitSha;
     return [p.project, p.kind, outcome, sha.slice(0, 8) + (p.dirty ? '*' : ''), formatSize(o?.size ?? p.size), p.awsName];

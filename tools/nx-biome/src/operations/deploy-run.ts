@@ -11,11 +11,23 @@ export function runFolder(workspaceRoot: string, runId: string): string {
   return join(workspaceRoot, 'dist', '.biome-run', runId);
 }
 
-/** Records one project's deploy outcome for the end-of-run summary (no-op outside an Nx run). */
-export async function recordRunOutcome(workspaceRoot: string, env: Record<string, string | undefined>, entry: DeployOutcomeEntry): Promise<void> {
+/**
+ * Records one project's deploy outcome for the end-of-run summary, with the
+ * projects whose deploy the run planned (Nx's post-run hook hears nothing of
+ * a task that never started because its build failed). No-op outside an Nx run.
+ */
+export async function recordRunOutcome(workspaceRoot: string, env: Record<string, string | undefined>, entry: DeployOutcomeEntry, planned: string[]): Promise<void> {
   const runId = env[RUN_ID_VARIABLE];
   if (!runId) return;
-  await writeFileAtomic(join(runFolder(workspaceRoot, runId), `${entry.project}.json`), JSON.stringify(entry));
+  const dir = runFolder(workspaceRoot, runId);
+  await writeFileAtomic(join(dir, `planned-${entry.biome}.plan`), JSON.stringify([...planned].sort()));
+  await writeFileAtomic(join(dir, `${entry.project}.json`), JSON.stringify(entry));
+}
+
+/** The projects whose deploy to `biome` the run planned, as its deploy tasks recorded them. */
+export async function readRunPlan(workspaceRoot: string, runId: string, biome: string): Promise<string[]> {
+  const text = await readFile(join(runFolder(workspaceRoot, runId), `planned-${biome}.plan`), 'utf8').catch(() => '[]');
+  return JSON.parse(text) as string[];
 }
 
 /** Every outcome recorded in a run for one biome. */

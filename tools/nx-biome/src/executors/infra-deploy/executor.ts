@@ -38,16 +38,23 @@ export async function finishBiome(input: {
   terraformDir?: string;
   outcomes?: DeployOutcomeEntry[];
   finish?: Pick<BiomeRunFinish, 'failed' | 'skipped'>;
+  /** Why the tfvars must not be written this time (a half-failed run): the table is still shown. */
+  holdBack?: string;
 }): Promise<{ path: string; tfvars: BiomeTfvars }> {
   const { workspaceRoot: root, biome, deps: d } = input;
   const store = storeOf(d, biome);
-  const { path, tfvars, records, warnings } = await renderBiomeTfvars({ store, config: input.config, biome, workspaceRoot: root, dryRun: input.dryRun });
+  const { path, tfvars, records, warnings } = await renderBiomeTfvars({ store, config: input.config, biome, workspaceRoot: root, dryRun: input.dryRun || !!input.holdBack });
   for (const w of warnings) d.log(`warning: ${w}`);
-  const what = input.dryRun ? `[dry-run] would render ${relative(root, path)} from the current ledger (a dry run records nothing)` : `rendered ${relative(root, path)}`;
+  const what = input.holdBack
+    ? `${relative(root, path)} was NOT rendered (${input.holdBack}); the ledger holds`
+    : input.dryRun
+      ? `[dry-run] would render ${relative(root, path)} from the current ledger (a dry run records nothing)`
+      : `rendered ${relative(root, path)}`;
   d.log(`${what}: ${records.length} project(s) in biome ${biome.name} (${biome.environment.name}, ${store.url})${tfvars.asleep ? ', asleep' : ''}`);
   d.log(biomeTable(tfvars, records, input.outcomes, input.finish));
   const stackDir = input.terraformDir ?? 'infra/stacks/biome';
   const commands = planTerraformCommands({ stackDir, biome: biome.name, tfvarsFile: relative(`${root}/${stackDir}`, path), apply: input.apply });
+  if (input.holdBack) return { path, tfvars };
   if (input.apply && !input.dryRun) {
     await runTerraform(commands, root, d.env);
   } else {

@@ -3,8 +3,10 @@ import { FinishedTask, planRunFinish } from '../../core/deploy-run';
 import { parseBiomeName } from '../../core/names';
 import { loadWorkspaceConfig } from '../../adapters/workspace';
 import { realDeps } from '../../operations/context';
-import { clearRunOutcomes, readRunOutcomes } from '../../operations/deploy-run';
+import { clearRunOutcomes, readRunOutcomes, readRunPlan } from '../../operations/deploy-run';
 import { finishBiome } from './executor';
+
+const failedCount = (f: { failed: string[]; skipped: string[] }) => f.failed.length + f.skipped.length;
 
 /** The part of Nx's postTasksExecution context this step reads. */
 export interface FinishedRun {
@@ -42,6 +44,9 @@ export async function finishDeployRun(run: FinishedRun, log: (line: string) => v
         log(`${biome.name}: no deploy of this run succeeded; ${`dist/terraform/${biome.name}.tfvars.json`} was not rendered again.`);
         continue;
       }
+      // Deploys that never started (their build failed) are missing from Nx's results: the plan names them.
+      const heard = new Set([...finish.succeeded, ...finish.failed, ...finish.skipped]);
+      finish.skipped.push(...(await readRunPlan(run.workspaceRoot, run.id, biome.name)).filter((p) => !heard.has(p)));
       const complete = finish.failed.length === 0 && finish.skipped.length === 0;
       const deps = { ...realDeps(run.workspaceRoot, config), log };
       log('');
@@ -55,8 +60,10 @@ export async function finishDeployRun(run: FinishedRun, log: (line: string) => v
         terraformDir: finish.terraformDir,
         outcomes: await readRunOutcomes(run.workspaceRoot, run.id, biome.name),
         finish,
+        // A half-failed run writes no tfvars (and applies nothing): a CI step
+        // after it must not plan a biome that is half this commit, half the last.
+        ...(complete ? {} : { holdBack: `${failedCount(finish)} deploy(s) of this run did not succeed: ${[...finish.failed, ...finish.skipped].join(', ')}; fix them and run again` }),
       });
-      if (finish.apply && !complete) log(`Terraform was not applied: ${finish.failed.length + finish.skipped.length} deploy(s) of this run did not succeed (${[...finish.failed, ...finish.skipped].join(', ')}). Fix them and run again.`);
     }
   } finally {
     await clearRunOutcomes(run.workspaceRoot, run.id);
