@@ -94,12 +94,12 @@ describe('artifact deployer against s3rver and a Lambda API double, through the 
   const codeUpdates = () => lambda.calls.filter((c) => c.method === 'PUT' && c.path.endsWith('/code'));
 
   it('happy path: a replicated record updates its biome\'s function from the S3 key; a duplicated event does nothing new', async () => {
-    const fn = lambda.addFunction('geo-dev-happy-assay-ingest');
+    const fn = lambda.addFunction('geo-dev-happy--assay-ingest');
     const v1 = release('dev-happy', '2026-01-01T10:00:00.000Z');
     const event = await replicate(v1);
     const before = codeUpdates().length;
 
-    expect(await handleEvent(event, deps)).toEqual([expect.objectContaining({ biome: 'dev-happy', project: PROJECT, functionName: 'geo-dev-happy-assay-ingest', outcome: 'updated' })]);
+    expect(await handleEvent(event, deps)).toEqual([expect.objectContaining({ biome: 'dev-happy', project: PROJECT, functionName: 'geo-dev-happy--assay-ingest', outcome: 'updated' })]);
     expect(fn.updates).toEqual([{ S3Bucket: BUCKET, S3Key: v1.record.artifactKey }]);
     expect(fn.codeSha256).toBe(v1.codeSha256);
     expect(fn.tags).toEqual({ 'biome:deployed-at': v1.record.deployedAt, 'biome:git-sha': v1.record.gitSha });
@@ -111,14 +111,14 @@ describe('artifact deployer against s3rver and a Lambda API double, through the 
   });
 
   it('a store below a prefix: the artifact key is read below the same prefix', async () => {
-    const fn = lambda.addFunction('geo-dev-prefixed-assay-ingest');
+    const fn = lambda.addFunction('geo-dev-prefixed--assay-ingest');
     const v1 = release('dev-prefixed', '2026-01-01T10:00:00.000Z');
     expect(await handleEvent(await replicate(v1, { prefix: 'stores/dev/' }), deps)).toEqual([expect.objectContaining({ outcome: 'updated' })]);
     expect(fn.updates).toEqual([{ S3Bucket: BUCKET, S3Key: `stores/dev/${v1.record.artifactKey}` }]);
   });
 
   it('out-of-order events: a record older than the one the function runs is ignored', async () => {
-    const fn = lambda.addFunction('geo-dev-order-assay-ingest');
+    const fn = lambda.addFunction('geo-dev-order--assay-ingest');
     const older = release('dev-order', '2026-01-02T10:00:00.000Z');
     const newer = release('dev-order', '2026-01-02T11:00:00.000Z');
     await replicate(older, { record: false });
@@ -133,7 +133,7 @@ describe('artifact deployer against s3rver and a Lambda API double, through the 
   });
 
   it('an artifact not replicated yet makes the event fail for a retry, and the retry deploys it', async () => {
-    const fn = lambda.addFunction('geo-dev-early-assay-ingest');
+    const fn = lambda.addFunction('geo-dev-early--assay-ingest');
     const v1 = release('dev-early', '2026-01-03T10:00:00.000Z');
     const event = await replicate(v1, { artifact: false });
     await expect(handleEvent(event, deps)).rejects.toThrow(/artifact s3:\/\/geo-artifacts-dev\/artifacts\/assay-ingest\/assay-ingest-[0-9a-f]{40}\.zip is not there yet \(replication pending\)/);
@@ -144,7 +144,7 @@ describe('artifact deployer against s3rver and a Lambda API double, through the 
   });
 
   it('an artifact whose bytes differ from the record is never deployed', async () => {
-    const fn = lambda.addFunction('geo-dev-corrupt-assay-ingest');
+    const fn = lambda.addFunction('geo-dev-corrupt--assay-ingest');
     const v1 = release('dev-corrupt', '2026-01-03T10:00:00.000Z');
     const other = Buffer.alloc(v1.body.length, 7);
     await expect(handleEvent(await replicate(v1, { artifact: other }), deps)).rejects.toThrow(/has sha256 [0-9a-f]{64}, the record says [0-9a-f]{64}: not deployed/);
@@ -153,7 +153,7 @@ describe('artifact deployer against s3rver and a Lambda API double, through the 
   });
 
   it('waits while an update is in progress (LastUpdateStatus InProgress, then ResourceConflictException), then updates', async () => {
-    const fn = lambda.addFunction('geo-dev-busy-assay-ingest', { lastUpdateStatus: 'InProgress', inProgressPolls: 3, conflicts: 2 });
+    const fn = lambda.addFunction('geo-dev-busy--assay-ingest', { lastUpdateStatus: 'InProgress', inProgressPolls: 3, conflicts: 2 });
     const v1 = release('dev-busy', '2026-01-04T10:00:00.000Z');
     expect(await handleEvent(await replicate(v1), deps)).toEqual([expect.objectContaining({ outcome: 'updated' })]);
     expect(fn.codeSha256).toBe(v1.codeSha256);
@@ -163,9 +163,9 @@ describe('artifact deployer against s3rver and a Lambda API double, through the 
   });
 
   it('an update still in progress after the wait limit gives the event back for a retry', async () => {
-    const fn = lambda.addFunction('geo-dev-stuck-assay-ingest', { lastUpdateStatus: 'InProgress', inProgressPolls: 1_000_000 });
+    const fn = lambda.addFunction('geo-dev-stuck--assay-ingest', { lastUpdateStatus: 'InProgress', inProgressPolls: 1_000_000 });
     const v1 = release('dev-stuck', '2026-01-05T10:00:00.000Z');
-    await expect(handleEvent(await replicate(v1), { ...deps, maxWaitMs: 200 })).rejects.toThrow(/geo-dev-stuck-assay-ingest: an update is still in progress after 0 s/);
+    await expect(handleEvent(await replicate(v1), { ...deps, maxWaitMs: 200 })).rejects.toThrow(/geo-dev-stuck--assay-ingest: an update is still in progress after 0 s/);
     expect(fn.updates).toEqual([]);
   });
 
@@ -174,16 +174,16 @@ describe('artifact deployer against s3rver and a Lambda API double, through the 
     expect(await handleEvent(await replicate(none), deps)).toEqual([expect.objectContaining({ outcome: 'no-function' })]);
     const workflow = release('dev-flow', '2026-01-06T10:00:00.000Z', { kind: 'workflow' });
     expect(await handleEvent(await replicate(workflow), deps)).toEqual([expect.objectContaining({ outcome: 'not-a-service' })]);
-    lambda.addFunction('geo-dev-evil-assay-ingest');
+    lambda.addFunction('geo-dev-evil--assay-ingest');
     const evil = release('dev-evil', '2026-01-06T10:00:00.000Z', { artifactKey: 'artifacts/other/../../secrets.zip' });
     expect(await handleEvent(await replicate(evil), deps)).toEqual([]);
     expect(logs).toContainEqual(expect.objectContaining({ level: 'error', message: 'invalid ledger record, not deployed', reason: expect.stringMatching(/LEDGER_RECORD_INVALID|points outside artifacts\/assay-ingest\//) }));
-    expect(lambda.functions.get('geo-dev-evil-assay-ingest')!.updates).toEqual([]);
+    expect(lambda.functions.get('geo-dev-evil--assay-ingest')!.updates).toEqual([]);
     expect(await handleEvent(s3Event('biomes/dev-evil/history/assay-ingest/20260106T100000Z-abc.json'), deps)).toEqual([]);
   });
 
   it('accepts the S3 event wrapped in SQS messages (S3 → SQS → Lambda)', async () => {
-    const fn = lambda.addFunction('geo-dev-queued-assay-ingest');
+    const fn = lambda.addFunction('geo-dev-queued--assay-ingest');
     const v1 = release('dev-queued', '2026-01-07T10:00:00.000Z');
     const event = await replicate(v1);
     expect(await handleEvent({ Records: [{ eventSource: 'aws:sqs', body: JSON.stringify(event) }] }, deps)).toEqual([expect.objectContaining({ outcome: 'updated' })]);

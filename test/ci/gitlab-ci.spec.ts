@@ -136,23 +136,29 @@ describe('pipeline definition', () => {
     expect(JSON.stringify(ci)).not.toMatch(/AWS_SECRET_ACCESS_KEY|AWS_ACCESS_KEY_ID/);
   });
 
-  it.each([
-    ['bob', 'dev-bob'],
-    ['Bob.Smith_99', 'dev-bob-smith-99'],
-    ['__weird--Login__', 'dev-weird-login'],
-    ['42answers', 'dev-u42answers'],
-    ['mr-12', 'dev-u-mr-12'],
-    ['a-very-long-login-name-indeed', 'dev-a-very-long-login-na'],
-  ])('the personal biome of login %s is %s', async (login, biome) => {
-    const script = ci['.personal-biome'].script[0] as string;
-    const out = await new Promise<string>((resolve) => {
-      const child = spawn('bash', ['-c', `${script}\nprintf '%s' "$BIOME"`], { env: { PATH: process.env.PATH, GITLAB_USER_LOGIN: login } });
+  /** Runs the personal-biome script as a job of environment `environment` would, by `login`; its BIOME and exit code. */
+  const personalBiome = (environment: string, login = 'bob.smith') =>
+    new Promise<{ biome: string; code: number }>((resolve) => {
+      const script = ci['.personal-biome'].script[0] as string;
+      const child = spawn('bash', ['-c', `${script}\nprintf '%s' "$BIOME"`], { env: { PATH: process.env.PATH, CI_ENVIRONMENT_NAME: environment, GITLAB_USER_LOGIN: login } });
       let s = '';
       child.stdout.on('data', (d) => (s += d));
-      child.on('close', () => resolve(s.split('\n').pop()!));
+      child.on('close', (code) => resolve({ biome: s.split('\n').pop()!, code: code ?? 1 }));
     });
-    expect(out).toBe(biome);
-    expect(out.length).toBeLessThanOrEqual(24);
-    expect(out).toMatch(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/);
+
+  it('the personal biome is dev-u<GitLab user id>, read from the environment the pipeline fixed (whoever runs the stop job)', async () => {
+    expect(ci['.personal-biome'].environment).toEqual({ name: 'personal/dev-u$GITLAB_USER_ID' });
+    // Logins that used to meet in one biome (bob.smith, bob_smith, Bob-Smith) have different ids.
+    for (const [id, login] of [['42', 'bob.smith'], ['43', 'bob_smith'], ['44', 'Bob-Smith'], ['9223372036854775807', 'x']]) {
+      const { biome, code } = await personalBiome(`personal/dev-u${id}`, login);
+      expect(code).toBe(0);
+      expect(biome).toBe(`dev-u${id}`);
+      expect(biome.length).toBeLessThanOrEqual(24);
+      expect(biome).toMatch(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/);
+    }
+  });
+
+  it.each([['personal/dev-u'], ['personal/dev-bob'], ['personal/dev-u12a'], ['personal/dev-u0'], ['dev'], ['personal/dev-u1-x'], ['']])('refuses environment %j', async (environment) => {
+    expect((await personalBiome(environment)).code).not.toBe(0);
   });
 });

@@ -198,7 +198,7 @@ describe.each([
       expect(stored!.equals((await dev().get(key(project, sha)))!)).toBe(true);
       expect(await readRecord(staging(), 'staging', project)).toMatchObject({ biome: 'staging', environment: 'staging', gitSha: sha, sha256: sha256(stored!), origin: { action: 'promote', from: 'dev-bob' } });
     }
-    expect((await tfvars('staging')).services['grade-predict']).toMatchObject({ s3_key: key('grade-predict', c2), git_sha: c2, function_name: 'geo-staging-grade-predict' });
+    expect((await tfvars('staging')).services['grade-predict']).toMatchObject({ s3_key: key('grade-predict', c2), git_sha: c2, function_name: 'geo-staging--grade-predict' });
     expect(await readBiomeMeta(staging(), 'staging')).toMatchObject({ expires: null });
 
     await deploy('dev-dirty', 'assay-ingest', c3, { dirty: true });

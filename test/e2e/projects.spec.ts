@@ -13,7 +13,7 @@ const readJson = async (path: string) => JSON.parse(await readFile(path, 'utf8')
 describe('generated services, workflows and models deploy with the samples', () => {
   let ws: TempWorkspace;
   let head: string;
-  const arn = (fn: string) => `arn:aws:lambda:ap-southeast-2:111111111111:function:geo-${BIOME}-${fn}`;
+  const arn = (fn: string) => `arn:aws:lambda:ap-southeast-2:111111111111:function:geo-${BIOME}--${fn}`;
 
   beforeAll(async () => {
     ws = await copyWorkspace('e2e-projects-');
@@ -59,9 +59,9 @@ describe('generated services, workflows and models deploy with the samples', () 
     expect(Object.keys(tfvars.services)).toEqual(['assay-ingest', 'grade-predict', NEW.service]);
     expect(Object.keys(tfvars.workflows)).toEqual(['plant-feed', NEW.workflow]);
     expect(Object.keys(tfvars.models)).toEqual(['ore-grade', NEW.model]);
-    expect(tfvars.services[NEW.service]).toMatchObject({ function_name: `geo-${BIOME}-${NEW.service}`, memory_size: 512, timeout: 60, s3_key: `artifacts/${NEW.service}/${NEW.service}-${head}.zip` });
+    expect(tfvars.services[NEW.service]).toMatchObject({ function_name: `geo-${BIOME}--${NEW.service}`, memory_size: 512, timeout: 60, s3_key: `artifacts/${NEW.service}/${NEW.service}-${head}.zip` });
     const flow = tfvars.workflows[NEW.workflow];
-    expect(flow).toMatchObject({ state_machine_name: `geo-${BIOME}-${NEW.workflow}`, git_sha: head, version_description: `${NEW.workflow} ${head}`, services: ['grade-predict', NEW.service] });
+    expect(flow).toMatchObject({ state_machine_name: `geo-${BIOME}--${NEW.workflow}`, git_sha: head, version_description: `${NEW.workflow} ${head}`, services: ['grade-predict', NEW.service] });
     expect(flow.function_arns).toEqual([arn('grade-predict'), arn(NEW.service)]);
     const definition = JSON.parse(flow.definition);
     expect(definition.Comment).toContain(head);

@@ -304,7 +304,7 @@ resource "aws_iam_role_policy" "scheduler" {
 resource "aws_scheduler_schedule" "this" {
   for_each = var.schedules
 
-  name                = "${var.name_prefix}-${var.biome}-${each.key}"
+  name                = "${var.name_prefix}-${var.biome}--${each.key}"
   schedule_expression = each.value.schedule_expression
   state               = var.asleep ? "DISABLED" : "ENABLED"
 

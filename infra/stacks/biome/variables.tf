@@ -125,8 +125,8 @@ variable "services" {
   default = {}
 
   validation {
-    condition     = alltrue([for name, s in var.services : length(s.function_name) <= 64 && startswith(s.function_name, "${var.name_prefix}-${var.biome}-")])
-    error_message = "Every function_name is <name_prefix>-<biome>-<project> and at most 64 characters."
+    condition     = alltrue([for name, s in var.services : length(s.function_name) <= 64 && s.function_name == "${var.name_prefix}-${var.biome}--${name}"])
+    error_message = "Every function_name is <name_prefix>-<biome>--<project> (one name per biome and project) and at most 64 characters."
   }
 }
 
@@ -147,8 +147,8 @@ variable "workflows" {
   default = {}
 
   validation {
-    condition     = alltrue([for name, w in var.workflows : length(w.state_machine_name) <= 64 && startswith(w.state_machine_name, "${var.name_prefix}-${var.biome}-")])
-    error_message = "Every state_machine_name is <name_prefix>-<biome>-<project> and at most 64 characters (its IAM role shares the name)."
+    condition     = alltrue([for name, w in var.workflows : length(w.state_machine_name) <= 64 && w.state_machine_name == "${var.name_prefix}-${var.biome}--${name}"])
+    error_message = "Every state_machine_name is <name_prefix>-<biome>--<project> (one name per biome and project) and at most 64 characters (its IAM role shares the name)."
   }
 }
 

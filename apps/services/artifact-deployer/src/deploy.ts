@@ -54,7 +54,7 @@ export interface DeployResult {
   artifactKey?: string;
 }
 
-/** Lambda function of a biome's service: `<prefix>-<biome>-<project>` (the plugin's naming rule). */
+/** Lambda function of a biome's service: `<prefix>-<biome>--<project>` (the plugin's naming rule, one function per (biome, project) pair). */
 export function functionNameOf(namePrefix: string, biome: string, project: string): string {
   return resourceName({ namePrefix } as WorkspaceConfig, biome, project);
 }

@@ -61,18 +61,23 @@ describe('createArchive', () => {
     expect(names).toEqual(['main.js', 'model/coef.json']);
   });
 
-  it('never packages .env or .npmrc, and refuses a symlink that escapes the folder', async () => {
+  it('refuses .env and .npmrc, any symlink, and leaves out .DS_Store', async () => {
     const a = join(base, 'secrets');
     await makeTree(a, { mtime: new Date(), mode: 0o644, order: ['main.js'] });
-    await writeFile(join(a, '.env'), 'AWS_SECRET_ACCESS_KEY=planted');
-    await writeFile(join(a, '.npmrc'), '//registry/:_authToken=planted');
+    await writeFile(join(a, '.DS_Store'), 'finder');
     const input = await collectFolder(a);
     expect(input.entries.map((e) => e.path)).toEqual(['main.js']);
-    expect(input.skipped.sort()).toEqual(['.env', '.npmrc']);
-    const { body } = await createArchive(input, 'zip', a);
-    expect(body.includes(Buffer.from('planted'))).toBe(false);
+    expect(input.skipped).toEqual(['.DS_Store']);
+    await writeFile(join(a, '.env'), 'AWS_SECRET_ACCESS_KEY=planted');
+    await writeFile(join(a, '.npmrc'), '//registry/:_authToken=planted');
+    await expect(collectFolder(a)).rejects.toMatchObject({ code: 'PACKAGE_INPUT_INVALID', message: expect.stringMatching(/"\.env" \[credential-file\][\s\S]*"\.npmrc" \[credential-file\]/) });
+    await rm(join(a, '.env'));
+    await rm(join(a, '.npmrc'));
     await symlink('/etc/passwd', join(a, 'passwd'));
-    await expect(collectFolder(a)).rejects.toMatchObject({ code: 'PACKAGE_INPUT_INVALID', message: expect.stringContaining('symlink "passwd" points outside the project') });
+    await expect(collectFolder(a)).rejects.toMatchObject({ code: 'PACKAGE_INPUT_INVALID', message: expect.stringContaining('"passwd" [symlink]: points outside the project') });
+    await rm(join(a, 'passwd'));
+    await symlink('main.js', join(a, 'alias.js'));
+    await expect(collectFolder(a)).rejects.toMatchObject({ message: expect.stringContaining('"alias.js" [symlink]: points to main.js inside the folder') });
   });
 
   it('a missing or empty build output is a clear error', async () => {

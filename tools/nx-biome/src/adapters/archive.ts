@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { lstat, readdir, readFile, readlink, realpath } from 'node:fs/promises';
+import { join, sep } from 'node:path';
 import { BiomeError } from '../core/errors';
-import { ARCHIVE_DATE, archiveMode, isNeverPackaged, PackageEntry, planArchiveEntries } from '../core/package-files';
+import { ARCHIVE_DATE, archiveMode, assertPackagePolicy, contentRule, isOmitted, looksLikeGitDir, PackageEntry, PackageViolation, pathRule, planArchiveEntries } from '../core/package-files';
 
 /** Fixed deflate level: part of the byte-for-byte contract. */
 export const DEFLATE_LEVEL = 6;
@@ -13,10 +13,14 @@ export interface ArchiveInput {
 }
 
 /**
- * Walks a build output folder. Secret-bearing files (.env, .npmrc, ...) are
- * skipped; a symlink is followed only when it stays inside the folder.
+ * Walks a folder that is to be packaged (or copied into a build output) and
+ * applies the packaging content policy (core/package-files.ts) to every entry:
+ * symlinks are refused, never followed; so are special files, git metadata,
+ * credential files by name and files holding credentials. Every refused file
+ * is named in one PACKAGE_INPUT_INVALID error. OS junk (.DS_Store) is left
+ * out and listed in `skipped`.
  */
-export async function collectFolder(root: string): Promise<ArchiveInput & { skipped: string[] }> {
+export async function collectFolder(root: string, label = root): Promise<ArchiveInput & { skipped: string[] }> {
   let rootReal: string;
   try {
     rootReal = await realpath(root);
@@ -25,34 +29,41 @@ export async function collectFolder(root: string): Promise<ArchiveInput & { skip
   }
   const entries: PackageEntry[] = [];
   const skipped: string[] = [];
-  const files = new Map<string, string>();
-  async function walk(dir: string): Promise<void> {
-    for (const name of (await readdir(dir)).sort()) {
-      const full = join(dir, name);
-      const rel = relative(rootReal, full).split(sep).join('/');
-      if (isNeverPackaged(name)) {
-        skipped.push(rel);
-        continue;
-      }
-      let info = await lstat(full);
-      let target = full;
-      if (info.isSymbolicLink()) {
-        const real = await realpath(full).catch(() => undefined);
-        if (!real || (real !== rootReal && !real.startsWith(rootReal + sep))) {
-          throw new BiomeError('PACKAGE_INPUT_INVALID', `${root}: symlink "${rel}" points outside the project (${real ?? 'broken link'}).`, 'Replace the symlink with the file itself, or remove it.');
+  const violations: PackageViolation[] = [];
+  async function symlinkDetail(full: string): Promise<string> {
+    const real = await realpath(full).catch(() => undefined);
+    if (!real || (real !== rootReal && !real.startsWith(rootReal + sep))) return `points outside the project (${real ?? 'broken link'})`;
+    return `points to ${await readlink(full)} inside the folder`;
+  }
+  async function walk(dir: string, relDir: string): Promise<void> {
+    const children = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    if (looksLikeGitDir(children.map((c) => ({ name: c.name, dir: c.isDirectory() })))) {
+      violations.push({ path: relDir || '.', rule: 'git-metadata', detail: 'a git directory (HEAD, objects/, refs/)' });
+      return;
+    }
+    for (const child of children) {
+      const full = join(dir, child.name);
+      const rel = relDir ? `${relDir}/${child.name}` : child.name;
+      const info = await lstat(full);
+      if (info.isSymbolicLink()) violations.push({ path: rel, rule: 'symlink', detail: await symlinkDetail(full) });
+      else if (info.isDirectory()) {
+        const rule = pathRule(rel, 'dir');
+        if (rule) violations.push({ path: rel, rule });
+        else await walk(full, rel);
+      } else if (info.isFile()) {
+        if (isOmitted(rel)) {
+          skipped.push(rel);
+          continue;
         }
-        target = real;
-        info = await stat(real);
-      }
-      if (info.isDirectory()) await walk(target === full ? full : target);
-      else if (info.isFile()) {
-        entries.push({ path: rel, executable: (info.mode & 0o111) !== 0 });
-        files.set(rel, target);
-      }
+        const rule = pathRule(rel, 'file') ?? contentRule(await readFile(full));
+        if (rule) violations.push({ path: rel, rule });
+        else entries.push({ path: rel, executable: (info.mode & 0o111) !== 0, size: info.size });
+      } else violations.push({ path: rel, rule: 'special-file' });
     }
   }
-  await walk(rootReal);
-  return { entries, skipped, read: (p) => readFile(files.get(p) ?? join(rootReal, p)) };
+  await walk(rootReal, '');
+  assertPackagePolicy(label, violations);
+  return { entries, skipped, read: (p) => readFile(join(rootReal, ...p.split('/'))) };
 }
 
 /** Builds a reproducible archive in memory and returns it with its sha256. */

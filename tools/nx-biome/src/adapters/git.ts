@@ -18,6 +18,8 @@ export interface GitPort {
   isShallow(): Promise<boolean>;
   /** Changed or untracked (non-ignored) files under the given paths. */
   dirtyFiles(paths: string[]): Promise<string[]>;
+  /** Files under the given paths that git does not track, ignored ones included. */
+  untrackedFiles(paths: string[]): Promise<string[]>;
   /** Commit subjects of the SHAs the repository has; absent ones are left out. */
   commitSubjects(shas: string[]): Promise<Map<string, string>>;
   userName(): Promise<string | undefined>;
@@ -48,6 +50,12 @@ export function createGit(cwd: string): GitPort {
       if (paths.length === 0) return [];
       const out = await git(cwd, ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--', ...paths]);
       return parsePorcelainZ(out);
+    },
+    async untrackedFiles(paths) {
+      if (paths.length === 0) return [];
+      // No --exclude-standard: ignored files are listed too.
+      const out = await git(cwd, ['ls-files', '-z', '--others', '--', ...paths]);
+      return out.split('\0').filter(Boolean).sort();
     },
     async commitSubjects(shas) {
       const found = new Map<string, string>();

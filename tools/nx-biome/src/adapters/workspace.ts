@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import * as fsp from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { BiomeError } from '../core/errors';
 import { parseWorkspaceConfig, WorkspaceConfig, WORKSPACE_CONFIG_FILE } from '../core/config';
@@ -22,12 +23,60 @@ export async function loadWorkspaceConfig(workspaceRoot: string): Promise<Worksp
   return parseWorkspaceConfig(raw);
 }
 
-/** Writes a file through a temporary file and a rename: readers never see half of it. */
-export async function writeFileAtomic(path: string, body: string | Buffer): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, body);
-  await rename(tmp, path);
+/** The file-system calls that write: node:fs/promises by default, a faulty one in tests. */
+export type WriteFs = Pick<typeof fsp, 'mkdir' | 'writeFile' | 'rename' | 'link' | 'unlink' | 'rm'>;
+
+const SPACE = new Set(['ENOSPC', 'EDQUOT']);
+const NOT_WRITABLE: Record<string, string> = { EROFS: 'is on a read-only file system', EACCES: 'is not writable (permission denied)', EPERM: 'is not writable (operation not permitted)' };
+
+/**
+ * The user error for a write the file system refused for lack of space or of
+ * write access (DISK_FULL, DISK_READ_ONLY), naming the path and the fix;
+ * undefined for any other error, which stays an internal error.
+ */
+export function diskError(e: unknown, path: string, where = 'the workspace'): BiomeError | undefined {
+  const code = (e as NodeJS.ErrnoException)?.code ?? '';
+  const elsewhere = where === 'the workspace' ? '' : ', or point BIOME_STORE (or BIOME_STORE_<ENV>) at another folder or an s3:// bucket';
+  if (SPACE.has(code)) {
+    return new BiomeError('DISK_FULL', `Cannot write ${path}: no space left on the device (${code}). Nothing was half-written: the temporary file was removed.`, `Free space on the volume holding ${where} (df -h ${dirname(path)})${elsewhere}, then re-run.`);
+  }
+  if (NOT_WRITABLE[code]) {
+    return new BiomeError('DISK_READ_ONLY', `Cannot write ${path}: it ${NOT_WRITABLE[code]} (${code}).`, `Make ${where} writable (remount it read-write, or fix its owner)${elsewhere}, then re-run.`);
+  }
+  return undefined;
+}
+
+/**
+ * Writes a file through a temporary file and a rename: readers never see half
+ * of it. With `exclusive`, the file is linked into place only when absent
+ * (false when it exists). A failed write leaves no temporary file; a full or
+ * read-only disk is a DISK_FULL / DISK_READ_ONLY user error.
+ */
+export async function writeFileAtomic(path: string, body: string | Buffer, options: { exclusive?: boolean; fs?: WriteFs; where?: string } = {}): Promise<boolean> {
+  const fs = options.fs ?? fsp;
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  let placed = false;
+  try {
+    await fs.mkdir(dirname(path), { recursive: true });
+    await fs.writeFile(tmp, body);
+    if (!options.exclusive) {
+      await fs.rename(tmp, path);
+      placed = true;
+      return true;
+    }
+    try {
+      await fs.link(tmp, path);
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw e;
+    }
+  } catch (e) {
+    throw diskError(e, path, options.where) ?? e;
+  } finally {
+    // After a link (or a failure) the temporary name is still there: remove it.
+    if (!placed) await fs.unlink(tmp).catch(() => undefined);
+  }
 }
 
 /** Reads a JSON file, or undefined when it does not exist. */

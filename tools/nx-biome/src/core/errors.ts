@@ -32,7 +32,9 @@ export type BiomeErrorCode =
   | 'TERRAFORM_MISSING'
   | 'TERRAFORM_FAILED'
   | 'CODEBUILD_FAILED'
-  | 'PUBLISH_FAILED';
+  | 'PUBLISH_FAILED'
+  | 'DISK_FULL'
+  | 'DISK_READ_ONLY';
 
 export class BiomeError extends Error {
   override readonly name = 'BiomeError';

@@ -66,16 +66,42 @@ export function validateProjectName(name: string): void {
   checkPattern('Project', name, 'assay-ingest');
 }
 
+/** Where an AWS name must be unique: two names in one namespace name one resource. */
+export type AwsNamespace = 'lambda' | 'iam-role' | 'states' | 'logs' | 's3-bucket' | 'postgres' | 'sagemaker-target' | 's3-key';
+
 /** The AWS resource names a biome and its projects produce, with their limits. */
 export interface AwsName {
   resource: string;
   name: string;
   limit: number;
+  namespace: AwsNamespace;
+  /** Whether the name belongs to the whole biome or to one project of it. */
+  scope: 'biome' | 'project';
 }
 
-/** Lambda function / IAM role / state machine base name of a project in a biome. */
-export function resourceName(config: WorkspaceConfig, biome: string, project: string): string {
-  return `${config.namePrefix}-${biome}-${project}`;
+/**
+ * Separator between the biome and the project in a resource name. Neither
+ * name can hold it (NAME_PATTERN allows single hyphens only, and neither
+ * starts nor ends with one), so `<prefix>-<biome>--<project>` splits one way
+ * only: biome `dev` + project `assay-ingest` and biome `dev-assay` + project
+ * `ingest` give different names. Unlike `_`, `--` is valid in every AWS name
+ * family (S3 buckets and SageMaker names refuse `_`), and the names still
+ * match the environment's IAM pattern `<prefix>-<env>-*`.
+ */
+export const NAME_SEPARATOR = '--';
+
+/** Lambda function / IAM role / state machine name of a project in a biome: `<prefix>-<biome>--<project>`. */
+export function resourceName(config: Pick<WorkspaceConfig, 'namePrefix'>, biome: string, project: string): string {
+  return `${config.namePrefix}-${biome}${NAME_SEPARATOR}${project}`;
+}
+
+/** The (biome, project) pair a resource name was made from, or undefined when it does not follow the rule. */
+export function parseResourceName(config: Pick<WorkspaceConfig, 'namePrefix'>, name: string): { biome: string; project: string } | undefined {
+  const prefix = `${config.namePrefix}-`;
+  if (!name.startsWith(prefix)) return undefined;
+  const parts = name.slice(prefix.length).split(NAME_SEPARATOR);
+  if (parts.length !== 2 || !parts.every((p) => NAME_PATTERN.test(p))) return undefined;
+  return { biome: parts[0], project: parts[1] };
 }
 
 /** Postgres schema (and role) of a biome on the shared RDS instance. */
@@ -88,22 +114,37 @@ export function biomeBucketName(config: WorkspaceConfig, biome: BiomeRef): strin
   return `${config.namePrefix}-${biome.name}-data-${biome.environment.account}`;
 }
 
-/** Every AWS name a biome with the given projects produces. */
+/** The role EventBridge Scheduler assumes to start a biome's workflows (infra/stacks/biome). */
+export function schedulerRoleName(config: WorkspaceConfig, biome: string): string {
+  return `${config.namePrefix}-${biome}-scheduler`;
+}
+
+/** Longest artifact file name suffix: `-<40-hex sha>-dirty-<12 hex>.tar.gz`. */
+const LONGEST_ARTIFACT_SUFFIX = `-${'0'.repeat(40)}-dirty-${'0'.repeat(12)}.tar.gz`;
+
+/**
+ * Every AWS name a biome with the given projects produces (infra/stacks/biome
+ * and the store layout), with its limit and the namespace it must be unique
+ * in. Biome-level names differ from project names by construction: they hold
+ * no `--`.
+ */
 export function awsNamesFor(config: WorkspaceConfig, biome: BiomeRef, projects: { name: string; kind: ProjectKind }[]): AwsName[] {
+  const own = (resource: string, name: string, limit: number, namespace: AwsNamespace): AwsName => ({ resource, name, limit, namespace, scope: 'biome' });
   const names: AwsName[] = [
-    { resource: 'S3 bucket (biome data)', name: biomeBucketName(config, biome), limit: 63 },
-    { resource: 'Postgres schema', name: databaseSchemaName(biome.name), limit: 63 },
+    own('S3 bucket (biome data)', biomeBucketName(config, biome), 63, 's3-bucket'),
+    own('Postgres schema and role', databaseSchemaName(biome.name), 63, 'postgres'),
+    own('IAM role (scheduler)', schedulerRoleName(config, biome.name), 64, 'iam-role'),
   ];
   for (const p of projects) {
     const base = resourceName(config, biome.name, p.name);
+    const of = (resource: string, name: string, limit: number, namespace: AwsNamespace): AwsName => ({ resource: `${resource} (${p.name})`, name, limit, namespace, scope: 'project' });
+    names.push(of('ledger record key', `biomes/${biome.name}/ledger/${p.name}.json`, 1024, 's3-key'));
     if (p.kind === 'service') {
-      names.push({ resource: `Lambda function (${p.name})`, name: base, limit: 64 });
-      names.push({ resource: `IAM role (${p.name})`, name: base, limit: 64 });
+      names.push(of('Lambda function', base, 64, 'lambda'), of('IAM role', base, 64, 'iam-role'), of('log group', `/aws/lambda/${base}`, 512, 'logs'));
     } else if (p.kind === 'workflow') {
-      names.push({ resource: `Step Functions state machine (${p.name})`, name: base, limit: 80 });
-      names.push({ resource: `IAM role (${p.name})`, name: base, limit: 64 });
+      names.push(of('Step Functions state machine', base, 80, 'states'), of('IAM role', base, 64, 'iam-role'), of('log group', `/aws/vendedlogs/states/${base}`, 512, 'logs'));
     } else {
-      names.push({ resource: `SageMaker model name (${p.name})`, name: base, limit: 63 });
+      names.push(of('SageMaker target model', `${biome.name}/${p.name}${LONGEST_ARTIFACT_SUFFIX}`, 1024, 'sagemaker-target'));
     }
   }
   return names;
@@ -125,6 +166,6 @@ export function checkAwsNameBudget(config: WorkspaceConfig, biome: BiomeRef, pro
  * config allows (used by generators, before any biome is known).
  */
 export function maxProjectNameLength(config: WorkspaceConfig): number {
-  // <prefix>-<biome>-<project> <= 63 (the tightest limit, SageMaker), biome at its maximum length.
-  return 63 - config.namePrefix.length - 2 - config.maxBiomeLength;
+  // <prefix>-<biome>--<project> <= 64 (Lambda function and IAM role, the tightest per-project limit), biome at its maximum length.
+  return 64 - config.namePrefix.length - 1 - config.maxBiomeLength - NAME_SEPARATOR.length;
 }

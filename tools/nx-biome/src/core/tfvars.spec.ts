@@ -41,7 +41,7 @@ describe('renderTfvars', () => {
   it('covers every project of the ledger, sorted, with key, SHA and the base64 sha256 for source_code_hash', () => {
     expect(Object.keys(tfvars.services)).toEqual(['assay-ingest', 'grade-predict']);
     expect(tfvars.services['assay-ingest']).toMatchObject({
-      function_name: 'geo-dev-bob-assay-ingest',
+      function_name: 'geo-dev-bob--assay-ingest',
       s3_key: `artifacts/assay-ingest/assay-ingest-${SHA_A}.zip`,
       git_sha: SHA_A,
       source_code_hash: Buffer.from('f'.repeat(64), 'hex').toString('base64'),
@@ -59,9 +59,9 @@ describe('renderTfvars', () => {
   });
 
   it('resolves workflow service references to the biome functions', () => {
-    expect(tfvars.workflows['plant-feed'].definition).toContain('"FunctionName":"arn:aws:lambda:ap-southeast-2:111111111111:function:geo-dev-bob-assay-ingest"');
+    expect(tfvars.workflows['plant-feed'].definition).toContain('"FunctionName":"arn:aws:lambda:ap-southeast-2:111111111111:function:geo-dev-bob--assay-ingest"');
     expect(tfvars.workflows['plant-feed'].services).toEqual(['assay-ingest']);
-    expect(resolveWorkflowDefinition('${service:x}', config, parseBiomeName('dev', config))).toBe('arn:aws:lambda:ap-southeast-2:111111111111:function:geo-dev-x');
+    expect(resolveWorkflowDefinition('${service:x}', config, parseBiomeName('dev', config))).toBe('arn:aws:lambda:ap-southeast-2:111111111111:function:geo-dev--x');
   });
 
   it('warns when a service uses a model the biome does not record', () => {

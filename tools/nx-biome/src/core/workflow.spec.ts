@@ -94,10 +94,10 @@ describe('workflow and model variables', () => {
     const { tfvars } = renderTfvars({ config, biome, records: [record('plant-feed', 'workflow', { definition }), record('assay-ingest', 'service')] });
     const vars = tfvars.workflows['plant-feed'];
     expect(JSON.parse(vars.definition).Comment).toBe(`Plant feed (plant-feed ${SHA})`);
-    expect(JSON.parse(vars.definition).States.A.Parameters.FunctionName).toBe('arn:aws:lambda:ap-southeast-2:111111111111:function:geo-dev-bob-assay-ingest');
+    expect(JSON.parse(vars.definition).States.A.Parameters.FunctionName).toBe('arn:aws:lambda:ap-southeast-2:111111111111:function:geo-dev-bob--assay-ingest');
     expect(vars.version_description).toBe(`plant-feed ${SHA}`);
-    expect(vars.function_arns).toEqual(['arn:aws:lambda:ap-southeast-2:111111111111:function:geo-dev-bob-assay-ingest']);
-    expect(vars.state_machine_name).toBe('geo-dev-bob-plant-feed');
+    expect(vars.function_arns).toEqual(['arn:aws:lambda:ap-southeast-2:111111111111:function:geo-dev-bob--assay-ingest']);
+    expect(vars.state_machine_name).toBe('geo-dev-bob--plant-feed');
   });
 
   it('gives a definition without a Comment one that names the commit', () => {

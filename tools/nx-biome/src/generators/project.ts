@@ -61,7 +61,7 @@ export function planNewProject(tree: Tree, kind: ProjectKind, options: CommonGen
   if (name.length > max) {
     throw new BiomeError(
       'PROJECT_NAME_INVALID',
-      `Project name "${name}" is ${name.length} characters; the limit is ${max}, so that "${config.namePrefix}-<biome>-${name}" fits AWS's 63-character limit with a biome of maxBiomeLength ${config.maxBiomeLength} (${WORKSPACE_CONFIG_FILE}).`,
+      `Project name "${name}" is ${name.length} characters; the limit is ${max}, so that "${config.namePrefix}-<biome>--${name}" fits AWS's 64-character limit (Lambda, IAM) with a biome of maxBiomeLength ${config.maxBiomeLength} (${WORKSPACE_CONFIG_FILE}).`,
       `Use a shorter name (at most ${max} characters).`,
     );
   }

@@ -1,7 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { link, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { createHash } from 'node:crypto';
+import * as fsp from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { diskError, WriteFs, writeFileAtomic } from '../workspace';
 import { StoredObject, StorePort } from './store';
 
 const META_DIR = '.meta';
@@ -9,9 +11,11 @@ const META_DIR = '.meta';
 /**
  * The embedded local store: a folder with the S3 key layout. Writes go to a
  * temporary file first, then rename (or link, for write-once), so a reader
- * never sees half an object. Metadata lives under `.meta/<key>.json`.
+ * never sees half an object. Metadata lives under `.meta/<key>.json`. A full
+ * or read-only disk is a DISK_FULL / DISK_READ_ONLY user error and leaves no
+ * temporary file (`fs` is the file system that writes; tests inject faults).
  */
-export function createFileStore(root: string): StorePort {
+export function createFileStore(root: string, fs: WriteFs = fsp): StorePort {
   const base = resolve(root);
   const pathOf = (key: string) => {
     const p = resolve(base, key);
@@ -20,26 +24,8 @@ export function createFileStore(root: string): StorePort {
   };
   const metaOf = (key: string) => join(base, META_DIR, `${key}.json`);
 
-  async function writeAtomic(path: string, body: Buffer | string, exclusive: boolean): Promise<boolean> {
-    await mkdir(dirname(path), { recursive: true });
-    const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-    await writeFile(tmp, body);
-    try {
-      if (!exclusive) {
-        await rename(tmp, path);
-        return true;
-      }
-      try {
-        await link(tmp, path);
-        return true;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-        throw e;
-      }
-    } finally {
-      if (exclusive) await unlink(tmp).catch(() => undefined);
-    }
-  }
+  const where = `the store ${base}`;
+  const writeAtomic = (path: string, body: Buffer | string, exclusive: boolean) => writeFileAtomic(path, body, { exclusive, fs, where });
 
   return {
     url: pathToFileURL(base).href,
@@ -95,8 +81,11 @@ export function createFileStore(root: string): StorePort {
     },
     async delete(keys) {
       for (const key of keys) {
-        await rm(pathOf(key), { force: true });
-        await rm(metaOf(key), { force: true });
+        for (const path of [pathOf(key), metaOf(key)]) {
+          await fs.rm(path, { force: true }).catch((e) => {
+            throw diskError(e, path, where) ?? e;
+          });
+        }
       }
     },
   };

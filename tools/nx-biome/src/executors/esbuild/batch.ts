@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { batchTasks, BatchTask, BatchTaskResult, runBatch } from '../batch';
+import { refuseAssetSymlinks } from './assets';
 
 type Task = BatchTask<EsBuildExecutorOptions>;
 
@@ -110,6 +111,11 @@ export default async function* esbuildBatch(
     if (key) plans.set(t.id, { task: t, entry: entryPoints[0], out: outfile.slice(0, -ext.length), shared: { ...shared, tsconfig }, key, normalized: o });
   }
 
+  // Assets reached through a symlink fail their task before anything is copied.
+  const refused = new Map<string, unknown>();
+  for (const t of tasks) await refuseAssetSymlinks(t.options, t.context).catch((e) => refused.set(t.id, e));
+  for (const id of refused.keys()) plans.delete(id);
+
   // What the executor does before bundling: clear the output folder, copy assets.
   for (const p of plans.values()) {
     if (p.normalized.deleteOutputPath) nx.deleteOutputDir(p.task.context.root, p.normalized.outputPath);
@@ -134,6 +140,7 @@ export default async function* esbuildBatch(
   }
 
   yield* runBatch(tasks, Math.max(2, availableParallelism()) * 2, (t) => `build ${t.context.projectName}`, async (t) => {
+    if (refused.has(t.id)) throw refused.get(t.id);
     const plan = plans.get(t.id);
     if (!plan) return runAlone(t);
     if (await callOf.get(t.id)) return true;

@@ -30,10 +30,10 @@ describe('model-build executor', () => {
 
   it('refuses a secret-bearing file and a symlink leaving the project', async () => {
     await writeFile(join(root, project, 'model/.env'), 'TOKEN=x');
-    await expect(buildModel({}, ctx())).rejects.toThrow(/apps\/models\/ore\/model holds files that must never be packaged: \.env/);
+    await expect(buildModel({}, ctx())).rejects.toThrow(/apps\/models\/ore\/model: a file must not be packaged:\n {2}- "\.env" \[credential-file\]/);
     await rm(join(root, project, 'model/.env'));
     await symlink('/etc/hostname', join(root, project, 'model/host'));
-    await expect(buildModel({}, ctx())).rejects.toThrow(/symlink "host" points outside the project/);
+    await expect(buildModel({}, ctx())).rejects.toThrow(/"host" \[symlink\]: points outside the project/);
     await rm(join(root, project, 'model/host'));
   });
 

@@ -2,20 +2,13 @@ import type { ExecutorContext } from '@nx/devkit';
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { BiomeError } from '../../core/errors';
 import { planModelLayout } from '../../core/model';
 import { collectFolder } from '../../adapters/archive';
 import { currentProject, formatBytes, runExecutor } from '../run';
 import type { ModelBuildExecutorSchema } from './schema';
 
-/** Reads an input folder; secret-bearing files are refused, not silently dropped. */
-async function readInput(root: string, dir: string) {
-  const input = await collectFolder(join(root, dir));
-  if (input.skipped.length > 0) {
-    throw new BiomeError('PACKAGE_INPUT_INVALID', `${dir} holds files that must never be packaged: ${input.skipped.join(', ')}.`, 'Move secrets out of the model project (use the Lambda or endpoint environment instead).');
-  }
-  return input;
-}
+/** Reads an input folder through the packaging content policy: symlinks, secrets and git metadata are refused, never copied. */
+const readInput = (root: string, dir: string) => collectFolder(join(root, dir), dir);
 
 /**
  * Lays out a model's files and inference code in its build output, the

@@ -2,6 +2,7 @@ import type { ExecutorContext } from '@nx/devkit';
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { archiveExtension, artifactFileName, PackageManifest } from '../../core/artifact';
+import { parseAllowUntracked } from '../../core/package-files';
 import { BiomeError } from '../../core/errors';
 import { checkAwsNameBudget, parseBiomeName, ProjectKind, validateProjectName } from '../../core/names';
 import { collectFolder, createArchive } from '../../adapters/archive';
@@ -11,6 +12,7 @@ import { dirtyTreeError, inputRootsOf } from '../../operations/dirty-check';
 import { archiveInputDigest, reusableArchive } from '../../operations/package-reuse';
 import { currentProject, formatBytes, runExecutor } from '../run';
 import type { PackageExecutorSchema } from './schema';
+import { refuseUntrackedCopies } from './untracked';
 
 /** Where package writes, and deploy reads, a project's artifact and manifest. */
 export const artifactsDir = (workspaceRoot: string) => join(workspaceRoot, 'dist', 'artifacts');
@@ -49,8 +51,12 @@ export async function packageProject(
   const sha = await git.headSha();
   const dirtyFiles = await git.dirtyFiles(inputRootsOf(context.projectGraph, [project.name]));
   if (dirtyFiles.length > 0 && !options.allowDirty) throw dirtyTreeError(project.name, dirtyFiles);
-  const buildOutput = join(context.root, options.buildOutput ?? join('dist', project.root));
-  const input = await collectFolder(buildOutput);
+  const allowUntracked = parseAllowUntracked(options.allowUntracked, project.name);
+  const buildOutputPath = options.buildOutput ?? join('dist', project.root);
+  const buildOutput = join(context.root, buildOutputPath);
+  // The content policy applies to the final folder, after the build copied its assets.
+  const input = await collectFolder(buildOutput, buildOutputPath);
+  await refuseUntrackedCopies({ context, project, buildOutput: buildOutputPath, folder: input, git, acceptedDirty: dirtyFiles, allowUntracked });
   const format = archiveExtension(kind) === 'zip' ? 'zip' : 'tar.gz';
   const dir = artifactsDir(context.root);
   const inputDigest = await archiveInputDigest(input, format);

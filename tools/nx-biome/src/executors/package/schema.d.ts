@@ -5,6 +5,8 @@ export interface PackageExecutorSchema {
   buildOutput?: string;
   settings?: Record<string, unknown>;
   allowDirty?: boolean;
+  /** Globs, relative to the project root, of untracked or git-ignored source files the artifact may hold. */
+  allowUntracked?: string[];
   /** Forwarded from deploy; validated here so that a bad name writes nothing. */
   biome?: string;
   [forwarded: string]: unknown;

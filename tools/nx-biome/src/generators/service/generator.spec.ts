@@ -46,7 +46,7 @@ describe('service generator', () => {
     ['tailings--watch', /PROJECT_NAME_INVALID/],
     ['-watch', /PROJECT_NAME_INVALID/],
     ['', /PROJECT_NAME_INVALID: Project name is empty/],
-    ['a'.repeat(35), /is 35 characters; the limit is 34, so that "geo-<biome>-a+" fits AWS's 63-character limit with a biome of maxBiomeLength 24/],
+    ['a'.repeat(35), /is 35 characters; the limit is 34, so that "geo-<biome>--a+" fits AWS's 64-character limit \(Lambda, IAM\) with a biome of maxBiomeLength 24/],
   ])('refuses the name %j and writes nothing', async (name, message) => {
     const tree = createBiomeTree();
     const before = snapshot(tree);
