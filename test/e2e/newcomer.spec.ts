@@ -58,7 +58,7 @@ describe('the README, followed word for word on a fresh clone', () => {
     for (const [project, kind] of [['assay-ingest', 'service'], ['grade-predict', 'service'], ['plant-feed', 'workflow'], ['ore-grade', 'model']]) {
       expect(run.output).toMatch(new RegExp(`│ ${project}\\s+│ ${kind}\\s+│ uploaded\\s+│ [0-9a-f]{8}\\s+│ [\\d.]+ KiB`));
     }
-    expect(run.output).toMatch(/│ geo-dev-bob-assay-ingest\s+│/);
+    expect(run.output).toMatch(/│ geo-dev-bob--assay-ingest\s+│/);
     const tfvars = JSON.parse(await readFile(join(ws.root, 'dist/terraform/dev-bob.tfvars.json'), 'utf8'));
     expect(Object.keys(tfvars.services).sort()).toEqual(['assay-ingest', 'grade-predict']);
   });
