@@ -51,8 +51,14 @@ variable "replication_destinations" {
   default = {}
 }
 
+variable "create_replication_role" {
+  description = "Create the role S3 assumes to replicate (<bucket>-replication); false uses replication_role_arn. A plain bool so count never depends on an ARN known only after apply."
+  type        = bool
+  default     = true
+}
+
 variable "replication_role_arn" {
-  description = "Existing IAM role S3 assumes to replicate (its policy is attached here); null creates <bucket>-replication. Pass one when destination policies must name the role before this module runs."
+  description = "Existing IAM role S3 assumes to replicate (its policy is attached here) when create_replication_role is false. Pass one when destination policies must name the role before this module runs."
   type        = string
   default     = null
 }
@@ -74,3 +80,4 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+

@@ -46,8 +46,9 @@ module "artifact_bucket" {
   source   = "../../modules/artifact-bucket"
   for_each = var.environments
 
-  bucket               = local.source_buckets[each.key]
-  replication_role_arn = aws_iam_role.replication[each.key].arn
+  bucket                  = local.source_buckets[each.key]
+  create_replication_role = false
+  replication_role_arn    = aws_iam_role.replication[each.key].arn
 
   replication_destinations = {
     (each.key) = {

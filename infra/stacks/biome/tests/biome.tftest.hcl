@@ -15,8 +15,6 @@ mock_provider "aws" {
   }
 }
 
-mock_provider "postgresql" {}
-
 run "rendered_biome_plans" {
   command = plan
 
