@@ -12,11 +12,10 @@ data "aws_partition" "current" {}
 module "network" {
   source = "../../modules/network"
 
-  name               = local.name
-  cidr_block         = var.vpc_cidr
-  enable_nat_gateway = var.enable_nat_gateway
-  # The schema manager reads the master secret from inside the VPC.
-  interface_endpoints = distinct(concat(var.interface_endpoints, local.schema_manager_enabled ? ["secretsmanager"] : []))
+  name                = local.name
+  cidr_block          = var.vpc_cidr
+  enable_nat_gateway  = var.enable_nat_gateway
+  interface_endpoints = local.interface_endpoints
 }
 
 # Every biome's functions use this group; the biome stack finds it by name.

@@ -13,6 +13,9 @@ locals {
   # Outside <prefix>-<env>-*: neither the deploy role nor a biome function may
   # change it; the deploy role may only invoke it.
   schema_manager_name = "${var.name_prefix}-schema-manager-${var.environment}"
+
+  # It reads the master secret from the private subnets (no NAT gateway).
+  interface_endpoints = distinct(concat(var.interface_endpoints, local.schema_manager_enabled ? ["secretsmanager"] : []))
 }
 
 resource "aws_security_group" "schema_manager" {
