@@ -110,11 +110,11 @@ describe('terraform with the real provider (offline mirror)', () => {
   });
 
   // Validating a stack validates every module it calls: the three stacks cover all modules.
-  it.each(STACKS)('stacks/%s: init -backend=false (lock file read-only) and validate', async (stack, ctx) => {
+  it.for(STACKS)('stacks/%s: init -backend=false (lock file read-only) and validate', { timeout: 400_000 }, async (stack, ctx) => {
     const t = requireTerraform(ctx);
     await timed(`init ${stack}`, () => initOffline(t, stackDir(stack)));
     expect(await timed(`validate ${stack}`, () => t.exec(['validate', '-no-color'], stackDir(stack)))).toContain('The configuration is valid');
-  }, 400_000);
+  });
 
   it('stacks/devops: plans and applies from an empty state in one apply (terraform test, mocked provider)', async (ctx) => {
     const t = requireTerraform(ctx);
@@ -128,10 +128,10 @@ describe('terraform with the real provider (offline mirror)', () => {
     for (const run of ['without_a_package_no_artifact_deployer', 'artifact_deployer_is_wired', 'package_key_without_its_hash_is_refused', 'package_outside_the_deployer_prefix_is_refused', 'schema_manager_runs_in_the_vpc_with_the_master_secret_by_reference', 'schema_manager_key_without_its_hash_is_refused', 'applies_from_an_empty_state']) passed(out, run);
   }, 600_000);
 
-  it.each([
+  it.for([
     ['awake', false],
     ['asleep', true],
-  ])('stacks/biome: plans and applies the rendered tfvars of a sandpit, %s', async (label, asleep, ctx) => {
+  ] as const)('stacks/biome: plans and applies the rendered tfvars of a sandpit, %s', { timeout: 600_000 }, async ([label, asleep], ctx) => {
     const t = requireTerraform(ctx);
     const tfvars = renderedTfvars(asleep);
     expect(tfvars.asleep).toBe(asleep);
@@ -141,5 +141,5 @@ describe('terraform with the real provider (offline mirror)', () => {
     await t.exec(['workspace', 'select', '-or-create', BIOME], stackDir('biome'));
     const out = await timed(`test biome ${label}`, () => t.exec(['test', '-no-color', `-var-file=${file}`], stackDir('biome'), { timeoutMs: 500_000 }));
     for (const run of ['rendered_biome_plans', 'rendered_biome_applies', 'sandpit_in_single_tenant_environment_is_refused']) passed(out, run);
-  }, 600_000);
+  });
 });
