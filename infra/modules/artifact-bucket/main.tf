@@ -225,6 +225,21 @@ data "aws_iam_policy_document" "bucket" {
       }
     }
   }
+
+  dynamic "statement" {
+    for_each = length(var.artifact_head_principal_arns) > 0 ? [1] : []
+
+    content {
+      sid       = "ArtifactHeadersListAndHead"
+      actions   = ["s3:ListBucket", "s3:GetObject"]
+      resources = [local.bucket_arn, "${local.bucket_arn}/artifacts/*"]
+
+      principals {
+        type        = "AWS"
+        identifiers = var.artifact_head_principal_arns
+      }
+    }
+  }
 }
 
 resource "aws_s3_bucket_policy" "this" {

@@ -75,6 +75,12 @@ variable "read_principal_arns" {
   default     = []
 }
 
+variable "artifact_head_principal_arns" {
+  description = "Principals in other accounts allowed to list the bucket and HEAD (GetObject, without a key grant) objects below artifacts/, e.g. to wait for replication."
+  type        = list(string)
+  default     = []
+}
+
 variable "tags" {
   description = "Tags of every resource the module creates."
   type        = map(string)

@@ -43,6 +43,10 @@ module "artifact_bucket" {
   bucket                       = local.artifact_bucket
   replication_source_role_arns = var.replication_source_role_arns
   tags                         = var.tags
+
+  # Before an apply, CI HEADs every artifact here until replication has
+  # delivered it (infra:deploy --apply). No key grant: a HEAD decrypts nothing.
+  artifact_head_principal_arns = var.deployer_role_arns
 }
 
 # Terraform state of the shared stack and of every biome workspace.

@@ -115,6 +115,12 @@ module "codebuild" {
         actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
         resources = distinct([for env in compact([each.value.env, each.value.from]) : module.artifact_bucket[env].kms_key_arn])
       }
+      # The replica in the workload account: the replication wait HEADs artifacts there.
+      ReadReplica = {
+        enabled   = true
+        actions   = ["s3:ListBucket", "s3:GetObject"]
+        resources = ["arn:aws:s3:::${local.replica_bucket[each.value.env]}", "arn:aws:s3:::${local.replica_bucket[each.value.env]}/artifacts/*"]
+      }
       AssumeDeployRole = {
         enabled   = true
         actions   = ["sts:AssumeRole", "sts:TagSession"]

@@ -166,6 +166,12 @@ data "aws_iam_policy_document" "gitlab_release" {
   }
 
   statement {
+    sid       = "ReadReplicas"
+    actions   = ["s3:ListBucket", "s3:GetObject"]
+    resources = flatten([for env in local.environment_names : ["arn:aws:s3:::${local.replica_bucket[env]}", "arn:aws:s3:::${local.replica_bucket[env]}/artifacts/*"]])
+  }
+
+  statement {
     sid       = "AssumeDeployRoles"
     actions   = ["sts:AssumeRole", "sts:TagSession"]
     resources = [for env in local.environment_names : local.deploy_role[env]]
