@@ -391,6 +391,7 @@ data "aws_iam_policy_document" "deploy" {
       "s3:DeleteBucket",
       "s3:ListBucket",
       "s3:ListBucketVersions",
+      "s3:GetBucketLocation",
       "s3:GetBucketAcl",
       "s3:GetBucketCORS",
       "s3:GetBucketWebsite",
