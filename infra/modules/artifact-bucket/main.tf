@@ -9,7 +9,9 @@ locals {
   bucket_arn      = "arn:${data.aws_partition.current.partition}:s3:::${var.bucket}"
   replication_ids = sort(keys(var.replication_destinations))
 
-  create_replication_role = local.replicate && var.replication_role_arn == null
+  # From variables known at plan time only: a role ARN passed in is often
+  # known only after apply, and count cannot depend on it.
+  create_replication_role = local.replicate && var.create_replication_role
   replication_role_arn    = local.create_replication_role ? aws_iam_role.replication[0].arn : var.replication_role_arn
   replication_role_name   = local.create_replication_role ? aws_iam_role.replication[0].name : try(regex("[^/]+$", var.replication_role_arn), null)
 }
@@ -220,6 +222,21 @@ data "aws_iam_policy_document" "bucket" {
       principals {
         type        = "AWS"
         identifiers = var.read_principal_arns
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(var.artifact_head_principal_arns) > 0 ? [1] : []
+
+    content {
+      sid       = "ArtifactHeadersListAndHead"
+      actions   = ["s3:ListBucket", "s3:GetObject"]
+      resources = [local.bucket_arn, "${local.bucket_arn}/artifacts/*"]
+
+      principals {
+        type        = "AWS"
+        identifiers = var.artifact_head_principal_arns
       }
     }
   }

@@ -51,8 +51,14 @@ variable "replication_destinations" {
   default = {}
 }
 
+variable "create_replication_role" {
+  description = "Create the role S3 assumes to replicate (<bucket>-replication); false uses replication_role_arn. A plain bool so count never depends on an ARN known only after apply."
+  type        = bool
+  default     = true
+}
+
 variable "replication_role_arn" {
-  description = "Existing IAM role S3 assumes to replicate (its policy is attached here); null creates <bucket>-replication. Pass one when destination policies must name the role before this module runs."
+  description = "Existing IAM role S3 assumes to replicate (its policy is attached here) when create_replication_role is false. Pass one when destination policies must name the role before this module runs."
   type        = string
   default     = null
 }
@@ -69,8 +75,15 @@ variable "read_principal_arns" {
   default     = []
 }
 
+variable "artifact_head_principal_arns" {
+  description = "Principals in other accounts allowed to list the bucket and HEAD (GetObject, without a key grant) objects below artifacts/, e.g. to wait for replication."
+  type        = list(string)
+  default     = []
+}
+
 variable "tags" {
   description = "Tags of every resource the module creates."
   type        = map(string)
   default     = {}
 }
+

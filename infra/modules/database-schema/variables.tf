@@ -1,10 +1,15 @@
+variable "schema_manager_function_name" {
+  description = "Name of the environment's schema manager function (<prefix>-schema-manager-<env>, from the shared stack)."
+  type        = string
+}
+
 variable "schema_name" {
   description = "Postgres schema of the biome (biome_<biome with underscores>)."
   type        = string
 
   validation {
-    condition     = can(regex("^[a-z_][a-z0-9_]{0,62}$", var.schema_name))
-    error_message = "schema_name must be a lowercase Postgres identifier of at most 63 characters."
+    condition     = can(regex("^biome_[a-z0-9_]{1,57}$", var.schema_name))
+    error_message = "schema_name must be biome_<lowercase letters, digits, underscores>, at most 63 characters (the schema manager touches nothing else)."
   }
 }
 
@@ -37,3 +42,4 @@ variable "drop_cascade" {
   type        = bool
   default     = false
 }
+

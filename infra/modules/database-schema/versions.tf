@@ -2,9 +2,9 @@ terraform {
   required_version = ">= 1.10"
 
   required_providers {
-    postgresql = {
-      source  = "cyrilgdn/postgresql"
-      version = ">= 1.25, < 2.0"
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.81, < 7.0"
     }
   }
 }

@@ -19,7 +19,19 @@ locals {
   deploy_role     = "${var.name_prefix}-deploy-${var.environment}"
   boundary_name   = "${var.name_prefix}-boundary-${var.environment}"
   boundary_arn    = "arn:${local.partition}:iam::${local.account}:policy/${local.boundary_name}"
-  arn_prefix      = "${local.partition}:${local.region}:${local.account}"
+
+  # "arn:<partition>:<service>:<region>:<account>" of each regional service the
+  # policies below name: every ARN carries its own service name.
+  lambda_arn       = "arn:${local.partition}:lambda:${local.region}:${local.account}"
+  logs_arn         = "arn:${local.partition}:logs:${local.region}:${local.account}"
+  states_arn       = "arn:${local.partition}:states:${local.region}:${local.account}"
+  scheduler_arn    = "arn:${local.partition}:scheduler:${local.region}:${local.account}"
+  rds_arn          = "arn:${local.partition}:rds:${local.region}:${local.account}"
+  rds_db_arn       = "arn:${local.partition}:rds-db:${local.region}:${local.account}"
+  kms_arn          = "arn:${local.partition}:kms:${local.region}:${local.account}"
+  sagemaker_arn    = "arn:${local.partition}:sagemaker:${local.region}:${local.account}"
+  schema_manager   = "${var.name_prefix}-schema-manager-${var.environment}"
+  role_arn_pattern = "arn:${local.partition}:iam::${local.account}:role/${local.biome_pattern}"
 }
 
 # The replica of the devops artifact bucket: Lambda reads code from a bucket in
@@ -31,6 +43,10 @@ module "artifact_bucket" {
   bucket                       = local.artifact_bucket
   replication_source_role_arns = var.replication_source_role_arns
   tags                         = var.tags
+
+  # Before an apply, CI HEADs every artifact here until replication has
+  # delivered it (infra:deploy --apply). No key grant: a HEAD decrypts nothing.
+  artifact_head_principal_arns = var.deployer_role_arns
 }
 
 # Terraform state of the shared stack and of every biome workspace.
@@ -50,7 +66,7 @@ data "aws_iam_policy_document" "boundary" {
   statement {
     sid       = "WriteBiomeLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["arn:${local.arn_prefix}:log-group:/aws/lambda/${local.biome_pattern}", "arn:${local.arn_prefix}:log-group:/aws/vendedlogs/states/${local.biome_pattern}"]
+    resources = ["${local.logs_arn}:log-group:/aws/lambda/${local.biome_pattern}", "${local.logs_arn}:log-group:/aws/vendedlogs/states/${local.biome_pattern}"]
   }
 
   statement {
@@ -62,25 +78,25 @@ data "aws_iam_policy_document" "boundary" {
   statement {
     sid       = "InvokeBiomeFunctions"
     actions   = ["lambda:InvokeFunction"]
-    resources = ["arn:${local.arn_prefix}:function:${local.biome_pattern}"]
+    resources = ["${local.lambda_arn}:function:${local.biome_pattern}"]
   }
 
   statement {
     sid       = "RunBiomeStateMachines"
     actions   = ["states:StartExecution", "states:DescribeExecution", "states:StopExecution"]
-    resources = ["arn:${local.arn_prefix}:stateMachine:${local.biome_pattern}", "arn:${local.arn_prefix}:execution:${local.biome_pattern}"]
+    resources = ["${local.states_arn}:stateMachine:${local.biome_pattern}", "${local.states_arn}:execution:${local.biome_pattern}"]
   }
 
   statement {
     sid       = "ConnectAsBiomeRole"
     actions   = ["rds-db:connect"]
-    resources = ["arn:${local.arn_prefix}:dbuser:*/biome_*"]
+    resources = ["${local.rds_db_arn}:dbuser:*/biome_*"]
   }
 
   statement {
     sid       = "InvokeSharedModels"
     actions   = ["sagemaker:InvokeEndpoint"]
-    resources = ["arn:${local.arn_prefix}:endpoint/${var.name_prefix}-${var.environment}-models"]
+    resources = ["${local.sagemaker_arn}:endpoint/${var.name_prefix}-${var.environment}-models"]
   }
 
   # Network interfaces of VPC-attached functions and log delivery of state
@@ -110,7 +126,7 @@ data "aws_iam_policy_document" "boundary" {
   statement {
     sid       = "DecryptThroughS3"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = ["arn:${local.arn_prefix}:key/*"]
+    resources = ["${local.kms_arn}:key/*"]
 
     condition {
       test     = "StringEquals"
@@ -169,10 +185,18 @@ data "aws_iam_policy_document" "deploy" {
     resources = [module.state_bucket.kms_key_arn]
   }
 
+  # Lambda reads a function's package with the caller's permissions; the CI
+  # also HEADs every artifact here before an apply (replication wait).
   statement {
     sid       = "ReadArtifacts"
     actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging"]
     resources = ["${module.artifact_bucket.bucket_arn}/artifacts/*"]
+  }
+
+  statement {
+    sid       = "ListArtifacts"
+    actions   = ["s3:ListBucket"]
+    resources = [module.artifact_bucket.bucket_arn]
   }
 
   statement {
@@ -196,7 +220,7 @@ data "aws_iam_policy_document" "deploy" {
   statement {
     sid       = "EncryptModels"
     actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
-    resources = ["arn:${local.arn_prefix}:key/*"]
+    resources = ["${local.kms_arn}:key/*"]
 
     condition {
       test     = "ForAnyValue:StringEquals"
@@ -214,6 +238,7 @@ data "aws_iam_policy_document" "deploy" {
       "lambda:GetFunctionConfiguration",
       "lambda:GetFunctionCodeSigningConfig",
       "lambda:GetFunctionConcurrency",
+      "lambda:GetRuntimeManagementConfig",
       "lambda:ListVersionsByFunction",
       "lambda:UpdateFunctionCode",
       "lambda:UpdateFunctionConfiguration",
@@ -223,7 +248,15 @@ data "aws_iam_policy_document" "deploy" {
       "lambda:UntagResource",
       "lambda:ListTags",
     ]
-    resources = ["arn:${local.arn_prefix}:function:${local.biome_pattern}"]
+    resources = ["${local.lambda_arn}:function:${local.biome_pattern}"]
+  }
+
+  # The biome stack's aws_lambda_invocation creates, updates and drops the
+  # biome's schema and role through the shared schema manager.
+  statement {
+    sid       = "InvokeSchemaManager"
+    actions   = ["lambda:InvokeFunction"]
+    resources = ["${local.lambda_arn}:function:${local.schema_manager}"]
   }
 
   statement {
@@ -245,21 +278,30 @@ data "aws_iam_policy_document" "deploy" {
       "states:UntagResource",
       "states:ListTagsForResource",
     ]
-    resources = ["arn:${local.arn_prefix}:stateMachine:${local.biome_pattern}"]
+    # Versions and aliases are <state machine ARN>:<n|alias>, matched by the trailing *.
+    resources = ["${local.states_arn}:stateMachine:${local.biome_pattern}"]
   }
 
   statement {
     sid       = "ManageBiomeSchedules"
     actions   = ["scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule"]
-    resources = ["arn:${local.arn_prefix}:schedule/default/${local.biome_pattern}"]
+    resources = ["${local.scheduler_arn}:schedule/default/${local.biome_pattern}"]
   }
 
-  # A biome role can only be created with the boundary, so the deploy role can
-  # never mint a role more powerful than the boundary allows.
+  # A biome role can only be created, and its policies only changed, while it
+  # carries the boundary: the deploy role can never mint or widen a role
+  # beyond what the boundary allows. IAM evaluates iam:PermissionsBoundary on
+  # exactly these actions.
   statement {
-    sid       = "CreateBoundedBiomeRoles"
-    actions   = ["iam:CreateRole", "iam:PutRolePermissionsBoundary"]
-    resources = ["arn:${local.partition}:iam::${local.account}:role/${local.biome_pattern}"]
+    sid = "ManageBoundedBiomeRoles"
+    actions = [
+      "iam:CreateRole",
+      "iam:PutRolePermissionsBoundary",
+      "iam:PutRolePolicy",
+      "iam:DeleteRolePolicy",
+      "iam:DetachRolePolicy",
+    ]
+    resources = [local.role_arn_pattern]
 
     condition {
       test     = "StringEquals"
@@ -269,41 +311,48 @@ data "aws_iam_policy_document" "deploy" {
   }
 
   statement {
-    sid = "ManageBiomeRoles"
-    actions = [
-      "iam:GetRole",
-      "iam:DeleteRole",
-      "iam:TagRole",
-      "iam:UntagRole",
-      "iam:UpdateRoleDescription",
-      "iam:UpdateAssumeRolePolicy",
-      "iam:PutRolePolicy",
-      "iam:GetRolePolicy",
-      "iam:DeleteRolePolicy",
-      "iam:ListRolePolicies",
-      "iam:ListAttachedRolePolicies",
-      "iam:ListInstanceProfilesForRole",
-      "iam:DetachRolePolicy",
-    ]
-    resources = ["arn:${local.partition}:iam::${local.account}:role/${local.biome_pattern}"]
-  }
-
-  statement {
-    sid       = "AttachOnlyVpcAccess"
+    sid       = "AttachOnlyVpcAccessToBoundedRoles"
     actions   = ["iam:AttachRolePolicy"]
-    resources = ["arn:${local.partition}:iam::${local.account}:role/${local.biome_pattern}"]
+    resources = [local.role_arn_pattern]
 
     condition {
       test     = "ArnEquals"
       variable = "iam:PolicyARN"
       values   = ["arn:${local.partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"]
     }
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PermissionsBoundary"
+      values   = [local.boundary_arn]
+    }
+  }
+
+  # Reads, tags, trust policy and deletion: none of them can raise what a
+  # role may do above its boundary (every role in the pattern carries it; the
+  # shared stack names its own roles outside the pattern).
+  statement {
+    sid = "ReadAndRetireBiomeRoles"
+    actions = [
+      "iam:GetRole",
+      "iam:DeleteRole",
+      "iam:TagRole",
+      "iam:UntagRole",
+      "iam:UpdateRole",
+      "iam:UpdateRoleDescription",
+      "iam:UpdateAssumeRolePolicy",
+      "iam:GetRolePolicy",
+      "iam:ListRolePolicies",
+      "iam:ListAttachedRolePolicies",
+      "iam:ListInstanceProfilesForRole",
+    ]
+    resources = [local.role_arn_pattern]
   }
 
   statement {
     sid       = "PassBiomeRoles"
     actions   = ["iam:PassRole"]
-    resources = ["arn:${local.partition}:iam::${local.account}:role/${local.biome_pattern}"]
+    resources = [local.role_arn_pattern]
 
     condition {
       test     = "StringEquals"
@@ -322,65 +371,74 @@ data "aws_iam_policy_document" "deploy" {
       "logs:TagResource",
       "logs:UntagResource",
       "logs:ListTagsForResource",
+      "logs:TagLogGroup",
+      "logs:UntagLogGroup",
+      "logs:ListTagsLogGroup",
     ]
     resources = [
-      "arn:${local.arn_prefix}:log-group:/aws/lambda/${local.biome_pattern}",
-      "arn:${local.arn_prefix}:log-group:/aws/vendedlogs/states/${local.biome_pattern}",
+      "${local.logs_arn}:log-group:/aws/lambda/${local.biome_pattern}",
+      "${local.logs_arn}:log-group:/aws/vendedlogs/states/${local.biome_pattern}",
     ]
   }
 
+  # What aws_s3_bucket and its companion resources call on a data bucket
+  # (Delete* of public access block, ownership controls and encryption are
+  # authorised by the matching Put* action).
   statement {
     sid = "ManageBiomeDataBuckets"
     actions = [
       "s3:CreateBucket",
       "s3:DeleteBucket",
       "s3:ListBucket",
-      "s3:GetBucket*",
-      "s3:PutBucket*",
+      "s3:ListBucketVersions",
+      "s3:GetBucketLocation",
+      "s3:GetBucketAcl",
+      "s3:GetBucketCORS",
+      "s3:GetBucketWebsite",
+      "s3:GetBucketVersioning",
+      "s3:GetBucketRequestPayment",
+      "s3:GetBucketLogging",
+      "s3:GetBucketObjectLockConfiguration",
+      "s3:GetBucketTagging",
+      "s3:PutBucketTagging",
+      "s3:GetBucketPolicy",
+      "s3:PutBucketPolicy",
       "s3:DeleteBucketPolicy",
+      "s3:GetBucketOwnershipControls",
+      "s3:PutBucketOwnershipControls",
+      "s3:GetBucketPublicAccessBlock",
+      "s3:PutBucketPublicAccessBlock",
       "s3:GetEncryptionConfiguration",
       "s3:PutEncryptionConfiguration",
       "s3:GetLifecycleConfiguration",
       "s3:GetReplicationConfiguration",
       "s3:GetAccelerateConfiguration",
-      "s3:GetAnalyticsConfiguration",
-      "s3:GetInventoryConfiguration",
-      "s3:GetMetricsConfiguration",
-      "s3:GetIntelligentTieringConfiguration",
     ]
     resources = ["arn:${local.partition}:s3:::${local.biome_pattern}"]
   }
 
+  # force_destroy of a sandpit's data bucket empties it first.
   statement {
     sid       = "EmptySandpitDataBuckets"
-    actions   = ["s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion"]
-    resources = ["arn:${local.partition}:s3:::${var.name_prefix}-${var.environment}-*/*", "arn:${local.partition}:s3:::${local.biome_pattern}"]
+    actions   = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
+    resources = ["arn:${local.partition}:s3:::${local.biome_pattern}/*"]
   }
 
   statement {
     sid       = "ReadSharedDatabase"
     actions   = ["rds:DescribeDBInstances"]
-    resources = ["arn:${local.arn_prefix}:db:${var.name_prefix}-${var.environment}"]
+    resources = ["${local.rds_arn}:db:${var.name_prefix}-${var.environment}"]
   }
 
-  statement {
-    sid       = "ReadDatabaseMasterSecret"
-    actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
-    resources = ["arn:${local.arn_prefix}:secret:rds!db-*"]
-
-    condition {
-      test     = "StringEquals"
-      variable = "secretsmanager:ResourceTag/aws:rds:primaryDBInstanceArn"
-      values   = ["arn:${local.arn_prefix}:db:${var.name_prefix}-${var.environment}"]
-    }
-  }
-
-  # Read-only lookups of the shared network and endpoint; EC2 Describe* and log
-  # group listing support no resource-level permissions.
+  # Read-only lookups of the shared network (aws_vpc reads the VPC's DNS
+  # attributes), log delivery for state machine logging, and the generic
+  # definition check the provider runs at plan time: none of these actions
+  # supports resource-level permissions.
   statement {
     sid = "DescribeSharedResources"
     actions = [
       "ec2:DescribeVpcs",
+      "ec2:DescribeVpcAttribute",
       "ec2:DescribeSubnets",
       "ec2:DescribeSecurityGroups",
       "ec2:DescribeNetworkInterfaces",
@@ -390,6 +448,9 @@ data "aws_iam_policy_document" "deploy" {
       "logs:UpdateLogDelivery",
       "logs:DeleteLogDelivery",
       "logs:ListLogDeliveries",
+      "logs:PutResourcePolicy",
+      "logs:DescribeResourcePolicies",
+      "states:ValidateStateMachineDefinition",
     ]
     resources = ["*"]
   }
@@ -397,7 +458,7 @@ data "aws_iam_policy_document" "deploy" {
   statement {
     sid       = "DescribeSharedEndpoint"
     actions   = ["sagemaker:DescribeEndpoint"]
-    resources = ["arn:${local.arn_prefix}:endpoint/${var.name_prefix}-${var.environment}-models"]
+    resources = ["${local.sagemaker_arn}:endpoint/${var.name_prefix}-${var.environment}-models"]
   }
 }
 

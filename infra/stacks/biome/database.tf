@@ -1,7 +1,9 @@
 ################################################################################
-# The biome's schema and login role on the environment's shared RDS instance.
-# Terraform reaches the instance with the master credentials that RDS keeps in
-# Secrets Manager; functions log in as the biome role with IAM tokens.
+# The biome's schema and login role on the environment's shared RDS instance,
+# made by the shared stack's schema manager (a Lambda function inside the VPC
+# that reads the master secret itself): CI needs no network path to the
+# instance and no database credential, and none lands in state. Functions log
+# in as the biome role with IAM tokens.
 ################################################################################
 
 data "aws_db_instance" "shared" {
@@ -10,17 +12,10 @@ data "aws_db_instance" "shared" {
   db_instance_identifier = local.env_name
 }
 
-data "aws_secretsmanager_secret_version" "db_master" {
-  count = var.database_enabled ? 1 : 0
-
-  secret_id = data.aws_db_instance.shared[0].master_user_secret[0].secret_arn
-}
-
 locals {
   db_host     = var.database_enabled ? data.aws_db_instance.shared[0].address : ""
   db_port     = var.database_enabled ? data.aws_db_instance.shared[0].port : 5432
   db_name     = var.database_enabled ? data.aws_db_instance.shared[0].db_name : "postgres"
-  db_master   = var.database_enabled ? jsondecode(data.aws_secretsmanager_secret_version.db_master[0].secret_string) : { username = "", password = "" }
   db_user_arn = var.database_enabled ? "arn:${local.partition}:rds-db:${var.aws_region}:${var.aws_account_id}:dbuser:${data.aws_db_instance.shared[0].resource_id}/${var.database_schema}" : ""
 }
 
@@ -28,7 +23,8 @@ module "database" {
   source = "../../modules/database-schema"
   count  = var.database_enabled ? 1 : 0
 
-  schema_name  = var.database_schema
-  asleep       = var.asleep
-  drop_cascade = var.sandpit
+  schema_manager_function_name = "${var.name_prefix}-schema-manager-${var.environment}"
+  schema_name                  = var.database_schema
+  asleep                       = var.asleep
+  drop_cascade                 = var.sandpit
 }

@@ -206,7 +206,7 @@ variable "network_enabled" {
 }
 
 variable "database_enabled" {
-  description = "Create the biome's schema and role on the shared RDS instance <name_prefix>-<environment> (Terraform must reach the instance)."
+  description = "Create the biome's schema and role on the shared RDS instance <name_prefix>-<environment>, through the shared stack's schema manager <name_prefix>-schema-manager-<environment>."
   type        = bool
   default     = true
 }

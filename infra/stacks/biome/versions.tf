@@ -6,10 +6,6 @@ terraform {
       source  = "hashicorp/aws"
       version = ">= 5.81, < 7.0"
     }
-    postgresql = {
-      source  = "cyrilgdn/postgresql"
-      version = ">= 1.25, < 2.0"
-    }
   }
 
   # Partial configuration: one state bucket per environment, one workspace per
@@ -36,15 +32,4 @@ provider "aws" {
   default_tags {
     tags = local.tags
   }
-}
-
-provider "postgresql" {
-  host            = local.db_host
-  port            = local.db_port
-  database        = local.db_name
-  username        = local.db_master.username
-  password        = local.db_master.password
-  sslmode         = "require"
-  superuser       = false
-  connect_timeout = 15
 }

@@ -5,12 +5,14 @@
 ################################################################################
 
 locals {
-  # Who may deploy biomes of each environment.
+  # Who may deploy biomes of each environment: the environment's CodeBuild
+  # projects and the protected-refs CI role. Never the any-branch sandpit role:
+  # it starts the sandpit CodeBuild projects instead, so a branch pipeline gets
+  # no credentials of the workload account.
   deployers = {
     for env in local.environment_names : env => concat(
       [for key, job in local.jobs : module.codebuild[key].role_arn if job.env == env],
       [aws_iam_role.gitlab_release.arn],
-      var.environments[env].multi_tenant ? [aws_iam_role.gitlab_sandpit.arn] : [],
     )
   }
 

@@ -46,8 +46,9 @@ module "artifact_bucket" {
   source   = "../../modules/artifact-bucket"
   for_each = var.environments
 
-  bucket               = local.source_buckets[each.key]
-  replication_role_arn = aws_iam_role.replication[each.key].arn
+  bucket                  = local.source_buckets[each.key]
+  create_replication_role = false
+  replication_role_arn    = aws_iam_role.replication[each.key].arn
 
   replication_destinations = {
     (each.key) = {
@@ -113,6 +114,12 @@ module "codebuild" {
         enabled   = true
         actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
         resources = distinct([for env in compact([each.value.env, each.value.from]) : module.artifact_bucket[env].kms_key_arn])
+      }
+      # The replica in the workload account: the replication wait HEADs artifacts there.
+      ReadReplica = {
+        enabled   = true
+        actions   = ["s3:ListBucket", "s3:GetObject"]
+        resources = ["arn:aws:s3:::${local.replica_bucket[each.value.env]}", "arn:aws:s3:::${local.replica_bucket[each.value.env]}/artifacts/*"]
       }
       AssumeDeployRole = {
         enabled   = true

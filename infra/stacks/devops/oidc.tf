@@ -99,10 +99,26 @@ data "aws_iam_policy_document" "gitlab_sandpit" {
     resources = [for key, job in local.sandpit_jobs : "arn:aws:logs:${var.aws_region}:${var.devops_account_id}:log-group:${module.codebuild[key].log_group_name}:*"]
   }
 
+  # Content-addressed artifacts (never overwritten: their keys carry the
+  # commit) and the records of sandpit biomes only: biomes/<env>-* never matches
+  # the main biome's biomes/<env>/, so a branch cannot deploy to it through the
+  # artifact deployer.
   statement {
-    sid       = "UseSandpitStores"
-    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
-    resources = [for env in local.sandpit_environments : "${module.artifact_bucket[env].bucket_arn}/*"]
+    sid       = "PublishSandpitArtifacts"
+    actions   = ["s3:GetObject", "s3:PutObject"]
+    resources = [for env in local.sandpit_environments : "${module.artifact_bucket[env].bucket_arn}/artifacts/*"]
+  }
+
+  statement {
+    sid       = "ReadBiomeRecords"
+    actions   = ["s3:GetObject"]
+    resources = [for env in local.sandpit_environments : "${module.artifact_bucket[env].bucket_arn}/biomes/*"]
+  }
+
+  statement {
+    sid       = "WriteSandpitRecords"
+    actions   = ["s3:PutObject", "s3:DeleteObject"]
+    resources = [for env in local.sandpit_environments : "${module.artifact_bucket[env].bucket_arn}/biomes/${env}-*"]
   }
 
   statement {
@@ -115,12 +131,6 @@ data "aws_iam_policy_document" "gitlab_sandpit" {
     sid       = "UseSandpitStoreKeys"
     actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
     resources = [for env in local.sandpit_environments : module.artifact_bucket[env].kms_key_arn]
-  }
-
-  statement {
-    sid       = "AssumeSandpitDeployRoles"
-    actions   = ["sts:AssumeRole", "sts:TagSession"]
-    resources = [for env in local.sandpit_environments : local.deploy_role[env]]
   }
 }
 
@@ -153,6 +163,12 @@ data "aws_iam_policy_document" "gitlab_release" {
     sid       = "UseStoreKeys"
     actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
     resources = [for env in local.environment_names : module.artifact_bucket[env].kms_key_arn]
+  }
+
+  statement {
+    sid       = "ReadReplicas"
+    actions   = ["s3:ListBucket", "s3:GetObject"]
+    resources = flatten([for env in local.environment_names : ["arn:aws:s3:::${local.replica_bucket[env]}", "arn:aws:s3:::${local.replica_bucket[env]}/artifacts/*"]])
   }
 
   statement {

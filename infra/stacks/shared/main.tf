@@ -15,7 +15,7 @@ module "network" {
   name                = local.name
   cidr_block          = var.vpc_cidr
   enable_nat_gateway  = var.enable_nat_gateway
-  interface_endpoints = var.interface_endpoints
+  interface_endpoints = local.interface_endpoints
 }
 
 # Every biome's functions use this group; the biome stack finds it by name.
@@ -118,8 +118,10 @@ data "aws_iam_policy_document" "sagemaker_assume" {
   }
 }
 
+# Named outside <prefix>-<env>-*, the pattern of biome roles: the deploy role
+# can neither change its policies nor its trust.
 resource "aws_iam_role" "sagemaker" {
-  name               = "${local.name}-models-endpoint"
+  name               = "${var.name_prefix}-models-endpoint-${var.environment}"
   assume_role_policy = data.aws_iam_policy_document.sagemaker_assume.json
 }
 

@@ -47,3 +47,8 @@ output "artifact_deployer_dead_letter_queue_url" {
   description = "Dead-letter queue of ledger events that failed 10 times; null when it is not deployed."
   value       = one(aws_sqs_queue.artifact_deployer_dlq[*].url)
 }
+
+output "schema_manager_function_name" {
+  description = "The schema manager the biome stack invokes per biome (null when schema_manager_s3_key is unset)."
+  value       = local.schema_manager_enabled ? module.schema_manager[0].function_name : null
+}

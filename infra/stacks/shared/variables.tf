@@ -146,3 +146,31 @@ variable "artifact_deployer_alarm_actions" {
   type        = list(string)
   default     = []
 }
+
+variable "schema_manager_s3_key" {
+  description = "Key of the schema manager's package in the environment's artifact bucket (artifacts/schema-manager/schema-manager-<sha>.zip); null deploys none (biomes then need database_enabled = false)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.schema_manager_s3_key == null || can(regex("^artifacts/schema-manager/schema-manager-[^/]+\\.zip$", var.schema_manager_s3_key))
+    error_message = "schema_manager_s3_key must be artifacts/schema-manager/schema-manager-<sha>.zip."
+  }
+}
+
+variable "schema_manager_source_code_hash" {
+  description = "Base64 SHA-256 of the schema manager's package (set together with schema_manager_s3_key)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = (var.schema_manager_source_code_hash == null) == (var.schema_manager_s3_key == null)
+    error_message = "Set schema_manager_s3_key and schema_manager_source_code_hash together, or neither."
+  }
+}
+
+variable "schema_manager_log_retention_in_days" {
+  description = "Retention of the schema manager's CloudWatch log group."
+  type        = number
+  default     = 30
+}

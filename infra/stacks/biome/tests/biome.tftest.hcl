@@ -5,17 +5,15 @@
 #   terraform -chdir=infra/stacks/biome workspace select -or-create <biome>
 #   terraform -chdir=infra/stacks/biome test -var-file=../../../dist/terraform/<biome>.tfvars.json
 #
-# No AWS account or database is contacted.
+# No AWS account or database is contacted. The test suite (test/infra) runs it
+# with the tfvars the plugin renders, once awake and once asleep, and applies
+# them (mocked) from an empty state.
 
+# Well-formed ARNs for computed attributes: the mocked apply below feeds them
+# to resources whose arguments the provider validates.
 mock_provider "aws" {
-  mock_data "aws_iam_policy_document" {
-    defaults = {
-      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
-    }
-  }
+  source = "../../tests/mocks"
 }
-
-mock_provider "postgresql" {}
 
 run "rendered_biome_plans" {
   command = plan
@@ -48,6 +46,25 @@ run "rendered_biome_plans" {
   assert {
     condition     = output.sagemaker_endpoint_name == "${var.name_prefix}-${var.environment}-models"
     error_message = "The biome uses its environment's shared endpoint."
+  }
+}
+
+run "rendered_biome_applies" {
+  command = apply
+
+  assert {
+    condition     = alltrue([for name, m in module.service : m.reserved_concurrent_executions == (var.asleep ? 0 : -1)]) && alltrue([for s in aws_scheduler_schedule.this : s.state == (var.asleep ? "DISABLED" : "ENABLED")])
+    error_message = "Applied, an asleep biome throttles every function and disables its schedules; an awake one runs them."
+  }
+
+  assert {
+    condition     = output.database_schema == (var.database_enabled ? var.database_schema : null) && length(module.database) == (var.database_enabled ? 1 : 0)
+    error_message = "The biome's schema is made through the schema manager (one invocation), not a database provider."
+  }
+
+  assert {
+    condition     = aws_s3_bucket.data.bucket == var.data_bucket
+    error_message = "The biome's data bucket exists after the first apply."
   }
 }
 

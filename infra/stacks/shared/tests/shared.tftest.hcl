@@ -2,31 +2,14 @@
 #
 #   terraform -chdir=infra/stacks/shared init -backend=false
 #   terraform -chdir=infra/stacks/shared test
+#
+# The last run applies the whole stack (artifact deployer and schema manager
+# included) from an empty state.
 
+# Well-formed ARNs for computed attributes: a mocked apply feeds them to
+# resources whose arguments the provider validates.
 mock_provider "aws" {
-  mock_data "aws_iam_policy_document" {
-    defaults = {
-      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
-    }
-  }
-
-  mock_data "aws_availability_zones" {
-    defaults = {
-      names = ["ap-southeast-2a", "ap-southeast-2b", "ap-southeast-2c"]
-    }
-  }
-
-  mock_data "aws_partition" {
-    defaults = {
-      partition = "aws"
-    }
-  }
-
-  mock_data "aws_kms_alias" {
-    defaults = {
-      target_key_arn = "arn:aws:kms:ap-southeast-2:111111111111:key/00000000-0000-0000-0000-000000000000"
-    }
-  }
+  source = "../../tests/mocks"
 }
 
 variables {
@@ -101,4 +84,59 @@ run "package_outside_the_deployer_prefix_is_refused" {
   }
 
   expect_failures = [var.artifact_deployer_s3_key]
+}
+
+run "schema_manager_runs_in_the_vpc_with_the_master_secret_by_reference" {
+  command = plan
+
+  variables {
+    schema_manager_s3_key           = "artifacts/schema-manager/schema-manager-0123456789abcdef0123456789abcdef01234567.zip"
+    schema_manager_source_code_hash = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+  }
+
+  assert {
+    condition     = module.schema_manager[0].function_name == "geo-schema-manager-dev" && module.schema_manager[0].reserved_concurrent_executions == 1
+    error_message = "One schema manager per account, <prefix>-schema-manager-<env> (outside the biome pattern), one change at a time."
+  }
+
+  assert {
+    condition     = contains(local.interface_endpoints, "secretsmanager")
+    error_message = "The schema manager reaches Secrets Manager from the private subnets through an interface endpoint."
+  }
+
+  assert {
+    condition     = aws_vpc_security_group_ingress_rule.database_from_schema_manager[0].from_port == 5432 && aws_vpc_security_group_egress_rule.schema_manager_https[0].cidr_ipv4 == var.vpc_cidr
+    error_message = "The schema manager talks to Postgres and, over HTTPS, to endpoints inside the VPC only."
+  }
+
+  assert {
+    condition     = aws_iam_role.sagemaker.name == "geo-models-endpoint-dev"
+    error_message = "The endpoint's role is named outside <prefix>-<env>-*, where the deploy role could edit it."
+  }
+}
+
+run "schema_manager_key_without_its_hash_is_refused" {
+  command = plan
+
+  variables {
+    schema_manager_s3_key = "artifacts/schema-manager/schema-manager-0123456789abcdef0123456789abcdef01234567.zip"
+  }
+
+  expect_failures = [var.schema_manager_source_code_hash]
+}
+
+run "applies_from_an_empty_state" {
+  command = apply
+
+  variables {
+    artifact_deployer_s3_key           = "artifacts/artifact-deployer/artifact-deployer-0123456789abcdef0123456789abcdef01234567.zip"
+    artifact_deployer_source_code_hash = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+    schema_manager_s3_key              = "artifacts/schema-manager/schema-manager-0123456789abcdef0123456789abcdef01234567.zip"
+    schema_manager_source_code_hash    = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+  }
+
+  assert {
+    condition     = output.schema_manager_function_name == "geo-schema-manager-dev" && output.artifact_deployer_function_name == "geo-artifact-deployer-dev"
+    error_message = "Both account-level functions exist after the first apply."
+  }
 }

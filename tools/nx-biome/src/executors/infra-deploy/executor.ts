@@ -11,6 +11,7 @@ import { runTerraform } from '../../adapters/terraform';
 import { loadWorkspaceConfig } from '../../adapters/workspace';
 import { Deps, realDeps, storeOf } from '../../operations/context';
 import { renderBiomeTfvars } from '../../operations/render';
+import { awaitReplication } from '../../operations/await-replication';
 import { formatBytes, requireBiomeOption, runExecutor } from '../run';
 import type { InfraDeployExecutorSchema } from './schema';
 
@@ -56,6 +57,8 @@ export async function finishBiome(input: {
   const commands = planTerraformCommands({ stackDir, biome: biome.name, tfvarsFile: relative(`${root}/${stackDir}`, path), apply: input.apply });
   if (input.holdBack) return { path, tfvars };
   if (input.apply && !input.dryRun) {
+    // Every artifact must have replicated to the workload bucket Terraform reads (skipped, with a notice, for a local store).
+    await awaitReplication({ tfvars, store, log: d.log });
     await runTerraform(commands, root, d.env);
   } else {
     d.log(`Terraform (run with --apply to execute):\n  ${commands.map(displayCommand).join('\n  ')}`);

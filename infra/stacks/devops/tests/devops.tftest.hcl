@@ -1,0 +1,63 @@
+# Plans and applies the devops stack from an EMPTY state with mocked
+# providers (no AWS account is contacted): one apply must be enough, so no
+# count or for_each may depend on a value known only after apply.
+#
+#   terraform -chdir=infra/stacks/devops init -backend=false
+#   terraform -chdir=infra/stacks/devops test
+
+mock_provider "aws" {
+  source = "../../tests/mocks"
+}
+
+mock_provider "aws" {
+  alias  = "dev"
+  source = "../../tests/mocks"
+}
+
+mock_provider "aws" {
+  alias  = "staging"
+  source = "../../tests/mocks"
+}
+
+mock_provider "aws" {
+  alias  = "prod"
+  source = "../../tests/mocks"
+}
+
+variables {
+  devops_account_id   = "444444444444"
+  gitlab_project_path = "geo/platform"
+  source_location     = "https://gitlab.com/geo/platform.git"
+  environments = {
+    dev     = { account_id = "111111111111", region = "ap-southeast-2", multi_tenant = true }
+    staging = { account_id = "222222222222", region = "ap-southeast-2" }
+    prod    = { account_id = "333333333333", region = "ap-southeast-2" }
+  }
+}
+
+# One run: its plan is the plan from an empty state (a count or for_each on a
+# value known only after apply fails it with "Invalid count argument"), then
+# it applies.
+run "applies_from_an_empty_state_in_one_apply" {
+  command = apply
+
+  assert {
+    condition     = length(module.artifact_bucket) == 3 && length(module.codebuild) == 4
+    error_message = "One source bucket per environment; deploy and destroy for dev, promote for staging and prod."
+  }
+
+  assert {
+    condition     = length(aws_iam_role.replication) == 3
+    error_message = "Every source bucket replicates with a role created beside it (known before the buckets and the workload accounts' policies that name it)."
+  }
+
+  assert {
+    condition     = module.workload_dev.deploy_role_arn != "" && module.workload_staging.deploy_role_arn != "" && module.workload_prod.deploy_role_arn != ""
+    error_message = "Each workload account gets its deploy role in the same apply."
+  }
+
+  assert {
+    condition     = alltrue([for env in ["dev", "staging", "prod"] : length(local.deployers[env]) == length([for key, job in local.jobs : key if job.env == env]) + 1])
+    error_message = "Each deploy role trusts its environment's CodeBuild roles and the release role, nothing else (never the any-branch sandpit role)."
+  }
+}
