@@ -1,5 +1,6 @@
 import { BiomeMeta, LedgerRecord } from './ledger';
 import { BiomeSummary, describeCommit, formatTime } from './lifecycle';
+import { dataSetRows } from './settings';
 import { renderTable } from './table';
 
 function projectsCell(projects: string[]): string {
@@ -28,7 +29,7 @@ export function describeOrigin(r: LedgerRecord): string {
 }
 
 /** The `show` report of one biome: a header, what runs (with commits), and the artifacts. */
-export function renderBiomeShow(input: { biome: string; environment: string; sandpit: boolean; store: string; meta?: BiomeMeta; records: LedgerRecord[]; subjects: Map<string, string> }): string {
+export function renderBiomeShow(input: { biome: string; environment: string; sandpit: boolean; store: string; meta?: BiomeMeta; records: LedgerRecord[]; subjects: Map<string, string>; dataSetBucket?: string }): string {
   const { meta } = input;
   const header = [
     `biome ${input.biome} (${input.environment}, ${input.sandpit ? 'sandpit' : 'main biome'}) in ${input.store}`,
@@ -44,5 +45,12 @@ export function renderBiomeShow(input: { biome: string; environment: string; san
     ['project', 'artifact', 'sha256', 'CI job'],
     input.records.map((r) => [r.project, r.artifactKey, r.sha256, r.ciJobUrl ?? '-']),
   );
-  return [...header, runs, artifacts].join('\n');
+  return [...header, runs, artifacts, ...dataSetSection(input.records, input.dataSetBucket)].join('\n');
+}
+
+/** The shared data sets each project reads (read-only), as its record resolved them; nothing when none does. */
+function dataSetSection(records: LedgerRecord[], bucket = '<data-set bucket>'): string[] {
+  const entries = records.filter((r) => r.resolvedSettings).map((r) => ({ project: r.project, resolved: r.resolvedSettings! }));
+  const rows = dataSetRows(entries, bucket);
+  return rows.length ? [`data sets read (read-only):\n${renderTable(['project', 'data set', 'location'], rows)}`] : [];
 }

@@ -1,11 +1,24 @@
 import { z } from 'zod';
 import { BiomeError } from './errors';
+import { checkSettings, describeLayer } from './settings';
 
 /** Name of the workspace config file, at the workspace root. */
 export const WORKSPACE_CONFIG_FILE = 'nx-biome.json';
 
 const ENVIRONMENT_NAME = /^[a-z][a-z0-9]{1,15}$/;
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+const DATA_SET_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+const SETTINGS_PROJECT = /^(\*|[a-z][a-z0-9]*(-[a-z0-9]+)*)$/;
+
+/** A named data set: a prefix of the environment's data-set bucket that functions may read. */
+const dataSetSchema = z
+  .object({
+    prefix: z.string().regex(/^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*$/, 'must be a key prefix such as "assays/reference" (lowercase segments, no leading or trailing "/")'),
+    description: z.string().min(1, 'must say what the data set holds'),
+    owner: z.string().min(1, 'must name who curates the data set'),
+  })
+  .strict();
 
 const environmentSchema = z
   .object({
@@ -15,8 +28,14 @@ const environmentSchema = z
     bucket: z.string().regex(BUCKET_NAME, 'must be a valid S3 bucket name').optional(),
     store: z.string().optional(),
     modelPrefix: z.string().regex(/^[a-z0-9][a-z0-9/_-]*\/$/, 'must end with "/"').default('models/'),
+    dataSetBucket: z.string().regex(BUCKET_NAME, 'must be a valid S3 bucket name').optional(),
+    dataSets: z.record(z.string().regex(DATA_SET_NAME, 'data-set names are kebab-case, e.g. assay-reference'), dataSetSchema).optional(),
+    /** The environment layer of project settings: project name (or "*") → variable → value. */
+    settings: z.record(z.string().regex(SETTINGS_PROJECT, 'keys are project names or "*" (every project)'), z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))).optional(),
   })
   .strict();
+
+export type DataSetConfig = z.infer<typeof dataSetSchema>;
 
 const configSchema = z
   .object({
@@ -29,7 +48,7 @@ const configSchema = z
   })
   .strict();
 
-export type EnvironmentConfig = z.infer<typeof environmentSchema> & { name: string };
+export type EnvironmentConfig = Omit<z.infer<typeof environmentSchema>, 'settings'> & { name: string; settings?: Record<string, Record<string, string>> };
 export interface WorkspaceConfig {
   namePrefix: string;
   sandpitTtlHours: number;
@@ -50,7 +69,7 @@ export function parseWorkspaceConfig(raw: unknown, source = WORKSPACE_CONFIG_FIL
   }
   const value = parsed.data;
   const environments: Record<string, EnvironmentConfig> = {};
-  for (const [name, env] of Object.entries(value.environments)) environments[name] = { ...env, name };
+  for (const [name, env] of Object.entries(value.environments)) environments[name] = { ...env, name, settings: checkEnvironmentSettings(value, name, env.settings) };
   if (Object.keys(environments).length === 0) {
     throw new BiomeError('CONFIG_INVALID', `${source} declares no environments.`, 'Add at least one entry under "environments".');
   }
@@ -59,7 +78,30 @@ export function parseWorkspaceConfig(raw: unknown, source = WORKSPACE_CONFIG_FIL
       throw new BiomeError('CONFIG_INVALID', `${source}: promotionOrder names unknown environment "${name}".`, `Use only environments declared under "environments" (${Object.keys(environments).join(', ')}).`);
     }
   }
+  for (const env of Object.values(environments)) checkDataSetPrefixes(env, source);
   return { ...value, environments };
+}
+
+/** No data-set prefix lies below another: a grant to one would reach into the other. */
+function checkDataSetPrefixes(env: EnvironmentConfig, source: string): void {
+  const sets = Object.entries(env.dataSets ?? {});
+  for (const [a, da] of sets) {
+    for (const [b, db] of sets) {
+      if (a !== b && (db.prefix === da.prefix || db.prefix.startsWith(`${da.prefix}/`))) {
+        throw new BiomeError('CONFIG_INVALID', `${source}: environments.${env.name}.dataSets: "${b}" (${db.prefix}) lies inside "${a}" (${da.prefix}), so reading "${a}" would also read "${b}".`, 'Give every data set its own prefix, none below another (e.g. assays/reference and assays/raw, not assays and assays/raw).');
+      }
+    }
+  }
+}
+
+/** The environment layer of settings, every value checked by the rules of all layers (SETTING_INVALID / SETTING_LOOKS_SECRET). */
+function checkEnvironmentSettings(config: { namePrefix: string }, environment: string, raw: Record<string, Record<string, unknown>> | undefined): Record<string, Record<string, string>> | undefined {
+  if (!raw) return undefined;
+  const out: Record<string, Record<string, string>> = {};
+  for (const [project, values] of Object.entries(raw)) {
+    out[project] = checkSettings({ layerText: describeLayer('environment', { project, environment, biome: environment }), values, config, environment });
+  }
+  return out;
 }
 
 /** Looks up an environment by name, with an error that lists the known ones. */

@@ -35,7 +35,11 @@ export type BiomeErrorCode =
   | 'CODEBUILD_FAILED'
   | 'PUBLISH_FAILED'
   | 'DISK_FULL'
-  | 'DISK_READ_ONLY';
+  | 'DISK_READ_ONLY'
+  | 'SETTING_INVALID'
+  | 'SETTING_LOOKS_SECRET'
+  | 'DATA_SET_UNKNOWN'
+  | 'DATA_SET_MISSING';
 
 export class BiomeError extends Error {
   override readonly name = 'BiomeError';

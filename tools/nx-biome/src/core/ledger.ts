@@ -1,6 +1,7 @@
 import { BiomeError } from './errors';
 import { FULL_SHA } from './artifact';
 import { NAME_PATTERN, ProjectKind, PROJECT_KINDS } from './names';
+import type { ResolvedSettings } from './settings';
 
 /** One project's deployment in one biome. Written to `biomes/<b>/ledger/<name>.json`. */
 export interface LedgerRecord {
@@ -18,8 +19,14 @@ export interface LedgerRecord {
   deployedBy: string;
   ciJobUrl?: string;
   /** Where the record came from: a deploy, a promotion from another biome, or a rollback. */
-  origin?: { action: 'deploy' | 'promote' | 'rollback'; from?: string };
+  origin?: { action: 'deploy' | 'promote' | 'rollback' | 'configure'; from?: string };
   settings: Record<string, unknown>;
+  /**
+   * The settings this biome runs the project with (project defaults →
+   * environment → biome, data sets, secret references): what the tfvars are
+   * rendered from. Absent in records written before layered settings.
+   */
+  resolvedSettings?: ResolvedSettings;
 }
 
 /** Biome metadata, `biomes/<b>/biome.json`. */
@@ -118,7 +125,7 @@ export function planProjectDeploy(input: {
   const { current, next } = input;
   if (!current || current.sha256 !== next.sha256 || input.currentArtifact === 'different') return { action: 'record', record: next, restore: false };
   const restore = input.currentArtifact === 'absent';
-  if (sameSettings(current.settings, next.settings)) return { action: 'unchanged', record: current, restore };
+  if (sameSettings(current.settings, next.settings) && sameSettings(current.resolvedSettings, next.resolvedSettings)) return { action: 'unchanged', record: current, restore };
   return { action: 'record', record: { ...next, artifactKey: current.artifactKey, size: current.size }, restore };
 }
 

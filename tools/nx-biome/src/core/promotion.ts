@@ -2,6 +2,7 @@ import { WorkspaceConfig } from './config';
 import { BiomeError } from './errors';
 import { canonicalJson, LedgerRecord } from './ledger';
 import { BiomeRef, parseBiomeName } from './names';
+import { missingDataSets } from './settings';
 
 /**
  * The main biome a promotion from `source` writes to. `to` names an
@@ -51,6 +52,15 @@ export function planPromotion(input: { source: string; target: BiomeRef; records
   const dirty = input.records.filter((r) => r.dirty);
   if (dirty.length > 0) {
     throw new BiomeError('ARTIFACT_DIRTY', `${input.source} runs dirty artifacts, which are never promoted: ${dirty.map((r) => `${r.project} (${r.artifactKey})`).join(', ')}.`, `Commit the change and deploy it to ${input.source} from a clean tree, then promote.`);
+  }
+  const missing = missingDataSets(input.records, input.target.environment);
+  if (missing.length > 0) {
+    const names = [...new Set(missing.flatMap((m) => m.dataSets))];
+    throw new BiomeError(
+      'DATA_SET_MISSING',
+      `${input.target.name} cannot run what ${input.source} runs: environment ${input.target.environment.name} lacks data set${names.length > 1 ? 's' : ''} ${names.map((n) => `"${n}"`).join(', ')}:\n  - ${missing.map((m) => `${m.project} reads ${m.dataSets.join(', ')}`).join('\n  - ')}`,
+      `Declare ${names.join(', ')} under environments.${input.target.environment.name}.dataSets in nx-biome.json (and load the data into its bucket), then promote again. Nothing was copied.`,
+    );
   }
   const current = new Map(input.targetRecords.map((r) => [r.project, r]));
   const steps = input.records.map((source): PromotionStep => {

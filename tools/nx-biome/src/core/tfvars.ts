@@ -3,6 +3,7 @@ import { sha256HexToBase64 } from './artifact';
 import { BiomeMeta, LedgerRecord } from './ledger';
 import { BiomeRef, biomeBucketName, databaseSchemaName, resourceName } from './names';
 import { referencedServices, SERVICE_REFERENCE } from './service-reference';
+import { checkSettings, dataSetBucketName, parseSecretReference, resolveDataSets, resolveSettings, ResolvedSettings, SecretReference, secretArn } from './settings';
 
 export interface ServiceVars {
   function_name: string;
@@ -18,6 +19,12 @@ export interface ServiceVars {
   environment: Record<string, string>;
   model: string | null;
   deployed_at: string;
+  /** Shared data sets the function reads: name → prefix in `data_set_bucket` (read-only grant). */
+  data_sets: Record<string, string>;
+  /** SSM parameters its settings refer to (`ssm:<name>`): GetParameter on exactly these. */
+  ssm_parameter_arns: string[];
+  /** Secrets Manager secrets its settings refer to (`secretsmanager:<name>`): GetSecretValue on exactly these. */
+  secret_arns: string[];
 }
 
 export interface WorkflowVars {
@@ -55,6 +62,8 @@ export interface BiomeTfvars {
   artifact_bucket: string;
   model_prefix: string;
   data_bucket: string;
+  /** The environment's shared data-set bucket (owned by the shared stack). */
+  data_set_bucket: string;
   database_schema: string;
   owner: string;
   asleep: boolean;
@@ -100,6 +109,22 @@ export function renderWorkflowDefinition(template: string, config: WorkspaceConf
   return JSON.stringify({ Comment: typeof own === 'string' && own ? `${own} (${trace})` : trace, ...rest });
 }
 
+/**
+ * The settings a record was deployed with, checked again (a record is read
+ * from a store and must not smuggle a secret, a reserved name or a prefix into
+ * the tfvars): data-set prefixes come from the biome's own environment; a
+ * record written before layered settings resolves from its project defaults.
+ */
+function recordedSettings(config: WorkspaceConfig, biome: BiomeRef, r: LedgerRecord): ResolvedSettings {
+  const recorded = r.resolvedSettings;
+  if (!recorded) return resolveSettings({ config, biome, project: r.project, kind: r.kind, settings: r.settings });
+  const layerText = `the ledger record of ${r.project} in ${biome.name}`;
+  const environment = checkSettings({ layerText, values: recorded.environment ?? {}, config, environment: biome.environment.name });
+  const secrets = Object.entries(environment)
+    .map(([key, value]) => parseSecretReference(key, value))
+    .filter((x): x is SecretReference => !!x);
+  return { environment, sources: recorded.sources ?? {}, secrets, dataSets: resolveDataSets(biome.environment, r.project, Object.keys(recorded.dataSets ?? {}).sort()) };
+}
 
 /**
  * Renders the Terraform variables of a biome from its WHOLE ledger, so that a
@@ -130,8 +155,8 @@ export function renderTfvars(input: {
   for (const r of records.filter((r) => r.kind === 'service')) {
     const s = r.settings;
     const model = typeof s.model === 'string' && s.model ? s.model : null;
-    const environment: Record<string, string> = {};
-    for (const [k, v] of Object.entries((s.environment as Record<string, unknown>) ?? {}).sort()) environment[k] = String(v);
+    const resolved = recordedSettings(config, biome, r);
+    const environment: Record<string, string> = { ...resolved.environment };
     environment.BIOME = biome.name;
     environment.GIT_SHA = r.gitSha;
     if (model) {
@@ -152,6 +177,9 @@ export function renderTfvars(input: {
       environment,
       model,
       deployed_at: r.deployedAt,
+      data_sets: resolved.dataSets,
+      ssm_parameter_arns: resolved.secrets.filter((x) => x.service === 'ssm').map((x) => secretArn(biome.environment, x)),
+      secret_arns: resolved.secrets.filter((x) => x.service === 'secretsmanager').map((x) => secretArn(biome.environment, x)),
     };
   }
   const workflows: Record<string, WorkflowVars> = {};
@@ -184,6 +212,7 @@ export function renderTfvars(input: {
       artifact_bucket: artifactBucketName(config, biome.environment),
       model_prefix: biome.environment.modelPrefix,
       data_bucket: biomeBucketName(config, biome),
+      data_set_bucket: dataSetBucketName(config, biome.environment),
       database_schema: databaseSchemaName(biome.name),
       owner: input.meta?.owner ?? 'unknown',
       asleep: input.meta?.asleep ?? false,

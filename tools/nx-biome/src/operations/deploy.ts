@@ -6,6 +6,7 @@ import { BiomeRef, ProjectKind } from '../core/names';
 import { StorePort } from '../adapters/store/store';
 import { checkStoredArtifact, publishArtifact } from './publish';
 import { readBiomeMeta, readRecord, writeBiomeMeta, writeRecord } from './ledger-store';
+import { resolveProjectSettings } from './settings';
 
 /**
  * uploaded: new bytes published; present: recorded, the store already held the
@@ -50,6 +51,8 @@ export async function deployProject(input: {
   }
   const key = artifactKey(manifest.project, manifest.file);
   const current = await readRecord(store, biome.name, manifest.project);
+  // Layered settings (project → environment → biome) resolve per biome and go into the record, never into the artifact.
+  const resolvedSettings = await resolveProjectSettings({ store, config: input.config, biome, project: manifest.project, kind: manifest.kind, settings: manifest.settings });
   const next: LedgerRecord = {
     schemaVersion: 1,
     project: manifest.project,
@@ -66,6 +69,7 @@ export async function deployProject(input: {
     ...(input.ciJobUrl ? { ciJobUrl: input.ciJobUrl } : {}),
     origin: { action: 'deploy' },
     settings: manifest.settings,
+    resolvedSettings,
   };
   const currentArtifact = current && current.sha256 === manifest.sha256 ? await checkStoredArtifact(store, current.artifactKey, current) : undefined;
   const plan = planProjectDeploy({ current, next, currentArtifact });

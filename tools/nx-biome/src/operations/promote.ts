@@ -7,6 +7,8 @@ import { ciJobUrl, Deps, deployerName, storeOf } from './context';
 import { readBiomeMeta, readLedger, writeBiomeMeta, writeRecord } from './ledger-store';
 import { publishArtifact, PublishStatus, verifyArtifact } from './publish';
 import { renderBiomeTfvars } from './render';
+import { readBiomeSettings } from './settings';
+import { resolveSettings } from '../core/settings';
 
 export interface PromotionResult {
   target: BiomeRef;
@@ -38,6 +40,9 @@ export async function promoteBiome(input: { config: WorkspaceConfig; source: Bio
     if (c && c.gitSha !== r.gitSha) contains.set(r.project, await deps.git.isAncestor(c.gitSha, r.gitSha));
   }
   const steps = planPromotion({ source: source.name, target, records, targetRecords, contains, allowRollback: input.allowRollback });
+  // The target runs with its own environment and biome layers, not the source's: resolved (and checked) before anything is copied.
+  const targetSettings = await readBiomeSettings(targetStore, config, target);
+  const resolved = new Map(steps.map((s) => [s.project, resolveSettings({ config, biome: target, project: s.project, kind: s.source.kind, settings: s.source.settings, biomeSettings: targetSettings })]));
   const result: PromotionResult = { target, steps, copies: [] };
   if (input.dryRun) return result;
 
@@ -54,7 +59,8 @@ export async function promoteBiome(input: { config: WorkspaceConfig; source: Bio
   const now = deps.now();
   const deployedBy = await deployerName(deps);
   for (const step of copies) {
-    await writeRecord(targetStore, promotedRecord(step.source, { target, from: source.name, now, deployedBy, ciJobUrl: ciJobUrl(deps.env) }));
+    const record = promotedRecord(step.source, { target, from: source.name, now, deployedBy, ciJobUrl: ciJobUrl(deps.env) });
+    await writeRecord(targetStore, { ...record, resolvedSettings: resolved.get(step.project) });
   }
   const existing = await readBiomeMeta(targetStore, target.name);
   await writeBiomeMeta(targetStore, touchBiomeMeta({ existing, biome: target.name, environment: target.environment.name, sandpit: false, owner: deployedBy, now, ttlHours: config.sandpitTtlHours }));

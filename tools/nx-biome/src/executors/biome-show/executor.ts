@@ -2,6 +2,7 @@ import type { ExecutorContext } from '@nx/devkit';
 import { join } from 'node:path';
 import { renderBiomeShow } from '../../core/biome-report';
 import { parseBiomeName } from '../../core/names';
+import { dataSetBucketName } from '../../core/settings';
 import { loadWorkspaceConfig, writeFileAtomic } from '../../adapters/workspace';
 import { Deps, realDeps, storeOf } from '../../operations/context';
 import { readBiome } from '../../operations/lifecycle';
@@ -23,7 +24,7 @@ export async function biomeShowWith(options: BiomeShowExecutorSchema, context: E
     meta: meta ?? null,
     records: records.map((r) => ({ ...r, ...(subjects.has(r.gitSha) ? { subject: subjects.get(r.gitSha) } : {}) })),
   };
-  d.log(options.json ? JSON.stringify(report, null, 2) : renderBiomeShow({ ...report, meta, records, subjects }));
+  d.log(options.json ? JSON.stringify(report, null, 2) : renderBiomeShow({ ...report, meta, records, subjects, dataSetBucket: dataSetBucketName(config, biome.environment) }));
   if (options.outputFile) await writeFileAtomic(join(context.root, options.outputFile), `${JSON.stringify(report, null, 2)}\n`);
   return report;
 }

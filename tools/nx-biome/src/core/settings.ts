@@ -1,0 +1,343 @@
+import { z } from 'zod';
+import type { DataSetConfig, EnvironmentConfig, WorkspaceConfig } from './config';
+import { WORKSPACE_CONFIG_FILE } from './config';
+import { BiomeError } from './errors';
+import { canonicalJson } from './ledger';
+import { BiomeRef, NAME_PATTERN, ProjectKind } from './names';
+
+/**
+ * Layered settings of a deployable project: the environment variables its
+ * function runs with, resolved project defaults → environment → biome, the
+ * shared data sets it reads and the secrets it may fetch. Pure: the layers
+ * come in as values, the result goes into the ledger record and the tfvars
+ * (never into the artifact, whose bytes and key stay the same).
+ */
+
+/** Where a setting came from, lowest precedence first. */
+export const SETTINGS_LAYERS = ['project', 'environment', 'biome'] as const;
+export type SettingsLayer = (typeof SETTINGS_LAYERS)[number];
+
+/** A Lambda environment variable name (letters, digits, underscores; starts with a letter). */
+export const ENV_VAR_NAME = /^[A-Za-z][A-Za-z0-9_]{0,127}$/;
+
+/** Names the platform sets itself (tfvars.ts, infra/stacks/biome) or Lambda reserves. */
+const PLATFORM_NAMES = new Set(['BIOME', 'GIT_SHA', 'MODEL_TARGET', 'DATA_BUCKET', 'DB_SCHEMA', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_USER', 'SAGEMAKER_ENDPOINT', 'DATA_SET_BUCKET', 'TZ']);
+const RESERVED_PREFIXES = ['AWS_', 'LAMBDA_'];
+
+/** Key in the project-wide entry of a settings map (every project of the environment or biome). */
+export const ALL_PROJECTS = '*';
+
+/** A reference to a secret held by AWS, resolved by the function at run time. */
+export interface SecretReference {
+  /** The environment variable that carries the reference. */
+  key: string;
+  service: 'ssm' | 'secretsmanager';
+  /** Parameter name (`/geo/dev/db-password`) or secret name (`geo/dev/db`). */
+  name: string;
+}
+
+/** The resolved settings of one project in one biome, as the ledger records them. */
+export interface ResolvedSettings {
+  /** Environment variables, secret references kept as references (`ssm:/…`). */
+  environment: Record<string, string>;
+  /** The layer each variable came from. */
+  sources: Record<string, SettingsLayer>;
+  secrets: SecretReference[];
+  /** Data sets read: name → prefix in the environment's data-set bucket (no trailing slash). */
+  dataSets: Record<string, string>;
+}
+
+/** A biome's own layer, stored at `biomes/<biome>/config.json`. */
+export interface BiomeSettings {
+  schemaVersion: 1;
+  biome: string;
+  /** Project name (or `*`) → variable → value. */
+  projects: Record<string, Record<string, string>>;
+  updatedAt?: string;
+  updatedBy?: string;
+}
+
+export const biomeSettingsKey = (biome: string) => `biomes/${biome}/config.json`;
+
+const SSM_NAME = /^\/[A-Za-z0-9_.\-/]{1,1010}$/;
+const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+
+/** Parses `ssm:<name>` / `secretsmanager:<name>`; undefined for a plain value. */
+export function parseSecretReference(key: string, value: string): SecretReference | undefined {
+  const m = /^(ssm|secretsmanager):(.*)$/.exec(value);
+  if (!m) return undefined;
+  return { key, service: m[1] as SecretReference['service'], name: m[2] };
+}
+
+/** Bits of entropy per character (Shannon), to tell a random token from a word. */
+function entropy(value: string): number {
+  const counts = new Map<string, number>();
+  for (const ch of value) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  let bits = 0;
+  for (const n of counts.values()) bits -= (n / value.length) * Math.log2(n / value.length);
+  return bits;
+}
+
+/**
+ * Why a plain value looks like a pasted secret, or undefined. The reason
+ * never repeats the value: error messages end up in CI logs.
+ */
+export function secretLikeReason(key: string, value: string): string | undefined {
+  if (/\b(AKIA|ASIA)[A-Z0-9]{16}\b/.test(value)) return 'it holds an AWS access key id';
+  if (/-----BEGIN [A-Z0-9 ]+-----/.test(value)) return 'it holds a PEM block (a key or certificate)';
+  if (/PASSWORD|PASSWD|SECRET|PRIVATE_?KEY/i.test(key) && value.length >= 6 && !/^(\d+|true|false)$/i.test(value)) return `a variable named ${key} must not carry its value in plain text`;
+  if (/TOKEN|API_?KEY|CREDENTIAL|AUTH/i.test(key) && value.length >= 16 && entropy(value) >= 3.5) return `it looks like a token (long, random) under a key named ${key}`;
+  if (value.length >= 32 && !/\s/.test(value) && entropy(value) >= 4.5) return 'it looks like a random token (long, high entropy)';
+  return undefined;
+}
+
+/** Where a layer lives, for messages: `environment dev (nx-biome.json environments.dev.settings)`. */
+export function describeLayer(layer: SettingsLayer, where: { project: string; environment: string; biome: string }): string {
+  if (layer === 'project') return `project ${where.project} (its package target's settings.environment)`;
+  if (layer === 'environment') return `environment ${where.environment} (${WORKSPACE_CONFIG_FILE} environments.${where.environment}.settings)`;
+  return `biome ${where.biome} (${biomeSettingsKey(where.biome)}, set with nx run infra:biome-config)`;
+}
+
+function settingError(layerText: string, key: string, problem: string, fix: string): BiomeError {
+  return new BiomeError('SETTING_INVALID', `Setting ${JSON.stringify(key)} in ${layerText}: ${problem}.`, fix);
+}
+
+/**
+ * Checks one setting of one layer: an environment variable name that neither
+ * the platform nor Lambda reserves, a string value, no pasted secret, and a
+ * secret reference only to the environment's own parameters and secrets.
+ */
+export function checkSetting(input: { layerText: string; key: string; value: unknown; config: Pick<WorkspaceConfig, 'namePrefix'>; environment: string }): string {
+  const { layerText, key, value } = input;
+  if (!ENV_VAR_NAME.test(key)) {
+    throw settingError(layerText, key, 'is not an environment variable name', 'Use letters, digits and underscores, starting with a letter (at most 128), e.g. LOG_LEVEL.');
+  }
+  if (PLATFORM_NAMES.has(key) || RESERVED_PREFIXES.some((p) => key.startsWith(p))) {
+    throw settingError(layerText, key, `is set by the platform or reserved by Lambda (${[...PLATFORM_NAMES].join(', ')}, ${RESERVED_PREFIXES.map((p) => `${p}*`).join(', ')})`, 'Pick another name.');
+  }
+  if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+    throw settingError(layerText, key, `has a ${value === null ? 'null' : typeof value} value`, 'Give a string (numbers and booleans are written as text).');
+  }
+  const text = String(value);
+  if (text.length > 2048) throw settingError(layerText, key, `is ${text.length} characters long`, 'Keep values under 2048 characters (Lambda allows 4 KB for all variables); put large data in a data set.');
+  const prefix = input.config.namePrefix;
+  const ref = parseSecretReference(key, text);
+  if (ref?.service === 'ssm') {
+    const root = `/${prefix}/${input.environment}/`;
+    if (!SSM_NAME.test(ref.name) || !ref.name.startsWith(root) || ref.name.includes('//')) {
+      throw settingError(layerText, key, `refers to SSM parameter ${JSON.stringify(ref.name)}, which is not a parameter of environment ${input.environment}`, `Refer to a SecureString parameter below ${root}, e.g. ${key}=ssm:${root}${key.toLowerCase().replace(/_/g, '-')}.`);
+    }
+  } else if (ref?.service === 'secretsmanager') {
+    const root = `${prefix}/${input.environment}/`;
+    if (!SECRET_NAME.test(ref.name) || !ref.name.startsWith(root)) {
+      throw settingError(layerText, key, `refers to secret ${JSON.stringify(ref.name)}, which is not a secret of environment ${input.environment}`, `Refer to a Secrets Manager secret named ${root}<name> (no ARN, no version suffix), e.g. ${key}=secretsmanager:${root}${key.toLowerCase().replace(/_/g, '-')}.`);
+    }
+  } else {
+    const reason = secretLikeReason(key, text);
+    if (reason) {
+      throw new BiomeError(
+        'SETTING_LOOKS_SECRET',
+        `Setting ${JSON.stringify(key)} in ${layerText} looks like a secret pasted as a plain value: ${reason}. Settings are stored in the ledger, the tfvars and the Terraform state in clear text.`,
+        `Store the value in SSM Parameter Store as a SecureString (aws ssm put-parameter --type SecureString --name /${prefix}/${input.environment}/${key.toLowerCase().replace(/_/g, '-')} --value …) and set ${key}=ssm:/${prefix}/${input.environment}/${key.toLowerCase().replace(/_/g, '-')}; the function's role may read exactly that parameter (or use secretsmanager:${prefix}/${input.environment}/<name>).`,
+      );
+    }
+  }
+  return text;
+}
+
+/** Checks every setting of a map of one layer; returns the values as text. */
+export function checkSettings(input: { layerText: string; values: Record<string, unknown>; config: Pick<WorkspaceConfig, 'namePrefix'>; environment: string }): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(input.values)) out[key] = checkSetting({ ...input, key, value });
+  return out;
+}
+
+/** Layer values of one project from a map keyed by project (or `*`). */
+function layerFor(map: Record<string, Record<string, string>> | undefined, project: string): Record<string, string> {
+  if (!map) return {};
+  return { ...(Object.hasOwn(map, ALL_PROJECTS) ? map[ALL_PROJECTS] : {}), ...(Object.hasOwn(map, project) ? map[project] : {}) };
+}
+
+/** The environment's data-set bucket: configured, else `<prefix>-datasets-<env>-<account>` (the shared stack's rule). */
+export function dataSetBucketName(config: WorkspaceConfig, env: EnvironmentConfig): string {
+  return env.dataSetBucket ?? `${config.namePrefix}-datasets-${env.name}-${env.account}`;
+}
+
+/** The data sets a project's settings declare (`settings.dataSets`), checked for shape. */
+export function declaredDataSets(project: string, settings: Record<string, unknown>): string[] {
+  const raw = settings.dataSets;
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw) || raw.some((n) => typeof n !== 'string' || !NAME_PATTERN.test(n))) {
+    throw new BiomeError('SETTING_INVALID', `${project}: settings.dataSets in its package target must be a list of data-set names, got ${JSON.stringify(raw)}.`, `Write e.g. "dataSets": ["assay-reference"] with names declared in ${WORKSPACE_CONFIG_FILE} environments.<env>.dataSets.`);
+  }
+  return [...new Set(raw as string[])].sort();
+}
+
+/** Looks up the data sets a project reads in one environment; DATA_SET_UNKNOWN names every missing one. */
+export function resolveDataSets(env: EnvironmentConfig, project: string, names: string[]): Record<string, string> {
+  const known = env.dataSets ?? {};
+  const missing = names.filter((n) => !Object.hasOwn(known, n));
+  if (missing.length > 0) {
+    const list = Object.keys(known);
+    throw new BiomeError(
+      'DATA_SET_UNKNOWN',
+      `${project} reads data set${missing.length > 1 ? 's' : ''} ${missing.map((n) => `"${n}"`).join(', ')}, which environment ${env.name} does not declare${list.length ? ` (it declares: ${list.join(', ')})` : ' (it declares none)'}.`,
+      `Declare ${missing.length > 1 ? 'them' : 'it'} in ${WORKSPACE_CONFIG_FILE} under environments.${env.name}.dataSets (prefix, description, owner), or remove ${missing.length > 1 ? 'them' : 'it'} from ${project}'s settings.dataSets.`,
+    );
+  }
+  return Object.fromEntries(names.map((n) => [n, (known[n] as DataSetConfig).prefix]));
+}
+
+/**
+ * Resolves a project's settings in a biome: project defaults
+ * (`settings.environment`), then the environment's layer, then the biome's,
+ * each checked; plus its data sets and the secrets its variables refer to.
+ */
+export function resolveSettings(input: { config: WorkspaceConfig; biome: BiomeRef; project: string; kind: ProjectKind; settings: Record<string, unknown>; biomeSettings?: BiomeSettings }): ResolvedSettings {
+  const { config, biome, project } = input;
+  const env = biome.environment;
+  const where = { project, environment: env.name, biome: biome.name };
+  const names = declaredDataSets(project, input.settings);
+  if (input.kind !== 'service' && names.length > 0) {
+    throw new BiomeError('SETTING_INVALID', `${project} is a ${input.kind}: only services have a function role that can read data sets.`, `Remove settings.dataSets from ${project}, and declare them on the services it calls.`);
+  }
+  const rawProject = input.settings.environment;
+  if (rawProject !== undefined && (typeof rawProject !== 'object' || rawProject === null || Array.isArray(rawProject))) {
+    throw settingError(describeLayer('project', where), 'environment', 'is not an object', 'Write "environment": { "LOG_LEVEL": "info" }.');
+  }
+  const layers: Record<SettingsLayer, Record<string, unknown>> = {
+    project: (rawProject as Record<string, unknown>) ?? {},
+    environment: layerFor(env.settings, project),
+    biome: layerFor(input.biomeSettings?.projects, project),
+  };
+  const environment: Record<string, string> = {};
+  const sources: Record<string, SettingsLayer> = {};
+  for (const layer of SETTINGS_LAYERS) {
+    const values = checkSettings({ layerText: describeLayer(layer, where), values: layers[layer], config, environment: env.name });
+    for (const [key, value] of Object.entries(values)) {
+      environment[key] = value;
+      sources[key] = layer;
+    }
+  }
+  const sorted = Object.fromEntries(Object.entries(environment).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const secrets = Object.entries(sorted)
+    .map(([key, value]) => parseSecretReference(key, value))
+    .filter((r): r is SecretReference => !!r);
+  return { environment: sorted, sources, secrets, dataSets: resolveDataSets(env, project, names) };
+}
+
+/** ARN of a referenced parameter or secret in the biome's account and region (Secrets Manager adds a 6-character suffix). */
+export function secretArn(env: EnvironmentConfig, ref: SecretReference): string {
+  if (ref.service === 'ssm') return `arn:aws:ssm:${env.region}:${env.account}:parameter${ref.name}`;
+  return `arn:aws:secretsmanager:${env.region}:${env.account}:secret:${ref.name}-??????`;
+}
+
+// Built on first use: config.ts and names.ts import each other through this module.
+const biomeSettingsSchema = () => z
+  .object({
+    schemaVersion: z.literal(1),
+    biome: z.string().regex(NAME_PATTERN),
+    projects: z.record(z.string().refine((p) => p === ALL_PROJECTS || NAME_PATTERN.test(p), 'must be a project name or "*"'), z.record(z.string(), z.string())),
+    updatedAt: z.string().optional(),
+    updatedBy: z.string().optional(),
+  })
+  .strict();
+
+/**
+ * Parses a biome's settings file read back from the store; every value is
+ * checked like the other layers, so a hand-edited file cannot smuggle a
+ * secret or a reserved name into the tfvars.
+ */
+export function parseBiomeSettings(text: string, source: string, where: { config: WorkspaceConfig; biome: BiomeRef }): BiomeSettings {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new BiomeError('SETTING_INVALID', `Biome settings ${source} is not valid JSON.`, `Fix or delete it; then set values again with nx run infra:biome-config --biome=${where.biome.name} --project=<p> --set KEY=value.`);
+  }
+  const parsed = biomeSettingsSchema().safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new BiomeError('SETTING_INVALID', `Biome settings ${source} (layer: biome ${where.biome.name}) is invalid:\n  - ${problems.join('\n  - ')}`, `Fix or delete it; nx run infra:biome-config --biome=${where.biome.name} --list shows what is set.`);
+  }
+  if (parsed.data.biome !== where.biome.name) {
+    throw new BiomeError('SETTING_INVALID', `Biome settings ${source} is for biome ${parsed.data.biome}, not ${where.biome.name}.`, 'Delete it; settings are never shared between biomes.');
+  }
+  for (const [project, values] of Object.entries(parsed.data.projects)) {
+    checkSettings({ layerText: describeLayer('biome', { project, environment: where.biome.environment.name, biome: where.biome.name }), values, config: where.config, environment: where.biome.environment.name });
+  }
+  return parsed.data as BiomeSettings;
+}
+
+/** A change asked of biome-config: `--set K=V` and `--unset K` for one or more projects. */
+export interface SettingsChange {
+  projects: string[];
+  set: Record<string, string>;
+  unset: string[];
+}
+
+/** Parses `--set` values (`KEY=value`, the value may hold `=`). */
+export function parseAssignments(values: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of values) {
+    const at = item.indexOf('=');
+    if (at <= 0) {
+      throw new BiomeError('OPTIONS_INVALID', `--set ${JSON.stringify(item.length > 40 ? `${item.slice(0, 12)}…` : item)} is not KEY=value.`, 'Write --set LOG_LEVEL=debug (repeat --set for several).');
+    }
+    out[item.slice(0, at)] = item.slice(at + 1);
+  }
+  return out;
+}
+
+/**
+ * Applies a change to a biome's settings (pure). Every set value is checked
+ * as the biome layer; unsetting a key that is not set is reported, not an
+ * error. An emptied project disappears from the file.
+ */
+export function planSettingsChange(input: { current?: BiomeSettings; change: SettingsChange; config: WorkspaceConfig; biome: BiomeRef; now: Date; by: string }): { next: BiomeSettings; changed: boolean; notSet: { project: string; key: string }[] } {
+  const { change, biome } = input;
+  const projects = { ...(input.current?.projects ?? {}) };
+  const notSet: { project: string; key: string }[] = [];
+  let changed = false;
+  for (const project of change.projects) {
+    const where = { project, environment: biome.environment.name, biome: biome.name };
+    const set = checkSettings({ layerText: describeLayer('biome', where), values: change.set, config: input.config, environment: biome.environment.name });
+    for (const key of change.unset) {
+      if (!ENV_VAR_NAME.test(key)) throw settingError(describeLayer('biome', where), key, 'is not an environment variable name', 'Use letters, digits and underscores, starting with a letter, e.g. --unset LOG_LEVEL.');
+      if (Object.hasOwn(set, key)) throw new BiomeError('OPTIONS_INVALID', `${key} is both set and unset.`, 'Pass either --set or --unset for a key.');
+    }
+    const before = { ...(Object.hasOwn(projects, project) ? projects[project] : {}) };
+    const after = { ...before, ...set };
+    for (const key of change.unset) {
+      if (!Object.hasOwn(after, key)) notSet.push({ project, key });
+      delete after[key];
+    }
+    if (Object.keys(after).length > 0) projects[project] = Object.fromEntries(Object.entries(after).sort(([a], [b]) => (a < b ? -1 : 1)));
+    else delete projects[project];
+    changed ||= canonicalJson(before) !== canonicalJson(after);
+  }
+  return { next: { schemaVersion: 1, biome: biome.name, projects, updatedAt: input.now.toISOString(), updatedBy: input.by }, changed, notSet };
+}
+
+/**
+ * The data sets a set of records reads that a target environment lacks, by
+ * project: promotion refuses when any is missing.
+ */
+export function missingDataSets(records: { project: string; settings: Record<string, unknown> }[], target: EnvironmentConfig): { project: string; dataSets: string[] }[] {
+  const known = target.dataSets ?? {};
+  return records
+    .map((r) => ({ project: r.project, dataSets: declaredDataSets(r.project, r.settings).filter((n) => !Object.hasOwn(known, n)) }))
+    .filter((m) => m.dataSets.length > 0);
+}
+
+/** Rows of the settings table: project, variable, value, the layer it comes from (secret references marked). */
+export function settingsRows(entries: { project: string; resolved: ResolvedSettings }[]): string[][] {
+  return entries.flatMap(({ project, resolved }) =>
+    Object.entries(resolved.environment).map(([key, value]) => [project, key, value, `${resolved.sources[key] ?? '?'}${parseSecretReference(key, value) ? ' (secret reference)' : ''}`]),
+  );
+}
+
+/** Rows of the data-set table: project, data set, `s3://<bucket>/<prefix>/`. */
+export function dataSetRows(entries: { project: string; resolved: ResolvedSettings }[], bucket: string): string[][] {
+  return entries.flatMap(({ project, resolved }) => Object.entries(resolved.dataSets).map(([name, prefix]) => [project, name, `s3://${bucket}/${prefix}/`]));
+}
