@@ -75,6 +75,21 @@ data "aws_iam_policy_document" "boundary" {
     resources = ["arn:${local.partition}:s3:::${local.biome_pattern}"]
   }
 
+  # Shared data sets (read-only) and the environment's own parameters and
+  # secrets that settings refer to; each function role grants itself only the
+  # prefixes and names its project declares (infra/stacks/biome/datasets.tf).
+  statement {
+    sid       = "ReadSharedDataSets"
+    actions   = ["s3:GetObject", "s3:ListBucket"]
+    resources = ["arn:${local.partition}:s3:::${var.name_prefix}-datasets-${var.environment}-${local.account}", "arn:${local.partition}:s3:::${var.name_prefix}-datasets-${var.environment}-${local.account}/*"]
+  }
+
+  statement {
+    sid       = "ReadEnvironmentSecrets"
+    actions   = ["ssm:GetParameter", "secretsmanager:GetSecretValue"]
+    resources = ["arn:${local.partition}:ssm:${local.region}:${local.account}:parameter/${var.name_prefix}/${var.environment}/*", "arn:${local.partition}:secretsmanager:${local.region}:${local.account}:secret:${var.name_prefix}/${var.environment}/*"]
+  }
+
   statement {
     sid       = "InvokeBiomeFunctions"
     actions   = ["lambda:InvokeFunction"]

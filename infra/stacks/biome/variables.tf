@@ -121,6 +121,10 @@ variable "services" {
     environment      = map(string)
     model            = string
     deployed_at      = string
+    # Read-only grants (datasets.tf); optional so tfvars rendered before them still plan.
+    data_sets          = optional(map(string), {})
+    ssm_parameter_arns = optional(list(string), [])
+    secret_arns        = optional(list(string), [])
   }))
   default = {}
 
