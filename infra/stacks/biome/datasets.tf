@@ -27,75 +27,92 @@ locals {
   data_set_bucket     = coalesce(var.data_set_bucket, "${var.name_prefix}-datasets-${var.environment}-${var.aws_account_id}")
   data_set_bucket_arn = "arn:${local.partition}:s3:::${local.data_set_bucket}"
 
-  # Only services that read something get a policy.
-  service_reads = {
-    for name, s in var.services : name => {
-      prefixes = sort(distinct(values(s.data_sets)))
-      ssm      = sort(distinct(s.ssm_parameter_arns))
-      secrets  = sort(distinct(s.secret_arns))
-    } if length(s.data_sets) + length(s.ssm_parameter_arns) + length(s.secret_arns) > 0
-  }
+  # One policy per kind of read, only for the services that have some: each
+  # policy is a literal list of statements (checked statically and by
+  # terraform test), and an empty Resource list never reaches IAM.
+  data_set_reads  = { for name, s in var.services : name => sort(distinct(values(s.data_sets))) if length(s.data_sets) > 0 }
+  parameter_reads = { for name, s in var.services : name => sort(distinct(s.ssm_parameter_arns)) if length(s.ssm_parameter_arns) > 0 }
+  secret_reads    = { for name, s in var.services : name => sort(distinct(s.secret_arns)) if length(s.secret_arns) > 0 }
 }
 
-resource "aws_iam_role_policy" "reads" {
-  for_each = local.service_reads
+resource "aws_iam_role_policy" "read_data_sets" {
+  for_each = local.data_set_reads
 
-  name = "read-data-sets-and-secrets"
+  name = "read-data-sets"
   role = module.service[each.key].role_name
-
-  # jsonencode rather than a policy-document data source: the statements are
-  # plain values, checked by terraform test with a mocked provider.
   policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [for s in [
+    Statement = [
       {
-        enabled = length(each.value.prefixes) > 0
-        statement = {
-          Sid      = "ReadDataSetObjects"
-          Effect   = "Allow"
-          Action   = ["s3:GetObject"]
-          Resource = [for p in each.value.prefixes : "${local.data_set_bucket_arn}/${p}/*"]
-        }
+        Sid      = "ReadDataSetObjects"
+        Effect   = "Allow"
+        Action   = ["s3:GetObject"]
+        Resource = [for p in each.value : "${local.data_set_bucket_arn}/${p}/*"]
       },
       {
-        enabled = length(each.value.prefixes) > 0
-        statement = {
-          Sid       = "ListDataSetPrefixes"
-          Effect    = "Allow"
-          Action    = ["s3:ListBucket"]
-          Resource  = [local.data_set_bucket_arn]
-          Condition = { StringLike = { "s3:prefix" = flatten([for p in each.value.prefixes : [p, "${p}/*"]]) } }
-        }
+        Sid       = "ListDataSetPrefixes"
+        Effect    = "Allow"
+        Action    = ["s3:ListBucket"]
+        Resource  = [local.data_set_bucket_arn]
+        Condition = { StringLike = { "s3:prefix" = flatten([for p in each.value : [p, "${p}/*"]]) } }
       },
-      {
-        enabled = length(each.value.ssm) > 0
-        statement = {
-          Sid      = "ReadReferencedParameters"
-          Effect   = "Allow"
-          Action   = ["ssm:GetParameter"]
-          Resource = each.value.ssm
-        }
-      },
-      {
-        enabled = length(each.value.secrets) > 0
-        statement = {
-          Sid      = "ReadReferencedSecrets"
-          Effect   = "Allow"
-          Action   = ["secretsmanager:GetSecretValue"]
-          Resource = each.value.secrets
-        }
-      },
-    ] : s.statement if s.enabled]
+    ]
   })
 
   lifecycle {
     precondition {
-      condition     = alltrue([for p in each.value.prefixes : !startswith(p, "/") && !endswith(p, "/") && !strcontains(p, "*")])
-      error_message = "Data-set prefixes of ${each.key} must have no leading or trailing slash and no wildcard."
+      condition     = alltrue([for p in each.value : length(p) > 0 && !startswith(p, "/") && !endswith(p, "/") && !strcontains(p, "*") && !strcontains(p, "?")])
+      error_message = "Data-set prefixes of ${each.key} must be non-empty, without leading or trailing slash and without wildcards."
     }
+  }
+}
+
+resource "aws_iam_role_policy" "read_parameters" {
+  for_each = local.parameter_reads
+
+  name = "read-parameters"
+  role = module.service[each.key].role_name
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "ReadReferencedParameters"
+        Effect   = "Allow"
+        Action   = ["ssm:GetParameter"]
+        Resource = each.value
+      },
+    ]
+  })
+
+  lifecycle {
     precondition {
-      condition     = alltrue([for a in concat(each.value.ssm, each.value.secrets) : startswith(a, "arn:${local.partition}:") && split(":", a)[4] == var.aws_account_id && split(":", a)[3] == var.aws_region])
-      error_message = "Secret and parameter ARNs of ${each.key} must be in the biome's own account and region."
+      condition     = alltrue([for a in each.value : startswith(a, "arn:${local.partition}:ssm:${var.aws_region}:${var.aws_account_id}:parameter/${var.name_prefix}/${var.environment}/")])
+      error_message = "Parameters ${each.key} refers to must be /${var.name_prefix}/${var.environment}/... in the biome's own account and region."
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "read_secrets" {
+  for_each = local.secret_reads
+
+  name = "read-secrets"
+  role = module.service[each.key].role_name
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "ReadReferencedSecrets"
+        Effect   = "Allow"
+        Action   = ["secretsmanager:GetSecretValue"]
+        Resource = each.value
+      },
+    ]
+  })
+
+  lifecycle {
+    precondition {
+      condition     = alltrue([for a in each.value : startswith(a, "arn:${local.partition}:secretsmanager:${var.aws_region}:${var.aws_account_id}:secret:${var.name_prefix}/${var.environment}/")])
+      error_message = "Secrets ${each.key} refers to must be ${var.name_prefix}/${var.environment}/... in the biome's own account and region."
     }
   }
 }
