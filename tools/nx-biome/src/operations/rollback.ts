@@ -9,6 +9,8 @@ import { ciJobUrl, Deps, deployerName } from './context';
 import { readBiomeMeta, readHistory, readLedger, writeBiomeMeta, writeRecord } from './ledger-store';
 import { verifyArtifact } from './publish';
 import { renderBiomeTfvars } from './render';
+import { readBiomeSettings } from './settings';
+import { resolveSettings } from '../core/settings';
 
 export interface RollbackStep {
   project: string;
@@ -82,11 +84,14 @@ export async function rollbackBiome(input: { store: StorePort; config: Workspace
   }
   // Every artifact is present and intact before the ledger changes at all.
   for (const s of moves) await verifyArtifact(store, s.restore!.artifactKey, s.restore!.sha256);
+  // The code goes back; the biome's settings layers (and its overrides) stay as they are now.
+  const biomeSettings = await readBiomeSettings(store, input.config, biome);
+  const resolved = new Map(moves.map((s) => [s.project, resolveSettings({ config: input.config, biome, project: s.project, kind: s.restore!.kind, settings: s.restore!.settings, biomeSettings })]));
   if (input.dryRun) return { steps };
 
   const now = deps.now();
   const deployedBy = await deployerName(deps);
-  for (const s of moves) await writeRecord(store, rollbackRecord(s.restore!, { current: s.current, now, deployedBy, ciJobUrl: ciJobUrl(deps.env), from: s.from! }));
+  for (const s of moves) await writeRecord(store, { ...rollbackRecord(s.restore!, { current: s.current, now, deployedBy, ciJobUrl: ciJobUrl(deps.env), from: s.from! }), resolvedSettings: resolved.get(s.project) });
   const existing = await readBiomeMeta(store, biome.name);
   await writeBiomeMeta(store, touchBiomeMeta({ existing, biome: biome.name, environment: biome.environment.name, sandpit: biome.sandpit, owner: deployedBy, now, ttlHours: input.config.sandpitTtlHours }));
   const { path } = await renderBiomeTfvars({ store, config: input.config, biome, workspaceRoot: input.workspaceRoot });
