@@ -12,7 +12,7 @@ const DATA_SET_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const SETTINGS_PROJECT = /^(\*|[a-z][a-z0-9]*(-[a-z0-9]+)*)$/;
 
 /** A named data set: a prefix of the environment's data-set bucket that functions may read. */
-const dataSetSchema = z
+export const dataSetSchema = z
   .object({
     prefix: z.string().regex(/^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*$/, 'must be a key prefix such as "assays/reference" (lowercase segments, no leading or trailing "/")'),
     description: z.string().min(1, 'must say what the data set holds'),
@@ -20,7 +20,7 @@ const dataSetSchema = z
   })
   .strict();
 
-const environmentSchema = z
+export const environmentSchema = z
   .object({
     account: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id'),
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as ap-southeast-2'),
@@ -37,7 +37,8 @@ const environmentSchema = z
 
 export type DataSetConfig = z.infer<typeof dataSetSchema>;
 
-const configSchema = z
+/** The zod schema of `nx-biome.json` (tools/nx-biome/config.schema.json mirrors it for editors; a test keeps them in step). */
+export const configSchema = z
   .object({
     $schema: z.string().optional(),
     namePrefix: z.string().regex(/^[a-z][a-z0-9]{0,9}$/, 'must be 1-10 lowercase letters or digits, starting with a letter'),

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseWorkspaceConfig } from './config';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { configSchema, dataSetSchema, environmentSchema, parseWorkspaceConfig } from './config';
 import { BiomeError } from './errors';
 import { LedgerRecord, planProjectDeploy } from './ledger';
 import { parseBiomeName } from './names';
@@ -211,5 +213,21 @@ describe('promotion needs the same data sets in the target environment', () => {
     const moved = config({ staging: { dataSets: { ...DATA_SETS, 'ore-training': { ...DATA_SETS['ore-training'], prefix: 'training/v2' } } } });
     const steps = planPromotion({ source: 'dev', target: parseBiomeName('staging', moved), records: [record('grade-predict', { dataSets: ['ore-training'] })], targetRecords: [], contains: new Map(), allowRollback: false });
     expect(steps.map((s) => s.action)).toEqual(['copy']);
+  });
+});
+
+describe('config.schema.json (for editors) and the zod schema (what the plugin enforces)', () => {
+  const schema = JSON.parse(readFileSync(join(__dirname, '../../config.schema.json'), 'utf8'));
+  it('declare the same fields at every level', () => {
+    expect(Object.keys(schema.properties).sort()).toEqual(Object.keys(configSchema.shape).sort());
+    expect(Object.keys(schema.definitions.environment.properties).sort()).toEqual(Object.keys(environmentSchema.shape).sort());
+    expect(Object.keys(schema.definitions.dataSet.properties).sort()).toEqual(Object.keys(dataSetSchema.shape).sort());
+  });
+
+  it('the repository\'s nx-biome.json passes the plugin\'s checks and declares the same data-set names in every environment', () => {
+    const repo = parseWorkspaceConfig(JSON.parse(readFileSync(join(__dirname, '../../../../nx-biome.json'), 'utf8')));
+    const names = Object.values(repo.environments).map((e) => Object.keys(e.dataSets ?? {}).sort());
+    expect(names[0].length).toBeGreaterThan(0);
+    for (const n of names) expect(n).toEqual(names[0]);
   });
 });
