@@ -190,9 +190,9 @@ describe('the ledger and the tfvars carry the resolved settings; the artifact do
   it('a settings-only change is a new record with the same artifact key; the same settings are unchanged', () => {
     const current = record('assay-ingest', projectSettings, { resolvedSettings: resolved });
     const changed = { ...resolved, environment: { ...resolved.environment, LOG_LEVEL: 'trace' } };
-    const plan = planProjectDeploy({ current, next: { ...current, resolvedSettings: changed }, artifactStored: true });
-    expect(plan).toMatchObject({ action: 'record', upload: false, record: { artifactKey: current.artifactKey } });
-    expect(planProjectDeploy({ current, next: { ...current, deployedAt: 'later' }, artifactStored: true }).action).toBe('unchanged');
+    const plan = planProjectDeploy({ current, next: { ...current, resolvedSettings: changed }, currentArtifact: 'same' });
+    expect(plan).toMatchObject({ action: 'record', restore: false, record: { artifactKey: current.artifactKey, resolvedSettings: changed } });
+    expect(planProjectDeploy({ current, next: { ...current, deployedAt: 'later' }, currentArtifact: 'same' }).action).toBe('unchanged');
   });
 });
 

@@ -41,7 +41,7 @@ async function deploy(gitSha: string) {
   const body = Buffer.from(`assay-ingest@${gitSha}\n`.repeat(20));
   const sha256 = createHash('sha256').update(body).digest('hex');
   const manifest = { project: 'assay-ingest', kind: 'service' as const, file: `assay-ingest-${gitSha}.zip`, sha256, size: body.length, gitSha, dirty: false, dirtyFiles: [], settings: { dataSets: ['assay-reference'], environment: { LOG_LEVEL: 'info' } } };
-  return deployProject({ store, config, biome, manifest, body, now: now(), deployedBy: 'amy', allowDirty: false, dryRun: false });
+  return deployProject({ store, config, biome, manifest, readBody: async () => body, now: now(), deployedBy: 'amy', allowDirty: false, dryRun: false });
 }
 
 const configure = (set: Record<string, string>, unset: string[] = [], dryRun = false) =>
