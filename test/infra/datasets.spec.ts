@@ -127,7 +127,8 @@ describe('terraform mock apply of the biome stack with those tfvars (offline, mo
         asserts.push(`  assert {\n    condition     = aws_iam_role_policy.${resource}["${service}"].role == module.service["${service}"].role_name\n    error_message = "${resource}[${service}] is attached to another role."\n  }`);
       }
     }
-    return ['mock_provider "aws" {', '  mock_data "aws_iam_policy_document" {', '    defaults = {', '      json = "{\\"Version\\":\\"2012-10-17\\",\\"Statement\\":[]}"', '    }', '  }', '  mock_resource "aws_iam_role" {', '    defaults = {', '      arn = "arn:aws:iam::111111111111:role/mocked"', '    }', '  }', '}', '', 'mock_provider "postgresql" {}', '', 'run "data_set_and_secret_reads" {', '  command = apply', '', ...asserts, '}', ''].join('\n');
+    // The stack's own mocks (well-formed ARNs for computed attributes), as tests/biome.tftest.hcl uses them.
+    return ['mock_provider "aws" {', '  source = "../../tests/mocks"', '}', '', 'run "data_set_and_secret_reads" {', '  command = apply', '', ...asserts, '}', ''].join('\n');
   }
 
   it('each function role can read its data sets\' prefixes and referenced secrets and nothing else; a policy that also writes fails the same test', async (ctx) => {
@@ -138,10 +139,10 @@ describe('terraform mock apply of the biome stack with those tfvars (offline, mo
       ctx.skip();
       return;
     }
-    const copy = await copyInfraForCli(tf);
+    const copy = await copyInfraForCli();
     try {
       const tests = join(copy.biomeStack, 'tests');
-      await writeFile(join(tests, 'datasets.tftest.hcl'), testFile(expectedPolicies(tfvars.data_set_bucket)).replace(copy.stubbedDatabase ? 'mock_provider "postgresql" {}\n' : '\0', ''));
+      await writeFile(join(tests, 'datasets.tftest.hcl'), testFile(expectedPolicies(tfvars.data_set_bucket)));
       const varFile = join(copy.root, `${BIOME}.tfvars.json`);
       // No VPC or database lookups: the mock apply is about IAM.
       await writeFile(varFile, JSON.stringify({ ...tfvars, network_enabled: false, database_enabled: false }));
