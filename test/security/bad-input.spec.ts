@@ -109,7 +109,7 @@ describe('CLI options: --biome', () => {
 
 describe('workspace config (nx-biome.json)', () => {
   const variants: [string, (c: typeof FIXTURE_CONFIG) => unknown, RegExp][] = [
-    ['unknown environment in promotionOrder', (c) => ({ ...c, promotionOrder: ['dev', 'qa', 'prod'] }), /promotionOrder names unknown environment "qa"/],
+    ['unknown environment in promotionOrder', (c) => ({ ...c, promotionOrder: ['dev', 'qa', 'prod'] }), /promotionOrder: names unknown environment "qa"/],
     ['bad account id', (c) => ({ ...c, environments: { ...c.environments, dev: { ...c.environments.dev, account: '1234' } } }), /environments\.dev\.account: must be a 12-digit AWS account id/],
     ['bad region', (c) => ({ ...c, environments: { ...c.environments, dev: { ...c.environments.dev, region: 'mars-1' } } }), /environments\.dev\.region: must be an AWS region/],
     ['unknown top-level field', (c) => ({ ...c, deployEverywhere: true }), /deployEverywhere/],
@@ -118,6 +118,17 @@ describe('workspace config (nx-biome.json)', () => {
     ['name prefix with shell characters', (c) => ({ ...c, namePrefix: 'geo;id' }), /namePrefix/],
     ['bucket that is not a bucket name', (c) => ({ ...c, environments: { ...c.environments, dev: { ...c.environments.dev, bucket: 'Bad_Bucket' } } }), /environments\.dev\.bucket/],
     ['no environments', (c) => ({ ...c, environments: {}, promotionOrder: [] }), /CONFIG|environments|promotionOrder/],
+    [
+      'several problems of different kinds',
+      (c) => ({ ...c, promotionOrder: ['dev', 'qa', 'uat'], environments: { ...c.environments, dev: { ...c.environments.dev, account: '1234' } } }),
+      // Schema problems first: one round of fixes shows the rest, all of them at once.
+      /environments\.dev\.account: must be a 12-digit AWS account id/,
+    ],
+    [
+      'two unknown environments in promotionOrder, both named at once',
+      (c) => ({ ...c, promotionOrder: ['dev', 'qa', 'uat'] }),
+      /promotionOrder: names unknown environment "qa"[\s\S]*promotionOrder: names unknown environment "uat"/,
+    ],
   ];
   it.each(variants)('%s: CONFIG_INVALID naming it', async (_label, change, message) => {
     const path = join(fx.root, 'nx-biome.json');

@@ -69,30 +69,33 @@ export function parseWorkspaceConfig(raw: unknown, source = WORKSPACE_CONFIG_FIL
     throw new BiomeError('CONFIG_INVALID', `${source} is invalid:\n  - ${problems.join('\n  - ')}`, `Fix ${source}; docs/configuration.md lists every field.`);
   }
   const value = parsed.data;
+  // Every problem at once, as the message promises: one round of fixes, not one per run.
+  const problems: string[] = [];
+  if (Object.keys(value.environments).length === 0) problems.push('environments: declares no environment; add at least one entry');
+  for (const name of value.promotionOrder) {
+    if (!Object.hasOwn(value.environments, name)) problems.push(`promotionOrder: names unknown environment "${name}"; use only environments declared under "environments" (${Object.keys(value.environments).join(', ') || 'none'})`);
+  }
+  for (const [name, env] of Object.entries(value.environments)) problems.push(...dataSetPrefixProblems(name, env.dataSets ?? {}));
+  if (problems.length > 0) {
+    throw new BiomeError('CONFIG_INVALID', `${source} is invalid:\n  - ${problems.join('\n  - ')}`, `Fix ${source}; docs/configuration.md lists every field.`);
+  }
   const environments: Record<string, EnvironmentConfig> = {};
   for (const [name, env] of Object.entries(value.environments)) environments[name] = { ...env, name, settings: checkEnvironmentSettings(value, name, env.settings) };
-  if (Object.keys(environments).length === 0) {
-    throw new BiomeError('CONFIG_INVALID', `${source} declares no environments.`, 'Add at least one entry under "environments".');
-  }
-  for (const name of value.promotionOrder) {
-    if (!environments[name]) {
-      throw new BiomeError('CONFIG_INVALID', `${source}: promotionOrder names unknown environment "${name}".`, `Use only environments declared under "environments" (${Object.keys(environments).join(', ')}).`);
-    }
-  }
-  for (const env of Object.values(environments)) checkDataSetPrefixes(env, source);
   return { ...value, environments };
 }
 
 /** No data-set prefix lies below another: a grant to one would reach into the other. */
-function checkDataSetPrefixes(env: EnvironmentConfig, source: string): void {
-  const sets = Object.entries(env.dataSets ?? {});
+function dataSetPrefixProblems(environment: string, dataSets: Record<string, { prefix: string }>): string[] {
+  const sets = Object.entries(dataSets);
+  const out: string[] = [];
   for (const [a, da] of sets) {
     for (const [b, db] of sets) {
-      if (a !== b && (db.prefix === da.prefix || db.prefix.startsWith(`${da.prefix}/`))) {
-        throw new BiomeError('CONFIG_INVALID', `${source}: environments.${env.name}.dataSets: "${b}" (${db.prefix}) lies inside "${a}" (${da.prefix}), so reading "${a}" would also read "${b}".`, 'Give every data set its own prefix, none below another (e.g. assays/reference and assays/raw, not assays and assays/raw).');
+      if (a !== b && (db.prefix === da.prefix || db.prefix.startsWith(`${da.prefix}/`)) && !(db.prefix === da.prefix && b < a)) {
+        out.push(`environments.${environment}.dataSets: "${b}" (${db.prefix}) lies inside "${a}" (${da.prefix}), so reading "${a}" would also read "${b}"; give every data set its own prefix, none below another (e.g. assays/reference and assays/raw, not assays and assays/raw)`);
       }
     }
   }
+  return out;
 }
 
 /** The environment layer of settings, every value checked by the rules of all layers (SETTING_INVALID / SETTING_LOOKS_SECRET). */
