@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { BiomeError } from '../core/errors';
 import { parseWorkspaceConfig, WorkspaceConfig, WORKSPACE_CONFIG_FILE } from '../core/config';
 
@@ -77,6 +77,19 @@ export async function writeFileAtomic(path: string, body: string | Buffer, optio
     // After a link (or a failure) the temporary name is still there: remove it.
     if (!placed) await fs.unlink(tmp).catch(() => undefined);
   }
+}
+
+/**
+ * Resolves an output file option against the workspace root; a path that
+ * leaves the workspace is refused (CI scripts pass these from variables).
+ */
+export function workspaceOutputPath(workspaceRoot: string, option: string, value: string): string {
+  const target = resolve(workspaceRoot, value);
+  const inside = relative(workspaceRoot, target);
+  if (!inside || inside.startsWith('..') || resolve(workspaceRoot, inside) !== target) {
+    throw new BiomeError('OPTIONS_INVALID', `--${option}=${value} is outside the workspace.`, `Give a path inside the workspace, e.g. --${option}=dist/ci/<file>.`);
+  }
+  return target;
 }
 
 /** Reads a JSON file, or undefined when it does not exist. */

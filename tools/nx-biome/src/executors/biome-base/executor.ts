@@ -1,10 +1,9 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { relative, resolve } from 'node:path';
 import { chooseAffectedBase } from '../../core/base';
 import { BiomeError } from '../../core/errors';
 import { parseBiomeName } from '../../core/names';
 import { assertNotShallow } from '../../adapters/git';
-import { loadWorkspaceConfig, writeFileAtomic } from '../../adapters/workspace';
+import { loadWorkspaceConfig, workspaceOutputPath, writeFileAtomic } from '../../adapters/workspace';
 import { Deps, realDeps, storeOf } from '../../operations/context';
 import { readLedger } from '../../operations/ledger-store';
 import { requireBiomeOption, runExecutor } from '../run';
@@ -32,11 +31,7 @@ export async function biomeBaseWith(options: BiomeBaseOptions, context: Executor
   }
   d.log(`${from === 'ledger' ? 'last deployed commit of' : 'no deployed commit in'} ${biome.name}: ${base}`);
   if (options.outputFile) {
-    const target = resolve(context.root, options.outputFile);
-    const inside = relative(context.root, target);
-    if (!inside || inside.startsWith('..') || resolve(context.root, inside) !== target) {
-      throw new BiomeError('OPTIONS_INVALID', `--outputFile=${options.outputFile} is outside the workspace.`, 'Give a path inside the workspace, e.g. --outputFile=dist/biome-base.txt.');
-    }
+    const target = workspaceOutputPath(context.root, 'outputFile', options.outputFile);
     await writeFileAtomic(target, `${base}\n`);
   }
   return base;
