@@ -56,6 +56,7 @@ export function cacheRefOf(input: CacheRefInput): string | undefined {
 /**
  * Encodes a ref as one key segment, injectively: letters, digits, `.`, `_`
  * and `-` stay, every other byte becomes `~xx` (so `a/b` and `a-b` differ).
+ * `.` and `..` alone are encoded too.
  */
 export function encodeRefSegment(ref: string): string {
   let out = '';
@@ -63,7 +64,8 @@ export function encodeRefSegment(ref: string): string {
     const c = String.fromCharCode(byte);
     out += /[A-Za-z0-9._-]/.test(c) ? c : `~${byte.toString(16).padStart(2, '0')}`;
   }
-  return out;
+  // "." and ".." are path steps in a file store.
+  return out === '.' || out === '..' ? out.replace(/\./g, '~2e') : out;
 }
 
 /**
