@@ -12,7 +12,7 @@ const BUCKET = 'geo-nx-cache-spec';
 async function call(url: string, method: 'GET' | 'PUT', hash: string, body?: Buffer, token?: string) {
   const res = await fetch(`${url}/v1/cache/${hash}`, {
     method,
-    body,
+    body: body ? new Uint8Array(body) : undefined,
     headers: { 'content-type': 'application/octet-stream', ...(token ? { authorization: `Bearer ${token}` } : {}) },
   });
   return { status: res.status, body: Buffer.from(await res.arrayBuffer()) };
