@@ -83,6 +83,8 @@ module "codebuild" {
       NX_NO_CLOUD      = "true"
       TARGET_ENV       = each.value.env
       TF_CLI_ARGS_init = "-backend-config=backends/${each.value.env}.s3.tfbackend"
+      # The shared Nx cache (cache.tf): the buildspecs start nx run infra:cache-serve when it is set.
+      BIOME_NX_CACHE = "s3://${aws_s3_bucket.nx_cache.bucket}/${local.nx_cache_prefix}"
     },
     # The stores this job reads and writes: the devops source buckets.
     { for env in compact([each.value.env, each.value.from]) : "BIOME_STORE_${upper(env)}" => "s3://${local.source_buckets[env]}" },
