@@ -193,7 +193,7 @@ describe('Nx cache endpoint over S3 (s3rver)', () => {
     }
   });
 
-  it('with the store down: reads are misses (404), writes are refused without failing (403), and after 3 failures the store is left alone', async () => {
+  it('with the store down: reads are misses (404), writes are refused without failing (403), and after 3 failures of a kind the store is left alone', async () => {
     const dead = await new Promise<number>((resolve) => {
       const probe = createServer();
       probe.listen(0, '127.0.0.1', () => {
@@ -202,13 +202,44 @@ describe('Nx cache endpoint over S3 (s3rver)', () => {
       });
     });
     const server = await open(main, undefined, `http://127.0.0.1:${dead}`);
-    expect((await call(server.url, 'GET', '7001')).status).toBe(404);
-    expect((await call(server.url, 'PUT', '7001', Buffer.from('x'))).status).toBe(403);
-    expect((await call(server.url, 'GET', '7002')).status).toBe(404);
-    expect(server.stats).toMatchObject({ readErrors: 2, writeErrors: 1 });
-    // Off now: answered at once, no more store calls (counted as plain misses).
-    expect((await call(server.url, 'GET', '7003')).status).toBe(404);
-    expect((await call(server.url, 'PUT', '7003', Buffer.from('x'))).status).toBe(403);
-    expect(server.stats).toMatchObject({ readErrors: 2, writeErrors: 2, misses: 1 });
+    for (const hash of ['7001', '7002', '7003']) {
+      expect((await call(server.url, 'GET', hash)).status).toBe(404);
+      expect((await call(server.url, 'PUT', hash, Buffer.from('x'))).status).toBe(403);
+    }
+    expect(server.stats).toMatchObject({ readErrors: 3, writeErrors: 3, misses: 0 });
+    // Off now: answered at once without the store (a plain miss, a refused write).
+    expect((await call(server.url, 'GET', '7004')).status).toBe(404);
+    expect((await call(server.url, 'PUT', '7004', Buffer.from('x'))).status).toBe(403);
+    expect(server.stats).toMatchObject({ readErrors: 3, writeErrors: 4, misses: 1 });
+  });
+
+  it('where the role may not write the scope (S3 answers 403), writes are refused and turned off, reads go on', async () => {
+    const seed = await open(main);
+    await call(seed.url, 'PUT', '8001', Buffer.from('from release'));
+    // In front of s3rver: every PUT is AccessDenied, as IAM answers CodeBuild writing main/.
+    const front = createServer((req, res) => {
+      if (req.method === 'PUT') {
+        req.resume();
+        res.writeHead(403, { 'content-type': 'application/xml' });
+        res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>');
+        return;
+      }
+      const up = request({ host: '127.0.0.1', port: s3.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 500, r.headers);
+        r.pipe(res);
+      });
+      req.pipe(up);
+    });
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    try {
+      const server = await open(main, undefined, `http://127.0.0.1:${(front.address() as AddressInfo).port}`);
+      for (const hash of ['8101', '8102', '8103', '8104']) expect((await call(server.url, 'PUT', hash, Buffer.from('x'))).status).toBe(403);
+      expect(server.stats.writeErrors).toBe(4);
+      expect(await call(server.url, 'GET', '8001')).toEqual({ status: 200, body: Buffer.from('from release') });
+      expect((await call(server.url, 'GET', '8101')).status).toBe(404);
+      expect(await stored('main/8101.tar.gz')).toBeUndefined();
+    } finally {
+      await new Promise<void>((r) => front.close(() => r()));
+    }
   });
 });

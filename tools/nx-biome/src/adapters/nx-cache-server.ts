@@ -23,7 +23,7 @@ export interface CacheServerOptions {
   token?: string;
   /** 0 picks a free port. Always bound to 127.0.0.1. */
   port?: number;
-  /** After this many store failures in a row the endpoint stops asking the store (S3 down). */
+  /** After this many failed reads (or writes) in a row the endpoint stops reading (writing) the store: S3 down, or no permission. */
   maxConsecutiveFailures?: number;
   log?: (line: string) => void;
 }
@@ -86,16 +86,18 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
   const log = options.log ?? (() => undefined);
   const maxFailures = options.maxConsecutiveFailures ?? 3;
   const stats: CacheServerStats = { hits: 0, misses: 0, stored: 0, existing: 0, readErrors: 0, writeErrors: 0, rejected: 0 };
-  let failuresInRow = 0;
-  let disabled = false;
+  // Reads and writes fail apart: a role that may not write a scope (CodeBuild on
+  // the default branch) still reads it.
+  const breaker = { read: { inRow: 0, off: false }, write: { inRow: 0, off: false } };
   const writing = new Map<string, Promise<unknown>>();
 
-  const storeFailed = (what: string, e: unknown) => {
-    failuresInRow++;
+  const storeFailed = (kind: 'read' | 'write', what: string, e: unknown) => {
+    const b = breaker[kind];
+    b.inRow++;
     log(`nx cache: ${what} failed, the build goes on without it: ${(e as Error)?.message ?? String(e)}`);
-    if (failuresInRow >= maxFailures && !disabled) {
-      disabled = true;
-      log(`nx cache: ${failuresInRow} store failures in a row; the cache is off for the rest of this job`);
+    if (b.inRow >= maxFailures && !b.off) {
+      b.off = true;
+      log(`nx cache: ${b.inRow} failed ${kind}s in a row; no more cache ${kind}s in this job`);
     }
   };
 
@@ -135,16 +137,16 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
     }
 
     if (req.method === 'GET') {
-      if (disabled) return (stats.misses++, answer(res, CACHE_STATUS.miss));
+      if (breaker.read.off) return (stats.misses++, answer(res, CACHE_STATUS.miss));
       try {
         const body = await read(hash);
-        failuresInRow = 0;
+        breaker.read.inRow = 0;
         if (!body) return (stats.misses++, answer(res, CACHE_STATUS.miss));
         stats.hits++;
         return answer(res, CACHE_STATUS.hit, body);
       } catch (e) {
         stats.readErrors++;
-        storeFailed(`reading ${hash}`, e);
+        storeFailed('read', `reading ${hash}`, e);
         return answer(res, CACHE_STATUS.readFailed);
       }
     }
@@ -157,7 +159,7 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
       log(`nx cache: not storing ${hash}: ${(e as Error).message}`);
       return answer(res, CACHE_STATUS.writeFailed);
     }
-    if (disabled) return (stats.writeErrors++, answer(res, CACHE_STATUS.writeFailed, 'cache is off'));
+    if (breaker.write.off) return (stats.writeErrors++, answer(res, CACHE_STATUS.writeFailed, 'cache writes are off'));
     // One write per hash at a time: the second waits, then finds the first.
     const before = writing.get(hash) ?? Promise.resolve();
     const mine = before.then(() => write(hash, body));
@@ -165,13 +167,13 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
     writing.set(hash, settled);
     try {
       const result = await mine;
-      failuresInRow = 0;
+      breaker.write.inRow = 0;
       if (result === 'exists') return (stats.existing++, answer(res, CACHE_STATUS.exists, 'entry exists; it is never replaced'));
       stats.stored++;
       return answer(res, CACHE_STATUS.stored);
     } catch (e) {
       stats.writeErrors++;
-      storeFailed(`storing ${hash}`, e);
+      storeFailed('write', `storing ${hash}`, e);
       return answer(res, CACHE_STATUS.writeFailed, 'not stored');
     } finally {
       if (writing.get(hash) === settled) writing.delete(hash);
