@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { BiomeError } from '../core/errors';
 import { parseWorkspaceConfig, WorkspaceConfig, WORKSPACE_CONFIG_FILE } from '../core/config';
@@ -100,4 +100,23 @@ export async function readJsonFile<T>(path: string): Promise<T | undefined> {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
+}
+
+const SKIP_DIRS = new Set(['node_modules', 'dist', '.nx', '.git', 'coverage']);
+
+/** Total bytes of the files below a project folder (what its build reads). */
+export async function sourceBytes(dir: string): Promise<number> {
+  let total = 0;
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    if (e.isDirectory()) {
+      if (!SKIP_DIRS.has(e.name)) total += await sourceBytes(join(dir, e.name));
+    } else if (e.isFile()) total += (await stat(join(dir, e.name))).size;
+  }
+  return total;
 }

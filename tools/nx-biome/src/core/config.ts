@@ -46,6 +46,11 @@ export const configSchema = z
     maxBiomeLength: z.number().int().min(3).max(48).default(24),
     promotionOrder: z.array(z.string()).min(1),
     environments: z.record(z.string().regex(ENVIRONMENT_NAME, 'environment names are 2-16 lowercase letters or digits'), environmentSchema),
+    // Fan-out of a deploy over K shards (nx run infra:deploy-plan): K = ceil(projects / projectsPerShard), at most maxShards.
+    fanout: z
+      .object({ projectsPerShard: z.number().int().min(1).max(10_000).default(50), maxShards: z.number().int().min(1).max(100).default(8) })
+      .strict()
+      .default({ projectsPerShard: 50, maxShards: 8 }),
   })
   .strict();
 
@@ -56,6 +61,7 @@ export interface WorkspaceConfig {
   maxBiomeLength: number;
   promotionOrder: string[];
   environments: Record<string, EnvironmentConfig>;
+  fanout: { projectsPerShard: number; maxShards: number };
 }
 
 /**
