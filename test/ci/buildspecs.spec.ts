@@ -25,7 +25,7 @@ const infraTargets = Object.keys(JSON.parse(readFileSync(join(WORKSPACE_ROOT, 'i
 
 describe('buildspecs follow the CodeBuild schema', () => {
   it('there is one for deploy, promote and destroy', () => {
-    expect(specs).toEqual(['deploy.yml', 'destroy.yml', 'promote.yml']);
+    expect(specs).toEqual(['deploy-batch.yml', 'deploy.yml', 'destroy.yml', 'promote.yml']);
   });
 
   it.each(specs)('%s parses as YAML with version 0.2 and phases with commands, calling only Nx targets that exist', (file) => {

@@ -29,8 +29,8 @@ function region(): string {
   return process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
 }
 
-/** Turns SDK failures into user errors that name the project and the fix. */
-function translate(e: unknown, projectName: string): unknown {
+/** Turns SDK failures into user errors that name the project and the fix (single and batch builds). */
+export function translate(e: unknown, projectName: string): unknown {
   const name = (e as { name?: string })?.name ?? '';
   const message = (e as Error)?.message ?? String(e);
   if (name === 'ResourceNotFoundException') {

@@ -2,7 +2,7 @@ import { BiomeError } from './errors';
 import { FULL_SHA } from './artifact';
 
 /** Buildspecs of this workspace, by short name (`--buildspec=deploy` means `buildspecs/deploy.yml`). */
-export const BUILDSPEC_NAMES = ['deploy', 'promote', 'destroy'] as const;
+export const BUILDSPEC_NAMES = ['deploy', 'promote', 'destroy', 'deploy-batch'] as const;
 
 /** CodeBuild runs these phases, in this order, when a buildspec declares them. */
 export const BUILDSPEC_PHASES = ['install', 'pre_build', 'build', 'post_build'] as const;
@@ -71,6 +71,10 @@ export interface CodeBuildOptions {
   pollSeconds?: number;
   /** Run the buildspec's phases in a shell here instead of in CodeBuild. */
   local?: boolean;
+  /** Start a batch build (the buildspec's build-graph) instead of one build. */
+  batchBuild?: boolean;
+  /** Rerun the failed builds of this finished batch. */
+  retryBatch?: string;
   dryRun?: boolean;
 }
 

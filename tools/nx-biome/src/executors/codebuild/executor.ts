@@ -9,11 +9,16 @@ import { CodeBuildPort, createCodeBuild } from '../../adapters/codebuild';
 import { createGit, GitPort } from '../../adapters/git';
 import { loadWorkspaceConfig } from '../../adapters/workspace';
 import { runBuildspecLocally, runInCodeBuild } from '../../operations/codebuild';
+import { CodeBuildBatchPort, createCodeBuildBatch } from '../../adapters/codebuild-batch';
+import { runBatchInCodeBuild } from '../../operations/codebuild-batch';
+import { biomeBaseWith } from '../biome-base/executor';
 import { runExecutor } from '../run';
 
 /** The outside world of the runner; tests pass a CodeBuild client aimed at a local double. */
 export interface CodeBuildRunnerDeps {
   codebuild: CodeBuildPort;
+  /** Batch builds; default: the SDK client. */
+  batch?: CodeBuildBatchPort;
   git: GitPort;
   env: Record<string, string | undefined>;
   now(): number;
@@ -53,6 +58,12 @@ export async function readBuildspec(root: string, path: string): Promise<Buildsp
  * biome at a commit, following it to the end.
  */
 export async function codebuildWith(options: CodeBuildOptions, context: ExecutorContext, deps: CodeBuildRunnerDeps = realRunnerDeps(context.root)): Promise<void> {
+  if (options.retryBatch) {
+    // A retry reruns the batch's failed builds with the batch's own variables and commit.
+    const projectName = options.codebuildProject ?? deps.env.CODEBUILD_PROJECT ?? options.retryBatch.split(':')[0];
+    await runBatchInCodeBuild({ retry: options.retryBatch, projectName, timeoutSeconds: options.timeoutSeconds ?? 3600, pollSeconds: options.pollSeconds ?? 10 }, { ...deps, batch: deps.batch ?? createCodeBuildBatch() });
+    return;
+  }
   if (options.biome !== undefined) parseBiomeName(options.biome, await loadWorkspaceConfig(context.root));
   const request = planCodeBuildRequest(options, deps.env, await deps.git.headSha());
   // The buildspec is read and checked here too, so a broken file fails before CodeBuild is asked.
@@ -61,6 +72,16 @@ export async function codebuildWith(options: CodeBuildOptions, context: Executor
     const where = options.local ? 'run locally' : `start CodeBuild project ${request.projectName} at ${request.sourceVersion}`;
     deps.log(`[dry-run] would ${where}: ${request.buildspec} (${spec.phases.map((p) => p.name).join(' → ')})`);
     deps.log(renderTable(['variable', 'value'], request.variables.map((v) => [v.name, v.value])));
+    return;
+  }
+  if (options.batchBuild) {
+    if (options.local) throw new BiomeError('OPTIONS_INVALID', '--batchBuild runs in CodeBuild, not --local.', 'Run one build of the graph locally instead, e.g. --local --variables=SHARD_INDEX=1 --variables=BASE=<sha>.');
+    // Every shard must deploy from the same base; the ledger moves as they finish, so it is read once, here.
+    if (options.biome && !request.variables.some((v) => v.name === 'BASE')) {
+      const base = await biomeBaseWith({ biome: options.biome, fallback: options.baseFallback ?? 'all' }, context);
+      request.variables = [...request.variables, { name: 'BASE', value: base }].sort((a, b) => (a.name < b.name ? -1 : 1));
+    }
+    await runBatchInCodeBuild({ request }, { ...deps, batch: deps.batch ?? createCodeBuildBatch() });
     return;
   }
   if (options.local) await runBuildspecLocally(spec, request, { cwd: context.root, env: deps.env, now: deps.now, log: deps.log, output: deps.output });

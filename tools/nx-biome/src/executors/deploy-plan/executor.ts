@@ -17,6 +17,8 @@ export interface DeployPlanOptions {
   fallback?: string;
   head?: string;
   shards?: number;
+  /** Cap on the default K (the slots of a fixed batch graph). */
+  maxShards?: number;
   shard?: number;
   outputFile?: string;
 }
@@ -45,7 +47,7 @@ export async function deployPlanWith(options: DeployPlanOptions, context: Execut
   const config = await loadWorkspaceConfig(context.root);
   const biome = parseBiomeName(requireBiomeOption(options.biome), config);
   const d: DeployPlanDeps = deps ?? { ...realDeps(context.root, config), nx: createNxCli(context.root), print: (t) => process.stdout.write(`${t}\n`) };
-  for (const [name, v] of [['shards', options.shards], ['shard', options.shard]] as const) {
+  for (const [name, v] of [['shards', options.shards], ['maxShards', options.maxShards], ['shard', options.shard]] as const) {
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new BiomeError('OPTIONS_INVALID', `--${name}=${v} is not a whole number from 1.`, `Pass --${name}=1 or more.`);
   }
   const outputFile = options.outputFile ? workspaceOutputPath(context.root, 'outputFile', options.outputFile) : undefined;
@@ -65,8 +67,9 @@ export async function deployPlanWith(options: DeployPlanOptions, context: Execut
     const p = graph.get(name);
     if (p) projects.push({ name, kind: p.kind, sourceBytes: await sourceBytes(join(context.root, p.root)) });
   }
-  const plan = planDeploy({ biome: biome.name, base, head, projects, shards: options.shards, settings: config.fanout });
-  const text = options.shard !== undefined ? shardProjects(plan, options.shard).join(',') : JSON.stringify(plan);
+  const plan = planDeploy({ biome: biome.name, base, head, projects, shards: options.shards, settings: options.maxShards ? { ...config.fanout, maxShards: Math.min(config.fanout.maxShards, options.maxShards) } : config.fanout });
+  // A shard slot beyond K (a fixed batch graph with more slots than needed) has nothing to do.
+  const text = options.shard === undefined ? JSON.stringify(plan) : options.shard > plan.shardCount && options.shards === undefined ? '' : shardProjects(plan, options.shard).join(',');
   if (outputFile) await writeFileAtomic(outputFile, `${text}\n`);
   d.print(text);
   return plan;
