@@ -75,7 +75,7 @@ describe('deploy fan-out: a CodeBuild batch of shard builds on separate clones, 
   beforeAll(async () => {
     s3 = await startS3rver([ARTIFACTS, CACHE]);
     origin = await copyWorkspace('fanout-origin-');
-    // Four deployables, two per shard: K = 2 of the graph's four slots.
+    // Four deployables, two per shard: K = 2, and the batch uses two of the graph's four slots.
     const config = JSON.parse(await readFile(join(origin.root, 'nx-biome.json'), 'utf8'));
     await writeFile(join(origin.root, 'nx-biome.json'), `${JSON.stringify({ ...config, fanout: { projectsPerShard: 2, maxShards: 8 } }, null, 2)}\n`);
     origin.git('commit', '-qam', 'fan-out: two projects per shard');
@@ -100,14 +100,14 @@ describe('deploy fan-out: a CodeBuild batch of shard builds on separate clones, 
 
     // Which shard deploys what: the plan every shard computes.
     const runner = await clone('runner');
-    const plan = await nx(runner, ['run', 'infra:deploy-plan', `--biome=${BIOME}`, '--base=all', '--maxShards=4', '--outputFile=dist/ci/plan.json', '--output-style=static'], baseEnv);
+    const plan = await nx(runner, ['run', 'infra:deploy-plan', `--biome=${BIOME}`, '--base=all', '--maxShards=2', '--outputFile=dist/ci/plan.json', '--output-style=static'], baseEnv);
     expect(plan.code, plan.output).toBe(0);
     const shards = JSON.parse(await readFile(join(runner, 'dist/ci/plan.json'), 'utf8')).shards as { index: number; projects: string[] }[];
     expect(shards.map((s) => s.projects.length)).toEqual([2, 2]);
 
     failShard = 'shard_2';
     const cb = { ...baseEnv, ...double.env };
-    const first = await nx(runner, ['run', 'infra:codebuild', '--buildspec=deploy-batch', '--batchBuild', '--codebuildProject=geo-deploy-dev', `--biome=${BIOME}`, '--pollSeconds=1', '--output-style=static'], cb);
+    const first = await nx(runner, ['run', 'infra:codebuild', '--buildspec=deploy-batch', '--batchBuild', '--codebuildProject=geo-deploy-dev', `--biome=${BIOME}`, '--variables=SHARD_SLOTS=2', '--pollSeconds=1', '--output-style=static'], cb);
     expect(first.code, first.output).toBe(1);
     expect(first.output).toMatch(/shard_1\s+SUCCEEDED/);
     expect(first.output).toMatch(/shard_2\s+FAILED/);
@@ -122,7 +122,7 @@ describe('deploy fan-out: a CodeBuild batch of shard builds on separate clones, 
     const afterFailure = await keys('fanout', `biomes/${BIOME}/ledger/`);
     expect(afterFailure).toEqual(shards[0].projects.map((p) => `biomes/${BIOME}/ledger/${p}.json`).sort());
     expect(outputs.get('shard_2-1')).toContain('STORE_UNREACHABLE');
-    expect(outputs.get('shard_3-1')).toContain('shard 3: nothing to deploy');
+    expect(outputs.get('shard_3-1')).toContain('shard 3: nothing to deploy (SHARD_SLOTS=2)');
 
     const before = double.runs.length;
     const retry = await nx(runner, ['run', 'infra:codebuild', `--retryBatch=${batchId}`, '--codebuildProject=geo-deploy-dev', '--pollSeconds=1', '--output-style=static'], cb);
