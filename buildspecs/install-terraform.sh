@@ -47,19 +47,23 @@ verify_and_install() {
 }
 
 main() {
-  if command -v terraform >/dev/null 2>&1 && terraform version 2>/dev/null | head -n 1 | grep -qx "Terraform v$TERRAFORM_VERSION"; then
+  local present=""
+  # CHECKPOINT_DISABLE: `terraform version` would otherwise ask HashiCorp for a newer release.
+  if command -v terraform >/dev/null 2>&1; then present="$(CHECKPOINT_DISABLE=1 terraform version 2>/dev/null || true)"; fi
+  if [ "${present%%$'\n'*}" = "Terraform v$TERRAFORM_VERSION" ]; then
     echo "install-terraform: terraform $TERRAFORM_VERSION is already on PATH ($(command -v terraform))"
     return 0
   fi
-  local platform expected dest work
+  local platform expected dest
   platform="$(terraform_platform)"
   expected="$(terraform_archive_sha256 "$platform")"
   dest="${TERRAFORM_INSTALL_DIR:-}"
   if [ -z "$dest" ]; then
     if [ -w /usr/local/bin ]; then dest=/usr/local/bin; else dest="$HOME/.local/bin"; fi
   fi
-  work="$(mktemp -d)"
-  trap 'rm -rf "$work"' EXIT
+  INSTALL_TERRAFORM_WORK="$(mktemp -d)"
+  trap 'rm -rf "$INSTALL_TERRAFORM_WORK"' EXIT
+  local work="$INSTALL_TERRAFORM_WORK"
   local file="terraform_${TERRAFORM_VERSION}_${platform}.zip"
   curl -fsSL --retry 3 -o "$work/$file" "https://releases.hashicorp.com/terraform/${TERRAFORM_VERSION}/$file"
   verify_and_install "$work/$file" "$expected" "$dest"
