@@ -152,8 +152,15 @@ run "codepipeline_drives_main" {
   command = plan
 
   variables {
-    main_orchestrator  = "codepipeline"
-    build_cache_bucket = "geo-build-cache-444444444444"
+    main_orchestrator    = "codepipeline"
+    build_cache_bucket   = "geo-build-cache-444444444444"
+    gitlab_provider_type = "GitLabSelfManaged"
+    gitlab_url           = "https://gitlab.example.com"
+  }
+
+  assert {
+    condition     = length(aws_codestarconnections_host.gitlab) == 1 && aws_codestarconnections_host.gitlab[0].provider_endpoint == "https://gitlab.example.com"
+    error_message = "A self-managed GitLab gets a CodeConnections host for its URL."
   }
 
   assert {
@@ -182,28 +189,13 @@ run "codepipeline_drives_main" {
   }
 
   assert {
-    condition     = local.job_settings["deploy-dev"].source_type == "CODEPIPELINE" && local.job_settings["deploy-dev-sandpit"].source_type == "GITLAB"
-    error_message = "Main projects take their source from the pipeline only; sandpit projects still clone from GitLab."
+    condition     = local.job_settings["deploy-dev"].source_type == "CODEPIPELINE" && local.job_settings["deploy-dev-sandpit"].source_type == "GITLAB_SELF_MANAGED"
+    error_message = "Main projects take their source from the pipeline only; sandpit projects still clone from (self-managed) GitLab."
   }
 
   assert {
     condition     = local.job_settings["deploy-dev"].cache.location == "geo-build-cache-444444444444/codebuild-cache/geo-deploy-dev" && local.job_settings["deploy-dev-sandpit"].cache.location != local.job_settings["deploy-dev"].cache.location
     error_message = "Each project caches under its own S3 prefix."
-  }
-}
-
-run "self_managed_gitlab_needs_a_host" {
-  command = plan
-
-  variables {
-    main_orchestrator    = "codepipeline"
-    gitlab_provider_type = "GitLabSelfManaged"
-    gitlab_url           = "https://gitlab.example.com"
-  }
-
-  assert {
-    condition     = length(aws_codestarconnections_host.gitlab) == 1 && aws_codestarconnections_host.gitlab[0].provider_endpoint == "https://gitlab.example.com"
-    error_message = "A self-managed GitLab gets a CodeConnections host for its URL."
   }
 }
 
