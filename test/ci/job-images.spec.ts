@@ -46,10 +46,12 @@ export function commandsOf(script: string): Set<string> {
   segments.push(text);
   const out = new Set<string>();
   for (const segment of segments) {
+    // Comments start a word (`${#X}` is no comment): whole-line ones first, then quotes, then trailing ones.
     const unquoted = segment
-      .replace(/#.*$/gm, '')
+      .replace(/^\s*#.*$/gm, '')
       .replace(/"(?:[^"\\]|\\.)*"/g, 'Q')
-      .replace(/'[^']*'/g, 'Q');
+      .replace(/'[^']*'/g, 'Q')
+      .replace(/(^|\s)#.*$/gm, '$1');
     for (let piece of unquoted.split(/\n|;|&&|\|\||\||&|\(|\)|\{|\}|`/)) {
       // A case pattern (`nx)`, `arn:aws:iam::*)`) was cut at its ")": what is left before it is no command.
       if (/^\s*[^\s]+$/.test(piece) && unquoted.includes(`${piece.trim()})`)) continue;
@@ -138,7 +140,7 @@ describe('every job\'s tools are on its own image (or installed by the job)', ()
   }, 120_000);
 
   it('the command extraction sees what a script runs, and skips builtins, case patterns, quotes and its own functions', () => {
-    const found = commandsOf('f() {\n  rsync a b\n}\ncase "$X" in nx) set -- a ;; arn:aws:*) echo "zip | curl" ;; esac\nv="$(git rev-parse HEAD)" && f | sort\nenv -u A npx vitest\nif [ -n "$A" ]; then terraform version; fi');
+    const found = commandsOf('# a comment: curl\nf() {\n  rsync a b\n}\n[ "${#X}" -gt 2 ] && echo "(x)" # trailing: wget\ncase "$X" in nx) set -- a ;; arn:aws:*) echo "zip | curl" ;; esac\nv="$(git rev-parse HEAD)" && f | sort\nenv -u A npx vitest\nif [ -n "$A" ]; then terraform version; fi');
     expect([...found].sort()).toEqual(['env', 'git', 'npx', 'rsync', 'sort', 'terraform'].sort());
   });
 
