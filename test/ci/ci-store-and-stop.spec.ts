@@ -53,6 +53,15 @@ describe('the Nx CLI under a CI runner without a store, and idempotent stop jobs
     expect(existsSync(join(ws.root, '.biome-store'))).toBe(false);
   }, 120_000);
 
+  it('a deploy under GITLAB_CI=true with no store fails once, before any task runs, and uploads nothing', async () => {
+    const run = await ws.nx(['run-many', '-t', 'deploy', '--biome=dev-ci', '--projects=assay-ingest', '--output-style=static'], { GITLAB_CI: 'true' });
+    expect(run.code).not.toBe(0);
+    expect(run.output).toMatch(/STORE_NOT_CONFIGURED: No store is configured for environment dev in GitLab CI/);
+    expect(run.output).not.toMatch(/nx run assay-ingest:(build|package|deploy)/);
+    expect(run.output).not.toMatch(/uploaded/);
+    expect(existsSync(join(ws.root, '.biome-store'))).toBe(false);
+  }, 180_000);
+
   it('the CodeBuild runner\'s local mode refuses before any phase runs', async () => {
     const run = await ws.nx(['run', 'infra:codebuild', '--buildspec=deploy', '--local', '--biome=dev-x', '--output-style=static'], { CODEBUILD_BUILD_ID: 'geo-deploy-dev-sandpit:1' });
     expect(run.code).not.toBe(0);

@@ -83,10 +83,11 @@ describe.skipIf(nested)('the GitLab pipeline, run for real with gitlab-ci-local 
     expect(deploy.code, deploy.output).toBe(0);
     expect(deploy.output).toContain('nx run infra:codebuild --buildspec=deploy --variables=TERRAFORM_APPLY=false --output-style=static --local --biome=dev-mr-1');
     expect(deploy.output).toContain(`deploying dev-mr-1 from base ${base}`);
-    // infra:deploy depends on every project's deploy, so a new biome gets every project, at the MR's commit.
+    // A new MR biome gets what the MR affects since the merge base, at the MR's commit: the changed service, not the untouched model.
     const ledger = await keys('biomes/dev-mr-1/ledger/');
     expect(ledger).toContain('biomes/dev-mr-1/ledger/assay-ingest.json');
-    expect(ledger).toContain('biomes/dev-mr-1/ledger/grade-predict.json');
+    expect(ledger).not.toContain('biomes/dev-mr-1/ledger/grade-predict.json');
+    expect(ledger).not.toContain('biomes/dev-mr-1/ledger/ore-grade.json');
     expect(await keys('artifacts/assay-ingest/')).toEqual([`artifacts/assay-ingest/assay-ingest-${head}.zip`]);
     const record = await withEnv(server.env, async () => JSON.parse((await openStore('s3://geo-artifacts-dev', ws.root).get('biomes/dev-mr-1/ledger/assay-ingest.json'))!.toString()));
     expect(record).toMatchObject({ biome: 'dev-mr-1', gitSha: head, deployedBy: 'alice' });
@@ -96,6 +97,10 @@ describe.skipIf(nested)('the GitLab pipeline, run for real with gitlab-ci-local 
     expect(stop.code, stop.output).toBe(0);
     expect(await keys('biomes/dev-mr-1/')).toEqual([]);
     expect(await keys('artifacts/')).toEqual([]);
+    // Stopping again (the reaper was first, or the environment stops twice) succeeds and says why.
+    const again = await gcl(['stop:mr']);
+    expect(again.code, again.output).toBe(0);
+    expect(again.output).toMatch(/dev-mr-1 does not exist in \S+: already destroyed, nothing to do/);
   }, 300_000);
 
   it('BIOME_RUNNER=codebuild hands the same deploy to the environment\'s CodeBuild project and follows it', async () => {
