@@ -5,102 +5,22 @@
 #   terraform -chdir=infra/stacks/devops test
 
 mock_provider "aws" {
-  mock_data "aws_iam_policy_document" {
-    defaults = {
-      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
-    }
-  }
-  mock_data "aws_caller_identity" {
-    defaults = {
-      account_id = "444444444444"
-    }
-  }
-  mock_data "aws_partition" {
-    defaults = {
-      partition = "aws"
-    }
-  }
+  source = "../../tests/mocks"
 }
 
 mock_provider "aws" {
-  alias = "dev"
-  mock_data "aws_iam_policy_document" {
-    defaults = {
-      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
-    }
-  }
-  mock_data "aws_caller_identity" {
-    defaults = {
-      account_id = "111111111111"
-    }
-  }
-  mock_data "aws_partition" {
-    defaults = {
-      partition = "aws"
-    }
-  }
-  mock_data "aws_region" {
-    defaults = {
-      name = "ap-southeast-2"
-    }
-  }
+  alias  = "dev"
+  source = "../../tests/mocks"
 }
 
 mock_provider "aws" {
-  alias = "staging"
-  mock_data "aws_iam_policy_document" {
-    defaults = {
-      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
-    }
-  }
-  mock_data "aws_caller_identity" {
-    defaults = {
-      account_id = "222222222222"
-    }
-  }
-  mock_data "aws_partition" {
-    defaults = {
-      partition = "aws"
-    }
-  }
-  mock_data "aws_region" {
-    defaults = {
-      name = "ap-southeast-2"
-    }
-  }
+  alias  = "staging"
+  source = "../../tests/mocks"
 }
 
 mock_provider "aws" {
-  alias = "prod"
-  mock_data "aws_iam_policy_document" {
-    defaults = {
-      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
-    }
-  }
-  mock_data "aws_caller_identity" {
-    defaults = {
-      account_id = "333333333333"
-    }
-  }
-  mock_data "aws_partition" {
-    defaults = {
-      partition = "aws"
-    }
-  }
-  mock_data "aws_region" {
-    defaults = {
-      name = "ap-southeast-2"
-    }
-  }
-}
-
-# The replication roles' ARNs decide counts in the artifact-bucket module: known while planning.
-override_resource {
-  target          = aws_iam_role.replication
-  override_during = plan
-  values = {
-    arn = "arn:aws:iam::444444444444:role/geo-artifacts-replication"
-  }
+  alias  = "prod"
+  source = "../../tests/mocks"
 }
 
 variables {
