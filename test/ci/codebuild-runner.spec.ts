@@ -68,6 +68,20 @@ describe('codebuild runner against a CodeBuild JSON 1.1 double, through the real
     expect(r.log).toMatch(/build geo-deploy:build-\d+ SUCCEEDED/);
   });
 
+  it('a fixed (main-biome) project gets no buildspec override and only the CI identity, and the run says what it withheld', async () => {
+    const before = double.calls.length;
+    const r = await run({ codebuildProject: 'geo-deploy', biome: 'dev', baseFallback: 'all', variables: ['TERRAFORM_APPLY=true'], fixedProject: true });
+    expect(r.success, r.error).toBe(true);
+    const start = double.calls.slice(before).find((c) => c.operation === 'StartBuild')!.body;
+    expect(start.buildspecOverride).toBeUndefined();
+    expect(start.sourceVersion).toBe(SHA);
+    expect(start.environmentVariablesOverride).toEqual([
+      { name: 'CI_JOB_URL', value: 'https://gitlab.example.invalid/geo/jobs/7', type: 'PLAINTEXT' },
+      { name: 'GITLAB_USER_LOGIN', value: 'bob', type: 'PLAINTEXT' },
+    ]);
+    expect(r.log).toContain('CodeBuild geo-deploy fixes its buildspec and variables: not sent: BASE_FALLBACK=all, BIOME=dev, TERRAFORM_APPLY=true');
+  });
+
   it('a failed phase fails the run, naming the phase and CodeBuild\'s message', async () => {
     const r = await run({ codebuildProject: 'geo-broken', biome: 'dev-mr-1' });
     expect(r.success).toBe(false);
@@ -84,12 +98,13 @@ describe('codebuild runner against a CodeBuild JSON 1.1 double, through the real
   });
 
   it('a build that outlives --timeoutSeconds is stopped and fails the run', async () => {
-    const r = await run({ codebuildProject: 'geo-stuck', biome: 'dev-mr-1', timeoutSeconds: 0.4 });
+    const r = await run({ codebuildProject: 'geo-stuck', biome: 'dev-mr-1', timeoutSeconds: 1 });
     expect(r.success).toBe(false);
-    expect(r.error).toMatch(/CODEBUILD_FAILED: CodeBuild build geo-stuck:build-\d+ \(geo-stuck\) did not finish within 0\.4 s \(still in BUILD\); it was stopped/);
+    // How far the build got in that second depends on the machine's load: any phase up to BUILD.
+    expect(r.error).toMatch(/CODEBUILD_FAILED: CodeBuild build geo-stuck:build-\d+ \(geo-stuck\) did not finish within 1 s \(still in (SUBMITTED|QUEUED|PROVISIONING|DOWNLOAD_SOURCE|INSTALL|PRE_BUILD|BUILD)\); it was stopped/);
     const id = double.calls.find((c) => c.operation === 'StartBuild' && c.body.projectName === 'geo-stuck') && double.calls.filter((c) => c.operation === 'StopBuild').map((c) => c.body.id);
     expect(id).toEqual([expect.stringMatching(/^geo-stuck:build-\d+$/)]);
-    expect(r.ms).toBeLessThan(5000);
+    expect(r.ms).toBeLessThan(30_000);
   });
 
   it('refuses bad options before calling CodeBuild', async () => {

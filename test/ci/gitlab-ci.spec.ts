@@ -8,9 +8,8 @@ import { openStore } from '../../tools/nx-biome/src/adapters/store/open-store';
 import { startS3rver, S3Server, withEnv } from '../support/s3rver';
 import { copyWorkspace, nxEnv, TempWorkspace, WORKSPACE_ROOT } from '../support/workspace';
 import { buildSteps, CodeBuildDouble, startCodeBuildDouble } from './doubles/codebuild';
+import { GCL_ENTRY } from './gitlab-ci-local';
 
-/** gitlab-ci-local's CLI (pinned in package.json). */
-const GCL_ENTRY = join(WORKSPACE_ROOT, 'node_modules/gitlab-ci-local', JSON.parse(readFileSync(join(WORKSPACE_ROOT, 'node_modules/gitlab-ci-local/package.json'), 'utf8')).bin);
 
 // This file runs jobs of the real pipeline, and the test job runs vitest: the
 // nested run gets NESTED_PIPELINE_TEST=1 and a narrowed VITEST_ARGS, so it can
@@ -39,7 +38,7 @@ describe.skipIf(nested)('the GitLab pipeline, run for real with gitlab-ci-local 
     ws.git('update-ref', 'refs/remotes/origin/main', base);
     ws.git('symbolic-ref', 'refs/remotes/origin/HEAD', 'refs/remotes/origin/main');
     server = await startS3rver(['geo-artifacts-dev']);
-    codebuild = await startCodeBuildDouble({ 'geo-deploy-dev': buildSteps('BUILD', 'SUCCEEDED') });
+    codebuild = await startCodeBuildDouble({ 'geo-deploy-dev-sandpit': buildSteps('BUILD', 'SUCCEEDED') });
   });
   afterAll(async () => {
     await ws?.cleanup();
@@ -61,7 +60,7 @@ describe.skipIf(nested)('the GitLab pipeline, run for real with gitlab-ci-local 
     };
     const args = [GCL_ENTRY, '--force-shell-executor', '--no-color', ...jobs, ...Object.entries(vars).flatMap(([k, v]) => ['--variable', `${k}=${v}`])];
     return new Promise((resolve) => {
-      const child = spawn(process.execPath, args, { cwd: ws.root, env: { ...nxEnv(), GCL_IGNORE_PREDEFINED_VARS: 'CI_PIPELINE_SOURCE,CI_MERGE_REQUEST_IID,CI_MERGE_REQUEST_DIFF_BASE_SHA,GITLAB_USER_LOGIN' } });
+      const child = spawn(process.execPath, args, { cwd: ws.root, env: { ...nxEnv(), GCL_IGNORE_PREDEFINED_VARS: 'CI_PIPELINE_SOURCE,CI_MERGE_REQUEST_IID,CI_MERGE_REQUEST_DIFF_BASE_SHA,GITLAB_USER_LOGIN,CI_COMMIT_BRANCH,CI_DEFAULT_BRANCH' } });
       let output = '';
       child.stdout.on('data', (d) => (output += d));
       child.stderr.on('data', (d) => (output += d));
@@ -84,10 +83,11 @@ describe.skipIf(nested)('the GitLab pipeline, run for real with gitlab-ci-local 
     expect(deploy.code, deploy.output).toBe(0);
     expect(deploy.output).toContain('nx run infra:codebuild --buildspec=deploy --variables=TERRAFORM_APPLY=false --output-style=static --local --biome=dev-mr-1');
     expect(deploy.output).toContain(`deploying dev-mr-1 from base ${base}`);
-    // infra:deploy depends on every project's deploy, so a new biome gets every project, at the MR's commit.
+    // A new MR biome gets what the MR affects since the merge base, at the MR's commit: the changed service, not the untouched model.
     const ledger = await keys('biomes/dev-mr-1/ledger/');
     expect(ledger).toContain('biomes/dev-mr-1/ledger/assay-ingest.json');
-    expect(ledger).toContain('biomes/dev-mr-1/ledger/grade-predict.json');
+    expect(ledger).not.toContain('biomes/dev-mr-1/ledger/grade-predict.json');
+    expect(ledger).not.toContain('biomes/dev-mr-1/ledger/ore-grade.json');
     expect(await keys('artifacts/assay-ingest/')).toEqual([`artifacts/assay-ingest/assay-ingest-${head}.zip`]);
     const record = await withEnv(server.env, async () => JSON.parse((await openStore('s3://geo-artifacts-dev', ws.root).get('biomes/dev-mr-1/ledger/assay-ingest.json'))!.toString()));
     expect(record).toMatchObject({ biome: 'dev-mr-1', gitSha: head, deployedBy: 'alice' });
@@ -97,22 +97,43 @@ describe.skipIf(nested)('the GitLab pipeline, run for real with gitlab-ci-local 
     expect(stop.code, stop.output).toBe(0);
     expect(await keys('biomes/dev-mr-1/')).toEqual([]);
     expect(await keys('artifacts/')).toEqual([]);
+    // Stopping again (the reaper was first, or the environment stops twice) succeeds and says why.
+    const again = await gcl(['stop:mr']);
+    expect(again.code, again.output).toBe(0);
+    expect(again.output).toMatch(/dev-mr-1 does not exist in \S+: already destroyed, nothing to do/);
   }, 300_000);
 
   it('BIOME_RUNNER=codebuild hands the same deploy to the environment\'s CodeBuild project and follows it', async () => {
     const run = await gcl(['deploy:mr'], { BIOME_RUNNER: 'codebuild', CODEBUILD_POLL_SECONDS: '0.02', ...codebuild.env });
     expect(run.code, run.output).toBe(0);
     const start = codebuild.calls.find((c) => c.operation === 'StartBuild')!.body;
-    expect(start).toMatchObject({ projectName: 'geo-deploy-dev', buildspecOverride: 'buildspecs/deploy.yml', sourceVersion: head });
+    expect(start).toMatchObject({ projectName: 'geo-deploy-dev-sandpit', buildspecOverride: 'buildspecs/deploy.yml', sourceVersion: head });
     expect(start.environmentVariablesOverride).toEqual(expect.arrayContaining([
       { name: 'BIOME', value: 'dev-mr-1', type: 'PLAINTEXT' },
       { name: 'BASE_FALLBACK', value: base, type: 'PLAINTEXT' },
       { name: 'GITLAB_USER_LOGIN', value: 'alice', type: 'PLAINTEXT' },
       { name: 'TERRAFORM_APPLY', value: 'false', type: 'PLAINTEXT' },
     ]));
-    expect(run.output).toMatch(/build geo-deploy-dev:build-\d+ SUCCEEDED/);
+    expect(run.output).toMatch(/build geo-deploy-dev-sandpit:build-\d+ SUCCEEDED/);
     // Nothing ran here: the store is untouched.
     expect(await keys('biomes/dev-mr-1/')).toEqual([]);
+  }, 300_000);
+
+  it('main: a staging promotion that fails leaves promote:prod unrun (gitlab-ci-local honours allow_failure: false)', async () => {
+    // dev was never deployed in this store: the promotion fails for real (BIOME_NOT_FOUND).
+    const run = await gcl(['promote:staging', 'promote:prod', '--manual', 'promote:staging', '--manual', 'promote:prod'], {
+      CI_PIPELINE_SOURCE: 'push',
+      CI_COMMIT_BRANCH: 'main',
+      CI_DEFAULT_BRANCH: 'main',
+      CI_MERGE_REQUEST_IID: '',
+      CI_MERGE_REQUEST_DIFF_BASE_SHA: '',
+      BIOME_STORE_STAGING: 's3://geo-artifacts-dev/staging-copy',
+      BIOME_STORE_PROD: 's3://geo-artifacts-dev/prod-copy',
+    });
+    expect(run.code).not.toBe(0);
+    expect(run.output).toMatch(/promote:staging\s+starting/);
+    expect(run.output).toMatch(/BIOME_NOT_FOUND: Biome dev does not exist/);
+    expect(run.output).not.toMatch(/promote:prod\s+starting/);
   }, 300_000);
 
   it('a failing test job fails the pipeline', async () => {

@@ -116,10 +116,12 @@ describe('terraform with the real provider (offline mirror)', () => {
     expect(await timed(`validate ${stack}`, () => t.exec(['validate', '-no-color'], stackDir(stack)))).toContain('The configuration is valid');
   });
 
-  it('stacks/devops: plans and applies from an empty state in one apply (terraform test, mocked provider)', async (ctx) => {
+  it('stacks/devops: plans and applies from an empty state in one apply; the trust split and the pipeline (terraform test, mocked provider)', async (ctx) => {
     const t = requireTerraform(ctx);
     const out = await timed('test devops', () => t.exec(['test', '-no-color'], stackDir('devops'), { timeoutMs: 500_000 }));
     passed(out, 'applies_from_an_empty_state_in_one_apply');
+    // tests/pipeline.tftest.hcl: the CodeBuild trust split and the CodePipeline orchestrator.
+    for (const run of ['gitlab_drives_main_by_default', 'codepipeline_drives_main', 'unknown_orchestrator_is_refused']) passed(out, run);
   }, 600_000);
 
   it('stacks/shared: artifact deployer and schema manager only with their packages, and a full apply from an empty state', async (ctx) => {

@@ -32,9 +32,30 @@ data "aws_iam_policy_document" "this" {
     for_each = var.source_connection_arn == null ? [] : [var.source_connection_arn]
 
     content {
-      sid       = "CloneThroughConnection"
-      actions   = ["codeconnections:UseConnection", "codeconnections:GetConnectionToken", "codeconnections:GetConnection"]
+      sid = "CloneThroughConnection"
+      # Both prefixes: connections made as codestar-connections (the Terraform resource) answer to either.
+      actions   = ["codeconnections:UseConnection", "codeconnections:GetConnectionToken", "codeconnections:GetConnection", "codestar-connections:UseConnection", "codestar-connections:GetConnectionToken", "codestar-connections:GetConnection"]
       resources = [statement.value]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.cache.type == "S3" ? [split("/", var.cache.location)[0]] : []
+
+    content {
+      sid       = "UseBuildCache"
+      actions   = ["s3:GetObject", "s3:PutObject"]
+      resources = ["arn:aws:s3:::${var.cache.location}/*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.cache.type == "S3" ? [split("/", var.cache.location)[0]] : []
+
+    content {
+      sid       = "LocateBuildCache"
+      actions   = ["s3:GetBucketLocation", "s3:GetBucketAcl"]
+      resources = ["arn:aws:s3:::${statement.value}"]
     }
   }
 
@@ -64,12 +85,13 @@ resource "aws_codebuild_project" "this" {
 
   source {
     type      = var.source_type
-    location  = var.source_location
+    location  = var.source_type == "CODEPIPELINE" ? null : var.source_location
     buildspec = var.buildspec
 
     # Full history: nx affected needs the base commit, and a shallow clone
-    # makes it fail or, worse, report nothing affected.
-    git_clone_depth = 0
+    # makes it fail or, worse, report nothing affected. (From CodePipeline, the
+    # source action's CODEBUILD_CLONE_REF output gives a full clone.)
+    git_clone_depth = var.source_type == "CODEPIPELINE" ? null : 0
 
     dynamic "auth" {
       for_each = var.source_connection_arn == null ? [] : [var.source_connection_arn]
@@ -97,7 +119,15 @@ resource "aws_codebuild_project" "this" {
   }
 
   artifacts {
-    type = "NO_ARTIFACTS"
+    type = var.source_type == "CODEPIPELINE" ? "CODEPIPELINE" : "NO_ARTIFACTS"
+  }
+
+  # Keeps the buildspec's cache.paths (.nx/cache, the npm cache) between builds.
+  # Each project has its own: a sandpit build never writes a cache a main build reads.
+  cache {
+    type     = var.cache.type
+    modes    = var.cache.type == "LOCAL" ? var.cache.modes : null
+    location = var.cache.type == "S3" ? var.cache.location : null
   }
 
   logs_config {

@@ -8,6 +8,11 @@ output "project_arn" {
   value       = aws_codebuild_project.this.arn
 }
 
+output "role_name" {
+  description = "Name of the build's service role (to attach more policies)."
+  value       = aws_iam_role.this.name
+}
+
 output "role_arn" {
   description = "ARN of the build's service role."
   value       = aws_iam_role.this.arn

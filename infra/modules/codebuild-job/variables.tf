@@ -25,14 +25,39 @@ variable "buildspec" {
 }
 
 variable "source_type" {
-  description = "CodeBuild source provider (GITLAB, GITLAB_SELF_MANAGED, ...)."
+  description = "CodeBuild source provider: GITLAB, GITLAB_SELF_MANAGED, or CODEPIPELINE for a project that only a pipeline runs."
   type        = string
   default     = "GITLAB"
 }
 
 variable "source_location" {
-  description = "HTTPS clone URL of the repository."
+  description = "HTTPS clone URL of the repository (ignored with source_type CODEPIPELINE)."
   type        = string
+}
+
+variable "cache" {
+  description = "Build cache for the buildspec's cache.paths: LOCAL (modes LOCAL_CUSTOM_CACHE, LOCAL_SOURCE_CACHE; on the build host, best effort), S3 (location bucket/prefix, durable) or NO_CACHE."
+  type = object({
+    type     = string
+    modes    = optional(list(string), ["LOCAL_CUSTOM_CACHE", "LOCAL_SOURCE_CACHE"])
+    location = optional(string)
+  })
+  default = { type = "LOCAL" }
+
+  validation {
+    condition     = contains(["LOCAL", "S3", "NO_CACHE"], var.cache.type)
+    error_message = "cache.type must be LOCAL, S3 or NO_CACHE."
+  }
+
+  validation {
+    condition     = var.cache.type != "S3" || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*'()-]+)+$", var.cache.location))
+    error_message = "An S3 cache needs location = \"<bucket>/<prefix>\" (a prefix of its own per project)."
+  }
+
+  validation {
+    condition     = var.cache.type != "LOCAL" || alltrue([for m in var.cache.modes : contains(["LOCAL_CUSTOM_CACHE", "LOCAL_SOURCE_CACHE", "LOCAL_DOCKER_LAYER_CACHE"], m)])
+    error_message = "LOCAL cache modes are LOCAL_CUSTOM_CACHE, LOCAL_SOURCE_CACHE and LOCAL_DOCKER_LAYER_CACHE."
+  }
 }
 
 variable "source_connection_arn" {

@@ -9,12 +9,16 @@ locals {
   replica_bucket = { for env, e in var.environments : env => "${var.name_prefix}-artifacts-${env}-${e.account_id}" }
   deploy_role    = { for env, e in var.environments : env => "arn:aws:iam::${e.account_id}:role/${var.name_prefix}-deploy-${env}" }
 
-  # CodeBuild projects: deploy and destroy where sandpits live, promote into
-  # every environment after the first.
+  # CodeBuild projects, split by trust (codebuild-trust.tf): "sandpit" ones
+  # (deploy and destroy sandpit biomes where sandpits live) take any branch's
+  # code and per-build variables; "main" ones (deploy the first environment's
+  # main biome, promote into every later environment) have their buildspec and
+  # variables fixed.
   jobs = merge(
-    { for env, e in var.environments : "deploy-${env}" => { job = "deploy", env = env, from = null } if e.multi_tenant },
-    { for env, e in var.environments : "destroy-${env}" => { job = "destroy", env = env, from = null } if e.multi_tenant },
-    { for i, env in var.promotion_order : "promote-${env}" => { job = "promote", env = env, from = var.promotion_order[i - 1] } if i > 0 },
+    { for env, e in var.environments : "deploy-${env}-sandpit" => { job = "deploy", env = env, from = null, trust = "sandpit" } if e.multi_tenant },
+    { for env, e in var.environments : "destroy-${env}" => { job = "destroy", env = env, from = null, trust = "sandpit" } if e.multi_tenant },
+    { "deploy-${var.promotion_order[0]}" = { job = "deploy", env = var.promotion_order[0], from = null, trust = "main" } },
+    { for i, env in var.promotion_order : "promote-${env}" => { job = "promote", env = env, from = var.promotion_order[i - 1], trust = "main" } if i > 0 },
   )
 }
 
@@ -72,7 +76,9 @@ module "codebuild" {
   description           = "${each.value.job} (${each.value.env}) from buildspecs/${each.value.job}.yml"
   buildspec             = "buildspecs/${each.value.job}.yml"
   source_location       = var.source_location
-  source_connection_arn = var.source_connection_arn
+  source_connection_arn = local.source_connection_arn
+  source_type           = local.job_settings[each.key].source_type
+  cache                 = local.job_settings[each.key].cache
 
   # Deploys of one environment run one at a time; the pipeline also serialises per biome.
   concurrent_build_limit = each.value.job == "promote" ? 1 : null
@@ -88,6 +94,8 @@ module "codebuild" {
     },
     # The stores this job reads and writes: the devops source buckets.
     { for env in compact([each.value.env, each.value.from]) : "BIOME_STORE_${upper(env)}" => "s3://${local.source_buckets[env]}" },
+    # What the job may touch (and, for a main project, its fixed variables).
+    local.job_settings[each.key].variables,
   )
 
   policy_statements = {

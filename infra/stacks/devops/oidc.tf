@@ -11,7 +11,7 @@ locals {
   gitlab_host = trimprefix(var.gitlab_url, "https://")
 
   sandpit_environments = [for env, e in var.environments : env if e.multi_tenant]
-  sandpit_jobs         = { for key, job in local.jobs : key => job if contains(local.sandpit_environments, job.env) && job.job != "promote" }
+  sandpit_jobs         = { for key, job in local.jobs : key => job if job.trust == "sandpit" }
 }
 
 resource "aws_iam_openid_connect_provider" "gitlab" {

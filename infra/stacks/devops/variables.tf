@@ -113,7 +113,7 @@ variable "source_location" {
 }
 
 variable "source_connection_arn" {
-  description = "CodeConnections connection to GitLab used by CodeBuild to clone (null when the source needs none)."
+  description = "CodeConnections connection to GitLab used by CodeBuild to clone and by the pipeline (null: the stack creates one)."
   type        = string
   default     = null
 }

@@ -161,3 +161,21 @@ mock_resource "aws_lambda_invocation" {
     result = "{\"action\":\"create\"}"
   }
 }
+
+mock_resource "aws_codestarconnections_connection" {
+  defaults = {
+    arn = "arn:aws:codestar-connections:ap-southeast-2:111111111111:connection/00000000-0000-0000-0000-000000000000"
+  }
+}
+
+mock_resource "aws_codestarconnections_host" {
+  defaults = {
+    arn = "arn:aws:codestar-connections:ap-southeast-2:111111111111:host/mock-00000000"
+  }
+}
+
+mock_resource "aws_codepipeline" {
+  defaults = {
+    arn = "arn:aws:codepipeline:ap-southeast-2:111111111111:mock"
+  }
+}

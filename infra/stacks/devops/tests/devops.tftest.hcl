@@ -42,8 +42,8 @@ run "applies_from_an_empty_state_in_one_apply" {
   command = apply
 
   assert {
-    condition     = length(module.artifact_bucket) == 3 && length(module.codebuild) == 4
-    error_message = "One source bucket per environment; deploy and destroy for dev, promote for staging and prod."
+    condition     = length(module.artifact_bucket) == 3 && length(module.codebuild) == 5
+    error_message = "One source bucket per environment; sandpit deploy and destroy plus main deploy for dev, promote for staging and prod."
   }
 
   assert {

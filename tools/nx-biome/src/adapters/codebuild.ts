@@ -58,7 +58,8 @@ export function createCodeBuild(options: { client?: CodeBuildClient } = {}): Cod
           new sdk.StartBuildCommand({
             projectName: request.projectName,
             sourceVersion: request.sourceVersion,
-            buildspecOverride: request.buildspec,
+            // A fixed (main-biome) project runs its own buildspec: IAM denies an override.
+            buildspecOverride: request.fixedProject ? undefined : request.buildspec,
             environmentVariablesOverride: request.variables.map((v) => ({ name: v.name, value: v.value, type: 'PLAINTEXT' })),
             timeoutInMinutesOverride: request.timeoutInMinutes,
             idempotencyToken: request.idempotencyToken,

@@ -8,21 +8,36 @@ export const BUILDSPEC_NAMES = ['deploy', 'promote', 'destroy', 'deploy-batch'] 
 export const BUILDSPEC_PHASES = ['install', 'pre_build', 'build', 'post_build'] as const;
 export type BuildspecPhase = (typeof BUILDSPEC_PHASES)[number];
 
+/** What CodeBuild does when a phase fails (`on-failure`); absent: its phase transitions. */
+export type OnFailure = 'ABORT' | 'CONTINUE';
+
+/** One phase of a buildspec. */
+export interface BuildspecPhaseSpec {
+  name: BuildspecPhase;
+  commands: string[];
+  /** Commands run after `commands`, even when one of them failed. */
+  finally: string[];
+  onFailure?: OnFailure;
+}
+
 /** A validated buildspec (version 0.2): what the local runner needs of it. */
 export interface Buildspec {
   version: 0.2;
   variables: Record<string, string>;
-  phases: { name: BuildspecPhase; commands: string[] }[];
+  phases: BuildspecPhaseSpec[];
 }
+
+const isCommandList = (v: unknown): v is string[] => Array.isArray(v) && v.length > 0 && v.every((c) => typeof c === 'string' && c.trim() !== '');
 
 /**
  * Checks a parsed buildspec against CodeBuild's schema as far as this
  * workspace uses it: `version: 0.2`, a `phases` map of known phases, each with
- * a non-empty list of string `commands`, and string `env.variables`.
+ * a non-empty list of string `commands`, an optional `finally` list and
+ * `on-failure` (ABORT or CONTINUE), and string `env.variables`.
  */
 export function validateBuildspec(doc: unknown, source: string): Buildspec {
   const problems: string[] = [];
-  const d = doc as { version?: unknown; phases?: Record<string, { commands?: unknown }>; env?: { variables?: Record<string, unknown> } } | null;
+  const d = doc as { version?: unknown; phases?: Record<string, { commands?: unknown; finally?: unknown; 'on-failure'?: unknown }>; env?: { variables?: Record<string, unknown> } } | null;
   if (!d || typeof d !== 'object' || Array.isArray(d)) throw new BiomeError('OPTIONS_INVALID', `Buildspec ${source} is not a YAML mapping.`, 'Start it with "version: 0.2" and a "phases" map.');
   if (d.version !== 0.2 && d.version !== '0.2') problems.push(`version is ${JSON.stringify(d.version)}, expected 0.2`);
   const phases: Buildspec['phases'] = [];
@@ -36,8 +51,11 @@ export function validateBuildspec(doc: unknown, source: string): Buildspec {
       const phase = d.phases[name];
       if (phase === undefined) continue;
       const commands = phase?.commands;
-      if (!Array.isArray(commands) || commands.length === 0 || commands.some((c) => typeof c !== 'string' || c.trim() === '')) problems.push(`phases.${name}.commands must be a non-empty list of commands`);
-      else phases.push({ name, commands });
+      const onFailure = phase?.['on-failure'];
+      if (!isCommandList(commands)) problems.push(`phases.${name}.commands must be a non-empty list of commands`);
+      if (phase?.finally !== undefined && !isCommandList(phase.finally)) problems.push(`phases.${name}.finally must be a non-empty list of commands`);
+      if (onFailure !== undefined && onFailure !== 'ABORT' && onFailure !== 'CONTINUE') problems.push(`phases.${name}.on-failure must be ABORT or CONTINUE, not ${JSON.stringify(onFailure)}`);
+      if (isCommandList(commands)) phases.push({ name, commands, finally: isCommandList(phase.finally) ? phase.finally : [], ...(onFailure === 'ABORT' || onFailure === 'CONTINUE' ? { onFailure } : {}) });
     }
   }
   const variables: Record<string, string> = {};
@@ -75,6 +93,11 @@ export interface CodeBuildOptions {
   batchBuild?: boolean;
   /** Rerun the failed builds of this finished batch. */
   retryBatch?: string;
+  /**
+   * The project fixes its buildspec and variables (a main-biome project, whose
+   * overrides IAM denies): send neither, only the CI job's identity.
+   */
+  fixedProject?: boolean;
   dryRun?: boolean;
 }
 
@@ -95,6 +118,10 @@ export interface CodeBuildRequest {
   timeoutSeconds: number;
   pollSeconds: number;
   idempotencyToken?: string;
+  /** Send no buildspec override and only the CI identity variables (see CodeBuildOptions.fixedProject). */
+  fixedProject: boolean;
+  /** Variables the options asked for that a fixed project does not take (reported, not sent). */
+  withheld: { name: string; value: string }[];
 }
 
 function bad(message: string, hint: string): BiomeError {
@@ -143,6 +170,9 @@ export function planCodeBuildRequest(options: CodeBuildOptions, env: Record<stri
     if (name.startsWith('CODEBUILD_')) throw bad(`Variable "${name}" uses the CODEBUILD_ prefix, which CodeBuild reserves.`, 'Rename it.');
   }
 
+  const fixedProject = !!options.fixedProject && !options.local;
+  const identity = new Set<string>(PASSED_THROUGH_VARIABLES);
+  const all = [...variables].map(([name, value]) => ({ name, value })).sort((a, b) => (a.name < b.name ? -1 : 1));
   const timeoutSeconds = options.timeoutSeconds ?? 3600;
   const pollSeconds = options.pollSeconds ?? 10;
   if (!(timeoutSeconds > 0) || !(pollSeconds > 0)) throw bad('timeoutSeconds and pollSeconds must be positive.', 'Pass e.g. --timeoutSeconds=3600 --pollSeconds=10.');
@@ -150,7 +180,9 @@ export function planCodeBuildRequest(options: CodeBuildOptions, env: Record<stri
     projectName,
     buildspec,
     sourceVersion,
-    variables: [...variables].map(([name, value]) => ({ name, value })).sort((a, b) => (a.name < b.name ? -1 : 1)),
+    variables: fixedProject ? all.filter((v) => identity.has(v.name)) : all,
+    fixedProject,
+    withheld: fixedProject ? all.filter((v) => !identity.has(v.name)) : [],
     timeoutInMinutes: Math.min(2160, Math.max(5, Math.ceil(timeoutSeconds / 60) + 5)),
     timeoutSeconds,
     pollSeconds,
@@ -205,12 +237,56 @@ export function buildOutcome(build: BuildState, projectName: string): { done: fa
 }
 
 /**
- * The scripts the local runner gives the shell, one per phase in CodeBuild's
- * order. Like CodeBuild, all commands of a phase share one shell, and the
- * first failing command fails the phase.
+ * The script of one phase for the local runner, run as CodeBuild runs it:
+ * each command on its own, in one shell that the whole build shares (the
+ * runner carries exported variables and the working directory from phase to
+ * phase); the first command that fails ends the `commands` block; the
+ * `finally` commands run anyway; the phase fails if any command failed. A
+ * multi-line command fails only by its own exit status, as in CodeBuild (no
+ * implicit `set -e`).
  */
-export function planLocalPhases(spec: Buildspec): { phase: BuildspecPhase; script: string }[] {
-  return spec.phases.map((p) => ({ phase: p.name, script: ['set -eo pipefail', ...p.commands].join('\n') }));
+export function planPhaseScript(phase: BuildspecPhaseSpec): string {
+  const run = (c: string) => `{\n${c}\n} ; __cb_status=$? ; if [ "$__cb_status" -ne 0 ]; then echo "[local] Command did not exit successfully (exit status $__cb_status): ${JSON.stringify(c.split('\n')[0]).slice(1, -1).replace(/[`$]/g, '')}" >&2; __cb_failed=$__cb_status; fi`;
+  const lines = ['__cb_failed=0'];
+  // `commands`: stop at the first failure (later commands are skipped).
+  for (const c of phase.commands) lines.push(`if [ "$__cb_failed" -eq 0 ]; then ${run(c)} ; fi`);
+  for (const c of phase.finally) lines.push(`__cb_keep=$__cb_failed ; __cb_failed=0 ; ${run(c)} ; [ "$__cb_failed" -ne 0 ] || __cb_failed=$__cb_keep`);
+  lines.push('exit "$__cb_failed"');
+  return lines.join('\n');
+}
+
+/**
+ * The phase CodeBuild runs after `phase`, given whether it failed: the next
+ * declared phase on success; on failure, `on-failure: CONTINUE` goes on,
+ * `ABORT` ends the build, and otherwise CodeBuild's phase transitions apply:
+ * a failed INSTALL or PRE_BUILD goes to FINALIZING (no more commands), a
+ * failed BUILD still runs POST_BUILD (with CODEBUILD_BUILD_SUCCEEDING=0), a
+ * failed POST_BUILD goes on to UPLOAD_ARTIFACTS and FINALIZING.
+ */
+/**
+ * Wraps a phase script so that successive `bash -c` runs behave like the one
+ * shell of a CodeBuild build: it starts from the exported variables and the
+ * directory the previous phase left in `stateFile`, with
+ * CODEBUILD_BUILD_SUCCEEDING as the build stands, and leaves its own there.
+ */
+export function sharedShellScript(script: string, stateFile: string, succeeding: boolean): string {
+  const state = JSON.stringify(stateFile);
+  return [
+    `if [ -f ${state} ]; then . ${state}; cd "$(cat ${state}.cwd)" || exit 1; fi`,
+    `export CODEBUILD_BUILD_SUCCEEDING=${succeeding ? 1 : 0}`,
+    `trap '__cb_exit=$?; export -p | grep -v "^declare -[a-zA-Z]*r" > ${state}; pwd > ${state}.cwd; exit $__cb_exit' EXIT`,
+    script,
+  ].join('\n');
+}
+
+export function nextPhase(spec: Buildspec, phase: BuildspecPhase, failed: boolean): BuildspecPhase | undefined {
+  const declared = spec.phases.map((p) => p.name);
+  const after = (name: BuildspecPhase) => declared.find((p) => BUILDSPEC_PHASES.indexOf(p) > BUILDSPEC_PHASES.indexOf(name));
+  if (!failed) return after(phase);
+  const onFailure = spec.phases.find((p) => p.name === phase)?.onFailure;
+  if (onFailure === 'CONTINUE') return after(phase);
+  if (onFailure === 'ABORT') return undefined;
+  return phase === 'build' && declared.includes('post_build') ? 'post_build' : undefined;
 }
 
 const NX_SETTINGS = new Set(['NX_DAEMON', 'NX_NO_CLOUD', 'NX_TUI', 'NX_ISOLATE_PLUGINS', 'NX_USE_LOCAL', 'NX_SKIP_NX_CACHE', 'NX_CACHE_DIRECTORY', 'NX_VERBOSE_LOGGING', 'NX_PARALLEL']);
@@ -225,5 +301,7 @@ export function localBuildEnvironment(spec: Buildspec, request: CodeBuildRequest
   for (const [k, v] of Object.entries(env)) if (v !== undefined && (!k.startsWith('NX_') || NX_SETTINGS.has(k))) out[k] = v;
   for (const [k, v] of Object.entries(spec.variables)) if (out[k] === undefined) out[k] = v;
   for (const { name, value } of request.variables) out[name] = value;
+  // CodeBuild's own: 1 until a phase fails.
+  out.CODEBUILD_BUILD_SUCCEEDING = '1';
   return out;
 }

@@ -134,11 +134,16 @@ export function storeVariableNames(environment: string): string[] {
  * local store `.biome-store/<env>`.
  */
 export function resolveStoreUrl(env: EnvironmentConfig, vars: Record<string, string | undefined>): string {
+  return explicitStoreUrl(env, vars) ?? `file://.biome-store/${env.name}`;
+}
+
+/** The store explicitly configured for an environment (a variable, else nx-biome.json), if any. */
+export function explicitStoreUrl(env: EnvironmentConfig, vars: Record<string, string | undefined>): string | undefined {
   for (const name of storeVariableNames(env.name)) {
     const value = vars[name]?.trim();
     if (value) return value;
   }
-  return env.store ?? `file://.biome-store/${env.name}`;
+  return env.store;
 }
 
 /**

@@ -1,5 +1,8 @@
 import { BiomeError } from '../core/errors';
-import { Buildspec, BuildState, buildOutcome, CodeBuildRequest, describeBuildProgress, localBuildEnvironment, planLocalPhases } from '../core/codebuild';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Buildspec, BuildspecPhase, BuildState, buildOutcome, CodeBuildRequest, describeBuildProgress, localBuildEnvironment, nextPhase, planPhaseScript, sharedShellScript } from '../core/codebuild';
 import { CodeBuildPort, runShellPhase } from '../adapters/codebuild';
 
 /** What following a build needs from the outside world. */
@@ -19,6 +22,9 @@ export interface FollowDeps {
  */
 export async function runInCodeBuild(request: CodeBuildRequest, deps: FollowDeps): Promise<BuildState> {
   const started = deps.now();
+  if (request.fixedProject) {
+    deps.log(`CodeBuild ${request.projectName} fixes its buildspec and variables: not sent${request.withheld.length ? `: ${request.withheld.map((v) => `${v.name}=${v.value}`).join(', ')}` : ''}`);
+  }
   let build = await deps.codebuild.startBuild(request);
   deps.log(`CodeBuild ${request.projectName}: build ${build.id} started (${request.buildspec} at ${request.sourceVersion.slice(0, 12)})${build.logsUrl ? `\n  logs: ${build.logsUrl}` : ''}`);
   const deadline = started + request.timeoutSeconds * 1000;
@@ -46,20 +52,38 @@ export async function runInCodeBuild(request: CodeBuildRequest, deps: FollowDeps
 }
 
 /**
- * Runs a buildspec's phases in a shell here, in CodeBuild's order and with
- * the same variables: the job does what the CodeBuild build would do.
+ * Runs a buildspec's phases in a shell here, as CodeBuild would: its order,
+ * its variables, one shell state for the whole build, `finally` blocks,
+ * `on-failure`, and its phase transitions (a failed BUILD still runs
+ * POST_BUILD, with CODEBUILD_BUILD_SUCCEEDING=0). Fails naming every phase
+ * that failed.
  */
 export async function runBuildspecLocally(spec: Buildspec, request: CodeBuildRequest, deps: { cwd: string; env: Record<string, string | undefined>; now(): number; log(line: string): void; output?: (chunk: string) => void }): Promise<void> {
   const env = localBuildEnvironment(spec, request, deps.env);
   deps.log(`local build: ${request.buildspec} (${spec.phases.map((p) => p.name).join(' → ')})`);
-  for (const { phase, script } of planLocalPhases(spec)) {
-    const started = deps.now();
-    deps.log(`  ${phase.toUpperCase().padEnd(16)} running…`);
-    const code = await runShellPhase(script, { cwd: deps.cwd, env, output: deps.output });
-    const took = `${Math.round((deps.now() - started) / 1000)} s`;
-    if (code !== 0) {
-      throw new BiomeError('CODEBUILD_FAILED', `Local build of ${request.buildspec}: phase ${phase.toUpperCase()} FAILED (a command exited with code ${code}, after ${took}).`, 'The output above shows the failing command; fix it and run again.');
+  const stateDir = await mkdtemp(join(tmpdir(), 'nx-biome-build-'));
+  const failed: { phase: string; code: number }[] = [];
+  try {
+    let phase: BuildspecPhase | undefined = spec.phases[0]?.name;
+    while (phase) {
+      const current = spec.phases.find((p) => p.name === phase)!;
+      const started = deps.now();
+      deps.log(`  ${phase.toUpperCase().padEnd(16)} running…`);
+      const script = sharedShellScript(planPhaseScript(current), join(stateDir, 'env.sh'), failed.length === 0);
+      const code = await runShellPhase(script, { cwd: deps.cwd, env, output: deps.output });
+      const took = `${Math.round((deps.now() - started) / 1000)} s`;
+      if (code !== 0) failed.push({ phase: phase.toUpperCase(), code });
+      deps.log(`  ${phase.toUpperCase().padEnd(16)} ${code === 0 ? 'SUCCEEDED' : `FAILED (exit status ${code})`} (${took})`);
+      phase = nextPhase(spec, phase, code !== 0);
     }
-    deps.log(`  ${phase.toUpperCase().padEnd(16)} SUCCEEDED (${took})`);
+  } finally {
+    await rm(stateDir, { recursive: true, force: true });
+  }
+  if (failed.length) {
+    throw new BiomeError(
+      'CODEBUILD_FAILED',
+      `Local build of ${request.buildspec}: phase ${failed.map((f) => `${f.phase} FAILED (a command exited with code ${f.code})`).join(', then ')}.`,
+      'The output above shows the failing command; fix it and run again.',
+    );
   }
 }

@@ -1,4 +1,5 @@
 import { userInfo } from 'node:os';
+import { requireExplicitStore } from '../core/ci-store';
 import { resolveStoreUrl, WorkspaceConfig } from '../core/config';
 import { BiomeRef } from '../core/names';
 import { createGit, GitPort } from '../adapters/git';
@@ -26,6 +27,8 @@ export function realDeps(workspaceRoot: string, config: WorkspaceConfig, env: Re
       let store = stores.get(environment);
       if (!store) {
         const envConfig = config.environments[environment];
+        // In GitLab CI or CodeBuild, an unconfigured store is an error, not the throwaway local folder.
+        requireExplicitStore(envConfig, env);
         store = openStore(resolveStoreUrl(envConfig, env), workspaceRoot);
         stores.set(environment, store);
       }

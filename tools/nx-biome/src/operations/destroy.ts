@@ -67,6 +67,8 @@ export interface DestroyRun {
   dryRun: boolean;
   terraform: boolean;
   terraformDir?: string;
+  /** A biome that does not exist is already destroyed: say so and succeed (stop jobs). */
+  ifExists?: boolean;
   deps: Deps;
 }
 
@@ -80,14 +82,19 @@ export async function destroyBiomes(run: DestroyRun): Promise<void> {
   if (main.length) {
     throw new BiomeError('BIOME_MAIN_PROTECTED', `${main.map((b) => b.name).join(', ')} is the main biome of ${main[0].environment.name}; main biomes are never destroyed.`, 'Only sandpit biomes (<env>-<suffix>) can be destroyed.');
   }
-  const names = run.biomes.map((b) => b.name);
+  let names = run.biomes.map((b) => b.name);
   let plan = await planBiomesDestroy(store, names);
   const missing = names.filter((b) => !plan.biomeKeys.some((k) => k.startsWith(`biomes/${b}/`)));
-  if (missing.length) {
+  if (missing.length && run.ifExists) {
+    d.log(`${missing.join(', ')} does not exist in ${store.url}: already destroyed, nothing to do`);
+    names = names.filter((b) => !missing.includes(b));
+    if (names.length === 0) return;
+    plan = await planBiomesDestroy(store, names);
+  } else if (missing.length) {
     throw new BiomeError('BIOME_NOT_FOUND', `Biome ${missing.join(', ')} does not exist in ${store.url}.`, 'List the biomes with nx run infra:biome-list.');
   }
   if (run.terraform) {
-    for (const biome of run.biomes) await destroyBiomeInfrastructure({ store, config: run.config, biome, workspaceRoot: run.workspaceRoot, stackDir: run.terraformDir ?? 'infra/stacks/biome', env: d.env, dryRun: run.dryRun, log: d.log });
+    for (const biome of run.biomes.filter((b) => names.includes(b.name))) await destroyBiomeInfrastructure({ store, config: run.config, biome, workspaceRoot: run.workspaceRoot, stackDir: run.terraformDir ?? 'infra/stacks/biome', env: d.env, dryRun: run.dryRun, log: d.log });
     // Terraform can take minutes: plan again so that a biome deployed meanwhile keeps what it uses.
     if (!run.dryRun) plan = await planBiomesDestroy(store, names);
   }

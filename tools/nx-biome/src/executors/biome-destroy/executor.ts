@@ -11,7 +11,7 @@ export async function biomeDestroyWith(options: BiomeDestroyExecutorSchema, cont
   const config = await loadWorkspaceConfig(context.root);
   const biome = parseBiomeName(requireBiomeOption(options.biome), config);
   const d = deps ?? realDeps(context.root, config);
-  await destroyBiomes({ store: storeOf(d, biome), config, biomes: [biome], workspaceRoot: context.root, dryRun: !!options.dryRun, terraform: !!options.terraform, terraformDir: options.terraformDir, deps: d });
+  await destroyBiomes({ store: storeOf(d, biome), config, biomes: [biome], workspaceRoot: context.root, dryRun: !!options.dryRun, terraform: !!options.terraform, terraformDir: options.terraformDir, ifExists: !!options.ifExists, deps: d });
 }
 
 export default async function biomeDestroyExecutor(options: BiomeDestroyExecutorSchema, context: ExecutorContext): Promise<{ success: boolean }> {

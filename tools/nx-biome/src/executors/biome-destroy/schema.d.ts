@@ -3,5 +3,6 @@ export interface BiomeDestroyExecutorSchema {
   dryRun?: boolean;
   terraform?: boolean;
   terraformDir?: string;
+  ifExists?: boolean;
   [forwarded: string]: unknown;
 }

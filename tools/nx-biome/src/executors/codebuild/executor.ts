@@ -2,6 +2,7 @@ import type { ExecutorContext } from '@nx/devkit';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Buildspec, CodeBuildOptions, planCodeBuildRequest, validateBuildspec } from '../../core/codebuild';
+import { requireExplicitStores } from '../../core/ci-store';
 import { BiomeError } from '../../core/errors';
 import { parseBiomeName } from '../../core/names';
 import { renderTable } from '../../core/table';
@@ -64,8 +65,16 @@ export async function codebuildWith(options: CodeBuildOptions, context: Executor
     await runBatchInCodeBuild({ retry: options.retryBatch, projectName, timeoutSeconds: options.timeoutSeconds ?? 3600, pollSeconds: options.pollSeconds ?? 10 }, { ...deps, batch: deps.batch ?? createCodeBuildBatch() });
     return;
   }
-  if (options.biome !== undefined) parseBiomeName(options.biome, await loadWorkspaceConfig(context.root));
+  const config = options.biome !== undefined || options.local ? await loadWorkspaceConfig(context.root) : undefined;
+  const biome = options.biome !== undefined ? parseBiomeName(options.biome, config!) : undefined;
   const request = planCodeBuildRequest(options, deps.env, await deps.git.headSha());
+  if (options.local && config) {
+    // A local run in GitLab CI or CodeBuild stores for real or not at all: refuse before any phase runs.
+    const vars = { ...deps.env, ...Object.fromEntries(request.variables.map((v) => [v.name, v.value])) };
+    const from = options.from ? parseBiomeName(options.from, config) : undefined;
+    const environments = [biome?.environment.name, from?.environment.name, options.to].filter((e): e is string => !!e);
+    requireExplicitStores(config, environments, vars);
+  }
   // The buildspec is read and checked here too, so a broken file fails before CodeBuild is asked.
   const spec = await readBuildspec(context.root, request.buildspec);
   if (options.dryRun) {
