@@ -82,12 +82,10 @@ describe.skipIf(nested)('the GitLab pipeline, run for real with gitlab-ci-local 
     const deploy = await gcl(['deploy:mr']);
     expect(deploy.code, deploy.output).toBe(0);
     expect(deploy.output).toContain('nx run infra:codebuild --buildspec=deploy --variables=TERRAFORM_APPLY=false --output-style=static --local --biome=dev-mr-1');
-    expect(deploy.output).toContain(`deploying dev-mr-1 from base ${base}`);
-    // A new MR biome gets what the MR affects since the merge base, at the MR's commit: the changed service, not the untouched model.
+    expect(deploy.output).toContain('deploying dev-mr-1 from base all');
+    // A new MR biome gets every project, at the MR's commit: a biome that lacks some is no test bed.
     const ledger = await keys('biomes/dev-mr-1/ledger/');
-    expect(ledger).toContain('biomes/dev-mr-1/ledger/assay-ingest.json');
-    expect(ledger).not.toContain('biomes/dev-mr-1/ledger/grade-predict.json');
-    expect(ledger).not.toContain('biomes/dev-mr-1/ledger/ore-grade.json');
+    for (const p of ['assay-ingest', 'grade-predict', 'ore-grade', 'plant-feed']) expect(ledger).toContain(`biomes/dev-mr-1/ledger/${p}.json`);
     expect(await keys('artifacts/assay-ingest/')).toEqual([`artifacts/assay-ingest/assay-ingest-${head}.zip`]);
     const record = await withEnv(server.env, async () => JSON.parse((await openStore('s3://geo-artifacts-dev', ws.root).get('biomes/dev-mr-1/ledger/assay-ingest.json'))!.toString()));
     expect(record).toMatchObject({ biome: 'dev-mr-1', gitSha: head, deployedBy: 'alice' });
@@ -110,7 +108,7 @@ describe.skipIf(nested)('the GitLab pipeline, run for real with gitlab-ci-local 
     expect(start).toMatchObject({ projectName: 'geo-deploy-dev-sandpit', buildspecOverride: 'buildspecs/deploy.yml', sourceVersion: head });
     expect(start.environmentVariablesOverride).toEqual(expect.arrayContaining([
       { name: 'BIOME', value: 'dev-mr-1', type: 'PLAINTEXT' },
-      { name: 'BASE_FALLBACK', value: base, type: 'PLAINTEXT' },
+      { name: 'BASE_FALLBACK', value: 'all', type: 'PLAINTEXT' },
       { name: 'GITLAB_USER_LOGIN', value: 'alice', type: 'PLAINTEXT' },
       { name: 'TERRAFORM_APPLY', value: 'false', type: 'PLAINTEXT' },
     ]));
