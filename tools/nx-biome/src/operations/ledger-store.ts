@@ -103,9 +103,10 @@ export async function readRecordsAt(store: StorePort, keys: string[]): Promise<L
  * docs/reliability.md).
  */
 export async function writeRecord(store: StorePort, record: LedgerRecord): Promise<LedgerRecord> {
-  // A shared lease on the biome too: a promote reads its ledger, and a sleep or destroy changes it, only between deploys.
-  if (await (store as Partial<DeferredBiomeMeta>).holdBiome?.(record.biome)) return writeRecordUnderGcLease(store, record);
-  return withLease(store, biomeScope(record.biome), 'shared', () => writeRecordUnderGcLease(store, record), { purpose: `record ${record.project} in ${record.biome}` });
+  // A batched deploy run holds a shared lease on the biome from its first record to its end:
+  // a promote reads the biome's ledger, and a sleep or destroy changes it, only between runs.
+  await (store as Partial<DeferredBiomeMeta>).holdBiome?.(record.biome);
+  return writeRecordUnderGcLease(store, record);
 }
 
 async function writeRecordUnderGcLease(store: StorePort, record: LedgerRecord): Promise<LedgerRecord> {

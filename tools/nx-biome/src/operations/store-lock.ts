@@ -62,6 +62,22 @@ export const biomeScope = (biome: string) => `biomes/${biome}`;
 /** Lease scope of artifact garbage collection: deploys recording an artifact share it, a destroy deleting artifacts holds it alone. */
 export const GC_SCOPE = 'gc';
 
+const markers = new Set<string>();
+
+/**
+ * A permanent object in the scope's prefix. Some S3-compatible servers keep
+ * objects as files and remove a folder once it is empty: a lease written
+ * while the last other entry is deleted then fails on the vanished folder
+ * (s3rver even crashes). With one object that is never deleted, the folder
+ * never empties. On S3 it is one small object per scope.
+ */
+async function ensureScopeMarker(store: StorePort, prefix: string): Promise<void> {
+  const id = `${store.url}\0${prefix}`;
+  if (markers.has(id)) return;
+  await store.put(`${prefix}scope.json`, Buffer.from('{"purpose":"keeps this lease folder in place"}\n'), { contentType: 'application/json' });
+  markers.add(id);
+}
+
 /** Takes a lease on `scope` in `store`; BIOME_LOCKED when a conflicting holder keeps it beyond the wait. */
 export async function acquireLease(store: StorePort, scope: string, mode: LeaseMode, options: LeaseOptions = {}): Promise<Lease> {
   const ttlMs = options.ttlMs ?? envMs('BIOME_LOCK_TTL_SECONDS') ?? DEFAULT_TTL_MS;
@@ -73,6 +89,7 @@ export async function acquireLease(store: StorePort, scope: string, mode: LeaseM
   const started = performance.now();
   let generation = 0;
   let key = `${prefix}${mode}.${id}.${generation}.json`;
+  await ensureScopeMarker(store, prefix);
 
   for (let attempt = 0; ; attempt++) {
     await store.put(key, body(), { contentType: 'application/json' });
