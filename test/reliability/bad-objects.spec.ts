@@ -21,6 +21,7 @@ import { sleepBiome } from '../../tools/nx-biome/src/operations/lifecycle';
 import { biomeListWith } from '../../tools/nx-biome/src/executors/biome-list/executor';
 import { biomeReapWith } from '../../tools/nx-biome/src/executors/biome-reap/executor';
 import { rollbackWith } from '../../tools/nx-biome/src/executors/rollback/executor';
+import { biomeRepairWith } from '../../tools/nx-biome/src/executors/biome-repair/executor';
 
 /*
  * Hostile, malformed and skewed objects in the store: each is refused before
@@ -211,5 +212,37 @@ describe.each([
     await sleeping;
     expect((await readBiomeMeta(dev(), 'dev-nap'))?.asleep).toBe(true);
     expect((await readBiomeMeta(dev(), 'dev-nap'))?.lastDeployedAt).toBeDefined();
+  });
+
+  it('biome-repair: --dry-run lists and writes nothing; then the newest valid history record is current again, a bad history record and a record with no history are removed, biome.json is rebuilt under its own name', async () => {
+    await deploy('dev-fix', 'assay-ingest', commits[0]);
+    await deploy('dev-fix', 'assay-ingest', commits[1]);
+    await deploy('dev-fix', 'grade-predict', commits[0]);
+    await dev().delete([...(await keys(dev(), historyPrefix('dev-fix', 'grade-predict')))]);
+    await put('biomes/dev-fix/ledger/assay-ingest.json', '{"schemaVersion":1,"project":"assay-ingest","size":1e300}');
+    await put('biomes/dev-fix/ledger/grade-predict.json', 'not json');
+    await put(`${historyPrefix('dev-fix', 'assay-ingest')}s000000000009-20261126T000000Z-${commits[2]}.json`, '{"half":');
+    await put('biomes/dev-fix/biome.json', JSON.stringify(meta('dev-victim', { owner: 'amy', ttlHours: 'soon', asleep: true })));
+
+    const before = await Promise.all((await keys(dev(), 'biomes/dev-fix/')).map(async (k) => [k, (await dev().get(k))!.toString('utf8')]));
+    const planned = await biomeRepairWith({ biome: 'dev-fix', dryRun: true }, context(), deps);
+    expect(planned.map((a) => [a.kind, a.key])).toEqual([
+      ['restore', 'biomes/dev-fix/ledger/assay-ingest.json'],
+      ['remove', 'biomes/dev-fix/ledger/grade-predict.json'],
+      ['remove', `${historyPrefix('dev-fix', 'assay-ingest')}s000000000009-20261126T000000Z-${commits[2]}.json`],
+      ['rewrite-meta', 'biomes/dev-fix/biome.json'],
+    ]);
+    expect(lines.join('\n')).toMatch(/\[dry-run\] would repair 4 object\(s\) of dev-fix/);
+    expect(await Promise.all((await keys(dev(), 'biomes/dev-fix/')).map(async (k) => [k, (await dev().get(k))!.toString('utf8')]))).toEqual(before);
+
+    await biomeRepairWith({ biome: 'dev-fix' }, context(), deps);
+    expect((await readRecord(dev(), 'dev-fix', 'assay-ingest'))?.gitSha).toBe(commits[1]);
+    expect(await readRecord(dev(), 'dev-fix', 'grade-predict')).toBeUndefined();
+    expect(await readBiomeMeta(dev(), 'dev-fix')).toMatchObject({ biome: 'dev-fix', environment: 'dev', owner: 'amy', asleep: true, expires: '2026-11-04T00:00:00.000Z' });
+    expect(await keys(dev(), 'biomes/dev-victim/')).toEqual([]);
+    lines = [];
+    await biomeListWith({ environment: 'dev' }, context(), deps);
+    expect(lines.join('\n')).not.toMatch(/skipped biomes\/dev-fix\//);
+    expect(await biomeRepairWith({ biome: 'dev-fix' }, context(), deps)).toEqual([]);
   });
 });

@@ -126,6 +126,19 @@ async function writeRecordUnderGcLease(store: StorePort, record: LedgerRecord): 
   }, { purpose: `record ${record.project} in ${record.biome}` });
 }
 
+/**
+ * Makes a record that is already in the history the current one again (a
+ * repair), under the collection lease and only while its artifact is stored.
+ */
+export async function writeCurrentRecord(store: StorePort, record: LedgerRecord): Promise<void> {
+  await withLease(store, GC_SCOPE, 'shared', async () => {
+    if (!(await store.head(record.artifactKey))) {
+      throw new BiomeError('ARTIFACT_MISSING', `${store.url}: ${record.artifactKey}, named by the newest valid history record of ${record.project} in ${record.biome}, is no longer stored.`, `Deploy ${record.project} to ${record.biome} again instead.`);
+    }
+    await store.put(ledgerKey(record.biome, record.project), json(record), { contentType: 'application/json' });
+  }, { purpose: `restore ${record.project} in ${record.biome}` });
+}
+
 /** Every history record of a project in a biome, oldest first (by sequence; older time-stamped keys before them). */
 export async function readHistory(store: StorePort, biome: string, project: string): Promise<LedgerRecord[]> {
   return (await readHistoryReport(store, biome, project)).records;
