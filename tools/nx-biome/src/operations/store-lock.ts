@@ -27,7 +27,8 @@ import { StorePort } from '../adapters/store/store';
  * and deleting the previous one. A waiter treats an entry it has seen
  * unchanged for longer than `ttlMs` (on its own monotonic clock, so clock
  * skew between machines does not matter) as left by a crashed holder and
- * deletes it.
+ * deletes it; an entry of a process of the same machine that has exited is
+ * deleted at once.
  */
 export type LeaseMode = 'shared' | 'exclusive';
 
@@ -63,6 +64,27 @@ export const biomeScope = (biome: string) => `biomes/${biome}`;
 export const GC_SCOPE = 'gc';
 
 const markers = new Set<string>();
+
+/**
+ * True when an entry was written by a process of this machine that no longer
+ * runs (killed, crashed): its lease is over now, not after the timeout.
+ * Entries of other machines wait for the timeout.
+ */
+async function heldByDeadProcess(store: StorePort, key: string): Promise<boolean> {
+  let holder: { host?: unknown; pid?: unknown };
+  try {
+    holder = JSON.parse((await store.get(key))?.toString('utf8') ?? '{}');
+  } catch {
+    return false;
+  }
+  if (holder.host !== hostname() || typeof holder.pid !== 'number' || holder.pid === process.pid) return false;
+  try {
+    process.kill(holder.pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
 
 /**
  * A permanent object in the scope's prefix. Some S3-compatible servers keep
@@ -102,7 +124,10 @@ export async function acquireLease(store: StorePort, scope: string, mode: LeaseM
       if (!m || m[2] === id) continue;
       if (!firstSeen.has(k)) firstSeen.set(k, now);
       if (now - firstSeen.get(k)! > ttlMs) stale.push(k);
-      else if (mode === 'exclusive' || m[1] === 'exclusive') conflicts.push(k);
+      else if (mode === 'exclusive' || m[1] === 'exclusive') {
+        if (await heldByDeadProcess(store, k)) stale.push(k);
+        else conflicts.push(k);
+      }
     }
     if (stale.length) await store.delete(stale);
     if (conflicts.length === 0) break;
