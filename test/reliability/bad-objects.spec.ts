@@ -54,7 +54,7 @@ describe.each([
     const body = bodyOf(project, gitSha);
     const manifest: PackageManifest = { project, kind: 'service', file: artifactFileName(project, gitSha, 'service', false, sha256(body)), sha256: sha256(body), size: body.length, gitSha, dirty: false, dirtyFiles: [], settings: { memorySize: 256 } };
     clock += 60_000;
-    return deployProject({ store: store ?? dev(), config, biome, manifest, body, now: new Date(at ?? clock), deployedBy: 'amy', allowDirty: false, dryRun: false });
+    return deployProject({ store: store ?? dev(), config, biome, manifest, readBody: async () => body, now: new Date(at ?? clock), deployedBy: 'amy', allowDirty: false, dryRun: false });
   }
   const meta = (biome: string, extra: Record<string, unknown> = {}) => ({ schemaVersion: 1, biome, environment: 'dev', owner: 'amy', created: '2026-11-01T00:00:00.000Z', expires: '2026-11-04T00:00:00.000Z', asleep: false, ...extra });
 
