@@ -242,7 +242,7 @@ describe('artifact deployer against s3rver and a Lambda API double, through the 
     await s3.send(new s3Sdk.PutObjectCommand({ Bucket: BUCKET, Key: `biomes/dev-seq/history/${PROJECT}/s000000000002-20260109T100000Z-${next.record.gitSha}.json`, Body: JSON.stringify(next.record) }));
     // A late event for an earlier sequence, whatever its time says, changes nothing.
     const out = await handleEvent(await replicate(late), deps);
-    expect(out).toEqual([expect.objectContaining({ outcome: 'older' })]);
+    expect(out, JSON.stringify(logs.slice(-3))).toEqual([expect.objectContaining({ outcome: 'older' })]);
     expect(out[0].reason).toMatch(/sequence 2\) than this one \(sequence 1\)/);
     expect(fn.codeSha256).toBe(next.codeSha256);
   });
