@@ -1,14 +1,16 @@
 import * as lambdaSdk from '@aws-sdk/client-lambda';
 import * as s3Sdk from '@aws-sdk/client-s3';
+import * as sqsSdk from '@aws-sdk/client-sqs';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { lambdaUpdater, s3Reader } from '../../apps/services/artifact-deployer/src/aws';
+import { lambdaUpdater, s3Reader, sqsQueue } from '../../apps/services/artifact-deployer/src/aws';
 import { DeployerDeps } from '../../apps/services/artifact-deployer/src/deploy';
-import { handleEvent } from '../../apps/services/artifact-deployer/src/handler';
+import { handleEvent, handleSqsEvent, retryDelaySeconds } from '../../apps/services/artifact-deployer/src/handler';
 import { startS3rver, S3Server } from '../support/s3rver';
 import { WORKSPACE_ROOT } from '../support/workspace';
 import { LambdaDouble, startLambdaDouble } from './doubles/lambda';
+import { SqsDouble, startSqsDouble } from './doubles/sqs';
 
 const BUCKET = 'geo-artifacts-dev';
 const PROJECT = 'assay-ingest';
@@ -48,11 +50,19 @@ describe('artifact deployer against s3rver and a Lambda API double, through the 
   let lambda: LambdaDouble;
   let logs: Record<string, unknown>[];
   let deps: DeployerDeps;
+  let sqs: SqsDouble;
+  let queue: ReturnType<typeof sqsQueue>;
+  /** Bytes Lambda is given instead of the object's (the object changed between the deployer's read and Lambda's). */
+  const swapped = new Map<string, Buffer>();
 
   beforeAll(async () => {
     server = await startS3rver([BUCKET]);
+    sqs = await startSqsDouble();
+    const sqsClient = new sqsSdk.SQSClient({ endpoint: sqs.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'DOUBLE', secretAccessKey: 'DOUBLE' }, maxAttempts: 1 });
+    queue = sqsQueue(sqsClient, sqsSdk, sqs.queueUrl('geo-artifact-deployer-dev'), sqs.queueUrl('geo-artifact-deployer-dev-dlq'));
     s3 = new s3Sdk.S3Client({ endpoint: server.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
     lambda = await startLambdaDouble(async (bucket, key) => {
+      if (swapped.has(key)) return swapped.get(key);
       try {
         const r = await s3.send(new s3Sdk.GetObjectCommand({ Bucket: bucket, Key: key }));
         return Buffer.from(await r.Body!.transformToByteArray());
@@ -65,6 +75,7 @@ describe('artifact deployer against s3rver and a Lambda API double, through the 
       s3: s3Reader(s3, s3Sdk),
       lambda: lambdaUpdater(lambdaClient, lambdaSdk),
       namePrefix: 'geo',
+      environment: 'dev',
       now: () => Date.now(),
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
       log: (entry) => logs.push(entry),
@@ -73,6 +84,7 @@ describe('artifact deployer against s3rver and a Lambda API double, through the 
     };
   });
   afterAll(async () => {
+    await sqs?.stop();
     await lambda?.stop();
     await server?.stop();
   });
@@ -182,11 +194,126 @@ describe('artifact deployer against s3rver and a Lambda API double, through the 
     expect(await handleEvent(s3Event('biomes/dev-evil/history/assay-ingest/20260106T100000Z-abc.json'), deps)).toEqual([]);
   });
 
-  it('accepts the S3 event wrapped in SQS messages (S3 → SQS → Lambda)', async () => {
+  it('accepts the S3 event wrapped in SQS messages (S3 → SQS → Lambda) and reports no failed item', async () => {
     const fn = lambda.addFunction('geo-dev-queued--assay-ingest');
     const v1 = release('dev-queued', '2026-01-07T10:00:00.000Z');
+    const message = sqs.receive('geo-artifact-deployer-dev', JSON.stringify(await replicate(v1)));
+    const out = await handleSqsEvent({ Records: [message] }, { ...deps, queue });
+    expect(out.batchItemFailures).toEqual([]);
+    expect(out.results).toEqual([expect.objectContaining({ outcome: 'updated' })]);
+    expect(fn.codeSha256).toBe(v1.codeSha256);
+  });
+
+  it('hashes the bytes it deploys: same-size bytes whose metadata claims the recorded sha256 are never deployed', async () => {
+    const fn = lambda.addFunction('geo-dev-liar--assay-ingest');
+    const v1 = release('dev-liar', '2026-01-08T10:00:00.000Z');
+    const tampered = Buffer.alloc(v1.body.length, 9);
+    await s3.send(new s3Sdk.PutObjectCommand({ Bucket: BUCKET, Key: v1.record.artifactKey, Body: tampered, Metadata: { sha256: v1.record.sha256 } }));
+    await expect(handleEvent(await replicate(v1, { artifact: false }), deps)).rejects.toThrow(/has sha256 [0-9a-f]{64}, the record says [0-9a-f]{64}: not deployed/);
+    expect(fn.updates).toEqual([]);
+  });
+
+  it('checks CodeSha256 after the update: an object that changed between the read and Lambda\'s fetch is reported and retried', async () => {
+    const fn = lambda.addFunction('geo-dev-swap--assay-ingest');
+    const v1 = release('dev-swap', '2026-01-08T11:00:00.000Z');
     const event = await replicate(v1);
-    expect(await handleEvent({ Records: [{ eventSource: 'aws:sqs', body: JSON.stringify(event) }] }, deps)).toEqual([expect.objectContaining({ outcome: 'updated' })]);
+    swapped.set(v1.record.artifactKey, Buffer.alloc(v1.body.length, 3));
+    try {
+      await expect(handleEvent(event, deps)).rejects.toThrow(/geo-dev-swap--assay-ingest: Lambda reports CodeSha256 \S+ after the update, the record says \S+: .* changed while it was deployed/);
+      expect(logs).toContainEqual(expect.objectContaining({ level: 'error', message: 'deployed code does not match the record', expected: v1.codeSha256 }));
+    } finally {
+      swapped.delete(v1.record.artifactKey);
+    }
+    // The retry deploys the right bytes.
+    expect(await handleEvent(event, deps)).toEqual([expect.objectContaining({ outcome: 'updated' })]);
+    expect(fn.codeSha256).toBe(v1.codeSha256);
+  });
+
+  it('orders records by their history sequence, not by any clock: a record stamped a year ahead does not freeze the function', async () => {
+    const fn = lambda.addFunction('geo-dev-seq--assay-ingest');
+    const ahead = release('dev-seq', '2027-01-01T00:00:00.000Z', { sequence: 1 });
+    const next = release('dev-seq', '2026-01-09T10:00:00.000Z', { sequence: 2 });
+    const late = release('dev-seq', '2026-01-09T12:00:00.000Z', { sequence: 1 });
+    expect(await handleEvent(await replicate(ahead), deps)).toEqual([expect.objectContaining({ outcome: 'updated' })]);
+    await s3.send(new s3Sdk.PutObjectCommand({ Bucket: BUCKET, Key: `biomes/dev-seq/history/${PROJECT}/s000000000001-20270101T000000Z-${ahead.record.gitSha}.json`, Body: JSON.stringify(ahead.record) }));
+    expect(await handleEvent(await replicate(next), deps)).toEqual([expect.objectContaining({ outcome: 'updated' })]);
+    expect(fn.codeSha256).toBe(next.codeSha256);
+    expect(fn.tags['biome:sequence']).toBe('2');
+    await s3.send(new s3Sdk.PutObjectCommand({ Bucket: BUCKET, Key: `biomes/dev-seq/history/${PROJECT}/s000000000002-20260109T100000Z-${next.record.gitSha}.json`, Body: JSON.stringify(next.record) }));
+    // A late event for an earlier sequence, whatever its time says, changes nothing.
+    const out = await handleEvent(await replicate(late), deps);
+    expect(out, JSON.stringify(logs.slice(-3))).toEqual([expect.objectContaining({ outcome: 'older' })]);
+    expect(out[0].reason).toMatch(/sequence 2\) than this one \(sequence 1\)/);
+    expect(fn.codeSha256).toBe(next.codeSha256);
+  });
+
+  it('a biome created again starts its sequence over: the function follows it when the record it ran is gone from the history', async () => {
+    const fn = lambda.addFunction('geo-dev-reborn--assay-ingest', { tags: { 'biome:sequence': '57', 'biome:deployed-at': '2026-01-01T00:00:00.000Z', 'biome:git-sha': 'a'.repeat(40) } });
+    const fresh = release('dev-reborn', '2026-01-10T10:00:00.000Z', { sequence: 1 });
+    expect(await handleEvent(await replicate(fresh), deps)).toEqual([expect.objectContaining({ outcome: 'updated' })]);
+    expect(fn.codeSha256).toBe(fresh.codeSha256);
+    expect(fn.tags['biome:sequence']).toBe('1');
+  });
+
+  it('refuses records of another environment found in its bucket (a staging record in the dev bucket), and deploys nothing', async () => {
+    const fn = lambda.addFunction('geo-staging--assay-ingest');
+    const sandpit = lambda.addFunction('geo-dev-other--assay-ingest');
+    const staging = release('staging', '2026-01-11T10:00:00.000Z', { environment: 'staging' });
+    expect(await handleEvent(await replicate(staging), deps)).toEqual([]);
+    const mislabelled = release('dev-other', '2026-01-11T10:00:00.000Z', { environment: 'staging' });
+    expect(await handleEvent(await replicate(mislabelled), deps)).toEqual([]);
+    expect(logs.filter((l) => l.message === 'record of another environment, not deployed')).toHaveLength(2);
+    expect(fn.updates).toEqual([]);
+    expect(sandpit.updates).toEqual([]);
+    // Through SQS, it goes to the dead-letter queue at once.
+    const message = sqs.receive('geo-artifact-deployer-dev', JSON.stringify(await replicate(staging)));
+    expect((await handleSqsEvent({ Records: [message] }, { ...deps, queue })).batchItemFailures).toEqual([]);
+    expect(sqs.messages('geo-artifact-deployer-dev-dlq').at(-1)?.attributes.reason.StringValue).toMatch(/biome staging in environment staging; this deployer serves dev only/);
+  });
+
+  it('malformed events (bad JSON, bad %-encoding) go to the dead-letter queue at once with an error line, not through ten retries', async () => {
+    const before = sqs.messages('geo-artifact-deployer-dev-dlq').length;
+    const badJson = sqs.receive('geo-artifact-deployer-dev', '{"Records": [');
+    const badKey = sqs.receive('geo-artifact-deployer-dev', JSON.stringify(s3Event('biomes/dev-x/ledger/a.json')).replace('a.json', 'a%E0%A4%A.json'));
+    const out = await handleSqsEvent({ Records: [badJson, badKey] }, { ...deps, queue });
+    expect(out.batchItemFailures).toEqual([]);
+    const dead = sqs.messages('geo-artifact-deployer-dev-dlq').slice(before);
+    expect(dead.map((m) => m.body)).toEqual([badJson.body, badKey.body]);
+    expect(dead.map((m) => m.attributes.reason.StringValue)).toEqual(['the message body is not valid JSON', expect.stringMatching(/the object key is not valid %-encoding: "biomes\/dev-x\/ledger\/a%E0%A4%A\.json"/)]);
+    expect(logs.filter((l) => l.message === 'sent to the dead-letter queue without retrying')).toHaveLength(2);
+    // Delivered directly (no queue), the event is logged and dropped instead of failing with a URIError.
+    expect(await handleEvent(JSON.parse(badKey.body), deps)).toEqual([]);
+    expect(logs).toContainEqual(expect.objectContaining({ level: 'error', message: 'malformed event record, not deployed' }));
+  });
+
+  it('retry timing: an artifact that has not arrived comes back in 30 s, then 60 s (ChangeMessageVisibility), not after the 30-minute visibility timeout', async () => {
+    const fn = lambda.addFunction('geo-dev-slow--assay-ingest');
+    const v1 = release('dev-slow', '2026-01-12T10:00:00.000Z');
+    const event = await replicate(v1, { artifact: false });
+    const first = sqs.receive('geo-artifact-deployer-dev', JSON.stringify(event));
+    expect((await handleSqsEvent({ Records: [first] }, { ...deps, queue })).batchItemFailures).toEqual([{ itemIdentifier: first.messageId }]);
+    const kept = () => sqs.messages('geo-artifact-deployer-dev').find((m) => m.messageId === first.messageId)!;
+    expect(kept().visibilityTimeout).toBe(30);
+    const second = sqs.redeliver('geo-artifact-deployer-dev', first.messageId);
+    expect((await handleSqsEvent({ Records: [second] }, { ...deps, queue })).batchItemFailures).toEqual([{ itemIdentifier: first.messageId }]);
+    expect(kept().visibilityTimeout).toBe(60);
+    await replicate(v1, { record: false });
+    const third = sqs.redeliver('geo-artifact-deployer-dev', first.messageId);
+    expect((await handleSqsEvent({ Records: [third] }, { ...deps, queue })).batchItemFailures).toEqual([]);
+    expect(fn.codeSha256).toBe(v1.codeSha256);
+    expect([1, 2, 3, 4, 5, 6, 10].map(retryDelaySeconds)).toEqual([30, 60, 120, 240, 480, 900, 900]);
+  });
+
+  it('a throttled Lambda API (429 TooManyRequestsException) gives the message back with a delay, never to the dead-letter queue', async () => {
+    const fn = lambda.addFunction('geo-dev-throttled--assay-ingest', { throttles: 1 });
+    const v1 = release('dev-throttled', '2026-01-13T10:00:00.000Z');
+    const before = sqs.messages('geo-artifact-deployer-dev-dlq').length;
+    const message = sqs.receive('geo-artifact-deployer-dev', JSON.stringify(await replicate(v1)));
+    expect((await handleSqsEvent({ Records: [message] }, { ...deps, queue })).batchItemFailures).toEqual([{ itemIdentifier: message.messageId }]);
+    expect(sqs.messages('geo-artifact-deployer-dev-dlq').length).toBe(before);
+    expect(logs).toContainEqual(expect.objectContaining({ message: 'retrying later', delaySeconds: 30, reason: expect.stringMatching(/Rate exceeded/) }));
+    const again = sqs.redeliver('geo-artifact-deployer-dev', message.messageId);
+    expect((await handleSqsEvent({ Records: [again] }, { ...deps, queue })).batchItemFailures).toEqual([]);
     expect(fn.codeSha256).toBe(v1.codeSha256);
   });
 });

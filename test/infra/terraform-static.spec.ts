@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEPLOYED_AT_TAG, GIT_SHA_TAG } from '../../apps/services/artifact-deployer/src/decide';
+import { DEPLOYED_AT_TAG, GIT_SHA_TAG, SEQUENCE_TAG } from '../../apps/services/artifact-deployer/src/decide';
 import { LedgerRecord } from '../../tools/nx-biome/src/core/ledger';
 import { parseBiomeName } from '../../tools/nx-biome/src/core/names';
 import { testConfig } from '../../tools/nx-biome/src/core/test-config';
@@ -487,7 +487,7 @@ describe('the artifact deployer (shared stack)', () => {
       return typeof value === 'string' ? evaluate(value, env) : whole;
     });
 
-  it('is one lambda-service per account: <prefix>-artifact-deployer-<env>, nodejs20.x, main.handler, 300 s, reserved concurrency 1, its settings', () => {
+  it('is one lambda-service per account: <prefix>-artifact-deployer-<env>, nodejs20.x, main.handler, 300 s, reserved concurrency 2, its settings', () => {
     const call = shared().modules.artifact_deployer;
     expect(call).toMatchObject({
       source: '../../modules/lambda-service',
@@ -498,8 +498,8 @@ describe('the artifact deployer (shared stack)', () => {
       runtime: 'nodejs20.x',
       handler: 'main.handler',
       timeout: 300,
-      reserved_concurrent_executions: 1,
-      environment_variables: { NAME_PREFIX: '${var.name_prefix}', MAX_WAIT_SECONDS: '120', POLL_SECONDS: '2' },
+      reserved_concurrent_executions: 2,
+      environment_variables: { NAME_PREFIX: '${var.name_prefix}', ENVIRONMENT: '${var.environment}', QUEUE_URL: '${aws_sqs_queue.artifact_deployer[0].url}', DEAD_LETTER_QUEUE_URL: '${aws_sqs_queue.artifact_deployer_dlq[0].url}', MAX_WAIT_SECONDS: '120', POLL_SECONDS: '2' },
     });
     expect(evaluate('${local.artifact_deployer_name}', DEV)).toBe('geo-artifact-deployer-dev');
     // The bucket it reads is the replica the devops stack creates in the account.
@@ -514,12 +514,13 @@ describe('the artifact deployer (shared stack)', () => {
         .map((s) => [s.source.split('.').pop()!, { actions: s.actions, resources: s.resources.map((r) => evaluate(String(r), DEV)) }]),
     );
     expect(statements).toEqual({
-      ReadLedgerAndArtifacts: { actions: ['s3:GetObject'], resources: ['arn:aws:s3:::geo-artifacts-dev-111111111111/biomes/*/ledger/*', 'arn:aws:s3:::geo-artifacts-dev-111111111111/artifacts/*'] },
+      ReadLedgerAndArtifacts: { actions: ['s3:GetObject'], resources: ['arn:aws:s3:::geo-artifacts-dev-111111111111/biomes/*/ledger/*', 'arn:aws:s3:::geo-artifacts-dev-111111111111/biomes/*/history/*', 'arn:aws:s3:::geo-artifacts-dev-111111111111/artifacts/*'] },
       ListArtifactBucket: { actions: ['s3:ListBucket'], resources: ['arn:aws:s3:::geo-artifacts-dev-111111111111'] },
       DecryptArtifacts: { actions: ['kms:Decrypt'], resources: [expect.stringContaining('data.aws_kms_alias.artifact_bucket')] },
       // GetFunction returns a function's tags only to a caller allowed lambda:ListTags.
       UpdateBiomeFunctions: { actions: ['lambda:GetFunction', 'lambda:ListTags', 'lambda:UpdateFunctionCode', 'lambda:TagResource'], resources: ['arn:aws:lambda:ap-southeast-2:111111111111:function:geo-dev-*'] },
-      ConsumeLedgerEvents: { actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'], resources: [expect.stringContaining('aws_sqs_queue.artifact_deployer[0].arn')] },
+      ConsumeLedgerEvents: { actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'], resources: [expect.stringContaining('aws_sqs_queue.artifact_deployer[0].arn')] },
+      DeadLetterUndeployable: { actions: ['sqs:SendMessage'], resources: [expect.stringContaining('aws_sqs_queue.artifact_deployer_dlq[0].arn')] },
     });
     expect(shared().data.aws_kms_alias.artifact_bucket.name).toBe('alias/${local.artifact_bucket}');
     const functions = iamGlob(statements.UpdateBiomeFunctions.resources[0] as string);
@@ -548,13 +549,17 @@ describe('the artifact deployer (shared stack)', () => {
     expect(send.conditions).toContainEqual({ test: 'ArnEquals', variable: 'aws:SourceArn', values: ['${local.artifact_bucket_arn}'] });
     expect(shared().data.aws_iam_policy_document.artifact_deployer_queue.statement).toMatchObject([{ principals: [{ type: 'Service', identifiers: ['s3.amazonaws.com'] }] }]);
     expect(r.aws_sqs_queue_policy.artifact_deployer.policy).toBe('${data.aws_iam_policy_document.artifact_deployer_queue[0].json}');
-    expect(r.aws_lambda_event_source_mapping.artifact_deployer).toMatchObject({ event_source_arn: '${aws_sqs_queue.artifact_deployer[0].arn}', function_name: '${module.artifact_deployer[0].function_arn}', batch_size: 1 });
+    expect(r.aws_lambda_event_source_mapping.artifact_deployer).toMatchObject({ event_source_arn: '${aws_sqs_queue.artifact_deployer[0].arn}', function_name: '${module.artifact_deployer[0].function_arn}', batch_size: 1, function_response_types: ['ReportBatchItemFailures'] });
+    // AWS: the mapping's maximum concurrency is at least 2 and never above the function's reserved concurrency.
+    const maximum = (r.aws_lambda_event_source_mapping.artifact_deployer.scaling_config as { maximum_concurrency: number }[])[0].maximum_concurrency;
+    expect(maximum).toBeGreaterThanOrEqual(2);
+    expect(maximum).toBeLessThanOrEqual(shared().modules.artifact_deployer.reserved_concurrent_executions as number);
     expect(r.aws_cloudwatch_metric_alarm.artifact_deployer_dlq).toMatchObject({ namespace: 'AWS/SQS', metric_name: 'ApproximateNumberOfMessagesVisible', threshold: 0 });
   });
 
   it('biome functions keep the tags the deployer writes across applies (lambda-service ignores exactly those)', () => {
     const lifecycle = configOf(join(INFRA_ROOT, 'modules/lambda-service')).resources.aws_lambda_function.this.lifecycle as { ignore_changes: string[] }[];
-    const tags = [DEPLOYED_AT_TAG, GIT_SHA_TAG];
+    const tags = [DEPLOYED_AT_TAG, GIT_SHA_TAG, SEQUENCE_TAG];
     expect(lifecycle[0].ignore_changes).toEqual([...tags.map((t) => `\${tags["${t}"]}`), ...tags.map((t) => `\${tags_all["${t}"]}`)]);
   });
 });

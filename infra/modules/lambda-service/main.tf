@@ -113,8 +113,10 @@ resource "aws_lambda_function" "this" {
     ignore_changes = [
       tags["biome:deployed-at"],
       tags["biome:git-sha"],
+      tags["biome:sequence"],
       tags_all["biome:deployed-at"],
       tags_all["biome:git-sha"],
+      tags_all["biome:sequence"],
     ]
   }
 

@@ -118,13 +118,19 @@ module "artifact_deployer" {
   memory_size      = 256
   timeout          = 300
 
-  # One update at a time in the account: two records never race on one function.
-  reserved_concurrent_executions = 1
+  # At least the event source's maximum concurrency (AWS: never above the
+  # reserved concurrency, or invocations are throttled and the throttled
+  # receives count toward the DLQ). Two records of one function are ordered by
+  # their history sequence and Lambda's RevisionId, not by running one at a time.
+  reserved_concurrent_executions = 2
 
   environment_variables = {
-    NAME_PREFIX      = var.name_prefix
-    MAX_WAIT_SECONDS = "120"
-    POLL_SECONDS     = "2"
+    NAME_PREFIX           = var.name_prefix
+    ENVIRONMENT           = var.environment
+    QUEUE_URL             = aws_sqs_queue.artifact_deployer[0].url
+    DEAD_LETTER_QUEUE_URL = aws_sqs_queue.artifact_deployer_dlq[0].url
+    MAX_WAIT_SECONDS      = "120"
+    POLL_SECONDS          = "2"
   }
 
   log_retention_in_days = var.artifact_deployer_log_retention_in_days
@@ -132,7 +138,7 @@ module "artifact_deployer" {
   policy_statements = {
     ReadLedgerAndArtifacts = {
       actions   = ["s3:GetObject"]
-      resources = ["${local.artifact_bucket_arn}/biomes/*/ledger/*", "${local.artifact_bucket_arn}/artifacts/*"]
+      resources = ["${local.artifact_bucket_arn}/biomes/*/ledger/*", "${local.artifact_bucket_arn}/biomes/*/history/*", "${local.artifact_bucket_arn}/artifacts/*"]
     }
     # A missing key then answers 404 (retry later) instead of 403.
     ListArtifactBucket = {
@@ -149,9 +155,16 @@ module "artifact_deployer" {
       actions   = ["lambda:GetFunction", "lambda:ListTags", "lambda:UpdateFunctionCode", "lambda:TagResource"]
       resources = [local.biome_functions_arn]
     }
+    # ChangeMessageVisibility: a record that cannot be deployed yet comes back
+    # after 30 s, 60 s, ... instead of the 30-minute visibility timeout.
     ConsumeLedgerEvents = {
-      actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+      actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"]
       resources = [aws_sqs_queue.artifact_deployer[0].arn]
+    }
+    # Malformed events and other environments' records go to the DLQ at once.
+    DeadLetterUndeployable = {
+      actions   = ["sqs:SendMessage"]
+      resources = [aws_sqs_queue.artifact_deployer_dlq[0].arn]
     }
   }
 }
@@ -163,9 +176,12 @@ resource "aws_lambda_event_source_mapping" "artifact_deployer" {
   function_name    = module.artifact_deployer[0].function_arn
   batch_size       = 1
 
-  # The fewest concurrent invocations the mapping allows; with reserved
-  # concurrency 1 a second one is throttled and its message comes back after
-  # the visibility timeout (maxReceiveCount 10 keeps it from the DLQ).
+  # Failed messages only come back (the handler returns batchItemFailures).
+  function_response_types = ["ReportBatchItemFailures"]
+
+  # The fewest concurrent invocations the mapping allows (2), and no more than
+  # the function's reserved concurrency (2), as AWS advises: the poller is
+  # never throttled, so receives count only real attempts toward the DLQ.
   scaling_config {
     maximum_concurrency = 2
   }

@@ -14,8 +14,10 @@ export interface FakeFunction {
   inProgressPolls: number;
   /** UpdateFunctionCode calls that will still answer ResourceConflictException. */
   conflicts: number;
+  /** Calls that will still answer 429 TooManyRequestsException (Lambda's throttling). */
+  throttles: number;
   /** Every code update the double applied. */
-  updates: { S3Bucket: string; S3Key: string }[];
+  updates: { S3Bucket: string; S3Key: string; S3ObjectVersion?: string }[];
 }
 
 export interface LambdaDouble {
@@ -32,7 +34,8 @@ export interface LambdaDouble {
  * GetFunctionConfiguration, UpdateFunctionCode, TagResource, ListTags). Like
  * Lambda, UpdateFunctionCode fetches the zip from S3 (through `fetchObject`,
  * i.e. from s3rver) and sets CodeSha256 to the base64 sha256 of its bytes; an
- * update stays InProgress for a few polls and conflicts while it does.
+ * update stays InProgress for a few polls and conflicts while it does; a
+ * function can be made to answer 429 TooManyRequestsException (throttling).
  */
 export async function startLambdaDouble(fetchObject: (bucket: string, key: string) => Promise<Buffer | undefined>, options: { updatePolls?: number } = {}): Promise<LambdaDouble> {
   const functions = new Map<string, FakeFunction>();
@@ -70,6 +73,11 @@ export async function startLambdaDouble(fetchObject: (bucket: string, key: strin
       if ((m = /^\/2015-03-31\/functions\/([^/]+)(\/configuration|\/code)?$/.exec(path))) {
         const f = functions.get(decodeURIComponent(m[1]));
         if (!f) return notFound(res, decodeURIComponent(m[1]));
+        if (f.throttles > 0) {
+          f.throttles -= 1;
+          res.setHeader('retry-after', '1');
+          return reply(res, 429, { Type: 'User', message: 'Rate exceeded', retryAfterSeconds: '1', Reason: 'CallerRateLimitExceeded' }, 'TooManyRequestsException');
+        }
         if (req.method === 'GET' && !m[2]) {
           poll(f);
           return reply(res, 200, { Configuration: configuration(f), Code: { RepositoryType: 'S3', Location: 'https://example.invalid/code' }, Tags: f.tags });
@@ -90,7 +98,7 @@ export async function startLambdaDouble(fetchObject: (bucket: string, key: strin
           f.revisionId = randomUUID();
           f.lastUpdateStatus = 'InProgress';
           f.inProgressPolls = options.updatePolls ?? 1;
-          f.updates.push({ S3Bucket: body.S3Bucket, S3Key: body.S3Key });
+          f.updates.push({ S3Bucket: body.S3Bucket, S3Key: body.S3Key, ...(body.S3ObjectVersion ? { S3ObjectVersion: body.S3ObjectVersion } : {}) });
           return reply(res, 200, configuration(f));
         }
       }
@@ -115,7 +123,7 @@ export async function startLambdaDouble(fetchObject: (bucket: string, key: strin
     functions,
     calls,
     addFunction(name, initial = {}) {
-      const f: FakeFunction = { name, arn: `arn:aws:lambda:us-east-1:000000000000:function:${name}`, codeSha256: createHash('sha256').update('initial code').digest('base64'), revisionId: randomUUID(), lastUpdateStatus: 'Successful', tags: {}, inProgressPolls: 0, conflicts: 0, updates: [], ...initial };
+      const f: FakeFunction = { name, arn: `arn:aws:lambda:us-east-1:000000000000:function:${name}`, codeSha256: createHash('sha256').update('initial code').digest('base64'), revisionId: randomUUID(), lastUpdateStatus: 'Successful', tags: {}, inProgressPolls: 0, conflicts: 0, throttles: 0, updates: [], ...initial };
       functions.set(name, f);
       return f;
     },

@@ -1,8 +1,10 @@
 import type { LambdaClient } from '@aws-sdk/client-lambda';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { FunctionState } from './decide';
 import { FunctionUpdater, ObjectReader, UpdateConflict } from './deploy';
+import { QueuePort } from './handler';
 
 const status = (e: unknown) => (e as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
 const errorName = (e: unknown) => (e as { name?: string })?.name ?? '';
@@ -33,8 +35,12 @@ export function s3Reader(client: S3Client, sdk: typeof import('@aws-sdk/client-s
       try {
         const r = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key }));
         const hash = createHash('sha256');
-        for await (const chunk of r.Body as AsyncIterable<Uint8Array>) hash.update(chunk);
-        return hash.digest('hex');
+        let size = 0;
+        for await (const chunk of r.Body as AsyncIterable<Uint8Array>) {
+          hash.update(chunk);
+          size += chunk.length;
+        }
+        return { sha256: hash.digest('hex'), size, ...(r.VersionId ? { versionId: r.VersionId } : {}) };
       } catch (e) {
         if (absent(e)) return undefined;
         throw e;
@@ -66,9 +72,9 @@ export function lambdaUpdater(client: LambdaClient, sdk: typeof import('@aws-sdk
         throw e;
       }
     },
-    async updateCode({ name, bucket, key, revisionId }) {
+    async updateCode({ name, bucket, key, versionId, revisionId }) {
       try {
-        await client.send(new sdk.UpdateFunctionCodeCommand({ FunctionName: name, S3Bucket: bucket, S3Key: key, RevisionId: revisionId }));
+        await client.send(new sdk.UpdateFunctionCodeCommand({ FunctionName: name, S3Bucket: bucket, S3Key: key, S3ObjectVersion: versionId, RevisionId: revisionId }));
       } catch (e) {
         if (errorName(e) === 'ResourceConflictException' || errorName(e) === 'PreconditionFailedException') throw new UpdateConflict(`${errorName(e)}: ${(e as Error).message}`);
         throw e;
@@ -76,6 +82,18 @@ export function lambdaUpdater(client: LambdaClient, sdk: typeof import('@aws-sdk
     },
     async tag(arn, tags) {
       await client.send(new sdk.TagResourceCommand({ Resource: arn, Tags: tags }));
+    },
+  };
+}
+
+/** The deployer's queue and its dead-letter queue through the SDK. */
+export function sqsQueue(client: SQSClient, sdk: typeof import('@aws-sdk/client-sqs'), queueUrl: string, deadLetterQueueUrl: string): QueuePort {
+  return {
+    async retryAfter(receiptHandle, seconds) {
+      await client.send(new sdk.ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: seconds }));
+    },
+    async deadLetter(body, reason) {
+      await client.send(new sdk.SendMessageCommand({ QueueUrl: deadLetterQueueUrl, MessageBody: body, MessageAttributes: { reason: { DataType: 'String', StringValue: reason.slice(0, 1000) } } }));
     },
   };
 }

@@ -1,22 +1,23 @@
 import type { WorkspaceConfig } from '../../../../tools/nx-biome/src/core/config';
-import type { LedgerRecord } from '../../../../tools/nx-biome/src/core/ledger';
+import { historyKey, LedgerRecord } from '../../../../tools/nx-biome/src/core/ledger';
+import { sha256HexToBase64 } from '../../../../tools/nx-biome/src/core/artifact';
 import { resourceName } from '../../../../tools/nx-biome/src/core/names';
-import { decideCodeUpdate, DEPLOYED_AT_TAG, FunctionState, GIT_SHA_TAG } from './decide';
-import { LedgerObjectRef, readLedgerRecord } from './record-event';
+import { decideCodeUpdate, DEPLOYED_AT_TAG, FunctionState, GIT_SHA_TAG, recordTags, SEQUENCE_TAG } from './decide';
+import { biomeOfEnvironment, LedgerObjectRef, readLedgerRecord } from './record-event';
 
 /** The S3 calls the deployer makes. */
 export interface ObjectReader {
   getText(bucket: string, key: string): Promise<string | undefined>;
   head(bucket: string, key: string): Promise<{ size: number; metadata: Record<string, string> } | undefined>;
-  /** Lowercase hex sha256 of the object's bytes, or undefined when it is absent. */
-  sha256(bucket: string, key: string): Promise<string | undefined>;
+  /** Lowercase hex sha256 of the object's bytes (read and hashed, never taken from metadata) and the version read, or undefined when it is absent. */
+  sha256(bucket: string, key: string): Promise<{ sha256: string; size: number; versionId?: string } | undefined>;
 }
 
 /** The Lambda calls the deployer makes. */
 export interface FunctionUpdater {
   getFunction(name: string): Promise<FunctionState | undefined>;
   /** Throws UpdateConflict when an update is in progress or the revision moved on. */
-  updateCode(input: { name: string; bucket: string; key: string; revisionId?: string }): Promise<void>;
+  updateCode(input: { name: string; bucket: string; key: string; versionId?: string; revisionId?: string }): Promise<void>;
   tag(arn: string, tags: Record<string, string>): Promise<void>;
 }
 
@@ -25,6 +26,8 @@ export interface DeployerDeps {
   lambda: FunctionUpdater;
   /** Name prefix of every AWS resource (`namePrefix` of nx-biome.json). */
   namePrefix: string;
+  /** The environment whose bucket this deployer serves: records of any other environment are refused. */
+  environment: string;
   now(): number;
   sleep(ms: number): Promise<void>;
   log(entry: Record<string, unknown>): void;
@@ -36,6 +39,11 @@ export interface DeployerDeps {
 /** Thrown to make Lambda (or SQS) deliver the event again later: nothing was deployed. */
 export class RetryLater extends Error {
   override readonly name = 'RetryLater';
+}
+
+/** A record that must never be deployed here (another environment's): retrying cannot change that. */
+export class RecordRefused extends Error {
+  override readonly name = 'RecordRefused';
 }
 
 /** An update could not start now (ResourceConflictException, or the revision changed under us). */
@@ -61,17 +69,29 @@ export function functionNameOf(namePrefix: string, biome: string, project: strin
 
 /**
  * Refuses an artifact that is missing (not replicated yet: retry later) or
- * whose bytes differ from the record (never deployed).
+ * whose bytes differ from the record (never deployed). The bytes are read
+ * and hashed here: metadata is not evidence. The version read is the one
+ * deployed, where the bucket keeps versions.
  */
-async function checkArtifact(ref: LedgerObjectRef, record: LedgerRecord, deps: DeployerDeps): Promise<string> {
+async function checkArtifact(ref: LedgerObjectRef, record: LedgerRecord, deps: DeployerDeps): Promise<{ key: string; versionId?: string }> {
   const key = `${ref.prefix}${record.artifactKey}`;
   const head = await deps.s3.head(ref.bucket, key);
   if (!head || head.size === 0) throw new RetryLater(`artifact s3://${ref.bucket}/${key} is not there yet (replication pending)`);
   if (head.size !== record.size) throw new RetryLater(`artifact s3://${ref.bucket}/${key} is ${head.size} bytes, the record says ${record.size}: not deployed`);
-  const recorded = head.metadata.sha256;
-  const actual = recorded && /^[0-9a-f]{64}$/.test(recorded) ? recorded : await deps.s3.sha256(ref.bucket, key);
-  if (actual !== record.sha256) throw new RetryLater(`artifact s3://${ref.bucket}/${key} has sha256 ${actual}, the record says ${record.sha256}: not deployed`);
-  return key;
+  const read = await deps.s3.sha256(ref.bucket, key);
+  if (!read) throw new RetryLater(`artifact s3://${ref.bucket}/${key} is not there yet (replication pending)`);
+  if (read.sha256 !== record.sha256) throw new RetryLater(`artifact s3://${ref.bucket}/${key} has sha256 ${read.sha256}, the record says ${record.sha256}: not deployed`);
+  return { key, ...(read.versionId ? { versionId: read.versionId } : {}) };
+}
+
+/** True when the record a function's tags name is no longer in the biome's history (the biome was destroyed and created again). */
+async function taggedRecordGone(ref: LedgerObjectRef, record: LedgerRecord, fn: FunctionState, deps: DeployerDeps): Promise<boolean> {
+  const sequence = Number(fn.tags[SEQUENCE_TAG]);
+  const deployedAt = fn.tags[DEPLOYED_AT_TAG];
+  const gitSha = fn.tags[GIT_SHA_TAG];
+  if (!Number.isSafeInteger(sequence) || !deployedAt || !gitSha) return false;
+  const key = `${ref.prefix}${historyKey({ ...record, sequence, deployedAt, gitSha })}`;
+  return !(await deps.s3.head(ref.bucket, key));
 }
 
 /**
@@ -86,8 +106,12 @@ export async function deployLedgerObject(ref: LedgerObjectRef, deps: DeployerDep
   // The biome was destroyed after the event was sent: nothing to deploy.
   if (text === undefined) return { ...base, outcome: 'record-gone' };
   const record = readLedgerRecord(text, ref);
+  if (record.environment !== deps.environment || !biomeOfEnvironment(record.biome, deps.environment)) {
+    throw new RecordRefused(`s3://${ref.bucket}/${ref.key} is a record of biome ${record.biome} in environment ${record.environment}; this deployer serves ${deps.environment} only`);
+  }
   if (record.kind !== 'service') return { ...base, outcome: 'not-a-service', reason: `${record.kind}s are deployed by Terraform` };
-  const artifactKey = await checkArtifact(ref, record, deps);
+  const artifact = await checkArtifact(ref, record, deps);
+  const artifactKey = artifact.key;
   const functionName = functionNameOf(deps.namePrefix, ref.biome, ref.project);
   const deadline = deps.now() + deps.maxWaitMs;
   const result = (outcome: Outcome, reason?: string): DeployResult => ({ ...base, functionName, outcome, reason, artifactKey });
@@ -95,18 +119,24 @@ export async function deployLedgerObject(ref: LedgerObjectRef, deps: DeployerDep
   for (;;) {
     const fn = await deps.lambda.getFunction(functionName);
     if (!fn) return result('no-function', 'Terraform has not created it yet; it will create it with the recorded artifact');
-    const decision = decideCodeUpdate(record, fn);
+    let decision = decideCodeUpdate(record, fn);
+    if (decision.action === 'skip' && decision.outcome === 'older' && (await taggedRecordGone(ref, record, fn, deps))) decision = decideCodeUpdate(record, fn, true);
     if (decision.action === 'skip') {
-      if (decision.retag) await deps.lambda.tag(fn.arn, { [DEPLOYED_AT_TAG]: record.deployedAt, [GIT_SHA_TAG]: record.gitSha });
+      if (decision.retag) await deps.lambda.tag(fn.arn, recordTags(record));
       return result(decision.outcome, decision.reason);
     }
     if (decision.action === 'update') {
       // Tag first: if the update then fails, a late event for an older record is still ignored, and a retry updates.
-      await deps.lambda.tag(fn.arn, { [DEPLOYED_AT_TAG]: record.deployedAt, [GIT_SHA_TAG]: record.gitSha });
+      await deps.lambda.tag(fn.arn, recordTags(record));
       try {
-        await deps.lambda.updateCode({ name: functionName, bucket: ref.bucket, key: artifactKey, revisionId: fn.revisionId });
-        await waitForUpdate(functionName, deps, deadline);
-        deps.log({ level: 'info', message: 'updated', functionName, artifactKey, gitSha: record.gitSha, deployedAt: record.deployedAt });
+        await deps.lambda.updateCode({ name: functionName, bucket: ref.bucket, key: artifactKey, versionId: artifact.versionId, revisionId: fn.revisionId });
+        const after = await waitForUpdate(functionName, deps, deadline);
+        // What Lambda took from S3 is what was hashed: else the object changed in between (retry: it is hashed again).
+        if (after && after.codeSha256 !== sha256HexToBase64(record.sha256)) {
+          deps.log({ level: 'error', message: 'deployed code does not match the record', functionName, artifactKey, codeSha256: after.codeSha256, expected: sha256HexToBase64(record.sha256) });
+          throw new RetryLater(`${functionName}: Lambda reports CodeSha256 ${after.codeSha256} after the update, the record says ${sha256HexToBase64(record.sha256)}: s3://${ref.bucket}/${artifactKey} changed while it was deployed`);
+        }
+        deps.log({ level: 'info', message: 'updated', functionName, artifactKey, gitSha: record.gitSha, deployedAt: record.deployedAt, sequence: record.sequence });
         return result('updated');
       } catch (e) {
         if (!(e instanceof UpdateConflict)) throw e;
@@ -120,15 +150,16 @@ export async function deployLedgerObject(ref: LedgerObjectRef, deps: DeployerDep
   }
 }
 
-/** Waits until the function's last update has finished; a failed update is an error. */
-async function waitForUpdate(name: string, deps: DeployerDeps, deadline: number): Promise<void> {
+/** Waits until the function's last update has finished and returns its state then; a failed update is an error. */
+async function waitForUpdate(name: string, deps: DeployerDeps, deadline: number): Promise<FunctionState | undefined> {
   for (;;) {
     const fn = await deps.lambda.getFunction(name);
     if (!fn || fn.lastUpdateStatus !== 'InProgress') {
       if (fn?.lastUpdateStatus === 'Failed') throw new Error(`${name}: the code update failed: ${fn.lastUpdateStatusReason ?? 'no reason given'}`);
-      return;
+      return fn;
     }
-    if (deps.now() >= deadline) return; // Started; Lambda finishes it on its own.
+    // Started; Lambda finishes it on its own. CodeSha256 is already the new package's.
+    if (deps.now() >= deadline) return fn;
     await deps.sleep(deps.pollMs);
   }
 }

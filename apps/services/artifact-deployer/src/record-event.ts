@@ -14,23 +14,51 @@ const LEDGER_KEY = /^((?:[^/]+\/)*?)biomes\/([a-z][a-z0-9-]*)\/ledger\/([a-z][a-
 
 /** Minimal shape of an S3 event notification (as delivered to Lambda). */
 export interface S3EventLike {
-  Records?: { eventName?: string; s3?: { bucket?: { name?: string }; object?: { key?: string } } }[];
+  Records?: { eventName?: string; s3?: { bucket?: { name?: string }; object?: { key?: string; sequencer?: string } } }[];
+}
+
+/** An event record that can never be handled (retrying cannot make it well-formed). */
+export interface MalformedRecord {
+  reason: string;
+  key?: string;
 }
 
 /**
- * The ledger objects an S3 event names. Keys arrive URL-encoded (spaces as
- * '+'); objects that are not ledger records (history, biome.json, artifacts)
- * are left out.
+ * The ledger objects an S3 event names, and the records that are malformed.
+ * Keys arrive URL-encoded (spaces as '+'); a key whose %-encoding is broken is
+ * malformed. Objects that are not ledger records (history, biome.json,
+ * artifacts) are left out.
  */
-export function ledgerObjectsOf(event: S3EventLike): LedgerObjectRef[] {
-  const out: LedgerObjectRef[] = [];
+export function parseS3Event(event: S3EventLike): { refs: LedgerObjectRef[]; malformed: MalformedRecord[] } {
+  const refs: LedgerObjectRef[] = [];
+  const malformed: MalformedRecord[] = [];
   for (const r of event.Records ?? []) {
     if (!r.eventName?.startsWith('ObjectCreated:') || !r.s3?.bucket?.name || !r.s3.object?.key) continue;
-    const key = decodeURIComponent(r.s3.object.key.replace(/\+/g, ' '));
+    let key: string;
+    try {
+      key = decodeURIComponent(r.s3.object.key.replace(/\+/g, ' '));
+    } catch {
+      malformed.push({ reason: 'the object key is not valid %-encoding', key: r.s3.object.key });
+      continue;
+    }
     const m = LEDGER_KEY.exec(key);
-    if (m) out.push({ bucket: r.s3.bucket.name, key, prefix: m[1], biome: m[2], project: m[3] });
+    if (m) refs.push({ bucket: r.s3.bucket.name, key, prefix: m[1], biome: m[2], project: m[3] });
   }
-  return out;
+  return { refs, malformed };
+}
+
+/** The ledger objects an S3 event names (malformed records left out; see parseS3Event). */
+export function ledgerObjectsOf(event: S3EventLike): LedgerObjectRef[] {
+  return parseS3Event(event).refs;
+}
+
+/**
+ * Whether a biome belongs to the deployer's environment: its main biome or
+ * one of its sandpits (`<env>-<suffix>`). A staging record replicated into
+ * the dev bucket is refused.
+ */
+export function biomeOfEnvironment(biome: string, environment: string): boolean {
+  return biome === environment || biome.startsWith(`${environment}-`);
 }
 
 /**

@@ -37,8 +37,8 @@ run "artifact_deployer_is_wired" {
   }
 
   assert {
-    condition     = module.artifact_deployer[0].function_name == "geo-artifact-deployer-dev" && module.artifact_deployer[0].reserved_concurrent_executions == 1
-    error_message = "One deployer per account, <prefix>-artifact-deployer-<env>, reserved concurrency 1."
+    condition     = module.artifact_deployer[0].function_name == "geo-artifact-deployer-dev" && module.artifact_deployer[0].reserved_concurrent_executions == 2
+    error_message = "One deployer per account, <prefix>-artifact-deployer-<env>, reserved concurrency 2 (not below the event source's maximum concurrency)."
   }
 
   assert {

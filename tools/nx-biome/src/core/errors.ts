@@ -40,7 +40,8 @@ export type BiomeErrorCode =
   | 'SETTING_INVALID'
   | 'SETTING_LOOKS_SECRET'
   | 'DATA_SET_UNKNOWN'
-  | 'DATA_SET_MISSING';
+  | 'DATA_SET_MISSING'
+  | 'BIOME_LOCKED';
 
 export class BiomeError extends Error {
   override readonly name = 'BiomeError';

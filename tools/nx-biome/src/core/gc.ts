@@ -35,15 +35,23 @@ export interface DestroyPlan {
  * Plans the removal of biomes: their keys, and the artifacts their ledgers and
  * histories refer to that no remaining biome's ledger or history record does.
  */
-export function planDestroy(input: { biomes: string[]; biomeKeys: string[]; records: LedgerRecord[]; references: LedgerRecord[] }): DestroyPlan {
+export function planDestroy(input: { biomes: string[]; biomeKeys: string[]; records: LedgerRecord[]; references: LedgerRecord[]; unreadable?: string[] }): DestroyPlan {
   const destroyed = new Set(input.biomes);
   const usedBy = new Map<string, Set<string>>();
-  for (const r of input.references) {
-    if (destroyed.has(r.biome)) continue;
-    if (!usedBy.has(r.artifactKey)) usedBy.set(r.artifactKey, new Set());
-    usedBy.get(r.artifactKey)!.add(r.biome);
-  }
+  const use = (key: string, by: string) => {
+    if (!usedBy.has(key)) usedBy.set(key, new Set());
+    usedBy.get(key)!.add(by);
+  };
+  for (const r of input.references) if (!destroyed.has(r.biome)) use(r.artifactKey, r.biome);
   const candidates = [...new Set(input.records.map((r) => r.artifactKey))].sort();
+  // A record that cannot be read might name a candidate: keep whatever it could name (same project, and same commit for history).
+  for (const key of input.unreadable ?? []) {
+    const ledger = LEDGER_KEY.exec(key);
+    const history = HISTORY_KEY.exec(key);
+    const m = ledger ?? history;
+    if (!m || destroyed.has(m[1])) continue;
+    for (const c of input.records) if (c.project === m[2] && (!history || c.gitSha === history[3])) use(c.artifactKey, `${m[1]} (unreadable ${key})`);
+  }
   const metaKeys = new Set(input.biomes.map(biomeMetaKey));
   // biome.json last: a destroy that stops half-way leaves the biome visible, and a re-run finishes it.
   const biomeKeys = [...input.biomeKeys.filter((k) => !metaKeys.has(k)).sort(), ...input.biomeKeys.filter((k) => metaKeys.has(k)).sort()];

@@ -20,6 +20,12 @@ export interface LedgerRecord {
   ciJobUrl?: string;
   /** Where the record came from: a deploy, a promotion from another biome, or a rollback. */
   origin?: { action: 'deploy' | 'promote' | 'rollback' | 'configure'; from?: string };
+  /**
+   * Position of this record in the project's history in the biome (1, 2, ...):
+   * set by the writer, so order never depends on a clock. Absent in records
+   * written before sequences existed.
+   */
+  sequence?: number;
   settings: Record<string, unknown>;
   /**
    * The settings this biome runs the project with (project defaults →
@@ -49,10 +55,38 @@ export const ledgerKey = (biome: string, project: string) => `biomes/${biome}/le
 export const biomeMetaKey = (biome: string) => `biomes/${biome}/biome.json`;
 export const historyPrefix = (biome: string, project: string) => `biomes/${biome}/history/${project}/`;
 
-/** History key; the time prefix sorts records oldest first. */
+/** The longest time-to-live a sandpit may be given (same bound as `sandpitTtlHours`). */
+export const MAX_TTL_HOURS = 24 * 90;
+/** The largest artifact a record may name: S3's object size limit (5 TiB). */
+export const MAX_ARTIFACT_BYTES = 5 * 1024 ** 4;
+
+/**
+ * History key. Records with a sequence are `s<12-digit sequence>-<time>-<sha>.json`:
+ * they sort after every older time-stamped key (`<time>-<sha>.json`, a digit
+ * first) and among themselves by sequence, whatever the writers' clocks said.
+ */
 export function historyKey(record: LedgerRecord): string {
   const stamp = record.deployedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  return `${historyPrefix(record.biome, record.project)}${stamp}-${record.gitSha}.json`;
+  const seq = record.sequence === undefined ? '' : `s${String(record.sequence).padStart(12, '0')}-`;
+  return `${historyPrefix(record.biome, record.project)}${seq}${stamp}-${record.gitSha}.json`;
+}
+
+/** The sequence a history key carries (0 for the older, time-stamped keys). */
+export function historySequence(key: string): number {
+  const m = /\/s(\d{12})-[^/]*\.json$/.exec(key);
+  return m ? Number(m[1]) : 0;
+}
+
+/** The sequence of the next record of a project, from the keys of its history. */
+export function nextHistorySequence(keys: string[]): number {
+  return keys.reduce((max, k) => Math.max(max, historySequence(k)), 0) + 1;
+}
+
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+/** True for an ISO 8601 date-time that names a real instant (`2026-11-30T03:00:00.000Z`). */
+export function isIsoTime(value: unknown): value is string {
+  return typeof value === 'string' && ISO_TIME.test(value) && !Number.isNaN(Date.parse(value));
 }
 
 function invalid(source: string, problem: string): BiomeError {
@@ -81,22 +115,39 @@ export function parseLedgerRecord(text: string, source: string): LedgerRecord {
   if (typeof r.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(r.sha256)) throw invalid(source, 'has an invalid sha256');
   if (typeof r.gitSha !== 'string' || !FULL_SHA.test(r.gitSha)) throw invalid(source, 'has an invalid git SHA');
   if (typeof r.dirty !== 'boolean') throw invalid(source, 'has no dirty flag');
-  if (typeof r.deployedAt !== 'string' || Number.isNaN(Date.parse(r.deployedAt))) throw invalid(source, 'has an invalid deployedAt');
-  if (typeof r.environment !== 'string' || typeof r.deployedBy !== 'string' || typeof r.size !== 'number') throw invalid(source, 'is missing fields');
+  if (!isIsoTime(r.deployedAt)) throw invalid(source, `has an invalid deployedAt ${JSON.stringify(r.deployedAt)} (an ISO date-time is expected)`);
+  if (typeof r.environment !== 'string' || typeof r.deployedBy !== 'string' || r.size === undefined) throw invalid(source, 'is missing fields');
+  if (!Number.isSafeInteger(r.size) || r.size < 0 || r.size > MAX_ARTIFACT_BYTES) throw invalid(source, `has an invalid size ${JSON.stringify(r.size)} (a whole number of bytes up to ${MAX_ARTIFACT_BYTES} is expected)`);
+  if (r.sequence !== undefined && (!Number.isSafeInteger(r.sequence) || r.sequence < 1)) throw invalid(source, `has an invalid sequence ${JSON.stringify(r.sequence)}`);
+  if (r.settings !== undefined && (!r.settings || typeof r.settings !== 'object' || Array.isArray(r.settings))) throw invalid(source, 'has settings that are not an object');
   return { settings: {}, ...r } as LedgerRecord;
 }
 
-/** Validates biome metadata read back from a store. */
-export function parseBiomeMeta(text: string, source: string): BiomeMeta {
+/**
+ * Validates biome metadata read back from a store. With `expectedBiome`, the
+ * name inside must be the biome whose key it was read from: a file that
+ * names another biome is refused, never followed. Times must be real ISO
+ * times and `ttlHours` a bounded number of hours, so nothing downstream
+ * meets "soon" or "never".
+ */
+export function parseBiomeMeta(text: string, source: string, expectedBiome?: string): BiomeMeta {
+  const bad = (problem: string) => new BiomeError('LEDGER_RECORD_INVALID', `Biome metadata ${source} ${problem}.`, `Repair it with nx run infra:biome-repair --biome=${expectedBiome ?? '<biome>'} (or recreate it with the biome-create target).`);
   let raw: Partial<BiomeMeta>;
   try {
     raw = JSON.parse(text);
   } catch {
-    throw new BiomeError('LEDGER_RECORD_INVALID', `Biome metadata ${source} is not valid JSON.`, 'Recreate it with the biome-create target.');
+    throw bad('is not valid JSON');
   }
-  if (!raw || typeof raw.biome !== 'string' || !NAME_PATTERN.test(raw.biome) || typeof raw.owner !== 'string' || typeof raw.created !== 'string') {
-    throw new BiomeError('LEDGER_RECORD_INVALID', `Biome metadata ${source} is missing fields.`, 'Recreate it with the biome-create target.');
-  }
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw bad('is not a JSON object');
+  if (typeof raw.biome !== 'string' || !NAME_PATTERN.test(raw.biome) || typeof raw.owner !== 'string' || typeof raw.created !== 'string') throw bad('is missing fields');
+  if (expectedBiome !== undefined && raw.biome !== expectedBiome) throw bad(`names biome ${JSON.stringify(raw.biome)}, not ${expectedBiome}`);
+  if (raw.schemaVersion !== undefined && raw.schemaVersion !== 1) throw bad(`has unknown schemaVersion ${JSON.stringify(raw.schemaVersion)}`);
+  if (!isIsoTime(raw.created)) throw bad(`has an invalid created ${JSON.stringify(raw.created)} (an ISO date-time is expected)`);
+  if (raw.expires !== undefined && raw.expires !== null && !isIsoTime(raw.expires)) throw bad(`has an invalid expires ${JSON.stringify(raw.expires)} (an ISO date-time or null is expected)`);
+  if (raw.lastDeployedAt !== undefined && !isIsoTime(raw.lastDeployedAt)) throw bad(`has an invalid lastDeployedAt ${JSON.stringify(raw.lastDeployedAt)}`);
+  if (raw.ttlHours !== undefined && (typeof raw.ttlHours !== 'number' || !Number.isFinite(raw.ttlHours) || raw.ttlHours <= 0 || raw.ttlHours > MAX_TTL_HOURS)) throw bad(`has an invalid ttlHours ${JSON.stringify(raw.ttlHours)} (hours between 0 and ${MAX_TTL_HOURS} are expected)`);
+  if (raw.asleep !== undefined && typeof raw.asleep !== 'boolean') throw bad(`has an invalid asleep ${JSON.stringify(raw.asleep)}`);
+  if (raw.environment !== undefined && typeof raw.environment !== 'string') throw bad('has an invalid environment');
   return { schemaVersion: 1, asleep: false, expires: null, environment: '', ...raw } as BiomeMeta;
 }
 

@@ -1,9 +1,8 @@
 import { BiomeError } from './errors';
-import { BiomeMeta, LedgerRecord } from './ledger';
+import { BiomeMeta, LedgerRecord, MAX_TTL_HOURS } from './ledger';
 import { BiomeRef } from './names';
 
-/** The longest time-to-live a sandpit may be given (same bound as `sandpitTtlHours`). */
-export const MAX_TTL_HOURS = 24 * 90;
+export { MAX_TTL_HOURS };
 
 /** What `list` shows of one biome (and `--json` prints). */
 export interface BiomeSummary {
@@ -116,19 +115,29 @@ export interface ReapCandidate {
   biome: string;
   sandpit: boolean;
   meta?: BiomeMeta;
+  /** Why its biome.json could not be used (malformed, or naming another biome). */
+  invalid?: string;
+  /** The newest deployedAt among its valid records, for a sandpit that lost its biome.json. */
+  lastDeployedAt?: string;
 }
 
 /**
  * The biomes reap destroys: sandpits whose expiry has passed. Main biomes are
- * never reaped; a sandpit with no metadata is skipped (nothing says it expired).
+ * never reaped. A sandpit with records but no biome.json (a destroy that
+ * overlapped a deploy, a crash) expires `ttlHours` after its newest record, so
+ * it is never skipped forever; a sandpit whose biome.json is malformed is
+ * skipped with the reason (nothing trustworthy says it expired).
  */
-export function planReap(candidates: ReapCandidate[], now: Date): { expired: ReapCandidate[]; skipped: { biome: string; why: string }[] } {
+export function planReap(candidates: ReapCandidate[], now: Date, ttlHours = 72): { expired: ReapCandidate[]; skipped: { biome: string; why: string }[] } {
   const expired: ReapCandidate[] = [];
   const skipped: { biome: string; why: string }[] = [];
   for (const c of candidates) {
     if (!c.sandpit) continue;
-    if (!c.meta) skipped.push({ biome: c.biome, why: 'no biome.json, so no expiry' });
-    else if (isExpired(c.meta, now)) expired.push(c);
+    if (c.invalid) skipped.push({ biome: c.biome, why: `${c.invalid} (repair it with nx run infra:biome-repair --biome=${c.biome})` });
+    else if (c.meta) {
+      if (isExpired(c.meta, now)) expired.push(c);
+    } else if (c.lastDeployedAt && Date.parse(c.lastDeployedAt) + ttlHours * 3600_000 <= now.getTime()) expired.push(c);
+    else if (!c.lastDeployedAt) skipped.push({ biome: c.biome, why: 'no biome.json and no valid ledger record, so no expiry' });
   }
   return { expired, skipped };
 }

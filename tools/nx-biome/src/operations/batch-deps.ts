@@ -1,6 +1,8 @@
-import { biomeMetaKey } from '../core/ledger';
+import { BiomeMeta, biomeMetaKey } from '../core/ledger';
 import { GitPort } from '../adapters/git';
 import { StorePort } from '../adapters/store/store';
+import { DeferredBiomeMeta, updateBiomeMeta } from './ledger-store';
+import { acquireLease, biomeScope, Lease } from './store-lock';
 
 /**
  * A git port for a batch of tasks on one commit: HEAD, the user name and the
@@ -27,31 +29,44 @@ export function batchGit(git: GitPort, allRoots: string[]): GitPort {
 }
 
 /**
- * A store for the deploy tasks of one batch, all to one biome: the biome's
- * `biome.json` is read once and written once, by `flush()`, with the last
- * value the tasks wrote (every task of a batch refreshes it with the same
- * owner and time), instead of a read and a write per project. Everything
- * else goes to the store unchanged.
+ * A store for the deploy tasks of one batch, all to one biome: biome.json is
+ * read once, and the tasks' updates of it are collected and applied by `flush()` in one
+ * read-modify-write under the biome's lease (on biome.json as it is then),
+ * instead of a locked read and write per project. Everything else goes to
+ * the store unchanged.
  */
-export function batchStore(store: StorePort, biome: string): StorePort & { flush(): Promise<void> } {
+export function batchStore(store: StorePort, biome: string): StorePort & DeferredBiomeMeta & { flush(): Promise<void> } {
+  const updates: ((meta: BiomeMeta | undefined) => BiomeMeta | undefined)[] = [];
   const metaKey = biomeMetaKey(biome);
   let meta: Promise<Buffer | undefined> | undefined;
-  let pending: { body: Buffer; options?: Parameters<StorePort['put']>[2] } | undefined;
+  let lease: Promise<Lease> | undefined;
   return {
     url: store.url,
     bucket: store.bucket,
     head: (key, options) => store.head(key, options),
-    get: (key) => (key === metaKey ? (pending ? Promise.resolve(pending.body) : (meta ??= store.get(key))) : store.get(key)),
-    async put(key, body, options) {
-      if (key !== metaKey) return store.put(key, body, options);
-      pending = { body, options };
-      return 'written';
-    },
+    // Each task checks biome.json before it writes: read it once per batch.
+    get: (key) => (key === metaKey ? (meta ??= store.get(key)) : store.get(key)),
+    put: (key, body, options) => store.put(key, body, options),
     list: (prefix) => store.list(prefix),
     delete: (keys) => store.delete(keys),
+    async holdBiome(name) {
+      if (name !== biome) return false;
+      // One shared lease for the whole batch: a promote, sleep or destroy of the biome waits for the run, not just for one record.
+      await (lease ??= acquireLease(store, biomeScope(biome), 'shared', { purpose: `deploy to ${biome}` }));
+      return true;
+    },
+    deferBiomeMetaUpdate(name, update) {
+      if (name !== biome) return false;
+      updates.push(update);
+      return true;
+    },
     async flush() {
-      if (pending) await store.put(metaKey, pending.body, pending.options);
-      pending = undefined;
+      const held = lease;
+      lease = undefined;
+      if (held) await (await held).release();
+      if (updates.length === 0) return;
+      const pending = updates.splice(0);
+      await updateBiomeMeta(store, biome, (meta) => pending.reduce<BiomeMeta | undefined>((m, update) => update(m) ?? m, meta));
     },
   };
 }

@@ -5,7 +5,7 @@ import { LedgerRecord, planProjectDeploy, touchBiomeMeta } from '../core/ledger'
 import { BiomeRef, ProjectKind } from '../core/names';
 import { StorePort } from '../adapters/store/store';
 import { checkStoredArtifact, publishArtifact } from './publish';
-import { readBiomeMeta, readRecord, writeBiomeMeta, writeRecord } from './ledger-store';
+import { readBiomeMeta, readRecordToReplace, updateBiomeMeta, writeRecord } from './ledger-store';
 import { resolveProjectSettings } from './settings';
 
 /**
@@ -50,7 +50,9 @@ export async function deployProject(input: {
     throw new BiomeError('ARTIFACT_DIRTY', `${manifest.project}: the artifact was built from a dirty tree (${manifest.dirtyFiles.slice(0, 10).join(', ')}).`, 'Commit or stash the changes, or pass --allow-dirty for a sandpit (dirty artifacts can never be promoted).');
   }
   const key = artifactKey(manifest.project, manifest.file);
-  const current = await readRecord(store, biome.name, manifest.project);
+  // A malformed or hostile biome.json stops the deploy before anything is written.
+  await readBiomeMeta(store, biome.name);
+  const current = await readRecordToReplace(store, biome.name, manifest.project);
   // Layered settings (project → environment → biome) resolve per biome and go into the record, never into the artifact.
   const resolvedSettings = await resolveProjectSettings({ store, config: input.config, biome, project: manifest.project, kind: manifest.kind, settings: manifest.settings });
   const next: LedgerRecord = {
@@ -92,11 +94,9 @@ export async function deployProject(input: {
   return { ...result, outcome };
 }
 
-/** Registers the biome on first deploy and refreshes a sandpit's expiry. */
+/** Registers the biome on first deploy and refreshes a sandpit's expiry (on biome.json as it is when written, under the biome's lease). */
 async function refreshBiome(input: { store: StorePort; config: WorkspaceConfig; biome: BiomeRef; now: Date; deployedBy: string }): Promise<void> {
-  const existing = await readBiomeMeta(input.store, input.biome.name);
-  await writeBiomeMeta(
-    input.store,
+  await updateBiomeMeta(input.store, input.biome.name, (existing) =>
     touchBiomeMeta({ existing, biome: input.biome.name, environment: input.biome.environment.name, sandpit: input.biome.sandpit, owner: input.deployedBy, now: input.now, ttlHours: input.config.sandpitTtlHours }),
   );
 }

@@ -8,7 +8,8 @@ import { displayCommand, planTerraformCommands } from '../core/terraform-plan';
 import { runTerraform } from '../adapters/terraform';
 import { StorePort } from '../adapters/store/store';
 import { Deps } from './context';
-import { readRecordsAt } from './ledger-store';
+import { readRecordsTolerant } from './ledger-store';
+import { biomeScope, GC_SCOPE, withLease } from './store-lock';
 import { renderBiomeTfvars, tfvarsPath } from './render';
 
 /**
@@ -20,9 +21,10 @@ export async function planBiomesDestroy(store: StorePort, biomes: string[]): Pro
   const keys = (await store.list('biomes/')).map((o) => o.key);
   const excluded = new Set(biomes);
   const biomeKeys = keys.filter((k) => biomes.some((b) => k.startsWith(`biomes/${b}/`)));
-  const records = await readRecordsAt(store, biomeKeys.filter((k) => /^biomes\/[^/]+\/(ledger|history)\/.+\.json$/.test(k)));
-  const references = await readRecordsAt(store, selectReferenceKeys(keys, { excluded, candidates: records }));
-  return planDestroy({ biomes, biomeKeys, records, references });
+  // The destroyed biomes' own unreadable records go with their keys; another biome's unreadable record keeps what it could name.
+  const { records } = await readRecordsTolerant(store, biomeKeys.filter((k) => /^biomes\/[^/]+\/(ledger|history)\/.+\.json$/.test(k)));
+  const references = await readRecordsTolerant(store, selectReferenceKeys(keys, { excluded, candidates: records }));
+  return planDestroy({ biomes, biomeKeys, records, references: references.records, unreadable: references.invalid });
 }
 
 /**
@@ -36,6 +38,13 @@ export async function applyDestroy(store: StorePort, plan: DestroyPlan, log: (li
   }
   await store.delete(plan.biomeKeys);
   log(`deleted ${plan.biomeKeys.length} ledger, history and metadata object(s) of ${plan.biomes.join(', ')}`);
+}
+
+/** Runs `fn` holding the exclusive lease of every named biome (taken in name order, so two destroys never wait on each other in a circle). */
+async function withBiomeLeases<T>(store: StorePort, biomes: string[], fn: () => Promise<T>): Promise<T> {
+  if (biomes.length === 0) return fn();
+  const [first, ...rest] = biomes;
+  return withLease(store, biomeScope(first), 'exclusive', () => withBiomeLeases(store, rest, fn), { purpose: `destroy ${first}` });
 }
 
 /** Removes the biome's rendered tfvars from `dist/terraform/`, if any. */
@@ -98,10 +107,21 @@ export async function destroyBiomes(run: DestroyRun): Promise<void> {
     // Terraform can take minutes: plan again so that a biome deployed meanwhile keeps what it uses.
     if (!run.dryRun) plan = await planBiomesDestroy(store, names);
   }
-  d.log(`${run.dryRun ? '[dry-run] would destroy' : 'destroying'} ${names.join(', ')} in ${store.url}: ${plan.deleteArtifacts.length} artifact(s) to delete, ${plan.keptArtifacts.length} kept, ${plan.biomeKeys.length} biome object(s)`);
-  for (const line of describeDestroyPlan(plan, run.dryRun)) d.log(line);
-  if (run.dryRun) return;
-  await applyDestroy(store, plan, d.log);
+  const describe = (p: DestroyPlan) => {
+    d.log(`${run.dryRun ? '[dry-run] would destroy' : 'destroying'} ${names.join(', ')} in ${store.url}: ${p.deleteArtifacts.length} artifact(s) to delete, ${p.keptArtifacts.length} kept, ${p.biomeKeys.length} biome object(s)`);
+    for (const line of describeDestroyPlan(p, run.dryRun)) d.log(line);
+  };
+  if (run.dryRun) return describe(plan);
+  // Each biome's lease keeps its sleep, promote, rollback and biome.json writes out; the
+  // collection lease, held alone, keeps every record write out while the plan is made
+  // again from what the store holds now and applied: no record names a deleted artifact.
+  await withBiomeLeases(store, [...names].sort(), () =>
+    withLease(store, GC_SCOPE, 'exclusive', async () => {
+      plan = await planBiomesDestroy(store, names);
+      describe(plan);
+      await applyDestroy(store, plan, d.log);
+    }, { purpose: `destroy ${names.join(', ')}` }),
+  );
   for (const b of names) await removeBiomeTfvars(run.workspaceRoot, b);
   d.log(`destroyed ${names.join(', ')}`);
 }

@@ -1,6 +1,7 @@
 import { BiomeError } from '../core/errors';
-import { BiomeMeta, biomeMetaKey, historyKey, historyPrefix, LedgerRecord, ledgerKey, ledgerPrefix, parseBiomeMeta, parseLedgerRecord } from '../core/ledger';
+import { BiomeMeta, biomeMetaKey, historyKey, historyPrefix, LedgerRecord, ledgerKey, ledgerPrefix, nextHistorySequence, parseBiomeMeta, parseLedgerRecord } from '../core/ledger';
 import { StorePort } from '../adapters/store/store';
+import { biomeScope, GC_SCOPE, withLease } from './store-lock';
 
 const json = (value: unknown) => Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
 
@@ -44,11 +45,41 @@ export async function readRecord(store: StorePort, biome: string, project: strin
   return readParsed(store, key, parseRecordAt(key));
 }
 
+/**
+ * The current record of a project that is about to be replaced: a record that
+ * fails validation is reported on stderr and treated as absent, so a deploy
+ * overwrites it (the history keeps every valid record).
+ */
+export async function readRecordToReplace(store: StorePort, biome: string, project: string, warn: (line: string) => void = (line) => console.warn(line)): Promise<LedgerRecord | undefined> {
+  try {
+    return await readRecord(store, biome, project);
+  } catch (e) {
+    if (!(e instanceof BiomeError) || e.code !== 'LEDGER_RECORD_INVALID') throw e;
+    warn(`warning: ${e.message} It is replaced by this deploy.`);
+    return undefined;
+  }
+}
+
 /** Every current record of a biome, sorted by project. */
 export async function readLedger(store: StorePort, biome: string): Promise<LedgerRecord[]> {
   const objects = await store.list(ledgerPrefix(biome));
   const records = await readRecordsAt(store, objects.map((o) => o.key).filter((k) => k.endsWith('.json')));
   return records.sort((a, b) => (a.project < b.project ? -1 : 1));
+}
+
+/** The records at the given keys that validate, and the keys whose record does not (reported, never used). */
+export async function readRecordsTolerant(store: StorePort, keys: string[]): Promise<{ records: LedgerRecord[]; invalid: string[] }> {
+  const invalid: string[] = [];
+  const records = await Promise.all(
+    keys.map((key) =>
+      readParsed(store, key, parseRecordAt(key)).catch((e) => {
+        if (!(e instanceof BiomeError)) throw e;
+        invalid.push(key);
+        return undefined;
+      }),
+    ),
+  );
+  return { records: records.filter((r): r is LedgerRecord => !!r), invalid: invalid.sort() };
 }
 
 /** The validated records at the given keys (ledger or history), in key order; keys that vanished are left out. */
@@ -60,30 +91,134 @@ export async function readRecordsAt(store: StorePort, keys: string[]): Promise<L
 }
 
 /**
- * Writes a project's record: first into the biome's history (the full log),
- * then as the current record. A crash in between leaves the old record
- * current, and a re-run converges.
+ * Writes a project's record: first into the biome's history (the full log,
+ * under the next sequence number of the project's history, so order never
+ * depends on a clock), then as the current record. A crash in between leaves
+ * the old record current, and a re-run converges.
+ *
+ * The write holds a shared lease on artifact collection and checks, under
+ * it, that the artifact is still stored: a destroy deletes artifacts only
+ * while it holds that lease alone and after it has re-read every record, so
+ * no record ever names an artifact a destroy is deleting (see
+ * docs/reliability.md).
  */
-export async function writeRecord(store: StorePort, record: LedgerRecord): Promise<void> {
-  await store.put(historyKey(record), json(record), { contentType: 'application/json' });
-  await store.put(ledgerKey(record.biome, record.project), json(record), { contentType: 'application/json' });
+export async function writeRecord(store: StorePort, record: LedgerRecord): Promise<LedgerRecord> {
+  // A batched deploy run holds a shared lease on the biome from its first record to its end:
+  // a promote reads the biome's ledger, and a sleep or destroy changes it, only between runs.
+  await (store as Partial<DeferredBiomeMeta>).holdBiome?.(record.biome);
+  return writeRecordUnderGcLease(store, record);
 }
 
-/** Every history record of a project in a biome, oldest first. */
+async function writeRecordUnderGcLease(store: StorePort, record: LedgerRecord): Promise<LedgerRecord> {
+  return withLease(store, GC_SCOPE, 'shared', async () => {
+    const head = await store.head(record.artifactKey);
+    if (!head || head.size === 0) {
+      throw new BiomeError('ARTIFACT_MISSING', `${store.url}: ${record.artifactKey} is no longer stored (a destroy removed it meanwhile); no record was written for ${record.project} in ${record.biome}.`, 'Run the deploy again: it uploads the artifact anew.');
+    }
+    for (let attempt = 0; ; attempt++) {
+      const keys = (await store.list(historyPrefix(record.biome, record.project))).map((o) => o.key);
+      const sequenced: LedgerRecord = { ...record, sequence: nextHistorySequence(keys) };
+      // Where the store enforces it, two writers never take one sequence number.
+      if ((await store.put(historyKey(sequenced), json(sequenced), { contentType: 'application/json', ifAbsent: true })) === 'exists' && attempt < 5) continue;
+      await store.put(ledgerKey(record.biome, record.project), json(sequenced), { contentType: 'application/json' });
+      return sequenced;
+    }
+  }, { purpose: `record ${record.project} in ${record.biome}` });
+}
+
+/**
+ * Makes a record that is already in the history the current one again (a
+ * repair), under the collection lease and only while its artifact is stored.
+ */
+export async function writeCurrentRecord(store: StorePort, record: LedgerRecord): Promise<void> {
+  await withLease(store, GC_SCOPE, 'shared', async () => {
+    if (!(await store.head(record.artifactKey))) {
+      throw new BiomeError('ARTIFACT_MISSING', `${store.url}: ${record.artifactKey}, named by the newest valid history record of ${record.project} in ${record.biome}, is no longer stored.`, `Deploy ${record.project} to ${record.biome} again instead.`);
+    }
+    await store.put(ledgerKey(record.biome, record.project), json(record), { contentType: 'application/json' });
+  }, { purpose: `restore ${record.project} in ${record.biome}` });
+}
+
+/** Every history record of a project in a biome, oldest first (by sequence; older time-stamped keys before them). */
 export async function readHistory(store: StorePort, biome: string, project: string): Promise<LedgerRecord[]> {
+  return (await readHistoryReport(store, biome, project)).records;
+}
+
+/** A project's history with the keys of records that failed validation (reported, never used). */
+export async function readHistoryReport(store: StorePort, biome: string, project: string): Promise<{ records: LedgerRecord[]; keys: string[]; invalid: { key: string; error: BiomeError }[] }> {
   const objects = await store.list(historyPrefix(biome, project));
-  const out: LedgerRecord[] = [];
+  const records: LedgerRecord[] = [];
+  const keys: string[] = [];
+  const invalid: { key: string; error: BiomeError }[] = [];
   for (const o of objects) {
-    const record = await readParsed(store, o.key, parseRecordAt(o.key));
-    if (record) out.push(record);
+    try {
+      const record = await readParsed(store, o.key, parseRecordAt(o.key));
+      if (record) {
+        records.push(record);
+        keys.push(o.key);
+      }
+    } catch (e) {
+      if (!(e instanceof BiomeError)) throw e;
+      invalid.push({ key: o.key, error: e });
+    }
   }
-  return out;
+  return { records, keys, invalid };
 }
 
+/**
+ * Every current record of a biome, and the ledger keys whose record failed
+ * validation (reported by the caller, skipped, repaired by biome-repair).
+ */
+export async function readLedgerReport(store: StorePort, biome: string): Promise<{ records: LedgerRecord[]; invalid: { key: string; project: string; error: BiomeError }[] }> {
+  const keys = (await store.list(ledgerPrefix(biome))).map((o) => o.key).filter((k) => k.endsWith('.json'));
+  const records: LedgerRecord[] = [];
+  const invalid: { key: string; project: string; error: BiomeError }[] = [];
+  await Promise.all(
+    keys.map(async (key) => {
+      try {
+        const record = await readParsed(store, key, parseRecordAt(key));
+        if (record) records.push(record);
+      } catch (e) {
+        if (!(e instanceof BiomeError)) throw e;
+        invalid.push({ key, project: key.slice(ledgerPrefix(biome).length, -'.json'.length), error: e });
+      }
+    }),
+  );
+  return { records: records.sort((a, b) => (a.project < b.project ? -1 : 1)), invalid: invalid.sort((a, b) => (a.key < b.key ? -1 : 1)) };
+}
+
+/** A biome's metadata; LEDGER_RECORD_INVALID when it is malformed or names another biome. */
 export async function readBiomeMeta(store: StorePort, biome: string): Promise<BiomeMeta | undefined> {
-  return readParsed(store, biomeMetaKey(biome), parseBiomeMeta);
+  return readParsed(store, biomeMetaKey(biome), (text, source) => parseBiomeMeta(text, source, biome));
 }
 
+/** Writes biome metadata as is; prefer updateBiomeMeta, which serialises with other writers. */
 export async function writeBiomeMeta(store: StorePort, meta: BiomeMeta): Promise<void> {
   await store.put(biomeMetaKey(meta.biome), json(meta), { contentType: 'application/json' });
+}
+
+/** A store that collects biome.json updates and applies them later, in one locked write (see batchStore). */
+export interface DeferredBiomeMeta {
+  /** Takes (once) a shared lease on the biome that the store's owner releases at its end; false for another biome. */
+  holdBiome(biome: string): Promise<boolean>;
+  deferBiomeMetaUpdate(biome: string, update: (meta: BiomeMeta | undefined) => BiomeMeta | undefined): boolean;
+}
+
+/**
+ * Read-modify-write of `biomes/<biome>/biome.json` under the biome's
+ * exclusive lease: `update` sees the metadata as it is now (not as it was
+ * when the caller started, so a deploy never undoes a sleep that happened
+ * meanwhile) and returns the new metadata, or undefined to write nothing.
+ * The result must name the same biome.
+ */
+export async function updateBiomeMeta(store: StorePort, biome: string, update: (meta: BiomeMeta | undefined) => BiomeMeta | undefined): Promise<BiomeMeta | undefined> {
+  const deferring = store as Partial<DeferredBiomeMeta>;
+  if (deferring.deferBiomeMetaUpdate?.(biome, update)) return undefined;
+  return withLease(store, biomeScope(biome), 'exclusive', async () => {
+    const next = update(await readBiomeMeta(store, biome));
+    if (!next) return undefined;
+    if (next.biome !== biome) throw new BiomeError('LEDGER_RECORD_INVALID', `Biome metadata for ${biome} names biome ${next.biome}; it is not written.`, `Repair it with nx run infra:biome-repair --biome=${biome}.`);
+    await writeBiomeMeta(store, next);
+    return next;
+  }, { purpose: `update ${biomeMetaKey(biome)}` });
 }

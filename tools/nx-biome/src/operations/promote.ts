@@ -4,7 +4,8 @@ import { touchBiomeMeta } from '../core/ledger';
 import { BiomeRef } from '../core/names';
 import { planPromotion, promotedRecord, PromotionStep, resolvePromotionTarget } from '../core/promotion';
 import { ciJobUrl, Deps, deployerName, storeOf } from './context';
-import { readBiomeMeta, readLedger, writeBiomeMeta, writeRecord } from './ledger-store';
+import { readBiomeMeta, readLedger, updateBiomeMeta, writeRecord } from './ledger-store';
+import { biomeScope, withLease } from './store-lock';
 import { publishArtifact, PublishStatus, verifyArtifact } from './publish';
 import { renderBiomeTfvars } from './render';
 import { readBiomeSettings } from './settings';
@@ -28,7 +29,8 @@ export async function promoteBiome(input: { config: WorkspaceConfig; source: Bio
   const target = resolvePromotionTarget(config, source, input.to);
   const sourceStore = storeOf(deps, source);
   const targetStore = storeOf(deps, target);
-  const [records, meta] = await Promise.all([readLedger(sourceStore, source.name), readBiomeMeta(sourceStore, source.name)]);
+  // A consistent snapshot: read under the source biome's lease, which a deploy of it holds while it records.
+  const [records, meta] = await withLease(sourceStore, biomeScope(source.name), 'exclusive', () => Promise.all([readLedger(sourceStore, source.name), readBiomeMeta(sourceStore, source.name)]), { purpose: `promote ${source.name}: read its ledger` });
   if (!meta && records.length === 0) {
     throw new BiomeError('BIOME_NOT_FOUND', `Biome ${source.name} does not exist in ${sourceStore.url}.`, `Check the name with nx run infra:biome-list --environment=${source.environment.name}.`);
   }
@@ -58,12 +60,13 @@ export async function promoteBiome(input: { config: WorkspaceConfig; source: Bio
   }
   const now = deps.now();
   const deployedBy = await deployerName(deps);
-  for (const step of copies) {
-    const record = promotedRecord(step.source, { target, from: source.name, now, deployedBy, ciJobUrl: ciJobUrl(deps.env) });
-    await writeRecord(targetStore, { ...record, resolvedSettings: resolved.get(step.project) });
-  }
-  const existing = await readBiomeMeta(targetStore, target.name);
-  await writeBiomeMeta(targetStore, touchBiomeMeta({ existing, biome: target.name, environment: target.environment.name, sandpit: false, owner: deployedBy, now, ttlHours: config.sandpitTtlHours }));
+  await withLease(targetStore, biomeScope(target.name), 'exclusive', async () => {
+    for (const step of copies) {
+      const record = promotedRecord(step.source, { target, from: source.name, now, deployedBy, ciJobUrl: ciJobUrl(deps.env) });
+      await writeRecord(targetStore, { ...record, resolvedSettings: resolved.get(step.project) });
+    }
+    await updateBiomeMeta(targetStore, target.name, (existing) => touchBiomeMeta({ existing, biome: target.name, environment: target.environment.name, sandpit: false, owner: deployedBy, now, ttlHours: config.sandpitTtlHours }));
+  }, { purpose: `promote ${source.name} to ${target.name}` });
   result.tfvarsPath = (await renderBiomeTfvars({ store: targetStore, config, biome: target, workspaceRoot: input.workspaceRoot })).path;
   return result;
 }

@@ -6,7 +6,8 @@ import { artifactKeysAtSha, lastChangeProjects, parseShaPrefix, previousRecord, 
 import { sha256Hex } from '../adapters/archive';
 import { StorePort } from '../adapters/store/store';
 import { ciJobUrl, Deps, deployerName } from './context';
-import { readBiomeMeta, readHistory, readLedger, writeBiomeMeta, writeRecord } from './ledger-store';
+import { readHistory, readLedgerReport, updateBiomeMeta, writeRecord } from './ledger-store';
+import { biomeScope, withLease } from './store-lock';
 import { verifyArtifact } from './publish';
 import { renderBiomeTfvars } from './render';
 import { readBiomeSettings } from './settings';
@@ -45,9 +46,41 @@ async function findAtSha(store: StorePort, current: LedgerRecord, history: Ledge
  * artifact is checked (present, right sha256) before any record is written;
  * then the records are written (origin: rollback) and the tfvars re-rendered.
  */
-export async function rollbackBiome(input: { store: StorePort; config: WorkspaceConfig; biome: BiomeRef; projects?: string[]; to?: string; deps: Deps; workspaceRoot: string; dryRun: boolean }): Promise<{ steps: RollbackStep[]; tfvarsPath?: string }> {
+export async function rollbackBiome(input: RollbackInput): Promise<{ steps: RollbackStep[]; tfvarsPath?: string }> {
+  if (input.dryRun) return planAndApplyRollback(input);
+  // Under the biome's lease: no sleep, promote or destroy of the biome in between.
+  return withLease(input.store, biomeScope(input.biome.name), 'exclusive', () => planAndApplyRollback(input), { purpose: `rollback ${input.biome.name}` });
+}
+
+interface RollbackInput {
+  store: StorePort;
+  config: WorkspaceConfig;
+  biome: BiomeRef;
+  projects?: string[];
+  to?: string;
+  deps: Deps;
+  workspaceRoot: string;
+  dryRun: boolean;
+}
+
+/**
+ * The current records of a biome. A project whose current record fails
+ * validation is reported and stands at its newest valid history record
+ * (what the ledger held before it was damaged: history is written first).
+ */
+async function currentRecords(store: StorePort, biome: string, log: (line: string) => void): Promise<LedgerRecord[]> {
+  const { records, invalid } = await readLedgerReport(store, biome);
+  for (const bad of invalid) {
+    const newest = (await readHistory(store, biome, bad.project)).pop();
+    log(`warning: ${bad.error.message} ${newest ? `Taking its newest history record (${historyKey(newest)}) as current.` : 'It has no valid history record.'}`);
+    if (newest) records.push(newest);
+  }
+  return records.sort((a, b) => (a.project < b.project ? -1 : 1));
+}
+
+async function planAndApplyRollback(input: RollbackInput): Promise<{ steps: RollbackStep[]; tfvarsPath?: string }> {
   const { store, biome, deps } = input;
-  const records = await readLedger(store, biome.name);
+  const records = await currentRecords(store, biome.name, deps.log);
   if (records.length === 0) {
     throw new BiomeError('BIOME_NOT_FOUND', `Biome ${biome.name} records no project in ${store.url}.`, `Check the name with nx run infra:biome-list --environment=${biome.environment.name}.`);
   }
@@ -92,8 +125,7 @@ export async function rollbackBiome(input: { store: StorePort; config: Workspace
   const now = deps.now();
   const deployedBy = await deployerName(deps);
   for (const s of moves) await writeRecord(store, { ...rollbackRecord(s.restore!, { current: s.current, now, deployedBy, ciJobUrl: ciJobUrl(deps.env), from: s.from! }), resolvedSettings: resolved.get(s.project) });
-  const existing = await readBiomeMeta(store, biome.name);
-  await writeBiomeMeta(store, touchBiomeMeta({ existing, biome: biome.name, environment: biome.environment.name, sandpit: biome.sandpit, owner: deployedBy, now, ttlHours: input.config.sandpitTtlHours }));
+  await updateBiomeMeta(store, biome.name, (existing) => touchBiomeMeta({ existing, biome: biome.name, environment: biome.environment.name, sandpit: biome.sandpit, owner: deployedBy, now, ttlHours: input.config.sandpitTtlHours }));
   const { path } = await renderBiomeTfvars({ store, config: input.config, biome, workspaceRoot: input.workspaceRoot });
   return { steps, tfvarsPath: path };
 }

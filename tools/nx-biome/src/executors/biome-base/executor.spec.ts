@@ -45,10 +45,15 @@ describe('biome-base', () => {
 
   it('prints the newest clean deployed commit the repository has, and writes it for CI', async () => {
     const store = createFileStore(join(root, 'store'));
-    await writeRecord(store, record('a', shas[0], '2026-11-01T00:00:00.000Z'));
-    await writeRecord(store, record('b', shas[1], '2026-11-02T00:00:00.000Z'));
-    await writeRecord(store, record('c', shas[2], '2026-11-03T00:00:00.000Z', true));
-    await writeRecord(store, record('d', 'f'.repeat(40), '2026-11-04T00:00:00.000Z'));
+    // A record is written only for an artifact the store holds.
+    const recordWithArtifact = async (r: ReturnType<typeof record>) => {
+      await store.put(r.artifactKey, Buffer.from(`${r.project}@${r.gitSha}`));
+      await writeRecord(store, r);
+    };
+    await recordWithArtifact(record('a', shas[0], '2026-11-01T00:00:00.000Z'));
+    await recordWithArtifact(record('b', shas[1], '2026-11-02T00:00:00.000Z'));
+    await recordWithArtifact(record('c', shas[2], '2026-11-03T00:00:00.000Z', true));
+    await recordWithArtifact(record('d', 'f'.repeat(40), '2026-11-04T00:00:00.000Z'));
     const { base, lines } = await run({ biome: 'dev-bob', outputFile: 'dist/base.txt' });
     expect(base).toBe(shas[1]);
     expect(lines.join('\n')).toContain(`last deployed commit of dev-bob: ${shas[1]}`);

@@ -24,7 +24,9 @@ export async function biomeListWith(options: BiomeListExecutorSchema, context: E
   const listings: BiomeListing[] = [];
   for (const environment of names) {
     const store = d.storeFor(environment);
-    const { summaries, unknown } = await summarizeEnvironment({ store, config, environment, git: d.git, now });
+    const { summaries, unknown, problems } = await summarizeEnvironment({ store, config, environment, git: d.git, now });
+    // A bad object is reported and skipped; it never hides the other biomes.
+    for (const p of problems) d.log(`warning: skipped ${p.key}: ${p.message}\n  fix: nx run infra:biome-repair --biome=${p.biome} (add --dry-run to see what it would do)`);
     listings.push({ environment, store: store.url, biomes: summaries });
     if (options.json) continue;
     d.log(`${environment} (${store.url}): ${summaries.length} biome(s)`);

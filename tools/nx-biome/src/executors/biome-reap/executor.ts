@@ -1,10 +1,12 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { requireEnvironment } from '../../core/config';
-import { formatTime, planReap } from '../../core/lifecycle';
+import { formatTime, newestRecord, planReap, ReapCandidate } from '../../core/lifecycle';
 import { renderTable } from '../../core/table';
 import { loadWorkspaceConfig } from '../../adapters/workspace';
 import { Deps, realDeps } from '../../operations/context';
-import { readBiomeMeta } from '../../operations/ledger-store';
+import { BiomeRef } from '../../core/names';
+import { StorePort } from '../../adapters/store/store';
+import { readBiomeTolerant } from '../../operations/lifecycle';
 import { destroyBiomes } from '../../operations/destroy';
 import { biomesOfEnvironment } from '../../operations/lifecycle';
 import { runExecutor } from '../run';
@@ -25,20 +27,29 @@ export async function biomeReapWith(options: BiomeReapExecutorSchema, context: E
   for (const env of environments) {
     const store = d.storeFor(env.name);
     const { biomes } = await biomesOfEnvironment(store, config, env.name);
-    const candidates = await Promise.all(biomes.map(async (b) => ({ biome: b.name, sandpit: b.sandpit, meta: await readBiomeMeta(store, b.name) })));
-    const { expired, skipped } = planReap(candidates, now);
+    const candidates = await Promise.all(biomes.map((b) => reapCandidate(store, b)));
+    const { expired, skipped } = planReap(candidates, now, config.sandpitTtlHours);
     for (const s of skipped) d.log(`${env.name}: skipping ${s.biome}: ${s.why}`);
     if (expired.length === 0) {
       d.log(`${env.name} (${store.url}): no expired sandpit biome among ${biomes.length} biome(s)`);
       continue;
     }
     d.log(`${env.name} (${store.url}): ${expired.length} expired sandpit biome(s)`);
-    d.log(renderTable(['biome', 'owner', 'expired', 'last deploy'], expired.map((c) => [c.biome, c.meta!.owner, formatTime(c.meta!.expires), formatTime(c.meta!.lastDeployedAt)])));
+    d.log(renderTable(['biome', 'owner', 'expired', 'last deploy'], expired.map((c) => [c.biome, c.meta?.owner ?? '(no biome.json)', c.meta ? formatTime(c.meta.expires) : `${config.sandpitTtlHours} h after last deploy`, formatTime(c.meta?.lastDeployedAt ?? c.lastDeployedAt)])));
     await destroyBiomes({ store, config, biomes: biomes.filter((b) => expired.some((c) => c.biome === b.name)), workspaceRoot: context.root, dryRun, terraform: !!options.terraform, terraformDir: options.terraformDir, deps: d });
     reaped.push(...expired.map((c) => c.biome));
   }
   if (dryRun && reaped.length) d.log('dry run: nothing was deleted; pass --confirm to reap.');
   return reaped;
+}
+
+/** How reap sees one biome: its metadata, or why it is unusable, and its newest valid record. */
+async function reapCandidate(store: StorePort, biome: BiomeRef): Promise<ReapCandidate> {
+  if (!biome.sandpit) return { biome: biome.name, sandpit: false };
+  const { meta, records, problems } = await readBiomeTolerant(store, biome.name);
+  const metaProblem = problems.find((p) => p.key.endsWith('/biome.json'));
+  const newest = newestRecord(records)?.deployedAt;
+  return { biome: biome.name, sandpit: true, meta, ...(metaProblem ? { invalid: metaProblem.message } : {}), ...(newest ? { lastDeployedAt: newest } : {}) };
 }
 
 export default async function biomeReapExecutor(options: BiomeReapExecutorSchema, context: ExecutorContext): Promise<{ success: boolean }> {

@@ -1,0 +1,6 @@
+export interface BiomeRepairExecutorSchema {
+  biome: string;
+  project?: string;
+  dryRun?: boolean;
+  [forwarded: string]: unknown;
+}

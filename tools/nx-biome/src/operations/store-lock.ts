@@ -1,0 +1,182 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { BiomeError } from '../core/errors';
+import { StorePort } from '../adapters/store/store';
+
+/**
+ * Leases kept in the store itself, so that every machine that can write the
+ * store takes part (CI jobs, laptops, the S3 bucket or the folder store).
+ *
+ * The protocol needs no conditional write (s3rver ignores `If-None-Match`, and
+ * older S3-compatible servers do too), only that a listing shows every object
+ * whose write finished before the listing began (S3 is strongly consistent
+ * since 2020; the folder store trivially so):
+ *
+ * 1. write `locks/<scope>/<mode>.<id>.<generation>.json`;
+ * 2. list `locks/<scope>/`;
+ * 3. hold the lease when no other live entry conflicts with it (exclusive
+ *    conflicts with everything, shared only with exclusive); otherwise
+ *    delete the entry, wait a random while and start again.
+ *
+ * Two contenders that both wrote before either listed see each other and
+ * both back off; one that listed before the other wrote is seen by the
+ * other. So two conflicting leases are never held at once.
+ *
+ * A holder renews its lease every `ttlMs / 3` by writing the next generation
+ * and deleting the previous one. A waiter treats an entry it has seen
+ * unchanged for longer than `ttlMs` (on its own monotonic clock, so clock
+ * skew between machines does not matter) as left by a crashed holder and
+ * deletes it; an entry of a process of the same machine that has exited is
+ * deleted at once.
+ */
+export type LeaseMode = 'shared' | 'exclusive';
+
+export interface LeaseOptions {
+  /** How long a holder may go without renewing before waiters take over (default 2 min). */
+  ttlMs?: number;
+  /** How long to wait for a conflicting holder before failing with BIOME_LOCKED (default 10 min). */
+  waitMs?: number;
+  /** What the lease is for, shown to whoever waits for it. */
+  purpose?: string;
+}
+
+export interface Lease {
+  release(): Promise<void>;
+}
+
+const ENTRY = /^(shared|exclusive)\.([0-9a-f]+)\.(\d+)\.json$/;
+const DEFAULT_TTL_MS = 120_000;
+const DEFAULT_WAIT_MS = 600_000;
+
+const envMs = (name: string) => {
+  const v = Number(process.env[name]);
+  return Number.isFinite(v) && v > 0 ? v * 1000 : undefined;
+};
+
+/** The prefix of a scope's lease entries: `locks/<scope>/`. */
+export const lockPrefix = (scope: string) => `locks/${scope}/`;
+
+/** Lease scope of one biome (sleep, destroy, promote, rollback and deploy serialise on it). */
+export const biomeScope = (biome: string) => `biomes/${biome}`;
+
+/** Lease scope of artifact garbage collection: deploys recording an artifact share it, a destroy deleting artifacts holds it alone. */
+export const GC_SCOPE = 'gc';
+
+const markers = new Set<string>();
+
+/**
+ * True when an entry was written by a process of this machine that no longer
+ * runs (killed, crashed): its lease is over now, not after the timeout.
+ * Entries of other machines wait for the timeout.
+ */
+async function heldByDeadProcess(store: StorePort, key: string): Promise<boolean> {
+  let holder: { host?: unknown; pid?: unknown };
+  try {
+    holder = JSON.parse((await store.get(key))?.toString('utf8') ?? '{}');
+  } catch {
+    return false;
+  }
+  if (holder.host !== hostname() || typeof holder.pid !== 'number' || holder.pid === process.pid) return false;
+  try {
+    process.kill(holder.pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/**
+ * A permanent object in the scope's prefix. Some S3-compatible servers keep
+ * objects as files and remove a folder once it is empty: a lease written
+ * while the last other entry is deleted then fails on the vanished folder
+ * (s3rver even crashes). With one object that is never deleted, the folder
+ * never empties. On S3 it is one small object per scope.
+ */
+async function ensureScopeMarker(store: StorePort, prefix: string): Promise<void> {
+  const id = `${store.url}\0${prefix}`;
+  if (markers.has(id)) return;
+  await store.put(`${prefix}scope.json`, Buffer.from('{"purpose":"keeps this lease folder in place"}\n'), { contentType: 'application/json' });
+  markers.add(id);
+}
+
+/** Takes a lease on `scope` in `store`; BIOME_LOCKED when a conflicting holder keeps it beyond the wait. */
+export async function acquireLease(store: StorePort, scope: string, mode: LeaseMode, options: LeaseOptions = {}): Promise<Lease> {
+  const ttlMs = options.ttlMs ?? envMs('BIOME_LOCK_TTL_SECONDS') ?? DEFAULT_TTL_MS;
+  const waitMs = options.waitMs ?? envMs('BIOME_LOCK_WAIT_SECONDS') ?? DEFAULT_WAIT_MS;
+  const id = randomBytes(8).toString('hex');
+  const prefix = lockPrefix(scope);
+  const body = () => Buffer.from(`${JSON.stringify({ mode, host: hostname(), pid: process.pid, purpose: options.purpose ?? '', at: new Date().toISOString() })}\n`);
+  const firstSeen = new Map<string, number>();
+  const started = performance.now();
+  let generation = 0;
+  let key = `${prefix}${mode}.${id}.${generation}.json`;
+  await ensureScopeMarker(store, prefix);
+
+  for (let attempt = 0; ; attempt++) {
+    await store.put(key, body(), { contentType: 'application/json' });
+    const now = performance.now();
+    const others = (await store.list(prefix)).map((o) => o.key).filter((k) => k !== key);
+    const stale: string[] = [];
+    const conflicts: string[] = [];
+    for (const k of others) {
+      const m = ENTRY.exec(k.slice(prefix.length));
+      if (!m || m[2] === id) continue;
+      if (!firstSeen.has(k)) firstSeen.set(k, now);
+      if (now - firstSeen.get(k)! > ttlMs) stale.push(k);
+      else if (mode === 'exclusive' || m[1] === 'exclusive') {
+        if (await heldByDeadProcess(store, k)) stale.push(k);
+        else conflicts.push(k);
+      }
+    }
+    if (stale.length) await store.delete(stale);
+    if (conflicts.length === 0) break;
+    await store.delete([key]);
+    if (now - started > waitMs) {
+      const holders = await Promise.all(conflicts.map(async (k) => (await store.get(k))?.toString('utf8').trim() ?? k));
+      throw new BiomeError('BIOME_LOCKED', `${store.url}: ${scope} is busy (${options.purpose ?? mode} waited ${Math.round(waitMs / 1000)} s); held by ${holders.join('; ')}.`, 'Wait for the other job to finish and run again; a lease left by a crashed job expires by itself within a few minutes.');
+    }
+    // Random back-off, growing to a few seconds: contenders that saw each other do not meet again.
+    await new Promise((resolve) => setTimeout(resolve, Math.min(3000, 50 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random())));
+  }
+
+  let renewing: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    renewing = renewing.then(async () => {
+      const next = `${prefix}${mode}.${id}.${++generation}.json`;
+      await store.put(next, body(), { contentType: 'application/json' });
+      const previous = key;
+      key = next;
+      await store.delete([previous]);
+    }).catch(() => undefined);
+  }, Math.max(1000, ttlMs / 3));
+  timer.unref();
+  return {
+    async release() {
+      clearInterval(timer);
+      await renewing;
+      await store.delete([key]);
+    },
+  };
+}
+
+/** The leases the current async call chain holds (store URL + scope), so a nested withLease on the same scope does not wait for itself. */
+const held = new AsyncLocalStorage<ReadonlyMap<string, LeaseMode>>();
+
+/**
+ * Runs `fn` holding a lease on `scope`, and releases it whatever happens.
+ * Re-entrant within one call chain: inside an exclusive lease (or a shared
+ * one, for a shared request) the same scope is not taken again.
+ */
+export async function withLease<T>(store: StorePort, scope: string, mode: LeaseMode, fn: () => Promise<T>, options: LeaseOptions = {}): Promise<T> {
+  const id = `${store.url}\0${scope}`;
+  const outer = held.getStore();
+  const already = outer?.get(id);
+  if (already === 'exclusive' || already === mode) return fn();
+  const lease = await acquireLease(store, scope, mode, options);
+  try {
+    return await held.run(new Map([...(outer ?? []), [id, mode]]), fn);
+  } finally {
+    await lease.release();
+  }
+}
