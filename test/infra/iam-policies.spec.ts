@@ -69,7 +69,7 @@ function arnsIn(text: string): string[] {
   return out;
 }
 
-const SERVICES = new Set(['s3', 'iam', 'sts', 'kms', 'lambda', 'logs', 'states', 'scheduler', 'rds', 'rds-db', 'secretsmanager', 'sagemaker', 'sqs', 'sns', 'ecr', 'ec2', 'codebuild', 'codeconnections', 'codestar-connections', 'events', 'cloudwatch', 'apigateway']);
+const SERVICES = new Set(['s3', 'iam', 'sts', 'kms', 'lambda', 'logs', 'states', 'scheduler', 'rds', 'rds-db', 'secretsmanager', 'ssm', 'codepipeline', 'sagemaker', 'sqs', 'sns', 'ecr', 'ec2', 'codebuild', 'codeconnections', 'codestar-connections', 'events', 'cloudwatch', 'apigateway']);
 const GLOBAL_SERVICES = new Set(['s3', 'iam', 'sts']);
 
 /** What is wrong with one ARN template (unresolved interpolations count as a placeholder segment), or null. */
