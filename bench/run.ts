@@ -81,13 +81,15 @@ export interface BenchOptions {
    * shared-lib (a plain-Nx or naive run of 1000 services takes many minutes).
    */
   lightFrom?: number;
+  /** The plain-Nx peer only up to this N (its cold run costs about 2 CPU s per service); the floor runs at every N. */
+  plainMax?: number;
   workDir: string;
   log(line: string): void;
 }
 
 export interface BenchResult {
   machine: Record<string, string>;
-  options: { ns: number[]; runs: number; stores: StoreKind[]; buildExecutor?: string; noBatch?: boolean; peers?: boolean; lightFrom?: number };
+  options: { ns: number[]; runs: number; stores: StoreKind[]; buildExecutor?: string; noBatch?: boolean; peers?: boolean; lightFrom?: number; plainMax?: number };
   samples: Sample[];
   packaging: { n: number; inputBytes: number; archiveMBps: number; deflateMBps: number; ratio: number };
   failures: string[];
@@ -171,7 +173,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     for (const n of options.ns) {
       const light = n >= lightFrom;
       const ws = await generateWorkspace(join(options.workDir, `ws-${n}`), n, { buildExecutor: options.buildExecutor });
-      const plain = options.peers && !light ? await generateWorkspace(join(options.workDir, `ws-${n}-plain`), n, { flavour: 'plain-nx' }) : undefined;
+      const plain = options.peers && !light && n <= (options.plainMax ?? Infinity) ? await generateWorkspace(join(options.workDir, `ws-${n}-plain`), n, { flavour: 'plain-nx' }) : undefined;
       options.log(`N=${n}: workspace ${ws.root}${plain ? `, plain-Nx peer ${plain.root}` : ''}`);
       for (let run = 1; run <= options.runs; run++) {
         for (const store of options.stores) {
@@ -192,7 +194,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     await rm(storeDirs, { recursive: true, force: true });
   }
   if (loads.length) machine['load average during the run (1 min, sampled every 10 s)'] = `${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}, median ${median(loads).toFixed(1)}`;
-  return { machine, options: { ns: options.ns, runs: options.runs, stores: options.stores, buildExecutor: options.buildExecutor, noBatch: options.noBatch, peers: options.peers, lightFrom }, samples, packaging: packaging!, failures };
+  return { machine, options: { ns: options.ns, runs: options.runs, stores: options.stores, buildExecutor: options.buildExecutor, noBatch: options.noBatch, peers: options.peers, lightFrom, plainMax: options.plainMax }, samples, packaging: packaging!, failures };
 }
 
 /** Where one tool's artifacts go in one run: a store URL (for listing) and what the tool needs to write there. */
@@ -371,7 +373,7 @@ export function checkTargets(r: BenchResult): { target: string; measured: string
 export function renderResults(r: BenchResult, note = ''): string {
   const lines: string[] = [];
   lines.push(`Machine: ${Object.entries(r.machine).map(([k, v]) => `${k} ${v}`).join('; ')}.`);
-  lines.push(`Runs: N = ${r.options.ns.join(', ')}; ${r.options.runs} runs each (medians); stores: ${r.options.stores.join(', ')}; services built with ${r.options.buildExecutor ?? 'the executor of apps/services/*'}${r.options.noBatch ? '; Nx batch mode off (NX_BATCH_MODE=false: every task its own process)' : ''}${r.options.peers ? '; with the plain-Nx peer and the floor' : ''}.`);
+  lines.push(`Runs: N = ${r.options.ns.join(', ')}; ${r.options.runs} runs each (medians); stores: ${r.options.stores.join(', ')}; services built with ${r.options.buildExecutor ?? 'the executor of apps/services/*'}${r.options.noBatch ? '; Nx batch mode off (NX_BATCH_MODE=false: every task its own process)' : ''}${r.options.peers ? `; with the floor${r.options.plainMax === undefined ? ' and the plain-Nx peer' : ` and, up to N=${r.options.plainMax}, the plain-Nx peer`}` : ''}.`);
   if (note) lines.push('', note);
   lines.push('', '| target | measured | met |', '| --- | --- | --- |');
   for (const t of checkTargets(r)) lines.push(`| ${t.target} | ${t.measured} | ${t.met === undefined ? '—' : t.met ? 'yes' : '**no**'} |`);
@@ -411,6 +413,7 @@ function parseArgs(argv: string[]) {
     noBatch: argv.includes('--no-batch'),
     peers: argv.includes('--peers'),
     lightFrom: Number(get('light-from') ?? LIGHT_FROM),
+    plainMax: get('plain-max') === undefined ? undefined : Number(get('plain-max')),
     write: argv.includes('--write'),
     note: get('note') ?? '',
     from: get('from'),
