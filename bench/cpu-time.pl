@@ -16,7 +16,10 @@ use warnings;
 use Config;
 use Fcntl qw(F_SETFD FD_CLOEXEC);
 use POSIX ();
-use Time::HiRes qw(time);
+
+# Time::HiRes is in Debian's `perl` package, not in perl-base: without it the
+# caller measures wall time itself.
+my $now = eval { require Time::HiRes; \&Time::HiRes::time };
 
 my %prctl = (x86_64 => 157, aarch64 => 167, i386 => 172, i686 => 172);
 my ($arch) = $Config{archname} =~ /^([^-]+)/;
@@ -27,7 +30,7 @@ if (exists $prctl{$arch}) {
 # The report's descriptor is not handed to the command (close-on-exec).
 my $report;
 if (open($report, '>&=', 3)) { fcntl($report, F_SETFD, FD_CLOEXEC) } else { undef $report }
-my $started = time;
+my $started = $now ? $now->() : 0;
 my $pid = fork() // die "fork: $!";
 if ($pid == 0) {
   exec { $ARGV[0] } @ARGV or do { print STDERR "cpu-time.pl: cannot run $ARGV[0]: $!\n"; POSIX::_exit(127) };
@@ -41,7 +44,7 @@ eval {
     last if $w <= 0;
     if ($w == $pid) {
       $status = $?;
-      $wall = time - $started;
+      $wall = $now ? $now->() - $started : undef;
       alarm 60;
     }
   }
@@ -50,7 +53,7 @@ eval {
 my (undef, undef, $cuser, $csys) = times;
 my $code = !defined $status ? 1 : ($status & 127) ? 128 + ($status & 127) : $status >> 8;
 if ($report) {
-  printf $report "{\"wall\":%.6f,\"user\":%.3f,\"system\":%.3f,\"subreaper\":%s,\"code\":%d}\n", $wall // 0, $cuser, $csys, $subreaper ? 'true' : 'false', $code;
+  printf $report "{\"wall\":%s,\"user\":%.3f,\"system\":%.3f,\"subreaper\":%s,\"code\":%d}\n", defined $wall ? sprintf('%.6f', $wall) : 'null', $cuser, $csys, $subreaper ? 'true' : 'false', $code;
   close $report;
 }
 exit $code;

@@ -78,7 +78,7 @@ export function measure(command: string, args: string[], options: { cwd: string;
     child.on('error', (e) => (output += `cannot run perl (bench/cpu-time.pl): ${e.message}\n`));
     child.on('close', (code) => {
       clearInterval(timer);
-      const cpu = report ? (JSON.parse(report) as { wall: number; user: number; system: number }) : undefined;
+      const cpu = report ? (JSON.parse(report) as { wall: number | null; user: number; system: number }) : undefined;
       // Wall time is the command's own (to its exit), without the wait for orphans.
       resolve({ seconds: cpu?.wall ?? Number(process.hrtime.bigint() - started) / 1e9, cpuSeconds: cpu ? cpu.user + cpu.system : NaN, peakRssBytes: peak, code: code ?? 1, output });
     });
