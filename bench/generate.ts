@@ -4,6 +4,12 @@
  * package.json copied in, node_modules linked, every service built with the
  * same @nx/esbuild options as apps/services/*, importing a shared library and
  * zod. The result is a git repository with one commit.
+ *
+ * The `plain-nx` flavour is the peer a team would set up with Nx alone: the
+ * same services and library, no plugin, built with `@nx/esbuild:esbuild`
+ * (cached), and a `deploy` target (`nx:run-commands`, one process per task)
+ * that zips the bundle with the zip CLI and uploads it (cp, or curl's SigV4
+ * PUT to S3), as bench/naive-loop.sh does.
  */
 import { execFileSync } from 'node:child_process';
 import { cp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
@@ -95,15 +101,23 @@ export const revision = 'initial';
  * exists) and commits it. `buildExecutor` replaces the executor of the
  * services' build target (same options), to compare build executors.
  */
-export async function generateWorkspace(root: string, n: number, options: { buildExecutor?: string } = {}): Promise<SyntheticWorkspace> {
+export async function generateWorkspace(root: string, n: number, options: { buildExecutor?: string; flavour?: 'biome' | 'plain-nx' } = {}): Promise<SyntheticWorkspace> {
+  const plain = options.flavour === 'plain-nx';
   await rm(root, { recursive: true, force: true });
   await mkdir(root, { recursive: true });
   for (const f of ['nx.json', 'nx-biome.json', 'package.json', 'tsconfig.json', '.gitignore']) await cp(join(REPO_ROOT, f), join(root, f));
-  await cp(join(REPO_ROOT, 'tools/nx-biome'), join(root, 'tools/nx-biome'), { recursive: true, filter: (src) => !src.includes('node_modules') });
-  await mkdir(join(root, 'infra'), { recursive: true });
-  await cp(join(REPO_ROOT, 'infra/project.json'), join(root, 'infra/project.json'));
+  if (plain) {
+    await writeFile(join(root, 'nx.json'), `${JSON.stringify(PLAIN_NX_JSON, null, 2)}\n`);
+    await mkdir(join(root, 'tools'), { recursive: true });
+    await writeFile(join(root, 'tools/deploy.sh'), PLAIN_DEPLOY_SH, { mode: 0o755 });
+    await cp(join(REPO_ROOT, 'bench/upload.sh'), join(root, 'tools/upload.sh'));
+  } else {
+    await cp(join(REPO_ROOT, 'tools/nx-biome'), join(root, 'tools/nx-biome'), { recursive: true, filter: (src) => !src.includes('node_modules') });
+    await mkdir(join(root, 'infra'), { recursive: true });
+    await cp(join(REPO_ROOT, 'infra/project.json'), join(root, 'infra/project.json'));
+  }
   const tsBase = JSON.parse(await readFile(join(REPO_ROOT, 'tsconfig.base.json'), 'utf8'));
-  tsBase.compilerOptions.paths = { '@geo/nx-biome': ['tools/nx-biome/src/index.ts'], '@geo/bench-shared': ['libs/bench-shared/src/index.ts'] };
+  tsBase.compilerOptions.paths = { ...(plain ? {} : { '@geo/nx-biome': ['tools/nx-biome/src/index.ts'] }), '@geo/bench-shared': ['libs/bench-shared/src/index.ts'] };
   await writeFile(join(root, 'tsconfig.base.json'), `${JSON.stringify(tsBase, null, 2)}\n`);
   await symlink(join(REPO_ROOT, 'node_modules'), join(root, 'node_modules'), 'dir');
 
@@ -127,7 +141,9 @@ export async function generateWorkspace(root: string, n: number, options: { buil
       projectType: 'application',
       sourceRoot: `apps/services/${name}/src`,
       tags: ['kind:service', 'deployable'],
-      targets: { build: await buildTargetLike(name, options.buildExecutor), package: realPackage, deploy: { executor: '@geo/nx-biome:deploy' } },
+      targets: plain
+        ? { build: await buildTargetLike(name, '@nx/esbuild:esbuild'), deploy: { executor: 'nx:run-commands', options: { command: `bash tools/deploy.sh ${name}` } } }
+        : { build: await buildTargetLike(name, options.buildExecutor), package: realPackage, deploy: { executor: '@geo/nx-biome:deploy' } },
     };
     await writeFile(join(dir, 'project.json'), `${JSON.stringify(project, null, 2)}\n`);
   }
@@ -139,6 +155,39 @@ export async function generateWorkspace(root: string, n: number, options: { buil
   git('commit', '-qm', `synthetic workspace with ${n} services`);
   return { root, services, git };
 }
+
+/** nx.json of the plain-Nx peer: the repository's settings without the plugin; deploy after build, never cached. */
+const PLAIN_NX_JSON = {
+  $schema: './node_modules/nx/schemas/nx-schema.json',
+  analytics: false,
+  neverConnectToCloud: true,
+  useDaemonProcess: false,
+  cacheDirectory: '.nx/cache',
+  defaultBase: 'main',
+  namedInputs: { default: ['{projectRoot}/**/*', 'sharedGlobals'], production: ['default', '!{projectRoot}/**/*.spec.ts'], sharedGlobals: ['{workspaceRoot}/tsconfig.base.json'] },
+  targetDefaults: {
+    build: { cache: true, inputs: ['production', '^production'], dependsOn: ['^build'] },
+    deploy: { cache: false, dependsOn: ['build'] },
+  },
+};
+
+/**
+ * The plain-Nx peer's deploy step for one service: zip the bundle (zip CLI)
+ * and upload it under a key named by the commit, with bench/upload.sh (cp, or
+ * curl's SigV4 PUT), as bench/naive-loop.sh does. BENCH_SHA and the store
+ * variables of upload.sh come from the environment.
+ */
+const PLAIN_DEPLOY_SH = `#!/usr/bin/env bash
+set -euo pipefail
+source tools/upload.sh
+name="$1"
+zipfile="dist/zips/$name-$BENCH_SHA.zip"
+mkdir -p dist/zips
+rm -f "$zipfile"
+(cd "dist/apps/services/$name" && zip -q -X -6 "../../../../$zipfile" main.js)
+upload "$zipfile" "artifacts/$name/$name-$BENCH_SHA.zip"
+echo "uploaded $name"
+`;
 
 /** Changes one service's handler (its bundle changes) and commits. */
 export async function changeService(ws: SyntheticWorkspace, name: string, tag: string): Promise<void> {

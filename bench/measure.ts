@@ -1,10 +1,19 @@
 /**
- * Measuring one command: wall time, and the peak of the summed resident
- * memory of its whole process tree (Nx forks task and batch processes, so the
- * RSS of the top process alone would miss most of it).
+ * Measuring one command: wall time, CPU time of its whole process tree, and
+ * the peak of the summed resident memory of that tree (Nx forks task and
+ * batch processes, so the top process alone would miss most of it).
+ *
+ * CPU time is exact, not sampled: the command runs under bench/cpu-time.pl,
+ * which waits for every process of the tree (orphans included, as the tree's
+ * subreaper) and reports the children's user + system time the kernel
+ * accounted to it. It stays meaningful on a loaded machine, where wall time
+ * mostly measures the neighbours.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const CPU_WRAPPER = join(__dirname, 'cpu-time.pl');
 
 const PAGE = 4096;
 
@@ -46,6 +55,8 @@ export function treeRss(root: number): number {
 
 export interface Measured {
   seconds: number;
+  /** User + system CPU seconds of the whole process tree (NaN when Perl is missing). */
+  cpuSeconds: number;
   peakRssBytes: number;
   code: number;
   output: string;
@@ -55,16 +66,21 @@ export interface Measured {
 export function measure(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; sampleMs?: number }): Promise<Measured> {
   return new Promise((resolve) => {
     const started = process.hrtime.bigint();
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env });
+    const child = spawn('perl', [CPU_WRAPPER, command, ...args], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
     let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
+    let report = '';
+    child.stdout!.on('data', (d) => (output += d));
+    child.stderr!.on('data', (d) => (output += d));
+    (child.stdio[3] as NodeJS.ReadableStream).on('data', (d) => (report += d));
     let peak = 0;
     const sample = () => (peak = Math.max(peak, treeRss(child.pid!)));
     const timer = setInterval(sample, options.sampleMs ?? 50);
+    child.on('error', (e) => (output += `cannot run perl (bench/cpu-time.pl): ${e.message}\n`));
     child.on('close', (code) => {
       clearInterval(timer);
-      resolve({ seconds: Number(process.hrtime.bigint() - started) / 1e9, peakRssBytes: peak, code: code ?? 1, output });
+      const cpu = report ? (JSON.parse(report) as { wall: number | null; user: number; system: number }) : undefined;
+      // Wall time is the command's own (to its exit), without the wait for orphans.
+      resolve({ seconds: cpu?.wall ?? Number(process.hrtime.bigint() - started) / 1e9, cpuSeconds: cpu ? cpu.user + cpu.system : NaN, peakRssBytes: peak, code: code ?? 1, output });
     });
   });
 }

@@ -10,6 +10,9 @@ for tool in zip curl; do
   command -v "$tool" >/dev/null || { echo "naive-loop.sh needs $tool (Debian: apt-get install zip curl)" >&2; exit 2; }
 done
 ws="$1"; sha="$2"; kind="$3"
+source "$(dirname "$0")/upload.sh"
+export BENCH_STORE_KIND="$kind"
+if [ "$kind" = file ]; then export BENCH_STORE_DIR="$4"; else export BENCH_S3_BASE="$4/$5/$6"; fi
 esbuild="$ws/node_modules/.bin/esbuild"
 out="$ws/dist/naive"
 rm -rf "$out"
@@ -21,12 +24,5 @@ for dir in apps/services/*/; do
     --external:'@aws-sdk/*' --legal-comments=none --preserve-symlinks --tsconfig="$dir/tsconfig.app.json" \
     --outfile="$out/$name/main.js" --log-level=warning
   (cd "$out/$name" && zip -q -X -6 "../$name-$sha.zip" main.js)
-  key="artifacts/$name/$name-$sha.zip"
-  if [ "$kind" = file ]; then
-    mkdir -p "$4/artifacts/$name"
-    cp "$out/$name-$sha.zip" "$4/$key"
-  else
-    curl -sS --fail -o /dev/null --aws-sigv4 "aws:amz:${AWS_REGION}:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
-      -H 'content-type: application/zip' -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -T "$out/$name-$sha.zip" "$4/$5/$6/$key"
-  fi
+  upload "$out/$name-$sha.zip" "artifacts/$name/$name-$sha.zip"
 done

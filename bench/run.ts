@@ -1,45 +1,63 @@
 /**
  * The deploy benchmark. For each N it generates a synthetic workspace with N
  * services and measures, side by side in one run, on the embedded store and
- * on S3 (s3rver on 127.0.0.1):
+ * on S3 (s3rver on 127.0.0.1), wall time and CPU time of the whole process
+ * tree:
  *   (a) cold full deploy to a new biome (no Nx cache, no dist/, empty store),
  *   (b) re-deploy with nothing changed,
  *   (c) one service changed, `nx affected`,
  *   (d) the shared library changed in code one service uses (every service
  *       affected, one bundle changes),
  *   the naive loop (bench/naive-loop.sh: esbuild + zip + upload per service),
+ *   with --peers, for (a)-(d): the plain-Nx peer (@nx/esbuild, run-commands
+ *   zip + upload, one process per task) and the floor (bench/floor.ts),
  * and packaging throughput against raw zlib deflate on the same bytes.
  * Medians of --runs runs; bytes uploaded are counted in the store.
  *
  *   npm run bench                          N=10,50, 3 runs (a few minutes)
  *   npm run bench -- --n=10,50,200         the full run
+ *   npm run bench -- --n=10,200,1000 --peers   with the peers; N ≥ --light-from (1000) runs
+ *                                          only cold, unchanged and one-service of this project
  *   options: --runs=3 --stores=file,s3 --write (update bench/README.md)
  *            --build-executor=@nx/esbuild:esbuild (default @geo/nx-biome:esbuild)
  *            --no-batch (NX_BATCH_MODE=false: every task its own process)
  *            --note="..." (a line under the table, e.g. how loaded the machine was)
  *            --from=bench/.work/results-<time>.json (render a saved run; with --write, into the README)
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { changeService, changeSharedLib, generateWorkspace, REPO_ROOT, SyntheticWorkspace } from './generate';
 import { measure, Measured, median } from './measure';
 import { spawn } from 'node:child_process';
+import { build as esbuildBuild } from 'esbuild';
+import type { FloorRequest } from './floor';
 import { DEFLATE_LEVEL, collectFolder, createArchive } from '../tools/nx-biome/src/adapters/archive';
 import { openStore } from '../tools/nx-biome/src/adapters/store/open-store';
 import { StoredObject } from '../tools/nx-biome/src/adapters/store/store';
 
-export const SCENARIOS = ['cold', 'unchanged', 'one-service', 'shared-lib', 'naive'] as const;
+export const SCENARIOS = ['cold', 'unchanged', 'one-service', 'shared-lib'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 export type StoreKind = 'file' | 's3';
+/**
+ * What deployed: this project (`biome`), the plain-Nx peer (@nx/esbuild +
+ * a run-commands zip/upload, one process per task), the floor (one process:
+ * one esbuild call, deflate and put of what changed), the naive shell loop
+ * (every service, scenario `cold` only).
+ */
+export const TOOLS = ['biome', 'plain-nx', 'floor', 'naive'] as const;
+export type Tool = (typeof TOOLS)[number];
 
 export interface Sample {
   n: number;
   store: StoreKind;
+  tool: Tool;
   scenario: Scenario;
   run: number;
   seconds: number;
+  /** User + system CPU seconds of the whole process tree. */
+  cpuSeconds: number;
   peakRssBytes: number;
   /** New artifact objects in the store after the run, and their bytes. */
   artifactsUploaded: number;
@@ -55,19 +73,30 @@ export interface BenchOptions {
   buildExecutor?: string;
   /** Run every task in its own process (Nx batch mode off), to compare. */
   noBatch?: boolean;
+  /** Measure the plain-Nx peer and the floor beside this project, in the same run. */
+  peers?: boolean;
+  /**
+   * From this N up, only "cold" (the starting point), "unchanged" and
+   * "one-service" of this project are run: no peers, no naive loop, no
+   * shared-lib (a plain-Nx or naive run of 1000 services takes many minutes).
+   */
+  lightFrom?: number;
+  /** The plain-Nx peer only up to this N (its cold run costs about 2 CPU s per service); the floor runs at every N. */
+  plainMax?: number;
   workDir: string;
   log(line: string): void;
 }
 
 export interface BenchResult {
   machine: Record<string, string>;
-  options: { ns: number[]; runs: number; stores: StoreKind[]; buildExecutor?: string; noBatch?: boolean };
+  options: { ns: number[]; runs: number; stores: StoreKind[]; buildExecutor?: string; noBatch?: boolean; peers?: boolean; lightFrom?: number; plainMax?: number };
   samples: Sample[];
   packaging: { n: number; inputBytes: number; archiveMBps: number; deflateMBps: number; ratio: number };
   failures: string[];
 }
 
 const BUCKET = 'bench-artifacts';
+export const LIGHT_FROM = 1000;
 
 interface S3Server {
   endpoint: string;
@@ -119,76 +148,141 @@ async function listStore(url: string, root: string, env: Record<string, string>)
   }
 }
 
+/** bench/floor.ts bundled once (plain Node at start, no TypeScript compiler), beside the repository's node_modules. */
+async function bundleFloor(): Promise<string> {
+  const out = join(REPO_ROOT, 'bench/.work/floor.cjs');
+  await mkdir(dirname(out), { recursive: true });
+  await esbuildBuild({ entryPoints: [join(REPO_ROOT, 'bench/floor.ts')], outfile: out, bundle: true, platform: 'node', target: 'node20', format: 'cjs', packages: 'external', logLevel: 'warning' });
+  return out;
+}
+
 /** One benchmark pass over every N, store and scenario. */
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const machine = describeMachine();
   const samples: Sample[] = [];
   const failures: string[] = [];
+  const lightFrom = options.lightFrom ?? LIGHT_FROM;
   const s3: S3Server | undefined = options.stores.includes('s3') ? await startS3rverProcess([BUCKET]) : undefined;
   const storeDirs = await mkdtemp(join(tmpdir(), 'bench-stores-'));
+  const floorScript = options.peers ? await bundleFloor() : undefined;
+  const packagingN = Math.max(...options.ns.filter((n) => n < lightFrom), Math.min(...options.ns));
   let packaging: BenchResult['packaging'] | undefined;
+  const loads: number[] = [];
+  const timer = setInterval(() => loads.push(loadavg()[0]), 10_000);
   try {
     for (const n of options.ns) {
+      const light = n >= lightFrom;
       const ws = await generateWorkspace(join(options.workDir, `ws-${n}`), n, { buildExecutor: options.buildExecutor });
-      options.log(`N=${n}: workspace ${ws.root}`);
+      const plain = options.peers && !light && n <= (options.plainMax ?? Infinity) ? await generateWorkspace(join(options.workDir, `ws-${n}-plain`), n, { flavour: 'plain-nx' }) : undefined;
+      options.log(`N=${n}: workspace ${ws.root}${plain ? `, plain-Nx peer ${plain.root}` : ''}`);
       for (let run = 1; run <= options.runs; run++) {
         for (const store of options.stores) {
-          const tag = `n${n}-r${run}-${store}`;
-          const url = store === 's3' ? `s3://${BUCKET}/${tag}` : `file://${join(storeDirs, tag)}`;
-          const env = store === 's3' ? { ...s3!.env, BIOME_STORE: url } : { BIOME_STORE: url };
-          samples.push(...(await runScenarios(ws, n, run, store, url, env, options, failures)));
-          const naiveUrl = store === 's3' ? `s3://${BUCKET}/${tag}-naive` : `file://${join(storeDirs, `${tag}-naive`)}`;
-          samples.push(await runNaive(ws, n, run, store, naiveUrl, store === 's3' ? s3! : undefined, options, failures));
+          const target = (tool: string): Target => {
+            const tag = `n${n}-r${run}-${store}${tool === 'biome' ? '' : `-${tool}`}`;
+            return store === 's3' ? { url: `s3://${BUCKET}/${tag}`, env: s3!.env, prefix: tag } : { url: `file://${join(storeDirs, tag)}`, env: {}, dir: join(storeDirs, tag) };
+          };
+          const ctx: RunContext = { n, run, store, options, failures, samples, s3 };
+          // A failure (e.g. the store refusing a listing) is reported with the results, not lost with them.
+          try {
+            await runScenarios(ctx, ws, target('biome'), light, plain && { ws: plain, target: target('plain-nx') }, floorScript ? { script: floorScript, target: target('floor'), state: join(storeDirs, `n${n}-r${run}-${store}-floor-state.json`) } : undefined);
+            if (!light) await runNaive(ctx, ws, target('naive'));
+          } catch (e) {
+            failures.push(`N=${n} ${store} run ${run}: ${(e as Error).message}`);
+            options.log(`  N=${n} ${store} run ${run} FAILED: ${(e as Error).message}`);
+          }
         }
       }
-      if (n === Math.max(...options.ns)) packaging = await measurePackaging(ws, n, options.runs);
+      if (n === packagingN) packaging = await measurePackaging(ws, n, options.runs);
     }
   } finally {
+    clearInterval(timer);
     await s3?.stop();
     await rm(storeDirs, { recursive: true, force: true });
   }
-  return { machine, options: { ns: options.ns, runs: options.runs, stores: options.stores, buildExecutor: options.buildExecutor, noBatch: options.noBatch }, samples, packaging: packaging!, failures };
+  if (loads.length) machine['load average during the run (1 min, sampled every 10 s)'] = `${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}, median ${median(loads).toFixed(1)}`;
+  return { machine, options: { ns: options.ns, runs: options.runs, stores: options.stores, buildExecutor: options.buildExecutor, noBatch: options.noBatch, peers: options.peers, lightFrom, plainMax: options.plainMax }, samples, packaging: packaging!, failures };
 }
 
-async function runScenarios(ws: SyntheticWorkspace, n: number, run: number, store: StoreKind, url: string, env: Record<string, string>, options: BenchOptions, failures: string[]): Promise<Sample[]> {
+/** Where one tool's artifacts go in one run: a store URL (for listing) and what the tool needs to write there. */
+interface Target {
+  url: string;
+  env: Record<string, string>;
+  dir?: string;
+  prefix?: string;
+}
+
+interface RunContext {
+  n: number;
+  run: number;
+  store: StoreKind;
+  options: BenchOptions;
+  failures: string[];
+  samples: Sample[];
+  s3?: S3Server;
+}
+
+/** Runs one measured command and records what it uploaded (new artifact objects in its store). */
+async function step(ctx: RunContext, tool: Tool, scenario: Scenario, target: Target, root: string, run: () => Promise<Measured>, changed?: string[]): Promise<void> {
+  const { n, store, failures, options } = ctx;
+  const before = new Map((await listStore(target.url, root, target.env)).map((o) => [o.key, o.size]));
+  const m = await run();
+  const after = await listStore(target.url, root, target.env);
+  const fresh = after.filter((o) => o.key.startsWith('artifacts/') && !before.has(o.key));
+  const needless = changed ? fresh.filter((o) => !changed.includes(o.key.split('/')[1])).length : 0;
+  if (m.code !== 0) failures.push(`N=${n} ${store} ${tool} ${scenario} run ${ctx.run}: exit ${m.code}\n${m.output.slice(-3000)}`);
+  const sample: Sample = { n, store, tool, scenario, run: ctx.run, seconds: m.seconds, cpuSeconds: m.cpuSeconds, peakRssBytes: m.peakRssBytes, artifactsUploaded: fresh.length, bytesUploaded: fresh.reduce((a, o) => a + o.size, 0), needlessUploads: needless };
+  options.log(`  N=${n} ${store} run ${ctx.run} ${tool} ${scenario}: ${m.seconds.toFixed(2)} s wall, ${m.cpuSeconds.toFixed(2)} s CPU, ${(m.peakRssBytes / 2 ** 20).toFixed(0)} MiB, ${fresh.length} artifacts ${sample.bytesUploaded} B uploaded${m.code ? ` EXIT ${m.code}` : ''}`);
+  ctx.samples.push(sample);
+}
+
+async function runScenarios(ctx: RunContext, ws: SyntheticWorkspace, target: Target, light: boolean, plain: { ws: SyntheticWorkspace; target: Target } | undefined, floor: { script: string; target: Target; state: string } | undefined): Promise<void> {
+  const { store, run, options } = ctx;
   const biome = `dev-${store}${run}`;
-  const nxVars = options.noBatch ? { ...env, NX_BATCH_MODE: 'false' } : env;
-  const nx = (args: string[]) => measure(process.execPath, [join(ws.root, 'node_modules/nx/dist/bin/nx.js'), ...args, `--biome=${biome}`, '--output-style=static'], { cwd: ws.root, env: nxEnv(nxVars), sampleMs: 100 });
-  const out: Sample[] = [];
-  const step = async (scenario: Scenario, args: string[], changed?: string[]) => {
-    const before = new Map((await listStore(url, ws.root, env)).map((o) => [o.key, o.size]));
-    const m: Measured = await nx(args);
-    const after = await listStore(url, ws.root, env);
-    const fresh = after.filter((o) => o.key.startsWith('artifacts/') && !before.has(o.key));
-    const needless = changed ? fresh.filter((o) => !changed.includes(o.key.split('/')[1])).length : 0;
-    if (m.code !== 0) failures.push(`N=${n} ${store} ${scenario} run ${run}: exit ${m.code}\n${m.output.slice(-3000)}`);
-    const sample: Sample = { n, store, scenario, run, seconds: m.seconds, peakRssBytes: m.peakRssBytes, artifactsUploaded: fresh.length, bytesUploaded: fresh.reduce((a, o) => a + o.size, 0), needlessUploads: needless };
-    options.log(`  N=${n} ${store} run ${run} ${scenario}: ${m.seconds.toFixed(2)} s, ${(m.peakRssBytes / 2 ** 20).toFixed(0)} MiB, ${fresh.length} artifacts ${sample.bytesUploaded} B uploaded${m.code ? ` EXIT ${m.code}` : ''}`);
-    out.push(sample);
+  const nxVars = options.noBatch ? { ...target.env, BIOME_STORE: target.url, NX_BATCH_MODE: 'false' } : { ...target.env, BIOME_STORE: target.url };
+  const nxIn = (root: string, args: string[], env: Record<string, string>) => () => measure(process.execPath, [join(root, 'node_modules/nx/dist/bin/nx.js'), ...args, '--output-style=static'], { cwd: root, env: nxEnv(env), sampleMs: 100 });
+  const ours = (args: string[]) => nxIn(ws.root, [...args, `--biome=${biome}`], nxVars);
+  // The plain-Nx peer: one process per task, its deploy a shell script that zips and uploads.
+  const peer = (args: string[]) => {
+    const p = plain!;
+    const env = { ...p.target.env, NX_BATCH_MODE: 'false', BENCH_SHA: p.ws.git('rev-parse', 'HEAD').trim(), BENCH_STORE_KIND: store, ...(store === 's3' ? { BENCH_S3_BASE: `${ctx.s3!.endpoint}/${BUCKET}/${p.target.prefix}` } : { BENCH_STORE_DIR: p.target.dir! }) };
+    return nxIn(p.ws.root, args, env)();
+  };
+  const floorRun = (services: string[]) => () => {
+    const f = floor!;
+    const request: FloorRequest = { root: ws.root, services, sha: ws.git('rev-parse', 'HEAD').trim(), state: f.state, store: store === 's3' ? { kind: 's3', bucket: BUCKET, prefix: f.target.prefix! } : { kind: 'file', dir: f.target.dir! } };
+    return measure(process.execPath, [f.script, JSON.stringify(request)], { cwd: ws.root, env: { ...process.env, ...f.target.env }, sampleMs: 100 });
+  };
+  const peers = async (scenario: Scenario, args: string[], floorServices: string[], changed?: string[]) => {
+    if (plain) await step(ctx, 'plain-nx', scenario, plain.target, plain.ws.root, () => peer(args), changed);
+    if (floor) await step(ctx, 'floor', scenario, floor.target, ws.root, floorRun(floorServices), changed);
   };
   // A new clone with no Nx cache and no build output, deploying to a new biome in an empty store.
-  await rm(join(ws.root, '.nx'), { recursive: true, force: true });
-  await rm(join(ws.root, 'dist'), { recursive: true, force: true });
-  await step('cold', ['run-many', '-t', 'deploy']);
-  await step('unchanged', ['run-many', '-t', 'deploy']);
+  for (const root of [ws.root, ...(plain ? [plain.ws.root] : [])]) {
+    await rm(join(root, '.nx'), { recursive: true, force: true });
+    await rm(join(root, 'dist'), { recursive: true, force: true });
+  }
+  if (floor) await rm(floor.state, { force: true });
+  const all = ws.services;
+  await step(ctx, 'biome', 'cold', target, ws.root, ours(['run-many', '-t', 'deploy']));
+  if (!light) await peers('cold', ['run-many', '-t', 'deploy'], all);
+  await step(ctx, 'biome', 'unchanged', target, ws.root, ours(['run-many', '-t', 'deploy']));
+  if (!light) await peers('unchanged', ['run-many', '-t', 'deploy'], []);
   const svc = ws.services[Math.min(ws.services.length - 1, 1 + run)];
   await changeService(ws, svc, `${store}-${run}`);
-  await step('one-service', ['affected', '-t', 'deploy', '--base=HEAD~1'], [svc]);
+  if (plain) await changeService(plain.ws, svc, `${store}-${run}`);
+  await step(ctx, 'biome', 'one-service', target, ws.root, ours(['affected', '-t', 'deploy', '--base=HEAD~1']), [svc]);
+  if (!light) await peers('one-service', ['affected', '-t', 'deploy', '--base=HEAD~1'], [svc], [svc]);
+  if (light) return;
   await changeSharedLib(ws, `${store}-${run}`);
-  await step('shared-lib', ['affected', '-t', 'deploy', '--base=HEAD~1'], ['svc-000']);
-  return out;
+  if (plain) await changeSharedLib(plain.ws, `${store}-${run}`);
+  await step(ctx, 'biome', 'shared-lib', target, ws.root, ours(['affected', '-t', 'deploy', '--base=HEAD~1']), ['svc-000']);
+  await peers('shared-lib', ['affected', '-t', 'deploy', '--base=HEAD~1'], all, ['svc-000']);
 }
 
-async function runNaive(ws: SyntheticWorkspace, n: number, run: number, store: StoreKind, url: string, s3: S3Server | undefined, options: BenchOptions, failures: string[]): Promise<Sample> {
+async function runNaive(ctx: RunContext, ws: SyntheticWorkspace, target: Target): Promise<void> {
   const sha = ws.git('rev-parse', 'HEAD').trim();
-  const args = s3 ? [ws.root, sha, 's3', s3.endpoint, BUCKET, url.slice(`s3://${BUCKET}/`.length)] : [ws.root, sha, 'file', url.slice('file://'.length)];
-  const env = s3 ? { ...process.env, ...s3.env } : process.env;
-  const m = await measure('bash', [join(REPO_ROOT, 'bench/naive-loop.sh'), ...args], { cwd: ws.root, env, sampleMs: 100 });
-  if (m.code !== 0) failures.push(`N=${n} ${store} naive run ${run}: exit ${m.code}\n${m.output.slice(-3000)}`);
-  const after = await listStore(url, ws.root, s3 ? s3.env : {});
-  const fresh = after.filter((o) => o.key.startsWith('artifacts/'));
-  options.log(`  N=${n} ${store} run ${run} naive: ${m.seconds.toFixed(2)} s, ${fresh.length} artifacts`);
-  return { n, store, scenario: 'naive', run, seconds: m.seconds, peakRssBytes: m.peakRssBytes, artifactsUploaded: fresh.length, bytesUploaded: fresh.reduce((a, o) => a + o.size, 0), needlessUploads: 0 };
+  const args = ctx.s3 && ctx.store === 's3' ? [ws.root, sha, 's3', ctx.s3.endpoint, BUCKET, target.prefix!] : [ws.root, sha, 'file', target.dir!];
+  await step(ctx, 'naive', 'cold', target, ws.root, () => measure('bash', [join(REPO_ROOT, 'bench/naive-loop.sh'), ...args], { cwd: ws.root, env: { ...process.env, ...target.env }, sampleMs: 100 }));
 }
 
 /**
@@ -224,11 +318,12 @@ const fmtMiB = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 const fmtBytes = (b: number) => (b === 0 ? '0 B' : b < 2 ** 20 ? `${(b / 1024).toFixed(1)} KiB` : `${(b / 2 ** 20).toFixed(1)} MiB`);
 
 /** Median of one cell. */
-export function cell(samples: Sample[], n: number, store: StoreKind, scenario: Scenario) {
-  const s = samples.filter((x) => x.n === n && x.store === store && x.scenario === scenario);
+export function cell(samples: Sample[], n: number, store: StoreKind, scenario: Scenario, tool: Tool = 'biome') {
+  const s = samples.filter((x) => x.n === n && x.store === store && x.scenario === scenario && (x.tool ?? 'biome') === tool);
   if (s.length === 0) return undefined;
   return {
     seconds: median(s.map((x) => x.seconds)),
+    cpu: median(s.map((x) => x.cpuSeconds ?? NaN)),
     peak: Math.max(...s.map((x) => x.peakRssBytes)),
     bytes: Math.max(...s.map((x) => x.bytesUploaded)),
     artifacts: Math.max(...s.map((x) => x.artifactsUploaded)),
@@ -237,24 +332,47 @@ export function cell(samples: Sample[], n: number, store: StoreKind, scenario: S
   };
 }
 
-/** The targets of the issue, checked against a result. */
-export function checkTargets(r: BenchResult): { target: string; measured: string; met: boolean }[] {
-  const big = Math.max(...r.options.ns);
-  const small = Math.min(...r.options.ns);
-  const out: { target: string; measured: string; met: boolean }[] = [];
+const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+
+/** The targets of issue 12, each a ratio within one run, checked against a result. */
+export function checkTargets(r: BenchResult): { target: string; measured: string; met: boolean | undefined }[] {
+  const lightFrom = r.options.lightFrom ?? LIGHT_FROM;
+  const full = r.options.ns.filter((n) => n < lightFrom);
+  const mid = Math.max(...full);
+  const small = Math.min(...full);
+  const huge = r.options.ns.filter((n) => n >= lightFrom);
+  const out: { target: string; measured: string; met: boolean | undefined }[] = [];
   for (const store of r.options.stores) {
-    const naive = cell(r.samples, big, store, 'naive')?.seconds ?? NaN;
-    const cold = cell(r.samples, big, store, 'cold');
-    const warm = cell(r.samples, big, store, 'unchanged');
-    const one = cell(r.samples, big, store, 'one-service');
-    const oneSmall = cell(r.samples, small, store, 'one-service');
-    const shared = cell(r.samples, big, store, 'shared-lib');
-    if (cold) out.push({ target: `(a) ${store}: cold N=${big} ≤ 0.5× naive loop`, measured: `${(cold.seconds / naive).toFixed(2)}× (${fmtS(cold.seconds)} vs ${fmtS(naive)})`, met: cold.seconds <= 0.5 * naive });
-    if (warm) out.push({ target: `(b) ${store}: nothing changed N=${big} ≤ 0.1× naive, 0 bytes uploaded`, measured: `${(warm.seconds / naive).toFixed(2)}× (${fmtS(warm.seconds)}), ${fmtBytes(warm.bytes)} uploaded`, met: warm.seconds <= 0.1 * naive && warm.bytes === 0 });
-    if (one && oneSmall && big !== small) out.push({ target: `(c) ${store}: one of ${big} changed ≤ 1.3× one of ${small} changed`, measured: `${(one.seconds / oneSmall.seconds).toFixed(2)}× (${fmtS(one.seconds)} vs ${fmtS(oneSmall.seconds)})`, met: one.seconds <= 1.3 * oneSmall.seconds });
-    if (shared) out.push({ target: `(d) ${store}: shared lib changed N=${big}: nothing uploaded for unchanged bundles`, measured: `${shared.needless} needless uploads; ${shared.artifacts} artifact(s), ${fmtBytes(shared.bytes)} uploaded`, met: shared.needless === 0 });
-    const peak = Math.max(...r.samples.filter((s) => s.n === big && s.store === store && s.scenario !== 'naive').map((s) => s.peakRssBytes));
-    out.push({ target: `memory ${store}: peak of a deploy at N=${big} < 1 GiB`, measured: fmtMiB(peak), met: peak < 2 ** 30 });
+    const c = (n: number, scenario: Scenario, tool: Tool = 'biome') => cell(r.samples, n, store, scenario, tool);
+    const naive = c(mid, 'cold', 'naive');
+    const one = c(mid, 'one-service');
+    const oneSmall = c(small, 'one-service');
+    // The plain-Nx peer may stop below `mid` (--plain-max): compare with the largest N it ran at, and say so.
+    const plainN = Math.max(...full.filter((n) => n <= mid && c(n, 'one-service', 'plain-nx')), -Infinity);
+    const vsPlain = plainN === mid ? 'plain Nx' : `plain Nx at N=${plainN} (not run at N=${mid})`;
+    const onePlain = c(plainN, 'one-service', 'plain-nx');
+    const warm = c(mid, 'unchanged');
+    const warmPlain = c(plainN, 'unchanged', 'plain-nx');
+    const cold = c(mid, 'cold');
+    const shared = c(mid, 'shared-lib');
+    if (one && onePlain) out.push({ target: `${store}: one service changed, N=${mid}: CPU ≤ 0.5× plain Nx`, measured: `${ratio(one.cpu, onePlain.cpu)} (${fmtS(one.cpu)} vs ${fmtS(onePlain.cpu)} CPU of ${vsPlain})`, met: plainN === mid ? one.cpu <= 0.5 * onePlain.cpu : undefined });
+    if (one && oneSmall && mid !== small) out.push({ target: `${store}: one service changed, N=${mid}: wall ≤ 1.1× N=${small}`, measured: `${ratio(one.seconds, oneSmall.seconds)} wall (${fmtS(one.seconds)} vs ${fmtS(oneSmall.seconds)}); CPU ${ratio(one.cpu, oneSmall.cpu)}`, met: one.seconds <= 1.1 * oneSmall.seconds });
+    for (const h of huge) {
+      const big = c(h, 'one-service');
+      if (big && oneSmall) out.push({ target: `${store}: one service changed, N=${h}: wall ≤ 1.3× N=${small}`, measured: `${ratio(big.seconds, oneSmall.seconds)} wall (${fmtS(big.seconds)} vs ${fmtS(oneSmall.seconds)}); CPU ${ratio(big.cpu, oneSmall.cpu)}`, met: big.seconds <= 1.3 * oneSmall.seconds });
+    }
+    if (warm && naive) out.push({ target: `${store}: nothing changed, N=${mid}: wall ≤ 0.1× naive loop, 0 bytes uploaded`, measured: `${ratio(warm.seconds, naive.seconds)} (${fmtS(warm.seconds)} vs ${fmtS(naive.seconds)}), ${fmtBytes(warm.bytes)} uploaded`, met: warm.seconds <= 0.1 * naive.seconds && warm.bytes === 0 });
+    if (warm && warmPlain) out.push({ target: `${store}: nothing changed, N=${mid}: CPU ≤ 0.5× plain Nx`, measured: `${ratio(warm.cpu, warmPlain.cpu)} (${fmtS(warm.cpu)} vs ${fmtS(warmPlain.cpu)} CPU of ${vsPlain})`, met: plainN === mid ? warm.cpu <= 0.5 * warmPlain.cpu : undefined });
+    for (const h of huge) {
+      const big = c(h, 'unchanged');
+      if (big && warm) out.push({ target: `${store}: nothing changed, N=${h}: wall ≤ 2× N=${mid}`, measured: `${ratio(big.seconds, warm.seconds)} wall (${fmtS(big.seconds)} vs ${fmtS(warm.seconds)}); CPU ${ratio(big.cpu, warm.cpu)}`, met: big.seconds <= 2 * warm.seconds });
+    }
+    if (cold && naive) out.push({ target: `${store}: cold, N=${mid}: wall ≤ 0.5× naive loop`, measured: `${ratio(cold.seconds, naive.seconds)} (${fmtS(cold.seconds)} vs ${fmtS(naive.seconds)}); CPU ${ratio(cold.cpu, naive.cpu)}`, met: cold.seconds <= 0.5 * naive.seconds });
+    if (shared) out.push({ target: `${store}: shared lib changed, N=${mid}: only the changed bundle uploaded`, measured: `${shared.needless} needless uploads; ${shared.artifacts} artifact(s), ${fmtBytes(shared.bytes)} uploaded`, met: shared.needless === 0 });
+    for (const n of [mid, ...huge]) {
+      const peaks = r.samples.filter((s) => s.n === n && s.store === store && (s.tool ?? 'biome') === 'biome').map((s) => s.peakRssBytes);
+      if (peaks.length) out.push({ target: `${store}: peak memory of a deploy, N=${n}${n === mid ? ' < 1 GiB' : ' (reported)'}`, measured: fmtMiB(Math.max(...peaks)), met: n === mid ? Math.max(...peaks) < 2 ** 30 : undefined });
+    }
   }
   if (r.packaging) out.push({ target: 'packaging ≥ 0.7× raw deflate throughput', measured: `${r.packaging.ratio.toFixed(2)}× (${r.packaging.archiveMBps.toFixed(1)} vs ${r.packaging.deflateMBps.toFixed(1)} MB/s on ${(r.packaging.inputBytes / 1e6).toFixed(1)} MB)`, met: r.packaging.ratio >= 0.7 });
   return out;
@@ -264,19 +382,30 @@ export function checkTargets(r: BenchResult): { target: string; measured: string
 export function renderResults(r: BenchResult, note = ''): string {
   const lines: string[] = [];
   lines.push(`Machine: ${Object.entries(r.machine).map(([k, v]) => `${k} ${v}`).join('; ')}.`);
-  lines.push(`Runs: N = ${r.options.ns.join(', ')}; ${r.options.runs} runs each (medians); stores: ${r.options.stores.join(', ')}; services built with ${r.options.buildExecutor ?? 'the executor of apps/services/*'}${r.options.noBatch ? '; Nx batch mode off (NX_BATCH_MODE=false: every task its own process)' : ''}.`);
+  lines.push(`Runs: N = ${r.options.ns.join(', ')}; ${r.options.runs} runs each (medians); stores: ${r.options.stores.join(', ')}; services built with ${r.options.buildExecutor ?? 'the executor of apps/services/*'}${r.options.noBatch ? '; Nx batch mode off (NX_BATCH_MODE=false: every task its own process)' : ''}${r.options.peers ? `; with the floor${r.options.plainMax === undefined ? ' and the plain-Nx peer' : ` and, up to N=${r.options.plainMax}, the plain-Nx peer`}` : ''}.`);
   if (note) lines.push('', note);
   lines.push('', '| target | measured | met |', '| --- | --- | --- |');
-  for (const t of checkTargets(r)) lines.push(`| ${t.target} | ${t.measured} | ${t.met ? 'yes' : '**no**'} |`);
-  lines.push('', '| N | store | scenario | median | × naive | peak memory | artifacts uploaded | bytes uploaded |', '| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |');
+  for (const t of checkTargets(r)) lines.push(`| ${t.target} | ${t.measured} | ${t.met === undefined ? '—' : t.met ? 'yes' : '**no**'} |`);
+  lines.push(
+    '',
+    'Wall and CPU in seconds (CPU: user + system of the whole process tree). "× naive": wall time against the naive loop of the same N and store. Artifacts: new objects in the store (this project / plain Nx / floor).',
+    '',
+    '| N | store | scenario | wall | CPU | × naive | plain Nx wall | plain Nx CPU | floor wall | floor CPU | peak memory | artifacts | bytes uploaded |',
+    '| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  );
+  const num = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '—' : v.toFixed(2));
   for (const n of r.options.ns) {
     for (const store of r.options.stores) {
-      const naive = cell(r.samples, n, store, 'naive')?.seconds ?? NaN;
+      const naive = cell(r.samples, n, store, 'cold', 'naive');
       for (const scenario of SCENARIOS) {
         const c = cell(r.samples, n, store, scenario);
         if (!c) continue;
-        lines.push(`| ${n} | ${store} | ${scenario} | ${fmtS(c.seconds)} | ${(c.seconds / naive).toFixed(2)} | ${fmtMiB(c.peak)} | ${c.artifacts} | ${fmtBytes(c.bytes)} |`);
+        const p = cell(r.samples, n, store, scenario, 'plain-nx');
+        const f = cell(r.samples, n, store, scenario, 'floor');
+        const artifacts = [c.artifacts, p?.artifacts ?? '—', f?.artifacts ?? '—'].join(' / ');
+        lines.push(`| ${n} | ${store} | ${scenario} | ${num(c.seconds)} | ${num(c.cpu)} | ${naive ? num(c.seconds / naive.seconds) : '—'} | ${num(p?.seconds)} | ${num(p?.cpu)} | ${num(f?.seconds)} | ${num(f?.cpu)} | ${fmtMiB(c.peak)} | ${artifacts} | ${fmtBytes(c.bytes)} |`);
       }
+      if (naive) lines.push(`| ${n} | ${store} | naive loop | ${num(naive.seconds)} | ${num(naive.cpu)} | 1.00 | | | | | ${fmtMiB(naive.peak)} | ${naive.artifacts} | ${fmtBytes(naive.bytes)} |`);
     }
   }
   if (r.failures.length) lines.push('', `Failures (${r.failures.length}):`, '', ...r.failures.map((f) => `    ${f.split('\n')[0]}`));
@@ -291,6 +420,9 @@ function parseArgs(argv: string[]) {
     stores: (get('stores') ?? 'file,s3').split(',') as StoreKind[],
     buildExecutor: get('build-executor') ?? DEFAULT_BUILD_EXECUTOR,
     noBatch: argv.includes('--no-batch'),
+    peers: argv.includes('--peers'),
+    lightFrom: Number(get('light-from') ?? LIGHT_FROM),
+    plainMax: get('plain-max') === undefined ? undefined : Number(get('plain-max')),
     write: argv.includes('--write'),
     note: get('note') ?? '',
     from: get('from'),

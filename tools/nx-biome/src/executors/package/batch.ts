@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { createGit } from '../../adapters/git';
 import { batchGit } from '../../operations/batch-deps';
 import { inputRootsOf } from '../../operations/dirty-check';
+import { batchArtifactListing } from '../../operations/package-reuse';
 import { batchTasks, BatchTaskResult, runBatch } from '../batch';
 import { packageProject } from './executor';
 import type { PackageExecutorSchema } from './schema';
@@ -21,7 +22,8 @@ export default async function* packageBatch(
 ): AsyncGenerator<BatchTaskResult> {
   const tasks = batchTasks(taskGraph, inputs, context);
   const git = batchGit(createGit(context.root), inputRootsOf(context.projectGraph, tasks.map((t) => t.context.projectName!)));
+  const listArtifacts = batchArtifactListing();
   yield* runBatch(tasks, Math.max(2, availableParallelism()) * 2, (t) => `package ${t.context.projectName}`, async (t, log) => {
-    await packageProject(t.options, t.context, git, log);
+    await packageProject(t.options, t.context, git, log, listArtifacts);
   });
 }

@@ -9,7 +9,7 @@ import { collectFolder, createArchive } from '../../adapters/archive';
 import { createGit, GitPort } from '../../adapters/git';
 import { loadWorkspaceConfig, readJsonFile, writeFileAtomic } from '../../adapters/workspace';
 import { dirtyTreeError, inputRootsOf } from '../../operations/dirty-check';
-import { archiveInputDigest, reusableArchive } from '../../operations/package-reuse';
+import { archiveInputDigest, archiveStamp, placeReusedArchive, reusableArchive } from '../../operations/package-reuse';
 import { currentProject, formatBytes, runExecutor } from '../run';
 import type { PackageExecutorSchema } from './schema';
 import { refuseUntrackedCopies } from './untracked';
@@ -39,6 +39,7 @@ export async function packageProject(
   context: ExecutorContext,
   git: GitPort = createGit(context.root),
   log: (line: string) => void = (line) => console.log(line),
+  listArtifacts: (dir: string) => Promise<string[]> = (dir) => readdir(dir).catch(() => [] as string[]),
 ): Promise<PackageManifest> {
   const project = currentProject(context);
   validateProjectName(project.name);
@@ -61,16 +62,18 @@ export async function packageProject(
   const dir = artifactsDir(context.root);
   const inputDigest = await archiveInputDigest(input, format);
   const reused = await reusableArchive(await readJsonFile(manifestPath(context.root, project.name)).catch(() => undefined), dir, kind, inputDigest);
-  const { body, sha256 } = reused ?? (await createArchive(input, format, buildOutput));
+  const made = reused ? undefined : await createArchive(input, format, buildOutput);
+  const sha256 = reused?.sha256 ?? made!.sha256;
+  const size = reused?.size ?? made!.body.length;
   const dirty = dirtyFiles.length > 0;
   const file = artifactFileName(project.name, sha, kind, dirty, sha256);
   // inputDigest lets the next run reuse these bytes when the build output has not changed.
-  const manifest: PackageManifest & { inputDigest: string } = {
+  const manifest: PackageManifest & { inputDigest: string; archiveStamp?: string } = {
     project: project.name,
     kind,
     file,
     sha256,
-    size: body.length,
+    size,
     gitSha: sha,
     dirty,
     dirtyFiles,
@@ -79,14 +82,17 @@ export async function packageProject(
   };
   // Older artifacts of this project are build leftovers: keep dist/ to the current one.
   const ours = new RegExp(`^${project.name}-[0-9a-f]{40}(-dirty-[0-9a-f]{12})?\\.(zip|tar\\.gz)(\\.sha256)?$`);
-  for (const old of await readdir(dir).catch(() => [] as string[])) {
+  // A reused archive is renamed (or left where it is), not read and written again.
+  if (reused) await placeReusedArchive(dir, reused, file);
+  for (const old of await listArtifacts(dir)) {
     if (ours.test(old) && old !== file && old !== `${file}.sha256`) await rm(join(dir, old), { force: true });
   }
-  await writeFileAtomic(join(dir, file), body);
+  if (made) await writeFileAtomic(join(dir, file), made.body);
   await writeFileAtomic(join(dir, `${file}.sha256`), `${sha256}  ${file}\n`);
+  manifest.archiveStamp = await archiveStamp(join(dir, file));
   await writeFileAtomic(manifestPath(context.root, project.name), `${JSON.stringify(manifest, null, 2)}\n`);
   const skipped = input.skipped.length ? ` (left out: ${input.skipped.join(', ')})` : '';
-  log(`packaged ${project.name}: ${file} ${formatBytes(body.length)} sha256 ${sha256.slice(0, 12)}${dirty ? ' DIRTY' : ''}${skipped}`);
+  log(`packaged ${project.name}: ${file} ${formatBytes(size)} sha256 ${sha256.slice(0, 12)}${dirty ? ' DIRTY' : ''}${skipped}`);
   return manifest;
 }
 
