@@ -1,0 +1,68 @@
+import { spawn } from 'node:child_process';
+import { FULL_SHA } from '../core/artifact';
+import { CommitInfo, CommitRange } from '../core/board';
+
+/** What the board asks git: commits by SHA (in bulk) and the commits between two of them. */
+export interface CommitLogPort {
+  /** The commits of the given SHAs the clone has; absent ones are left out. Two git processes, whatever the count. */
+  commits(shas: string[]): Promise<Map<string, CommitInfo>>;
+  /** Commits between `from` and `to` touching `root` (both directions), at most `limit` per side. */
+  range(from: string, to: string, root: string, limit: number): Promise<CommitRange | undefined>;
+}
+
+const FORMAT = '%H%x1f%s%x1f%an%x1f%cI';
+
+function gitWithInput(cwd: string, args: string[], input: string): Promise<{ code: number; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    // argv array, never a shell string.
+    const child = spawn('git', args, { cwd, env: { ...process.env, GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C' }, stdio: ['pipe', 'pipe', 'ignore'] });
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => chunks.push(d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout: Buffer.concat(chunks).toString('utf8') }));
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(input);
+  });
+}
+
+function parseLog(out: string): CommitInfo[] {
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [sha, subject, author, date] = line.split('\x1f');
+      return { sha, subject: subject ?? '', author: author ?? '', date: date ?? '' };
+    });
+}
+
+/** The real git of a clone, through the `git` binary (`cat-file --batch-check`, `log --stdin`). */
+export function createCommitLog(cwd: string): CommitLogPort {
+  return {
+    async commits(shas) {
+      const wanted = [...new Set(shas)].filter((s) => FULL_SHA.test(s));
+      if (wanted.length === 0) return new Map();
+      // One process answers "<sha> commit <size>" or "<sha> missing" per line.
+      const check = await gitWithInput(cwd, ['cat-file', '--batch-check'], wanted.map((s) => `${s}^{commit}\n`).join(''));
+      if (check.code !== 0) return new Map();
+      const present = check.stdout
+        .split('\n')
+        .map((l) => l.split(' '))
+        .filter((p) => p[1] === 'commit' && FULL_SHA.test(p[0]))
+        .map((p) => p[0]);
+      if (present.length === 0) return new Map();
+      const log = await gitWithInput(cwd, ['log', '--no-walk=unsorted', `--format=${FORMAT}`, '--stdin'], present.join('\n') + '\n');
+      if (log.code !== 0) return new Map();
+      return new Map(parseLog(log.stdout).map((c) => [c.sha, c]));
+    },
+    async range(from, to, root, limit) {
+      if (!FULL_SHA.test(from) || !FULL_SHA.test(to)) return undefined;
+      const side = async (a: string, b: string) => {
+        const { code, stdout } = await gitWithInput(cwd, ['log', `--max-count=${limit + 1}`, `--format=${FORMAT}`, `${a}..${b}`, '--', root], '');
+        return code === 0 ? parseLog(stdout) : undefined;
+      };
+      const [ahead, behind] = await Promise.all([side(from, to), side(to, from)]);
+      if (!ahead || !behind) return undefined;
+      return { ahead: ahead.slice(0, limit), behind: behind.slice(0, limit), truncated: ahead.length > limit || behind.length > limit };
+    },
+  };
+}

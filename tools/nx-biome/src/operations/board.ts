@@ -1,0 +1,82 @@
+import { BoardBiomeInput, BoardModel, buildBoardModel, CommitRange, planBoardPairs, planCommitRanges, rangeKey } from '../core/board';
+import { WorkspaceConfig } from '../core/config';
+import { LedgerRecord } from '../core/ledger';
+import { BiomeRef } from '../core/names';
+import { CommitLogPort } from '../adapters/git-log';
+import { StorePort } from '../adapters/store/store';
+import { readBiomeMeta, readLedger, readRecordsAt } from './ledger-store';
+import { biomesOfEnvironment } from './lifecycle';
+
+/** Runs `work` over `items` with at most `limit` at a time (store reads, git processes). */
+async function mapLimited<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await work(items[i]);
+      }
+    }),
+  );
+  return out;
+}
+
+/** `biomes/<b>/history/<project>/<yyyymmddThhmmssZ>-<sha>.json` sorts by its time stamp, newest first. */
+function newestHistoryKeys(keys: string[], limit: number): string[] {
+  const stamp = (k: string) => k.slice(k.lastIndexOf('/') + 1);
+  return [...keys].sort((a, b) => (stamp(a) < stamp(b) ? 1 : stamp(a) > stamp(b) ? -1 : 0)).slice(0, limit);
+}
+
+/** One biome as the board shows it: metadata, ledger, and its newest `historyLimit` history records. */
+async function readBoardBiome(store: StorePort, biome: BiomeRef, historyLimit: number): Promise<BoardBiomeInput> {
+  const [meta, records, historyObjects] = await Promise.all([readBiomeMeta(store, biome.name), readLedger(store, biome.name), store.list(`biomes/${biome.name}/history/`)]);
+  const keys = historyObjects.map((o) => o.key).filter((k) => k.endsWith('.json'));
+  const history = await readRecordsAt(store, newestHistoryKeys(keys, historyLimit));
+  return { biome, meta, records, history, historyTotal: keys.length };
+}
+
+/**
+ * Reads what the board shows from the stores and asks git about the commits:
+ * the biomes of `environments`, plus the main biomes of the promotion order
+ * (for "same as staging/prod"), then builds the view model.
+ */
+export async function collectBoard(input: {
+  config: WorkspaceConfig;
+  environments: string[];
+  storeFor: (environment: string) => StorePort;
+  commitLog: CommitLogPort;
+  projectRoots: Record<string, string>;
+  now: Date;
+  historyLimit: number;
+  commitLimit: number;
+}): Promise<{ model: BoardModel; unknown: string[] }> {
+  const { config } = input;
+  const biomes: BoardBiomeInput[] = [];
+  const unknown: string[] = [];
+  const stores: Record<string, string> = {};
+  for (const environment of input.environments) {
+    const store = input.storeFor(environment);
+    stores[environment] = store.url;
+    const found = await biomesOfEnvironment(store, config, environment);
+    unknown.push(...found.unknown.filter((u) => !unknown.includes(u)));
+    biomes.push(...(await mapLimited(found.biomes, 8, (b) => readBoardBiome(store, b, input.historyLimit))));
+  }
+  const references = new Map<string, LedgerRecord[]>();
+  for (const env of config.promotionOrder) {
+    const shown = biomes.find((b) => b.biome.name === env);
+    references.set(env, shown ? shown.records : await readLedger(input.storeFor(env), env));
+  }
+  const shas = biomes.flatMap((b) => [...b.records, ...b.history].map((r) => r.gitSha));
+  const commits = await input.commitLog.commits(shas);
+  const pairs = planBoardPairs(
+    biomes.map((b) => b.biome),
+    config,
+  );
+  const ledgers = new Map(biomes.map((b) => [b.biome.name, b.records]));
+  const wanted = planCommitRanges({ pairs, ledgers, known: new Set(commits.keys()), projectRoots: input.projectRoots });
+  const ranges = new Map<string, CommitRange | undefined>();
+  await mapLimited(wanted, 4, async (w) => ranges.set(rangeKey(w.from, w.to, w.root), await input.commitLog.range(w.from, w.to, w.root, input.commitLimit)));
+  const model = buildBoardModel({ config, now: input.now, stores, biomes, references, commits, ranges, projectRoots: input.projectRoots, pairs });
+  return { model, unknown };
+}
