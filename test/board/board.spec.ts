@@ -1,6 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,9 +10,9 @@ import { WorkspaceConfig } from '../../tools/nx-biome/src/core/config';
 import { loadWorkspaceConfig } from '../../tools/nx-biome/src/adapters/workspace';
 import { Deps, realDeps } from '../../tools/nx-biome/src/operations/context';
 import { biomeBoardWith } from '../../tools/nx-biome/src/executors/biome-board/executor';
+import { chromiumOrSkip, withChromium } from './browser';
 import { plantBiomes } from './fixture';
 
-const CHROMIUM = '/usr/bin/chromium';
 const NOW = new Date('2026-11-30T12:00:00.000Z');
 const DAY = 86_400_000;
 const SANDPITS = ['amy', 'bob', 'carol', 'dan', 'erin', 'fay', 'gus', 'hal', 'ivy', 'jon', 'kim', 'lea', 'max', 'ned', 'oli', 'pam'];
@@ -146,26 +145,8 @@ describe('biome board: a static site rendered from a store with many biomes', ()
   });
 
   it('in headless Chromium: the cell shows the right commit, the diff view opens, no console errors', async (ctx) => {
-    if (!existsSync(CHROMIUM)) {
-      if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing: CI installs the Debian package chromium (.ci/run).`);
-      console.log(`${CHROMIUM} is not installed (apt-get install chromium): skipping the browser check of the biome board.`);
-      ctx.skip();
-      return;
-    }
-    const { chromium } = await import('playwright-core');
-    const profile = await mkdtemp(join(tmpdir(), 'board-chromium-'));
-    const browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1280, height: 720 },
-    });
-    const problems: string[] = [];
-    try {
-      const page = browser.pages()[0] ?? (await browser.newPage());
-      page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
-      page.on('pageerror', (e) => problems.push(String(e)));
-      page.on('request', (r) => !r.url().startsWith('file:') && problems.push(`request to ${r.url()}`));
+    if (!chromiumOrSkip(() => ctx.skip())) return;
+    await withChromium(async (page, problems) => {
       await page.goto(pathToFileURL(join(root, 'dist/biome-board/index.html')).href);
 
       // The matrix: the dev-bob column of the assay-ingest row shows bob's commit and subject.
@@ -194,10 +175,7 @@ describe('biome board: a static site rendered from a store with many biomes', ()
       expect(await row.innerText()).toContain(`${commits.feature.slice(0, 8)} assay-ingest: accept <csv> & "tsv" files`);
       await page.screenshot({ path: join(WORKSPACE_ROOT, 'dist/test-artifacts/board-diff.png') });
       expect(problems).toEqual([]);
-    } finally {
-      await browser.close();
-      await rm(profile, { recursive: true, force: true });
-    }
+    });
     expect((await stat(join(WORKSPACE_ROOT, 'dist/test-artifacts/board.png'))).size).toBeGreaterThan(1000);
   });
 });

@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process';
 import { FULL_SHA } from '../core/artifact';
-import { CommitInfo, CommitRange } from '../core/board';
+import { CommitChange, CommitChanges, CommitInfo } from '../core/board';
 
 /** What the board asks git: commits by SHA (in bulk) and the commits between two of them. */
 export interface CommitLogPort {
   /** The commits of the given SHAs the clone has; absent ones are left out. Two git processes, whatever the count. */
   commits(shas: string[]): Promise<Map<string, CommitInfo>>;
-  /** Commits between `from` and `to` touching `root` (both directions), at most `limit` per side. */
-  range(from: string, to: string, root: string, limit: number): Promise<CommitRange | undefined>;
+  /** Commits between `from` and `to`, both directions, with the files each touched; at most `maxCount` per side. */
+  changes(from: string, to: string, maxCount: number): Promise<CommitChanges | undefined>;
 }
 
 const FORMAT = '%H%x1f%s%x1f%an%x1f%cI';
@@ -35,6 +35,18 @@ function parseLog(out: string): CommitInfo[] {
     });
 }
 
+/** `git log --name-only` output, one record per commit (each starts with \x1e). */
+function parseChanges(out: string): CommitChange[] {
+  return out
+    .split('\x1e')
+    .filter((r) => r.trim())
+    .map((record) => {
+      const [head, ...files] = record.split('\n');
+      const [commit] = parseLog(head);
+      return { ...commit, files: files.filter(Boolean) };
+    });
+}
+
 /** The real git of a clone, through the `git` binary (`cat-file --batch-check`, `log --stdin`). */
 export function createCommitLog(cwd: string): CommitLogPort {
   return {
@@ -54,15 +66,15 @@ export function createCommitLog(cwd: string): CommitLogPort {
       if (log.code !== 0) return new Map();
       return new Map(parseLog(log.stdout).map((c) => [c.sha, c]));
     },
-    async range(from, to, root, limit) {
+    async changes(from, to, maxCount) {
       if (!FULL_SHA.test(from) || !FULL_SHA.test(to)) return undefined;
       const side = async (a: string, b: string) => {
-        const { code, stdout } = await gitWithInput(cwd, ['log', `--max-count=${limit + 1}`, `--format=${FORMAT}`, `${a}..${b}`, '--', root], '');
-        return code === 0 ? parseLog(stdout) : undefined;
+        const { code, stdout } = await gitWithInput(cwd, ['log', `--max-count=${maxCount + 1}`, `--format=%x1e${FORMAT}`, '--name-only', `${a}..${b}`, '--'], '');
+        return code === 0 ? parseChanges(stdout) : undefined;
       };
       const [ahead, behind] = await Promise.all([side(from, to), side(to, from)]);
       if (!ahead || !behind) return undefined;
-      return { ahead: ahead.slice(0, limit), behind: behind.slice(0, limit), truncated: ahead.length > limit || behind.length > limit };
+      return { ahead: ahead.slice(0, maxCount), behind: behind.slice(0, maxCount), truncated: ahead.length > maxCount || behind.length > maxCount };
     },
   };
 }

@@ -177,22 +177,45 @@ export function planBoardPairs(biomes: BiomeRef[], config: WorkspaceConfig): Boa
   return pairs;
 }
 
+/** A commit with the files it touched (`git log --name-only`). */
+export interface CommitChange extends CommitInfo {
+  files: string[];
+}
+
+/** Both directions between two commits, for the whole repository. */
+export interface CommitChanges {
+  ahead: CommitChange[];
+  behind: CommitChange[];
+  /** git stopped listing at its limit: older commits are left out. */
+  truncated: boolean;
+}
+
 /**
- * The commit ranges the diff pages need from git: per pair and project, the
- * two recorded commits when they differ and the clone knows both.
+ * The commit pairs the diff pages need from git: per pair of biomes and
+ * project, the two recorded commits when they differ and the clone knows
+ * both. One `git log` per distinct pair of commits serves every project.
  */
-export function planCommitRanges(input: { pairs: BoardPair[]; ledgers: Map<string, LedgerRecord[]>; known: Set<string>; projectRoots: Record<string, string> }): { from: string; to: string; root: string }[] {
-  const seen = new Map<string, { from: string; to: string; root: string }>();
+export function planCommitPairs(input: { pairs: BoardPair[]; ledgers: Map<string, LedgerRecord[]>; known: Set<string> }): { from: string; to: string }[] {
+  const seen = new Map<string, { from: string; to: string }>();
   for (const pair of input.pairs) {
     const from = new Map((input.ledgers.get(pair.from) ?? []).map((r) => [r.project, r]));
     for (const to of input.ledgers.get(pair.to) ?? []) {
       const old = from.get(to.project);
       if (!old || old.gitSha === to.gitSha || !input.known.has(old.gitSha) || !input.known.has(to.gitSha)) continue;
-      const root = input.projectRoots[to.project] ?? '.';
-      seen.set(rangeKey(old.gitSha, to.gitSha, root), { from: old.gitSha, to: to.gitSha, root });
+      seen.set(`${old.gitSha}..${to.gitSha}`, { from: old.gitSha, to: to.gitSha });
     }
   }
   return [...seen.values()];
+}
+
+/** The commits of `changes` that touch a project's folder (`.` means any), at most `limit` per direction. */
+export function commitsTouching(changes: CommitChanges, root: string, limit: number): CommitRange {
+  const prefix = root === '.' || root === '' ? '' : `${root.replace(/\/+$/, '')}/`;
+  const touches = (c: CommitChange) => !prefix || c.files.some((f) => f.startsWith(prefix));
+  const strip = ({ sha, subject, author, date }: CommitChange): CommitInfo => ({ sha, subject, author, date });
+  const ahead = changes.ahead.filter(touches);
+  const behind = changes.behind.filter(touches);
+  return { ahead: ahead.slice(0, limit).map(strip), behind: behind.slice(0, limit).map(strip), truncated: changes.truncated || ahead.length > limit || behind.length > limit };
 }
 
 /**

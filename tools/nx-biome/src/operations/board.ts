@@ -1,4 +1,4 @@
-import { BoardBiomeInput, BoardModel, buildBoardModel, CommitRange, planBoardPairs, planCommitRanges, rangeKey } from '../core/board';
+import { BoardBiomeInput, BoardModel, buildBoardModel, CommitChanges, commitsTouching, CommitRange, planBoardPairs, planCommitPairs, rangeKey } from '../core/board';
 import { WorkspaceConfig } from '../core/config';
 import { LedgerRecord } from '../core/ledger';
 import { BiomeRef } from '../core/names';
@@ -6,6 +6,9 @@ import { CommitLogPort } from '../adapters/git-log';
 import { StorePort } from '../adapters/store/store';
 import { readBiomeMeta, readLedger, readRecordsAt } from './ledger-store';
 import { biomesOfEnvironment } from './lifecycle';
+
+/** The most commits one `git log` lists per direction (a long-lived sandpit can be far behind). */
+const MAX_RANGE_COMMITS = 2000;
 
 /** Runs `work` over `items` with at most `limit` at a time (store reads, git processes). */
 async function mapLimited<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
@@ -74,9 +77,20 @@ export async function collectBoard(input: {
     config,
   );
   const ledgers = new Map(biomes.map((b) => [b.biome.name, b.records]));
-  const wanted = planCommitRanges({ pairs, ledgers, known: new Set(commits.keys()), projectRoots: input.projectRoots });
+  const known = new Set(commits.keys());
+  const changes = new Map<string, CommitChanges | undefined>();
+  await mapLimited(planCommitPairs({ pairs, ledgers, known }), 4, async (w) => changes.set(`${w.from}..${w.to}`, await input.commitLog.changes(w.from, w.to, MAX_RANGE_COMMITS)));
+  // Per project, the commits of its pair that touch its folder.
   const ranges = new Map<string, CommitRange | undefined>();
-  await mapLimited(wanted, 4, async (w) => ranges.set(rangeKey(w.from, w.to, w.root), await input.commitLog.range(w.from, w.to, w.root, input.commitLimit)));
+  for (const pair of pairs) {
+    const from = new Map((ledgers.get(pair.from) ?? []).map((r) => [r.project, r.gitSha]));
+    for (const r of ledgers.get(pair.to) ?? []) {
+      const old = from.get(r.project);
+      const c = old ? changes.get(`${old}..${r.gitSha}`) : undefined;
+      const root = input.projectRoots[r.project] ?? '.';
+      if (c) ranges.set(rangeKey(old!, r.gitSha, root), commitsTouching(c, root, input.commitLimit));
+    }
+  }
   const model = buildBoardModel({ config, now: input.now, stores, biomes, references, commits, ranges, projectRoots: input.projectRoots, pairs });
   return { model, unknown };
 }
