@@ -15,7 +15,7 @@ h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:22px 0 8px}a{color:#1f
 .muted{color:var(--muted)}code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace}
 table{border-collapse:collapse}th,td{border:1px solid var(--line);padding:3px 6px;text-align:left;vertical-align:top}
 th{background:#f4f6f9;font-weight:600}.matrix-wrap{overflow:auto;max-height:80vh;border:1px solid var(--line)}
-.matrix th{position:sticky;top:0;z-index:2;white-space:nowrap}.matrix th.proj,.matrix td.proj{position:sticky;left:0;z-index:1;background:#fff}
+.matrix th{position:sticky;top:0;z-index:2;white-space:nowrap}.matrix th.proj,.matrix td.proj{position:sticky;left:0;z-index:1;background:#fff;white-space:nowrap}
 .matrix th.proj{z-index:3;background:#f4f6f9}.matrix td.c{min-width:120px;max-width:170px}
 .c .s{display:block;color:var(--muted);white-space:nowrap;overflow:hidden;text-overflow:ellipsis;max-width:160px}.c .w{display:block;color:var(--muted)}
 .a0{background:var(--a0)}.a1{background:var(--a1)}.a2{background:var(--a2)}.a3{background:var(--a3)}
@@ -36,7 +36,7 @@ const LAYOUT = `<!doctype html>
 </body></html>
 `;
 
-const CELL = `<% const c = it.c %><code><%= c.short %></code> <span class="age"><%= c.age %></span><% for (const env of c.sameAs) { %><span class="same same-<%= env === 'prod' || env === 'staging' ? env : 'other' %>" title="same bytes as <%= env %>"><%= env %></span><% } %><% if (c.dirty) { %> <span class="dirty" title="built from a dirty tree">dirty</span><% } %><% if (c.subject) { %><span class="s"><%= c.subject %></span><% } %><span class="w"><%= c.who %></span>`;
+const CELL = `<% const c = it.c %><code><%= c.short %></code> <small><%= c.age %></small><% for (const env of c.sameAs) { %><span class="same same-<%= env === 'prod' || env === 'staging' ? env : 'other' %>" title="same bytes as <%= env %>"><%= env %></span><% } %><% if (c.dirty) { %> <span class="dirty" title="built from a dirty tree">dirty</span><% } %><% if (c.subject) { %><span class="s"><%= c.subject %></span><% } %><span class="w"><%= c.who %></span>`;
 
 const INDEX = `<h1>Biome board</h1>
 <p class="muted"><% for (const e of it.model.environments) { %><%= e.name %>: <%= e.biomes %> biome(s) in <code><%= e.store %></code>. <% } %></p>
@@ -45,7 +45,7 @@ const INDEX = `<h1>Biome board</h1>
 <p class="legend"><span><i class="a0"></i>commit under a day old</span><span><i class="a1"></i>under a week</span><span><i class="a2"></i>under a month</span><span><i class="a3"></i>older</span><span class="same same-staging">staging</span>/<span class="same same-prod">prod</span> same bytes as that environment's main biome</p>
 <p><input type="search" id="filter" placeholder="filter projects" aria-label="filter projects"></p>
 <div class="matrix-wrap"><table class="matrix" id="matrix"><thead><tr><th class="proj">project</th><% for (const col of it.model.columns) { %><th data-biome="<%= col.biome %>"><a href="<%= col.page %>"><%= col.biome %></a><br><span class="muted"><%= col.owner %></span><% if (col.asleep) { %> <span class="tag asleep">asleep</span><% } %><% if (col.expired) { %> <span class="tag expired">expired</span><% } %></th><% } %></tr></thead><tbody>
-<% for (const row of it.model.rows) { %><tr data-project="<%= row.project %>"><td class="proj"><%= row.project %> <span class="muted"><%= row.kind %></span></td><% for (const c of row.cells) { %><% if (c) { %><td class="c <%= c.ageClass %>" title="<%= c.sha %> <%= c.subject || '' %> · deployed <%= c.deployedAt %> by <%= c.who %> (<%= c.origin %>)"><%~ include('@cell', { c }) %></td><% } else { %><td class="c"></td><% } %><% } %></tr>
+<% for (const row of it.model.rows) { %><tr data-project="<%= row.project %>"><td class="proj"><%= row.project %> <span class="muted"><%= row.kind %></span></td><% for (const c of row.cells) { %><% if (c) { %><td class="c <%= c.ageClass %>" title="deployed <%= c.deployedAt %> (<%= c.origin %>)"><%~ include('@cell', { c }) %></td><% } else { %><td class="c"></td><% } %><% } %></tr>
 <% } %></tbody></table></div>
 <h2>Biomes</h2>
 <table class="biomes"><thead><tr><th>biome</th><th>environment</th><th>owner</th><th>projects</th><th>last deploy</th><th>expires</th><th>state</th></tr></thead><tbody>
