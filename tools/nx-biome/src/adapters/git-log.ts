@@ -68,13 +68,12 @@ export function createCommitLog(cwd: string): CommitLogPort {
     },
     async changes(from, to, maxCount) {
       if (!FULL_SHA.test(from) || !FULL_SHA.test(to)) return undefined;
-      const side = async (a: string, b: string) => {
-        const { code, stdout } = await gitWithInput(cwd, ['log', `--max-count=${maxCount + 1}`, `--format=%x1e${FORMAT}`, '--name-only', `${a}..${b}`, '--'], '');
-        return code === 0 ? parseChanges(stdout) : undefined;
-      };
-      const [ahead, behind] = await Promise.all([side(from, to), side(to, from)]);
-      if (!ahead || !behind) return undefined;
-      return { ahead: ahead.slice(0, maxCount), behind: behind.slice(0, maxCount), truncated: ahead.length > maxCount || behind.length > maxCount };
+      // One process for both directions: the symmetric difference, each commit marked < (only in from) or > (only in to).
+      const { code, stdout } = await gitWithInput(cwd, ['log', '--left-right', `--max-count=${2 * maxCount + 1}`, `--format=%x1e%m${FORMAT}`, '--name-only', `${from}...${to}`, '--'], '');
+      if (code !== 0) return undefined;
+      const all = parseChanges(stdout);
+      const side = (mark: string) => all.filter((c) => c.sha.startsWith(mark)).map((c) => ({ ...c, sha: c.sha.slice(1) }));
+      return { ahead: side('>').slice(0, maxCount), behind: side('<').slice(0, maxCount), truncated: all.length > 2 * maxCount };
     },
   };
 }

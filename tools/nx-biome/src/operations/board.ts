@@ -3,7 +3,7 @@ import { WorkspaceConfig } from '../core/config';
 import { LedgerRecord } from '../core/ledger';
 import { BiomeRef } from '../core/names';
 import { CommitLogPort } from '../adapters/git-log';
-import { StorePort } from '../adapters/store/store';
+import { StoredObject, StorePort } from '../adapters/store/store';
 import { readBiomeMeta, readLedger, readRecordsAt } from './ledger-store';
 import { biomesOfEnvironment } from './lifecycle';
 
@@ -29,6 +29,33 @@ async function mapLimited<T, R>(items: T[], limit: number, work: (item: T) => Pr
 function newestHistoryKeys(keys: string[], limit: number): string[] {
   const stamp = (k: string) => k.slice(k.lastIndexOf('/') + 1);
   return [...keys].sort((a, b) => (stamp(a) < stamp(b) ? 1 : stamp(a) > stamp(b) ? -1 : 0)).slice(0, limit);
+}
+
+/**
+ * The store as of one listing of `biomes/`: list calls below it are answered
+ * from that listing (indexed by biome), everything else goes to the store.
+ * The board needs every biome, every ledger and every history key; one
+ * listing instead of three per biome halves the work on a large store, and
+ * the existing helpers (biomesOfEnvironment, readLedger) read through it as
+ * they would read the store.
+ */
+async function withListingSnapshot(store: StorePort): Promise<StorePort> {
+  const all = await store.list('biomes/');
+  const byBiome = new Map<string, StoredObject[]>();
+  for (const o of all) {
+    const biome = o.key.split('/')[1];
+    let list = byBiome.get(biome);
+    if (!list) byBiome.set(biome, (list = []));
+    list.push(o);
+  }
+  // Everything but list is the store's own (delegated through the prototype).
+  return Object.assign(Object.create(store) as StorePort, {
+    async list(prefix: string) {
+      if (prefix === 'biomes/') return all;
+      const m = /^biomes\/([^/]+)\//.exec(prefix);
+      return m ? (byBiome.get(m[1]) ?? []).filter((o) => o.key.startsWith(prefix)) : store.list(prefix);
+    },
+  });
 }
 
 /** One biome as the board shows it: metadata, ledger, and its newest `historyLimit` history records. */
@@ -59,7 +86,7 @@ export async function collectBoard(input: {
   const unknown: string[] = [];
   const stores: Record<string, string> = {};
   for (const environment of input.environments) {
-    const store = input.storeFor(environment);
+    const store = await withListingSnapshot(input.storeFor(environment));
     stores[environment] = store.url;
     const found = await biomesOfEnvironment(store, config, environment);
     unknown.push(...found.unknown.filter((u) => !unknown.includes(u)));
