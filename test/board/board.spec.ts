@@ -149,6 +149,25 @@ describe('biome board: a static site rendered from a store with many biomes', ()
     expect(foreign).toBeDefined();
   });
 
+  it('--environment=dev shows only dev biomes, still marking what staging and prod run', async () => {
+    lines = [];
+    const { pages: devPages } = await biomeBoardWith({ environment: 'dev', out: 'dist/board-dev' }, context(), deps);
+    expect(devPages).not.toContain('biomes/prod.html');
+    expect(devPages).toContain('biomes/dev-amy.html');
+    const html = await readFile(join(root, 'dist/board-dev/index.html'), 'utf8');
+    expect(html).not.toContain('data-biome="staging"');
+    const amy = html.split('\n').find((l) => l.includes('data-project="assay-ingest"'))!;
+    expect(amy).toContain('title="same bytes as prod"');
+  });
+
+  it('refuses bad options before writing anything', async () => {
+    const fail = (options: Record<string, unknown>) => biomeBoardWith(options, context(), deps).then(() => undefined, (e) => e);
+    expect(await fail({ historyLimit: 0, out: 'dist/never' })).toMatchObject({ code: 'OPTIONS_INVALID', message: expect.stringContaining('--historyLimit must be a whole number') });
+    expect(await fail({ out: '.' })).toMatchObject({ code: 'OPTIONS_INVALID', message: expect.stringContaining('--out names the workspace root') });
+    expect(await fail({ environment: 'qa', out: 'dist/never' })).toMatchObject({ code: 'BIOME_UNKNOWN_ENVIRONMENT' });
+    await expect(stat(join(root, 'dist/never'))).rejects.toThrow();
+  });
+
   it('in headless Chromium: the cell shows the right commit, the diff view opens, no console errors', async (ctx) => {
     if (!chromiumOrSkip(() => ctx.skip())) return;
     await withChromium(async (page, problems) => {
