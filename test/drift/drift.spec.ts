@@ -118,9 +118,9 @@ describe('biome-drift: the ledger against Lambda, Step Functions and S3 doubles,
     expect(modelsBucket).toBe('geo-models-staging-222222222222');
     const { report } = await drift();
     expect(report!.rows.map((r) => r.resource)).toEqual([
-      'state machine geo-staging-assay-flow',
-      'Lambda function geo-staging-assay-ingest',
-      'Lambda function geo-staging-grade-api',
+      'state machine geo-staging--assay-flow',
+      'Lambda function geo-staging--assay-ingest',
+      'Lambda function geo-staging--grade-api',
       `model s3://geo-models-staging-222222222222/models/staging/grade-model-${SHA.model}.tar.gz`,
     ]);
   });
@@ -144,7 +144,7 @@ describe('biome-drift: the ledger against Lambda, Step Functions and S3 doubles,
   });
 
   it('changed code: a console edit of a function is drift, with the running code and since when; non-zero exit', async () => {
-    const fn = lambda.functions.get('geo-staging-grade-api')!;
+    const fn = lambda.functions.get('geo-staging--grade-api')!;
     fn.codeSha256 = b64(hex('edited in the console'));
     fn.lastModified = '2026-11-29T16:42:00.000Z';
     const { report, error, output } = await drift();
@@ -156,7 +156,7 @@ describe('biome-drift: the ledger against Lambda, Step Functions and S3 doubles,
   });
 
   it('changed code everywhere: an older commit deployed by hand, a new state machine version, other model bytes', async () => {
-    const fn = lambda.functions.get('geo-staging-assay-ingest')!;
+    const fn = lambda.functions.get('geo-staging--assay-ingest')!;
     fn.codeSha256 = b64(hex('older build'));
     fn.tags = { 'biome:git-sha': SHA.other };
     const w = tfvars.workflows['assay-flow'];
@@ -175,12 +175,12 @@ describe('biome-drift: the ledger against Lambda, Step Functions and S3 doubles,
   });
 
   it('missing function and state machine: reported as missing, non-zero exit', async () => {
-    lambda.functions.delete('geo-staging-grade-api');
+    lambda.functions.delete('geo-staging--grade-api');
     sfn.machines.clear();
     const { error, output } = await drift();
     expect(error!.code).toBe('DRIFT_DETECTED');
     expect(error!.message).toContain('assay-flow (missing), grade-api (missing)');
-    expect(rowOf(output, 'grade-api')).toMatch(/MISSING .* Lambda function geo-staging-grade-api does not exist/);
+    expect(rowOf(output, 'grade-api')).toMatch(/MISSING .* Lambda function geo-staging--grade-api does not exist/);
     expect(output).toContain('2 ok, 0 drifted, 2 missing');
   });
 

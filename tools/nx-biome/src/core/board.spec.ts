@@ -88,7 +88,7 @@ describe('drift judgement', () => {
   const [target] = planDriftTargets({ config, biome, records: [{ ...record('staging', 'assay-ingest', sha('1')), sha256: 'ab'.repeat(32) }] });
 
   it('names the function as the tfvars do and expects the base64 CodeSha256 of the ledger sha256', () => {
-    expect(target.lambda).toEqual({ functionName: 'geo-staging-assay-ingest', codeSha256: Buffer.from('ab'.repeat(32), 'hex').toString('base64') });
+    expect(target.lambda).toEqual({ functionName: 'geo-staging--assay-ingest', codeSha256: Buffer.from('ab'.repeat(32), 'hex').toString('base64') });
   });
 
   it('a throttled call is unchecked, never drift; a different CodeSha256 is drift', () => {
