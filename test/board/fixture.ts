@@ -7,6 +7,9 @@ import { writeBiomeMeta, writeRecord } from '../../tools/nx-biome/src/operations
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
+/** The bytes of a planted artifact: the same for a project and commit in every biome. */
+export const artifactBytes = (project: string, gitSha: string) => Buffer.from(`${project}@${gitSha}`);
+
 /** A ledger record as a deploy (or promotion, or rollback) writes it. */
 export function plantedRecord(input: { project: string; kind?: ProjectKind; biome: string; environment: string; gitSha: string; deployedAt: Date; deployedBy: string; bytes?: string; origin?: LedgerRecord['origin']; ciJobUrl?: string }): LedgerRecord {
   const kind = input.kind ?? 'service';
@@ -18,7 +21,7 @@ export function plantedRecord(input: { project: string; kind?: ProjectKind; biom
     environment: input.environment,
     artifactKey: `artifacts/${input.project}/${input.project}-${input.gitSha}.${kind === 'model' ? 'tar.gz' : 'zip'}`,
     // Same project and commit give the same bytes, whatever the biome: that is what "same as prod" compares.
-    sha256: sha256(input.bytes ?? `${input.project}@${input.gitSha}`),
+    sha256: input.bytes === undefined ? createHash('sha256').update(artifactBytes(input.project, input.gitSha)).digest('hex') : sha256(input.bytes),
     size: 1234,
     gitSha: input.gitSha,
     dirty: false,
@@ -60,7 +63,12 @@ export async function plantBiomes(input: {
     for (const [project, deployments] of Object.entries(b.deployments)) {
       work.push(async () => {
         // In order: the last record written is the current one.
-        for (const d of deployments) await writeRecord(store, plantedRecord({ project, kind: d.kind, biome: b.name, environment: ref.environment.name, gitSha: d.sha, deployedAt: d.at, deployedBy: d.by, origin: d.origin }));
+        for (const d of deployments) {
+          const record = plantedRecord({ project, kind: d.kind, biome: b.name, environment: ref.environment.name, gitSha: d.sha, deployedAt: d.at, deployedBy: d.by, origin: d.origin });
+          // A record is written only while its artifact is stored, as a deploy leaves it.
+          await store.put(record.artifactKey, artifactBytes(project, d.sha), { ifAbsent: true });
+          await writeRecord(store, record);
+        }
       });
     }
   }

@@ -85,7 +85,11 @@ describe('biome-drift: the ledger against Lambda, Step Functions and S3 doubles,
     ];
     const store = deps.storeFor('staging');
     await writeBiomeMeta(store, { schemaVersion: 1, biome: BIOME, environment: 'staging', owner: 'platform', created: at.toISOString(), expires: null, asleep: false });
-    for (const r of records) await writeRecord(store, r);
+    for (const r of records) {
+      // A record is written only while its artifact is stored.
+      await store.put(r.artifactKey, r.kind === 'model' ? MODEL_BYTES : Buffer.from(`${r.project}@${r.gitSha}`), { ifAbsent: true });
+      await writeRecord(store, r);
+    }
     tfvars = renderTfvars({ config, biome, records }).tfvars;
     modelKey = `${tfvars.model_prefix}${tfvars.models['grade-model'].target_path}`;
   });

@@ -25,9 +25,12 @@ async function mapLimited<T, R>(items: T[], limit: number, work: (item: T) => Pr
   return out;
 }
 
-/** `biomes/<b>/history/<project>/<yyyymmddThhmmssZ>-<sha>.json` sorts by its time stamp, newest first. */
+/**
+ * History keys (`biomes/<b>/history/<project>/[s<sequence>-]<yyyymmddThhmmssZ>-<sha>.json`)
+ * newest first across projects: by the time stamp, not the per-project sequence.
+ */
 function newestHistoryKeys(keys: string[], limit: number): string[] {
-  const stamp = (k: string) => k.slice(k.lastIndexOf('/') + 1);
+  const stamp = (k: string) => /(\d{8}T\d{6}Z)-[^/]*$/.exec(k)?.[1] ?? k.slice(k.lastIndexOf('/') + 1);
   return [...keys].sort((a, b) => (stamp(a) < stamp(b) ? 1 : stamp(a) > stamp(b) ? -1 : 0)).slice(0, limit);
 }
 
