@@ -10,6 +10,9 @@ export interface FakeFunction {
   revisionId: string;
   lastUpdateStatus: 'Successful' | 'InProgress' | 'Failed';
   tags: Record<string, string>;
+  /** Description and LastModified (ISO) as GetFunction reports them. */
+  description: string;
+  lastModified: string;
   /** GetFunction/GetFunctionConfiguration calls that still answer InProgress. */
   inProgressPolls: number;
   /** UpdateFunctionCode calls that will still answer ResourceConflictException. */
@@ -46,6 +49,10 @@ export async function startLambdaDouble(fetchObject: (bucket: string, key: strin
     Runtime: 'nodejs20.x',
     Handler: 'main.handler',
     CodeSha256: f.codeSha256,
+    Description: f.description,
+    // Lambda's own format: 2026-11-30T12:00:00.000+0000.
+    LastModified: f.lastModified.replace(/Z$/, '+0000'),
+    Version: '$LATEST',
     RevisionId: f.revisionId,
     State: 'Active',
     LastUpdateStatus: f.lastUpdateStatus,
@@ -96,6 +103,7 @@ export async function startLambdaDouble(fetchObject: (bucket: string, key: strin
           if (!bytes) return reply(res, 400, { Type: 'User', message: `Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error Message: The specified key does not exist.` }, 'InvalidParameterValueException');
           f.codeSha256 = createHash('sha256').update(bytes).digest('base64');
           f.revisionId = randomUUID();
+          f.lastModified = new Date().toISOString();
           f.lastUpdateStatus = 'InProgress';
           f.inProgressPolls = options.updatePolls ?? 1;
           f.updates.push({ S3Bucket: body.S3Bucket, S3Key: body.S3Key, ...(body.S3ObjectVersion ? { S3ObjectVersion: body.S3ObjectVersion } : {}) });
@@ -123,7 +131,7 @@ export async function startLambdaDouble(fetchObject: (bucket: string, key: strin
     functions,
     calls,
     addFunction(name, initial = {}) {
-      const f: FakeFunction = { name, arn: `arn:aws:lambda:us-east-1:000000000000:function:${name}`, codeSha256: createHash('sha256').update('initial code').digest('base64'), revisionId: randomUUID(), lastUpdateStatus: 'Successful', tags: {}, inProgressPolls: 0, conflicts: 0, throttles: 0, updates: [], ...initial };
+      const f: FakeFunction = { name, arn: `arn:aws:lambda:us-east-1:000000000000:function:${name}`, codeSha256: createHash('sha256').update('initial code').digest('base64'), revisionId: randomUUID(), lastUpdateStatus: 'Successful', tags: {}, description: '', lastModified: new Date().toISOString(), inProgressPolls: 0, conflicts: 0, throttles: 0, updates: [], ...initial };
       functions.set(name, f);
       return f;
     },

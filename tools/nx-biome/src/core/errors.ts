@@ -41,7 +41,9 @@ export type BiomeErrorCode =
   | 'SETTING_LOOKS_SECRET'
   | 'DATA_SET_UNKNOWN'
   | 'DATA_SET_MISSING'
-  | 'BIOME_LOCKED';
+  | 'BIOME_LOCKED'
+  | 'DRIFT_DETECTED'
+  | 'DRIFT_UNCHECKED';
 
 export class BiomeError extends Error {
   override readonly name = 'BiomeError';
