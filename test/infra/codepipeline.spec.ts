@@ -128,3 +128,21 @@ describe('the CodeBuild build cache', () => {
     expect(JSON.stringify(devops.locals.find((l) => 'job_settings' in l)!.job_settings)).toContain('codebuild-cache/${var.name_prefix}-${key}');
   });
 });
+
+describe('CodeBuild batch builds (the deploy fan-out)', () => {
+  it('every project accepts a batch of at most 8 builds of its own compute type, run by its own role', () => {
+    const project = module.resources.aws_codebuild_project.this;
+    const batch = first(first(project.dynamic).build_batch_config);
+    expect(batch.for_each).toBe('${var.batch_builds == null ? [] : [var.batch_builds]}');
+    const content = first(batch.content);
+    expect(content).toMatchObject({ service_role: '${aws_iam_role.this.arn}', combine_artifacts: false });
+    expect(first(content.restrictions)).toMatchObject({ maximum_builds_allowed: '${build_batch_config.value.maximum_builds}', compute_types_allowed: ['${var.compute_type}'] });
+    expect(module.variables.batch_builds.default).toEqual({ maximum_builds: 8, timeout_minutes: 120 });
+  });
+
+  it('the role may start, stop and retry builds of its own project only', () => {
+    const statement = policyStatements(module).find((s) => s.actions.includes('codebuild:StartBuild'));
+    expect(statement?.actions.sort()).toEqual(['codebuild:RetryBuild', 'codebuild:StartBuild', 'codebuild:StopBuild']);
+    expect(JSON.stringify(module.locals)).toContain(':codebuild:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:project/${var.name}');
+  });
+});

@@ -1,3 +1,12 @@
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+
+locals {
+  # Built from the name, not from the project resource: the role's policy must exist before the project.
+  project_arn = "arn:${data.aws_partition.current.partition}:codebuild:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:project/${var.name}"
+}
+
 data "aws_iam_policy_document" "assume" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -56,6 +65,17 @@ data "aws_iam_policy_document" "this" {
       sid       = "LocateBuildCache"
       actions   = ["s3:GetBucketLocation", "s3:GetBucketAcl"]
       resources = ["arn:aws:s3:::${statement.value}"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.batch_builds == null ? [] : [local.project_arn]
+
+    content {
+      # A batch runs its builds as this role: it starts, stops and retries builds of this project only.
+      sid       = "RunBatchBuilds"
+      actions   = ["codebuild:StartBuild", "codebuild:StopBuild", "codebuild:RetryBuild"]
+      resources = [statement.value]
     }
   }
 
@@ -120,6 +140,21 @@ resource "aws_codebuild_project" "this" {
 
   artifacts {
     type = var.source_type == "CODEPIPELINE" ? "CODEPIPELINE" : "NO_ARTIFACTS"
+  }
+
+  dynamic "build_batch_config" {
+    for_each = var.batch_builds == null ? [] : [var.batch_builds]
+
+    content {
+      service_role      = aws_iam_role.this.arn
+      combine_artifacts = false
+      timeout_in_mins   = build_batch_config.value.timeout_minutes
+
+      restrictions {
+        maximum_builds_allowed = build_batch_config.value.maximum_builds
+        compute_types_allowed  = [var.compute_type]
+      }
+    }
   }
 
   # Keeps the buildspec's cache.paths (.nx/cache, the npm cache) between builds.

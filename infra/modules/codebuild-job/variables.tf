@@ -121,3 +121,15 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "batch_builds" {
+  description = "Batch builds (StartBuildBatch, buildspecs/deploy-batch.yml): at most this many builds in one batch, and how long a batch may run. null turns batch builds off."
+  type = object({
+    maximum_builds  = number
+    timeout_minutes = number
+  })
+  default = {
+    maximum_builds  = 8
+    timeout_minutes = 120
+  }
+}
