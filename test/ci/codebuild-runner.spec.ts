@@ -2,7 +2,7 @@ import type { ExecutorContext } from '@nx/devkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCodeBuild } from '../../tools/nx-biome/src/adapters/codebuild';
 import { createGit } from '../../tools/nx-biome/src/adapters/git';
-import { CodeBuildOptions } from '../../tools/nx-biome/src/core/codebuild';
+import { CodeBuildOptions, defaultCodeBuildProject } from '../../tools/nx-biome/src/core/codebuild';
 import { codebuildWith } from '../../tools/nx-biome/src/executors/codebuild/executor';
 import { runExecutor } from '../../tools/nx-biome/src/executors/run';
 import { withEnv } from '../support/s3rver';
@@ -109,7 +109,7 @@ describe('codebuild runner against a CodeBuild JSON 1.1 double, through the real
 
   it('refuses bad options before calling CodeBuild', async () => {
     const before = double.calls.length;
-    const noProject = await run({ biome: 'dev-mr-1' });
+    const noProject = await run({ buildspec: 'buildspecs/custom.yml' });
     expect(noProject.error).toMatch(/OPTIONS_INVALID: No CodeBuild project given/);
     const badBiome = await run({ codebuildProject: 'geo-deploy', biome: 'Dev_Bob' });
     expect(badBiome.error).toMatch(/BIOME_NAME_INVALID/);
@@ -125,5 +125,24 @@ describe('codebuild runner against a CodeBuild JSON 1.1 double, through the real
     expect(r.log).toContain(`[dry-run] would start CodeBuild project geo-deploy at ${SHA}: buildspecs/deploy.yml`);
     expect(r.log).toMatch(/BIOME\s+│\s+dev-mr-1|BIOME\s+\S?\s*dev-mr-1/);
     expect(double.calls.length).toBe(before);
+  });
+
+  it.each([
+    [{ buildspec: 'deploy', biome: 'dev-bob' }, 'geo-deploy-dev-sandpit', 'buildspecs/deploy.yml'],
+    [{ buildspec: 'deploy', biome: 'dev' }, 'geo-deploy-dev', 'buildspecs/deploy.yml'],
+    [{ buildspec: 'destroy', biome: 'dev-mr-7' }, 'geo-destroy-dev', 'buildspecs/destroy.yml'],
+    [{ buildspec: 'promote', from: 'dev', to: 'staging' }, 'geo-promote-staging', 'buildspecs/promote.yml'],
+  ])('--dry-run %j names the devops stack\'s project %s without --codebuildProject (the README\'s command)', async (options, project, what) => {
+    const r = await run({ ...(options as Partial<CodeBuildOptions>), dryRun: true });
+    expect(r.success, r.error).toBe(true);
+    expect(r.log).toContain(`[dry-run] would start CodeBuild project ${project} at ${SHA}`);
+    expect(r.log).toContain(what);
+  });
+
+  it('a main biome\'s project is a fixed one: the run sends it no buildspec or variables', () => {
+    expect(defaultCodeBuildProject({ namePrefix: 'geo', buildspec: 'deploy', biome: { sandpit: false, environment: { name: 'dev' } } })).toEqual({ name: 'geo-deploy-dev', fixed: true });
+    expect(defaultCodeBuildProject({ namePrefix: 'geo', buildspec: 'deploy-batch', biome: { sandpit: true, environment: { name: 'dev' } } })).toEqual({ name: 'geo-deploy-dev-sandpit', fixed: false });
+    expect(defaultCodeBuildProject({ namePrefix: 'geo', buildspec: 'promote', to: 'prod' })).toEqual({ name: 'geo-promote-prod', fixed: true });
+    expect(defaultCodeBuildProject({ namePrefix: 'geo', buildspec: 'buildspecs/custom.yml', biome: { sandpit: true, environment: { name: 'dev' } } })).toBeUndefined();
   });
 });

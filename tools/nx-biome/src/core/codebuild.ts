@@ -305,3 +305,20 @@ export function localBuildEnvironment(spec: Buildspec, request: CodeBuildRequest
   out.CODEBUILD_BUILD_SUCCEEDING = '1';
   return out;
 }
+
+/**
+ * The CodeBuild project the devops stack creates for a buildspec and a biome
+ * (infra/stacks/devops: `<prefix>-deploy-<env>-sandpit` for sandpits,
+ * `<prefix>-deploy-<env>` for the main biome, `<prefix>-destroy-<env>`,
+ * `<prefix>-promote-<target env>`), so that `--codebuildProject` is needed
+ * only for a project named otherwise. Undefined when the options do not say.
+ */
+export function defaultCodeBuildProject(input: { namePrefix: string; buildspec?: string; biome?: { sandpit: boolean; environment: { name: string } }; to?: string }): { name: string; fixed: boolean } | undefined {
+  const job = input.buildspec === 'deploy-batch' ? 'deploy' : input.buildspec;
+  if (job === 'promote' && input.to) return { name: `${input.namePrefix}-promote-${input.to}`, fixed: true };
+  if (!input.biome) return undefined;
+  const env = input.biome.environment.name;
+  if (job === 'deploy') return input.biome.sandpit ? { name: `${input.namePrefix}-deploy-${env}-sandpit`, fixed: false } : { name: `${input.namePrefix}-deploy-${env}`, fixed: true };
+  if (job === 'destroy') return { name: `${input.namePrefix}-destroy-${env}`, fixed: false };
+  return undefined;
+}

@@ -1,7 +1,7 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Buildspec, CodeBuildOptions, planCodeBuildRequest, validateBuildspec } from '../../core/codebuild';
+import { Buildspec, CodeBuildOptions, planCodeBuildRequest, validateBuildspec, defaultCodeBuildProject } from '../../core/codebuild';
 import { requireExplicitStores } from '../../core/ci-store';
 import { BiomeError } from '../../core/errors';
 import { parseBiomeName } from '../../core/names';
@@ -65,8 +65,13 @@ export async function codebuildWith(options: CodeBuildOptions, context: Executor
     await runBatchInCodeBuild({ retry: options.retryBatch, projectName, timeoutSeconds: options.timeoutSeconds ?? 3600, pollSeconds: options.pollSeconds ?? 10 }, { ...deps, batch: deps.batch ?? createCodeBuildBatch() });
     return;
   }
-  const config = options.biome !== undefined || options.local ? await loadWorkspaceConfig(context.root) : undefined;
+  const config = options.biome !== undefined || options.local || options.to !== undefined ? await loadWorkspaceConfig(context.root) : undefined;
   const biome = options.biome !== undefined ? parseBiomeName(options.biome, config!) : undefined;
+  if (!options.codebuildProject && !deps.env.CODEBUILD_PROJECT && !options.local && config) {
+    // The devops stack's project for this buildspec and biome; a main-biome project fixes its buildspec and variables.
+    const project = defaultCodeBuildProject({ namePrefix: config.namePrefix, buildspec: options.buildspec, biome, to: options.to });
+    if (project) options = { ...options, codebuildProject: project.name, fixedProject: options.fixedProject ?? project.fixed };
+  }
   const request = planCodeBuildRequest(options, deps.env, await deps.git.headSha());
   if (options.local && config) {
     // A local run in GitLab CI or CodeBuild stores for real or not at all: refuse before any phase runs.
