@@ -99,7 +99,7 @@ describe('biome board: a static site rendered from a store with many biomes', ()
     });
     lines = [];
     ({ pages } = await biomeBoardWith({}, context(), deps));
-  }, 120_000);
+  }, 300_000);
 
   afterAll(async () => {
     if (root) await rm(root, { recursive: true, force: true });

@@ -51,7 +51,7 @@ describe('the Nx CLI under a CI runner without a store, and idempotent stop jobs
     expect(run.output).toMatch(/STORE_NOT_CONFIGURED: No store is configured for environment dev in GitLab CI/);
     expect(run.output).toMatch(/fix: Set BIOME_STORE_DEV/);
     expect(existsSync(join(ws.root, '.biome-store'))).toBe(false);
-  }, 120_000);
+  }, 300_000);
 
   it('a deploy under GITLAB_CI=true with no store fails once, before any task runs, and uploads nothing', async () => {
     const run = await ws.nx(['run-many', '-t', 'deploy', '--biome=dev-ci', '--projects=assay-ingest', '--output-style=static'], { GITLAB_CI: 'true' });
@@ -60,20 +60,20 @@ describe('the Nx CLI under a CI runner without a store, and idempotent stop jobs
     expect(run.output).not.toMatch(/nx run assay-ingest:(build|package|deploy)/);
     expect(run.output).not.toMatch(/uploaded/);
     expect(existsSync(join(ws.root, '.biome-store'))).toBe(false);
-  }, 180_000);
+  }, 300_000);
 
   it('the CodeBuild runner\'s local mode refuses before any phase runs', async () => {
     const run = await ws.nx(['run', 'infra:codebuild', '--buildspec=deploy', '--local', '--biome=dev-x', '--output-style=static'], { CODEBUILD_BUILD_ID: 'geo-deploy-dev-sandpit:1' });
     expect(run.code).not.toBe(0);
     expect(run.output).toMatch(/STORE_NOT_CONFIGURED: No store is configured for environment dev in CodeBuild/);
     expect(run.output).not.toMatch(/INSTALL\s+running/);
-  }, 120_000);
+  }, 300_000);
 
   it('with a store configured, or with CI=true alone, the same command runs', async () => {
     const store = `file://${join(ws.root, 'explicit-store')}`;
     expect((await ws.nx(['run', 'infra:biome-list', '--output-style=static'], { GITLAB_CI: 'true', BIOME_STORE: store })).code).toBe(0);
     expect((await ws.nx(['run', 'infra:biome-list', '--output-style=static'], { CI: 'true' })).code).toBe(0);
-  }, 120_000);
+  }, 300_000);
 
   it('destroying a biome that is gone: BIOME_NOT_FOUND, or with --ifExists success that says so', async () => {
     const strict = await ws.nx(['run', 'infra:biome-destroy', '--biome=dev-mr-9', '--output-style=static']);
@@ -85,5 +85,5 @@ describe('the Nx CLI under a CI runner without a store, and idempotent stop jobs
     // Main biomes stay protected whatever the flag.
     const main = await ws.nx(['run', 'infra:biome-destroy', '--biome=dev', '--ifExists', '--output-style=static']);
     expect(main.output).toMatch(/BIOME_MAIN_PROTECTED/);
-  }, 180_000);
+  }, 300_000);
 });

@@ -137,7 +137,7 @@ describe('every job\'s tools are on its own image (or installed by the job)', ()
   beforeAll(() => {
     pipeline = expandPipeline(readFileSync(join(WORKSPACE_ROOT, '.gitlab-ci.yml'), 'utf8'));
     jobs = Object.entries(pipeline).filter(([name, v]) => !name.startsWith('.') && v && typeof v === 'object' && 'script' in (v as object)) as [string, Job][];
-  }, 120_000);
+  }, 300_000);
 
   it('the command extraction sees what a script runs, and skips builtins, case patterns, quotes and its own functions', () => {
     const found = commandsOf('# a comment: curl\nf() {\n  rsync a b\n}\n[ "${#X}" -gt 2 ] && echo "(x)" # trailing: wget\ncase "$X" in nx) set -- a ;; arn:aws:*) echo "zip | curl" ;; esac\nv="$(git rev-parse HEAD)" && f | sort\nenv -u A npx vitest\nif [ -n "$A" ]; then terraform version; fi');

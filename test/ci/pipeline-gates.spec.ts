@@ -41,7 +41,7 @@ describe('the pipeline gates, on the expanded .gitlab-ci.yml, by GitLab\'s proce
   beforeAll(() => {
     pipeline = expandPipeline(CI_YAML);
     main = jobsFor(pipeline, MAIN);
-  }, 120_000);
+  }, 300_000);
 
   const model = (jobs: ModelJob[], outcomes: Record<string, 'success' | 'failed'> = {}) => new PipelineModel(jobs, pipeline.stages, outcomes);
 
@@ -54,7 +54,7 @@ describe('the pipeline gates, on the expanded .gitlab-ci.yml, by GitLab\'s proce
       // on every manual rule, so the two must agree.
       for (const j of ours) expect(j.allowFailure, j.name).toBe(theirs.find((t) => t.name === j.name)!.allow_failure);
     }
-  }, 120_000);
+  }, 300_000);
 
   it('main: staging and prod promotions are blocking manual jobs, and prod needs staging', () => {
     const byName = Object.fromEntries(main.map((j) => [j.name, j]));
@@ -89,7 +89,7 @@ describe('the pipeline gates, on the expanded .gitlab-ci.yml, by GitLab\'s proce
     expect(p.status.get('promote:staging')).toBe('failed');
     expect(p.playable('promote:prod')).toBe(true);
     expect(p.pipelineStatus()).not.toBe('failed');
-  }, 120_000);
+  }, 300_000);
 
   it('main: a failed deploy:dev skips both promotions', () => {
     const p = model(main, { 'deploy:dev': 'failed' });

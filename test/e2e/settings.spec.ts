@@ -79,7 +79,7 @@ describe('layered settings through nx', () => {
     expect(await storeJson(DEV, `biomes/${BIOME}/config.json`)).toMatchObject({ biome: BIOME, projects: { 'assay-ingest': { DB_PASSWORD: 'ssm:/geo/dev/db-password', LOG_LEVEL: 'debug' } } });
     expect(await storeKeys(DEV, 'artifacts/')).toEqual(artifacts);
     expect((await storeKeys(DEV, `biomes/${BIOME}/history/assay-ingest/`)).length).toBe(2);
-  }, 120_000);
+  }, 300_000);
 
   it('--dry-run prints the change and writes nothing', async () => {
     const layer = await storeJson(DEV, `biomes/${BIOME}/config.json`);
@@ -90,7 +90,7 @@ describe('layered settings through nx', () => {
     expect(run.output).toContain('nothing was written');
     expect(await storeJson(DEV, `biomes/${BIOME}/config.json`)).toEqual(layer);
     expect(await readFile(join(ws.root, `dist/terraform/${BIOME}.tfvars.json`), 'utf8')).toBe(text);
-  }, 60_000);
+  }, 300_000);
 
   it('the override survives a deploy of the same commit: unchanged, the configured record stays', async () => {
     const record = await storeJson(DEV, `biomes/${BIOME}/ledger/assay-ingest.json`);
@@ -99,7 +99,7 @@ describe('layered settings through nx', () => {
     expect(run.output).toMatch(/assay-ingest → dev-cfg: unchanged/);
     expect(await storeJson(DEV, `biomes/${BIOME}/ledger/assay-ingest.json`)).toEqual(record);
     expect(record!.resolvedSettings.environment.LOG_LEVEL).toBe('debug');
-  }, 180_000);
+  }, 300_000);
 
   it('--list shows every variable with its layer, secret references marked, and the data sets read', async () => {
     const run = await nx('run', 'infra:biome-config', `--biome=${BIOME}`, '--list');
@@ -107,7 +107,7 @@ describe('layered settings through nx', () => {
     expect(run.output).toMatch(/assay-ingest\s+│ DB_PASSWORD\s+│ ssm:\/geo\/dev\/db-password\s+│ biome \(secret reference\)/);
     expect(run.output).toMatch(/grade-predict\s+│ LOG_LEVEL\s+│ info\s+│ project/);
     expect(run.output).toContain('s3://geo-datasets-dev-111111111111/training/ore-grade/');
-  }, 60_000);
+  }, 300_000);
 
   it('--unset brings the project default back; the secret reference stays', async () => {
     const run = await nx('run', 'infra:biome-config', `--biome=${BIOME}`, '--projects=assay-ingest', '--unset', 'LOG_LEVEL');
@@ -116,7 +116,7 @@ describe('layered settings through nx', () => {
     expect(t.services['assay-ingest'].environment).toMatchObject({ LOG_LEVEL: 'info', DB_PASSWORD: 'ssm:/geo/dev/db-password' });
     const record = await storeJson(DEV, `biomes/${BIOME}/ledger/assay-ingest.json`);
     expect(record!.resolvedSettings.sources).toEqual({ DB_PASSWORD: 'biome', LOG_LEVEL: 'project' });
-  }, 60_000);
+  }, 300_000);
 
   it('infra:biome-show lists the data sets each project reads', async () => {
     const run = await nx('run', 'infra:biome-show', `--biome=${BIOME}`);
@@ -124,7 +124,7 @@ describe('layered settings through nx', () => {
     expect(run.output).toContain('data sets read (read-only)');
     expect(run.output).toMatch(/assay-ingest\s+│ assay-reference\s+│ s3:\/\/geo-datasets-dev-111111111111\/assays\/reference\//);
     expect(run.output).toMatch(/grade-predict\s+│ ore-training\s+│ s3:\/\/geo-datasets-dev-111111111111\/training\/ore-grade\//);
-  }, 60_000);
+  }, 300_000);
 });
 
 describe('bad input fails with a named error and writes nothing', () => {
@@ -142,7 +142,7 @@ describe('bad input fails with a named error and writes nothing', () => {
     expect(run.output).toMatch(new RegExp(`fix: .*${fix.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
     expect(await storeJson(DEV, `biomes/${BIOME}/config.json`)).toEqual(layer);
     expect(await storeJson(DEV, `biomes/${BIOME}/ledger/assay-ingest.json`)).toEqual(record);
-  }, 60_000);
+  }, 300_000);
 
   it('a deploy of a service that reads an unknown data set fails before its record is written', async () => {
     const file = join(ws.root, 'apps/services/assay-ingest/project.json');
@@ -155,12 +155,14 @@ describe('bad input fails with a named error and writes nothing', () => {
       expect(run.code).not.toBe(0);
       expect(run.output).toContain('DATA_SET_UNKNOWN: assay-ingest reads data set "drill-logs", which environment dev does not declare (it declares: assay-reference, ore-training)');
       expect(run.output).toContain('environments.dev.dataSets');
+      // Caught by the pre-run check: nothing was built or packaged.
+      expect(run.output).not.toMatch(/nx run assay-ingest:(build|package)/);
       expect(await storeJson(DEV, `biomes/${BIOME}/ledger/assay-ingest.json`)).toEqual(record);
     } finally {
       await writeFile(file, original);
       ws.git('commit', '-qam', 'back to the reference assays only');
     }
-  }, 180_000);
+  }, 300_000);
 });
 
 describe('promotion and data sets', () => {
@@ -190,5 +192,5 @@ describe('promotion and data sets', () => {
     expect(t.services['grade-predict'].data_sets).toEqual({ 'ore-training': 'training/ore-grade' });
     const record = await storeJson(STAGING, 'biomes/staging/ledger/assay-ingest.json');
     expect(record!.resolvedSettings).toMatchObject({ environment: { LOG_LEVEL: 'info' }, dataSets: { 'assay-reference': 'assays/reference' } });
-  }, 180_000);
+  }, 300_000);
 });

@@ -40,7 +40,7 @@ beforeAll(async () => {
   deployOutput = run.output;
   expect(run.code, run.output).toBe(0);
   tfvars = JSON.parse(await readFile(join(ws.root, `dist/terraform/${BIOME}.tfvars.json`), 'utf8'));
-}, 240_000);
+}, 300_000);
 
 afterAll(async () => {
   await ws?.cleanup();

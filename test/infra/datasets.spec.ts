@@ -45,7 +45,7 @@ beforeAll(async () => {
   const records = projects.map(([p, s]) => ({ ...record(p, s), resolvedSettings: resolveSettings({ config, biome, project: p, kind: 'service', settings: s, biomeSettings: layer }) }));
   tfvars = renderTfvars({ config, biome, records }).tfvars;
   [biomeStack, sharedStack] = await Promise.all([loadTerraformDir(join(INFRA_ROOT, 'stacks/biome')), loadTerraformDir(join(INFRA_ROOT, 'stacks/shared'))]);
-}, 60_000);
+}, 300_000);
 
 /** The policy a service's role must get, and nothing more: what the tests below compare Terraform's result with. */
 function expectedPolicies(bucket: string) {
@@ -164,5 +164,5 @@ describe('terraform mock apply of the biome stack with those tfvars (offline, mo
     } finally {
       await copy.cleanup();
     }
-  }, 240_000);
+  }, 300_000);
 });

@@ -39,7 +39,7 @@ beforeAll(async () => {
   fx = await createDeployFixture([...PROJECTS, 'vein-d'].map((name) => ({ name, bytes: 32 * 1024 })), 'lifecycle-races-');
   for (const p of [...PROJECTS, 'vein-d']) await fx.package(p);
   store = openStore(env.BIOME_STORE, fx.root);
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   process.env = saved;
@@ -98,7 +98,7 @@ describe('destroy racing deploys, in separate processes', () => {
     const after = await auditBiome(store, 'dev-new');
     expect(after.dangling).toEqual([]);
     expect(after.records.map((r) => r.project).sort()).toEqual(PROJECTS);
-  }, 240_000);
+  }, 300_000);
 
   it('a destroy during a deploy of the same sandpit never leaves records without biome.json', async () => {
     expect(await deployEach(PROJECTS, 'dev-same')).toEqual([]);
@@ -115,5 +115,5 @@ describe('destroy racing deploys, in separate processes', () => {
     // Either the deploy came after the destroy (the biome exists again, registered) or nothing is left.
     if (records.length > 0) expect(keys).toContain('biomes/dev-same/biome.json');
     expect((await auditBiome(store, 'dev-same')).dangling).toEqual([]);
-  }, 240_000);
+  }, 300_000);
 });

@@ -37,7 +37,7 @@ beforeAll(async () => {
   await symlink('../../../../.git', join(ws.root, SERVICE, 'assets/link'));
   ws.git('add', '-A');
   ws.git('commit', '-qm', 'service assets with a symlink to .git');
-}, 120_000);
+}, 300_000);
 afterAll(() => ws?.cleanup());
 
 describe('nx run <project>:package refuses and writes no artifact', () => {
@@ -50,7 +50,7 @@ describe('nx run <project>:package refuses and writes no artifact', () => {
     // Refused before the asset copy: no .git content in the build output, no archive.
     expect(existsSync(join(ws.root, 'dist', SERVICE, 'assets/link'))).toBe(false);
     expect(await artifacts('assay-ingest')).toEqual([]);
-  }, 180_000);
+  }, 300_000);
 
   it('a git-ignored notes.log in a model folder; packaged once the project opts it in', async () => {
     await writeFile(join(ws.root, MODEL, 'model/notes.log'), 'run 7: used the prod password\n');
@@ -69,12 +69,12 @@ describe('nx run <project>:package refuses and writes no artifact', () => {
     const manifest = JSON.parse(await readFile(join(ws.root, 'dist/artifacts/ore-grade.manifest.json'), 'utf8'));
     expect(manifest.dirty).toBe(false);
     expect(await artifacts('ore-grade')).toContain(manifest.file);
-  }, 180_000);
+  }, 300_000);
 
   it('a symlink loop in a model folder (model/self -> .) fails the build at once', async () => {
     await symlink('.', join(ws.root, MODEL, 'model/self'));
     const r = await ws.nx(['run', 'ore-grade:build', '--output-style=static', '--skip-nx-cache']);
     expect(r.code, r.output).not.toBe(0);
     expect(r.output).toContain('"self" [symlink]: points to . inside the folder');
-  }, 180_000);
+  }, 300_000);
 });

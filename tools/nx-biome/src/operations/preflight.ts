@@ -7,6 +7,10 @@ import { RunSelection } from '../core/run-selection';
 import { createGit, mergeBase, resolveCommit } from '../adapters/git';
 import { realDeps, storeOf } from './context';
 import { readLedger } from './ledger-store';
+import { declaredDataSets, resolveDataSets } from '../core/settings';
+import { BiomeError, isBiomeError } from '../core/errors';
+import { DEPLOY_EXECUTOR } from '../core/deploy-run';
+import type { ProjectGraph } from '@nx/devkit';
 
 /**
  * What a deploy run checks once, before any task: that the biome's store URL
@@ -37,4 +41,26 @@ export async function preflightDeploy(input: {
   const head = await resolveCommit(root, 'HEAD');
   const nxBaseSha = nxBase && head ? await mergeBase(root, nxBase, head) : undefined;
   return planDefaultBase({ biome: biome.name, argv: input.argv, biomeBase: base, nxBaseSha });
+}
+
+/**
+ * The data sets that the run's deployable projects read (their `package`
+ * target's `settings.dataSets`) all exist in the biome's environment; one
+ * DATA_SET_UNKNOWN names every missing one before any task runs.
+ */
+export function checkDataSetsOf(graph: Pick<ProjectGraph, 'nodes'>, projects: string[] | undefined, biome: BiomeRef): void {
+  const problems: BiomeError[] = [];
+  for (const name of projects ?? Object.keys(graph.nodes)) {
+    const targets = graph.nodes[name]?.data.targets;
+    if (targets?.deploy?.executor !== DEPLOY_EXECUTOR) continue;
+    const settings = (targets.package?.options as { settings?: Record<string, unknown> } | undefined)?.settings ?? {};
+    try {
+      resolveDataSets(biome.environment, name, declaredDataSets(name, settings));
+    } catch (e) {
+      if (!isBiomeError(e)) throw e;
+      problems.push(e);
+    }
+  }
+  if (problems.length === 1) throw problems[0];
+  if (problems.length > 1) throw new BiomeError(problems[0].code, problems.map((p) => p.message).join('\n  '), problems[0].hint);
 }
