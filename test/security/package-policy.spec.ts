@@ -181,7 +181,7 @@ describe('model-build', () => {
     expect(error.message).toContain(`"${link}"`);
     expect(error.message).toContain('[symlink]');
     expect(existsSync(join(root, 'dist/m'))).toBe(false);
-  }, 60_000);
+  }, 300_000);
 
   it('refuses a private key in a model file by its content', async () => {
     await rm(join(root, 'apps'), { recursive: true, force: true });

@@ -42,7 +42,7 @@ beforeAll(async () => {
   const config = testConfig();
   tfvars = renderTfvars({ config, biome: parseBiomeName('dev-bob', config), records: [record('assay-ingest', 'service', keys[0]), record('grade-predict', 'service', keys[1]), record('ore-grade', 'model', keys[2])] }).tfvars;
   for (const k of keys) await put(SOURCE, k);
-}, 60_000);
+}, 300_000);
 
 afterAll(async () => server?.stop());
 
