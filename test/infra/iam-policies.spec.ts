@@ -177,7 +177,8 @@ describe('every ARN in infra/ is well formed (arn:<partition>:<service>:<region>
 // condition operators the policies here use. No statement matching = denied.
 // ---------------------------------------------------------------------------
 
-const glob = (pattern: string, flags = '') => new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, flags);
+/** IAM's wildcards: `*` any run of characters (also none), `?` exactly one. */
+const glob = (pattern: string, flags = '') => new RegExp(`^${pattern.split('*').map((p) => p.split('?').map((q) => q.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.')).join('.*')}$`, flags);
 
 function conditionHolds(c: Statement['conditions'][number], context: Record<string, string | string[]>): boolean {
   const actual = context[c.variable];
@@ -195,22 +196,34 @@ function allows(statements: Statement[], action: string, resource: string, conte
   return statements.find((s) => s.effect === 'Allow' && hits(s))?.sid ?? null;
 }
 
-/** The statements of one policy document with the given references filled in; `for` expressions over one variable are expanded with `each`. */
+/**
+ * The statements of one policy document with the given references filled in: its
+ * `source_policy_documents` of the same configuration first, list locals
+ * (`actions = local.x`) spread, `for` expressions over one variable expanded with `each`.
+ */
 function evaluateDocument(config: TerraformDir, document: string, values: Values, each: Values = {}): Statement[] {
   const doc = config.data.aws_iam_policy_document[document];
+  if (!doc) throw new Error(`no aws_iam_policy_document.${document} in ${show(config.dir)}`);
   const list = (v: unknown) => (v === undefined ? [] : Array.isArray(v) ? v : [v]).map(String);
+  const listLocal = (raw: string): unknown[] | undefined => {
+    const name = /^\$\{local\.(\w+)\}$/.exec(raw)?.[1];
+    const value = name === undefined ? undefined : config.locals.find((l) => name in l)?.[name];
+    return Array.isArray(value) ? value : undefined;
+  };
+  const spread = (v: unknown) => list(v).flatMap((raw) => list(listLocal(raw) ?? raw));
   const resolve = (raw: string): string[] => {
     const loop = /^\$\{\[for (\w+) in [^:]+ : "(.*)"\]\}$/s.exec(raw);
     if (loop) return Object.values(each).map((item) => expand(loop[2].replace(/\\"/g, '"'), config, { ...values, [loop[1]]: item }));
     return [expand(raw, config, values)];
   };
-  return ((doc.statement as Record<string, unknown>[]) ?? []).map((s) => ({
+  const sources = [...String(doc.source_policy_documents ?? '').matchAll(/data\.aws_iam_policy_document\.(\w+)\.json/g)].flatMap(([, name]) => evaluateDocument(config, name, values, each));
+  return [...sources, ...((doc.statement as Record<string, unknown>[]) ?? []).map((s) => ({
     sid: String(s.sid ?? ''),
     effect: String(s.effect ?? 'Allow'),
-    actions: list(s.actions),
-    resources: list(s.resources).flatMap(resolve),
+    actions: spread(s.actions),
+    resources: spread(s.resources).flatMap(resolve),
     conditions: ((s.condition as Record<string, unknown>[]) ?? []).map((c) => ({ test: String(c.test), variable: String(c.variable), values: list(c.values).flatMap(resolve) })),
-  }));
+  }))];
 }
 
 const ACCOUNT = '111111111111';

@@ -32,6 +32,105 @@ locals {
   sagemaker_arn    = "arn:${local.partition}:sagemaker:${local.region}:${local.account}"
   schema_manager   = "${var.name_prefix}-schema-manager-${var.environment}"
   role_arn_pattern = "arn:${local.partition}:iam::${local.account}:role/${local.biome_pattern}"
+
+  # What the biome stack calls on the resources of one biome: shared by the
+  # deploy role and the sandpit deploy role (sandpit.tf), which differ only in
+  # the names they may touch.
+  function_actions = [
+    "lambda:CreateFunction",
+    "lambda:DeleteFunction",
+    "lambda:GetFunction",
+    "lambda:GetFunctionConfiguration",
+    "lambda:GetFunctionCodeSigningConfig",
+    "lambda:GetFunctionConcurrency",
+    "lambda:GetRuntimeManagementConfig",
+    "lambda:ListVersionsByFunction",
+    "lambda:UpdateFunctionCode",
+    "lambda:UpdateFunctionConfiguration",
+    "lambda:PutFunctionConcurrency",
+    "lambda:DeleteFunctionConcurrency",
+    "lambda:TagResource",
+    "lambda:UntagResource",
+    "lambda:ListTags",
+  ]
+  state_machine_actions = [
+    "states:CreateStateMachine",
+    "states:UpdateStateMachine",
+    "states:DeleteStateMachine",
+    "states:DescribeStateMachine",
+    "states:ListStateMachineVersions",
+    "states:PublishStateMachineVersion",
+    "states:DeleteStateMachineVersion",
+    "states:CreateStateMachineAlias",
+    "states:UpdateStateMachineAlias",
+    "states:DeleteStateMachineAlias",
+    "states:DescribeStateMachineAlias",
+    "states:ListStateMachineAliases",
+    "states:TagResource",
+    "states:UntagResource",
+    "states:ListTagsForResource",
+  ]
+  bounded_role_actions = [
+    "iam:CreateRole",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+  ]
+  role_actions = [
+    "iam:GetRole",
+    "iam:DeleteRole",
+    "iam:TagRole",
+    "iam:UntagRole",
+    "iam:UpdateRole",
+    "iam:UpdateRoleDescription",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:GetRolePolicy",
+    "iam:ListRolePolicies",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListInstanceProfilesForRole",
+  ]
+  log_group_actions = [
+    "logs:CreateLogGroup",
+    "logs:DeleteLogGroup",
+    "logs:PutRetentionPolicy",
+    "logs:DeleteRetentionPolicy",
+    "logs:TagResource",
+    "logs:UntagResource",
+    "logs:ListTagsForResource",
+    "logs:TagLogGroup",
+    "logs:UntagLogGroup",
+    "logs:ListTagsLogGroup",
+  ]
+  data_bucket_actions = [
+    "s3:CreateBucket",
+    "s3:DeleteBucket",
+    "s3:ListBucket",
+    "s3:ListBucketVersions",
+    "s3:GetBucketLocation",
+    "s3:GetBucketAcl",
+    "s3:GetBucketCORS",
+    "s3:GetBucketWebsite",
+    "s3:GetBucketVersioning",
+    "s3:GetBucketRequestPayment",
+    "s3:GetBucketLogging",
+    "s3:GetBucketObjectLockConfiguration",
+    "s3:GetBucketTagging",
+    "s3:PutBucketTagging",
+    "s3:GetBucketPolicy",
+    "s3:PutBucketPolicy",
+    "s3:DeleteBucketPolicy",
+    "s3:GetBucketOwnershipControls",
+    "s3:PutBucketOwnershipControls",
+    "s3:GetBucketPublicAccessBlock",
+    "s3:PutBucketPublicAccessBlock",
+    "s3:GetEncryptionConfiguration",
+    "s3:PutEncryptionConfiguration",
+    "s3:GetLifecycleConfiguration",
+    "s3:GetReplicationConfiguration",
+    "s3:GetAccelerateConfiguration",
+  ]
+  schedule_actions = ["scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule"]
 }
 
 # The replica of the devops artifact bucket: Lambda reads code from a bucket in
@@ -46,7 +145,7 @@ module "artifact_bucket" {
 
   # Before an apply, CI HEADs every artifact here until replication has
   # delivered it (infra:deploy --apply). No key grant: a HEAD decrypts nothing.
-  artifact_head_principal_arns = var.deployer_role_arns
+  artifact_head_principal_arns = concat(var.deployer_role_arns, var.sandpit_deployer_role_arns)
 }
 
 # Terraform state of the shared stack and of every biome workspace.
@@ -181,17 +280,14 @@ resource "aws_iam_role" "deploy" {
   tags                 = var.tags
 }
 
-data "aws_iam_policy_document" "deploy" {
+# What both deploy roles need whatever biome they apply: the state bucket's
+# key and listing, artifacts, the models bucket's listing and key, the schema
+# manager, and plan-time reads of the shared layer.
+data "aws_iam_policy_document" "deploy_common" {
   statement {
     sid       = "TerraformStateList"
     actions   = ["s3:ListBucket"]
     resources = [module.state_bucket.bucket_arn]
-  }
-
-  statement {
-    sid       = "TerraformStateObjects"
-    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
-    resources = ["${module.state_bucket.bucket_arn}/*"]
   }
 
   statement {
@@ -221,12 +317,6 @@ data "aws_iam_policy_document" "deploy" {
   }
 
   statement {
-    sid       = "PlaceModels"
-    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:GetObjectTagging", "s3:PutObjectTagging"]
-    resources = ["arn:${local.partition}:s3:::${local.models_bucket}/${var.model_prefix}${var.environment}*"]
-  }
-
-  statement {
     sid       = "ListModels"
     actions   = ["s3:ListBucket"]
     resources = ["arn:${local.partition}:s3:::${local.models_bucket}"]
@@ -244,199 +334,12 @@ data "aws_iam_policy_document" "deploy" {
     }
   }
 
-  statement {
-    sid = "ManageBiomeFunctions"
-    actions = [
-      "lambda:CreateFunction",
-      "lambda:DeleteFunction",
-      "lambda:GetFunction",
-      "lambda:GetFunctionConfiguration",
-      "lambda:GetFunctionCodeSigningConfig",
-      "lambda:GetFunctionConcurrency",
-      "lambda:GetRuntimeManagementConfig",
-      "lambda:ListVersionsByFunction",
-      "lambda:UpdateFunctionCode",
-      "lambda:UpdateFunctionConfiguration",
-      "lambda:PutFunctionConcurrency",
-      "lambda:DeleteFunctionConcurrency",
-      "lambda:TagResource",
-      "lambda:UntagResource",
-      "lambda:ListTags",
-    ]
-    resources = ["${local.lambda_arn}:function:${local.biome_pattern}"]
-  }
-
   # The biome stack's aws_lambda_invocation creates, updates and drops the
   # biome's schema and role through the shared schema manager.
   statement {
     sid       = "InvokeSchemaManager"
     actions   = ["lambda:InvokeFunction"]
     resources = ["${local.lambda_arn}:function:${local.schema_manager}"]
-  }
-
-  statement {
-    sid = "ManageBiomeStateMachines"
-    actions = [
-      "states:CreateStateMachine",
-      "states:UpdateStateMachine",
-      "states:DeleteStateMachine",
-      "states:DescribeStateMachine",
-      "states:ListStateMachineVersions",
-      "states:PublishStateMachineVersion",
-      "states:DeleteStateMachineVersion",
-      "states:CreateStateMachineAlias",
-      "states:UpdateStateMachineAlias",
-      "states:DeleteStateMachineAlias",
-      "states:DescribeStateMachineAlias",
-      "states:ListStateMachineAliases",
-      "states:TagResource",
-      "states:UntagResource",
-      "states:ListTagsForResource",
-    ]
-    # Versions and aliases are <state machine ARN>:<n|alias>, matched by the trailing *.
-    resources = ["${local.states_arn}:stateMachine:${local.biome_pattern}"]
-  }
-
-  statement {
-    sid       = "ManageBiomeSchedules"
-    actions   = ["scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule"]
-    resources = ["${local.scheduler_arn}:schedule/default/${local.biome_pattern}"]
-  }
-
-  # A biome role can only be created, and its policies only changed, while it
-  # carries the boundary: the deploy role can never mint or widen a role
-  # beyond what the boundary allows. IAM evaluates iam:PermissionsBoundary on
-  # exactly these actions.
-  statement {
-    sid = "ManageBoundedBiomeRoles"
-    actions = [
-      "iam:CreateRole",
-      "iam:PutRolePermissionsBoundary",
-      "iam:PutRolePolicy",
-      "iam:DeleteRolePolicy",
-      "iam:DetachRolePolicy",
-    ]
-    resources = [local.role_arn_pattern]
-
-    condition {
-      test     = "StringEquals"
-      variable = "iam:PermissionsBoundary"
-      values   = [local.boundary_arn]
-    }
-  }
-
-  statement {
-    sid       = "AttachOnlyVpcAccessToBoundedRoles"
-    actions   = ["iam:AttachRolePolicy"]
-    resources = [local.role_arn_pattern]
-
-    condition {
-      test     = "ArnEquals"
-      variable = "iam:PolicyARN"
-      values   = ["arn:${local.partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "iam:PermissionsBoundary"
-      values   = [local.boundary_arn]
-    }
-  }
-
-  # Reads, tags, trust policy and deletion: none of them can raise what a
-  # role may do above its boundary (every role in the pattern carries it; the
-  # shared stack names its own roles outside the pattern).
-  statement {
-    sid = "ReadAndRetireBiomeRoles"
-    actions = [
-      "iam:GetRole",
-      "iam:DeleteRole",
-      "iam:TagRole",
-      "iam:UntagRole",
-      "iam:UpdateRole",
-      "iam:UpdateRoleDescription",
-      "iam:UpdateAssumeRolePolicy",
-      "iam:GetRolePolicy",
-      "iam:ListRolePolicies",
-      "iam:ListAttachedRolePolicies",
-      "iam:ListInstanceProfilesForRole",
-    ]
-    resources = [local.role_arn_pattern]
-  }
-
-  statement {
-    sid       = "PassBiomeRoles"
-    actions   = ["iam:PassRole"]
-    resources = [local.role_arn_pattern]
-
-    condition {
-      test     = "StringEquals"
-      variable = "iam:PassedToService"
-      values   = ["lambda.amazonaws.com", "states.amazonaws.com", "scheduler.amazonaws.com"]
-    }
-  }
-
-  statement {
-    sid = "ManageBiomeLogGroups"
-    actions = [
-      "logs:CreateLogGroup",
-      "logs:DeleteLogGroup",
-      "logs:PutRetentionPolicy",
-      "logs:DeleteRetentionPolicy",
-      "logs:TagResource",
-      "logs:UntagResource",
-      "logs:ListTagsForResource",
-      "logs:TagLogGroup",
-      "logs:UntagLogGroup",
-      "logs:ListTagsLogGroup",
-    ]
-    resources = [
-      "${local.logs_arn}:log-group:/aws/lambda/${local.biome_pattern}",
-      "${local.logs_arn}:log-group:/aws/vendedlogs/states/${local.biome_pattern}",
-    ]
-  }
-
-  # What aws_s3_bucket and its companion resources call on a data bucket
-  # (Delete* of public access block, ownership controls and encryption are
-  # authorised by the matching Put* action).
-  statement {
-    sid = "ManageBiomeDataBuckets"
-    actions = [
-      "s3:CreateBucket",
-      "s3:DeleteBucket",
-      "s3:ListBucket",
-      "s3:ListBucketVersions",
-      "s3:GetBucketLocation",
-      "s3:GetBucketAcl",
-      "s3:GetBucketCORS",
-      "s3:GetBucketWebsite",
-      "s3:GetBucketVersioning",
-      "s3:GetBucketRequestPayment",
-      "s3:GetBucketLogging",
-      "s3:GetBucketObjectLockConfiguration",
-      "s3:GetBucketTagging",
-      "s3:PutBucketTagging",
-      "s3:GetBucketPolicy",
-      "s3:PutBucketPolicy",
-      "s3:DeleteBucketPolicy",
-      "s3:GetBucketOwnershipControls",
-      "s3:PutBucketOwnershipControls",
-      "s3:GetBucketPublicAccessBlock",
-      "s3:PutBucketPublicAccessBlock",
-      "s3:GetEncryptionConfiguration",
-      "s3:PutEncryptionConfiguration",
-      "s3:GetLifecycleConfiguration",
-      "s3:GetReplicationConfiguration",
-      "s3:GetAccelerateConfiguration",
-    ]
-    resources = ["arn:${local.partition}:s3:::${local.biome_pattern}"]
-  }
-
-  # force_destroy of a sandpit's data bucket empties it first.
-  statement {
-    sid       = "EmptySandpitDataBuckets"
-    actions   = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
-    resources = ["arn:${local.partition}:s3:::${local.biome_pattern}/*"]
   }
 
   statement {
@@ -474,6 +377,121 @@ data "aws_iam_policy_document" "deploy" {
     sid       = "DescribeSharedEndpoint"
     actions   = ["sagemaker:DescribeEndpoint"]
     resources = ["${local.sagemaker_arn}:endpoint/${var.name_prefix}-${var.environment}-models"]
+  }
+}
+
+data "aws_iam_policy_document" "deploy" {
+  source_policy_documents = [data.aws_iam_policy_document.deploy_common.json]
+
+  statement {
+    sid       = "TerraformStateObjects"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = ["${module.state_bucket.bucket_arn}/*"]
+  }
+
+  statement {
+    sid       = "PlaceModels"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:GetObjectTagging", "s3:PutObjectTagging"]
+    resources = ["arn:${local.partition}:s3:::${local.models_bucket}/${var.model_prefix}${var.environment}*"]
+  }
+
+  statement {
+    sid       = "ManageBiomeFunctions"
+    actions   = local.function_actions
+    resources = ["${local.lambda_arn}:function:${local.biome_pattern}"]
+  }
+
+  statement {
+    sid     = "ManageBiomeStateMachines"
+    actions = local.state_machine_actions
+    # Versions and aliases are <state machine ARN>:<n|alias>, matched by the trailing *.
+    resources = ["${local.states_arn}:stateMachine:${local.biome_pattern}"]
+  }
+
+  statement {
+    sid       = "ManageBiomeSchedules"
+    actions   = local.schedule_actions
+    resources = ["${local.scheduler_arn}:schedule/default/${local.biome_pattern}"]
+  }
+
+  # A biome role can only be created, and its policies only changed, while it
+  # carries the boundary: the deploy role can never mint or widen a role
+  # beyond what the boundary allows. IAM evaluates iam:PermissionsBoundary on
+  # exactly these actions.
+  statement {
+    sid       = "ManageBoundedBiomeRoles"
+    actions   = local.bounded_role_actions
+    resources = [local.role_arn_pattern]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PermissionsBoundary"
+      values   = [local.boundary_arn]
+    }
+  }
+
+  statement {
+    sid       = "AttachOnlyVpcAccessToBoundedRoles"
+    actions   = ["iam:AttachRolePolicy"]
+    resources = [local.role_arn_pattern]
+
+    condition {
+      test     = "ArnEquals"
+      variable = "iam:PolicyARN"
+      values   = ["arn:${local.partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PermissionsBoundary"
+      values   = [local.boundary_arn]
+    }
+  }
+
+  # Reads, tags, trust policy and deletion: none of them can raise what a
+  # role may do above its boundary (every role in the pattern carries it; the
+  # shared stack names its own roles outside the pattern).
+  statement {
+    sid       = "ReadAndRetireBiomeRoles"
+    actions   = local.role_actions
+    resources = [local.role_arn_pattern]
+  }
+
+  statement {
+    sid       = "PassBiomeRoles"
+    actions   = ["iam:PassRole"]
+    resources = [local.role_arn_pattern]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["lambda.amazonaws.com", "states.amazonaws.com", "scheduler.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid     = "ManageBiomeLogGroups"
+    actions = local.log_group_actions
+    resources = [
+      "${local.logs_arn}:log-group:/aws/lambda/${local.biome_pattern}",
+      "${local.logs_arn}:log-group:/aws/vendedlogs/states/${local.biome_pattern}",
+    ]
+  }
+
+  # What aws_s3_bucket and its companion resources call on a data bucket
+  # (Delete* of public access block, ownership controls and encryption are
+  # authorised by the matching Put* action).
+  statement {
+    sid       = "ManageBiomeDataBuckets"
+    actions   = local.data_bucket_actions
+    resources = ["arn:${local.partition}:s3:::${local.biome_pattern}"]
+  }
+
+  # force_destroy of a sandpit's data bucket empties it first.
+  statement {
+    sid       = "EmptySandpitDataBuckets"
+    actions   = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
+    resources = ["arn:${local.partition}:s3:::${local.biome_pattern}/*"]
   }
 }
 

@@ -22,3 +22,13 @@ output "permissions_boundary_arn" {
   description = "Permissions boundary every biome role must carry."
   value       = aws_iam_policy.boundary.arn
 }
+
+output "sandpit_deploy_role_arn" {
+  description = "ARN of the role that applies sandpit biome stacks (null unless multi_tenant)."
+  value       = one(aws_iam_role.sandpit_deploy[*].arn)
+}
+
+output "sandpit_permissions_boundary_arn" {
+  description = "Permissions boundary every sandpit role must carry (null unless multi_tenant)."
+  value       = one(aws_iam_policy.sandpit_boundary[*].arn)
+}

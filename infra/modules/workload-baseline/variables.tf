@@ -30,3 +30,21 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "multi_tenant" {
+  description = "Whether the environment holds sandpit biomes: creates the sandpit deploy role <name_prefix>-deploy-<environment>-sandpit and the sandpit boundary."
+  type        = bool
+  default     = false
+}
+
+variable "sandpit_deployer_role_arns" {
+  description = "Devops roles (the sandpit CodeBuild service roles) allowed to assume the sandpit deploy role; never the main deploy role."
+  type        = list(string)
+  default     = []
+}
+
+variable "state_workspace_key_prefix" {
+  description = "workspace_key_prefix of the biome stack's S3 backend (stacks/biome/backends): the sandpit deploy role may use only <prefix>/<environment>-*/ state keys."
+  type        = string
+  default     = "biomes"
+}

@@ -4,8 +4,12 @@ locals {
   partition = "aws"
   env_name  = "${var.name_prefix}-${var.environment}"
 
-  deploy_role_arn          = "arn:${local.partition}:iam::${var.aws_account_id}:role/${var.name_prefix}-deploy-${var.environment}"
-  permissions_boundary_arn = coalesce(var.permissions_boundary_arn, "arn:${local.partition}:iam::${var.aws_account_id}:policy/${var.name_prefix}-boundary-${var.environment}")
+  # A sandpit is applied by the sandpit deploy role, whose roles must carry the
+  # sandpit boundary (modules/workload-baseline/sandpit.tf): neither can touch
+  # the main biome. The main biome keeps <prefix>-deploy-<env> and its boundary.
+  role_suffix              = var.sandpit ? "-sandpit" : ""
+  deploy_role_arn          = "arn:${local.partition}:iam::${var.aws_account_id}:role/${var.name_prefix}-deploy-${var.environment}${local.role_suffix}"
+  permissions_boundary_arn = coalesce(var.permissions_boundary_arn, "arn:${local.partition}:iam::${var.aws_account_id}:policy/${var.name_prefix}-boundary-${var.environment}${local.role_suffix}")
   models_bucket            = coalesce(var.models_bucket, "${var.name_prefix}-models-${var.environment}-${var.aws_account_id}")
   endpoint_name            = coalesce(var.sagemaker_endpoint_name, "${local.env_name}-models")
   endpoint_arn             = "arn:${local.partition}:sagemaker:${var.aws_region}:${var.aws_account_id}:endpoint/${local.endpoint_name}"

@@ -186,7 +186,7 @@ variable "multi_tenant_environments" {
 }
 
 variable "assume_deploy_role" {
-  description = "Assume <name_prefix>-deploy-<environment> in the workload account (true in CI, which runs in the devops account)."
+  description = "Assume <name_prefix>-deploy-<environment> (a sandpit: <name_prefix>-deploy-<environment>-sandpit) in the workload account (true in CI, which runs in the devops account)."
   type        = bool
   default     = true
 }
@@ -232,7 +232,7 @@ variable "log_retention_in_days" {
 }
 
 variable "permissions_boundary_arn" {
-  description = "Boundary of every role the biome creates; null uses <name_prefix>-boundary-<environment> from the devops stack."
+  description = "Boundary of every role the biome creates; null uses <name_prefix>-boundary-<environment> (a sandpit: <name_prefix>-boundary-<environment>-sandpit) from the devops stack."
   type        = string
   default     = null
 }

@@ -5,15 +5,20 @@
 ################################################################################
 
 locals {
-  # Who may deploy biomes of each environment: the environment's CodeBuild
-  # projects and the protected-refs CI role. Never the any-branch sandpit role:
-  # it starts the sandpit CodeBuild projects instead, so a branch pipeline gets
-  # no credentials of the workload account.
+  # Who may deploy the main biome of each environment: the environment's main
+  # CodeBuild projects and the protected-refs CI role. Never the any-branch
+  # sandpit role (it starts the sandpit CodeBuild projects instead, so a branch
+  # pipeline gets no credentials of the workload account), and never the
+  # sandpit projects: they run a branch's buildspec, so they assume the
+  # sandpit deploy role, which cannot touch the main biome.
   deployers = {
     for env in local.environment_names : env => concat(
-      [for key, job in local.jobs : module.codebuild[key].role_arn if job.env == env],
+      [for key, job in local.jobs : module.codebuild[key].role_arn if job.env == env && job.trust == "main"],
       [aws_iam_role.gitlab_release.arn],
     )
+  }
+  sandpit_deployers = {
+    for env in local.environment_names : env => [for key, job in local.jobs : module.codebuild[key].role_arn if job.env == env && job.trust == "sandpit"]
   }
 
   replicas = {
@@ -32,6 +37,8 @@ module "workload_dev" {
   model_prefix                 = var.model_prefix
   replication_source_role_arns = [aws_iam_role.replication["dev"].arn]
   deployer_role_arns           = local.deployers["dev"]
+  multi_tenant                 = var.environments["dev"].multi_tenant
+  sandpit_deployer_role_arns   = local.sandpit_deployers["dev"]
 }
 
 module "workload_staging" {
@@ -43,6 +50,8 @@ module "workload_staging" {
   model_prefix                 = var.model_prefix
   replication_source_role_arns = [aws_iam_role.replication["staging"].arn]
   deployer_role_arns           = local.deployers["staging"]
+  multi_tenant                 = var.environments["staging"].multi_tenant
+  sandpit_deployer_role_arns   = local.sandpit_deployers["staging"]
 }
 
 module "workload_prod" {
@@ -54,4 +63,6 @@ module "workload_prod" {
   model_prefix                 = var.model_prefix
   replication_source_role_arns = [aws_iam_role.replication["prod"].arn]
   deployer_role_arns           = local.deployers["prod"]
+  multi_tenant                 = var.environments["prod"].multi_tenant
+  sandpit_deployer_role_arns   = local.sandpit_deployers["prod"]
 }

@@ -8,6 +8,9 @@ locals {
   source_buckets = { for env in local.environment_names : env => "${var.name_prefix}-devops-artifacts-${env}-${var.devops_account_id}" }
   replica_bucket = { for env, e in var.environments : env => "${var.name_prefix}-artifacts-${env}-${e.account_id}" }
   deploy_role    = { for env, e in var.environments : env => "arn:aws:iam::${e.account_id}:role/${var.name_prefix}-deploy-${env}" }
+  # workload-baseline's sandpit deploy role (multi-tenant environments): what
+  # the sandpit projects, which run any branch's buildspec, assume instead.
+  sandpit_deploy_role = { for env, e in var.environments : env => "arn:aws:iam::${e.account_id}:role/${var.name_prefix}-deploy-${env}-sandpit" }
 
   # CodeBuild projects, split by trust (codebuild-trust.tf): "sandpit" ones
   # (deploy and destroy sandpit biomes where sandpits live) take any branch's
@@ -85,10 +88,11 @@ module "codebuild" {
 
   environment_variables = merge(
     {
-      NX_DAEMON        = "false"
-      NX_NO_CLOUD      = "true"
-      TARGET_ENV       = each.value.env
-      TF_CLI_ARGS_init = "-backend-config=backends/${each.value.env}.s3.tfbackend"
+      NX_DAEMON   = "false"
+      NX_NO_CLOUD = "true"
+      TARGET_ENV  = each.value.env
+      # Sandpit projects open the state through the sandpit deploy role (backends/<env>-sandpit.s3.tfbackend).
+      TF_CLI_ARGS_init = "-backend-config=backends/${each.value.env}${each.value.trust == "sandpit" ? "-sandpit" : ""}.s3.tfbackend"
       # The shared Nx cache (cache.tf): the buildspecs start nx run infra:cache-serve when it is set.
       BIOME_NX_CACHE = "s3://${aws_s3_bucket.nx_cache.bucket}/${local.nx_cache_prefix}"
     },
@@ -131,10 +135,12 @@ module "codebuild" {
         actions   = ["s3:ListBucket", "s3:GetObject"]
         resources = ["arn:aws:s3:::${local.replica_bucket[each.value.env]}", "arn:aws:s3:::${local.replica_bucket[each.value.env]}/artifacts/*"]
       }
+      # A sandpit project runs a branch's buildspec: it may assume only the
+      # sandpit deploy role, never the one that can change the main biome.
       AssumeDeployRole = {
         enabled   = true
         actions   = ["sts:AssumeRole", "sts:TagSession"]
-        resources = [local.deploy_role[each.value.env]]
+        resources = [each.value.trust == "sandpit" ? local.sandpit_deploy_role[each.value.env] : local.deploy_role[each.value.env]]
       }
     } : sid => { actions = s.actions, resources = s.resources } if s.enabled
   }
