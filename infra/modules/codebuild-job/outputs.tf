@@ -22,3 +22,8 @@ output "log_group_name" {
   description = "CloudWatch log group of the builds."
   value       = aws_cloudwatch_log_group.this.name
 }
+
+output "policy_statements" {
+  description = "The statements (by sid) the project role's inline policy adds to its base permissions: what a build of this project may do besides logs and source."
+  value       = var.policy_statements
+}

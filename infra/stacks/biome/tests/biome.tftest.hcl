@@ -29,6 +29,11 @@ run "rendered_biome_plans" {
   }
 
   assert {
+    condition     = endswith(local.deploy_role_arn, var.sandpit ? ":role/${var.name_prefix}-deploy-${var.environment}-sandpit" : ":role/${var.name_prefix}-deploy-${var.environment}") && endswith(local.permissions_boundary_arn, var.sandpit ? ":policy/${var.name_prefix}-boundary-${var.environment}-sandpit" : ":policy/${var.name_prefix}-boundary-${var.environment}")
+    error_message = "A sandpit is applied by the sandpit deploy role and its roles carry the sandpit boundary; the main biome keeps <prefix>-deploy-<env> and <prefix>-boundary-<env>."
+  }
+
+  assert {
     condition     = alltrue([for name, m in module.service : m.reserved_concurrent_executions == (var.asleep ? 0 : -1)])
     error_message = "An asleep biome has reserved concurrency 0 on every function; an awake one is unreserved."
   }

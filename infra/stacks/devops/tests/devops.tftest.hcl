@@ -57,7 +57,32 @@ run "applies_from_an_empty_state_in_one_apply" {
   }
 
   assert {
-    condition     = alltrue([for env in ["dev", "staging", "prod"] : length(local.deployers[env]) == length([for key, job in local.jobs : key if job.env == env]) + 1])
-    error_message = "Each deploy role trusts its environment's CodeBuild roles and the release role, nothing else (never the any-branch sandpit role)."
+    condition     = alltrue([for env in ["dev", "staging", "prod"] : length(local.deployers[env]) == length([for key, job in local.jobs : key if job.env == env && job.trust == "main"]) + 1])
+    error_message = "Each deploy role trusts its environment's main CodeBuild roles and the release role, nothing else (never a sandpit project, never the any-branch sandpit role)."
+  }
+
+  assert {
+    condition     = toset(local.sandpit_deployers["dev"]) == toset([module.codebuild["deploy-dev-sandpit"].role_arn, module.codebuild["destroy-dev"].role_arn]) && length(local.sandpit_deployers["staging"]) == 0 && length(local.sandpit_deployers["prod"]) == 0
+    error_message = "The sandpit deploy role of dev trusts exactly the sandpit CodeBuild projects."
+  }
+
+  assert {
+    condition     = module.workload_dev.sandpit_deploy_role_arn != null && module.workload_dev.sandpit_permissions_boundary_arn != null && module.workload_staging.sandpit_deploy_role_arn == null && module.workload_prod.sandpit_deploy_role_arn == null
+    error_message = "Only the multi-tenant environment (dev) gets a sandpit deploy role and boundary."
+  }
+
+  # What each project's role may assume: a sandpit project (any branch's
+  # buildspec) only the sandpit deploy role, a main project only its
+  # environment's deploy role.
+  assert {
+    condition = alltrue([for key, job in local.jobs : one(module.codebuild[key].policy_statements["AssumeDeployRole"].resources) == (
+      job.trust == "sandpit" ? "arn:aws:iam::111111111111:role/geo-deploy-dev-sandpit" : "arn:aws:iam::${var.environments[job.env].account_id}:role/geo-deploy-${job.env}"
+    )])
+    error_message = "Sandpit CodeBuild projects assume only geo-deploy-dev-sandpit; main projects only geo-deploy-<env>."
+  }
+
+  assert {
+    condition     = alltrue([for key, job in local.jobs : join(",", [for sid, s in module.codebuild[key].policy_statements : sid if contains(s.actions, "sts:AssumeRole")]) == "AssumeDeployRole"])
+    error_message = "No other statement of a CodeBuild role allows sts:AssumeRole."
   }
 }
