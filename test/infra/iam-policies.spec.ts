@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -238,6 +238,73 @@ const DATA_BUCKET = 'arn:aws:s3:::geo-dev-bob-data-111111111111';
 const STATE_KEY = arn('kms', 'key/11111111-state');
 const ARTIFACT_KEY = arn('kms', 'key/22222222-artifacts');
 
+/** The names the biome stack gives one biome's resources (tools/nx-biome/src/core/names.ts). */
+function biomeNames(biome: string) {
+  const project = (p: string) => `geo-${biome}--${p}`;
+  return {
+    fn: arn('lambda', `function:${project('assay-ingest')}`),
+    sm: arn('states', `stateMachine:${project('plant-feed')}`),
+    fnRole: role(project('assay-ingest')),
+    smRole: role(project('plant-feed')),
+    schedulerRole: role(`geo-${biome}-scheduler`),
+    logGroup: arn('logs', `log-group:/aws/lambda/${project('assay-ingest')}`),
+    smLogGroup: arn('logs', `log-group:/aws/vendedlogs/states/${project('plant-feed')}`),
+    schedule: arn('scheduler', `schedule/default/${project('nightly')}`),
+    dataBucket: `arn:aws:s3:::geo-${biome}-data-${ACCOUNT}`,
+    state: `${STATE_BUCKET}/biomes/${biome}/biome.tfstate`,
+    model: `${MODELS_BUCKET}/models/${biome}/ore-grade/ore-grade-${'a'.repeat(40)}.tar.gz`,
+    dbUser: arn('rds-db', `dbuser:db-ABCDEFGHIJKL/biome_${biome.replace(/-/g, '_')}`),
+  };
+}
+
+type Row = [string, string, Record<string, string | string[]>?];
+
+/** What the biome stack calls on one biome's own resources, its roles carrying `boundary`. */
+function biomeCalls(biome: string, boundary: string): Row[] {
+  const n = biomeNames(biome);
+  const withBoundary = { 'iam:PermissionsBoundary': boundary };
+  return [
+    ...['GetObject', 'PutObject', 'DeleteObject'].flatMap((a) => [[`s3:${a}`, n.state], [`s3:${a}`, `${n.state}.tflock`]] as Row[]),
+    ...['CreateFunction', 'GetFunction', 'GetFunctionConfiguration', 'GetFunctionCodeSigningConfig', 'GetFunctionConcurrency', 'ListVersionsByFunction', 'UpdateFunctionCode', 'UpdateFunctionConfiguration', 'PutFunctionConcurrency', 'DeleteFunctionConcurrency', 'TagResource', 'UntagResource', 'ListTags', 'DeleteFunction'].map((a) => [`lambda:${a}`, n.fn] as Row),
+    ...[n.fnRole, n.smRole, n.schedulerRole].flatMap((r) => [
+      ['iam:CreateRole', r, withBoundary],
+      ['iam:PutRolePolicy', r, withBoundary],
+      ['iam:DeleteRolePolicy', r, withBoundary],
+      ['iam:DetachRolePolicy', r, withBoundary],
+      ...['GetRole', 'DeleteRole', 'TagRole', 'UntagRole', 'UpdateAssumeRolePolicy', 'GetRolePolicy', 'ListRolePolicies', 'ListAttachedRolePolicies', 'ListInstanceProfilesForRole'].map((a) => [`iam:${a}`, r] as Row),
+    ] as Row[]),
+    ['iam:AttachRolePolicy', n.fnRole, { ...withBoundary, 'iam:PolicyARN': 'arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole' }],
+    ['iam:PassRole', n.fnRole, { 'iam:PassedToService': 'lambda.amazonaws.com' }],
+    ['iam:PassRole', n.smRole, { 'iam:PassedToService': 'states.amazonaws.com' }],
+    ['iam:PassRole', n.schedulerRole, { 'iam:PassedToService': 'scheduler.amazonaws.com' }],
+    ...['CreateLogGroup', 'DeleteLogGroup', 'PutRetentionPolicy', 'TagResource', 'ListTagsForResource', 'ListTagsLogGroup'].flatMap((a) => [[`logs:${a}`, n.logGroup], [`logs:${a}`, `${n.logGroup}:*`], [`logs:${a}`, n.smLogGroup]] as Row[]),
+    ...['CreateStateMachine', 'DescribeStateMachine', 'UpdateStateMachine', 'DeleteStateMachine', 'TagResource', 'UntagResource', 'ListTagsForResource', 'PublishStateMachineVersion', 'ListStateMachineVersions', 'DeleteStateMachineVersion'].map((a) => [`states:${a}`, n.sm] as Row),
+    ['states:DescribeStateMachine', `${n.sm}:1`],
+    ...['CreateStateMachineAlias', 'DescribeStateMachineAlias', 'UpdateStateMachineAlias', 'DeleteStateMachineAlias'].map((a) => [`states:${a}`, `${n.sm}:live`] as Row),
+    ...['CreateSchedule', 'GetSchedule', 'UpdateSchedule', 'DeleteSchedule'].map((a) => [`scheduler:${a}`, n.schedule] as Row),
+    ...['GetObject', 'PutObject', 'DeleteObject', 'GetObjectTagging', 'PutObjectTagging'].map((a) => [`s3:${a}`, n.model] as Row),
+    ...['CreateBucket', 'DeleteBucket', 'ListBucket', 'GetBucketTagging', 'PutBucketTagging', 'PutBucketPolicy', 'GetBucketPolicy', 'DeleteBucketPolicy', 'PutBucketPublicAccessBlock', 'PutBucketOwnershipControls', 'PutEncryptionConfiguration', 'GetEncryptionConfiguration'].map((a) => [`s3:${a}`, n.dataBucket] as Row),
+    ['s3:DeleteObject', `${n.dataBucket}/results/x.json`],
+    ['s3:DeleteObjectVersion', `${n.dataBucket}/results/x.json`],
+  ];
+}
+
+/** What any biome of the environment needs besides its own resources (shared layer, artifacts, plan-time reads). */
+const sharedCalls: Row[] = [
+  ['s3:ListBucket', STATE_BUCKET],
+  ['kms:GenerateDataKey', STATE_KEY],
+  ['kms:Decrypt', STATE_KEY],
+  ['s3:GetObject', `${ARTIFACT_BUCKET}/artifacts/assay-ingest/assay-ingest-${'a'.repeat(40)}.zip`],
+  ['s3:ListBucket', ARTIFACT_BUCKET],
+  ['kms:Decrypt', ARTIFACT_KEY],
+  ['s3:ListBucket', MODELS_BUCKET],
+  ['kms:GenerateDataKey', arn('kms', 'key/33333333-models'), { 'kms:ResourceAliases': ['alias/geo-models-dev-111111111111'] }],
+  ['lambda:InvokeFunction', arn('lambda', 'function:geo-schema-manager-dev')],
+  ['rds:DescribeDBInstances', arn('rds', 'db:geo-dev')],
+  ['sagemaker:DescribeEndpoint', arn('sagemaker', 'endpoint/geo-dev-models')],
+  ...['ec2:DescribeVpcs', 'ec2:DescribeVpcAttribute', 'ec2:DescribeSubnets', 'ec2:DescribeSecurityGroups', 'states:ValidateStateMachineDefinition', 'logs:CreateLogDelivery', 'logs:DescribeLogGroups'].map((a) => [a, '*'] as Row),
+];
+
 describe("the deploy role's policy (module workload-baseline), evaluated for environment dev", () => {
   let deploy: Statement[];
   beforeAll(() => {
@@ -257,59 +324,22 @@ describe("the deploy role's policy (module workload-baseline), evaluated for env
   });
 
   const withBoundary = { 'iam:PermissionsBoundary': BOUNDARY };
-  const fn = arn('lambda', 'function:geo-dev-bob-assay-ingest');
-  const sm = arn('states', 'stateMachine:geo-dev-bob-plant-feed');
-  const lambdaRole = role('geo-dev-bob-assay-ingest');
-  const logGroup = arn('logs', 'log-group:/aws/lambda/geo-dev-bob-assay-ingest');
 
-  // What the biome stack (and its modules) call, on the names it creates.
-  const needs: [string, string, Record<string, string | string[]>?][] = [
-    // Terraform state (backend assumes the deploy role) and the lock file.
-    ...['s3:GetObject', 's3:PutObject', 's3:DeleteObject'].flatMap((a) => [[a, `${STATE_BUCKET}/biomes/dev-bob/biome.tfstate`], [a, `${STATE_BUCKET}/biomes/dev-bob/biome.tfstate.tflock`]] as [string, string][]),
-    ['s3:ListBucket', STATE_BUCKET],
-    ['kms:GenerateDataKey', STATE_KEY],
-    ['kms:Decrypt', STATE_KEY],
-    // Code packages (Lambda reads them with the caller's permissions; the replication wait HEADs them).
-    ['s3:GetObject', `${ARTIFACT_BUCKET}/artifacts/assay-ingest/assay-ingest-${'a'.repeat(40)}.zip`],
-    ['s3:ListBucket', ARTIFACT_BUCKET],
-    ['kms:Decrypt', ARTIFACT_KEY],
-    // lambda-service
-    ...['CreateFunction', 'GetFunction', 'GetFunctionConfiguration', 'GetFunctionCodeSigningConfig', 'ListVersionsByFunction', 'UpdateFunctionCode', 'UpdateFunctionConfiguration', 'PutFunctionConcurrency', 'DeleteFunctionConcurrency', 'TagResource', 'UntagResource', 'ListTags', 'DeleteFunction'].map((a) => [`lambda:${a}`, fn] as [string, string]),
-    ['lambda:GetFunction', arn('lambda', 'function:geo-dev-assay-ingest')],
-    ['iam:CreateRole', lambdaRole, withBoundary],
-    ['iam:PutRolePolicy', lambdaRole, withBoundary],
-    ['iam:DeleteRolePolicy', lambdaRole, withBoundary],
-    ['iam:AttachRolePolicy', lambdaRole, { ...withBoundary, 'iam:PolicyARN': 'arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole' }],
-    ['iam:DetachRolePolicy', lambdaRole, withBoundary],
-    ...['GetRole', 'DeleteRole', 'TagRole', 'UntagRole', 'UpdateAssumeRolePolicy', 'GetRolePolicy', 'ListRolePolicies', 'ListAttachedRolePolicies', 'ListInstanceProfilesForRole'].map((a) => [`iam:${a}`, lambdaRole] as [string, string]),
-    ['iam:PassRole', lambdaRole, { 'iam:PassedToService': 'lambda.amazonaws.com' }],
-    ...['CreateLogGroup', 'DeleteLogGroup', 'PutRetentionPolicy', 'TagResource', 'ListTagsForResource', 'ListTagsLogGroup'].flatMap((a) => [[`logs:${a}`, logGroup], [`logs:${a}`, `${logGroup}:*`]] as [string, string][]),
-    ['ec2:DescribeSecurityGroups', '*'],
-    ['ec2:DescribeSubnets', '*'],
-    ['ec2:DescribeVpcs', '*'],
-    // state-machine
-    ...['CreateStateMachine', 'DescribeStateMachine', 'UpdateStateMachine', 'DeleteStateMachine', 'TagResource', 'UntagResource', 'ListTagsForResource', 'PublishStateMachineVersion', 'ListStateMachineVersions', 'DeleteStateMachineVersion'].map((a) => [`states:${a}`, sm] as [string, string]),
-    ['states:DescribeStateMachine', `${sm}:1`],
-    ...['CreateStateMachineAlias', 'DescribeStateMachineAlias', 'UpdateStateMachineAlias', 'DeleteStateMachineAlias'].map((a) => [`states:${a}`, `${sm}:live`] as [string, string]),
-    ['states:ValidateStateMachineDefinition', '*'],
-    ['iam:PassRole', role('geo-dev-bob-plant-feed'), { 'iam:PassedToService': 'states.amazonaws.com' }],
-    ...['CreateLogDelivery', 'GetLogDelivery', 'UpdateLogDelivery', 'DeleteLogDelivery', 'ListLogDeliveries', 'PutResourcePolicy', 'DescribeResourcePolicies', 'DescribeLogGroups'].map((a) => [`logs:${a}`, '*'] as [string, string]),
-    ['logs:CreateLogGroup', arn('logs', 'log-group:/aws/vendedlogs/states/geo-dev-bob-plant-feed')],
-    // schedules
-    ...['CreateSchedule', 'GetSchedule', 'UpdateSchedule', 'DeleteSchedule'].map((a) => [`scheduler:${a}`, arn('scheduler', 'schedule/default/geo-dev-bob-nightly')] as [string, string]),
-    ['iam:PassRole', role('geo-dev-bob-scheduler'), { 'iam:PassedToService': 'scheduler.amazonaws.com' }],
-    // model-placement (aws_s3_object_copy)
+  // What the biome stack (and its modules) call, on the names it creates: the
+  // main biome's and a sandpit's (the main role may apply both; sandpit
+  // projects use the sandpit role below), plus what only this table checks.
+  const needs: Row[] = [
+    ...biomeCalls('dev', BOUNDARY),
+    ...biomeCalls('dev-bob', BOUNDARY),
+    ...sharedCalls,
+    ['s3:GetObject', `${STATE_BUCKET}/biomes/dev/biome.tfstate`],
+    ['lambda:GetFunction', arn('lambda', 'function:geo-dev--assay-ingest')],
+    ['lambda:GetRuntimeManagementConfig', arn('lambda', 'function:geo-dev--assay-ingest')],
+    // model-placement (aws_s3_object_copy) reads the package and its tags
     ['s3:GetObject', `${ARTIFACT_BUCKET}/artifacts/ore-grade/ore-grade-${'a'.repeat(40)}.tar.gz`],
     ['s3:GetObjectTagging', `${ARTIFACT_BUCKET}/artifacts/ore-grade/ore-grade-${'a'.repeat(40)}.tar.gz`],
-    ...['GetObject', 'PutObject', 'DeleteObject', 'GetObjectTagging', 'PutObjectTagging'].map((a) => [`s3:${a}`, `${MODELS_BUCKET}/models/dev-bob/ore-grade/ore-grade-${'a'.repeat(40)}.tar.gz`] as [string, string]),
-    ['kms:GenerateDataKey', arn('kms', 'key/33333333-models'), { 'kms:ResourceAliases': ['alias/geo-models-dev-111111111111'] }],
-    // data bucket (aws_s3_bucket and companions; force_destroy empties a sandpit's)
-    ...['CreateBucket', 'DeleteBucket', 'ListBucket', 'ListBucketVersions', 'GetBucketLocation', 'GetBucketAcl', 'GetBucketCORS', 'GetBucketWebsite', 'GetBucketVersioning', 'GetBucketRequestPayment', 'GetBucketLogging', 'GetBucketObjectLockConfiguration', 'GetBucketTagging', 'PutBucketTagging', 'GetBucketPolicy', 'PutBucketPolicy', 'DeleteBucketPolicy', 'GetBucketOwnershipControls', 'PutBucketOwnershipControls', 'GetBucketPublicAccessBlock', 'PutBucketPublicAccessBlock', 'GetEncryptionConfiguration', 'PutEncryptionConfiguration', 'GetLifecycleConfiguration', 'GetReplicationConfiguration', 'GetAccelerateConfiguration'].map((a) => [`s3:${a}`, DATA_BUCKET] as [string, string]),
-    ['s3:DeleteObjectVersion', `${DATA_BUCKET}/results/x.json`],
-    // database-schema (aws_lambda_invocation) and the shared instance's address
-    ['lambda:InvokeFunction', arn('lambda', 'function:geo-schema-manager-dev')],
-    ['rds:DescribeDBInstances', arn('rds', 'db:geo-dev')],
-    ['ec2:DescribeVpcAttribute', '*'],
+    ...['ListBucketVersions', 'GetBucketLocation', 'GetBucketAcl', 'GetBucketCORS', 'GetBucketWebsite', 'GetBucketVersioning', 'GetBucketRequestPayment', 'GetBucketLogging', 'GetBucketObjectLockConfiguration', 'GetBucketOwnershipControls', 'GetBucketPublicAccessBlock', 'GetLifecycleConfiguration', 'GetReplicationConfiguration', 'GetAccelerateConfiguration'].map((a) => [`s3:${a}`, DATA_BUCKET] as Row),
+    ...['GetLogDelivery', 'UpdateLogDelivery', 'DeleteLogDelivery', 'ListLogDeliveries', 'PutResourcePolicy', 'DescribeResourcePolicies'].map((a) => [`logs:${a}`, '*'] as Row),
   ];
 
   it.each(needs.map(([a, r, c]) => [a, r, c ?? {}] as const))('allows %s on %s', (action, resource, context) => {
@@ -361,6 +391,157 @@ describe("the deploy role's policy (module workload-baseline), evaluated for env
     expect(names.sort()).toEqual(['geo-artifact-deployer-dev', 'geo-models-endpoint-dev', 'geo-schema-manager-dev']);
     for (const n of names) expect(pattern.test(n), n).toBe(false);
     expect(pattern.test('geo-dev-bob-assay-ingest')).toBe(true);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// The sandpit deploy role (workload-baseline sandpit.tf): what the sandpit
+// CodeBuild projects, which run any branch's buildspec, assume.
+// ---------------------------------------------------------------------------
+
+describe('the sandpit deploy role (module workload-baseline, sandpit.tf), evaluated for environment dev', () => {
+  const SANDPIT_BOUNDARY = `arn:aws:iam::${ACCOUNT}:policy/geo-boundary-dev-sandpit`;
+  const values = {
+    'var.name_prefix': 'geo',
+    'var.environment': 'dev',
+    'var.model_prefix': 'models/',
+    'var.state_workspace_key_prefix': 'biomes',
+    'data.aws_caller_identity.current.account_id': ACCOUNT,
+    'data.aws_partition.current.partition': 'aws',
+    'data.aws_region.current.name': REGION,
+    'module.state_bucket.bucket_arn': STATE_BUCKET,
+    'module.state_bucket.kms_key_arn': STATE_KEY,
+    'module.artifact_bucket.bucket_arn': ARTIFACT_BUCKET,
+    'module.artifact_bucket.kms_key_arn': ARTIFACT_KEY,
+  };
+  /** Its two inline policies: the sandpit allows and the explicit deny of the main biome. */
+  let sandpit: Statement[];
+  /** The allows alone: proves the name patterns themselves never match a main-biome name. */
+  let allowsOnly: Statement[];
+  /** The sandpit boundary (every role a sandpit creates). */
+  let boundary: Statement[];
+  beforeAll(() => {
+    const config = configAt('modules/workload-baseline');
+    allowsOnly = evaluateDocument(config, 'sandpit_deploy', values);
+    sandpit = [...allowsOnly, ...evaluateDocument(config, 'never_main_biome', values)];
+    boundary = evaluateDocument(config, 'sandpit_boundary', values);
+    expect(JSON.stringify([sandpit, boundary])).not.toContain('${');
+    expect(allowsOnly.every((s) => s.effect === 'Allow')).toBe(true);
+  });
+
+  it.each([...biomeCalls('dev-bob', SANDPIT_BOUNDARY), ...biomeCalls('dev-mr-142', SANDPIT_BOUNDARY), ...sharedCalls].map(([a, r, c]) => [a, r, c ?? {}] as const))('allows %s on %s', (action, resource, context) => {
+    expect(allows(sandpit, action, resource, context)).not.toBeNull();
+  });
+
+  // Every call the biome stack makes on the MAIN biome's own resources, even with the right boundary.
+  const mainCalls = [...biomeCalls('dev', SANDPIT_BOUNDARY), ...biomeCalls('dev', BOUNDARY)];
+
+  it.each(mainCalls.map(([a, r, c]) => [a, r, c ?? {}] as const))('denies %s on main-biome %s', (action, resource, context) => {
+    expect(allows(sandpit, action, resource, context)).toBeNull();
+  });
+
+  it('its name patterns alone (without the explicit deny) never match a main-biome name', () => {
+    const leaks = mainCalls.filter(([a, r, c]) => allows(allowsOnly, a, r, c ?? {}) !== null);
+    expect(leaks).toEqual([]);
+    // The rows prove something: the same table passes for the sandpit.
+    expect(biomeCalls('dev-bob', SANDPIT_BOUNDARY).filter(([a, r, c]) => allows(allowsOnly, a, r, c ?? {}) === null)).toEqual([]);
+  });
+
+  it.each([
+    ['iam:PutRolePolicy', role('geo-dev--x-scheduler'), { 'iam:PermissionsBoundary': SANDPIT_BOUNDARY }, 'the role of a main project named "x-scheduler" (matches <prefix>-<env>-?*-scheduler)'],
+    ['states:UpdateStateMachineAlias', arn('states', 'stateMachine:geo-dev--plant-feed:a--b'), {}, 'a main state machine through an alias named with "--"'],
+    ['lambda:UpdateFunctionCode', arn('lambda', 'function:geo-dev--assay-ingest:a--b'), {}, 'a main function through a qualifier named with "--"'],
+  ] as [string, string, Record<string, string>, string][])('the explicit deny closes what a pattern alone would let through: %s on %s (%s)', (action, resource, context, _why) => {
+    expect(allows(allowsOnly, action, resource, context)).not.toBeNull();
+    expect(allows(sandpit, action, resource, context)).toBeNull();
+  });
+
+  it.each([
+    ['sts:AssumeRole', role('geo-deploy-dev'), {}, 'the main deploy role'],
+    ['iam:UpdateAssumeRolePolicy', role('geo-deploy-dev'), {}, "the main deploy role's trust"],
+    ['iam:PutRolePolicy', role('geo-deploy-dev-sandpit'), { 'iam:PermissionsBoundary': SANDPIT_BOUNDARY }, 'its own policy'],
+    ['iam:UpdateAssumeRolePolicy', role('geo-deploy-dev-sandpit'), {}, 'its own trust'],
+    ['iam:CreatePolicyVersion', SANDPIT_BOUNDARY, {}, 'its boundary'],
+    ['iam:CreatePolicyVersion', BOUNDARY, {}, "the environment's boundary"],
+    ['iam:CreateRole', role('geo-dev-bob--assay-ingest'), {}, 'a sandpit role without a boundary'],
+    ['iam:CreateRole', role('geo-dev-bob--assay-ingest'), { 'iam:PermissionsBoundary': BOUNDARY }, "a sandpit role with the environment's boundary (allows the main biome)"],
+    ['iam:PutRolePolicy', role('geo-dev-bob--assay-ingest'), { 'iam:PermissionsBoundary': BOUNDARY }, "a role bounded by the environment's boundary"],
+    ['iam:AttachRolePolicy', role('geo-dev-bob--assay-ingest'), { 'iam:PermissionsBoundary': SANDPIT_BOUNDARY, 'iam:PolicyARN': 'arn:aws:iam::aws:policy/AdministratorAccess' }, 'AdministratorAccess'],
+    ['iam:PassRole', role('geo-dev--assay-ingest'), { 'iam:PassedToService': 'lambda.amazonaws.com' }, 'a main role to Lambda'],
+    ['iam:PassRole', role('geo-dev-bob--assay-ingest'), { 'iam:PassedToService': 'ec2.amazonaws.com' }, 'a sandpit role to EC2'],
+    ['iam:PutRolePolicy', role('geo-models-endpoint-dev'), {}, 'the shared SageMaker role'],
+    ['lambda:UpdateFunctionCode', arn('lambda', 'function:geo-schema-manager-dev'), {}, 'the schema manager'],
+    ['lambda:UpdateFunctionCode', arn('lambda', 'function:geo-artifact-deployer-dev'), {}, 'the artifact deployer'],
+    ['lambda:UpdateFunctionCode', arn('lambda', 'function:geo-staging-bob--assay-ingest'), {}, "another environment's function"],
+    ['lambda:InvokeFunction', arn('lambda', 'function:geo-dev--assay-ingest'), {}, 'a main function'],
+    ['states:StartExecution', arn('states', 'stateMachine:geo-dev--plant-feed'), {}, 'a main state machine'],
+    ['s3:GetObject', `${STATE_BUCKET}/biomes/dev/biome.tfstate`, {}, "the main biome's state (workspace dev)"],
+    ['s3:PutObject', `${STATE_BUCKET}/biomes/dev/biome.tfstate.tflock`, {}, "the main biome's state lock"],
+    ['s3:GetObject', `${STATE_BUCKET}/biome.tfstate`, {}, 'the default workspace'],
+    ['s3:PutObject', `${STATE_BUCKET}/shared.tfstate`, {}, "the shared stack's state"],
+    ['s3:PutObject', `${STATE_BUCKET}/biomes/staging-x/biome.tfstate`, {}, 'a workspace of another environment'],
+    ['s3:PutBucketPolicy', STATE_BUCKET, {}, 'the state bucket policy'],
+    ['s3:PutObject', `${MODELS_BUCKET}/models/dev/ore-grade/ore-grade-${'a'.repeat(40)}.tar.gz`, {}, "the main biome's models"],
+    ['s3:PutObject', `${MODELS_BUCKET}/models/devx/m.tar.gz`, {}, 'models outside any dev biome'],
+    ['s3:PutObject', `${ARTIFACT_BUCKET}/biomes/dev/ledger/assay-ingest.json`, {}, 'a main ledger record'],
+    ['s3:PutObject', `${ARTIFACT_BUCKET}/biomes/dev-bob/ledger/assay-ingest.json`, {}, 'any ledger record (the store is in the devops account)'],
+    ['secretsmanager:GetSecretValue', arn('secretsmanager', 'secret:rds!db-1234-AbCdEf'), {}, 'the database master secret'],
+  ])('denies %s on %s (%s)', (action, resource, context, _why) => {
+    expect(allows(sandpit, action, resource, context)).toBeNull();
+  });
+
+  it("the sandpit boundary is the environment's boundary minus the main biome", () => {
+    const sandpitSide: Row[] = [
+      ['lambda:InvokeFunction', arn('lambda', 'function:geo-dev-bob--assay-ingest')],
+      ['states:StartExecution', arn('states', 'stateMachine:geo-dev-bob--plant-feed')],
+      ['s3:PutObject', `arn:aws:s3:::geo-dev-bob-data-${ACCOUNT}/results/x.json`],
+      ['logs:PutLogEvents', arn('logs', 'log-group:/aws/lambda/geo-dev-bob--assay-ingest')],
+      ['rds-db:connect', arn('rds-db', 'dbuser:db-ABCDEFGHIJKL/biome_dev_bob')],
+      ['sagemaker:InvokeEndpoint', arn('sagemaker', 'endpoint/geo-dev-models')],
+    ];
+    const mainSide: Row[] = [
+      ['lambda:InvokeFunction', arn('lambda', 'function:geo-dev--assay-ingest')],
+      ['states:StartExecution', arn('states', 'stateMachine:geo-dev--plant-feed')],
+      ['states:StopExecution', arn('states', 'execution:geo-dev--plant-feed:run-1')],
+      ['s3:PutObject', `arn:aws:s3:::geo-dev-data-${ACCOUNT}/results/x.json`],
+      ['s3:GetObject', `arn:aws:s3:::geo-dev-data-${ACCOUNT}/results/x.json`],
+      ['logs:PutLogEvents', arn('logs', 'log-group:/aws/lambda/geo-dev--assay-ingest')],
+      ['rds-db:connect', arn('rds-db', 'dbuser:db-ABCDEFGHIJKL/biome_dev')],
+    ];
+    for (const [a, r] of sandpitSide) expect(allows(boundary, a, r), `${a} ${r}`).not.toBeNull();
+    for (const [a, r] of mainSide) expect(allows(boundary, a, r), `${a} ${r}`).toBeNull();
+    // ...which the environment's own boundary allows: the sandpit boundary is what removes them.
+    const envBoundary = evaluateDocument(configAt('modules/workload-baseline'), 'boundary', values);
+    for (const [a, r] of mainSide) expect(allows(envBoundary, a, r), `${a} ${r}`).not.toBeNull();
+  });
+
+  it('is trusted only by the sandpit deployers, and the main deploy role never by them (devops stack wiring)', () => {
+    const baseline = configAt('modules/workload-baseline');
+    const principals = (doc: string) => JSON.stringify((baseline.data.aws_iam_policy_document[doc].statement as Record<string, unknown>[])[0].principals);
+    expect(principals('sandpit_deploy_assume')).toContain('${var.sandpit_deployer_role_arns}');
+    expect(principals('sandpit_deploy_assume')).not.toContain('var.deployer_role_arns');
+    expect(principals('deploy_assume')).toContain('${var.deployer_role_arns}');
+    expect(principals('deploy_assume')).not.toContain('sandpit');
+    const devops = configAt('stacks/devops');
+    const deployers = JSON.stringify(devops.locals.find((l) => 'deployers' in l));
+    expect(deployers).toContain('job.trust == \\"main\\"');
+    expect(deployers).toContain('job.trust == \\"sandpit\\"');
+    for (const env of ['dev', 'staging', 'prod']) {
+      expect(devops.modules[`workload_${env}`].sandpit_deployer_role_arns).toBe(`\${local.sandpit_deployers["${env}"]}`);
+      expect(devops.modules[`workload_${env}`].multi_tenant).toBe(`\${var.environments["${env}"].multi_tenant}`);
+    }
+  });
+
+  it('the sandpit projects open the state through the sandpit role: backends/<env>-sandpit.s3.tfbackend differs from <env>.s3.tfbackend only in the role', async () => {
+    const dir = join(INFRA_ROOT, 'stacks/biome/backends');
+    const read = async (f: string) => (await readFile(join(dir, f), 'utf8')).split('\n').filter((l) => l.trim() !== '' && !l.trim().startsWith('#'));
+    const main = await read('dev.s3.tfbackend');
+    const sandpitBackend = await read('dev-sandpit.s3.tfbackend');
+    expect(sandpitBackend).toEqual(main.map((l) => l.replace(':role/geo-deploy-dev"', ':role/geo-deploy-dev-sandpit"')));
+    expect(sandpitBackend.join('\n')).toContain('workspace_key_prefix = "biomes"');
+    expect(main.join('\n')).toContain('role/geo-deploy-dev"');
+    const codebuild = JSON.stringify(configAt('stacks/devops').modules.codebuild.environment_variables);
+    expect(codebuild).toContain('backends/${each.value.env}${each.value.trust == \\"sandpit\\" ? \\"-sandpit\\" : \\"\\"}.s3.tfbackend');
   });
 });
 
