@@ -4,8 +4,10 @@
 # sandpit  deploy-<env>-sandpit, destroy-<env>: started for merge requests and
 #          personal biomes, i.e. for code of any branch. Each build says which
 #          biome (BIOME); the buildspec refuses any biome outside
-#          ALLOWED_BIOMES ("<env>-*": never the main biome), and the role may
-#          not write the main biome's keys at all.
+#          ALLOWED_BIOMES ("<env>-*": never the main biome), the role may
+#          not write the main biome's keys at all, and in the workload account
+#          it may assume only <prefix>-deploy-<env>-sandpit, which cannot change
+#          the main biome's resources or state (main.tf, workload-baseline).
 # main     deploy-<first env>, promote-<env>: the main biomes. CodeBuild cannot
 #          forbid overrides by itself, so (1) the project fixes BIOME /
 #          FROM_BIOME / TO_ENV / TERRAFORM_APPLY and the allowed list, (2) IAM

@@ -40,3 +40,8 @@ output "state_buckets" {
     prod    = module.workload_prod.state_bucket
   }
 }
+
+output "sandpit_deploy_role_arns" {
+  description = "Sandpit deploy role of each multi-tenant environment (assumed only by its sandpit CodeBuild projects; backends/<env>-sandpit.s3.tfbackend)."
+  value       = { for env, arn in { dev = module.workload_dev.sandpit_deploy_role_arn, staging = module.workload_staging.sandpit_deploy_role_arn, prod = module.workload_prod.sandpit_deploy_role_arn } : env => arn if arn != null }
+}
