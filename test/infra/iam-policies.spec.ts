@@ -299,7 +299,6 @@ const sharedCalls: Row[] = [
   ['kms:Decrypt', ARTIFACT_KEY],
   ['s3:ListBucket', MODELS_BUCKET],
   ['kms:GenerateDataKey', arn('kms', 'key/33333333-models'), { 'kms:ResourceAliases': ['alias/geo-models-dev-111111111111'] }],
-  ['lambda:InvokeFunction', arn('lambda', 'function:geo-schema-manager-dev')],
   ['rds:DescribeDBInstances', arn('rds', 'db:geo-dev')],
   ['sagemaker:DescribeEndpoint', arn('sagemaker', 'endpoint/geo-dev-models')],
   ...['ec2:DescribeVpcs', 'ec2:DescribeVpcAttribute', 'ec2:DescribeSubnets', 'ec2:DescribeSecurityGroups', 'states:ValidateStateMachineDefinition', 'logs:CreateLogDelivery', 'logs:DescribeLogGroups'].map((a) => [a, '*'] as Row),
@@ -332,6 +331,8 @@ describe("the deploy role's policy (module workload-baseline), evaluated for env
     ...biomeCalls('dev', BOUNDARY),
     ...biomeCalls('dev-bob', BOUNDARY),
     ...sharedCalls,
+    // database-schema (aws_lambda_invocation): the main schema manager
+    ['lambda:InvokeFunction', arn('lambda', 'function:geo-schema-manager-dev')],
     ['s3:GetObject', `${STATE_BUCKET}/biomes/dev/biome.tfstate`],
     ['lambda:GetFunction', arn('lambda', 'function:geo-dev--assay-ingest')],
     ['lambda:GetRuntimeManagementConfig', arn('lambda', 'function:geo-dev--assay-ingest')],
@@ -387,8 +388,14 @@ describe("the deploy role's policy (module workload-baseline), evaluated for env
     for (const dir of ['modules/lambda-service', 'modules/state-machine']) expect(configAt(dir).resources.aws_iam_role.this.permissions_boundary).toBe('${var.permissions_boundary}');
     const shared = configAt('stacks/shared');
     const values = { 'var.name_prefix': 'geo', 'var.environment': 'dev' };
-    const names = [String(shared.resources.aws_iam_role.sagemaker.name), ...Object.values(shared.modules).filter((m) => m.source === '../../modules/lambda-service').map((m) => String(m.function_name))].map((n) => expand(n, shared, values));
-    expect(names.sort()).toEqual(['geo-artifact-deployer-dev', 'geo-models-endpoint-dev', 'geo-schema-manager-dev']);
+    // The schema managers are one module over local.schema_managers: their names are the map's name fields.
+    const schemaManagers = [...JSON.stringify(shared.locals.find((l) => 'schema_managers' in l)).matchAll(/\bname = (?:\\"([^"\\]*)\\"|(local\.\w+))/g)].map(([, quoted, local]) => quoted ?? `\${${local}}`);
+    expect(shared.modules.schema_manager.function_name).toBe('${each.value.name}');
+    const functionNames = Object.values(shared.modules)
+      .filter((m) => m.source === '../../modules/lambda-service')
+      .flatMap((m) => (m.function_name === '${each.value.name}' ? schemaManagers : [String(m.function_name)]));
+    const names = [String(shared.resources.aws_iam_role.sagemaker.name), ...functionNames].map((n) => expand(n, shared, values));
+    expect(names.sort()).toEqual(['geo-artifact-deployer-dev', 'geo-models-endpoint-dev', 'geo-schema-manager-dev', 'geo-schema-manager-dev-sandpit']);
     for (const n of names) expect(pattern.test(n), n).toBe(false);
     expect(pattern.test('geo-dev-bob-assay-ingest')).toBe(true);
   });
@@ -429,7 +436,9 @@ describe('the sandpit deploy role (module workload-baseline, sandpit.tf), evalua
     expect(allowsOnly.every((s) => s.effect === 'Allow')).toBe(true);
   });
 
-  it.each([...biomeCalls('dev-bob', SANDPIT_BOUNDARY), ...biomeCalls('dev-mr-142', SANDPIT_BOUNDARY), ...sharedCalls].map(([a, r, c]) => [a, r, c ?? {}] as const))('allows %s on %s', (action, resource, context) => {
+  const sandpitOnlyCalls: Row[] = [['lambda:InvokeFunction', arn('lambda', 'function:geo-schema-manager-dev-sandpit')]];
+
+  it.each([...biomeCalls('dev-bob', SANDPIT_BOUNDARY), ...biomeCalls('dev-mr-142', SANDPIT_BOUNDARY), ...sharedCalls, ...sandpitOnlyCalls].map(([a, r, c]) => [a, r, c ?? {}] as const))('allows %s on %s', (action, resource, context) => {
     expect(allows(sandpit, action, resource, context)).not.toBeNull();
   });
 
@@ -471,6 +480,9 @@ describe('the sandpit deploy role (module workload-baseline, sandpit.tf), evalua
     ['iam:PassRole', role('geo-dev-bob--assay-ingest'), { 'iam:PassedToService': 'ec2.amazonaws.com' }, 'a sandpit role to EC2'],
     ['iam:PutRolePolicy', role('geo-models-endpoint-dev'), {}, 'the shared SageMaker role'],
     ['lambda:UpdateFunctionCode', arn('lambda', 'function:geo-schema-manager-dev'), {}, 'the schema manager'],
+    ['lambda:InvokeFunction', arn('lambda', 'function:geo-schema-manager-dev'), {}, "the main schema manager (it would sleep or drop the main biome's schema)"],
+    ['lambda:UpdateFunctionCode', arn('lambda', 'function:geo-schema-manager-dev-sandpit'), {}, 'the sandpit schema manager'],
+    ['lambda:UpdateFunctionConfiguration', arn('lambda', 'function:geo-schema-manager-dev-sandpit'), {}, "the sandpit schema manager's SCHEMA_PREFIX"],
     ['lambda:UpdateFunctionCode', arn('lambda', 'function:geo-artifact-deployer-dev'), {}, 'the artifact deployer'],
     ['lambda:UpdateFunctionCode', arn('lambda', 'function:geo-staging-bob--assay-ingest'), {}, "another environment's function"],
     ['lambda:InvokeFunction', arn('lambda', 'function:geo-dev--assay-ingest'), {}, 'a main function'],

@@ -281,8 +281,8 @@ resource "aws_iam_role" "deploy" {
 }
 
 # What both deploy roles need whatever biome they apply: the state bucket's
-# key and listing, artifacts, the models bucket's listing and key, the schema
-# manager, and plan-time reads of the shared layer.
+# key and listing, artifacts, the models bucket's listing and key, and
+# plan-time reads of the shared layer.
 data "aws_iam_policy_document" "deploy_common" {
   statement {
     sid       = "TerraformStateList"
@@ -334,14 +334,6 @@ data "aws_iam_policy_document" "deploy_common" {
     }
   }
 
-  # The biome stack's aws_lambda_invocation creates, updates and drops the
-  # biome's schema and role through the shared schema manager.
-  statement {
-    sid       = "InvokeSchemaManager"
-    actions   = ["lambda:InvokeFunction"]
-    resources = ["${local.lambda_arn}:function:${local.schema_manager}"]
-  }
-
   statement {
     sid       = "ReadSharedDatabase"
     actions   = ["rds:DescribeDBInstances"]
@@ -382,6 +374,14 @@ data "aws_iam_policy_document" "deploy_common" {
 
 data "aws_iam_policy_document" "deploy" {
   source_policy_documents = [data.aws_iam_policy_document.deploy_common.json]
+
+  # The biome stack's aws_lambda_invocation creates, updates and drops the
+  # biome's schema and role through the shared schema manager.
+  statement {
+    sid       = "InvokeSchemaManager"
+    actions   = ["lambda:InvokeFunction"]
+    resources = ["${local.lambda_arn}:function:${local.schema_manager}"]
+  }
 
   statement {
     sid       = "TerraformStateObjects"

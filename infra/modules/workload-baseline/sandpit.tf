@@ -50,7 +50,7 @@ locals {
 # sandpit deploy role and part of the sandpit boundary, so neither the role nor
 # any role it creates can touch a main-biome function, state machine,
 # execution, schedule, log group, role, data bucket, state, model or database
-# user.
+# user, nor invoke the schema manager that serves the main biome.
 data "aws_iam_policy_document" "never_main_biome" {
   statement {
     sid     = "NoMainBiomeResources"
@@ -58,6 +58,7 @@ data "aws_iam_policy_document" "never_main_biome" {
     actions = ["lambda:*", "states:*", "scheduler:*", "logs:*", "iam:*", "s3:*", "rds-db:*", "sts:*"]
     resources = [
       "${local.lambda_arn}:function:${local.main_pattern}",
+      "${local.lambda_arn}:function:${local.schema_manager}",
       "${local.states_arn}:stateMachine:${local.main_pattern}",
       "${local.states_arn}:execution:${local.main_pattern}",
       "${local.scheduler_arn}:schedule/*/${local.main_pattern}",
@@ -113,6 +114,13 @@ resource "aws_iam_role" "sandpit_deploy" {
 
 data "aws_iam_policy_document" "sandpit_deploy" {
   source_policy_documents = [data.aws_iam_policy_document.deploy_common.json]
+
+  # The sandpit schema manager only: it refuses the main biome's schema.
+  statement {
+    sid       = "InvokeSandpitSchemaManager"
+    actions   = ["lambda:InvokeFunction"]
+    resources = ["${local.lambda_arn}:function:${local.schema_manager}-sandpit"]
+  }
 
   statement {
     sid       = "SandpitTerraformState"

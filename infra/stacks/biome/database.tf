@@ -23,7 +23,9 @@ module "database" {
   source = "../../modules/database-schema"
   count  = var.database_enabled ? 1 : 0
 
-  schema_manager_function_name = "${var.name_prefix}-schema-manager-${var.environment}"
+  # A sandpit's deploy role may invoke only the sandpit schema manager, which
+  # refuses the main biome's schema (infra/stacks/shared/schema-manager.tf).
+  schema_manager_function_name = "${var.name_prefix}-schema-manager-${var.environment}${var.sandpit ? "-sandpit" : ""}"
   schema_name                  = var.database_schema
   asleep                       = var.asleep
   drop_cascade                 = var.sandpit

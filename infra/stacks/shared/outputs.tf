@@ -50,5 +50,10 @@ output "artifact_deployer_dead_letter_queue_url" {
 
 output "schema_manager_function_name" {
   description = "The schema manager the biome stack invokes per biome (null when schema_manager_s3_key is unset)."
-  value       = local.schema_manager_enabled ? module.schema_manager[0].function_name : null
+  value       = local.schema_manager_enabled ? module.schema_manager["main"].function_name : null
+}
+
+output "sandpit_schema_manager_function_name" {
+  description = "The sandpit schema manager (biome_<environment>_* schemas only), invoked by sandpit biome stacks; null unless sandpit_schema_manager."
+  value       = try(module.schema_manager["sandpit"].function_name, null)
 }

@@ -14,6 +14,16 @@ locals {
   # change it; the deploy role may only invoke it.
   schema_manager_name = "${var.name_prefix}-schema-manager-${var.environment}"
 
+  # The sandpit instance (same package) serves only biome_<env>_* schemas
+  # (SCHEMA_PREFIX): the sandpit deploy role, which any branch's build holds,
+  # may invoke only it, so it can never sleep or drop the main biome's schema.
+  schema_managers = {
+    for key, m in {
+      main    = { name = local.schema_manager_name, environment = {} }
+      sandpit = { name = "${local.schema_manager_name}-sandpit", environment = { SCHEMA_PREFIX = "biome_${replace(var.environment, "-", "_")}_" } }
+    } : key => m if local.schema_manager_enabled && (key == "main" || var.sandpit_schema_manager)
+  }
+
   # It reads the master secret from the private subnets (no NAT gateway).
   interface_endpoints = distinct(concat(var.interface_endpoints, local.schema_manager_enabled ? ["secretsmanager"] : []))
 }
@@ -59,12 +69,17 @@ resource "aws_vpc_security_group_ingress_rule" "database_from_schema_manager" {
   referenced_security_group_id = aws_security_group.schema_manager[0].id
 }
 
-module "schema_manager" {
-  source = "../../modules/lambda-service"
-  count  = local.schema_manager_enabled ? 1 : 0
+moved {
+  from = module.schema_manager[0]
+  to   = module.schema_manager["main"]
+}
 
-  function_name    = local.schema_manager_name
-  description      = "Creates, updates and drops the schema and login role of each ${var.environment} biome"
+module "schema_manager" {
+  source   = "../../modules/lambda-service"
+  for_each = local.schema_managers
+
+  function_name    = each.value.name
+  description      = each.key == "main" ? "Creates, updates and drops the schema and login role of each ${var.environment} biome" : "Creates, updates and drops the schema and login role of ${var.environment} sandpits only (biome_${var.environment}_*)"
   s3_bucket        = local.artifact_bucket
   s3_key           = var.schema_manager_s3_key
   source_code_hash = var.schema_manager_source_code_hash
@@ -76,12 +91,12 @@ module "schema_manager" {
   # One change at a time on the shared instance.
   reserved_concurrent_executions = 1
 
-  environment_variables = {
+  environment_variables = merge({
     DB_HOST       = aws_db_instance.this.address
     DB_PORT       = tostring(aws_db_instance.this.port)
     DB_NAME       = aws_db_instance.this.db_name
     DB_SECRET_ARN = aws_db_instance.this.master_user_secret[0].secret_arn
-  }
+  }, each.value.environment)
 
   vpc_subnet_ids         = module.network.private_subnet_ids
   vpc_security_group_ids = [aws_security_group.schema_manager[0].id]

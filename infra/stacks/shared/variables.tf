@@ -174,3 +174,9 @@ variable "schema_manager_log_retention_in_days" {
   type        = number
   default     = 30
 }
+
+variable "sandpit_schema_manager" {
+  description = "Also deploy <name_prefix>-schema-manager-<environment>-sandpit (same package), which serves only sandpit schemas biome_<environment>_*: set it in multi-tenant environments, whose sandpit deploy role may invoke only that one."
+  type        = bool
+  default     = false
+}

@@ -1,4 +1,4 @@
-import { parseRequest, planStatements } from './plan';
+import { ParseOptions, parseRequest, planStatements } from './plan';
 
 /** A connection to the shared instance, as the master user. */
 export interface Database {
@@ -22,8 +22,8 @@ export interface HandlerResult {
  * Plans, then runs every statement in one transaction: a failure leaves the
  * instance as it was, and the invocation fails with the database's message.
  */
-export async function handleInvocation(payload: unknown, deps: HandlerDeps): Promise<HandlerResult> {
-  const request = parseRequest(payload);
+export async function handleInvocation(payload: unknown, deps: HandlerDeps, options: ParseOptions = {}): Promise<HandlerResult> {
+  const request = parseRequest(payload, options);
   const statements = planStatements(request);
   const db = await deps.connect();
   try {

@@ -14,6 +14,7 @@ function required(name: string): string {
  * Lambda entry point (`main.handler`), invoked by the biome stack's
  * aws_lambda_invocation. The master credentials come from the secret RDS
  * manages, read on each invocation (rotation-safe) and never returned.
+ * SCHEMA_PREFIX (the sandpit schema manager) limits it to sandpit schemas.
  */
 export async function handler(event: unknown) {
   return handleInvocation(event, {
@@ -25,5 +26,5 @@ export async function handler(event: unknown) {
       return client;
     },
     log: (line) => console.log(line),
-  });
+  }, { schemaPrefix: process.env.SCHEMA_PREFIX || undefined });
 }

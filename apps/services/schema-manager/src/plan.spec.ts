@@ -54,6 +54,25 @@ describe('schema manager: planning', () => {
   });
 });
 
+describe('schema manager: the sandpit instance (SCHEMA_PREFIX)', () => {
+  const sandpitOnly = { schemaPrefix: 'biome_dev_' };
+
+  it('plans a sandpit schema as usual', () => {
+    expect(planStatements(parseRequest(input, sandpitOnly))).toEqual(planStatements(parseRequest(input)));
+  });
+
+  it.each([
+    [{ ...input, schema: 'biome_dev', role: 'biome_dev', tf: { action: 'delete' } }, 'schema must start with biome_dev_'],
+    [{ ...input, schema: 'biome_dev', role: 'biome_dev', connection_limit: 0 }, 'schema must start with biome_dev_'],
+    [{ ...input, role: 'biome_dev' }, 'role must start with biome_dev_'],
+    [{ ...input, schema: 'biome_devx', role: 'biome_devx' }, 'schema must start with biome_dev_'],
+  ])("refuses the main biome's schema or role: %j", (payload, message) => {
+    expect(() => parseRequest(payload, sandpitOnly)).toThrow(SchemaRequestError);
+    expect(() => parseRequest(payload, sandpitOnly)).toThrow(message);
+    expect(() => parseRequest(payload)).not.toThrow();
+  });
+});
+
 describe('schema manager: running a plan', () => {
   const recorder = (failOn?: RegExp) => {
     const queries: string[] = [];
@@ -95,5 +114,8 @@ describe('schema manager: running a plan', () => {
     const bad = recorder();
     await expect(handleInvocation({ ...input, schema: 'public' }, bad.deps)).rejects.toThrow(SchemaRequestError);
     expect(bad.queries).toEqual([]);
+    const main = recorder();
+    await expect(handleInvocation({ ...input, schema: 'biome_dev', role: 'biome_dev', drop_cascade: true, tf: { action: 'delete' } }, main.deps, { schemaPrefix: 'biome_dev_' })).rejects.toThrow('serves sandpits only');
+    expect(main.queries).toEqual([]);
   });
 });

@@ -41,14 +41,29 @@ function record(value: unknown, what: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+export interface ParseOptions {
+  /**
+   * Only schemas and roles starting with this (e.g. `biome_dev_`, the sandpits
+   * of dev): the sandpit schema manager, the only one a sandpit deploy may
+   * invoke, can never touch the main biome's `biome_dev`.
+   */
+  schemaPrefix?: string;
+}
+
 /** Reads and checks the invocation payload. */
-export function parseRequest(payload: unknown): SchemaRequest {
+export function parseRequest(payload: unknown, options: ParseOptions = {}): SchemaRequest {
   const input = record(payload, 'The invocation input');
   const tf = input.tf === undefined ? { action: 'create' } : record(input.tf, 'tf');
   const action = tf.action;
   if (action !== 'create' && action !== 'update' && action !== 'delete') throw new SchemaRequestError(`tf.action must be create, update or delete, got ${JSON.stringify(action)}.`);
   const schema = identifier(input.schema, 'schema');
   const role = identifier(input.role ?? schema, 'role');
+  const prefix = options.schemaPrefix;
+  if (prefix) {
+    for (const [field, name] of [['schema', schema], ['role', role]] as const) {
+      if (!name.startsWith(prefix)) throw new SchemaRequestError(`This schema manager serves sandpits only: ${field} must start with ${prefix}, got ${JSON.stringify(name)}.`);
+    }
+  }
   const limit = input.connection_limit ?? 20;
   if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0 || limit > MAX_CONNECTIONS) throw new SchemaRequestError(`connection_limit must be an integer from 0 to ${MAX_CONNECTIONS}, got ${JSON.stringify(limit)}.`);
   for (const flag of ['iam_authentication', 'drop_cascade'] as const) {

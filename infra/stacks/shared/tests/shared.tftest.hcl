@@ -92,11 +92,17 @@ run "schema_manager_runs_in_the_vpc_with_the_master_secret_by_reference" {
   variables {
     schema_manager_s3_key           = "artifacts/schema-manager/schema-manager-0123456789abcdef0123456789abcdef01234567.zip"
     schema_manager_source_code_hash = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+    sandpit_schema_manager          = true
   }
 
   assert {
-    condition     = module.schema_manager[0].function_name == "geo-schema-manager-dev" && module.schema_manager[0].reserved_concurrent_executions == 1
+    condition     = module.schema_manager["main"].function_name == "geo-schema-manager-dev" && module.schema_manager["main"].reserved_concurrent_executions == 1
     error_message = "One schema manager per account, <prefix>-schema-manager-<env> (outside the biome pattern), one change at a time."
+  }
+
+  assert {
+    condition     = module.schema_manager["sandpit"].function_name == "geo-schema-manager-dev-sandpit" && local.schema_managers["sandpit"].environment == { SCHEMA_PREFIX = "biome_dev_" } && length(local.schema_managers["main"].environment) == 0
+    error_message = "The sandpit schema manager serves biome_dev_* schemas only (SCHEMA_PREFIX); the main one is unrestricted."
   }
 
   assert {
