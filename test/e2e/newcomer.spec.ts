@@ -13,9 +13,11 @@ describe('the README, followed word for word on a fresh clone', () => {
   let ws: TempWorkspace;
 
   /** Runs a command as a user types it in the workspace (npx resolves the local binaries). */
-  const sh = (args: string[], env: Record<string, string> = {}) =>
+  const sh = (args: string[], env: Record<string, string> = {}, unset: string[] = []) =>
     new Promise<{ code: number; stdout: string; stderr: string; output: string }>((resolve) => {
-      const child = spawn('npx', args, { cwd: ws.root, env: nxEnv(env) });
+      const childEnv = nxEnv(env);
+      for (const name of unset) delete childEnv[name];
+      const child = spawn('npx', args, { cwd: ws.root, env: childEnv });
       let stdout = '';
       let stderr = '';
       let output = '';
@@ -42,6 +44,12 @@ describe('the README, followed word for word on a fresh clone', () => {
       /STORE_UNREACHABLE: Store s3:\/\/geo-artifacts-dev: no AWS credentials found/,
     ],
     ['a --base that is no commit', ['nx', 'affected', '-t', 'deploy', '--biome=dev-bob', '--base=nosuchbranch'], {}, /GIT_BASE_UNKNOWN: --base=nosuchbranch names no commit in this clone/],
+    [
+      'plugins isolated in a worker, which cannot run the command again: the exact command instead',
+      ['nx', 'affected', '-t', 'deploy', '--biome=dev-bob'],
+      { NX_ISOLATE_PLUGINS: 'true' },
+      /fix: Run: nx run-many -t deploy --biome=dev-bob /,
+    ],
   ])('%s: one clear error before anything is built, exit code 1', async (_label, args, env, message) => {
     const run = await sh(args, env as Record<string, string>);
     expect(run.code, run.output).toBe(1);
@@ -52,7 +60,8 @@ describe('the README, followed word for word on a fresh clone', () => {
   });
 
   it('the headline command deploys every project to a new biome and shows the table without extra flags', async () => {
-    const run = await sh(['nx', 'affected', '-t', 'deploy', '--biome=dev-bob']);
+    // Nothing set in the environment: the workspace's .env runs the plugin in the Nx process.
+    const run = await sh(['nx', 'affected', '-t', 'deploy', '--biome=dev-bob'], {}, ['NX_ISOLATE_PLUGINS']);
     expect(run.code, run.output).toBe(0);
     expect(run.output).toMatch(/dev-bob records no deployed commit yet: deploying every project/);
     for (const [project, kind] of [['assay-ingest', 'service'], ['grade-predict', 'service'], ['plant-feed', 'workflow'], ['ore-grade', 'model']]) {

@@ -117,6 +117,11 @@ function checkAffectedBase(argv: string[], workspaceRoot: string): void {
  * this process: the check comes before any task.
  */
 function rerunNx(processArgv: string[], argv: string[], message: string): never {
+  // In an isolated plugin worker (NX_ISOLATE_PLUGINS not "false"; this workspace's .env
+  // sets it) exiting would end the worker, not the command: say the command instead.
+  if (process.env.NX_ISOLATE_PLUGINS !== 'false') {
+    throw new BiomeError('OPTIONS_INVALID', `${message.replace(/\.$/, '')}, but this Nx runs the plugin in an isolated worker, which cannot run the command again.`, `Run: nx ${argv.join(' ')}   (or set NX_ISOLATE_PLUGINS=false, as the workspace's .env does, to let the deploy pick its base itself).`);
+  }
   console.log(message);
   const r = spawnSync(processArgv[0] ?? process.execPath, [processArgv[1], ...argv], { stdio: 'inherit', env: { ...process.env, [BASE_RESOLVED_VARIABLE]: 'true' } });
   process.exit(r.status ?? 1);
