@@ -68,7 +68,7 @@ export const postTasksExecution: PostTasksExecution = async (_options, context) 
  * worker whose own argv says nothing of the command: its parent's does.
  */
 function cliArgv(): string[] {
-  if (process.argv.some((a) => a === 'affected')) return process.argv;
+  if (!/plugin-worker/.test(process.argv[1] ?? '')) return process.argv;
   try {
     return readFileSync(`/proc/${process.ppid}/cmdline`, 'utf8').split('\0').filter(Boolean);
   } catch {
