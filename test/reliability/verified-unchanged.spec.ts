@@ -109,6 +109,17 @@ describe.each([
     expect(fixed!.gitSha).toBe(SHA2);
   });
 
+  it('the right bytes stored without their metadata (a server killed between the two) are written again whole', async () => {
+    const v1 = packaged('torn', SHA1, 'torn');
+    const key = `artifacts/torn/${v1.manifest.file}`;
+    await store.put(key, v1.body);
+    expect((await store.head(key))?.metadata?.sha256).toBeUndefined();
+    expect((await deploy(v1)).outcome).toBe('uploaded');
+    expect((await store.head(key))?.metadata).toMatchObject({ sha256: v1.manifest.sha256 });
+    // And from then on the biome's record is verified as unchanged.
+    expect((await deploy(packaged('torn', SHA2, 'torn'))).outcome).toBe('unchanged');
+  });
+
   it('a settings-only change records the new commit and settings under the key that already holds the bytes', async () => {
     const v1 = packaged('settings', SHA1, 's1', { memorySize: 256 });
     await deploy(v1);
