@@ -16,6 +16,19 @@ export const DEPLOY_EXECUTOR = '@geo/nx-biome:deploy';
 /** The executor of the biome-level `infra:deploy` target. */
 export const INFRA_DEPLOY_EXECUTOR = '@geo/nx-biome:infra-deploy';
 
+/**
+ * The projects whose deploy a run's task graph holds: `deploy` tasks of
+ * projects whose `deploy` target is the plugin's deploy executor.
+ */
+export function plannedDeploys(
+  tasks: Record<string, { target: { project: string; target: string } }> | undefined,
+  projects: Record<string, { targets?: Record<string, { executor?: string }> }> | undefined,
+): string[] {
+  return Object.values(tasks ?? {})
+    .filter((t) => t.target.target === 'deploy' && projects?.[t.target.project]?.targets?.deploy?.executor === DEPLOY_EXECUTOR)
+    .map((t) => t.target.project);
+}
+
 /** One task of a finished Nx run, as the end-of-run step sees it. */
 export interface FinishedTask {
   project: string;

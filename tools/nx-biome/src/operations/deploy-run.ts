@@ -1,8 +1,10 @@
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DeployOutcomeEntry, RUN_ID_VARIABLE } from '../core/deploy-run';
 import { writeFileAtomic } from '../adapters/workspace';
 
+
+const plansWritten = new Set<string>();
 
 /** Where the deploy tasks of one run leave their outcomes (gitignored, removed at the end of the run). */
 export function runFolder(workspaceRoot: string, runId: string): string {
@@ -20,7 +22,12 @@ export async function recordRunOutcome(workspaceRoot: string, env: Record<string
   const runId = env[RUN_ID_VARIABLE];
   if (!runId) return;
   const dir = runFolder(workspaceRoot, runId);
-  await writeFileAtomic(join(dir, `planned-${entry.biome}.plan`), JSON.stringify([...planned].sort()));
+  // Every task of a run plans the same deploys: a batch process writes the plan once, not once per project.
+  const planKey = `${runId}\0${entry.biome}`;
+  if (!plansWritten.has(planKey)) {
+    await writeFileAtomic(join(dir, `planned-${entry.biome}.plan`), JSON.stringify([...planned].sort()));
+    plansWritten.add(planKey);
+  }
   await writeFileAtomic(join(dir, `${entry.project}.json`), JSON.stringify(entry));
 }
 
@@ -45,9 +52,4 @@ export async function readRunOutcomes(workspaceRoot: string, runId: string, biom
 /** Removes a run's outcome folder. */
 export async function clearRunOutcomes(workspaceRoot: string, runId: string): Promise<void> {
   await rm(runFolder(workspaceRoot, runId), { recursive: true, force: true });
-}
-
-/** Creates the run's folder up front, so that tasks only ever add files to it. */
-export async function prepareRunFolder(workspaceRoot: string, runId: string): Promise<void> {
-  await mkdir(runFolder(workspaceRoot, runId), { recursive: true });
 }

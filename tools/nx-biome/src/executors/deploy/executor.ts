@@ -9,7 +9,7 @@ import { loadWorkspaceConfig, readJsonFile } from '../../adapters/workspace';
 import { ciJobUrl, Deps, deployerName, realDeps, storeOf } from '../../operations/context';
 import { deployProject, DeployResult } from '../../operations/deploy';
 import { recordRunOutcome } from '../../operations/deploy-run';
-import { DEPLOY_EXECUTOR } from '../../core/deploy-run';
+import { plannedDeploys } from '../../core/deploy-run';
 import { artifactsDir, manifestPath } from '../package/executor';
 import { currentProject, formatBytes, requireBiomeOption, runExecutor } from '../run';
 import type { DeployExecutorSchema } from './schema';
@@ -58,10 +58,7 @@ export async function deployExecutorWith(options: DeployExecutorSchema, context:
     dryRun: !!options.dryRun,
   });
   deps.log(describeDeploy(result, biome.name));
-  const planned = Object.values(context.taskGraph?.tasks ?? {})
-    .filter((t) => t.target.target === 'deploy' && context.projectsConfigurations?.projects[t.target.project]?.targets?.deploy?.executor === DEPLOY_EXECUTOR)
-    .map((t) => t.target.project);
-  await recordRunOutcome(context.root, deps.env, { ...result, biome: biome.name }, planned);
+  await recordRunOutcome(context.root, deps.env, { ...result, biome: biome.name }, plannedDeploys(context.taskGraph?.tasks, context.projectsConfigurations?.projects));
   return result;
 }
 

@@ -1,6 +1,6 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { relative } from 'node:path';
-import { BiomeRunFinish, DEPLOY_EXECUTOR, DeployOutcomeEntry, summaryRows } from '../../core/deploy-run';
+import { BiomeRunFinish, DeployOutcomeEntry, plannedDeploys, summaryRows } from '../../core/deploy-run';
 import { BiomeRef, parseBiomeName } from '../../core/names';
 import { renderTable } from '../../core/table';
 import { BiomeTfvars } from '../../core/tfvars';
@@ -68,8 +68,7 @@ export async function finishBiome(input: {
 
 /** True when the same Nx run also deploys projects: the end-of-run step then renders (and applies) after the last of them. */
 export function runDeploysProjects(context: ExecutorContext): boolean {
-  const tasks = Object.values(context.taskGraph?.tasks ?? {});
-  return tasks.some((t) => t.target.target === 'deploy' && context.projectsConfigurations?.projects[t.target.project]?.targets?.deploy?.executor === DEPLOY_EXECUTOR);
+  return plannedDeploys(context.taskGraph?.tasks, context.projectsConfigurations?.projects).length > 0;
 }
 
 /** `infra:deploy`: re-render the biome's tfvars from its ledger (nothing is built), and plan/apply when asked. */
