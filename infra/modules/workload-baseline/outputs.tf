@@ -32,3 +32,8 @@ output "sandpit_permissions_boundary_arn" {
   description = "Permissions boundary every sandpit role must carry (null unless multi_tenant)."
   value       = one(aws_iam_policy.sandpit_boundary[*].arn)
 }
+
+output "hcp_terraform_oidc_provider_arn" {
+  description = "ARN of the account's OIDC provider for HCP Terraform (null unless hcp_terraform is set)."
+  value       = one(aws_iam_openid_connect_provider.hcp_terraform[*].arn)
+}

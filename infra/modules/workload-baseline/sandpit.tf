@@ -100,6 +100,33 @@ data "aws_iam_policy_document" "sandpit_deploy_assume" {
       identifiers = var.sandpit_deployer_role_arns
     }
   }
+
+  # HCP Terraform: sandpit workspaces <prefix>-<env>-<suffix> only (never the main biome's <prefix>-<env>).
+  dynamic "statement" {
+    for_each = aws_iam_openid_connect_provider.hcp_terraform
+
+    content {
+      sid     = "HcpTerraformSandpitWorkspaces"
+      actions = ["sts:AssumeRoleWithWebIdentity"]
+
+      principals {
+        type        = "Federated"
+        identifiers = [statement.value.arn]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "${var.hcp_terraform.hostname}:aud"
+        values   = [local.hcp_terraform_audience]
+      }
+
+      condition {
+        test     = "StringLike"
+        variable = "${var.hcp_terraform.hostname}:sub"
+        values   = ["${local.hcp_terraform_subject}:${local.main_workspace}-?*:run_phase:*"]
+      }
+    }
+  }
 }
 
 resource "aws_iam_role" "sandpit_deploy" {

@@ -1,0 +1,25 @@
+################################################################################
+# HCP Terraform dynamic provider credentials (only with var.hcp_terraform)
+#
+# Each run of a workspace gets a workload identity token whose sub claim is
+# organization:<org>:project:<project>:workspace:<workspace>:run_phase:<plan|apply>
+# and whose aud is aws.workload.identity; AWS evaluates only aud and sub. The
+# main deploy role trusts exactly the main biome's workspace, the sandpit
+# deploy role only the sandpit workspaces (<prefix>-<env>-*). Workspace and
+# organization names cannot hold ":", so no pattern reaches across fields,
+# and "<prefix>-<env>-*" never matches the main workspace "<prefix>-<env>".
+################################################################################
+
+locals {
+  hcp_terraform_audience = "aws.workload.identity"
+  hcp_terraform_subject  = var.hcp_terraform == null ? null : "organization:${var.hcp_terraform.organization}:project:${var.hcp_terraform.project}:workspace"
+  main_workspace         = "${var.name_prefix}-${var.environment}"
+}
+
+resource "aws_iam_openid_connect_provider" "hcp_terraform" {
+  count = var.hcp_terraform == null ? 0 : 1
+
+  url            = "https://${var.hcp_terraform.hostname}"
+  client_id_list = [local.hcp_terraform_audience]
+  tags           = var.tags
+}
