@@ -14,6 +14,10 @@ locals {
   hcp_terraform_audience = "aws.workload.identity"
   hcp_terraform_subject  = var.hcp_terraform == null ? null : "organization:${var.hcp_terraform.organization}:project:${var.hcp_terraform.project}:workspace"
   main_workspace         = "${var.name_prefix}-${var.environment}"
+  # The provider's ARN from its documented form, not from the resource: the
+  # trust documents then render at plan time (and can be checked before any
+  # apply); the roles wait for the provider with depends_on.
+  hcp_terraform_provider_arns = var.hcp_terraform == null ? [] : ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:oidc-provider/${var.hcp_terraform.hostname}"]
 }
 
 resource "aws_iam_openid_connect_provider" "hcp_terraform" {

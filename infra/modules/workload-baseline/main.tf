@@ -273,7 +273,7 @@ data "aws_iam_policy_document" "deploy_assume" {
 
   # HCP Terraform: the main biome's workspace only, in either run phase.
   dynamic "statement" {
-    for_each = aws_iam_openid_connect_provider.hcp_terraform
+    for_each = local.hcp_terraform_provider_arns
 
     content {
       sid     = "HcpTerraformMainWorkspace"
@@ -281,7 +281,7 @@ data "aws_iam_policy_document" "deploy_assume" {
 
       principals {
         type        = "Federated"
-        identifiers = [statement.value.arn]
+        identifiers = [statement.value]
       }
 
       condition {
@@ -305,6 +305,9 @@ resource "aws_iam_role" "deploy" {
   assume_role_policy   = data.aws_iam_policy_document.deploy_assume.json
   max_session_duration = 7200
   tags                 = var.tags
+
+  # IAM refuses a trust policy naming an OIDC provider that does not exist yet.
+  depends_on = [aws_iam_openid_connect_provider.hcp_terraform]
 }
 
 # What both deploy roles need whatever biome they apply: the state bucket's

@@ -103,7 +103,7 @@ data "aws_iam_policy_document" "sandpit_deploy_assume" {
 
   # HCP Terraform: sandpit workspaces <prefix>-<env>-<suffix> only (never the main biome's <prefix>-<env>).
   dynamic "statement" {
-    for_each = aws_iam_openid_connect_provider.hcp_terraform
+    for_each = local.hcp_terraform_provider_arns
 
     content {
       sid     = "HcpTerraformSandpitWorkspaces"
@@ -111,7 +111,7 @@ data "aws_iam_policy_document" "sandpit_deploy_assume" {
 
       principals {
         type        = "Federated"
-        identifiers = [statement.value.arn]
+        identifiers = [statement.value]
       }
 
       condition {
@@ -123,7 +123,7 @@ data "aws_iam_policy_document" "sandpit_deploy_assume" {
       condition {
         test     = "StringLike"
         variable = "${var.hcp_terraform.hostname}:sub"
-        values   = ["${local.hcp_terraform_subject}:${local.main_workspace}-?*:run_phase:*"]
+        values   = [for phase in ["plan", "apply"] : "${local.hcp_terraform_subject}:${local.main_workspace}-?*:run_phase:${phase}"]
       }
     }
   }
@@ -137,6 +137,9 @@ resource "aws_iam_role" "sandpit_deploy" {
   assume_role_policy   = data.aws_iam_policy_document.sandpit_deploy_assume.json
   max_session_duration = 7200
   tags                 = var.tags
+
+  # IAM refuses a trust policy naming an OIDC provider that does not exist yet.
+  depends_on = [aws_iam_openid_connect_provider.hcp_terraform]
 }
 
 data "aws_iam_policy_document" "sandpit_deploy" {
