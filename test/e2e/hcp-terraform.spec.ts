@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { HcpTerraformDouble, startHcpTerraformDouble } from '../support/hcp-terraform-api';
+import { copyWorkspace } from '../support/workspace';
 import { CLOUD_OVERRIDE_CONTENT } from '../../tools/nx-biome/src/core/hcp-terraform';
 import { parseWorkspaceConfig, WorkspaceConfig } from '../../tools/nx-biome/src/core/config';
 import { Deps, realDeps } from '../../tools/nx-biome/src/operations/context';
@@ -227,4 +228,26 @@ describe('switching back to the default backend', () => {
     expect(await readFile(override(), 'utf8')).toBe('terraform {\n  cloud {}\n}\n');
     await rm(override());
   });
+});
+
+describe('the real Nx CLI on a copy of this workspace', () => {
+  it('nx run infra:deploy --biome=dev-bob --apply --dry-run prints the HCP Terraform workspace and the commands; no token, no call, no file', async () => {
+    const copy = await copyWorkspace('hcp-nx-');
+    try {
+      const file = join(copy.root, 'nx-biome.json');
+      await writeFile(file, JSON.stringify({ ...JSON.parse(await readFile(file, 'utf8')), terraform: { backend: 'cloud', cloud: { organization: 'geo-platform' } } }, null, 2));
+      copy.git('commit', '-qam', 'terraform.backend cloud');
+      const run = await copy.nx(['run', 'infra:deploy', '--biome=dev-bob', '--apply', '--dry-run', '--output-style=static'], { HOME: join(copy.root, 'no-home'), TERRAFORM_BINARY: '/nonexistent/terraform' });
+      expect(run.code, run.output).toBe(0);
+      expect(run.output).toContain('HCP Terraform workspace geo-dev-bob (organization geo-platform, project geo-dev, tags dev, biome, sandpit): https://app.terraform.io/app/geo-platform/workspaces/geo-dev-bob');
+      const env = 'TF_CLOUD_HOSTNAME=app.terraform.io TF_CLOUD_ORGANIZATION=geo-platform TF_CLOUD_PROJECT=geo-dev TF_WORKSPACE=geo-dev-bob';
+      expect(run.output).toContain(`${env} terraform -chdir=infra/stacks/biome init -input=false`);
+      expect(run.output).toContain(`${env} terraform -chdir=infra/stacks/biome plan -input=false -var-file=../../../dist/terraform/dev-bob.tfvars.json -var=state_backend=cloud -out=dev-bob.tfplan`);
+      expect(run.output).toContain(`${env} terraform -chdir=infra/stacks/biome apply -input=false dev-bob.tfplan`);
+      expect(existsSync(join(copy.root, 'infra/stacks/biome/cloud_override.tf'))).toBe(false);
+      expect(existsSync(join(copy.root, 'dist/terraform/dev-bob.tfvars.json'))).toBe(false);
+    } finally {
+      await copy.cleanup();
+    }
+  }, 300_000);
 });
