@@ -195,6 +195,15 @@ describe('a sandpit with terraform.backend "cloud"', () => {
     expect(prodSet.vars.find((v) => v.key === 'TFC_AWS_RUN_ROLE_ARN')?.value).toBe('arn:aws:iam::333333333333:role/geo-deploy-prod');
   });
 
+  it('--planOnly (the manual CI check): init and a saved plan in the workspace, never an apply', async () => {
+    const out = await output(() => infraDeployWith({ biome: 'dev', planOnly: true }, context(), deps));
+    expect((await calls()).map((c) => [c.argv[1], c.env.TF_WORKSPACE])).toEqual([
+      ['init', 'geo-dev'],
+      ['plan', 'geo-dev'],
+    ]);
+    expect(out).toContain(`HCP Terraform run: https://${api.hostname}/app/geo-platform/geo-dev/runs/run-Stand1n2Run3`);
+  });
+
   it('without a token nothing is created: HCP_TERRAFORM_TOKEN_MISSING before the biome is written', async () => {
     const bare = { ...deps, env: { ...deps.env, HOME: join(root, 'no-home') } };
     await expect(biomeCreateWith({ biome: 'dev-tok', owner: 'x' }, context(), bare)).rejects.toMatchObject({ code: 'HCP_TERRAFORM_TOKEN_MISSING' });

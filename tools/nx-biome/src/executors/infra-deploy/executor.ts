@@ -35,6 +35,8 @@ export async function finishBiome(input: {
   deps: Deps;
   dryRun: boolean;
   apply: boolean;
+  /** Run init and plan, never apply (e.g. a check against HCP Terraform). */
+  planOnly?: boolean;
   terraformDir?: string;
   outcomes?: DeployOutcomeEntry[];
   finish?: Pick<BiomeRunFinish, 'failed' | 'skipped'>;
@@ -54,10 +56,10 @@ export async function finishBiome(input: {
   d.log(biomeTable(tfvars, records, input.outcomes, input.finish));
   const stackDir = input.terraformDir ?? BIOME_STACK_DIR;
   if (input.holdBack) return { path, tfvars };
-  const execute = input.apply && !input.dryRun;
+  const execute = (input.apply || !!input.planOnly) && !input.dryRun;
   // Every artifact must have replicated to the workload bucket Terraform reads (skipped, with a notice, for a local store).
   if (execute) await awaitReplication({ tfvars, store, log: d.log });
-  await runBiomeTerraform({ config: input.config, biome, workspaceRoot: root, stackDir, tfvarsPath: path, apply: input.apply, execute, header: 'Terraform (run with --apply to execute):', env: d.env, log: d.log });
+  await runBiomeTerraform({ config: input.config, biome, workspaceRoot: root, stackDir, tfvarsPath: path, apply: input.apply && !input.planOnly, execute, header: 'Terraform (run with --apply to execute):', env: d.env, log: d.log });
   return { path, tfvars };
 }
 
@@ -75,7 +77,7 @@ export async function infraDeployWith(options: InfraDeployExecutorSchema, contex
     d.log(`${biome.name}: this run also deploys projects; their tfvars are rendered${options.apply ? ' and applied' : ''} once, after the last deploy of the run.`);
     return;
   }
-  await finishBiome({ workspaceRoot: context.root, config, biome, deps: d, dryRun: !!options.dryRun, apply: !!options.apply, terraformDir: options.terraformDir });
+  await finishBiome({ workspaceRoot: context.root, config, biome, deps: d, dryRun: !!options.dryRun, apply: !!options.apply, planOnly: !!options.planOnly, terraformDir: options.terraformDir });
 }
 
 export default async function infraDeployExecutor(options: InfraDeployExecutorSchema, context: ExecutorContext): Promise<{ success: boolean }> {
