@@ -71,7 +71,7 @@ beforeAll(async () => {
       'const argv = process.argv.slice(2);',
       "const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('TF_CLOUD_') || k === 'TF_WORKSPACE'));",
       "fs.appendFileSync(process.env.TF_RECORD, JSON.stringify({ argv, env, override: fs.existsSync(path.join(process.cwd(), 'infra/stacks/biome/cloud_override.tf')) }) + '\\n');",
-      "if (argv.includes('plan')) console.log('Running plan in HCP Terraform...\\n\\nTo view this run in a browser, visit:\\nhttps://' + process.env.TF_CLOUD_HOSTNAME + '/app/' + process.env.TF_CLOUD_ORGANIZATION + '/' + process.env.TF_WORKSPACE + '/runs/run-Stand1n2Run3');",
+      "if (argv.includes('plan') && !process.env.STANDIN_QUIET) console.log('Running plan in HCP Terraform...\\n\\nTo view this run in a browser, visit:\\nhttps://' + process.env.TF_CLOUD_HOSTNAME + '/app/' + process.env.TF_CLOUD_ORGANIZATION + '/' + process.env.TF_WORKSPACE + '/runs/run-Stand1n2Run3');",
     ].join('\n'),
   );
   await chmod(bin, 0o755);
@@ -202,6 +202,14 @@ describe('a sandpit with terraform.backend "cloud"', () => {
       ['plan', 'geo-dev'],
     ]);
     expect(out).toContain(`HCP Terraform run: https://${api.hostname}/app/geo-platform/geo-dev/runs/run-Stand1n2Run3`);
+  });
+
+  it('when Terraform\'s output holds no run URL, the workspace\'s latest run (runs API) is reported', async () => {
+    ws('geo-dev')!.runs = [{ id: 'run-Latest42', status: 'planned_and_saved' }];
+    const quiet = { ...deps, env: { ...deps.env, STANDIN_QUIET: '1' } };
+    const out = await output(() => infraDeployWith({ biome: 'dev', planOnly: true }, context(), quiet));
+    expect(out).toContain(`HCP Terraform run: http://${api.hostname}/app/geo-platform/workspaces/geo-dev/runs/run-Latest42`);
+    expect(api.requests.some((r) => r.path.includes(`/workspaces/${ws('geo-dev')!.id}/runs`))).toBe(true);
   });
 
   it('without a token nothing is created: HCP_TERRAFORM_TOKEN_MISSING before the biome is written', async () => {

@@ -79,6 +79,13 @@ describe('HCP Terraform client', () => {
     expect(`${(err as Error).message}${(err as { hint?: string }).hint}`).not.toContain('not-the-token');
   });
 
+  it('lists a workspace\'s runs, newest first as the API answers', async () => {
+    const ws = (await client.findWorkspace('geo', 'geo-dev-amy'))!;
+    api.workspaces.get(ws.id)!.runs = [{ id: 'run-new', status: 'planned_and_saved' }, { id: 'run-old', status: 'applied' }];
+    expect(await client.listRuns(ws.id, 1)).toEqual([{ id: 'run-new', status: 'planned_and_saved' }]);
+    expect(api.requests.at(-1)?.path).toContain('page[size]=1');
+  });
+
   it('safe-delete: 409 while the workspace manages resources (kept), deleted once it manages none', async () => {
     const ws = (await client.findWorkspace('geo', 'geo-dev-amy'))!;
     const stored = api.workspaces.get(ws.id)!;

@@ -177,6 +177,11 @@ export function findRunUrl(output: string): string | undefined {
   return all.length ? all[all.length - 1][0] : undefined;
 }
 
+/** Where a person sees one run of the biome's workspace. */
+export function runUrlOf(plan: Pick<HcpWorkspacePlan, 'url'>, runId: string): string {
+  return `${plan.url}/runs/${runId}`;
+}
+
 /** The dotenv lines a CI job publishes (GitLab `artifacts:reports:dotenv`) so later jobs and people find the run. */
 export function renderRunReport(input: { workspace: string; workspaceUrl: string; runUrl?: string }): string {
   const lines = [`HCP_TERRAFORM_WORKSPACE=${input.workspace}`, `HCP_TERRAFORM_WORKSPACE_URL=${input.workspaceUrl}`];
