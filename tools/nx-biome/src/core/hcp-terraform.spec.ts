@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseWorkspaceConfig } from './config';
+import { cloudSchema, parseWorkspaceConfig, terraformSchema } from './config';
 import { apiOrigin, cloudEnvironment, findRunUrl, planHcpWorkspace, planStateMigration, renderRunReport, tokenVariableName } from './hcp-terraform';
 import { parseBiomeName } from './names';
 import { displayRunCommand, planBiomeTerraform, planTerraformCommands } from './terraform-plan';
@@ -12,6 +14,15 @@ const TFVARS = '../../../dist/terraform/dev-bob.tfvars.json';
 describe('terraform.backend in nx-biome.json', () => {
   it('defaults to s3, with no cloud settings', () => {
     expect(testConfig().terraform).toEqual({ backend: 's3' });
+  });
+
+  it('the editor schema (config.schema.json) declares the same fields and the same host rule', () => {
+    const schema = JSON.parse(readFileSync(join(__dirname, '../../config.schema.json'), 'utf8')).properties.terraform;
+    expect(Object.keys(schema.properties).sort()).toEqual(Object.keys(terraformSchema.shape).sort());
+    expect(Object.keys(schema.properties.cloud.properties).sort()).toEqual(Object.keys(cloudSchema.shape).sort());
+    const host = new RegExp(schema.properties.cloud.properties.hostname.pattern);
+    for (const h of ['app.terraform.io', 'tfe.example-corp.com', '127.0.0.1:8443']) expect(host.test(h), h).toBe(true);
+    for (const h of ['https://app.terraform.io', 'app.terraform.io/api', '']) expect(host.test(h), h).toBe(false);
   });
 
   it('cloud fills hostname and projectPerEnvironment', () => {
