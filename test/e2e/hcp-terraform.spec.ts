@@ -93,11 +93,11 @@ describe('a sandpit with terraform.backend "cloud"', () => {
   it('biome-create creates its workspace through the API: project, variable set, workspace, tags', async () => {
     const out = await output(() => biomeCreateWith({ biome: 'dev-amy', owner: 'amy', ttl: 1 }, context(), deps));
     expect(out).toMatch(/created dev-amy .*: owner amy/);
-    expect(out).toContain(`HCP Terraform: created workspace geo-dev-amy in project geo-dev: http://${api.hostname}/app/geo-platform/workspaces/geo-dev-amy`);
-    const project = [...api.projects.values()].find((p) => p.name === 'geo-dev')!;
+    expect(out).toContain(`HCP Terraform: created workspace geo-dev-amy in project geo-dev-sandpits: http://${api.hostname}/app/geo-platform/workspaces/geo-dev-amy`);
+    const project = [...api.projects.values()].find((p) => p.name === 'geo-dev-sandpits')!;
     expect(project).toBeDefined();
-    expect(ws('geo-dev-amy')).toMatchObject({ projectId: project.id, autoApply: false, executionMode: 'remote', workingDirectory: 'infra/stacks/biome', tags: ['dev', 'biome', 'sandpit'], vars: [] });
-    const varset = [...api.varsets.values()].find((v) => v.name === 'geo-dev')!;
+    expect(ws('geo-dev-amy')).toMatchObject({ projectId: project.id, autoApply: false, executionMode: 'remote', workingDirectory: 'infra/stacks/biome', tags: ['dev', 'biome', 'sandpit'] });
+    const varset = [...api.varsets.values()].find((v) => v.name === 'geo-dev-sandpits')!;
     expect(varset.projectIds).toEqual([project.id]);
     expect(varset.vars.map((v) => [v.key, v.value, v.category])).toEqual([
       ['TFC_AWS_PROVIDER_AUTH', 'true', 'env'],
@@ -113,8 +113,8 @@ describe('a sandpit with terraform.backend "cloud"', () => {
   it('infra:deploy --apply --dry-run prints the workspace and the commands, calls nothing and writes no override', async () => {
     const requests = api.requests.length;
     const out = await output(() => infraDeployWith({ biome: 'dev-amy', apply: true, dryRun: true }, context(), deps));
-    expect(out).toContain('HCP Terraform workspace geo-dev-amy (organization geo-platform, project geo-dev, tags dev, biome, sandpit)');
-    const env = `TF_CLOUD_HOSTNAME=${api.hostname} TF_CLOUD_ORGANIZATION=geo-platform TF_CLOUD_PROJECT=geo-dev TF_WORKSPACE=geo-dev-amy`;
+    expect(out).toContain('HCP Terraform workspace geo-dev-amy (organization geo-platform, project geo-dev-sandpits, tags dev, biome, sandpit)');
+    const env = `TF_CLOUD_HOSTNAME=${api.hostname} TF_CLOUD_ORGANIZATION=geo-platform TF_CLOUD_PROJECT=geo-dev-sandpits TF_WORKSPACE=geo-dev-amy`;
     expect(out).toContain(`${env} terraform -chdir=infra/stacks/biome init -input=false`);
     expect(out).toContain(`${env} terraform -chdir=infra/stacks/biome plan -input=false -var-file=../../../dist/terraform/dev-amy.tfvars.json -var=state_backend=cloud -out=dev-amy.tfplan`);
     expect(out).toContain(`${env} terraform -chdir=infra/stacks/biome apply -input=false dev-amy.tfplan`);
@@ -131,7 +131,7 @@ describe('a sandpit with terraform.backend "cloud"', () => {
     expect(recorded.map((c) => c.argv.slice(1).join(' '))).toEqual(['init -input=false', 'plan -input=false -var-file=../../../dist/terraform/dev-amy.tfvars.json -var=state_backend=cloud -out=dev-amy.tfplan', 'apply -input=false dev-amy.tfplan']);
     for (const c of recorded) {
       expect(c.override).toBe(true);
-      expect(c.env).toEqual({ TF_CLOUD_HOSTNAME: api.hostname, TF_CLOUD_ORGANIZATION: 'geo-platform', TF_CLOUD_PROJECT: 'geo-dev', TF_WORKSPACE: 'geo-dev-amy' });
+      expect(c.env).toEqual({ TF_CLOUD_HOSTNAME: api.hostname, TF_CLOUD_ORGANIZATION: 'geo-platform', TF_CLOUD_PROJECT: 'geo-dev-sandpits', TF_WORKSPACE: 'geo-dev-amy' });
     }
     const runUrl = `https://${api.hostname}/app/geo-platform/geo-dev-amy/runs/run-Stand1n2Run3`;
     expect(out).toContain(`HCP Terraform run: ${runUrl} (written to dist/terraform/dev-amy.hcp-terraform.env)`);
@@ -183,9 +183,13 @@ describe('a sandpit with terraform.backend "cloud"', () => {
     expect(ws('geo-dev-old')).toBeUndefined();
   });
 
-  it('the main biome of a multi-tenant environment gets the main deploy role on its workspace; prod plans but never applies', async () => {
+  it('the main biome of a multi-tenant environment lives in its own project with the main deploy role; prod plans but never applies', async () => {
     await biomeCreateWith({ biome: 'dev', owner: 'platform' }, context(), deps);
-    expect(ws('geo-dev')?.vars.map((v) => [v.key, v.value])).toEqual([['TFC_AWS_RUN_ROLE_ARN', 'arn:aws:iam::111111111111:role/geo-deploy-dev']]);
+    const mainProject = [...api.projects.values()].find((p) => p.name === 'geo-dev')!;
+    expect(ws('geo-dev')).toMatchObject({ projectId: mainProject.id, tags: ['dev', 'biome', 'main'] });
+    const mainSet = [...api.varsets.values()].find((v) => v.name === 'geo-dev')!;
+    expect(mainSet.projectIds).toEqual([mainProject.id]);
+    expect(mainSet.vars.find((v) => v.key === 'TFC_AWS_RUN_ROLE_ARN')?.value).toBe('arn:aws:iam::111111111111:role/geo-deploy-dev');
     await biomeCreateWith({ biome: 'prod', owner: 'platform' }, context(), deps);
     const out = await output(() => infraDeployWith({ biome: 'prod', apply: true }, context(), deps));
     expect((await calls()).map((c) => c.argv[1])).toEqual(['init', 'plan']);
@@ -256,8 +260,8 @@ describe('the real Nx CLI on a copy of this workspace', () => {
       copy.git('commit', '-qam', 'terraform.backend cloud');
       const run = await copy.nx(['run', 'infra:deploy', '--biome=dev-bob', '--apply', '--dry-run', '--output-style=static'], { HOME: join(copy.root, 'no-home'), TERRAFORM_BINARY: '/nonexistent/terraform' });
       expect(run.code, run.output).toBe(0);
-      expect(run.output).toContain('HCP Terraform workspace geo-dev-bob (organization geo-platform, project geo-dev, tags dev, biome, sandpit): https://app.terraform.io/app/geo-platform/workspaces/geo-dev-bob');
-      const env = 'TF_CLOUD_HOSTNAME=app.terraform.io TF_CLOUD_ORGANIZATION=geo-platform TF_CLOUD_PROJECT=geo-dev TF_WORKSPACE=geo-dev-bob';
+      expect(run.output).toContain('HCP Terraform workspace geo-dev-bob (organization geo-platform, project geo-dev-sandpits, tags dev, biome, sandpit): https://app.terraform.io/app/geo-platform/workspaces/geo-dev-bob');
+      const env = 'TF_CLOUD_HOSTNAME=app.terraform.io TF_CLOUD_ORGANIZATION=geo-platform TF_CLOUD_PROJECT=geo-dev-sandpits TF_WORKSPACE=geo-dev-bob';
       expect(run.output).toContain(`${env} terraform -chdir=infra/stacks/biome init -input=false`);
       expect(run.output).toContain(`${env} terraform -chdir=infra/stacks/biome plan -input=false -var-file=../../../dist/terraform/dev-bob.tfvars.json -var=state_backend=cloud -out=dev-bob.tfplan`);
       expect(run.output).toContain(`${env} terraform -chdir=infra/stacks/biome apply -input=false dev-bob.tfplan`);

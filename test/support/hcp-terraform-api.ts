@@ -8,7 +8,7 @@ import { AddressInfo } from 'node:net';
  * `application/vnd.api+json`, bearer tokens (401 without a valid one, 415 for
  * another content type), `page[number]`/`page[size]` pagination with
  * `meta.pagination` and `links`, 404 for an unknown organization or
- * workspace, 422 for a taken workspace name or variable key, 409 from
+ * workspace, 422 for a taken name or a refused tag, 409 from
  * safe-delete while a workspace manages resources, and 429 with Retry-After
  * and X-RateLimit-* headers when told to throttle.
  */
@@ -22,7 +22,6 @@ export interface DoubleWorkspace {
   workingDirectory: string | null;
   description: string;
   tags: string[];
-  vars: DoubleVar[];
   resourceCount: number;
   runs: Array<{ id: string; status: string }>;
 }
@@ -83,7 +82,6 @@ export async function startHcpTerraformDouble(organization = 'geo'): Promise<Hcp
     relationships: { project: { data: { id: w.projectId, type: 'projects' } }, organization: { data: { id: organization, type: 'organizations' } } },
     links: { self: `/api/v2/organizations/${organization}/workspaces/${w.name}` },
   });
-  const varResource = (v: DoubleVar) => ({ id: v.id, type: 'vars', attributes: { key: v.key, value: v.sensitive ? null : v.value, category: v.category, hcl: v.hcl, sensitive: v.sensitive, description: v.description } });
 
   function send(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {
     res.writeHead(status, { ...(body === undefined ? {} : { 'Content-Type': JSON_API }), ...headers });
@@ -151,7 +149,7 @@ export async function startHcpTerraformDouble(organization = 'geo'): Promise<Hcp
         if (wsByName(name)) return error(res, 422, 'invalid attribute', 'Name has already been taken');
         const projectId = data.relationships?.project?.data?.id ?? defaultProject.id;
         if (!projects.has(projectId)) return error(res, 404, 'not found', 'project not found');
-        const w: DoubleWorkspace = { id: id('ws'), name, projectId, autoApply: data.attributes?.['auto-apply'] === true, executionMode: String(data.attributes?.['execution-mode'] ?? 'remote'), workingDirectory: (data.attributes?.['working-directory'] as string | undefined) ?? null, description: String(data.attributes?.description ?? ''), tags: [], vars: [], resourceCount: 0, runs: [] };
+        const w: DoubleWorkspace = { id: id('ws'), name, projectId, autoApply: data.attributes?.['auto-apply'] === true, executionMode: String(data.attributes?.['execution-mode'] ?? 'remote'), workingDirectory: (data.attributes?.['working-directory'] as string | undefined) ?? null, description: String(data.attributes?.description ?? ''), tags: [], resourceCount: 0, runs: [] };
         workspaces.set(w.id, w);
         return send(res, 201, { data: wsResource(w) });
       }
@@ -186,14 +184,6 @@ export async function startHcpTerraformDouble(organization = 'geo'): Promise<Hcp
           if (!w.tags.includes(t.attributes.name)) w.tags.push(t.attributes.name);
         }
         return send(res, 204);
-      }
-      if (rest === 'vars' && method === 'GET') return send(res, 200, { data: w.vars.map(varResource) });
-      if (rest === 'vars' && method === 'POST') {
-        const a = (body?.data as { attributes: Omit<DoubleVar, 'id'> }).attributes;
-        if (w.vars.some((v) => v.key === a.key && v.category === a.category)) return error(res, 422, 'invalid attribute', 'Key has already been taken');
-        const v = { id: id('var'), ...a };
-        w.vars.push(v);
-        return send(res, 201, { data: varResource(v) });
       }
       if (rest === 'runs' && method === 'GET') return page(res, url, w.runs.map((r) => ({ id: r.id, type: 'runs', attributes: { status: r.status } })));
       if (rest === 'actions/safe-delete' && method === 'POST') {

@@ -39,14 +39,23 @@ describe('HCP Terraform client', () => {
     expect(api.requests.some((r) => r.method === 'POST' && r.path.endsWith('/organizations/geo/workspaces') && r.status === 422)).toBe(true);
   });
 
-  it('tags and variables land on the workspace as sent', async () => {
+  it('tags land on the workspace as sent; a tag name the API refuses is a clear error', async () => {
     const ws = (await client.findWorkspace('geo', 'geo-dev-amy'))!;
     await client.addWorkspaceTags(ws.id, ['dev', 'biome', 'sandpit']);
     expect(await client.listWorkspaceTags(ws.id)).toEqual(['dev', 'biome', 'sandpit']);
-    await client.createWorkspaceVariable(ws.id, { key: 'TFC_AWS_RUN_ROLE_ARN', value: 'arn:aws:iam::111111111111:role/geo-deploy-dev-sandpit', category: 'env', hcl: false, sensitive: false, description: 'd' });
-    expect(await client.listWorkspaceVariables(ws.id)).toEqual([expect.objectContaining({ key: 'TFC_AWS_RUN_ROLE_ARN', value: 'arn:aws:iam::111111111111:role/geo-deploy-dev-sandpit', category: 'env' })]);
-    // The same key again is refused by the API (422), and the client says so with the API's words.
-    await expect(client.createWorkspaceVariable(ws.id, { key: 'TFC_AWS_RUN_ROLE_ARN', value: 'x', category: 'env', hcl: false, sensitive: false, description: '' })).rejects.toMatchObject({ code: 'HCP_TERRAFORM_FAILED', message: expect.stringContaining('422: invalid attribute: Key has already been taken') });
+    await expect(client.addWorkspaceTags(ws.id, ['Not A Tag'])).rejects.toMatchObject({ code: 'HCP_TERRAFORM_FAILED', message: expect.stringContaining('422: invalid tag: Not A Tag') });
+  });
+
+  it('a variable set is created with its variables and project, and can be applied to a workspace', async () => {
+    const project = (await client.findProject('geo', 'geo-dev'))!;
+    const ws = (await client.findWorkspace('geo', 'geo-dev-amy'))!;
+    const set = await client.createVariableSet('geo', { name: 'geo-dev-sandpits', description: 'd', projectIds: [project.id], variables: [{ key: 'TFC_AWS_PROVIDER_AUTH', value: 'true', category: 'env', hcl: false, sensitive: false, description: '' }] });
+    expect(await client.findVariableSet('geo', 'geo-dev-sandpits')).toEqual(set);
+    await client.applyVariableSetToWorkspace(set.id, ws.id);
+    expect(api.varsets.get(set.id)).toMatchObject({ projectIds: [project.id], workspaceIds: [ws.id], vars: [expect.objectContaining({ key: 'TFC_AWS_PROVIDER_AUTH', value: 'true', category: 'env' })] });
+    // The same name again is refused by the API (422), and the client says so with the API's words.
+    await expect(client.createVariableSet('geo', { name: 'geo-dev-sandpits', description: 'd', projectIds: [], variables: [] })).rejects.toMatchObject({ code: 'HCP_TERRAFORM_FAILED', message: expect.stringContaining('422: invalid attribute: Name has already been taken') });
+    api.varsets.delete(set.id);
   });
 
   it('reads every page of a collection (page[size]=100, following meta.pagination.next-page)', async () => {

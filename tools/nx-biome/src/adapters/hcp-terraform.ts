@@ -48,8 +48,6 @@ export interface HcpTerraformPort {
   createWorkspace(organization: string, input: { name: string; projectId?: string; description: string; autoApply: boolean; workingDirectory: string }): Promise<HcpWorkspace>;
   addWorkspaceTags(workspaceId: string, tags: string[]): Promise<void>;
   listWorkspaceTags(workspaceId: string): Promise<string[]>;
-  listWorkspaceVariables(workspaceId: string): Promise<Array<HcpVariable & { id: string }>>;
-  createWorkspaceVariable(workspaceId: string, variable: HcpVariable): Promise<void>;
   findVariableSet(organization: string, name: string): Promise<HcpVariableSet | undefined>;
   createVariableSet(organization: string, input: { name: string; description: string; projectIds: string[]; variables: HcpVariable[] }): Promise<HcpVariableSet>;
   applyVariableSetToWorkspace(variableSetId: string, workspaceId: string): Promise<void>;
@@ -167,13 +165,6 @@ export function createHcpTerraformClient(options: HcpClientOptions): HcpTerrafor
     async listWorkspaceTags(workspaceId) {
       return (await listAll(`/workspaces/${workspaceId}/relationships/tags`)).map((t) => String(t.attributes.name));
     },
-    async listWorkspaceVariables(workspaceId) {
-      const { doc } = await request('GET', `/workspaces/${workspaceId}/vars`);
-      return asList(doc.data).map((v) => ({ id: v.id, ...toVariable(v) }));
-    },
-    async createWorkspaceVariable(workspaceId, variable) {
-      await request('POST', `/workspaces/${workspaceId}/vars`, { data: { type: 'vars', attributes: variable } });
-    },
     async findVariableSet(organization, name) {
       const found = (await listAll(`${org(organization)}/varsets`)).find((v) => v.attributes.name === name);
       return found && { id: found.id, name };
@@ -249,11 +240,6 @@ function toWorkspace(r: Resource): HcpWorkspace {
     ...(project && !Array.isArray(project) ? { projectId: project.id } : {}),
     ...(typeof r.attributes['resource-count'] === 'number' ? { resourceCount: r.attributes['resource-count'] } : {}),
   };
-}
-
-function toVariable(r: Resource): HcpVariable {
-  const a = r.attributes;
-  return { key: String(a.key), value: a.value == null ? '' : String(a.value), category: a.category === 'terraform' ? 'terraform' : 'env', hcl: a.hcl === true, sensitive: a.sensitive === true, description: String(a.description ?? '') };
 }
 
 function apiError(hostname: string, method: string, path: string, status: number, doc: Document): BiomeError {

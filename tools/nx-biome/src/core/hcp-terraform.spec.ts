@@ -39,29 +39,27 @@ describe('terraform.backend in nx-biome.json', () => {
 
 describe('the biome\'s HCP Terraform workspace', () => {
   const config = cloudConfig();
-  it('is <prefix>-<biome> in project <prefix>-<env>, tagged with the environment, biome and its kind', () => {
+  it('is <prefix>-<biome>; main biomes in project <prefix>-<env>, sandpits in <prefix>-<env>-sandpits; tagged with the environment, biome and its kind', () => {
     const plan = planHcpWorkspace(config, parseBiomeName('dev-bob', config), STACK);
-    expect(plan).toMatchObject({ hostname: 'app.terraform.io', organization: 'geo-platform', project: 'geo-dev', createProject: true, workspace: 'geo-dev-bob', tags: ['dev', 'biome', 'sandpit'], variableSet: 'geo-dev', workingDirectory: STACK, approvalRequired: false, url: 'https://app.terraform.io/app/geo-platform/workspaces/geo-dev-bob' });
+    expect(plan).toMatchObject({ hostname: 'app.terraform.io', organization: 'geo-platform', project: 'geo-dev-sandpits', createProject: true, workspace: 'geo-dev-bob', tags: ['dev', 'biome', 'sandpit'], variableSet: 'geo-dev-sandpits', workingDirectory: STACK, approvalRequired: false, url: 'https://app.terraform.io/app/geo-platform/workspaces/geo-dev-bob' });
+    expect(planHcpWorkspace(config, parseBiomeName('dev', config), STACK)).toMatchObject({ workspace: 'geo-dev', project: 'geo-dev', variableSet: 'geo-dev', tags: ['dev', 'biome', 'main'] });
     expect(planHcpWorkspace(config, parseBiomeName('staging', config), STACK)).toMatchObject({ workspace: 'geo-staging', project: 'geo-staging', tags: ['staging', 'biome', 'main'] });
   });
 
   it('without a project per environment, goes to the Default Project (never created)', () => {
     const flat = cloudConfig({ organization: 'geo', projectPerEnvironment: false });
-    expect(planHcpWorkspace(flat, parseBiomeName('dev-bob', flat), STACK)).toMatchObject({ project: 'Default Project', createProject: false });
+    expect(planHcpWorkspace(flat, parseBiomeName('dev-bob', flat), STACK)).toMatchObject({ project: 'Default Project', createProject: false, variableSet: 'geo-dev-sandpits' });
+    expect(planHcpWorkspace(flat, parseBiomeName('dev', flat), STACK)).toMatchObject({ project: 'Default Project', variableSet: 'geo-dev' });
   });
 
-  it('dynamic credentials: the variable set names the least privileged role, the main biome of a multi-tenant environment its own', () => {
-    const dev = planHcpWorkspace(config, parseBiomeName('dev-bob', config), STACK);
-    expect(dev.variableSetVariables.map((v) => [v.key, v.value, v.category])).toEqual([
+  it('dynamic credentials: each variable set names the deploy role of its kind', () => {
+    const roleOf = (b: string) => planHcpWorkspace(config, parseBiomeName(b, config), STACK).variableSetVariables.map((v) => [v.key, v.value, v.category]);
+    expect(roleOf('dev-bob')).toEqual([
       ['TFC_AWS_PROVIDER_AUTH', 'true', 'env'],
       ['TFC_AWS_RUN_ROLE_ARN', 'arn:aws:iam::111111111111:role/geo-deploy-dev-sandpit', 'env'],
     ]);
-    expect(dev.workspaceVariables).toEqual([]);
-    const devMain = planHcpWorkspace(config, parseBiomeName('dev', config), STACK);
-    expect(devMain.workspaceVariables.map((v) => [v.key, v.value])).toEqual([['TFC_AWS_RUN_ROLE_ARN', 'arn:aws:iam::111111111111:role/geo-deploy-dev']]);
-    const prod = planHcpWorkspace(config, parseBiomeName('prod', config), STACK);
-    expect(prod.variableSetVariables[1].value).toBe('arn:aws:iam::333333333333:role/geo-deploy-prod');
-    expect(prod.workspaceVariables).toEqual([]);
+    expect(roleOf('dev')[1][1]).toBe('arn:aws:iam::111111111111:role/geo-deploy-dev');
+    expect(roleOf('prod')[1][1]).toBe('arn:aws:iam::333333333333:role/geo-deploy-prod');
   });
 
   it('only the production main biome (last in promotionOrder) waits for approval', () => {
@@ -88,11 +86,11 @@ describe('the Terraform commands of both backends', () => {
     const config = cloudConfig();
     const plan = planHcpWorkspace(config, parseBiomeName('dev-bob', config), STACK);
     const run = planBiomeTerraform({ stackDir: STACK, biome: 'dev-bob', tfvarsFile: TFVARS, apply: true, cloud: { env: cloudEnvironment(plan), workspace: plan.workspace, approvalRequired: plan.approvalRequired } });
-    expect(run.env).toEqual({ TF_CLOUD_HOSTNAME: 'app.terraform.io', TF_CLOUD_ORGANIZATION: 'geo-platform', TF_CLOUD_PROJECT: 'geo-dev', TF_WORKSPACE: 'geo-dev-bob' });
+    expect(run.env).toEqual({ TF_CLOUD_HOSTNAME: 'app.terraform.io', TF_CLOUD_ORGANIZATION: 'geo-platform', TF_CLOUD_PROJECT: 'geo-dev-sandpits', TF_WORKSPACE: 'geo-dev-bob' });
     expect(run.commands.map((c) => displayRunCommand(c, run.env))).toEqual([
-      `TF_CLOUD_HOSTNAME=app.terraform.io TF_CLOUD_ORGANIZATION=geo-platform TF_CLOUD_PROJECT=geo-dev TF_WORKSPACE=geo-dev-bob terraform -chdir=${STACK} init -input=false`,
-      `TF_CLOUD_HOSTNAME=app.terraform.io TF_CLOUD_ORGANIZATION=geo-platform TF_CLOUD_PROJECT=geo-dev TF_WORKSPACE=geo-dev-bob terraform -chdir=${STACK} plan -input=false -var-file=${TFVARS} -var=state_backend=cloud -out=dev-bob.tfplan`,
-      `TF_CLOUD_HOSTNAME=app.terraform.io TF_CLOUD_ORGANIZATION=geo-platform TF_CLOUD_PROJECT=geo-dev TF_WORKSPACE=geo-dev-bob terraform -chdir=${STACK} apply -input=false dev-bob.tfplan`,
+      `TF_CLOUD_HOSTNAME=app.terraform.io TF_CLOUD_ORGANIZATION=geo-platform TF_CLOUD_PROJECT=geo-dev-sandpits TF_WORKSPACE=geo-dev-bob terraform -chdir=${STACK} init -input=false`,
+      `TF_CLOUD_HOSTNAME=app.terraform.io TF_CLOUD_ORGANIZATION=geo-platform TF_CLOUD_PROJECT=geo-dev-sandpits TF_WORKSPACE=geo-dev-bob terraform -chdir=${STACK} plan -input=false -var-file=${TFVARS} -var=state_backend=cloud -out=dev-bob.tfplan`,
+      `TF_CLOUD_HOSTNAME=app.terraform.io TF_CLOUD_ORGANIZATION=geo-platform TF_CLOUD_PROJECT=geo-dev-sandpits TF_WORKSPACE=geo-dev-bob terraform -chdir=${STACK} apply -input=false dev-bob.tfplan`,
     ]);
   });
 

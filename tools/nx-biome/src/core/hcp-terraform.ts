@@ -40,14 +40,21 @@ export function hcpWorkspaceName(config: Pick<WorkspaceConfig, 'namePrefix'>, bi
   return `${config.namePrefix}-${biome.name}`;
 }
 
-/** The project of an environment's workspaces: `<prefix>-<env>`, or the organization's default project. */
-export function hcpProjectName(config: WorkspaceConfig, cloud: CloudConfig, environment: string): string {
-  return cloud.projectPerEnvironment ? `${config.namePrefix}-${environment}` : 'Default Project';
+/**
+ * The project of a biome's workspace. Main biomes and sandpits of an
+ * environment live in different projects (`<prefix>-<env>`,
+ * `<prefix>-<env>-sandpits`), so a team token for branch pipelines can be
+ * given the sandpit project alone and never queue a run in a main biome's
+ * workspace; the deploy roles' trust pins the project too. Without a project
+ * per environment, everything goes to the organization's default project.
+ */
+export function hcpProjectName(config: Pick<WorkspaceConfig, 'namePrefix'>, cloud: Pick<CloudConfig, 'projectPerEnvironment'>, environment: string, sandpit: boolean): string {
+  return cloud.projectPerEnvironment ? `${config.namePrefix}-${environment}${sandpit ? '-sandpits' : ''}` : 'Default Project';
 }
 
-/** The variable set every workspace of an environment gets (dynamic AWS credentials). */
-export function hcpVariableSetName(config: Pick<WorkspaceConfig, 'namePrefix'>, environment: string): string {
-  return `${config.namePrefix}-${environment}`;
+/** The variable set of an environment's main or sandpit workspaces (dynamic AWS credentials). */
+export function hcpVariableSetName(config: Pick<WorkspaceConfig, 'namePrefix'>, environment: string, sandpit: boolean): string {
+  return `${config.namePrefix}-${environment}${sandpit ? '-sandpits' : ''}`;
 }
 
 /** Tags of a biome's workspace: its environment, `biome`, and `sandpit` or `main` (so reap and people can filter). */
@@ -71,22 +78,16 @@ export interface HcpVariable {
 }
 
 /**
- * The environment's variable set: dynamic provider credentials on, and the
- * least privileged role of the environment (the sandpit deploy role where
- * sandpits exist, else the main one). AWS decides in the end: each role
- * trusts only its own workspaces' `sub` claims, whatever a variable says.
+ * The variable set of a biome's workspace: dynamic provider credentials on,
+ * and the deploy role of its kind (the sandpit deploy role for sandpits).
+ * AWS decides in the end: each role trusts only its own project's and
+ * workspaces' `sub` claims, whatever a variable says.
  */
-export function planVariableSetVariables(config: WorkspaceConfig, environment: EnvironmentConfig): HcpVariable[] {
+export function planVariableSetVariables(config: Pick<WorkspaceConfig, 'namePrefix'>, environment: EnvironmentConfig, sandpit: boolean): HcpVariable[] {
   return [
     { key: 'TFC_AWS_PROVIDER_AUTH', value: 'true', category: 'env', hcl: false, sensitive: false, description: 'Dynamic provider credentials: each run gets a workload identity token and assumes TFC_AWS_RUN_ROLE_ARN.' },
-    { key: 'TFC_AWS_RUN_ROLE_ARN', value: deployRoleArn(config, environment, environment.multiTenant), category: 'env', hcl: false, sensitive: false, description: `The ${environment.multiTenant ? 'sandpit ' : ''}deploy role of ${environment.name}; the main biome's workspace overrides it with the main deploy role.` },
+    { key: 'TFC_AWS_RUN_ROLE_ARN', value: deployRoleArn(config, environment, sandpit), category: 'env', hcl: false, sensitive: false, description: `The ${sandpit ? 'sandpit ' : ''}deploy role of ${environment.name}.` },
   ];
-}
-
-/** Variables set on the workspace itself: the main biome of a multi-tenant environment names the main deploy role (the variable set names the sandpit role). */
-export function planWorkspaceVariables(config: WorkspaceConfig, biome: BiomeRef): HcpVariable[] {
-  if (biome.sandpit || !biome.environment.multiTenant) return [];
-  return [{ key: 'TFC_AWS_RUN_ROLE_ARN', value: deployRoleArn(config, biome.environment, false), category: 'env', hcl: false, sensitive: false, description: `The main deploy role of ${biome.environment.name} (only this workspace's runs may assume it).` }];
 }
 
 /** What a biome's HCP Terraform workspace looks like. */
@@ -100,7 +101,6 @@ export interface HcpWorkspacePlan {
   tags: string[];
   variableSet: string;
   variableSetVariables: HcpVariable[];
-  workspaceVariables: HcpVariable[];
   /** The workspace's working directory: the CLI then uploads the repository root, which the stack's `../../modules` need. */
   workingDirectory: string;
   /** Runs of this workspace apply only after a person approves the plan. */
@@ -132,13 +132,12 @@ export function planHcpWorkspace(config: WorkspaceConfig, biome: BiomeRef, stack
   return {
     hostname: cloud.hostname,
     organization: cloud.organization,
-    project: hcpProjectName(config, cloud, biome.environment.name),
+    project: hcpProjectName(config, cloud, biome.environment.name, biome.sandpit),
     createProject: cloud.projectPerEnvironment,
     workspace,
     tags: hcpWorkspaceTags(biome),
-    variableSet: hcpVariableSetName(config, biome.environment.name),
-    variableSetVariables: planVariableSetVariables(config, biome.environment),
-    workspaceVariables: planWorkspaceVariables(config, biome),
+    variableSet: hcpVariableSetName(config, biome.environment.name, biome.sandpit),
+    variableSetVariables: planVariableSetVariables(config, biome.environment, biome.sandpit),
     workingDirectory: stackDir,
     approvalRequired: approvalRequired(config, biome),
     url: `${apiOrigin(cloud.hostname)}/app/${cloud.organization}/workspaces/${workspace}`,

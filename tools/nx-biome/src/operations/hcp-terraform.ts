@@ -2,7 +2,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { WorkspaceConfig } from '../core/config';
 import { BiomeError } from '../core/errors';
-import { CLOUD_OVERRIDE_CONTENT, CLOUD_OVERRIDE_FILE, CLOUD_OVERRIDE_MARKER, cloudEnvironment, findRunUrl, HcpVariable, HcpWorkspacePlan, planHcpWorkspace, renderRunReport, requireCloudConfig, runUrlOf } from '../core/hcp-terraform';
+import { CLOUD_OVERRIDE_CONTENT, CLOUD_OVERRIDE_FILE, CLOUD_OVERRIDE_MARKER, cloudEnvironment, findRunUrl, HcpWorkspacePlan, planHcpWorkspace, renderRunReport, requireCloudConfig, runUrlOf } from '../core/hcp-terraform';
 import { displayCommand, displayRunCommand, planBiomeTerraform } from '../core/terraform-plan';
 import { runTerraform } from '../adapters/terraform';
 import { BiomeRef } from '../core/names';
@@ -35,8 +35,8 @@ export function describeWorkspaceLine(plan: HcpWorkspacePlan): string {
 
 /**
  * Makes sure the biome's workspace exists as planned: its project, the
- * environment's variable set, the workspace (CLI-driven, remote execution,
- * never auto-apply, working directory = the stack), its tags and variables.
+ * variable set of its kind, the workspace (CLI-driven, remote execution,
+ * never auto-apply, working directory = the stack) and its tags.
  * Idempotent: what exists is left as it is. Returns whether it was created.
  */
 export async function ensureBiomeWorkspace(input: { client: HcpTerraformPort; plan: HcpWorkspacePlan; log: (line: string) => void }): Promise<{ created: boolean; workspaceId: string }> {
@@ -69,14 +69,7 @@ export async function ensureBiomeWorkspace(input: { client: HcpTerraformPort; pl
   if (missingTags.length) await client.addWorkspaceTags(workspace.id, missingTags);
   // Without a per-environment project the variable set cannot follow the project: it is applied to each workspace.
   if (!projectId && (created || varsetIsNew)) await client.applyVariableSetToWorkspace(varset.id, workspace.id);
-  await ensureVariables(client, workspace.id, plan.workspaceVariables);
   return { created, workspaceId: workspace.id };
-}
-
-async function ensureVariables(client: HcpTerraformPort, workspaceId: string, wanted: HcpVariable[]): Promise<void> {
-  if (wanted.length === 0) return;
-  const existing = new Set((await client.listWorkspaceVariables(workspaceId)).map((v) => `${v.category}:${v.key}`));
-  for (const v of wanted) if (!existing.has(`${v.category}:${v.key}`)) await client.createWorkspaceVariable(workspaceId, v);
 }
 
 /**
