@@ -61,7 +61,7 @@ module "dev" {
   multi_tenant               = true
   deployer_role_arns         = ["arn:aws:iam::999999999999:role/geo-deploy-dev-codebuild"]
   sandpit_deployer_role_arns = ["arn:aws:iam::999999999999:role/geo-deploy-dev-sandpit-codebuild"]
-  hcp_terraform              = { organization = "${ORG}", project = "geo-dev" }
+  hcp_terraform              = { organization = "${ORG}", project = "geo-dev", sandpit_project = "geo-dev-sandpits" }
 }
 
 module "prod" {
@@ -69,7 +69,7 @@ module "prod" {
   name_prefix        = "geo"
   environment        = "prod"
   deployer_role_arns = ["arn:aws:iam::999999999999:role/geo-deploy-prod-codebuild"]
-  hcp_terraform      = { organization = "${ORG}", project = "geo-prod" }
+  hcp_terraform      = { organization = "${ORG}", project = "geo-prod", sandpit_project = "geo-prod-sandpits" }
 }
 
 # The default (S3 backend): no hcp_terraform at all.
@@ -131,7 +131,9 @@ function requireRendered(ctx: { skip(note?: string): void }) {
   return rendered!;
 }
 
-const sub = (workspace: string, phase: 'plan' | 'apply', project = 'geo-dev', org = ORG) => `organization:${org}:project:${project}:workspace:${workspace}:run_phase:${phase}`;
+/** Where the plugin puts a dev workspace: sandpits in geo-dev-sandpits, the main biome in geo-dev. */
+const devProject = (workspace: string) => (workspace.startsWith('geo-dev-') ? 'geo-dev-sandpits' : 'geo-dev');
+const sub = (workspace: string, phase: 'plan' | 'apply', project = devProject(workspace), org = ORG) => `organization:${org}:project:${project}:workspace:${workspace}:run_phase:${phase}`;
 
 /** Whether a run whose token carries `sub` (and `aud`) may assume the role with this trust policy, as AWS decides. */
 function decide(trust: Trust, role: string, account: string, claims: { sub: string; aud?: string; provider?: string }): string {
@@ -161,23 +163,30 @@ describe('HCP Terraform dynamic credentials: who may assume which deploy role', 
     expect(r.plain_main.Statement).toHaveLength(1);
   });
 
-  it('the main biome\'s workspace geo-dev assumes the main deploy role in plan and apply; no sandpit workspace can', (ctx) => {
+  it('the main biome\'s workspace geo-dev assumes the main deploy role in plan and apply; no sandpit workspace can, in either project', (ctx) => {
     const { dev_main } = requireRendered(ctx);
     const main = (claims: Parameters<typeof decide>[3]) => decide(dev_main, 'geo-deploy-dev', ACCOUNT.dev, claims);
-    expect(main({ sub: sub('geo-dev', 'plan') })).toBe('Allowed');
-    expect(main({ sub: sub('geo-dev', 'apply') })).toBe('Allowed');
+    expect(main({ sub: sub('geo-dev', 'plan', 'geo-dev') })).toBe('Allowed');
+    expect(main({ sub: sub('geo-dev', 'apply', 'geo-dev') })).toBe('Allowed');
+    expect(main({ sub: sub('geo-dev', 'apply', 'geo-dev-sandpits') }), 'the main workspace name in the sandpit project').toBe('ImplicitlyDenied');
     for (const ws of ['geo-dev-bob', 'geo-dev-mr-142', 'geo-devx', 'geo-staging', 'geo-prod']) {
-      expect(main({ sub: sub(ws, 'apply') }), ws).toBe('ImplicitlyDenied');
-      expect(main({ sub: sub(ws, 'plan') }), ws).toBe('ImplicitlyDenied');
+      for (const project of ['geo-dev', 'geo-dev-sandpits']) {
+        expect(main({ sub: sub(ws, 'apply', project) }), `${project}/${ws}`).toBe('ImplicitlyDenied');
+        expect(main({ sub: sub(ws, 'plan', project) }), `${project}/${ws}`).toBe('ImplicitlyDenied');
+      }
     }
   });
 
-  it('a sandpit workspace assumes the sandpit deploy role; the main workspace and other environments cannot', (ctx) => {
+  it('a sandpit workspace of the sandpit project assumes the sandpit deploy role; the main workspace and other environments cannot', (ctx) => {
     const { dev_sandpit } = requireRendered(ctx);
     const sandpit = (claims: Parameters<typeof decide>[3]) => decide(dev_sandpit, 'geo-deploy-dev-sandpit', ACCOUNT.dev, claims);
-    expect(sandpit({ sub: sub('geo-dev-bob', 'plan') })).toBe('Allowed');
-    expect(sandpit({ sub: sub('geo-dev-mr-142', 'apply') })).toBe('Allowed');
-    for (const ws of ['geo-dev', 'geo-dev-', 'geo-devx-bob', 'geo-staging-bob']) expect(sandpit({ sub: sub(ws, 'apply') }), ws).toBe('ImplicitlyDenied');
+    expect(sandpit({ sub: sub('geo-dev-bob', 'plan', 'geo-dev-sandpits') })).toBe('Allowed');
+    expect(sandpit({ sub: sub('geo-dev-mr-142', 'apply', 'geo-dev-sandpits') })).toBe('Allowed');
+    for (const ws of ['geo-dev', 'geo-dev-', 'geo-devx-bob', 'geo-staging-bob']) {
+      for (const project of ['geo-dev', 'geo-dev-sandpits']) expect(sandpit({ sub: sub(ws, 'apply', project) }), `${project}/${ws}`).toBe('ImplicitlyDenied');
+    }
+    // A sandpit-named workspace placed in the main project gets neither role.
+    expect(sandpit({ sub: sub('geo-dev-bob', 'apply', 'geo-dev') })).toBe('ImplicitlyDenied');
   });
 
   it('organization, project, audience and the identity provider are all pinned', (ctx) => {
@@ -186,7 +195,8 @@ describe('HCP Terraform dynamic credentials: who may assume which deploy role', 
     const sandpit = (claims: Parameters<typeof decide>[3]) => decide(dev_sandpit, 'geo-deploy-dev-sandpit', ACCOUNT.dev, claims);
     for (const check of [main, sandpit]) {
       const ws = check === main ? 'geo-dev' : 'geo-dev-bob';
-      expect(check({ sub: sub(ws, 'apply', 'geo-dev', 'someone-else') }), 'another organization').toBe('ImplicitlyDenied');
+      expect(check({ sub: sub(ws, 'apply') }), 'the control case').toBe('Allowed');
+      expect(check({ sub: sub(ws, 'apply', undefined, 'someone-else') }), 'another organization').toBe('ImplicitlyDenied');
       expect(check({ sub: sub(ws, 'apply', 'Default Project') }), 'another project').toBe('ImplicitlyDenied');
       expect(check({ sub: sub(ws, 'apply'), aud: 'sts.amazonaws.com' }), 'another audience').toBe('ImplicitlyDenied');
       expect(check({ sub: sub(ws, 'apply'), provider: `arn:aws:iam::${ACCOUNT.dev}:oidc-provider/gitlab.example.com` }), 'another identity provider').toBe('ImplicitlyDenied');

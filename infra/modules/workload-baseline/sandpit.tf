@@ -101,7 +101,7 @@ data "aws_iam_policy_document" "sandpit_deploy_assume" {
     }
   }
 
-  # HCP Terraform: sandpit workspaces <prefix>-<env>-<suffix> only (never the main biome's <prefix>-<env>).
+  # HCP Terraform: sandpit workspaces <prefix>-<env>-<suffix> of the sandpit project only (never the main biome's <prefix>-<env>).
   dynamic "statement" {
     for_each = local.hcp_terraform_provider_arns
 
@@ -123,7 +123,7 @@ data "aws_iam_policy_document" "sandpit_deploy_assume" {
       condition {
         test     = "StringLike"
         variable = "${var.hcp_terraform.hostname}:sub"
-        values   = [for phase in ["plan", "apply"] : "${local.hcp_terraform_subject}:${local.main_workspace}-?*:run_phase:${phase}"]
+        values   = [for phase in ["plan", "apply"] : "${local.hcp_sandpit_subject}:${local.main_workspace}-?*:run_phase:${phase}"]
       }
     }
   }

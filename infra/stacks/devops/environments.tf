@@ -21,12 +21,13 @@ locals {
     for env in local.environment_names : env => [for key, job in local.jobs : module.codebuild[key].role_arn if job.env == env && job.trust == "sandpit"]
   }
 
-  # The project of each environment's HCP Terraform workspaces (the plugin's hcpProjectName).
+  # The projects of each environment's HCP Terraform workspaces, main and sandpits (the plugin's hcpProjectName).
   hcp_terraform = {
     for env in local.environment_names : env => var.hcp_terraform == null ? null : {
-      hostname     = var.hcp_terraform.hostname
-      organization = var.hcp_terraform.organization
-      project      = var.hcp_terraform.project_per_environment ? "${var.name_prefix}-${env}" : "Default Project"
+      hostname        = var.hcp_terraform.hostname
+      organization    = var.hcp_terraform.organization
+      project         = var.hcp_terraform.project_per_environment ? "${var.name_prefix}-${env}" : "Default Project"
+      sandpit_project = var.hcp_terraform.project_per_environment ? "${var.name_prefix}-${env}-sandpits" : "Default Project"
     }
   }
 

@@ -125,7 +125,7 @@ variable "tags" {
 }
 
 variable "hcp_terraform" {
-  description = "When biome stacks run in HCP Terraform (nx-biome.json terraform.backend \"cloud\"): organization, hostname and project_per_environment as in terraform.cloud. Each workload account then gets an OIDC provider for the host, and its deploy roles trust the environment's workspaces (main: <name_prefix>-<env>; sandpit: <name_prefix>-<env>-*). null: none."
+  description = "When biome stacks run in HCP Terraform (nx-biome.json terraform.backend \"cloud\"): organization, hostname and project_per_environment as in terraform.cloud. Each workload account then gets an OIDC provider for the host, and its deploy roles trust the environment's workspaces (main: <name_prefix>-<env> in project <name_prefix>-<env>; sandpit: <name_prefix>-<env>-* in project <name_prefix>-<env>-sandpits). null: none."
   type = object({
     organization            = string
     hostname                = optional(string, "app.terraform.io")

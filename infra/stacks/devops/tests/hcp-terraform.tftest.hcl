@@ -44,8 +44,8 @@ run "hcp_terraform_applies_from_an_empty_state" {
   }
 
   assert {
-    condition     = local.hcp_terraform["dev"].project == "geo-dev" && local.hcp_terraform["prod"].project == "geo-prod" && local.hcp_terraform["dev"].hostname == "app.terraform.io"
-    error_message = "Each environment's roles trust its own project <name_prefix>-<env> on app.terraform.io (the plugin's hcpProjectName)."
+    condition     = local.hcp_terraform["dev"].project == "geo-dev" && local.hcp_terraform["dev"].sandpit_project == "geo-dev-sandpits" && local.hcp_terraform["prod"].project == "geo-prod" && local.hcp_terraform["dev"].hostname == "app.terraform.io"
+    error_message = "Each environment's roles trust its own projects, <name_prefix>-<env> (main) and <name_prefix>-<env>-sandpits, on app.terraform.io (the plugin's hcpProjectName)."
   }
 }
 
