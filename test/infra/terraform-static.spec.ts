@@ -204,7 +204,9 @@ describe('the biome stack', () => {
     expect(conditions).toContain('${!var.sandpit || contains(var.multi_tenant_environments, var.environment)}');
     expect(biome.variables.multi_tenant_environments.default).toEqual(['dev']);
     const bucket = biome.resources.aws_s3_bucket.data;
-    expect(JSON.stringify(bucket.lifecycle)).toContain('terraform.workspace == var.biome');
+    expect(JSON.stringify(bucket.lifecycle)).toContain('terraform.workspace == local.expected_workspace');
+    // The S3 backend's workspace is the biome; HCP Terraform's is <prefix>-<biome> (names are unique per organization).
+    expect(JSON.stringify(biome.locals)).toContain('var.state_backend == \\"cloud\\" ? \\"${var.name_prefix}-${var.biome}\\" : var.biome');
   });
 });
 

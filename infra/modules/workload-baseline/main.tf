@@ -270,6 +270,33 @@ data "aws_iam_policy_document" "deploy_assume" {
       identifiers = var.deployer_role_arns
     }
   }
+
+  # HCP Terraform: the main biome's workspace only, in either run phase.
+  dynamic "statement" {
+    for_each = local.hcp_terraform_provider_arns
+
+    content {
+      sid     = "HcpTerraformMainWorkspace"
+      actions = ["sts:AssumeRoleWithWebIdentity"]
+
+      principals {
+        type        = "Federated"
+        identifiers = [statement.value]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "${var.hcp_terraform.hostname}:aud"
+        values   = [local.hcp_terraform_audience]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "${var.hcp_terraform.hostname}:sub"
+        values   = [for phase in ["plan", "apply"] : "${local.hcp_terraform_subject}:${local.main_workspace}:run_phase:${phase}"]
+      }
+    }
+  }
 }
 
 resource "aws_iam_role" "deploy" {
@@ -278,6 +305,9 @@ resource "aws_iam_role" "deploy" {
   assume_role_policy   = data.aws_iam_policy_document.deploy_assume.json
   max_session_duration = 7200
   tags                 = var.tags
+
+  # IAM refuses a trust policy naming an OIDC provider that does not exist yet.
+  depends_on = [aws_iam_openid_connect_provider.hcp_terraform]
 }
 
 # What both deploy roles need whatever biome they apply: the state bucket's

@@ -32,3 +32,18 @@ output "sandpit_permissions_boundary_arn" {
   description = "Permissions boundary every sandpit role must carry (null unless multi_tenant)."
   value       = one(aws_iam_policy.sandpit_boundary[*].arn)
 }
+
+output "hcp_terraform_oidc_provider_arn" {
+  description = "ARN of the account's OIDC provider for HCP Terraform (null unless hcp_terraform is set)."
+  value       = one(aws_iam_openid_connect_provider.hcp_terraform[*].arn)
+}
+
+output "deploy_role_trust_policy" {
+  description = "Trust policy of the deploy role, as rendered (who may assume it: the deployer roles and, with hcp_terraform, the main biome's workspace)."
+  value       = data.aws_iam_policy_document.deploy_assume.json
+}
+
+output "sandpit_deploy_role_trust_policy" {
+  description = "Trust policy of the sandpit deploy role, as rendered (null unless multi_tenant)."
+  value       = var.multi_tenant ? data.aws_iam_policy_document.sandpit_deploy_assume.json : null
+}

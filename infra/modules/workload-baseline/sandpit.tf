@@ -100,6 +100,33 @@ data "aws_iam_policy_document" "sandpit_deploy_assume" {
       identifiers = var.sandpit_deployer_role_arns
     }
   }
+
+  # HCP Terraform: sandpit workspaces <prefix>-<env>-<suffix> of the sandpit project only (never the main biome's <prefix>-<env>).
+  dynamic "statement" {
+    for_each = local.hcp_terraform_provider_arns
+
+    content {
+      sid     = "HcpTerraformSandpitWorkspaces"
+      actions = ["sts:AssumeRoleWithWebIdentity"]
+
+      principals {
+        type        = "Federated"
+        identifiers = [statement.value]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "${var.hcp_terraform.hostname}:aud"
+        values   = [local.hcp_terraform_audience]
+      }
+
+      condition {
+        test     = "StringLike"
+        variable = "${var.hcp_terraform.hostname}:sub"
+        values   = [for phase in ["plan", "apply"] : "${local.hcp_sandpit_subject}:${local.main_workspace}-?*:run_phase:${phase}"]
+      }
+    }
+  }
 }
 
 resource "aws_iam_role" "sandpit_deploy" {
@@ -110,6 +137,9 @@ resource "aws_iam_role" "sandpit_deploy" {
   assume_role_policy   = data.aws_iam_policy_document.sandpit_deploy_assume.json
   max_session_duration = 7200
   tags                 = var.tags
+
+  # IAM refuses a trust policy naming an OIDC provider that does not exist yet.
+  depends_on = [aws_iam_openid_connect_provider.hcp_terraform]
 }
 
 data "aws_iam_policy_document" "sandpit_deploy" {

@@ -48,3 +48,19 @@ variable "state_workspace_key_prefix" {
   type        = string
   default     = "biomes"
 }
+
+variable "hcp_terraform" {
+  description = "HCP Terraform (or Terraform Enterprise) runs the biome stacks with dynamic provider credentials: creates the account's OIDC provider for hostname; the main deploy role trusts only workspace <name_prefix>-<environment> of project, the sandpit deploy role only workspaces <name_prefix>-<environment>-* of sandpit_project (organization, project, workspace and run phase in the token's sub). null: neither."
+  type = object({
+    hostname        = optional(string, "app.terraform.io")
+    organization    = string
+    project         = string
+    sandpit_project = string
+  })
+  default = null
+
+  validation {
+    condition     = var.hcp_terraform == null || can(regex("^[a-z0-9.-]+$", var.hcp_terraform.hostname)) && !can(regex("[:*?]", "${var.hcp_terraform.organization}${var.hcp_terraform.project}${var.hcp_terraform.sandpit_project}"))
+    error_message = "hcp_terraform: hostname is a bare host (no scheme or port); organization and the projects hold no \":\", \"*\" or \"?\" (they are matched literally in the sub claim)."
+  }
+}

@@ -14,6 +14,13 @@ locals {
   endpoint_name            = coalesce(var.sagemaker_endpoint_name, "${local.env_name}-models")
   endpoint_arn             = "arn:${local.partition}:sagemaker:${var.aws_region}:${var.aws_account_id}:endpoint/${local.endpoint_name}"
 
+  # HCP Terraform workspace names are unique per organization, so there the
+  # biome's workspace carries the prefix; S3 workspaces are the biome's name.
+  expected_workspace = var.state_backend == "cloud" ? "${var.name_prefix}-${var.biome}" : var.biome
+  # In HCP Terraform the run's dynamic credentials already are the deploy role
+  # (TFC_AWS_RUN_ROLE_ARN); assuming it again would need it to trust itself.
+  assume_deploy_role = var.assume_deploy_role && var.state_backend == "s3"
+
   # On every resource (provider default_tags); each project adds its own git_sha.
   tags = merge(var.tags, {
     biome       = var.biome
@@ -52,8 +59,8 @@ resource "aws_s3_bucket" "data" {
 
   lifecycle {
     precondition {
-      condition     = terraform.workspace == var.biome
-      error_message = "Select the biome's own workspace first: terraform workspace select -or-create ${var.biome} (current: ${terraform.workspace})."
+      condition     = terraform.workspace == local.expected_workspace
+      error_message = var.state_backend == "cloud" ? "Run in the biome's own HCP Terraform workspace: TF_WORKSPACE=${local.expected_workspace} (current: ${terraform.workspace})." : "Select the biome's own workspace first: terraform workspace select -or-create ${var.biome} (current: ${terraform.workspace})."
     }
   }
 }

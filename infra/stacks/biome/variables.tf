@@ -191,6 +191,17 @@ variable "assume_deploy_role" {
   default     = true
 }
 
+variable "state_backend" {
+  description = "Where this run's state lives: s3 (the workspace is named after the biome; the provider assumes the deploy role) or cloud (HCP Terraform workspace <name_prefix>-<biome>; the run's dynamic provider credentials already are the deploy role)."
+  type        = string
+  default     = "s3"
+
+  validation {
+    condition     = contains(["s3", "cloud"], var.state_backend)
+    error_message = "state_backend is s3 or cloud."
+  }
+}
+
 variable "models_bucket" {
   description = "Bucket the shared multi-model endpoint loads from; null uses <name_prefix>-models-<environment>-<aws_account_id>."
   type        = string

@@ -11,6 +11,8 @@ terraform {
   # Partial configuration: one state bucket per environment, one workspace per
   # biome (state key biomes/<biome>/biome.tfstate). Pass the environment's file
   # at init, e.g. TF_CLI_ARGS_init="-backend-config=backends/dev.s3.tfbackend".
+  # With terraform.backend "cloud" in nx-biome.json the plugin generates the
+  # git-ignored cloud_override.tf, whose cloud {} block replaces this one.
   backend "s3" {}
 }
 
@@ -21,7 +23,7 @@ provider "aws" {
   allowed_account_ids = [var.aws_account_id]
 
   dynamic "assume_role" {
-    for_each = var.assume_deploy_role ? [local.deploy_role_arn] : []
+    for_each = local.assume_deploy_role ? [local.deploy_role_arn] : []
 
     content {
       role_arn     = assume_role.value

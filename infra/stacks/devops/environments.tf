@@ -21,6 +21,16 @@ locals {
     for env in local.environment_names : env => [for key, job in local.jobs : module.codebuild[key].role_arn if job.env == env && job.trust == "sandpit"]
   }
 
+  # The projects of each environment's HCP Terraform workspaces, main and sandpits (the plugin's hcpProjectName).
+  hcp_terraform = {
+    for env in local.environment_names : env => var.hcp_terraform == null ? null : {
+      hostname        = var.hcp_terraform.hostname
+      organization    = var.hcp_terraform.organization
+      project         = var.hcp_terraform.project_per_environment ? "${var.name_prefix}-${env}" : "Default Project"
+      sandpit_project = var.hcp_terraform.project_per_environment ? "${var.name_prefix}-${env}-sandpits" : "Default Project"
+    }
+  }
+
   replicas = {
     dev     = { bucket_arn = module.workload_dev.artifact_bucket_arn, kms_key_arn = module.workload_dev.artifact_kms_key_arn }
     staging = { bucket_arn = module.workload_staging.artifact_bucket_arn, kms_key_arn = module.workload_staging.artifact_kms_key_arn }
@@ -39,6 +49,7 @@ module "workload_dev" {
   deployer_role_arns           = local.deployers["dev"]
   multi_tenant                 = var.environments["dev"].multi_tenant
   sandpit_deployer_role_arns   = local.sandpit_deployers["dev"]
+  hcp_terraform                = local.hcp_terraform["dev"]
 }
 
 module "workload_staging" {
@@ -52,6 +63,7 @@ module "workload_staging" {
   deployer_role_arns           = local.deployers["staging"]
   multi_tenant                 = var.environments["staging"].multi_tenant
   sandpit_deployer_role_arns   = local.sandpit_deployers["staging"]
+  hcp_terraform                = local.hcp_terraform["staging"]
 }
 
 module "workload_prod" {
@@ -65,4 +77,5 @@ module "workload_prod" {
   deployer_role_arns           = local.deployers["prod"]
   multi_tenant                 = var.environments["prod"].multi_tenant
   sandpit_deployer_role_arns   = local.sandpit_deployers["prod"]
+  hcp_terraform                = local.hcp_terraform["prod"]
 }

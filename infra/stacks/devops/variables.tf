@@ -123,3 +123,13 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "hcp_terraform" {
+  description = "When biome stacks run in HCP Terraform (nx-biome.json terraform.backend \"cloud\"): organization, hostname and project_per_environment as in terraform.cloud. Each workload account then gets an OIDC provider for the host, and its deploy roles trust the environment's workspaces (main: <name_prefix>-<env> in project <name_prefix>-<env>; sandpit: <name_prefix>-<env>-* in project <name_prefix>-<env>-sandpits). null: none."
+  type = object({
+    organization            = string
+    hostname                = optional(string, "app.terraform.io")
+    project_per_environment = optional(bool, true)
+  })
+  default = null
+}

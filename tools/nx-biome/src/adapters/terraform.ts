@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { access } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { BiomeError } from '../core/errors';
-import { Argv, displayCommand } from '../core/terraform-plan';
+import { Argv, displayCommand, displayRunCommand } from '../core/terraform-plan';
 
 /** Finds the terraform binary on PATH (or TERRAFORM_BINARY). */
 export async function findTerraform(env: Record<string, string | undefined> = process.env): Promise<string | undefined> {
@@ -14,16 +14,28 @@ export async function findTerraform(env: Record<string, string | undefined> = pr
   return undefined;
 }
 
-/** Runs Terraform commands in order, streaming their output; stops at the first failure. */
-export async function runTerraform(commands: Argv[], cwd: string, env: Record<string, string | undefined> = process.env): Promise<void> {
+/**
+ * Runs Terraform commands in order, streaming their output; stops at the
+ * first failure. `extraEnv` is added to every command (and shown in front of
+ * it); with `onOutput`, stdout and stderr are also handed over as they pass
+ * (to find the run URL HCP Terraform prints).
+ */
+export async function runTerraform(commands: Argv[], cwd: string, env: Record<string, string | undefined> = process.env, options: { extraEnv?: Record<string, string>; onOutput?: (text: string) => void } = {}): Promise<void> {
+  const extra = options.extraEnv ?? {};
   const binary = await findTerraform(env);
   if (!binary) {
-    throw new BiomeError('TERRAFORM_MISSING', 'terraform is not on PATH.', `Install Terraform >= 1.6, or run these yourself:\n    ${commands.map(displayCommand).join('\n    ')}`);
+    throw new BiomeError('TERRAFORM_MISSING', 'terraform is not on PATH.', `Install Terraform >= 1.6, or run these yourself:\n    ${commands.map((c) => displayRunCommand(c, extra)).join('\n    ')}`);
   }
+  const childEnv = { ...env, ...extra } as NodeJS.ProcessEnv;
+  const onOutput = options.onOutput;
   for (const argv of commands) {
-    console.log(`$ ${displayCommand(argv)}`);
+    console.log(`$ ${displayRunCommand(argv, extra)}`);
     const code = await new Promise<number>((resolve, reject) => {
-      const child = spawn(binary, argv.slice(1), { cwd, stdio: 'inherit', env: env as NodeJS.ProcessEnv });
+      const child = spawn(binary, argv.slice(1), { cwd, stdio: onOutput ? ['inherit', 'pipe', 'pipe'] : 'inherit', env: childEnv });
+      if (onOutput) {
+        child.stdout?.on('data', (b: Buffer) => (process.stdout.write(b), onOutput(b.toString('utf8'))));
+        child.stderr?.on('data', (b: Buffer) => (process.stderr.write(b), onOutput(b.toString('utf8'))));
+      }
       child.on('error', reject);
       child.on('close', (c) => resolve(c ?? 1));
     });

@@ -37,6 +37,30 @@ export const environmentSchema = z
 
 export type DataSetConfig = z.infer<typeof dataSetSchema>;
 
+/** HCP Terraform / Terraform Enterprise: where biome stacks run when `terraform.backend` is "cloud". */
+export const cloudSchema = z
+  .object({
+    organization: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/, 'must be an HCP Terraform organization name (letters, digits, "-" and "_")'),
+    // A host name, optionally with a port (Terraform Enterprise behind a non-standard port, or a loopback test server).
+    hostname: z
+      .string()
+      .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/, 'must be a host name such as app.terraform.io (no scheme, no path)')
+      .default('app.terraform.io'),
+    projectPerEnvironment: z.boolean().default(true),
+  })
+  .strict();
+
+/** Which backend holds the biome stacks' state and runs their plans: the S3 bucket per environment (default) or HCP Terraform. */
+export const terraformSchema = z
+  .object({
+    backend: z.enum(['s3', 'cloud']).default('s3'),
+    cloud: cloudSchema.optional(),
+  })
+  .strict();
+
+export type CloudConfig = z.infer<typeof cloudSchema>;
+export type TerraformConfig = z.infer<typeof terraformSchema>;
+
 /** The zod schema of `nx-biome.json` (tools/nx-biome/config.schema.json mirrors it for editors; a test keeps them in step). */
 export const configSchema = z
   .object({
@@ -51,6 +75,7 @@ export const configSchema = z
       .object({ projectsPerShard: z.number().int().min(1).max(10_000).default(50), maxShards: z.number().int().min(1).max(100).default(8) })
       .strict()
       .default({ projectsPerShard: 50, maxShards: 8 }),
+    terraform: terraformSchema.default({ backend: 's3' }),
   })
   .strict();
 
@@ -62,6 +87,7 @@ export interface WorkspaceConfig {
   promotionOrder: string[];
   environments: Record<string, EnvironmentConfig>;
   fanout: { projectsPerShard: number; maxShards: number };
+  terraform: TerraformConfig;
 }
 
 /**
@@ -82,6 +108,7 @@ export function parseWorkspaceConfig(raw: unknown, source = WORKSPACE_CONFIG_FIL
     if (!Object.hasOwn(value.environments, name)) problems.push(`promotionOrder: names unknown environment "${name}"; use only environments declared under "environments" (${Object.keys(value.environments).join(', ') || 'none'})`);
   }
   for (const [name, env] of Object.entries(value.environments)) problems.push(...dataSetPrefixProblems(name, env.dataSets ?? {}));
+  if (value.terraform.backend === 'cloud' && !value.terraform.cloud) problems.push('terraform.cloud: backend "cloud" needs terraform.cloud.organization (and hostname when not app.terraform.io); or set terraform.backend to "s3"');
   if (problems.length > 0) {
     throw new BiomeError('CONFIG_INVALID', `${source} is invalid:\n  - ${problems.join('\n  - ')}`, `Fix ${source}; docs/configuration.md lists every field.`);
   }

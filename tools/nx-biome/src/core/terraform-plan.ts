@@ -17,6 +17,40 @@ export function planTerraformCommands(input: { stackDir: string; biome: string; 
   return commands;
 }
 
+/** The commands of one Terraform action on a biome, with the environment they need. */
+export interface TerraformRun {
+  commands: Argv[];
+  /** Variables added to the commands' environment (the cloud block's organization, host, project and workspace). */
+  env: Record<string, string>;
+  /** Set for the cloud backend: the workspace, and whether the apply waits for a person. */
+  cloud?: { workspace: string; approvalRequired: boolean };
+}
+
+/**
+ * The commands for either backend. S3 (the default): exactly
+ * planTerraformCommands. Cloud: no `workspace select` (TF_WORKSPACE names the
+ * workspace), `-var=state_backend=cloud` (the stack then checks that workspace
+ * name and uses the run's dynamic credentials instead of assuming the deploy
+ * role), and no apply where a person must approve the plan first.
+ */
+export function planBiomeTerraform(input: { stackDir: string; biome: string; tfvarsFile: string; apply: boolean; destroy?: boolean; cloud?: { env: Record<string, string>; workspace: string; approvalRequired: boolean } }): TerraformRun {
+  if (!input.cloud) return { commands: planTerraformCommands(input), env: {} };
+  const chdir = `-chdir=${input.stackDir}`;
+  const planFile = `${input.biome}.tfplan`;
+  const commands: Argv[] = [
+    ['terraform', chdir, 'init', '-input=false'],
+    ['terraform', chdir, 'plan', '-input=false', `-var-file=${input.tfvarsFile}`, '-var=state_backend=cloud', ...(input.destroy ? ['-destroy'] : []), `-out=${planFile}`],
+  ];
+  if (input.apply && !input.cloud.approvalRequired) commands.push(['terraform', chdir, 'apply', '-input=false', planFile]);
+  return { commands, env: input.cloud.env, cloud: { workspace: input.cloud.workspace, approvalRequired: input.cloud.approvalRequired } };
+}
+
+/** A command line as a person would type it, with the environment it needs in front. */
+export function displayRunCommand(argv: Argv, env: Record<string, string>): string {
+  const prefix = Object.entries(env).map(([k, v]) => `${k}=${displayCommand([v])}`);
+  return [...prefix, displayCommand(argv)].join(' ');
+}
+
 /** Shell-quotes an argv for display only (never executed through a shell). */
 export function displayCommand(argv: Argv): string {
   return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');

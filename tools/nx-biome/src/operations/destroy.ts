@@ -1,16 +1,14 @@
 import { rm } from 'node:fs/promises';
-import { relative } from 'node:path';
 import { WorkspaceConfig } from '../core/config';
 import { BiomeError } from '../core/errors';
 import { describeDestroyPlan, DestroyPlan, planDestroy, selectReferenceKeys } from '../core/gc';
 import { BiomeRef } from '../core/names';
-import { displayCommand, planTerraformCommands } from '../core/terraform-plan';
-import { runTerraform } from '../adapters/terraform';
 import { StorePort } from '../adapters/store/store';
 import { Deps } from './context';
 import { readRecordsTolerant } from './ledger-store';
 import { biomeScope, GC_SCOPE, withLease } from './store-lock';
 import { renderBiomeTfvars, tfvarsPath } from './render';
+import { BIOME_STACK_DIR, deleteBiomeWorkspace, describeCloudWorkspace, openHcpTerraform, runBiomeTerraform, runReportPath, usesCloudBackend } from './hcp-terraform';
 
 /**
  * Plans the destruction of biomes that share one store: their keys, and which
@@ -47,9 +45,10 @@ async function withBiomeLeases<T>(store: StorePort, biomes: string[], fn: () => 
   return withLease(store, biomeScope(first), 'exclusive', () => withBiomeLeases(store, rest, fn), { purpose: `destroy ${first}` });
 }
 
-/** Removes the biome's rendered tfvars from `dist/terraform/`, if any. */
+/** Removes the biome's rendered tfvars (and the report of its last HCP Terraform run) from `dist/terraform/`, if any. */
 export async function removeBiomeTfvars(workspaceRoot: string, biome: string): Promise<void> {
   await rm(tfvarsPath(workspaceRoot, biome), { force: true });
+  await rm(runReportPath(workspaceRoot, biome), { force: true });
 }
 
 /**
@@ -60,12 +59,24 @@ export async function removeBiomeTfvars(workspaceRoot: string, biome: string): P
  */
 export async function destroyBiomeInfrastructure(input: { store: StorePort; config: WorkspaceConfig; biome: BiomeRef; workspaceRoot: string; stackDir: string; env: Record<string, string | undefined>; dryRun: boolean; log: (line: string) => void }): Promise<void> {
   const { path } = await renderBiomeTfvars({ store: input.store, config: input.config, biome: input.biome, workspaceRoot: input.workspaceRoot, dryRun: input.dryRun });
-  const commands = planTerraformCommands({ stackDir: input.stackDir, biome: input.biome.name, tfvarsFile: relative(`${input.workspaceRoot}/${input.stackDir}`, path), apply: true, destroy: true });
-  if (input.dryRun) {
-    input.log(`[dry-run] would run:\n  ${commands.map(displayCommand).join('\n  ')}`);
+  await runBiomeTerraform({ config: input.config, biome: input.biome, workspaceRoot: input.workspaceRoot, stackDir: input.stackDir, tfvarsPath: path, apply: true, destroy: true, execute: !input.dryRun, header: '[dry-run] would run:', env: input.env, log: input.log });
+}
+
+/**
+ * With the cloud backend, deletes the sandpits' HCP Terraform workspaces
+ * (safe delete: refused while a workspace still manages resources, before
+ * anything of the biome is deleted). On a dry run, says which would go.
+ */
+async function deleteCloudWorkspaces(run: DestroyRun, names: string[]): Promise<void> {
+  if (!usesCloudBackend(run.config)) return;
+  const biomes = run.biomes.filter((b) => names.includes(b.name));
+  const plans = biomes.map((b) => describeCloudWorkspace(run.config, b, run.terraformDir ?? BIOME_STACK_DIR).plan);
+  if (run.dryRun) {
+    for (const p of plans) run.deps.log(`[dry-run] would delete HCP Terraform workspace ${p.workspace} (organization ${p.organization}) if it manages no resources`);
     return;
   }
-  await runTerraform(commands, input.workspaceRoot, input.env);
+  const client = await openHcpTerraform(run.config, run.deps.env, run.deps.log);
+  for (const plan of plans) await deleteBiomeWorkspace({ client, plan, log: run.deps.log });
 }
 
 export interface DestroyRun {
@@ -103,10 +114,12 @@ export async function destroyBiomes(run: DestroyRun): Promise<void> {
     throw new BiomeError('BIOME_NOT_FOUND', `Biome ${missing.join(', ')} does not exist in ${store.url}.`, 'List the biomes with nx run infra:biome-list.');
   }
   if (run.terraform) {
-    for (const biome of run.biomes.filter((b) => names.includes(b.name))) await destroyBiomeInfrastructure({ store, config: run.config, biome, workspaceRoot: run.workspaceRoot, stackDir: run.terraformDir ?? 'infra/stacks/biome', env: d.env, dryRun: run.dryRun, log: d.log });
+    for (const biome of run.biomes.filter((b) => names.includes(b.name))) await destroyBiomeInfrastructure({ store, config: run.config, biome, workspaceRoot: run.workspaceRoot, stackDir: run.terraformDir ?? BIOME_STACK_DIR, env: d.env, dryRun: run.dryRun, log: d.log });
     // Terraform can take minutes: plan again so that a biome deployed meanwhile keeps what it uses.
     if (!run.dryRun) plan = await planBiomesDestroy(store, names);
   }
+  // Before the store keys: a workspace that still manages resources stops the destroy while the ledger can still render its tfvars.
+  await deleteCloudWorkspaces(run, names);
   const describe = (p: DestroyPlan) => {
     d.log(`${run.dryRun ? '[dry-run] would destroy' : 'destroying'} ${names.join(', ')} in ${store.url}: ${p.deleteArtifacts.length} artifact(s) to delete, ${p.keptArtifacts.length} kept, ${p.biomeKeys.length} biome object(s)`);
     for (const line of describeDestroyPlan(p, run.dryRun)) d.log(line);

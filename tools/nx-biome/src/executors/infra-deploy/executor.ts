@@ -4,14 +4,13 @@ import { BiomeRunFinish, DeployOutcomeEntry, plannedDeploys, summaryRows } from 
 import { BiomeRef, parseBiomeName } from '../../core/names';
 import { renderTable } from '../../core/table';
 import { BiomeTfvars } from '../../core/tfvars';
-import { displayCommand, planTerraformCommands } from '../../core/terraform-plan';
 import { LedgerRecord } from '../../core/ledger';
 import { WorkspaceConfig } from '../../core/config';
-import { runTerraform } from '../../adapters/terraform';
 import { loadWorkspaceConfig } from '../../adapters/workspace';
 import { Deps, realDeps, storeOf } from '../../operations/context';
 import { renderBiomeTfvars } from '../../operations/render';
 import { awaitReplication } from '../../operations/await-replication';
+import { BIOME_STACK_DIR, runBiomeTerraform } from '../../operations/hcp-terraform';
 import { formatBytes, requireBiomeOption, runExecutor } from '../run';
 import type { InfraDeployExecutorSchema } from './schema';
 
@@ -36,6 +35,8 @@ export async function finishBiome(input: {
   deps: Deps;
   dryRun: boolean;
   apply: boolean;
+  /** Run init and plan, never apply (e.g. a check against HCP Terraform). */
+  planOnly?: boolean;
   terraformDir?: string;
   outcomes?: DeployOutcomeEntry[];
   finish?: Pick<BiomeRunFinish, 'failed' | 'skipped'>;
@@ -53,16 +54,12 @@ export async function finishBiome(input: {
       : `rendered ${relative(root, path)}`;
   d.log(`${what}: ${records.length} project(s) in biome ${biome.name} (${biome.environment.name}, ${store.url})${tfvars.asleep ? ', asleep' : ''}`);
   d.log(biomeTable(tfvars, records, input.outcomes, input.finish));
-  const stackDir = input.terraformDir ?? 'infra/stacks/biome';
-  const commands = planTerraformCommands({ stackDir, biome: biome.name, tfvarsFile: relative(`${root}/${stackDir}`, path), apply: input.apply });
+  const stackDir = input.terraformDir ?? BIOME_STACK_DIR;
   if (input.holdBack) return { path, tfvars };
-  if (input.apply && !input.dryRun) {
-    // Every artifact must have replicated to the workload bucket Terraform reads (skipped, with a notice, for a local store).
-    await awaitReplication({ tfvars, store, log: d.log });
-    await runTerraform(commands, root, d.env);
-  } else {
-    d.log(`Terraform (run with --apply to execute):\n  ${commands.map(displayCommand).join('\n  ')}`);
-  }
+  const execute = (input.apply || !!input.planOnly) && !input.dryRun;
+  // Every artifact must have replicated to the workload bucket Terraform reads (skipped, with a notice, for a local store).
+  if (execute) await awaitReplication({ tfvars, store, log: d.log });
+  await runBiomeTerraform({ config: input.config, biome, workspaceRoot: root, stackDir, tfvarsPath: path, apply: input.apply && !input.planOnly, execute, header: 'Terraform (run with --apply to execute):', env: d.env, log: d.log });
   return { path, tfvars };
 }
 
@@ -80,7 +77,7 @@ export async function infraDeployWith(options: InfraDeployExecutorSchema, contex
     d.log(`${biome.name}: this run also deploys projects; their tfvars are rendered${options.apply ? ' and applied' : ''} once, after the last deploy of the run.`);
     return;
   }
-  await finishBiome({ workspaceRoot: context.root, config, biome, deps: d, dryRun: !!options.dryRun, apply: !!options.apply, terraformDir: options.terraformDir });
+  await finishBiome({ workspaceRoot: context.root, config, biome, deps: d, dryRun: !!options.dryRun, apply: !!options.apply, planOnly: !!options.planOnly, terraformDir: options.terraformDir });
 }
 
 export default async function infraDeployExecutor(options: InfraDeployExecutorSchema, context: ExecutorContext): Promise<{ success: boolean }> {
