@@ -6,7 +6,7 @@ import { BiomeRef } from '../core/names';
 import { StorePort } from '../adapters/store/store';
 import { Deps } from './context';
 import { readRecordsTolerant } from './ledger-store';
-import { biomeScope, GC_SCOPE, withLease } from './store-lock';
+import { assertLeasesHeld, biomeScope, GC_SCOPE, withLease } from './store-lock';
 import { renderBiomeTfvars, tfvarsPath } from './render';
 import { BIOME_STACK_DIR, deleteBiomeWorkspace, describeCloudWorkspace, openHcpTerraform, runBiomeTerraform, runReportPath, usesCloudBackend } from './hcp-terraform';
 
@@ -30,8 +30,11 @@ export async function planBiomesDestroy(store: StorePort, biomes: string[]): Pro
  * keys with biome.json last, so a destroy that stops half-way can be re-run.
  */
 export async function applyDestroy(store: StorePort, plan: DestroyPlan, log: (line: string) => void): Promise<void> {
+  // Collection is fenced like every write under a lease: a destroy stopped past its lease deletes nothing.
+  await assertLeasesHeld(store);
   if (plan.deleteArtifacts.length) {
     await store.delete(plan.deleteArtifacts);
+    await assertLeasesHeld(store);
     log(`deleted ${plan.deleteArtifacts.length} artifact(s)`);
   }
   await store.delete(plan.biomeKeys);
