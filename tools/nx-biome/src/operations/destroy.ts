@@ -61,7 +61,8 @@ export async function removeBiomeTfvars(workspaceRoot: string, biome: string): P
  * when there is no binary.
  */
 export async function destroyBiomeInfrastructure(input: { store: StorePort; config: WorkspaceConfig; biome: BiomeRef; workspaceRoot: string; stackDir: string; env: Record<string, string | undefined>; dryRun: boolean; log: (line: string) => void }): Promise<void> {
-  const { path } = await renderBiomeTfvars({ store: input.store, config: input.config, biome: input.biome, workspaceRoot: input.workspaceRoot, dryRun: input.dryRun });
+  // A biome whose artifacts are gone must still be destroyable: this render is not verified.
+  const { path } = await renderBiomeTfvars({ store: input.store, config: input.config, biome: input.biome, workspaceRoot: input.workspaceRoot, dryRun: input.dryRun, verify: false });
   await runBiomeTerraform({ config: input.config, biome: input.biome, workspaceRoot: input.workspaceRoot, stackDir: input.stackDir, tfvarsPath: path, apply: true, destroy: true, execute: !input.dryRun, header: '[dry-run] would run:', env: input.env, log: input.log });
 }
 
