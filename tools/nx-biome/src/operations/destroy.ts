@@ -94,13 +94,19 @@ export interface DestroyRun {
   /** A biome that does not exist is already destroyed: say so and succeed (stop jobs). */
   ifExists?: boolean;
   deps: Deps;
+  /**
+   * Decides again, under the biomes' leases, which of them are still to be
+   * destroyed (reap: still expired); the others are kept. Default: all.
+   */
+  recheck?: (biomes: string[]) => Promise<string[]>;
 }
 
 /**
  * Destroys sandpit biomes of one store: Terraform first when asked, then the
  * artifacts only they use, then their keys. Shared by destroy and reap.
+ * Returns the biomes destroyed (or, on a dry run, that would be).
  */
-export async function destroyBiomes(run: DestroyRun): Promise<void> {
+export async function destroyBiomes(run: DestroyRun): Promise<string[]> {
   const { store, deps: d } = run;
   const main = run.biomes.filter((b) => !b.sandpit);
   if (main.length) {
@@ -112,7 +118,7 @@ export async function destroyBiomes(run: DestroyRun): Promise<void> {
   if (missing.length && run.ifExists) {
     d.log(`${missing.join(', ')} does not exist in ${store.url}: already destroyed, nothing to do`);
     names = names.filter((b) => !missing.includes(b));
-    if (names.length === 0) return;
+    if (names.length === 0) return [];
     plan = await planBiomesDestroy(store, names);
   } else if (missing.length) {
     throw new BiomeError('BIOME_NOT_FOUND', `Biome ${missing.join(', ')} does not exist in ${store.url}.`, 'List the biomes with nx run infra:biome-list.');
@@ -128,17 +134,24 @@ export async function destroyBiomes(run: DestroyRun): Promise<void> {
     d.log(`${run.dryRun ? '[dry-run] would destroy' : 'destroying'} ${names.join(', ')} in ${store.url}: ${p.deleteArtifacts.length} artifact(s) to delete, ${p.keptArtifacts.length} kept, ${p.biomeKeys.length} biome object(s)`);
     for (const line of describeDestroyPlan(p, run.dryRun)) d.log(line);
   };
-  if (run.dryRun) return describe(plan);
+  if (run.dryRun) {
+    describe(plan);
+    return names;
+  }
   // Each biome's lease keeps its sleep, promote, rollback and biome.json writes out; the
   // collection lease, held alone, keeps every record write out while the plan is made
   // again from what the store holds now and applied: no record names a deleted artifact.
-  await withBiomeLeases(store, [...names].sort(), () =>
-    withLease(store, GC_SCOPE, 'exclusive', async () => {
+  await withBiomeLeases(store, [...names].sort(), async () => {
+    if (run.recheck) names = await run.recheck(names);
+    if (names.length === 0) return;
+    await withLease(store, GC_SCOPE, 'exclusive', async () => {
       plan = await planBiomesDestroy(store, names);
       describe(plan);
       await applyDestroy(store, plan, d.log);
-    }, { purpose: `destroy ${names.join(', ')}` }),
-  );
+    }, { purpose: `destroy ${names.join(', ')}` });
+  });
+  if (names.length === 0) return [];
   for (const b of names) await removeBiomeTfvars(run.workspaceRoot, b);
   d.log(`destroyed ${names.join(', ')}`);
+  return names;
 }
