@@ -230,6 +230,19 @@ describe.each([
     expect((await auditBiome(dev(), 'dev-late')).dangling).toEqual([]);
   }, 120_000);
 
+  it('a corrupt record of a project with one history record names the fix that works (biome-repair, not rollback)', async () => {
+    await deploy('dev-one', 'assay-ingest', commits[0]);
+    await put('biomes/dev-one/ledger/assay-ingest.json', '{"schemaVersion": 1, "project": "assay-ingest"');
+    const error = await readRecord(dev(), 'dev-one', 'assay-ingest').catch((e) => e);
+    expect(error.code).toBe('LEDGER_RECORD_INVALID');
+    expect(error.hint).toMatch(/nx run infra:biome-repair --biome=dev-one/);
+    expect(error.hint).not.toMatch(/rollback/);
+    // Rollback cannot (one history record); the named fix can.
+    await expect(rollbackWith({ biome: 'dev-one', projects: 'assay-ingest' }, context(), deps)).rejects.toMatchObject({ code: 'ROLLBACK_INVALID' });
+    await biomeRepairWith({ biome: 'dev-one' }, context(), deps);
+    expect((await readRecord(dev(), 'dev-one', 'assay-ingest'))?.gitSha).toBe(commits[0]);
+  });
+
   it('a sandpit left with records but no biome.json is reaped once its newest record is older than the sandpit TTL', async () => {
     await deploy('dev-orphan', 'assay-ingest', commits[0]);
     await dev().delete(['biomes/dev-orphan/biome.json']);

@@ -89,8 +89,18 @@ export function isIsoTime(value: unknown): value is string {
   return typeof value === 'string' && ISO_TIME.test(value) && !Number.isNaN(Date.parse(value));
 }
 
+/**
+ * The fix for a record that fails validation: biome-repair, which restores
+ * the newest valid history record (or removes a record that has none). A
+ * rollback needs two valid history records, so it is not the fix to name.
+ */
+export function repairHint(source: string): string {
+  const biome = /(?:^|[\s/])biomes\/([^/\s]+)\//.exec(source)?.[1];
+  return `Repair it with nx run infra:biome-repair --biome=${biome ?? '<biome>'} (it restores the newest valid history record, or removes a record that has none), or deploy the project again.`;
+}
+
 function invalid(source: string, problem: string): BiomeError {
-  return new BiomeError('LEDGER_RECORD_INVALID', `Ledger record ${source} ${problem}.`, 'Restore it from the biome history (rollback) or redeploy the project.');
+  return new BiomeError('LEDGER_RECORD_INVALID', `Ledger record ${source} ${problem}.`, repairHint(source));
 }
 
 /**

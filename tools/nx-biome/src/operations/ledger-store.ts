@@ -1,5 +1,5 @@
 import { BiomeError } from '../core/errors';
-import { BiomeMeta, biomeMetaKey, historyKey, historyPrefix, LedgerRecord, ledgerKey, ledgerPrefix, nextHistorySequence, parseBiomeMeta, parseLedgerRecord } from '../core/ledger';
+import { BiomeMeta, biomeMetaKey, historyKey, repairHint, historyPrefix, LedgerRecord, ledgerKey, ledgerPrefix, nextHistorySequence, parseBiomeMeta, parseLedgerRecord } from '../core/ledger';
 import { StorePort } from '../adapters/store/store';
 import { assertLeasesHeld, biomeScope, GC_SCOPE, Lease, withHeldLease, withLease } from './store-lock';
 
@@ -43,7 +43,7 @@ function parseRecordAt(key: string) {
     const record = parseLedgerRecord(text, source);
     const m = /(?:^|\/)biomes\/([^/]+)\/(?:ledger\/([^/]+)\.json|history\/([^/]+)\/[^/]+)$/.exec(key);
     if (m && (m[1] !== record.biome || (m[2] ?? m[3]) !== record.project)) {
-      throw new BiomeError('LEDGER_RECORD_INVALID', `Ledger record ${source} is for ${record.project} in ${record.biome}, not ${m[2] ?? m[3]} in ${m[1]}.`, 'Restore it from the biome history (rollback) or delete it and redeploy the project.');
+      throw new BiomeError('LEDGER_RECORD_INVALID', `Ledger record ${source} is for ${record.project} in ${record.biome}, not ${m[2] ?? m[3]} in ${m[1]}.`, repairHint(source));
     }
     return record;
   };
