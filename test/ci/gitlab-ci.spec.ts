@@ -155,6 +155,20 @@ describe('pipeline definition', () => {
     expect(JSON.stringify(ci)).not.toMatch(/AWS_SECRET_ACCESS_KEY|AWS_ACCESS_KEY_ID/);
   });
 
+  it('every job that writes a main biome holds that biome\'s resource group, and drift holds the one of the biome it reads', () => {
+    const group = (job: string) => (ci[job].resource_group ?? ci['.biome-job'].resource_group).replace('$CI_ENVIRONMENT_NAME', ci[job].environment.name);
+    // promote:staging writes staging (it reads dev under dev's store lease), promote:prod writes prod.
+    expect(group('promote:staging')).toBe('biome-staging');
+    expect(group('promote:prod')).toBe('biome-prod');
+    expect(group('deploy:dev')).toBe('biome-dev');
+    const drift = ci.drift as { resource_group: string; parallel: { matrix: { BIOME: string }[] } };
+    for (const { BIOME } of drift.parallel.matrix) {
+      const writers = ['deploy:dev', 'promote:staging', 'promote:prod'].filter((j) => ci[j].environment.name === BIOME);
+      expect(writers, BIOME).toHaveLength(1);
+      expect(drift.resource_group.replace('$BIOME', BIOME)).toBe(group(writers[0]));
+    }
+  });
+
   /** Runs the personal-biome script as a job of environment `environment` would, by `login`; its BIOME and exit code. */
   const personalBiome = (environment: string, login = 'bob.smith') =>
     new Promise<{ biome: string; code: number }>((resolve) => {
