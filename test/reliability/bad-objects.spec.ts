@@ -19,6 +19,7 @@ import { Deps, realDeps } from '../../tools/nx-biome/src/operations/context';
 import { deployProject } from '../../tools/nx-biome/src/operations/deploy';
 import { readBiomeMeta, readRecord } from '../../tools/nx-biome/src/operations/ledger-store';
 import { sleepBiome } from '../../tools/nx-biome/src/operations/lifecycle';
+import { destroyBiomes } from '../../tools/nx-biome/src/operations/destroy';
 import { biomeListWith } from '../../tools/nx-biome/src/executors/biome-list/executor';
 import { biomeReapWith } from '../../tools/nx-biome/src/executors/biome-reap/executor';
 import { rollbackWith } from '../../tools/nx-biome/src/executors/rollback/executor';
@@ -229,6 +230,18 @@ describe.each([
     expect((await readRecord(dev(), 'dev-late', 'assay-ingest'))?.gitSha).toBe(commits[1]);
     expect((await auditBiome(dev(), 'dev-late')).dangling).toEqual([]);
   }, 120_000);
+
+  it('a biome destroyed and created again is a new incarnation: every record and history key of it carries the incarnation', async () => {
+    const destroy = () => destroyBiomes({ store: dev(), config, biomes: [parseBiomeName('dev-again', config)], workspaceRoot: root, dryRun: false, terraform: false, deps });
+    await deploy('dev-again', 'assay-ingest', commits[0]);
+    expect((await readRecord(dev(), 'dev-again', 'assay-ingest'))!.incarnation).toBeUndefined();
+    for (const incarnation of [1, 2]) {
+      await destroy();
+      await deploy('dev-again', 'assay-ingest', commits[incarnation]);
+      expect(await readRecord(dev(), 'dev-again', 'assay-ingest')).toMatchObject({ gitSha: commits[incarnation], sequence: 1, incarnation });
+      expect(await keys(dev(), historyPrefix('dev-again', 'assay-ingest'))).toEqual([expect.stringMatching(new RegExp(`/s000000000001-\\d{8}T\\d{6}Z-${commits[incarnation]}-i${incarnation}\\.json$`))]);
+    }
+  });
 
   it('a corrupt record of a project with one history record names the fix that works (biome-repair, not rollback)', async () => {
     await deploy('dev-one', 'assay-ingest', commits[0]);

@@ -5,7 +5,7 @@ import { describeDestroyPlan, DestroyPlan, planDestroy, selectReferenceKeys } fr
 import { BiomeRef } from '../core/names';
 import { StorePort } from '../adapters/store/store';
 import { Deps } from './context';
-import { readRecordsTolerant } from './ledger-store';
+import { bumpIncarnation, readRecordsTolerant } from './ledger-store';
 import { assertLeasesHeld, biomeScope, GC_SCOPE, withLease } from './store-lock';
 import { renderBiomeTfvars, tfvarsPath } from './render';
 import { BIOME_STACK_DIR, deleteBiomeWorkspace, describeCloudWorkspace, openHcpTerraform, runBiomeTerraform, runReportPath, usesCloudBackend } from './hcp-terraform';
@@ -144,6 +144,9 @@ export async function destroyBiomes(run: DestroyRun): Promise<string[]> {
   await withBiomeLeases(store, [...names].sort(), async () => {
     if (run.recheck) names = await run.recheck(names);
     if (names.length === 0) return;
+    // A biome created again is a new incarnation: counted up before anything is deleted, so no record of
+    // the next incarnation can be written with the old one (record writers read it under the biome's lease).
+    for (const b of names) await bumpIncarnation(store, b);
     await withLease(store, GC_SCOPE, 'exclusive', async () => {
       plan = await planBiomesDestroy(store, names);
       describe(plan);

@@ -1,5 +1,5 @@
 import { BiomeError } from '../core/errors';
-import { BiomeMeta, biomeMetaKey, historyKey, repairHint, historyPrefix, LedgerRecord, ledgerKey, ledgerPrefix, nextHistorySequence, parseBiomeMeta, parseLedgerRecord } from '../core/ledger';
+import { BiomeMeta, biomeMetaKey, historyKey, incarnationKey, parseIncarnation, repairHint, historyPrefix, LedgerRecord, ledgerKey, ledgerPrefix, nextHistorySequence, parseBiomeMeta, parseLedgerRecord } from '../core/ledger';
 import { StorePort } from '../adapters/store/store';
 import { assertLeasesHeld, biomeScope, GC_SCOPE, Lease, withHeldLease, withLease } from './store-lock';
 
@@ -124,9 +124,12 @@ async function writeRecordUnderGcLease(store: StorePort, record: LedgerRecord): 
     if (!head || head.size === 0) {
       throw new BiomeError('ARTIFACT_MISSING', `${store.url}: ${record.artifactKey} is no longer stored (a destroy removed it meanwhile); no record was written for ${record.project} in ${record.biome}.`, 'Run the deploy again: it uploads the artifact anew.');
     }
+    // Read under the biome's lease (every record write holds it), which a destroy holds alone to count up.
+    const incarnation = await readIncarnation(store, record.biome);
+    const { incarnation: _stale, ...stamped } = record;
     for (let attempt = 0; ; attempt++) {
       const keys = (await store.list(historyPrefix(record.biome, record.project))).map((o) => o.key);
-      const sequenced: LedgerRecord = { ...record, sequence: nextHistorySequence(keys) };
+      const sequenced: LedgerRecord = { ...stamped, ...(incarnation ? { incarnation } : {}), sequence: nextHistorySequence(keys) };
       // Where the store enforces it, two writers never take one sequence number.
       if ((await putFenced(store, historyKey(sequenced), json(sequenced), { ifAbsent: true })) === 'exists' && attempt < 5) continue;
       await putFenced(store, ledgerKey(record.biome, record.project), json(sequenced));
@@ -194,6 +197,23 @@ export async function readLedgerReport(store: StorePort, biome: string): Promise
     }),
   );
   return { records: records.sort((a, b) => (a.project < b.project ? -1 : 1)), invalid: invalid.sort((a, b) => (a.key < b.key ? -1 : 1)) };
+}
+
+/** The biome's incarnation: 0 until it is first destroyed, one more after each destroy. */
+export async function readIncarnation(store: StorePort, biome: string): Promise<number> {
+  const key = incarnationKey(biome);
+  return parseIncarnation((await store.get(key))?.toString('utf8'), `${store.url} ${key}`);
+}
+
+/**
+ * Counts the biome's incarnation up: called by a destroy under the biome's
+ * lease held alone, so a biome created again writes records (and history
+ * keys) of a new incarnation.
+ */
+export async function bumpIncarnation(store: StorePort, biome: string): Promise<number> {
+  const next = (await readIncarnation(store, biome)) + 1;
+  await putFenced(store, incarnationKey(biome), json({ incarnation: next }));
+  return next;
 }
 
 /** A biome's metadata; LEDGER_RECORD_INVALID when it is malformed or names another biome. */
