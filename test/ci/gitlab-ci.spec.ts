@@ -169,6 +169,25 @@ describe('pipeline definition', () => {
     }
   });
 
+  it('the deploy fan-out holds the MR biome\'s resource group for its whole child pipeline, shards included', () => {
+    const trigger = ci['deploy:fanout'];
+    expect(trigger.resource_group).toBe('biome-dev-mr-$CI_MERGE_REQUEST_IID');
+    expect(trigger.environment).toEqual(ci['deploy:mr'].environment);
+    // strategy: depend makes the trigger job (and so its resource group) last until the child pipeline ends.
+    expect(trigger.trigger).toEqual({ include: '.gitlab/ci/deploy-fanout.yml', strategy: 'depend' });
+    expect(trigger.variables.BIOME).toBe('dev-mr-$CI_MERGE_REQUEST_IID');
+    const child = parse(readFileSync(join(WORKSPACE_ROOT, trigger.trigger.include), 'utf8'));
+    const jobs = Object.keys(child).filter((k) => k.startsWith('deploy:fanout:'));
+    expect(jobs).toEqual(['deploy:fanout:plan', 'deploy:fanout:shard', 'deploy:fanout:render']);
+    expect(child['deploy:fanout:shard'].parallel).toBe(4);
+    // Nothing of the fan-out writes the biome outside the child pipeline the trigger job waits for.
+    expect(Object.keys(ci).filter((k) => k.startsWith('deploy:fanout'))).toEqual(['deploy:fanout']);
+    // The child's copy of .biome-job's setup (it cannot !reference the parent's) stays the same.
+    expect(child['.fanout-job'].before_script).toEqual(ci['.biome-job'].before_script);
+    expect(child['.fanout-job'].id_tokens).toEqual(ci['.biome-job'].id_tokens);
+    expect(child.default.image).toBe(ci.default.image);
+  });
+
   /** Runs the personal-biome script as a job of environment `environment` would, by `login`; its BIOME and exit code. */
   const personalBiome = (environment: string, login = 'bob.smith') =>
     new Promise<{ biome: string; code: number }>((resolve) => {
