@@ -74,6 +74,10 @@ export const GC_SCOPE = 'gc';
 
 const markers = new Set<string>();
 
+/** The lease entries this process writes or holds now (store URL + key): any other entry of this process is a leftover. */
+const liveEntries = new Set<string>();
+const entryId = (store: StorePort, key: string) => `${store.url}\0${key}`;
+
 /**
  * True when an entry was written by a process of this machine that no longer
  * runs (killed, crashed): its lease is over now, not after the timeout.
@@ -86,7 +90,9 @@ async function heldByDeadProcess(store: StorePort, key: string): Promise<boolean
   } catch {
     return false;
   }
-  if (holder.host !== hostname() || typeof holder.pid !== 'number' || holder.pid === process.pid) return false;
+  if (holder.host !== hostname() || typeof holder.pid !== 'number') return false;
+  // This process's own entry that no lease of it holds any more: left by a release that failed (store down).
+  if (holder.pid === process.pid) return !liveEntries.has(entryId(store, key));
   try {
     process.kill(holder.pid, 0);
     return false;
@@ -126,10 +132,21 @@ export async function acquireLease(store: StorePort, scope: string, mode: LeaseM
   // than ttlMs after that, so the holder may trust its lease for ttlMs / 2 from here.
   let confirmed = { mono: performance.now(), wall: Date.now() };
   for (let attempt = 0; ; attempt++) {
+    // A new key for every attempt: a waiter judges an entry stale by its name staying in place,
+    // so a name written again after a back-off must not carry the age of the earlier one.
+    generation = attempt;
+    key = `${prefix}${mode}.${id}.${generation}.json`;
     confirmed = { mono: performance.now(), wall: Date.now() };
-    await store.put(key, body(), { contentType: 'application/json' });
+    liveEntries.add(entryId(store, key));
+    let others: string[];
+    try {
+      await store.put(key, body(), { contentType: 'application/json' });
+      others = (await store.list(prefix)).map((o) => o.key).filter((k) => k !== key);
+    } catch (e) {
+      liveEntries.delete(entryId(store, key));
+      throw e;
+    }
     const now = performance.now();
-    const others = (await store.list(prefix)).map((o) => o.key).filter((k) => k !== key);
     const stale: string[] = [];
     const conflicts: string[] = [];
     for (const k of others) {
@@ -144,7 +161,7 @@ export async function acquireLease(store: StorePort, scope: string, mode: LeaseM
     }
     if (stale.length) await store.delete(stale);
     if (conflicts.length === 0) break;
-    await store.delete([key]);
+    await store.delete([key]).finally(() => liveEntries.delete(entryId(store, key)));
     if (now - started > waitMs) {
       const holders = await Promise.all(conflicts.map(async (k) => (await store.get(k))?.toString('utf8').trim() ?? k));
       throw new BiomeError('BIOME_LOCKED', `${store.url}: ${scope} is busy (${options.purpose ?? mode} waited ${Math.round(waitMs / 1000)} s); held by ${holders.join('; ')}.`, 'Wait for the other job to finish and run again; a lease left by a crashed job expires by itself within a few minutes.');
@@ -179,12 +196,17 @@ export async function acquireLease(store: StorePort, scope: string, mode: LeaseM
       }
       const sent = { mono: performance.now(), wall: Date.now() };
       const next = `${prefix}${mode}.${id}.${generation + 1}.json`;
-      await store.put(next, body(), { contentType: 'application/json' });
+      liveEntries.add(entryId(store, next));
+      await store.put(next, body(), { contentType: 'application/json' }).catch((e: unknown) => {
+        liveEntries.delete(entryId(store, next));
+        throw e;
+      });
       const previous = key;
       key = next;
       generation++;
       confirmed = sent;
       await store.delete([previous]);
+      liveEntries.delete(entryId(store, previous));
     }).catch(() => undefined);
   }, Math.max(1000, ttlMs / 4));
   timer.unref();
@@ -208,7 +230,7 @@ export async function acquireLease(store: StorePort, scope: string, mode: LeaseM
     async release() {
       clearInterval(timer);
       await renewing;
-      await store.delete([key]);
+      await store.delete([key]).finally(() => liveEntries.delete(entryId(store, key)));
     },
   };
 }
