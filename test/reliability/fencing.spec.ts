@@ -88,6 +88,15 @@ describe.each([
     return deployProject({ store, config: FENCING_CONFIG, biome: parseBiomeName(biome, FENCING_CONFIG), manifest: p.manifest, readBody: async () => p.body, now: new Date(), deployedBy: 'amy', allowDirty: false, dryRun: false });
   };
 
+  it.runIf(useS3)('s3rver ignores If-Match on PUT (so no guarantee here rests on it; real S3 answers 412)', async () => {
+    const { S3Client, PutObjectCommand, GetObjectCommand } = await import('@aws-sdk/client-s3');
+    const client = new S3Client({ endpoint: server!.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    await client.send(new PutObjectCommand({ Bucket: 'geo-fence', Key: 'probe/if-match', Body: 'first' }));
+    await client.send(new PutObjectCommand({ Bucket: 'geo-fence', Key: 'probe/if-match', Body: 'second', IfMatch: '"00000000000000000000000000000000"' }));
+    const body = await (await client.send(new GetObjectCommand({ Bucket: 'geo-fence', Key: 'probe/if-match' }))).Body!.transformToString();
+    expect(body).toBe('second');
+  });
+
   it('biome.json: the resumed holder fails LEASE_LOST and the update made meanwhile stands (no lost update)', async () => {
     await deploy('dev-meta', 'vein-a', 'a1');
     const worker = startWorker(['meta', url, root, 'dev-meta'], env);
