@@ -9,6 +9,7 @@ import { DeployerDeps } from '../../apps/services/artifact-deployer/src/deploy';
 import { handleEvent, handleSqsEvent, retryDelaySeconds } from '../../apps/services/artifact-deployer/src/handler';
 import { startS3rver, S3Server } from '../support/s3rver';
 import { WORKSPACE_ROOT } from '../support/workspace';
+import { historyKey, LedgerRecord } from '../../tools/nx-biome/src/core/ledger';
 import { LambdaDouble, startLambdaDouble } from './doubles/lambda';
 import { SqsDouble, startSqsDouble } from './doubles/sqs';
 
@@ -253,6 +254,31 @@ describe('artifact deployer against s3rver and a Lambda API double, through the 
     expect(await handleEvent(await replicate(fresh), deps)).toEqual([expect.objectContaining({ outcome: 'updated' })]);
     expect(fn.codeSha256).toBe(fresh.codeSha256);
     expect(fn.tags['biome:sequence']).toBe('1');
+  });
+
+  it('a biome destroyed and created again is followed although its old history stays in the replica: order holds within an incarnation only', async () => {
+    const fn = lambda.addFunction('geo-dev-again--assay-ingest');
+    // Replication copies every write (history included) and never a delete.
+    const deliver = async (r: ReturnType<typeof release>) => {
+      await s3.send(new s3Sdk.PutObjectCommand({ Bucket: BUCKET, Key: historyKey(r.record as LedgerRecord), Body: JSON.stringify(r.record) }));
+      return handleEvent(await replicate(r), deps);
+    };
+    const old1 = release('dev-again', '2026-01-12T10:00:00.000Z', { sequence: 1 });
+    const old2 = release('dev-again', '2026-01-12T11:00:00.000Z', { sequence: 2 });
+    expect(await deliver(old1)).toEqual([expect.objectContaining({ outcome: 'updated' })]);
+    expect(await deliver(old2)).toEqual([expect.objectContaining({ outcome: 'updated' })]);
+    // Destroyed and created again: the store counts the incarnation up and the history starts at 1.
+    const new1 = release('dev-again', '2026-01-13T10:00:00.000Z', { sequence: 1, incarnation: 1 });
+    const out = await deliver(new1);
+    expect(out, JSON.stringify(logs.slice(-3))).toEqual([expect.objectContaining({ outcome: 'updated' })]);
+    expect(fn.codeSha256).toBe(new1.codeSha256);
+    expect(fn.tags['biome:incarnation']).toBe('1');
+    // A record of the old incarnation arriving late, whatever its sequence, changes nothing.
+    expect(await handleEvent(await replicate(old2), deps)).toEqual([expect.objectContaining({ outcome: 'older' })]);
+    expect(fn.codeSha256).toBe(new1.codeSha256);
+    const new2 = release('dev-again', '2026-01-13T11:00:00.000Z', { sequence: 2, incarnation: 1 });
+    expect(await deliver(new2)).toEqual([expect.objectContaining({ outcome: 'updated' })]);
+    expect(fn.codeSha256).toBe(new2.codeSha256);
   });
 
   it('refuses records of another environment found in its bucket (a staging record in the dev bucket), and deploys nothing', async () => {

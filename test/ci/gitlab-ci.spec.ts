@@ -155,6 +155,39 @@ describe('pipeline definition', () => {
     expect(JSON.stringify(ci)).not.toMatch(/AWS_SECRET_ACCESS_KEY|AWS_ACCESS_KEY_ID/);
   });
 
+  it('every job that writes a main biome holds that biome\'s resource group, and drift holds the one of the biome it reads', () => {
+    const group = (job: string) => (ci[job].resource_group ?? ci['.biome-job'].resource_group).replace('$CI_ENVIRONMENT_NAME', ci[job].environment.name);
+    // promote:staging writes staging (it reads dev under dev's store lease), promote:prod writes prod.
+    expect(group('promote:staging')).toBe('biome-staging');
+    expect(group('promote:prod')).toBe('biome-prod');
+    expect(group('deploy:dev')).toBe('biome-dev');
+    const drift = ci.drift as { resource_group: string; parallel: { matrix: { BIOME: string }[] } };
+    for (const { BIOME } of drift.parallel.matrix) {
+      const writers = ['deploy:dev', 'promote:staging', 'promote:prod'].filter((j) => ci[j].environment.name === BIOME);
+      expect(writers, BIOME).toHaveLength(1);
+      expect(drift.resource_group.replace('$BIOME', BIOME)).toBe(group(writers[0]));
+    }
+  });
+
+  it('the deploy fan-out holds the MR biome\'s resource group for its whole child pipeline, shards included', () => {
+    const trigger = ci['deploy:fanout'];
+    expect(trigger.resource_group).toBe('biome-dev-mr-$CI_MERGE_REQUEST_IID');
+    expect(trigger.environment).toEqual(ci['deploy:mr'].environment);
+    // strategy: depend makes the trigger job (and so its resource group) last until the child pipeline ends.
+    expect(trigger.trigger).toEqual({ include: '.gitlab/ci/deploy-fanout.yml', strategy: 'depend' });
+    expect(trigger.variables.BIOME).toBe('dev-mr-$CI_MERGE_REQUEST_IID');
+    const child = parse(readFileSync(join(WORKSPACE_ROOT, trigger.trigger.include), 'utf8'));
+    const jobs = Object.keys(child).filter((k) => k.startsWith('deploy:fanout:'));
+    expect(jobs).toEqual(['deploy:fanout:plan', 'deploy:fanout:shard', 'deploy:fanout:render']);
+    expect(child['deploy:fanout:shard'].parallel).toBe(4);
+    // Nothing of the fan-out writes the biome outside the child pipeline the trigger job waits for.
+    expect(Object.keys(ci).filter((k) => k.startsWith('deploy:fanout'))).toEqual(['deploy:fanout']);
+    // The child's copy of .biome-job's setup (it cannot !reference the parent's) stays the same.
+    expect(child['.fanout-job'].before_script).toEqual(ci['.biome-job'].before_script);
+    expect(child['.fanout-job'].id_tokens).toEqual(ci['.biome-job'].id_tokens);
+    expect(child.default.image).toBe(ci.default.image);
+  });
+
   /** Runs the personal-biome script as a job of environment `environment` would, by `login`; its BIOME and exit code. */
   const personalBiome = (environment: string, login = 'bob.smith') =>
     new Promise<{ biome: string; code: number }>((resolve) => {

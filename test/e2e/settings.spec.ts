@@ -144,6 +144,40 @@ describe('bad input fails with a named error and writes nothing', () => {
     expect(await storeJson(DEV, `biomes/${BIOME}/ledger/assay-ingest.json`)).toEqual(record);
   }, 300_000);
 
+  it('a --set value without KEY= is refused without echoing it; --set __proto__=x is refused, not a silent no-op', async () => {
+    const layer = await storeJson(DEV, `biomes/${BIOME}/config.json`);
+    const noKey = await nx('run', 'infra:biome-config', `--biome=${BIOME}`, '--projects=assay-ingest', '--set', 'hunter2hunter2hunter2');
+    expect(noKey.code).not.toBe(0);
+    const refusal = noKey.output.split('\n').find((l) => l.includes('OPTIONS_INVALID:'))!;
+    expect(refusal).toMatch(/--set value number 1 \(21 characters, not shown/);
+    expect(refusal).not.toMatch(/hunter/);
+    expect(noKey.output).toMatch(/fix: .*--setFromEnv=KEY/);
+    const proto = await nx('run', 'infra:biome-config', `--biome=${BIOME}`, '--projects=assay-ingest', '--set', '__proto__=x');
+    expect(proto.code, proto.output).not.toBe(0);
+    expect(proto.output).toContain('SETTING_INVALID: Setting "__proto__"');
+    expect(await storeJson(DEV, `biomes/${BIOME}/config.json`)).toEqual(layer);
+  }, 300_000);
+
+  it('--setFromEnv keeps a value off the command line: a plain secret is refused without appearing anywhere in the output; a reference is saved', async () => {
+    const record = await storeJson(DEV, `biomes/${BIOME}/ledger/assay-ingest.json`);
+    const secret = 'Tr0ub4dor&3horseBatteryStaple';
+    const refused = await ws.nx(['run', 'infra:biome-config', `--biome=${BIOME}`, '--projects=assay-ingest', '--setFromEnv=API_PASSWORD', '--output-style=static'], { ...env, API_PASSWORD: secret });
+    expect(refused.code).not.toBe(0);
+    expect(refused.output).toContain('SETTING_LOOKS_SECRET');
+    expect(refused.output).not.toContain(secret);
+    expect(await storeJson(DEV, `biomes/${BIOME}/ledger/assay-ingest.json`)).toEqual(record);
+    // The refusal of a secret typed on the command line says it is exposed, and how to keep values off it.
+    const typed = await nx('run', 'infra:biome-config', `--biome=${BIOME}`, '--projects=assay-ingest', '--set', `API_PASSWORD=${secret}`);
+    expect(typed.code).not.toBe(0);
+    expect(typed.output).toMatch(/given on the command line, which Nx prints .*rotate it/);
+    expect(typed.output).toMatch(/fix: .*--setFromEnv=KEY/);
+    const saved = await ws.nx(['run', 'infra:biome-config', `--biome=${BIOME}`, '--projects=assay-ingest', '--setFromEnv=API_PASSWORD', '--output-style=static'], { ...env, API_PASSWORD: 'ssm:/geo/dev/api-password' });
+    expect(saved.code, saved.output).toBe(0);
+    expect((await tfvars()).services['assay-ingest'].environment.API_PASSWORD).toBe('ssm:/geo/dev/api-password');
+    const cleanup = await nx('run', 'infra:biome-config', `--biome=${BIOME}`, '--projects=assay-ingest', '--unset', 'API_PASSWORD');
+    expect(cleanup.code, cleanup.output).toBe(0);
+  }, 300_000);
+
   it('a deploy of a service that reads an unknown data set fails before its record is written', async () => {
     const file = join(ws.root, 'apps/services/assay-ingest/project.json');
     const original = await readFile(file, 'utf8');

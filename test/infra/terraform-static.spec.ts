@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEPLOYED_AT_TAG, GIT_SHA_TAG, SEQUENCE_TAG } from '../../apps/services/artifact-deployer/src/decide';
+import { DEPLOYED_AT_TAG, GIT_SHA_TAG, INCARNATION_TAG, SEQUENCE_TAG } from '../../apps/services/artifact-deployer/src/decide';
 import { LedgerRecord } from '../../tools/nx-biome/src/core/ledger';
 import { parseBiomeName } from '../../tools/nx-biome/src/core/names';
 import { testConfig } from '../../tools/nx-biome/src/core/test-config';
@@ -561,7 +561,7 @@ describe('the artifact deployer (shared stack)', () => {
 
   it('biome functions keep the tags the deployer writes across applies (lambda-service ignores exactly those)', () => {
     const lifecycle = configOf(join(INFRA_ROOT, 'modules/lambda-service')).resources.aws_lambda_function.this.lifecycle as { ignore_changes: string[] }[];
-    const tags = [DEPLOYED_AT_TAG, GIT_SHA_TAG, SEQUENCE_TAG];
+    const tags = [DEPLOYED_AT_TAG, GIT_SHA_TAG, SEQUENCE_TAG, INCARNATION_TAG];
     expect(lifecycle[0].ignore_changes).toEqual([...tags.map((t) => `\${tags["${t}"]}`), ...tags.map((t) => `\${tags_all["${t}"]}`)]);
   });
 });

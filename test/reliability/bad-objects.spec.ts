@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startS3rver, S3Server } from '../support/s3rver';
 import { WORKSPACE_ROOT } from '../support/workspace';
+import { auditBiome } from '../faults/audit';
 import { artifactFileName, PackageManifest } from '../../tools/nx-biome/src/core/artifact';
 import { WorkspaceConfig } from '../../tools/nx-biome/src/core/config';
 import { historyPrefix, parseLedgerRecord } from '../../tools/nx-biome/src/core/ledger';
@@ -18,6 +19,7 @@ import { Deps, realDeps } from '../../tools/nx-biome/src/operations/context';
 import { deployProject } from '../../tools/nx-biome/src/operations/deploy';
 import { readBiomeMeta, readRecord } from '../../tools/nx-biome/src/operations/ledger-store';
 import { sleepBiome } from '../../tools/nx-biome/src/operations/lifecycle';
+import { destroyBiomes } from '../../tools/nx-biome/src/operations/destroy';
 import { biomeListWith } from '../../tools/nx-biome/src/executors/biome-list/executor';
 import { biomeReapWith } from '../../tools/nx-biome/src/executors/biome-reap/executor';
 import { rollbackWith } from '../../tools/nx-biome/src/executors/rollback/executor';
@@ -178,24 +180,89 @@ describe.each([
     expect(out).toMatch(/warning: skipped biomes\/dev-never\/biome\.json: .*invalid expires "never"/);
     expect(out).toMatch(/fix: nx run infra:biome-repair --biome=dev-broken/);
 
-    // Far in the future every sandpit has expired: the good ones are reaped, the broken ones skipped with the reason.
+    // Far in the future every sandpit has expired: the good ones are reaped; the broken ones that nothing
+    // dates (no valid record either) are skipped with the reason, and the run fails so that someone repairs them.
     lines = [];
-    const reaped = await biomeReapWith({ environment: 'dev', confirm: true }, context(), { ...deps, now: () => new Date('2027-06-01T00:00:00.000Z') });
-    expect(reaped).toEqual(expect.arrayContaining(['dev-fine', 'dev-gone']));
-    expect(reaped).not.toContain('dev-broken');
-    expect(reaped).not.toContain('dev-never');
+    const error = await biomeReapWith({ environment: 'dev', confirm: true }, context(), { ...deps, now: () => new Date('2027-06-01T00:00:00.000Z') }).catch((e) => e);
+    expect(error.code, String(error)).toBe('LEDGER_RECORD_INVALID');
+    expect(error.message).toMatch(/reap could not date .*dev-broken.*dev-never/);
+    expect(error.hint).toMatch(/biome-repair/);
     expect(lines.join('\n')).toMatch(/skipping dev-never: .*invalid expires "never".*biome-repair --biome=dev-never/);
     expect(await keys(dev(), 'biomes/dev-fine/')).toEqual([]);
+    expect(await keys(dev(), 'biomes/dev-gone/')).toEqual([]);
     expect(await keys(dev(), 'biomes/dev-broken/')).toHaveLength(2);
+  });
+
+  it('a sandpit whose biome.json says expires "never" is reaped once its newest record is older than the sandpit TTL', async () => {
+    await deploy('dev-forever', 'assay-ingest', commits[0]);
+    await put('biomes/dev-forever/biome.json', meta('dev-forever', { expires: 'never' }));
+    const soon = await biomeReapWith({ environment: 'dev', confirm: true }, context(), { ...deps, now: () => new Date(clock + 3600_000) }).catch(() => []);
+    expect(soon).not.toContain('dev-forever');
+    expect(await keys(dev(), 'biomes/dev-forever/')).not.toEqual([]);
+    const later = await biomeReapWith({ environment: 'dev', confirm: true }, context(), { ...deps, now: () => new Date(clock + (config.sandpitTtlHours + 1) * 3600_000) }).catch((e) => e);
+    expect(lines.join('\n')).toMatch(/dev-forever has an unusable biome\.json \(.*invalid expires "never".*\); it is dated by its newest record/);
+    expect(await keys(dev(), 'biomes/dev-forever/'), String(later)).toEqual([]);
+  });
+
+  it('reap decides again under the biome lease: a sandpit deployed after reap listed it as expired is kept', async () => {
+    const T = clock + 1000 * 3600_000;
+    await deploy('dev-late', 'assay-ingest', commits[0], T - 100 * 3600_000);
+    // A deploy of dev-late starts, and waits in its upload until reap has listed dev-late as expired.
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    const body = bodyOf('assay-ingest', commits[1]);
+    const manifest: PackageManifest = { project: 'assay-ingest', kind: 'service', file: artifactFileName('assay-ingest', commits[1], 'service', false, sha256(body)), sha256: sha256(body), size: body.length, gitSha: commits[1], dirty: false, dirtyFiles: [], settings: { memorySize: 256 } };
+    const deploying = deployProject({ store: dev(), config, biome: parseBiomeName('dev-late', config), manifest, readBody: async () => (await gate, body), now: new Date(T), deployedBy: 'amy', allowDirty: false, dryRun: false });
+    const reapLines: string[] = [];
+    const reaping = biomeReapWith({ environment: 'dev', confirm: true }, context(), {
+      ...deps,
+      now: () => new Date(T),
+      log: (line) => {
+        reapLines.push(line);
+        if (/dev-late/.test(line) && /expired sandpit/.test(reapLines.join('\n'))) openGate();
+      },
+    }).catch(() => [] as string[]);
+    await deploying;
+    const reaped = await reaping;
+    expect(reapLines.join('\n')).toMatch(/dev-late/);
+    expect(reaped).not.toContain('dev-late');
+    expect(reapLines.join('\n')).toMatch(/dev-late changed since it was listed .* kept/);
+    expect((await readRecord(dev(), 'dev-late', 'assay-ingest'))?.gitSha).toBe(commits[1]);
+    expect((await auditBiome(dev(), 'dev-late')).dangling).toEqual([]);
+  }, 120_000);
+
+  it('a biome destroyed and created again is a new incarnation: every record and history key of it carries the incarnation', async () => {
+    const destroy = () => destroyBiomes({ store: dev(), config, biomes: [parseBiomeName('dev-again', config)], workspaceRoot: root, dryRun: false, terraform: false, deps });
+    await deploy('dev-again', 'assay-ingest', commits[0]);
+    expect((await readRecord(dev(), 'dev-again', 'assay-ingest'))!.incarnation).toBeUndefined();
+    for (const incarnation of [1, 2]) {
+      await destroy();
+      await deploy('dev-again', 'assay-ingest', commits[incarnation]);
+      expect(await readRecord(dev(), 'dev-again', 'assay-ingest')).toMatchObject({ gitSha: commits[incarnation], sequence: 1, incarnation });
+      expect(await keys(dev(), historyPrefix('dev-again', 'assay-ingest'))).toEqual([expect.stringMatching(new RegExp(`/s000000000001-\\d{8}T\\d{6}Z-${commits[incarnation]}-i${incarnation}\\.json$`))]);
+    }
+  });
+
+  it('a corrupt record of a project with one history record names the fix that works (biome-repair, not rollback)', async () => {
+    await deploy('dev-one', 'assay-ingest', commits[0]);
+    await put('biomes/dev-one/ledger/assay-ingest.json', '{"schemaVersion": 1, "project": "assay-ingest"');
+    const error = await readRecord(dev(), 'dev-one', 'assay-ingest').catch((e) => e);
+    expect(error.code).toBe('LEDGER_RECORD_INVALID');
+    expect(error.hint).toMatch(/nx run infra:biome-repair --biome=dev-one/);
+    expect(error.hint).not.toMatch(/rollback/);
+    // Rollback cannot (one history record); the named fix can.
+    await expect(rollbackWith({ biome: 'dev-one', projects: 'assay-ingest' }, context(), deps)).rejects.toMatchObject({ code: 'ROLLBACK_INVALID' });
+    await biomeRepairWith({ biome: 'dev-one' }, context(), deps);
+    expect((await readRecord(dev(), 'dev-one', 'assay-ingest'))?.gitSha).toBe(commits[0]);
   });
 
   it('a sandpit left with records but no biome.json is reaped once its newest record is older than the sandpit TTL', async () => {
     await deploy('dev-orphan', 'assay-ingest', commits[0]);
     await dev().delete(['biomes/dev-orphan/biome.json']);
-    const soon = await biomeReapWith({ environment: 'dev' }, context(), { ...deps, now: () => new Date(clock + 3600_000) });
-    expect(soon).not.toContain('dev-orphan');
-    const later = await biomeReapWith({ environment: 'dev', confirm: true }, context(), { ...deps, now: () => new Date(clock + (config.sandpitTtlHours + 1) * 3600_000) });
-    expect(later).toContain('dev-orphan');
+    // (Other biomes of this store that nothing dates make reap fail at its end, after it reaped the rest.)
+    await biomeReapWith({ environment: 'dev', confirm: true }, context(), { ...deps, now: () => new Date(clock + 3600_000) }).catch(() => undefined);
+    expect(await keys(dev(), 'biomes/dev-orphan/')).not.toEqual([]);
+    await biomeReapWith({ environment: 'dev', confirm: true }, context(), { ...deps, now: () => new Date(clock + (config.sandpitTtlHours + 1) * 3600_000) }).catch(() => undefined);
     expect(await keys(dev(), 'biomes/dev-orphan/')).toEqual([]);
   });
 

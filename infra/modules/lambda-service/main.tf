@@ -114,9 +114,11 @@ resource "aws_lambda_function" "this" {
       tags["biome:deployed-at"],
       tags["biome:git-sha"],
       tags["biome:sequence"],
+      tags["biome:incarnation"],
       tags_all["biome:deployed-at"],
       tags_all["biome:git-sha"],
       tags_all["biome:sequence"],
+      tags_all["biome:incarnation"],
     ]
   }
 

@@ -7,6 +7,11 @@ export const DEPLOYED_AT_TAG = 'biome:deployed-at';
 export const GIT_SHA_TAG = 'biome:git-sha';
 /** Tag on each function: the history sequence of that record (the order that does not depend on any clock). */
 export const SEQUENCE_TAG = 'biome:sequence';
+/** Tag on each function: the biome incarnation of that record (sequences start again in each one). */
+export const INCARNATION_TAG = 'biome:incarnation';
+
+/** A whole-number tag, or undefined when absent or malformed. */
+const wholeTag = (fn: FunctionState, tag: string) => (fn.tags[tag] !== undefined && /^\d{1,15}$/.test(fn.tags[tag]) ? Number(fn.tags[tag]) : undefined);
 
 /** What the function runs now, as GetFunction reports it. */
 export interface FunctionState {
@@ -32,14 +37,20 @@ export type Decision =
  * that history), so order never depends on a clock: a record stamped a year
  * ahead does not freeze the function. A record without a sequence (written
  * before sequences existed) is older than any record with one; two such
- * records fall back to their deploy times. `historyReset`: the record the
+ * records fall back to their deploy times. Records of a later biome
+ * incarnation are newer than any record of an earlier one, whatever their
+ * sequences. `historyReset`: the record the
  * function runs is gone from the biome's history (the biome was destroyed
  * and created again), so its sequence means nothing any more.
  */
 export function isNewer(record: LedgerRecord, fn: FunctionState, historyReset = false): boolean {
+  // Sequences are compared within one incarnation only: a biome destroyed and created again (its
+  // old history still in this replica, which never replicates deletes) counts from 1 again.
+  const incarnation = record.incarnation ?? 0;
+  const runningIncarnation = wholeTag(fn, INCARNATION_TAG) ?? 0;
+  if (incarnation !== runningIncarnation) return incarnation > runningIncarnation;
   if (historyReset) return true;
-  const tagged = fn.tags[SEQUENCE_TAG];
-  const running = tagged !== undefined && /^\d{1,15}$/.test(tagged) ? Number(tagged) : undefined;
+  const running = wholeTag(fn, SEQUENCE_TAG);
   if (record.sequence !== undefined) return running === undefined || record.sequence >= running;
   if (running !== undefined) return false;
   const runningAt = fn.tags[DEPLOYED_AT_TAG];
@@ -48,7 +59,7 @@ export function isNewer(record: LedgerRecord, fn: FunctionState, historyReset = 
 
 /** The tags that say which record a function runs. */
 export function recordTags(record: LedgerRecord): Record<string, string> {
-  return { [DEPLOYED_AT_TAG]: record.deployedAt, [GIT_SHA_TAG]: record.gitSha, ...(record.sequence !== undefined ? { [SEQUENCE_TAG]: String(record.sequence) } : {}) };
+  return { [DEPLOYED_AT_TAG]: record.deployedAt, [GIT_SHA_TAG]: record.gitSha, ...(record.sequence !== undefined ? { [SEQUENCE_TAG]: String(record.sequence) } : {}), ...(record.incarnation ? { [INCARNATION_TAG]: String(record.incarnation) } : {}) };
 }
 
 /**

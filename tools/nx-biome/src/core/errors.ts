@@ -47,6 +47,8 @@ export type BiomeErrorCode =
   | 'DATA_SET_UNKNOWN'
   | 'DATA_SET_MISSING'
   | 'BIOME_LOCKED'
+  | 'LEASE_LOST'
+  | 'ARTIFACT_UNVERIFIED'
   | 'DRIFT_DETECTED'
   | 'DRIFT_UNCHECKED';
 

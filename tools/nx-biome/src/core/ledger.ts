@@ -26,6 +26,14 @@ export interface LedgerRecord {
    * written before sequences existed.
    */
   sequence?: number;
+  /**
+   * The biome's incarnation when the record was written: 0 (written as
+   * absence) until the biome is first destroyed, one more after each destroy.
+   * Sequences start again in each incarnation, so records are ordered by
+   * (incarnation, sequence): the artifact deployer compares sequences within
+   * one incarnation only.
+   */
+  incarnation?: number;
   settings: Record<string, unknown>;
   /**
    * The settings this biome runs the project with (project defaults →
@@ -68,7 +76,25 @@ export const MAX_ARTIFACT_BYTES = 5 * 1024 ** 4;
 export function historyKey(record: LedgerRecord): string {
   const stamp = record.deployedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   const seq = record.sequence === undefined ? '' : `s${String(record.sequence).padStart(12, '0')}-`;
-  return `${historyPrefix(record.biome, record.project)}${seq}${stamp}-${record.gitSha}.json`;
+  // A biome created again writes its history under keys no earlier incarnation used (a replica never loses the old ones).
+  const incarnation = record.incarnation ? `-i${record.incarnation}` : '';
+  return `${historyPrefix(record.biome, record.project)}${seq}${stamp}-${record.gitSha}${incarnation}.json`;
+}
+
+/** Where a biome's incarnation counter lives: beside its lease, which a destroy never deletes. */
+export const incarnationKey = (biome: string) => `locks/biomes/${biome}/incarnation.json`;
+
+/** The incarnation a counter object holds (0 when there is none: the biome was never destroyed). */
+export function parseIncarnation(text: string | undefined, source: string): number {
+  if (text === undefined) return 0;
+  let n: unknown;
+  try {
+    n = (JSON.parse(text) as { incarnation?: unknown }).incarnation;
+  } catch {
+    n = undefined;
+  }
+  if (!Number.isSafeInteger(n) || (n as number) < 0) throw new BiomeError('LEDGER_RECORD_INVALID', `The incarnation counter ${source} is not {"incarnation": <whole number>}.`, 'Restore it (the highest incarnation any record of the biome carries, plus one) or delete it if the biome was never destroyed.');
+  return n as number;
 }
 
 /** The sequence a history key carries (0 for the older, time-stamped keys). */
@@ -89,8 +115,18 @@ export function isIsoTime(value: unknown): value is string {
   return typeof value === 'string' && ISO_TIME.test(value) && !Number.isNaN(Date.parse(value));
 }
 
+/**
+ * The fix for a record that fails validation: biome-repair, which restores
+ * the newest valid history record (or removes a record that has none). A
+ * rollback needs two valid history records, so it is not the fix to name.
+ */
+export function repairHint(source: string): string {
+  const biome = /(?:^|[\s/])biomes\/([^/\s]+)\//.exec(source)?.[1];
+  return `Repair it with nx run infra:biome-repair --biome=${biome ?? '<biome>'} (it restores the newest valid history record, or removes a record that has none), or deploy the project again.`;
+}
+
 function invalid(source: string, problem: string): BiomeError {
-  return new BiomeError('LEDGER_RECORD_INVALID', `Ledger record ${source} ${problem}.`, 'Restore it from the biome history (rollback) or redeploy the project.');
+  return new BiomeError('LEDGER_RECORD_INVALID', `Ledger record ${source} ${problem}.`, repairHint(source));
 }
 
 /**
@@ -119,6 +155,7 @@ export function parseLedgerRecord(text: string, source: string): LedgerRecord {
   if (typeof r.environment !== 'string' || typeof r.deployedBy !== 'string' || r.size === undefined) throw invalid(source, 'is missing fields');
   if (!Number.isSafeInteger(r.size) || r.size < 0 || r.size > MAX_ARTIFACT_BYTES) throw invalid(source, `has an invalid size ${JSON.stringify(r.size)} (a whole number of bytes up to ${MAX_ARTIFACT_BYTES} is expected)`);
   if (r.sequence !== undefined && (!Number.isSafeInteger(r.sequence) || r.sequence < 1)) throw invalid(source, `has an invalid sequence ${JSON.stringify(r.sequence)}`);
+  if (r.incarnation !== undefined && (!Number.isSafeInteger(r.incarnation) || r.incarnation < 0)) throw invalid(source, `has an invalid incarnation ${JSON.stringify(r.incarnation)}`);
   if (r.settings !== undefined && (!r.settings || typeof r.settings !== 'object' || Array.isArray(r.settings))) throw invalid(source, 'has settings that are not an object');
   return { settings: {}, ...r } as LedgerRecord;
 }

@@ -63,6 +63,21 @@ describe('biome lifecycle plans', () => {
     expect(skipped.map((s) => s.biome)).toEqual(['dev-bare']);
   });
 
+  it('reap dates a sandpit whose biome.json is unusable (expires "never") by its newest record, never skipping it forever', () => {
+    const old = '2026-11-20T00:00:00.000Z';
+    const { expired, skipped } = planReap(
+      [
+        { biome: 'dev-never', sandpit: true, invalid: 'invalid expires "never"', lastDeployedAt: old },
+        { biome: 'dev-fresh', sandpit: true, invalid: 'invalid expires "never"', lastDeployedAt: '2026-11-26T11:00:00.000Z' },
+        { biome: 'dev-empty', sandpit: true, invalid: 'invalid expires "never"' },
+      ],
+      NOW,
+      72,
+    );
+    expect(expired.map((c) => c.biome)).toEqual(['dev-never']);
+    expect(skipped).toEqual([{ biome: 'dev-empty', why: expect.stringMatching(/invalid expires "never" and no valid ledger record.*biome-repair --biome=dev-empty/) }]);
+  });
+
   it('summarises the newest record with its commit subject', () => {
     const s = summarizeBiome({ biome: parseBiomeName('dev-bob', config), meta: meta('dev-bob', '2026-11-26T11:00:00.000Z'), records: [record('a', SHA('a')), record('b', SHA('b'), { deployedAt: '2026-11-21T00:00:00.000Z' })], subjects: new Map([[SHA('b'), 'b: faster']]), now: NOW });
     expect(s).toMatchObject({ owner: 'bob', projects: ['a', 'b'], lastCommit: { sha: SHA('b'), subject: 'b: faster' }, expired: true, asleep: false });

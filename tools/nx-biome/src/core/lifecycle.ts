@@ -122,22 +122,27 @@ export interface ReapCandidate {
 }
 
 /**
- * The biomes reap destroys: sandpits whose expiry has passed. Main biomes are
- * never reaped. A sandpit with records but no biome.json (a destroy that
- * overlapped a deploy, a crash) expires `ttlHours` after its newest record, so
- * it is never skipped forever; a sandpit whose biome.json is malformed is
- * skipped with the reason (nothing trustworthy says it expired).
+ * The biomes reap destroys: sandpits whose expiry has passed, and whose
+ * newest record is older than their TTL (each deploy extends a sandpit; its
+ * record is written before it refreshes biome.json). Main biomes are never
+ * reaped. A sandpit with records but no usable biome.json (none: a
+ * destroy that overlapped a deploy, a crash; or a malformed one, such as
+ * `expires: "never"`) expires `ttlHours` after its newest record, so it is
+ * never skipped forever. Only a sandpit with neither a usable biome.json nor
+ * a valid record is skipped (nothing dates it): the caller fails the run for
+ * it, so that someone repairs it.
  */
 export function planReap(candidates: ReapCandidate[], now: Date, ttlHours = 72): { expired: ReapCandidate[]; skipped: { biome: string; why: string }[] } {
   const expired: ReapCandidate[] = [];
   const skipped: { biome: string; why: string }[] = [];
   for (const c of candidates) {
     if (!c.sandpit) continue;
-    if (c.invalid) skipped.push({ biome: c.biome, why: `${c.invalid} (repair it with nx run infra:biome-repair --biome=${c.biome})` });
-    else if (c.meta) {
-      if (isExpired(c.meta, now)) expired.push(c);
+    if (c.meta && !c.invalid) {
+      // A deploy's record counts from when it is written, before the deploy refreshes biome.json.
+      const recordKeeps = c.lastDeployedAt && Date.parse(c.lastDeployedAt) + (c.meta.ttlHours ?? ttlHours) * 3600_000 > now.getTime();
+      if (isExpired(c.meta, now) && !recordKeeps) expired.push(c);
     } else if (c.lastDeployedAt && Date.parse(c.lastDeployedAt) + ttlHours * 3600_000 <= now.getTime()) expired.push(c);
-    else if (!c.lastDeployedAt) skipped.push({ biome: c.biome, why: 'no biome.json and no valid ledger record, so no expiry' });
+    else if (!c.lastDeployedAt) skipped.push({ biome: c.biome, why: `${c.invalid ?? 'no biome.json'} and no valid ledger record, so nothing dates it (repair it with nx run infra:biome-repair --biome=${c.biome}, or destroy it with nx run infra:biome-destroy --biome=${c.biome})` });
   }
   return { expired, skipped };
 }

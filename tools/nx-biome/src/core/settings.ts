@@ -276,17 +276,40 @@ export interface SettingsChange {
   unset: string[];
 }
 
-/** Parses `--set` values (`KEY=value`, the value may hold `=`). */
+/**
+ * Parses `--set` values (`KEY=value`, the value may hold `=`). A value that
+ * is not `KEY=value` is never echoed (it may be a secret typed without its
+ * key). Keys become own properties, `__proto__` included, so that every key
+ * is checked (and refused) like any other.
+ */
 export function parseAssignments(values: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const item of values) {
+  const entries: [string, string][] = [];
+  values.forEach((item, i) => {
     const at = item.indexOf('=');
     if (at <= 0) {
-      throw new BiomeError('OPTIONS_INVALID', `--set ${JSON.stringify(item.length > 40 ? `${item.slice(0, 12)}…` : item)} is not KEY=value.`, 'Write --set LOG_LEVEL=debug (repeat --set for several).');
+      throw new BiomeError('OPTIONS_INVALID', `--set value number ${i + 1} (${item.length} characters, not shown: it may be a secret) is not KEY=value.`, 'Write --set LOG_LEVEL=debug (repeat --set for several); to keep a value off the command line, pass --setFromEnv=KEY and put the value in the environment variable KEY.');
     }
-    out[item.slice(0, at)] = item.slice(at + 1);
+    entries.push([item.slice(0, at), item.slice(at + 1)]);
+  });
+  return Object.fromEntries(entries);
+}
+
+/**
+ * The `--setFromEnv` keys with their values read from the environment
+ * variables of the same names: values that never appear on a command line
+ * (Nx prints its command line in the job log). A key also given with
+ * `--set`, or whose variable is not set, is refused.
+ */
+export function assignmentsFromEnv(keys: string[], env: Record<string, string | undefined>, set: Record<string, string>): Record<string, string> {
+  const entries: [string, string][] = [];
+  for (const key of keys) {
+    if (!ENV_VAR_NAME.test(key)) throw new BiomeError('OPTIONS_INVALID', `--setFromEnv ${JSON.stringify(key.slice(0, 128))} is not an environment variable name.`, 'Use letters, digits and underscores, starting with a letter, e.g. --setFromEnv=DB_PASSWORD.');
+    if (Object.hasOwn(set, key)) throw new BiomeError('OPTIONS_INVALID', `${key} is given both with --set and with --setFromEnv.`, 'Pass each key once.');
+    const value = env[key];
+    if (value === undefined) throw new BiomeError('OPTIONS_INVALID', `--setFromEnv=${key}: the environment variable ${key} is not set.`, `Set it for this command (e.g. read -s ${key} && export ${key}, or a masked CI variable named ${key}) and run again.`);
+    entries.push([key, value]);
   }
-  return out;
+  return Object.fromEntries(entries);
 }
 
 /**

@@ -50,10 +50,9 @@ export function batchStore(store: StorePort, biome: string): StorePort & Deferre
     list: (prefix) => store.list(prefix),
     delete: (keys) => store.delete(keys),
     async holdBiome(name) {
-      if (name !== biome) return false;
+      if (name !== biome) return undefined;
       // One shared lease for the whole batch: a promote, sleep or destroy of the biome waits for the run, not just for one record.
-      await (lease ??= acquireLease(store, biomeScope(biome), 'shared', { purpose: `deploy to ${biome}` }));
-      return true;
+      return (lease ??= acquireLease(store, biomeScope(biome), 'shared', { purpose: `deploy to ${biome}` }));
     },
     deferBiomeMetaUpdate(name, update) {
       if (name !== biome) return false;

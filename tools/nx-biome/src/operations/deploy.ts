@@ -5,7 +5,7 @@ import { LedgerRecord, planProjectDeploy, touchBiomeMeta } from '../core/ledger'
 import { BiomeRef, ProjectKind } from '../core/names';
 import { StorePort } from '../adapters/store/store';
 import { checkStoredArtifact, publishArtifact } from './publish';
-import { readBiomeMeta, readRecordToReplace, updateBiomeMeta, writeRecord } from './ledger-store';
+import { readBiomeMeta, readRecordToReplace, updateBiomeMeta, withBiomeShared, writeRecord } from './ledger-store';
 import { resolveProjectSettings } from './settings';
 
 /**
@@ -52,6 +52,16 @@ export async function deployProject(input: {
   const key = artifactKey(manifest.project, manifest.file);
   // A malformed or hostile biome.json stops the deploy before anything is written.
   await readBiomeMeta(store, biome.name);
+  // The settings are resolved, and the record written, under one shared lease on the biome:
+  // biome-config holds it alone, so a setting it saves is either in this record or re-applied by it.
+  const { result, write } = input.dryRun ? await planAndRecord(input, key) : await withBiomeShared(store, biome.name, () => planAndRecord(input, key));
+  if (write) await refreshBiome(input);
+  return result;
+}
+
+/** Plans one project's deploy against the biome as it is now, and (unless a dry run) publishes and records it. */
+async function planAndRecord(input: Parameters<typeof deployProject>[0], key: string): Promise<{ result: DeployResult; write: boolean }> {
+  const { store, biome, manifest } = input;
   const current = await readRecordToReplace(store, biome.name, manifest.project);
   // Layered settings (project → environment → biome) resolve per biome and go into the record, never into the artifact.
   const resolvedSettings = await resolveProjectSettings({ store, config: input.config, biome, project: manifest.project, kind: manifest.kind, settings: manifest.settings });
@@ -79,19 +89,17 @@ export async function deployProject(input: {
   const publish = async () =>
     publishArtifact(store, { key: plan.record.artifactKey, body: await input.readBody(), sha256: plan.record.sha256, metadata: { 'git-sha': plan.restore ? current!.gitSha : manifest.gitSha, project: manifest.project, dirty: String(plan.restore ? current!.dirty : manifest.dirty) } });
   if (plan.action === 'unchanged') {
-    if (input.dryRun) return { ...result, outcome: plan.restore ? 'restored' : 'unchanged' };
+    if (input.dryRun) return { result: { ...result, outcome: plan.restore ? 'restored' : 'unchanged' }, write: false };
     if (plan.restore) await publish();
-    await refreshBiome(input);
-    return { ...result, outcome: plan.restore ? 'restored' : 'unchanged' };
+    return { result: { ...result, outcome: plan.restore ? 'restored' : 'unchanged' }, write: true };
   }
   if (input.dryRun) {
     const stored = plan.restore ? 'absent' : await checkStoredArtifact(store, plan.record.artifactKey, plan.record);
-    return { ...result, outcome: stored === 'same' ? 'present' : 'uploaded' };
+    return { result: { ...result, outcome: stored === 'same' ? 'present' : 'uploaded' }, write: false };
   }
   const outcome = await publish();
   await writeRecord(store, plan.record);
-  await refreshBiome(input);
-  return { ...result, outcome };
+  return { result: { ...result, outcome }, write: true };
 }
 
 /** Registers the biome on first deploy and refreshes a sandpit's expiry (on biome.json as it is when written, under the biome's lease). */

@@ -5,8 +5,8 @@ import { describeDestroyPlan, DestroyPlan, planDestroy, selectReferenceKeys } fr
 import { BiomeRef } from '../core/names';
 import { StorePort } from '../adapters/store/store';
 import { Deps } from './context';
-import { readRecordsTolerant } from './ledger-store';
-import { biomeScope, GC_SCOPE, withLease } from './store-lock';
+import { bumpIncarnation, readRecordsTolerant } from './ledger-store';
+import { assertLeasesHeld, biomeScope, GC_SCOPE, withLease } from './store-lock';
 import { renderBiomeTfvars, tfvarsPath } from './render';
 import { BIOME_STACK_DIR, deleteBiomeWorkspace, describeCloudWorkspace, openHcpTerraform, runBiomeTerraform, runReportPath, usesCloudBackend } from './hcp-terraform';
 
@@ -30,8 +30,11 @@ export async function planBiomesDestroy(store: StorePort, biomes: string[]): Pro
  * keys with biome.json last, so a destroy that stops half-way can be re-run.
  */
 export async function applyDestroy(store: StorePort, plan: DestroyPlan, log: (line: string) => void): Promise<void> {
+  // Collection is fenced like every write under a lease: a destroy stopped past its lease deletes nothing.
+  await assertLeasesHeld(store);
   if (plan.deleteArtifacts.length) {
     await store.delete(plan.deleteArtifacts);
+    await assertLeasesHeld(store);
     log(`deleted ${plan.deleteArtifacts.length} artifact(s)`);
   }
   await store.delete(plan.biomeKeys);
@@ -58,7 +61,8 @@ export async function removeBiomeTfvars(workspaceRoot: string, biome: string): P
  * when there is no binary.
  */
 export async function destroyBiomeInfrastructure(input: { store: StorePort; config: WorkspaceConfig; biome: BiomeRef; workspaceRoot: string; stackDir: string; env: Record<string, string | undefined>; dryRun: boolean; log: (line: string) => void }): Promise<void> {
-  const { path } = await renderBiomeTfvars({ store: input.store, config: input.config, biome: input.biome, workspaceRoot: input.workspaceRoot, dryRun: input.dryRun });
+  // A biome whose artifacts are gone must still be destroyable: this render is not verified.
+  const { path } = await renderBiomeTfvars({ store: input.store, config: input.config, biome: input.biome, workspaceRoot: input.workspaceRoot, dryRun: input.dryRun, verify: false });
   await runBiomeTerraform({ config: input.config, biome: input.biome, workspaceRoot: input.workspaceRoot, stackDir: input.stackDir, tfvarsPath: path, apply: true, destroy: true, execute: !input.dryRun, header: '[dry-run] would run:', env: input.env, log: input.log });
 }
 
@@ -90,13 +94,19 @@ export interface DestroyRun {
   /** A biome that does not exist is already destroyed: say so and succeed (stop jobs). */
   ifExists?: boolean;
   deps: Deps;
+  /**
+   * Decides again, under the biomes' leases, which of them are still to be
+   * destroyed (reap: still expired); the others are kept. Default: all.
+   */
+  recheck?: (biomes: string[]) => Promise<string[]>;
 }
 
 /**
  * Destroys sandpit biomes of one store: Terraform first when asked, then the
  * artifacts only they use, then their keys. Shared by destroy and reap.
+ * Returns the biomes destroyed (or, on a dry run, that would be).
  */
-export async function destroyBiomes(run: DestroyRun): Promise<void> {
+export async function destroyBiomes(run: DestroyRun): Promise<string[]> {
   const { store, deps: d } = run;
   const main = run.biomes.filter((b) => !b.sandpit);
   if (main.length) {
@@ -108,7 +118,7 @@ export async function destroyBiomes(run: DestroyRun): Promise<void> {
   if (missing.length && run.ifExists) {
     d.log(`${missing.join(', ')} does not exist in ${store.url}: already destroyed, nothing to do`);
     names = names.filter((b) => !missing.includes(b));
-    if (names.length === 0) return;
+    if (names.length === 0) return [];
     plan = await planBiomesDestroy(store, names);
   } else if (missing.length) {
     throw new BiomeError('BIOME_NOT_FOUND', `Biome ${missing.join(', ')} does not exist in ${store.url}.`, 'List the biomes with nx run infra:biome-list.');
@@ -124,17 +134,27 @@ export async function destroyBiomes(run: DestroyRun): Promise<void> {
     d.log(`${run.dryRun ? '[dry-run] would destroy' : 'destroying'} ${names.join(', ')} in ${store.url}: ${p.deleteArtifacts.length} artifact(s) to delete, ${p.keptArtifacts.length} kept, ${p.biomeKeys.length} biome object(s)`);
     for (const line of describeDestroyPlan(p, run.dryRun)) d.log(line);
   };
-  if (run.dryRun) return describe(plan);
+  if (run.dryRun) {
+    describe(plan);
+    return names;
+  }
   // Each biome's lease keeps its sleep, promote, rollback and biome.json writes out; the
   // collection lease, held alone, keeps every record write out while the plan is made
   // again from what the store holds now and applied: no record names a deleted artifact.
-  await withBiomeLeases(store, [...names].sort(), () =>
-    withLease(store, GC_SCOPE, 'exclusive', async () => {
+  await withBiomeLeases(store, [...names].sort(), async () => {
+    if (run.recheck) names = await run.recheck(names);
+    if (names.length === 0) return;
+    // A biome created again is a new incarnation: counted up before anything is deleted, so no record of
+    // the next incarnation can be written with the old one (record writers read it under the biome's lease).
+    for (const b of names) await bumpIncarnation(store, b);
+    await withLease(store, GC_SCOPE, 'exclusive', async () => {
       plan = await planBiomesDestroy(store, names);
       describe(plan);
       await applyDestroy(store, plan, d.log);
-    }, { purpose: `destroy ${names.join(', ')}` }),
-  );
+    }, { purpose: `destroy ${names.join(', ')}` });
+  });
+  if (names.length === 0) return [];
   for (const b of names) await removeBiomeTfvars(run.workspaceRoot, b);
   d.log(`destroyed ${names.join(', ')}`);
+  return names;
 }

@@ -1,9 +1,19 @@
 import { BiomeError } from '../core/errors';
-import { BiomeMeta, biomeMetaKey, historyKey, historyPrefix, LedgerRecord, ledgerKey, ledgerPrefix, nextHistorySequence, parseBiomeMeta, parseLedgerRecord } from '../core/ledger';
+import { BiomeMeta, biomeMetaKey, historyKey, incarnationKey, parseIncarnation, repairHint, historyPrefix, LedgerRecord, ledgerKey, ledgerPrefix, nextHistorySequence, parseBiomeMeta, parseLedgerRecord } from '../core/ledger';
 import { StorePort } from '../adapters/store/store';
-import { biomeScope, GC_SCOPE, withLease } from './store-lock';
+import { assertLeasesHeld, biomeScope, GC_SCOPE, Lease, withHeldLease, withLease } from './store-lock';
 
 const json = (value: unknown) => Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
+
+/**
+ * A write made under the leases the call chain holds: refused (LEASE_LOST)
+ * when one of them is lost, so a holder stopped past its lease never writes
+ * over the one that took it meanwhile (see docs/reliability.md, fencing).
+ */
+export async function putFenced(store: StorePort, key: string, body: Buffer, options: Parameters<StorePort['put']>[2] = {}): Promise<'written' | 'exists'> {
+  await assertLeasesHeld(store);
+  return store.put(key, body, { contentType: 'application/json', ...options });
+}
 
 /**
  * Reads and parses a small JSON object. Some S3-compatible servers (s3rver)
@@ -33,7 +43,7 @@ function parseRecordAt(key: string) {
     const record = parseLedgerRecord(text, source);
     const m = /(?:^|\/)biomes\/([^/]+)\/(?:ledger\/([^/]+)\.json|history\/([^/]+)\/[^/]+)$/.exec(key);
     if (m && (m[1] !== record.biome || (m[2] ?? m[3]) !== record.project)) {
-      throw new BiomeError('LEDGER_RECORD_INVALID', `Ledger record ${source} is for ${record.project} in ${record.biome}, not ${m[2] ?? m[3]} in ${m[1]}.`, 'Restore it from the biome history (rollback) or delete it and redeploy the project.');
+      throw new BiomeError('LEDGER_RECORD_INVALID', `Ledger record ${source} is for ${record.project} in ${record.biome}, not ${m[2] ?? m[3]} in ${m[1]}.`, repairHint(source));
     }
     return record;
   };
@@ -105,8 +115,7 @@ export async function readRecordsAt(store: StorePort, keys: string[]): Promise<L
 export async function writeRecord(store: StorePort, record: LedgerRecord): Promise<LedgerRecord> {
   // A batched deploy run holds a shared lease on the biome from its first record to its end:
   // a promote reads the biome's ledger, and a sleep or destroy changes it, only between runs.
-  await (store as Partial<DeferredBiomeMeta>).holdBiome?.(record.biome);
-  return writeRecordUnderGcLease(store, record);
+  return withBiomeShared(store, record.biome, () => writeRecordUnderGcLease(store, record));
 }
 
 async function writeRecordUnderGcLease(store: StorePort, record: LedgerRecord): Promise<LedgerRecord> {
@@ -115,12 +124,15 @@ async function writeRecordUnderGcLease(store: StorePort, record: LedgerRecord): 
     if (!head || head.size === 0) {
       throw new BiomeError('ARTIFACT_MISSING', `${store.url}: ${record.artifactKey} is no longer stored (a destroy removed it meanwhile); no record was written for ${record.project} in ${record.biome}.`, 'Run the deploy again: it uploads the artifact anew.');
     }
+    // Read under the biome's lease (every record write holds it), which a destroy holds alone to count up.
+    const incarnation = await readIncarnation(store, record.biome);
+    const { incarnation: _stale, ...stamped } = record;
     for (let attempt = 0; ; attempt++) {
       const keys = (await store.list(historyPrefix(record.biome, record.project))).map((o) => o.key);
-      const sequenced: LedgerRecord = { ...record, sequence: nextHistorySequence(keys) };
+      const sequenced: LedgerRecord = { ...stamped, ...(incarnation ? { incarnation } : {}), sequence: nextHistorySequence(keys) };
       // Where the store enforces it, two writers never take one sequence number.
-      if ((await store.put(historyKey(sequenced), json(sequenced), { contentType: 'application/json', ifAbsent: true })) === 'exists' && attempt < 5) continue;
-      await store.put(ledgerKey(record.biome, record.project), json(sequenced), { contentType: 'application/json' });
+      if ((await putFenced(store, historyKey(sequenced), json(sequenced), { ifAbsent: true })) === 'exists' && attempt < 5) continue;
+      await putFenced(store, ledgerKey(record.biome, record.project), json(sequenced));
       return sequenced;
     }
   }, { purpose: `record ${record.project} in ${record.biome}` });
@@ -135,7 +147,7 @@ export async function writeCurrentRecord(store: StorePort, record: LedgerRecord)
     if (!(await store.head(record.artifactKey))) {
       throw new BiomeError('ARTIFACT_MISSING', `${store.url}: ${record.artifactKey}, named by the newest valid history record of ${record.project} in ${record.biome}, is no longer stored.`, `Deploy ${record.project} to ${record.biome} again instead.`);
     }
-    await store.put(ledgerKey(record.biome, record.project), json(record), { contentType: 'application/json' });
+    await putFenced(store, ledgerKey(record.biome, record.project), json(record));
   }, { purpose: `restore ${record.project} in ${record.biome}` });
 }
 
@@ -187,6 +199,23 @@ export async function readLedgerReport(store: StorePort, biome: string): Promise
   return { records: records.sort((a, b) => (a.project < b.project ? -1 : 1)), invalid: invalid.sort((a, b) => (a.key < b.key ? -1 : 1)) };
 }
 
+/** The biome's incarnation: 0 until it is first destroyed, one more after each destroy. */
+export async function readIncarnation(store: StorePort, biome: string): Promise<number> {
+  const key = incarnationKey(biome);
+  return parseIncarnation((await store.get(key))?.toString('utf8'), `${store.url} ${key}`);
+}
+
+/**
+ * Counts the biome's incarnation up: called by a destroy under the biome's
+ * lease held alone, so a biome created again writes records (and history
+ * keys) of a new incarnation.
+ */
+export async function bumpIncarnation(store: StorePort, biome: string): Promise<number> {
+  const next = (await readIncarnation(store, biome)) + 1;
+  await putFenced(store, incarnationKey(biome), json({ incarnation: next }));
+  return next;
+}
+
 /** A biome's metadata; LEDGER_RECORD_INVALID when it is malformed or names another biome. */
 export async function readBiomeMeta(store: StorePort, biome: string): Promise<BiomeMeta | undefined> {
   return readParsed(store, biomeMetaKey(biome), (text, source) => parseBiomeMeta(text, source, biome));
@@ -194,14 +223,26 @@ export async function readBiomeMeta(store: StorePort, biome: string): Promise<Bi
 
 /** Writes biome metadata as is; prefer updateBiomeMeta, which serialises with other writers. */
 export async function writeBiomeMeta(store: StorePort, meta: BiomeMeta): Promise<void> {
-  await store.put(biomeMetaKey(meta.biome), json(meta), { contentType: 'application/json' });
+  await putFenced(store, biomeMetaKey(meta.biome), json(meta));
 }
 
 /** A store that collects biome.json updates and applies them later, in one locked write (see batchStore). */
 export interface DeferredBiomeMeta {
-  /** Takes (once) a shared lease on the biome that the store's owner releases at its end; false for another biome. */
-  holdBiome(biome: string): Promise<boolean>;
+  /** Takes (once) a shared lease on the biome that the store's owner releases at its end; undefined for another biome. */
+  holdBiome(biome: string): Promise<Lease | undefined>;
   deferBiomeMetaUpdate(biome: string, update: (meta: BiomeMeta | undefined) => BiomeMeta | undefined): boolean;
+}
+
+/**
+ * Runs `fn` under a shared lease on the biome (a deploy's record, and the
+ * settings it resolves for it, against biome-config, sleep, promote and
+ * destroy, which hold it alone): the batch's lease for the whole run when the
+ * store is a batch's, else one taken for `fn`.
+ */
+export async function withBiomeShared<T>(store: StorePort, biome: string, fn: () => Promise<T>): Promise<T> {
+  const lease = await (store as Partial<DeferredBiomeMeta>).holdBiome?.(biome);
+  if (lease) return withHeldLease(store, biomeScope(biome), 'shared', lease, fn);
+  return withLease(store, biomeScope(biome), 'shared', fn, { purpose: `deploy to ${biome}` });
 }
 
 /**

@@ -50,9 +50,10 @@ export type StoredState = 'same' | 'absent' | 'different';
  * object uploaded with a checksum, the file store's hash of its file); else a
  * plain-MD5 ETag against the MD5 recorded in the object's metadata at upload
  * (S3 single-part uploads, s3rver); else the size and the recorded sha256
- * metadata (all that an S3-compatible server without either gives).
+ * metadata (all that an S3-compatible server without either gives), or, with
+ * `readUnvouched`, the bytes themselves, downloaded and hashed.
  */
-export async function checkStoredArtifact(store: StorePort, key: string, expected: { sha256: string; size: number }): Promise<StoredState> {
+export async function checkStoredArtifact(store: StorePort, key: string, expected: { sha256: string; size: number }, options: { readUnvouched?: boolean } = {}): Promise<StoredState> {
   const head = await store.head(key, { checksum: true });
   if (!head || head.size === 0) return 'absent';
   if (head.size !== expected.size) return 'different';
@@ -60,6 +61,11 @@ export async function checkStoredArtifact(store: StorePort, key: string, expecte
   if (head.metadata?.sha256 !== expected.sha256) return 'different';
   const md5 = head.metadata?.md5;
   if (md5 && head.etag && /^[0-9a-f]{32}$/.test(head.etag)) return head.etag === md5 ? 'same' : 'different';
+  // Only metadata vouches for these bytes (anyone who wrote the object wrote it too): read them when asked.
+  if (options.readUnvouched) {
+    const body = await store.get(key);
+    return !body ? 'absent' : sha256Hex(body) === expected.sha256 ? 'same' : 'different';
+  }
   return 'same';
 }
 

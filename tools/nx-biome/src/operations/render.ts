@@ -5,7 +5,9 @@ import { renderTfvars, BiomeTfvars } from '../core/tfvars';
 import { LedgerRecord } from '../core/ledger';
 import { StorePort } from '../adapters/store/store';
 import { writeFileAtomic } from '../adapters/workspace';
+import { BiomeError } from '../core/errors';
 import { readBiomeMeta, readLedger } from './ledger-store';
+import { checkStoredArtifact } from './publish';
 
 /** Where a biome's Terraform variables are written. */
 export function tfvarsPath(workspaceRoot: string, biome: string): string {
@@ -13,12 +15,41 @@ export function tfvarsPath(workspaceRoot: string, biome: string): string {
 }
 
 /**
- * Renders `dist/terraform/<biome>.tfvars.json` from the biome's whole ledger
- * (never from the projects of the current run alone).
+ * Checks that the store holds every record's artifact as recorded: one HEAD
+ * per record, all at once (the store's own checksum where it has one, else
+ * the ETag against the MD5 recorded at upload, else size and sha256
+ * metadata, and then the bytes are read; see checkStoredArtifact). Records already in `verified` are not
+ * asked again. ARTIFACT_UNVERIFIED lists every project whose artifact is
+ * missing or holds other bytes.
  */
-export async function renderBiomeTfvars(input: { store: StorePort; config: WorkspaceConfig; biome: BiomeRef; workspaceRoot: string; dryRun?: boolean }): Promise<{ path: string; tfvars: BiomeTfvars; records: LedgerRecord[]; warnings: string[] }> {
+export async function verifyRecordedArtifacts(store: StorePort, biome: string, records: LedgerRecord[], verified = new Set<string>()): Promise<void> {
+  const id = (r: LedgerRecord) => `${r.artifactKey}\0${r.sha256}\0${r.size}`;
+  const checked = await Promise.all(records.filter((r) => !verified.has(id(r))).map(async (r) => ({ r, state: await checkStoredArtifact(store, r.artifactKey, r, { readUnvouched: true }) })));
+  const bad = checked.filter((c) => c.state !== 'same');
+  for (const c of checked) if (c.state === 'same') verified.add(id(c.r));
+  if (bad.length === 0) return;
+  const lines = bad.map(({ r, state }) => `  ${r.project}: ${r.artifactKey} ${state === 'absent' ? 'is missing' : `holds other bytes than the recorded sha256 ${r.sha256.slice(0, 12)}… (${r.size} bytes)`}`);
+  const projects = bad.map((b) => b.r.project).sort().join(',');
+  throw new BiomeError(
+    'ARTIFACT_UNVERIFIED',
+    `${store.url}: ${bad.length} record(s) of biome ${biome} name an artifact the store does not hold as recorded, so no tfvars were written:\n${lines.join('\n')}`,
+    `Deploy them again (nx run-many -t deploy --biome=${biome} --projects=${projects}): a missing artifact is uploaded anew. An artifact holding other bytes was altered after it was recorded: delete that object from the store first (or roll the project back).`,
+  );
+}
+
+/**
+ * Renders `dist/terraform/<biome>.tfvars.json` from the biome's whole ledger
+ * (never from the projects of the current run alone), after checking that the
+ * store holds every record's artifact as recorded (`verify`, on unless the
+ * render only feeds a `terraform destroy`): a missing or altered artifact
+ * fails the render and nothing is written. A dry run checks nothing.
+ */
+export async function renderBiomeTfvars(input: { store: StorePort; config: WorkspaceConfig; biome: BiomeRef; workspaceRoot: string; dryRun?: boolean; verify?: boolean }): Promise<{ path: string; tfvars: BiomeTfvars; records: LedgerRecord[]; warnings: string[] }> {
+  const verify = input.verify ?? true;
+  const verified = new Set<string>();
   const render = async () => {
     const [records, meta] = await Promise.all([readLedger(input.store, input.biome.name), readBiomeMeta(input.store, input.biome.name)]);
+    if (verify && !input.dryRun) await verifyRecordedArtifacts(input.store, input.biome.name, records, verified);
     const out = renderTfvars({ config: input.config, biome: input.biome, meta, records });
     return { ...out, records, text: `${JSON.stringify(out.tfvars, null, 2)}\n` };
   };

@@ -6,7 +6,7 @@ import { planBiomeRepair, RepairAction } from '../core/repair';
 import { StorePort } from '../adapters/store/store';
 import { readBiomeMeta, readHistoryReport, readLedgerReport, writeBiomeMeta, writeCurrentRecord } from './ledger-store';
 import { renderBiomeTfvars } from './render';
-import { biomeScope, withLease } from './store-lock';
+import { assertLeasesHeld, biomeScope, withLease } from './store-lock';
 
 /**
  * Finds the objects of a biome (or of one project in it) that fail
@@ -36,7 +36,10 @@ export async function repairBiome(input: { store: StorePort; config: WorkspaceCo
     if (input.dryRun || actions.length === 0) return { actions };
     for (const a of actions) {
       if (a.kind === 'restore') await writeCurrentRecord(store, a.record);
-      else if (a.kind === 'remove') await store.delete([a.key]);
+      else if (a.kind === 'remove') {
+        await assertLeasesHeld(store);
+        await store.delete([a.key]);
+      }
       else await writeBiomeMeta(store, a.meta);
     }
     const { path } = await renderBiomeTfvars({ store, config: input.config, biome, workspaceRoot: input.workspaceRoot });

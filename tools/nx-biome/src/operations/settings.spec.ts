@@ -92,4 +92,33 @@ describe('configureBiome', () => {
     expect(record).toMatchObject({ gitSha: C1, origin: { action: 'rollback' } });
     expect(record!.resolvedSettings!.environment).toEqual({ FEATURE_FLAG: 'on', LOG_LEVEL: 'debug' });
   });
+
+  it('two biome-config runs at once both keep their setting (the biome lease serialises them)', async () => {
+    await deploy(C1);
+    await Promise.all([configure({ LOG_LEVEL: 'debug' }), configure({ FEATURE_FLAG: 'on' })]);
+    const layer = JSON.parse((await store.get('biomes/dev-bob/config.json'))!.toString('utf8'));
+    expect(JSON.stringify(layer)).toContain('LOG_LEVEL');
+    expect(JSON.stringify(layer)).toContain('FEATURE_FLAG');
+    expect((await readRecord(store, 'dev-bob', 'assay-ingest'))!.resolvedSettings!.environment).toMatchObject({ LOG_LEVEL: 'debug', FEATURE_FLAG: 'on' });
+  });
+
+  it('a biome-config saved while a deploy publishes is in the record and tfvars the deploy leaves', async () => {
+    await deploy(C1);
+    const body = Buffer.from(`assay-ingest@${C2}\n`.repeat(20));
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    const manifest = { project: 'assay-ingest', kind: 'service' as const, file: `assay-ingest-${C2}.zip`, sha256, size: body.length, gitSha: C2, dirty: false, dirtyFiles: [], settings: { dataSets: ['assay-reference'], environment: { LOG_LEVEL: 'info' } } };
+    let configuring: ReturnType<typeof configure> | undefined;
+    const readBody = async () => {
+      // biome-config runs while this deploy uploads: it waits for the deploy's lease, or (before) ran straight through.
+      configuring = configure({ LOG_LEVEL: 'debug' });
+      await Promise.race([configuring, new Promise((resolve) => setTimeout(resolve, 3000))]);
+      return body;
+    };
+    await deployProject({ store, config, biome, manifest, readBody, now: now(), deployedBy: 'amy', allowDirty: false, dryRun: false });
+    const done = await configuring!;
+    const record = await readRecord(store, 'dev-bob', 'assay-ingest');
+    expect(record).toMatchObject({ gitSha: C2, resolvedSettings: { environment: { LOG_LEVEL: 'debug' } } });
+    const tfvars = JSON.parse(await readFile(done.tfvarsPath, 'utf8'));
+    expect(tfvars.services['assay-ingest'].environment.LOG_LEVEL).toBe('debug');
+  });
 });

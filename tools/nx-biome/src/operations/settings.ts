@@ -3,7 +3,8 @@ import { canonicalJson, LedgerRecord } from '../core/ledger';
 import { BiomeRef } from '../core/names';
 import { BiomeSettings, biomeSettingsKey, parseBiomeSettings, planSettingsChange, ResolvedSettings, resolveSettings, SettingsChange } from '../core/settings';
 import { StorePort } from '../adapters/store/store';
-import { readLedger, writeRecord } from './ledger-store';
+import { putFenced, readLedger, writeRecord } from './ledger-store';
+import { biomeScope, withLease } from './store-lock';
 import { renderBiomeTfvars } from './render';
 
 /** A biome's own settings layer (`biomes/<biome>/config.json`), if it has one. */
@@ -50,14 +51,20 @@ export function planSettingsUpdates(input: { config: WorkspaceConfig; biome: Bio
  */
 export async function configureBiome(input: { store: StorePort; config: WorkspaceConfig; biome: BiomeRef; change: SettingsChange; workspaceRoot: string; now: Date; by: string; ciJobUrl?: string; dryRun: boolean }): Promise<{ next: BiomeSettings; changed: boolean; notSet: { project: string; key: string }[]; updates: SettingsUpdate[]; tfvarsPath: string; warnings: string[] }> {
   const { store, config, biome } = input;
-  const [current, records] = await Promise.all([readBiomeSettings(store, config, biome), readLedger(store, biome.name)]);
-  const plan = planSettingsChange({ current, change: input.change, config, biome, now: input.now, by: input.by });
-  const updates = planSettingsUpdates({ config, biome, records, biomeSettings: plan.next, now: input.now, by: input.by }).map((u) => ({ ...u, record: { ...u.record, ...(input.ciJobUrl ? { ciJobUrl: input.ciJobUrl } : {}) } }));
-  if (!input.dryRun) {
-    // The layer first: a crash after it leaves records that the next run (or any deploy) brings in line.
-    if (plan.changed) await store.put(biomeSettingsKey(biome.name), Buffer.from(`${JSON.stringify(plan.next, null, 2)}\n`), { contentType: 'application/json' });
-    for (const u of updates) await writeRecord(store, u.record);
-  }
+  const configure = async () => {
+    const [current, records] = await Promise.all([readBiomeSettings(store, config, biome), readLedger(store, biome.name)]);
+    const plan = planSettingsChange({ current, change: input.change, config, biome, now: input.now, by: input.by });
+    const updates = planSettingsUpdates({ config, biome, records, biomeSettings: plan.next, now: input.now, by: input.by }).map((u) => ({ ...u, record: { ...u.record, ...(input.ciJobUrl ? { ciJobUrl: input.ciJobUrl } : {}) } }));
+    if (!input.dryRun) {
+      // The layer first: a crash after it leaves records that the next run (or any deploy) brings in line.
+      if (plan.changed) await putFenced(store, biomeSettingsKey(biome.name), Buffer.from(`${JSON.stringify(plan.next, null, 2)}\n`));
+      for (const u of updates) await writeRecord(store, u.record);
+    }
+    return { plan, updates };
+  };
+  // Read, decided and written under the biome's lease held alone: two biome-config runs, or a
+  // deploy resolving its settings (under the shared lease), never interleave with it.
+  const { plan, updates } = input.dryRun ? await configure() : await withLease(store, biomeScope(biome.name), 'exclusive', configure, { purpose: `biome-config ${biome.name}` });
   const rendered = await renderBiomeTfvars({ store, config, biome, workspaceRoot: input.workspaceRoot, dryRun: input.dryRun });
   return { ...plan, updates, tfvarsPath: rendered.path, warnings: rendered.warnings };
 }

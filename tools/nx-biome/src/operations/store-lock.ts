@@ -23,7 +23,7 @@ import { StorePort } from '../adapters/store/store';
  * both back off; one that listed before the other wrote is seen by the
  * other. So two conflicting leases are never held at once.
  *
- * A holder renews its lease every `ttlMs / 3` by writing the next generation
+ * A holder renews its lease every `ttlMs / 4` by writing the next generation
  * and deleting the previous one. A waiter treats an entry it has seen
  * unchanged for longer than `ttlMs` (on its own monotonic clock, so clock
  * skew between machines does not matter) as left by a crashed holder and
@@ -42,6 +42,15 @@ export interface LeaseOptions {
 }
 
 export interface Lease {
+  /** The generation of the holder's entry now (0 when taken, +1 at each renewal). */
+  readonly generation: number;
+  /**
+   * The fence every write under the lease goes through: LEASE_LOST when this
+   * holder may no longer hold it (it went longer than half the lease time
+   * without a confirmed renewal, e.g. a stopped process, or its entry of the
+   * current generation is gone from the store). Never renews by itself.
+   */
+  assertHeld(): Promise<void>;
   release(): Promise<void>;
 }
 
@@ -65,6 +74,10 @@ export const GC_SCOPE = 'gc';
 
 const markers = new Set<string>();
 
+/** The lease entries this process writes or holds now (store URL + key): any other entry of this process is a leftover. */
+const liveEntries = new Set<string>();
+const entryId = (store: StorePort, key: string) => `${store.url}\0${key}`;
+
 /**
  * True when an entry was written by a process of this machine that no longer
  * runs (killed, crashed): its lease is over now, not after the timeout.
@@ -77,7 +90,9 @@ async function heldByDeadProcess(store: StorePort, key: string): Promise<boolean
   } catch {
     return false;
   }
-  if (holder.host !== hostname() || typeof holder.pid !== 'number' || holder.pid === process.pid) return false;
+  if (holder.host !== hostname() || typeof holder.pid !== 'number') return false;
+  // This process's own entry that no lease of it holds any more: left by a release that failed (store down).
+  if (holder.pid === process.pid) return !liveEntries.has(entryId(store, key));
   try {
     process.kill(holder.pid, 0);
     return false;
@@ -113,10 +128,25 @@ export async function acquireLease(store: StorePort, scope: string, mode: LeaseM
   let key = `${prefix}${mode}.${id}.${generation}.json`;
   await ensureScopeMarker(store, prefix);
 
+  // When the entry that counts was sent: a waiter first sees it later and deletes it no sooner
+  // than ttlMs after that, so the holder may trust its lease for ttlMs / 2 from here.
+  let confirmed = { mono: performance.now(), wall: Date.now() };
   for (let attempt = 0; ; attempt++) {
-    await store.put(key, body(), { contentType: 'application/json' });
+    // A new key for every attempt: a waiter judges an entry stale by its name staying in place,
+    // so a name written again after a back-off must not carry the age of the earlier one.
+    generation = attempt;
+    key = `${prefix}${mode}.${id}.${generation}.json`;
+    confirmed = { mono: performance.now(), wall: Date.now() };
+    liveEntries.add(entryId(store, key));
+    let others: string[];
+    try {
+      await store.put(key, body(), { contentType: 'application/json' });
+      others = (await store.list(prefix)).map((o) => o.key).filter((k) => k !== key);
+    } catch (e) {
+      liveEntries.delete(entryId(store, key));
+      throw e;
+    }
     const now = performance.now();
-    const others = (await store.list(prefix)).map((o) => o.key).filter((k) => k !== key);
     const stale: string[] = [];
     const conflicts: string[] = [];
     for (const k of others) {
@@ -131,7 +161,7 @@ export async function acquireLease(store: StorePort, scope: string, mode: LeaseM
     }
     if (stale.length) await store.delete(stale);
     if (conflicts.length === 0) break;
-    await store.delete([key]);
+    await store.delete([key]).finally(() => liveEntries.delete(entryId(store, key)));
     if (now - started > waitMs) {
       const holders = await Promise.all(conflicts.map(async (k) => (await store.get(k))?.toString('utf8').trim() ?? k));
       throw new BiomeError('BIOME_LOCKED', `${store.url}: ${scope} is busy (${options.purpose ?? mode} waited ${Math.round(waitMs / 1000)} s); held by ${holders.join('; ')}.`, 'Wait for the other job to finish and run again; a lease left by a crashed job expires by itself within a few minutes.');
@@ -140,28 +170,86 @@ export async function acquireLease(store: StorePort, scope: string, mode: LeaseM
     await new Promise((resolve) => setTimeout(resolve, Math.min(3000, 50 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random())));
   }
 
+  // Lost for good once a check fails: a resumed holder never writes a new
+  // generation that would make its lease look held again.
+  let lost: string | undefined;
+  const validFor = ttlMs / 2;
+  const expired = () => {
+    // The wall clock too: a monotonic clock stands still while a laptop sleeps.
+    const elapsed = Math.max(performance.now() - confirmed.mono, Date.now() - confirmed.wall);
+    return elapsed > validFor ? `this process went ${Math.round(elapsed / 1000)} s without renewing it (stopped or paused; the lease lasts ${Math.round(ttlMs / 1000)} s)` : undefined;
+  };
+  const lose = (why: string) => {
+    lost ??= why;
+    clearInterval(timer);
+    return new BiomeError('LEASE_LOST', `${store.url}: the lease on ${scope} (${options.purpose ?? mode}) is lost: ${lost}; another writer may hold it now, so nothing more is written under it.`, 'Run the command again: it takes the lease anew and works on the store as it is now.');
+  };
+
   let renewing: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {
     renewing = renewing.then(async () => {
-      const next = `${prefix}${mode}.${id}.${++generation}.json`;
-      await store.put(next, body(), { contentType: 'application/json' });
+      if (lost) return;
+      const why = expired();
+      if (why) {
+        lose(why);
+        return;
+      }
+      const sent = { mono: performance.now(), wall: Date.now() };
+      const next = `${prefix}${mode}.${id}.${generation + 1}.json`;
+      liveEntries.add(entryId(store, next));
+      await store.put(next, body(), { contentType: 'application/json' }).catch((e: unknown) => {
+        liveEntries.delete(entryId(store, next));
+        throw e;
+      });
       const previous = key;
       key = next;
+      generation++;
+      confirmed = sent;
       await store.delete([previous]);
+      liveEntries.delete(entryId(store, previous));
     }).catch(() => undefined);
-  }, Math.max(1000, ttlMs / 3));
+  }, Math.max(1000, ttlMs / 4));
   timer.unref();
   return {
+    get generation() {
+      return generation;
+    },
+    async assertHeld() {
+      if (lost) throw lose(lost);
+      const why = expired();
+      if (why) throw lose(why);
+      // The store's word: the entry of the current generation is still there (a renewal may
+      // move it to the next generation while we look: then look at that one).
+      for (let look = 0; look < 3; look++) {
+        const looked = key;
+        if (await store.head(looked)) return;
+        if (looked === key) break;
+      }
+      throw lose(`its entry ${key} is gone from the store (another writer judged it expired)`);
+    },
     async release() {
       clearInterval(timer);
       await renewing;
-      await store.delete([key]);
+      await store.delete([key]).finally(() => liveEntries.delete(entryId(store, key)));
     },
   };
 }
 
 /** The leases the current async call chain holds (store URL + scope), so a nested withLease on the same scope does not wait for itself. */
-const held = new AsyncLocalStorage<ReadonlyMap<string, LeaseMode>>();
+const held = new AsyncLocalStorage<ReadonlyMap<string, { mode: LeaseMode; lease: Lease }>>();
+
+const leaseId = (store: StorePort, scope: string) => `${store.url}\0${scope}`;
+
+/**
+ * The fence of every write made under a lease: checks each lease the current
+ * call chain holds on this store (see Lease.assertHeld) and throws LEASE_LOST
+ * when one is lost, so a holder that was stopped past its lease and resumed
+ * fails instead of writing over the writer that took the lease meanwhile.
+ */
+export async function assertLeasesHeld(store: StorePort): Promise<void> {
+  const prefix = leaseId(store, '');
+  await Promise.all([...(held.getStore() ?? new Map()).entries()].filter(([id]) => id.startsWith(prefix)).map(([, h]) => h.lease.assertHeld()));
+}
 
 /**
  * Runs `fn` holding a lease on `scope`, and releases it whatever happens.
@@ -169,14 +257,17 @@ const held = new AsyncLocalStorage<ReadonlyMap<string, LeaseMode>>();
  * one, for a shared request) the same scope is not taken again.
  */
 export async function withLease<T>(store: StorePort, scope: string, mode: LeaseMode, fn: () => Promise<T>, options: LeaseOptions = {}): Promise<T> {
-  const id = `${store.url}\0${scope}`;
-  const outer = held.getStore();
-  const already = outer?.get(id);
+  const already = held.getStore()?.get(leaseId(store, scope))?.mode;
   if (already === 'exclusive' || already === mode) return fn();
   const lease = await acquireLease(store, scope, mode, options);
   try {
-    return await held.run(new Map([...(outer ?? []), [id, mode]]), fn);
+    return await withHeldLease(store, scope, mode, lease, fn);
   } finally {
     await lease.release();
   }
+}
+
+/** Runs `fn` with a lease taken elsewhere (and released by its taker) counted as held by this call chain: its writes are fenced by it. */
+export function withHeldLease<T>(store: StorePort, scope: string, mode: LeaseMode, lease: Lease, fn: () => Promise<T>): Promise<T> {
+  return held.run(new Map([...(held.getStore() ?? []), [leaseId(store, scope), { mode, lease }]]), fn);
 }

@@ -2,7 +2,7 @@ import type { ExecutorContext } from '@nx/devkit';
 import { relative } from 'node:path';
 import { BiomeError } from '../../core/errors';
 import { parseBiomeName, validateProjectName } from '../../core/names';
-import { dataSetBucketName, dataSetRows, parseAssignments, resolveSettings, settingsRows } from '../../core/settings';
+import { assignmentsFromEnv, dataSetBucketName, dataSetRows, parseAssignments, resolveSettings, settingsRows } from '../../core/settings';
 import { renderTable } from '../../core/table';
 import { loadWorkspaceConfig } from '../../adapters/workspace';
 import { ciJobUrl, Deps, deployerName, realDeps, storeOf } from '../../operations/context';
@@ -46,12 +46,13 @@ export async function biomeConfigWith(options: BiomeConfigExecutorSchema, contex
   const biome = parseBiomeName(requireBiomeOption(options.biome), config);
   const d = deps ?? realDeps(context.root, config);
   const store = storeOf(d, biome);
-  const set = parseAssignments(asList(options.set));
+  const fromArgv = parseAssignments(asList(options.set));
+  const set = { ...fromArgv, ...assignmentsFromEnv(asList(options.setFromEnv).flatMap((v) => v.split(',')).map((k) => k.trim()).filter(Boolean), d.env, fromArgv) };
   const unset = asList(options.unset);
   const dryRun = !!options.dryRun;
   const tag = dryRun ? '[dry-run] ' : '';
 
-  if (Object.keys(set).length === 0 && unset.length === 0) {
+  if (Object.keys(set).length === 0 && unset.length === 0 && asList(options.set).length === 0) {
     const only = asList(options.projects).flatMap((v) => v.split(',')).map((p) => p.trim()).filter(Boolean);
     only.forEach(validateProjectName);
     const wanted = (p: string) => only.length === 0 || only.includes(p);
@@ -74,7 +75,13 @@ export async function biomeConfigWith(options: BiomeConfigExecutorSchema, contex
   }
 
   const projects = requireServices(options.projects, context);
-  const result = await configureBiome({ store, config, biome, change: { projects, set, unset }, workspaceRoot: context.root, now: d.now(), by: await deployerName(d), ciJobUrl: ciJobUrl(d.env), dryRun });
+  const result = await configureBiome({ store, config, biome, change: { projects, set, unset }, workspaceRoot: context.root, now: d.now(), by: await deployerName(d), ciJobUrl: ciJobUrl(d.env), dryRun }).catch((e: unknown) => {
+    // A secret typed on the command line is in the job log already: Nx prints its command line before any task runs.
+    if (e instanceof BiomeError && e.code === 'SETTING_LOOKS_SECRET' && Object.keys(fromArgv).some((k) => e.message.includes(JSON.stringify(k)))) {
+      throw new BiomeError(e.code, `${e.message} It was given on the command line, which Nx prints (in a CI job log too): treat it as exposed and rotate it.`, `${e.hint} To keep any value off the command line, pass --setFromEnv=KEY and put the value in the environment variable KEY.`);
+    }
+    throw e;
+  });
   const missing = new Set(result.notSet.map((n) => `${n.project} ${n.key}`));
   for (const n of result.notSet) d.log(`${tag}${n.key} is not set in ${biome.name} for ${n.project}: nothing to unset`);
   for (const project of projects) {

@@ -2,6 +2,7 @@ export interface BiomeConfigExecutorSchema {
   biome: string;
   projects?: string | string[];
   set?: string | string[];
+  setFromEnv?: string | string[];
   unset?: string | string[];
   list?: boolean;
   json?: boolean;
