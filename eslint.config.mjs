@@ -1,5 +1,7 @@
-// Lint for the whole workspace: ESLint's and typescript-eslint's recommended rules.
+// Lint for the whole workspace: ESLint's and typescript-eslint's recommended rules, and no import cycle
+// in the plugin or the apps (a cycle lets module load order decide whether a constant exists yet).
 import js from '@eslint/js';
+import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -13,6 +15,18 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
     },
+  },
+  {
+    files: ['tools/nx-biome/src/**/*.ts', 'tools/nx-biome/bin/**/*.js', 'apps/**/*.ts', 'libs/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/extensions': ['.ts', '.js', '.cjs'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.json'] })],
+    },
+    // Type-only imports are erased at compile time and cannot form a load-order cycle; every other edge
+    // counts, dynamic import() included, however long the chain.
+    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
   },
   {
     files: ['**/*.{js,cjs,mjs}'],
