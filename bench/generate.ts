@@ -14,6 +14,7 @@
 import { execFileSync } from 'node:child_process';
 import { cp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { normalizeInferredTargetsOptions, planInferredTargets } from '../tools/nx-biome/src/core/inferred-targets';
 
 export const REPO_ROOT = resolve(__dirname, '..');
 
@@ -32,11 +33,15 @@ function gitIn(root: string) {
   return (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', env: gitEnv });
 }
 
-/** The build target of a service: the options of apps/services/<name>/project.json, with paths for this service. */
-async function buildTargetLike(name: string, executor?: string): Promise<unknown> {
-  const real = JSON.parse(await readFile(join(REPO_ROOT, 'apps/services/assay-ingest/project.json'), 'utf8'));
-  const target = JSON.parse(JSON.stringify(real.targets.build).replaceAll('apps/services/assay-ingest', `apps/services/${name}`));
-  return executor ? { ...target, executor } : target;
+/**
+ * The build target of a service spelled out: what the plugin infers for
+ * apps/services/<name> (the options every sample service builds with), run
+ * by another executor. Only written when the executor differs: Nx would
+ * otherwise replace the inferred target by an options-less one.
+ */
+function buildTargetLike(name: string, executor: string): unknown {
+  const { metadata: _metadata, ...build } = planInferredTargets({ root: `apps/services/${name}`, kind: 'service' }, normalizeInferredTargetsOptions({})).build;
+  return { ...build, executor, outputs: ['{options.outputPath}'] };
 }
 
 const SHARED_FILES: Record<string, string> = {
@@ -127,7 +132,7 @@ export async function generateWorkspace(root: string, n: number, options: { buil
   for (const [f, text] of Object.entries(SHARED_FILES)) await writeFile(join(lib, 'src', f), text);
 
   const services: string[] = [];
-  const realPackage = JSON.parse(await readFile(join(REPO_ROOT, 'apps/services/assay-ingest/project.json'), 'utf8')).targets.package;
+  const realSettings = JSON.parse(await readFile(join(REPO_ROOT, 'apps/services/assay-ingest/project.json'), 'utf8')).targets.package.options.settings;
   for (let i = 0; i < n; i++) {
     const name = serviceName(i);
     services.push(name);
@@ -141,9 +146,10 @@ export async function generateWorkspace(root: string, n: number, options: { buil
       projectType: 'application',
       sourceRoot: `apps/services/${name}/src`,
       tags: ['kind:service', 'deployable'],
+      // The biome flavour is the short form the plugin's generators write: build, package and deploy are inferred.
       targets: plain
-        ? { build: await buildTargetLike(name, '@nx/esbuild:esbuild'), deploy: { executor: 'nx:run-commands', options: { command: `bash tools/deploy.sh ${name}` } } }
-        : { build: await buildTargetLike(name, options.buildExecutor), package: realPackage, deploy: { executor: '@geo/nx-biome:deploy' } },
+        ? { build: buildTargetLike(name, '@nx/esbuild:esbuild'), deploy: { executor: 'nx:run-commands', options: { command: `bash tools/deploy.sh ${name}` } } }
+        : { ...(options.buildExecutor && options.buildExecutor !== '@geo/nx-biome:esbuild' ? { build: buildTargetLike(name, options.buildExecutor) } : {}), package: { options: { settings: realSettings } } },
     };
     await writeFile(join(dir, 'project.json'), `${JSON.stringify(project, null, 2)}\n`);
   }

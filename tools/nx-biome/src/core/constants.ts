@@ -16,3 +16,11 @@ export const PROJECT_KINDS: readonly ProjectKind[] = ['service', 'workflow', 'mo
 
 /** A full 40-character git commit SHA (lowercase hex). */
 export const FULL_SHA = /^[0-9a-f]{40}$/;
+
+/** The plugin's executors that the core recognises projects by. */
+export const ESBUILD_EXECUTOR = '@geo/nx-biome:esbuild';
+export const ASL_BUILD_EXECUTOR = '@geo/nx-biome:asl-build';
+export const MODEL_BUILD_EXECUTOR = '@geo/nx-biome:model-build';
+export const PACKAGE_EXECUTOR = '@geo/nx-biome:package';
+/** The executor of a deployable project's `deploy` target. */
+export const DEPLOY_EXECUTOR = '@geo/nx-biome:deploy';
