@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/node_modules/**', 'dist/**', 'tmp/**', 'coverage/**', '.nx/**', '.biome-store/**', 'bench/.work/**', '**/files/**', '.gitlab-ci-local/**'],
+    ignores: ['**/node_modules/**', 'dist/**', 'tools/nx-biome/dist/**', 'tools/nx-biome/dist.*/**', 'tmp/**', 'coverage/**', '.nx/**', '.biome-store/**', 'bench/.work/**', '**/files/**', '.gitlab-ci-local/**'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -30,7 +30,7 @@ export default tseslint.config(
   },
   {
     files: ['**/*.{js,cjs,mjs}'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', require: 'readonly', module: 'writable', __dirname: 'readonly', Buffer: 'readonly', URL: 'readonly', setTimeout: 'readonly' } },
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', require: 'readonly', module: 'writable', __dirname: 'readonly', __filename: 'readonly', Buffer: 'readonly', URL: 'readonly', setTimeout: 'readonly', Atomics: 'readonly', SharedArrayBuffer: 'readonly' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );

@@ -117,12 +117,15 @@ export async function generateWorkspace(root: string, n: number, options: { buil
     await writeFile(join(root, 'tools/deploy.sh'), PLAIN_DEPLOY_SH, { mode: 0o755 });
     await cp(join(REPO_ROOT, 'bench/upload.sh'), join(root, 'tools/upload.sh'));
   } else {
+    // The plugin runs compiled (tools/nx-biome/dist, copied along): compile what the sources say now first.
+    execFileSync(process.execPath, [join(REPO_ROOT, 'tools/nx-biome/build.js')], { stdio: 'ignore' });
     await cp(join(REPO_ROOT, 'tools/nx-biome'), join(root, 'tools/nx-biome'), { recursive: true, filter: (src) => !src.includes('node_modules') });
     await mkdir(join(root, 'infra'), { recursive: true });
     await cp(join(REPO_ROOT, 'infra/project.json'), join(root, 'infra/project.json'));
   }
   const tsBase = JSON.parse(await readFile(join(REPO_ROOT, 'tsconfig.base.json'), 'utf8'));
-  tsBase.compilerOptions.paths = { ...(plain ? {} : { '@geo/nx-biome': ['tools/nx-biome/src/index.ts'] }), '@geo/bench-shared': ['libs/bench-shared/src/index.ts'] };
+  // No path for @geo/nx-biome: Nx would load a plugin named by a tsconfig path from its TypeScript source.
+  tsBase.compilerOptions.paths = { '@geo/bench-shared': ['libs/bench-shared/src/index.ts'] };
   await writeFile(join(root, 'tsconfig.base.json'), `${JSON.stringify(tsBase, null, 2)}\n`);
   await symlink(join(REPO_ROOT, 'node_modules'), join(root, 'node_modules'), 'dir');
 
