@@ -14,7 +14,9 @@ import { copyWorkspace, TempWorkspace } from '../support/workspace';
  * `metadata.description` (and `technologies`) on each inferred target.
  */
 const FIXTURES = join(__dirname, 'fixtures/show-project-before');
-const BEFORE = Object.fromEntries(readdirSync(FIXTURES).map((f) => [f.replace(/\.json$/, ''), JSON.parse(readFileSync(join(FIXTURES, f), 'utf8'))]));
+const BEFORE = Object.fromEntries(
+  readdirSync(FIXTURES).map((f) => [f.replace(/\.json$/, ''), JSON.parse(readFileSync(join(FIXTURES, f), 'utf8'))]),
+);
 
 /** A project as `nx show project --json` prints it, without the metadata inference adds to targets. */
 function comparable(project: Record<string, unknown>): Record<string, unknown> {
@@ -51,8 +53,16 @@ describe('inferred targets (createNodesV2)', () => {
     const legacy = await copyWorkspace('e2e-convert-');
     try {
       const before = join(__dirname, 'fixtures/project-json-before');
-      for (const root of ['apps/services/assay-ingest', 'apps/services/grade-predict', 'apps/workflows/plant-feed', 'apps/models/ore-grade']) {
-        await writeFile(join(legacy.root, root, 'project.json'), await readFile(join(before, `${root.split('/').pop()}.json`)));
+      for (const root of [
+        'apps/services/assay-ingest',
+        'apps/services/grade-predict',
+        'apps/workflows/plant-feed',
+        'apps/models/ore-grade',
+      ]) {
+        await writeFile(
+          join(legacy.root, root, 'project.json'),
+          await readFile(join(before, `${root.split('/').pop()}.json`)),
+        );
       }
       await writeFile(join(legacy.root, 'nx.json'), await readFile(join(before, 'nx.json')));
       legacy.git('commit', '-qam', 'hand-written targets');
@@ -76,13 +86,22 @@ describe('inferred targets (createNodesV2)', () => {
   });
 
   it('the sample projects are a few lines each and every inferred target says what it does', async () => {
-    for (const root of ['apps/services/assay-ingest', 'apps/services/grade-predict', 'apps/workflows/plant-feed', 'apps/models/ore-grade']) {
+    for (const root of [
+      'apps/services/assay-ingest',
+      'apps/services/grade-predict',
+      'apps/workflows/plant-feed',
+      'apps/models/ore-grade',
+    ]) {
       const json = JSON.parse(await readFile(join(ws.root, root, 'project.json'), 'utf8'));
-      expect(Object.keys(json.targets ?? {}).filter((t) => t !== 'package'), root).toEqual([]);
+      expect(
+        Object.keys(json.targets ?? {}).filter((t) => t !== 'package'),
+        root,
+      ).toEqual([]);
       expect(json.targets?.package?.executor, root).toBeUndefined();
     }
     const project = await show('grade-predict');
-    for (const target of ['build', 'package', 'deploy']) expect(project.targets[target].metadata.description, target).toMatch(/\w{3,}/);
+    for (const target of ['build', 'package', 'deploy'])
+      expect(project.targets[target].metadata.description, target).toMatch(/\w{3,}/);
   });
 
   it("a project.json overrides an inferred option through Nx's merge, and target names come from the plugin options in nx.json", async () => {
@@ -95,9 +114,21 @@ describe('inferred targets (createNodesV2)', () => {
     await writeFile(join(ws.root, 'nx.json'), JSON.stringify(nxJson));
 
     const ingest = await show('assay-ingest');
-    expect(ingest.targets.build.options).toMatchObject({ target: 'node22', external: ['@aws-sdk/*', 'pg-native'], main: 'apps/services/assay-ingest/src/main.ts', bundle: true });
-    expect(ingest.targets.pack).toMatchObject({ executor: '@geo/nx-biome:package', dependsOn: ['build'], options: { kind: 'service' } });
-    expect(ingest.targets.ship).toMatchObject({ executor: '@geo/nx-biome:deploy', dependsOn: [{ target: 'pack', params: 'forward' }] });
+    expect(ingest.targets.build.options).toMatchObject({
+      target: 'node22',
+      external: ['@aws-sdk/*', 'pg-native'],
+      main: 'apps/services/assay-ingest/src/main.ts',
+      bundle: true,
+    });
+    expect(ingest.targets.pack).toMatchObject({
+      executor: '@geo/nx-biome:package',
+      dependsOn: ['build'],
+      options: { kind: 'service' },
+    });
+    expect(ingest.targets.ship).toMatchObject({
+      executor: '@geo/nx-biome:deploy',
+      dependsOn: [{ target: 'pack', params: 'forward' }],
+    });
 
     const model = await show('ore-grade');
     expect(Object.keys(model.targets).sort()).toEqual(['build', 'pack', 'ship']);
@@ -106,7 +137,10 @@ describe('inferred targets (createNodesV2)', () => {
   });
 
   it('a folder that looks like two kinds fails the graph with the plugin error and its fix', async () => {
-    await writeFile(join(ws.root, 'apps/workflows/plant-feed/second.asl.json'), readFileSync(join(ws.root, 'apps/workflows/plant-feed/plant-feed.asl.json')));
+    await writeFile(
+      join(ws.root, 'apps/workflows/plant-feed/second.asl.json'),
+      readFileSync(join(ws.root, 'apps/workflows/plant-feed/plant-feed.asl.json')),
+    );
     const r = await ws.nx(['show', 'project', 'plant-feed', '--json']);
     expect(r.code).not.toBe(0);
     expect(r.output).toMatch(/PROJECT_KIND_AMBIGUOUS/);

@@ -20,7 +20,8 @@ async function lint(files: Record<string, string>): Promise<ESLint.LintResult[]>
   return eslint.lintFiles(Object.keys(files));
 }
 
-const messages = (results: ESLint.LintResult[]) => results.flatMap((r) => r.messages.map((m) => `${r.filePath.split('/').slice(-1)[0]}: ${m.ruleId} ${m.message}`));
+const messages = (results: ESLint.LintResult[]) =>
+  results.flatMap((r) => r.messages.map((m) => `${r.filePath.split('/').slice(-1)[0]}: ${m.ruleId} ${m.message}`));
 
 describe('npm run lint and import cycles', () => {
   it('fails on a cycle between plugin modules, named by import-x/no-cycle', async () => {
@@ -29,7 +30,9 @@ describe('npm run lint and import cycles', () => {
       'tools/nx-biome/src/core/b.ts': "import { c } from './c';\nexport const b = c;\n",
       'tools/nx-biome/src/core/c.ts': "import { a } from './a';\nexport const c = a;\n",
     });
-    expect(messages(results)).toEqual(expect.arrayContaining([expect.stringMatching(/^a\.ts: import-x\/no-cycle Dependency cycle/)]));
+    expect(messages(results)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^a\.ts: import-x\/no-cycle Dependency cycle/)]),
+    );
     expect(results.reduce((n, r) => n + r.errorCount, 0)).toBeGreaterThanOrEqual(3);
   });
 
@@ -43,7 +46,8 @@ describe('npm run lint and import cycles', () => {
 
   it('accepts a type-only back edge (erased at compile time) and a one-way chain', async () => {
     const results = await lint({
-      'tools/nx-biome/src/core/a.ts': "import { b } from './b';\nexport interface A { n: number }\nexport const a = b;\n",
+      'tools/nx-biome/src/core/a.ts':
+        "import { b } from './b';\nexport interface A { n: number }\nexport const a = b;\n",
       'tools/nx-biome/src/core/b.ts': "import type { A } from './a';\nexport const b: A = { n: 1 };\n",
     });
     expect(messages(results)).toEqual([]);

@@ -28,7 +28,11 @@ function listSources(dir = SRC, out = []) {
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
     const file = path.join(dir, entry.name);
     if (entry.isDirectory()) listSources(file, out);
-    else if (isTemplate(file) || (entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts') && !entry.name.endsWith('.d.ts'))) out.push(file);
+    else if (
+      isTemplate(file) ||
+      (entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts') && !entry.name.endsWith('.d.ts'))
+    )
+      out.push(file);
   }
   return out.sort();
 }
@@ -108,7 +112,10 @@ function withLock(fn) {
       } catch {
         // gone already: try again
       }
-      if (waited > 300_000) throw new Error(`nx-biome: ${LOCK} has been held for 5 minutes; remove it if no build is running.`, { cause: e });
+      if (waited > 300_000)
+        throw new Error(`nx-biome: ${LOCK} has been held for 5 minutes; remove it if no build is running.`, {
+          cause: e,
+        });
       sleep(50);
     }
   }
@@ -152,5 +159,7 @@ if (require.main === module) {
   const started = process.hrtime.bigint();
   const outcome = ensureBuilt({ force: process.argv.includes('--force') });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  console.log(outcome === 'built' ? `nx-biome: compiled src/ to dist/ in ${ms.toFixed(0)} ms` : 'nx-biome: dist/ is up to date');
+  console.log(
+    outcome === 'built' ? `nx-biome: compiled src/ to dist/ in ${ms.toFixed(0)} ms` : 'nx-biome: dist/ is up to date',
+  );
 }

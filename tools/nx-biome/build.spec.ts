@@ -13,7 +13,8 @@ const copy = join(root, 'tools/nx-biome');
 cpSync(PLUGIN, copy, { recursive: true, filter: (src) => !/\/(dist|dist\.[^/]*|\.dist\.lock)$/.test(src) });
 symlinkSync(join(PLUGIN, '../../node_modules'), join(root, 'node_modules'), 'dir');
 
-const build = (...args: string[]) => execFileSync(process.execPath, [join(copy, 'build.js'), ...args], { encoding: 'utf8' }).trim();
+const build = (...args: string[]) =>
+  execFileSync(process.execPath, [join(copy, 'build.js'), ...args], { encoding: 'utf8' }).trim();
 const node = (code: string) => execFileSync(process.execPath, ['-e', code], { cwd: copy, encoding: 'utf8' }).trim();
 
 describe('the compiled plugin (build.js)', () => {
@@ -40,7 +41,14 @@ describe('the compiled plugin (build.js)', () => {
   });
 
   it('the nx-biome bin runs the compiled CLI with no TypeScript loader', () => {
-    const r = spawnSync(process.execPath, ['-e', `require.extensions['.ts'] = () => { throw new Error('a .ts file was loaded') }; process.argv = [process.argv[0], 'bin', '--help']; require('./bin/nx-biome.js')`], { cwd: copy, encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `require.extensions['.ts'] = () => { throw new Error('a .ts file was loaded') }; process.argv = [process.argv[0], 'bin', '--help']; require('./bin/nx-biome.js')`,
+      ],
+      { cwd: copy, encoding: 'utf8' },
+    );
     expect(r.stdout + r.stderr).toMatch(/usage: nx-biome <command>/);
     expect(r.stderr).not.toMatch(/a \.ts file was loaded/);
     expect(r.status).toBe(0);

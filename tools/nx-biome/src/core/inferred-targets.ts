@@ -1,5 +1,12 @@
 import type { TargetConfiguration } from '@nx/devkit';
-import { ASL_BUILD_EXECUTOR, DEPLOY_EXECUTOR, ESBUILD_EXECUTOR, MODEL_BUILD_EXECUTOR, PACKAGE_EXECUTOR, ProjectKind } from './constants';
+import {
+  ASL_BUILD_EXECUTOR,
+  DEPLOY_EXECUTOR,
+  ESBUILD_EXECUTOR,
+  MODEL_BUILD_EXECUTOR,
+  PACKAGE_EXECUTOR,
+  ProjectKind,
+} from './constants';
 import { BiomeError } from './errors';
 
 /**
@@ -34,7 +41,11 @@ export const SERVICE_BUILD_OPTIONS = {
 };
 
 /** The executor of each inferred target, by kind. */
-export const BUILD_EXECUTORS: Record<ProjectKind, string> = { service: ESBUILD_EXECUTOR, workflow: ASL_BUILD_EXECUTOR, model: MODEL_BUILD_EXECUTOR };
+export const BUILD_EXECUTORS: Record<ProjectKind, string> = {
+  service: ESBUILD_EXECUTOR,
+  workflow: ASL_BUILD_EXECUTOR,
+  model: MODEL_BUILD_EXECUTOR,
+};
 
 /** The plugin's options in nx.json (`plugins: [{ "plugin": "@geo/nx-biome", "options": { … } }]`). */
 export interface InferredTargetsOptions {
@@ -56,12 +67,20 @@ const TARGET_NAME = /^[A-Za-z0-9][A-Za-z0-9:_-]*$/;
 export function normalizeInferredTargetsOptions(raw: unknown): NormalizedInferredTargetsOptions {
   const options = (raw ?? {}) as InferredTargetsOptions;
   if (typeof options !== 'object' || Array.isArray(options)) {
-    throw new BiomeError('CONFIG_INVALID', 'nx.json: the options of the @geo/nx-biome plugin must be an object.', 'Write "plugins": [{ "plugin": "@geo/nx-biome", "options": { "buildTargetName": "build" } }].');
+    throw new BiomeError(
+      'CONFIG_INVALID',
+      'nx.json: the options of the @geo/nx-biome plugin must be an object.',
+      'Write "plugins": [{ "plugin": "@geo/nx-biome", "options": { "buildTargetName": "build" } }].',
+    );
   }
   const known = ['buildTargetName', 'packageTargetName', 'deployTargetName', 'serviceBuildOptions'];
   const unknown = Object.keys(options).filter((k) => !known.includes(k));
   if (unknown.length > 0) {
-    throw new BiomeError('CONFIG_INVALID', `nx.json: the @geo/nx-biome plugin has no option ${unknown.map((k) => `"${k}"`).join(', ')}.`, `Use only ${known.join(', ')} (docs/projects.md#inferred-targets).`);
+    throw new BiomeError(
+      'CONFIG_INVALID',
+      `nx.json: the @geo/nx-biome plugin has no option ${unknown.map((k) => `"${k}"`).join(', ')}.`,
+      `Use only ${known.join(', ')} (docs/projects.md#inferred-targets).`,
+    );
   }
   const normalized = {
     buildTargetName: options.buildTargetName ?? 'build',
@@ -72,14 +91,30 @@ export function normalizeInferredTargetsOptions(raw: unknown): NormalizedInferre
   const names = [normalized.buildTargetName, normalized.packageTargetName, normalized.deployTargetName];
   for (const [key, value] of Object.entries(normalized).slice(0, 3)) {
     if (typeof value !== 'string' || !TARGET_NAME.test(value)) {
-      throw new BiomeError('CONFIG_INVALID', `nx.json: @geo/nx-biome option ${key} is ${JSON.stringify(value)}, not a target name.`, `Give a name such as "${key.replace('TargetName', '')}" (letters, digits, : _ -).`);
+      throw new BiomeError(
+        'CONFIG_INVALID',
+        `nx.json: @geo/nx-biome option ${key} is ${JSON.stringify(value)}, not a target name.`,
+        `Give a name such as "${key.replace('TargetName', '')}" (letters, digits, : _ -).`,
+      );
     }
   }
   if (new Set(names).size !== names.length) {
-    throw new BiomeError('CONFIG_INVALID', `nx.json: @geo/nx-biome target names must differ, got ${names.join(', ')}.`, 'Give build, package and deploy three different names.');
+    throw new BiomeError(
+      'CONFIG_INVALID',
+      `nx.json: @geo/nx-biome target names must differ, got ${names.join(', ')}.`,
+      'Give build, package and deploy three different names.',
+    );
   }
-  if (typeof normalized.serviceBuildOptions !== 'object' || normalized.serviceBuildOptions === null || Array.isArray(normalized.serviceBuildOptions)) {
-    throw new BiomeError('CONFIG_INVALID', 'nx.json: @geo/nx-biome option serviceBuildOptions must be an object of esbuild executor options.', 'Write e.g. "serviceBuildOptions": { "target": "node22" }.');
+  if (
+    typeof normalized.serviceBuildOptions !== 'object' ||
+    normalized.serviceBuildOptions === null ||
+    Array.isArray(normalized.serviceBuildOptions)
+  ) {
+    throw new BiomeError(
+      'CONFIG_INVALID',
+      'nx.json: @geo/nx-biome option serviceBuildOptions must be an object of esbuild executor options.',
+      'Write e.g. "serviceBuildOptions": { "target": "node22" }.',
+    );
   }
   return normalized;
 }
@@ -113,11 +148,19 @@ export function detectProjects(files: string[], hasProjectJson: (root: string) =
   for (const [root, { kinds }] of [...found].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (kinds.size > 1) {
       const list = [...kinds].map(([kind, f]) => `${kind} (${f[0]})`).join(' and ');
-      throw new BiomeError('PROJECT_KIND_AMBIGUOUS', `${root} looks like a ${list}: the plugin cannot tell which targets to infer.`, `Keep one kind per project folder, or exclude ${root}/** from the @geo/nx-biome plugin in nx.json and write its targets in its project.json.`);
+      throw new BiomeError(
+        'PROJECT_KIND_AMBIGUOUS',
+        `${root} looks like a ${list}: the plugin cannot tell which targets to infer.`,
+        `Keep one kind per project folder, or exclude ${root}/** from the @geo/nx-biome plugin in nx.json and write its targets in its project.json.`,
+      );
     }
     const [[kind, kindFiles]] = [...kinds];
     if (kind === 'workflow' && kindFiles.length > 1) {
-      throw new BiomeError('PROJECT_KIND_AMBIGUOUS', `${root} holds ${kindFiles.length} Step Functions definitions (${kindFiles.sort().join(', ')}); a workflow project deploys one.`, 'Move each definition to its own project folder (nx g @geo/nx-biome:workflow <name>).');
+      throw new BiomeError(
+        'PROJECT_KIND_AMBIGUOUS',
+        `${root} holds ${kindFiles.length} Step Functions definitions (${kindFiles.sort().join(', ')}); a workflow project deploys one.`,
+        'Move each definition to its own project folder (nx g @geo/nx-biome:workflow <name>).',
+      );
     }
     out.push(kind === 'workflow' ? { root, kind, definition: kindFiles[0] } : { root, kind });
   }
@@ -127,9 +170,11 @@ export function detectProjects(files: string[], hasProjectJson: (root: string) =
 function classifyFile(file: string): { root: string; kind: ProjectKind } | undefined {
   const parts = file.split('/');
   const name = parts[parts.length - 1];
-  if (parts.length >= 3 && name === 'main.ts' && parts[parts.length - 2] === 'src') return { root: parts.slice(0, -2).join('/') || '.', kind: 'service' };
+  if (parts.length >= 3 && name === 'main.ts' && parts[parts.length - 2] === 'src')
+    return { root: parts.slice(0, -2).join('/') || '.', kind: 'service' };
   if (parts.length >= 2 && name.endsWith('.asl.json')) return { root: parts.slice(0, -1).join('/'), kind: 'workflow' };
-  if (parts.length >= 3 && parts[parts.length - 2] === 'model') return { root: parts.slice(0, -2).join('/'), kind: 'model' };
+  if (parts.length >= 3 && parts[parts.length - 2] === 'model')
+    return { root: parts.slice(0, -2).join('/'), kind: 'model' };
   return undefined;
 }
 
@@ -147,12 +192,21 @@ const DESCRIPTIONS = {
  * executors and options the generators wrote into project.json before the
  * targets were inferred, with target names from the plugin options.
  */
-export function planInferredTargets(project: DetectedProject, options: NormalizedInferredTargetsOptions): Record<string, TargetConfiguration> {
+export function planInferredTargets(
+  project: DetectedProject,
+  options: NormalizedInferredTargetsOptions,
+): Record<string, TargetConfiguration> {
   const { root, kind } = project;
   const outputPath = `dist/${root}`;
   const buildOptions: Record<string, unknown> =
     kind === 'service'
-      ? { main: `${root}/src/main.ts`, outputPath, tsConfig: `${root}/tsconfig.app.json`, ...SERVICE_BUILD_OPTIONS, ...options.serviceBuildOptions }
+      ? {
+          main: `${root}/src/main.ts`,
+          outputPath,
+          tsConfig: `${root}/tsconfig.app.json`,
+          ...SERVICE_BUILD_OPTIONS,
+          ...options.serviceBuildOptions,
+        }
       : kind === 'workflow'
         ? { definition: project.definition, outputPath }
         : { modelDir: `${root}/model`, codeDir: `${root}/code`, outputPath };

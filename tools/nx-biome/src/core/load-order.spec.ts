@@ -36,7 +36,9 @@ function loadEachFirst(): Record<string, string> {
     }
     process.stdout.write(JSON.stringify(out));
   `;
-  return JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: join(CORE, '../../../..'), encoding: 'utf8' }));
+  return JSON.parse(
+    execFileSync(process.execPath, ['-e', script], { cwd: join(CORE, '../../../..'), encoding: 'utf8' }),
+  );
 }
 
 describe('core modules load in any order', () => {

@@ -16,7 +16,20 @@ export type SettingsLayer = (typeof SETTINGS_LAYERS)[number];
 export const ENV_VAR_NAME = /^[A-Za-z][A-Za-z0-9_]{0,127}$/;
 
 /** Names the platform sets itself (tfvars.ts, infra/stacks/biome) or Lambda reserves. */
-const PLATFORM_NAMES = new Set(['BIOME', 'GIT_SHA', 'MODEL_TARGET', 'DATA_BUCKET', 'DB_SCHEMA', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_USER', 'SAGEMAKER_ENDPOINT', 'DATA_SET_BUCKET', 'TZ']);
+const PLATFORM_NAMES = new Set([
+  'BIOME',
+  'GIT_SHA',
+  'MODEL_TARGET',
+  'DATA_BUCKET',
+  'DB_SCHEMA',
+  'DB_HOST',
+  'DB_PORT',
+  'DB_NAME',
+  'DB_USER',
+  'SAGEMAKER_ENDPOINT',
+  'DATA_SET_BUCKET',
+  'TZ',
+]);
 const RESERVED_PREFIXES = ['AWS_', 'LAMBDA_'];
 
 /** Key in the project-wide entry of a settings map (every project of the environment or biome). */
@@ -59,16 +72,23 @@ function entropy(value: string): number {
 export function secretLikeReason(key: string, value: string): string | undefined {
   if (/\b(AKIA|ASIA)[A-Z0-9]{16}\b/.test(value)) return 'it holds an AWS access key id';
   if (/-----BEGIN [A-Z0-9 ]+-----/.test(value)) return 'it holds a PEM block (a key or certificate)';
-  if (/PASSWORD|PASSWD|SECRET|PRIVATE_?KEY/i.test(key) && value.length >= 6 && !/^(\d+|true|false)$/i.test(value)) return `a variable named ${key} must not carry its value in plain text`;
-  if (/TOKEN|API_?KEY|CREDENTIAL|AUTH/i.test(key) && value.length >= 16 && entropy(value) >= 3.5) return `it looks like a token (long, random) under a key named ${key}`;
-  if (value.length >= 32 && !/\s/.test(value) && entropy(value) >= 4.5) return 'it looks like a random token (long, high entropy)';
+  if (/PASSWORD|PASSWD|SECRET|PRIVATE_?KEY/i.test(key) && value.length >= 6 && !/^(\d+|true|false)$/i.test(value))
+    return `a variable named ${key} must not carry its value in plain text`;
+  if (/TOKEN|API_?KEY|CREDENTIAL|AUTH/i.test(key) && value.length >= 16 && entropy(value) >= 3.5)
+    return `it looks like a token (long, random) under a key named ${key}`;
+  if (value.length >= 32 && !/\s/.test(value) && entropy(value) >= 4.5)
+    return 'it looks like a random token (long, high entropy)';
   return undefined;
 }
 
 /** Where a layer lives, for messages: `environment dev (nx-biome.json environments.dev.settings)`. */
-export function describeLayer(layer: SettingsLayer, where: { project: string; environment: string; biome: string }): string {
+export function describeLayer(
+  layer: SettingsLayer,
+  where: { project: string; environment: string; biome: string },
+): string {
   if (layer === 'project') return `project ${where.project} (its package target's settings.environment)`;
-  if (layer === 'environment') return `environment ${where.environment} (${WORKSPACE_CONFIG_FILE} environments.${where.environment}.settings)`;
+  if (layer === 'environment')
+    return `environment ${where.environment} (${WORKSPACE_CONFIG_FILE} environments.${where.environment}.settings)`;
   return `biome ${where.biome} (${biomeSettingsKey(where.biome)}, set with nx run infra:biome-config)`;
 }
 
@@ -81,30 +101,67 @@ export function settingError(layerText: string, key: string, problem: string, fi
  * the platform nor Lambda reserves, a string value, no pasted secret, and a
  * secret reference only to the environment's own parameters and secrets.
  */
-export function checkSetting(input: { layerText: string; key: string; value: unknown; config: { namePrefix: string }; environment: string }): string {
+export function checkSetting(input: {
+  layerText: string;
+  key: string;
+  value: unknown;
+  config: { namePrefix: string };
+  environment: string;
+}): string {
   const { layerText, key, value } = input;
   if (!ENV_VAR_NAME.test(key)) {
-    throw settingError(layerText, key, 'is not an environment variable name', 'Use letters, digits and underscores, starting with a letter (at most 128), e.g. LOG_LEVEL.');
+    throw settingError(
+      layerText,
+      key,
+      'is not an environment variable name',
+      'Use letters, digits and underscores, starting with a letter (at most 128), e.g. LOG_LEVEL.',
+    );
   }
   if (PLATFORM_NAMES.has(key) || RESERVED_PREFIXES.some((p) => key.startsWith(p))) {
-    throw settingError(layerText, key, `is set by the platform or reserved by Lambda (${[...PLATFORM_NAMES].join(', ')}, ${RESERVED_PREFIXES.map((p) => `${p}*`).join(', ')})`, 'Pick another name.');
+    throw settingError(
+      layerText,
+      key,
+      `is set by the platform or reserved by Lambda (${[...PLATFORM_NAMES].join(', ')}, ${RESERVED_PREFIXES.map((p) => `${p}*`).join(', ')})`,
+      'Pick another name.',
+    );
   }
   if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
-    throw settingError(layerText, key, `has a ${value === null ? 'null' : typeof value} value`, 'Give a string (numbers and booleans are written as text).');
+    throw settingError(
+      layerText,
+      key,
+      `has a ${value === null ? 'null' : typeof value} value`,
+      'Give a string (numbers and booleans are written as text).',
+    );
   }
   const text = String(value);
-  if (text.length > 2048) throw settingError(layerText, key, `is ${text.length} characters long`, 'Keep values under 2048 characters (Lambda allows 4 KB for all variables); put large data in a data set.');
+  if (text.length > 2048)
+    throw settingError(
+      layerText,
+      key,
+      `is ${text.length} characters long`,
+      'Keep values under 2048 characters (Lambda allows 4 KB for all variables); put large data in a data set.',
+    );
   const prefix = input.config.namePrefix;
   const ref = parseSecretReference(key, text);
   if (ref?.service === 'ssm') {
     const root = `/${prefix}/${input.environment}/`;
     if (!SSM_NAME.test(ref.name) || !ref.name.startsWith(root) || ref.name.includes('//')) {
-      throw settingError(layerText, key, `refers to SSM parameter ${JSON.stringify(ref.name)}, which is not a parameter of environment ${input.environment}`, `Refer to a SecureString parameter below ${root}, e.g. ${key}=ssm:${root}${key.toLowerCase().replace(/_/g, '-')}.`);
+      throw settingError(
+        layerText,
+        key,
+        `refers to SSM parameter ${JSON.stringify(ref.name)}, which is not a parameter of environment ${input.environment}`,
+        `Refer to a SecureString parameter below ${root}, e.g. ${key}=ssm:${root}${key.toLowerCase().replace(/_/g, '-')}.`,
+      );
     }
   } else if (ref?.service === 'secretsmanager') {
     const root = `${prefix}/${input.environment}/`;
     if (!SECRET_NAME.test(ref.name) || !ref.name.startsWith(root)) {
-      throw settingError(layerText, key, `refers to secret ${JSON.stringify(ref.name)}, which is not a secret of environment ${input.environment}`, `Refer to a Secrets Manager secret named ${root}<name> (no ARN, no version suffix), e.g. ${key}=secretsmanager:${root}${key.toLowerCase().replace(/_/g, '-')}.`);
+      throw settingError(
+        layerText,
+        key,
+        `refers to secret ${JSON.stringify(ref.name)}, which is not a secret of environment ${input.environment}`,
+        `Refer to a Secrets Manager secret named ${root}<name> (no ARN, no version suffix), e.g. ${key}=secretsmanager:${root}${key.toLowerCase().replace(/_/g, '-')}.`,
+      );
     }
   } else {
     const reason = secretLikeReason(key, text);
@@ -120,9 +177,13 @@ export function checkSetting(input: { layerText: string; key: string; value: unk
 }
 
 /** Checks every setting of a map of one layer; returns the values as text. */
-export function checkSettings(input: { layerText: string; values: Record<string, unknown>; config: { namePrefix: string }; environment: string }): Record<string, string> {
+export function checkSettings(input: {
+  layerText: string;
+  values: Record<string, unknown>;
+  config: { namePrefix: string };
+  environment: string;
+}): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(input.values)) out[key] = checkSetting({ ...input, key, value });
   return out;
 }
-

@@ -1,6 +1,12 @@
 import { readNxJson, TargetConfiguration, Tree, updateNxJson } from '@nx/devkit';
 import picomatch from 'picomatch';
-import { DetectedProject, InferredTargetsOptions, NormalizedInferredTargetsOptions, normalizeInferredTargetsOptions, planInferredTargets } from '../core/inferred-targets';
+import {
+  DetectedProject,
+  InferredTargetsOptions,
+  NormalizedInferredTargetsOptions,
+  normalizeInferredTargetsOptions,
+  planInferredTargets,
+} from '../core/inferred-targets';
 
 /** The plugin's package name, as nx.json registers it. */
 export const PLUGIN_NAME = '@geo/nx-biome';
@@ -30,12 +36,17 @@ export function ensureInferencePlugin(tree: Tree): InferencePluginEntry {
   const plugins = [...(nxJson.plugins ?? [])];
   const at = plugins.findIndex((p) => (typeof p === 'string' ? p : p.plugin) === PLUGIN_NAME);
   const current = at >= 0 ? plugins[at] : undefined;
-  if (current !== undefined && typeof current !== 'string' && current.options !== undefined) return current as InferencePluginEntry;
+  if (current !== undefined && typeof current !== 'string' && current.options !== undefined)
+    return current as InferencePluginEntry;
   const defaults = normalizeInferredTargetsOptions(undefined);
   const entry: InferencePluginEntry = {
     ...(typeof current === 'object' ? (current as InferencePluginEntry) : {}),
     plugin: PLUGIN_NAME,
-    options: { buildTargetName: defaults.buildTargetName, packageTargetName: defaults.packageTargetName, deployTargetName: defaults.deployTargetName },
+    options: {
+      buildTargetName: defaults.buildTargetName,
+      packageTargetName: defaults.packageTargetName,
+      deployTargetName: defaults.deployTargetName,
+    },
   };
   if (at >= 0) plugins[at] = entry;
   else plugins.push(entry);
@@ -68,7 +79,10 @@ export function optionsOf(entry: InferencePluginEntry | undefined): NormalizedIn
 }
 
 /** The targets the plugin infers for a project, as a project.json would spell them out (no metadata). */
-export function explicitTargets(project: DetectedProject, options: NormalizedInferredTargetsOptions): Record<string, TargetConfiguration> {
+export function explicitTargets(
+  project: DetectedProject,
+  options: NormalizedInferredTargetsOptions,
+): Record<string, TargetConfiguration> {
   return Object.fromEntries(
     Object.entries(planInferredTargets(project, options)).map(([name, target]) => {
       const { metadata: _metadata, ...rest } = target;

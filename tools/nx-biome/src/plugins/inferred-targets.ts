@@ -2,7 +2,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CreateNodesContextV2, CreateNodesResult, CreateNodesV2, TargetConfiguration } from '@nx/devkit';
 import { formatBiomeError, isBiomeError } from '../core/errors';
-import { detectProjects, InferredTargetsOptions, normalizeInferredTargetsOptions, planInferredTargets } from '../core/inferred-targets';
+import {
+  detectProjects,
+  InferredTargetsOptions,
+  normalizeInferredTargetsOptions,
+  planInferredTargets,
+} from '../core/inferred-targets';
 
 /**
  * createNodesV2 of @geo/nx-biome: finds the deployable projects by their
@@ -29,7 +34,8 @@ export const createNodesV2: CreateNodesV2<InferredTargetsOptions> = [
     const { options, projects } = detect(files, rawOptions, context.workspaceRoot);
     if (projects.length === 0) return [];
     // Loaded here: every Nx command loads the plugin, and these pull in Nx internals only graph building needs.
-    const { calculateHashesForCreateNodes, hashObject, PluginCache, workspaceDataDirectory } = await import('@nx/devkit/internal');
+    const { calculateHashesForCreateNodes, hashObject, PluginCache, workspaceDataDirectory } =
+      await import('@nx/devkit/internal');
     const cache = new PluginCache<CachedTargets>(join(workspaceDataDirectory, `nx-biome-${hashObject(options)}.hash`));
     const hashes = await calculateHashesForCreateNodes(
       projects.map((p) => p.root),
@@ -57,7 +63,10 @@ export const createNodesV2: CreateNodesV2<InferredTargetsOptions> = [
 function detect(files: readonly string[], rawOptions: InferredTargetsOptions | undefined, workspaceRoot: string) {
   try {
     const options = normalizeInferredTargetsOptions(rawOptions);
-    return { options, projects: detectProjects([...files], (root) => existsSync(join(workspaceRoot, root, 'project.json'))) };
+    return {
+      options,
+      projects: detectProjects([...files], (root) => existsSync(join(workspaceRoot, root, 'project.json'))),
+    };
   } catch (e) {
     throw isBiomeError(e) ? new Error(formatBiomeError(e)) : e;
   }

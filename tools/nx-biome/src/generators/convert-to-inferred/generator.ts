@@ -3,7 +3,14 @@ import { isDeepStrictEqual } from 'node:util';
 import { BiomeError, formatBiomeError, isBiomeError } from '../../core/errors';
 import { DetectedProject, detectProjects } from '../../core/inferred-targets';
 import { runGenerator } from '../project';
-import { ensureInferencePlugin, excludeFromInference, explicitTargets, infersTargetsFor, optionsOf, readInferencePlugin } from '../inference';
+import {
+  ensureInferencePlugin,
+  excludeFromInference,
+  explicitTargets,
+  infersTargetsFor,
+  optionsOf,
+  readInferencePlugin,
+} from '../inference';
 import type { ConvertToInferredGeneratorSchema } from './schema';
 
 /** What the conversion did to one project. */
@@ -23,7 +30,10 @@ export interface Conversion {
  * build executor, a missing deploy target) is excluded from inference in
  * nx.json and keeps its targets. Idempotent: a second run changes nothing.
  */
-export async function convertProjectsToInferred(tree: Tree, options: ConvertToInferredGeneratorSchema = {}): Promise<Conversion[]> {
+export async function convertProjectsToInferred(
+  tree: Tree,
+  options: ConvertToInferredGeneratorSchema = {},
+): Promise<Conversion[]> {
   return runGenerator(() => {
     // An entry with options is one this generator (or a generator) wrote: its projects are already inferred,
     // so a target missing from their project.json is inferred, not absent. A bare string entry predates inference.
@@ -31,7 +41,11 @@ export async function convertProjectsToInferred(tree: Tree, options: ConvertToIn
     const alreadyInferring = before?.options !== undefined;
     const projects = getProjects(tree);
     if (options.project !== undefined && !projects.has(options.project)) {
-      throw new BiomeError('OPTIONS_INVALID', `--project=${options.project}: no project of that name.`, 'Leave --project out to convert every project, or name one from nx show projects.');
+      throw new BiomeError(
+        'OPTIONS_INVALID',
+        `--project=${options.project}: no project of that name.`,
+        'Leave --project out to convert every project, or name one from nx show projects.',
+      );
     }
     const entry = ensureInferencePlugin(tree);
     const pluginOptions = optionsOf(entry);
@@ -55,10 +69,15 @@ export async function convertProjectsToInferred(tree: Tree, options: ConvertToIn
         .map(([target, want]) => {
           const have = targets[target];
           if (!have) return alreadyInferring ? undefined : `it has no ${target} target, which the plugin would add`;
-          if (have.executor !== undefined && have.executor !== want.executor) return `its ${target} target runs ${have.executor}, not ${want.executor}`;
+          if (have.executor !== undefined && have.executor !== want.executor)
+            return `its ${target} target runs ${have.executor}, not ${want.executor}`;
           // Nx's merge cannot take an option away: one the plugin adds that the project never had would change its build.
-          const added = have.executor === undefined ? [] : Object.keys(want.options ?? {}).filter((k) => !Object.hasOwn(have.options ?? {}, k));
-          if (added.length > 0) return `its ${target} target has no ${added.join(', ')} option${added.length > 1 ? 's' : ''}, which the plugin would add`;
+          const added =
+            have.executor === undefined
+              ? []
+              : Object.keys(want.options ?? {}).filter((k) => !Object.hasOwn(have.options ?? {}, k));
+          if (added.length > 0)
+            return `its ${target} target has no ${added.join(', ')} option${added.length > 1 ? 's' : ''}, which the plugin would add`;
           return undefined;
         })
         .find(Boolean);
@@ -78,13 +97,17 @@ export async function convertProjectsToInferred(tree: Tree, options: ConvertToIn
       if (changed) updateProjectConfiguration(tree, name, { ...project, targets });
       results.push({ project: name, outcome: changed ? 'converted' : 'unchanged' });
     }
-    for (const r of results) logger.info(`${r.project}: ${r.outcome}${r.why ? ` (${r.why}; excluded from inference in nx.json)` : ''}`);
+    for (const r of results)
+      logger.info(`${r.project}: ${r.outcome}${r.why ? ` (${r.why}; excluded from inference in nx.json)` : ''}`);
     return results;
   });
 }
 
 /** The generator as Nx runs it (Nx would call a returned value as a callback: the results are logged instead). */
-export default async function convertToInferredGenerator(tree: Tree, options: ConvertToInferredGeneratorSchema = {}): Promise<void> {
+export default async function convertToInferredGenerator(
+  tree: Tree,
+  options: ConvertToInferredGeneratorSchema = {},
+): Promise<void> {
   await convertProjectsToInferred(tree, options);
 }
 
@@ -92,8 +115,10 @@ export default async function convertToInferredGenerator(tree: Tree, options: Co
 function filesOf(tree: Tree, root: string): string[] {
   const files: string[] = [];
   if (tree.exists(`${root}/src/main.ts`)) files.push(`${root}/src/main.ts`);
-  for (const f of tree.children(root)) if (f.endsWith('.asl.json') && tree.isFile(`${root}/${f}`)) files.push(`${root}/${f}`);
-  if (tree.exists(`${root}/model`) && !tree.isFile(`${root}/model`)) for (const f of tree.children(`${root}/model`)) files.push(`${root}/model/${f}`);
+  for (const f of tree.children(root))
+    if (f.endsWith('.asl.json') && tree.isFile(`${root}/${f}`)) files.push(`${root}/${f}`);
+  if (tree.exists(`${root}/model`) && !tree.isFile(`${root}/model`))
+    for (const f of tree.children(`${root}/model`)) files.push(`${root}/model/${f}`);
   return files;
 }
 
@@ -104,7 +129,9 @@ function withoutInferred(have: TargetConfiguration, want: TargetConfiguration): 
     if (key === 'options' || key === 'configurations') continue;
     if (!isDeepStrictEqual(value, (want as Record<string, unknown>)[key])) out[key] = value;
   }
-  const options = Object.fromEntries(Object.entries(have.options ?? {}).filter(([k, v]) => !isDeepStrictEqual(v, want.options?.[k])));
+  const options = Object.fromEntries(
+    Object.entries(have.options ?? {}).filter(([k, v]) => !isDeepStrictEqual(v, want.options?.[k])),
+  );
   if (Object.keys(options).length > 0) out.options = options;
   if (have.configurations && Object.keys(have.configurations).length > 0) out.configurations = have.configurations;
   return out as TargetConfiguration;
