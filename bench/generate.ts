@@ -110,7 +110,7 @@ export async function generateWorkspace(root: string, n: number, options: { buil
   const plain = options.flavour === 'plain-nx';
   await rm(root, { recursive: true, force: true });
   await mkdir(root, { recursive: true });
-  for (const f of ['nx.json', 'nx-biome.json', 'package.json', 'tsconfig.json', '.gitignore']) await cp(join(REPO_ROOT, f), join(root, f));
+  for (const f of ['nx.json', 'nx-biome.json', 'package.json', 'tsconfig.json', '.gitignore', '.nxignore']) await cp(join(REPO_ROOT, f), join(root, f));
   if (plain) {
     await writeFile(join(root, 'nx.json'), `${JSON.stringify(PLAIN_NX_JSON, null, 2)}\n`);
     await mkdir(join(root, 'tools'), { recursive: true });
