@@ -21,7 +21,7 @@ const DIST = path.join(ROOT, 'dist');
 const STAMP = path.join(DIST, '.build-stamp.json');
 const LOCK = path.join(ROOT, '.dist.lock');
 /** What else decides the output: this file (the build settings) and the esbuild that runs it. */
-const BUILD_INPUTS = [__filename];
+const BUILD_INPUTS = [__filename, require.resolve('esbuild/package.json')];
 
 /** Source files: TypeScript modules (not specs) and generator templates (copied as they are). */
 function listSources(dir = SRC, out = []) {
@@ -50,9 +50,9 @@ function fingerprintOf(files) {
 
 function contentHashOf(files) {
   const hash = createHash('sha256');
-  hash.update(`esbuild ${require('esbuild/package.json').version}\n`);
   for (const file of [...files, ...BUILD_INPUTS]) {
-    hash.update(`${path.relative(ROOT, file)}\0`);
+    // Relative to the plugin for its own files, so a copy of the workspace elsewhere hashes the same.
+    hash.update(`${file.startsWith(ROOT) ? path.relative(ROOT, file) : path.basename(path.dirname(file))}\0`);
     hash.update(fs.readFileSync(file));
   }
   return hash.digest('hex');
