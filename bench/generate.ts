@@ -14,6 +14,7 @@
 import { execFileSync } from 'node:child_process';
 import { cp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { normalizeInferredTargetsOptions, planInferredTargets } from '../tools/nx-biome/src/core/inferred-targets';
 
 export const REPO_ROOT = resolve(__dirname, '..');
 
@@ -32,11 +33,15 @@ function gitIn(root: string) {
   return (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', env: gitEnv });
 }
 
-/** The build target of a service: the options of apps/services/<name>/project.json, with paths for this service. */
-async function buildTargetLike(name: string, executor?: string): Promise<unknown> {
-  const real = JSON.parse(await readFile(join(REPO_ROOT, 'apps/services/assay-ingest/project.json'), 'utf8'));
-  const target = JSON.parse(JSON.stringify(real.targets.build).replaceAll('apps/services/assay-ingest', `apps/services/${name}`));
-  return executor ? { ...target, executor } : target;
+/**
+ * The build target of a service spelled out: what the plugin infers for
+ * apps/services/<name> (the options every sample service builds with), run
+ * by another executor. Only written when the executor differs: Nx would
+ * otherwise replace the inferred target by an options-less one.
+ */
+function buildTargetLike(name: string, executor: string): unknown {
+  const { metadata: _metadata, ...build } = planInferredTargets({ root: `apps/services/${name}`, kind: 'service' }, normalizeInferredTargetsOptions({})).build;
+  return { ...build, executor, outputs: ['{options.outputPath}'] };
 }
 
 const SHARED_FILES: Record<string, string> = {
@@ -105,19 +110,22 @@ export async function generateWorkspace(root: string, n: number, options: { buil
   const plain = options.flavour === 'plain-nx';
   await rm(root, { recursive: true, force: true });
   await mkdir(root, { recursive: true });
-  for (const f of ['nx.json', 'nx-biome.json', 'package.json', 'tsconfig.json', '.gitignore']) await cp(join(REPO_ROOT, f), join(root, f));
+  for (const f of ['nx.json', 'nx-biome.json', 'package.json', 'tsconfig.json', '.gitignore', '.nxignore']) await cp(join(REPO_ROOT, f), join(root, f));
   if (plain) {
     await writeFile(join(root, 'nx.json'), `${JSON.stringify(PLAIN_NX_JSON, null, 2)}\n`);
     await mkdir(join(root, 'tools'), { recursive: true });
     await writeFile(join(root, 'tools/deploy.sh'), PLAIN_DEPLOY_SH, { mode: 0o755 });
     await cp(join(REPO_ROOT, 'bench/upload.sh'), join(root, 'tools/upload.sh'));
   } else {
+    // The plugin runs compiled (tools/nx-biome/dist, copied along): compile what the sources say now first.
+    execFileSync(process.execPath, [join(REPO_ROOT, 'tools/nx-biome/build.js')], { stdio: 'ignore' });
     await cp(join(REPO_ROOT, 'tools/nx-biome'), join(root, 'tools/nx-biome'), { recursive: true, filter: (src) => !src.includes('node_modules') });
     await mkdir(join(root, 'infra'), { recursive: true });
     await cp(join(REPO_ROOT, 'infra/project.json'), join(root, 'infra/project.json'));
   }
   const tsBase = JSON.parse(await readFile(join(REPO_ROOT, 'tsconfig.base.json'), 'utf8'));
-  tsBase.compilerOptions.paths = { ...(plain ? {} : { '@geo/nx-biome': ['tools/nx-biome/src/index.ts'] }), '@geo/bench-shared': ['libs/bench-shared/src/index.ts'] };
+  // No path for @geo/nx-biome: Nx would load a plugin named by a tsconfig path from its TypeScript source.
+  tsBase.compilerOptions.paths = { '@geo/bench-shared': ['libs/bench-shared/src/index.ts'] };
   await writeFile(join(root, 'tsconfig.base.json'), `${JSON.stringify(tsBase, null, 2)}\n`);
   await symlink(join(REPO_ROOT, 'node_modules'), join(root, 'node_modules'), 'dir');
 
@@ -127,7 +135,7 @@ export async function generateWorkspace(root: string, n: number, options: { buil
   for (const [f, text] of Object.entries(SHARED_FILES)) await writeFile(join(lib, 'src', f), text);
 
   const services: string[] = [];
-  const realPackage = JSON.parse(await readFile(join(REPO_ROOT, 'apps/services/assay-ingest/project.json'), 'utf8')).targets.package;
+  const realSettings = JSON.parse(await readFile(join(REPO_ROOT, 'apps/services/assay-ingest/project.json'), 'utf8')).targets.package.options.settings;
   for (let i = 0; i < n; i++) {
     const name = serviceName(i);
     services.push(name);
@@ -141,9 +149,10 @@ export async function generateWorkspace(root: string, n: number, options: { buil
       projectType: 'application',
       sourceRoot: `apps/services/${name}/src`,
       tags: ['kind:service', 'deployable'],
+      // The biome flavour is the short form the plugin's generators write: build, package and deploy are inferred.
       targets: plain
-        ? { build: await buildTargetLike(name, '@nx/esbuild:esbuild'), deploy: { executor: 'nx:run-commands', options: { command: `bash tools/deploy.sh ${name}` } } }
-        : { build: await buildTargetLike(name, options.buildExecutor), package: realPackage, deploy: { executor: '@geo/nx-biome:deploy' } },
+        ? { build: buildTargetLike(name, '@nx/esbuild:esbuild'), deploy: { executor: 'nx:run-commands', options: { command: `bash tools/deploy.sh ${name}` } } }
+        : { ...(options.buildExecutor && options.buildExecutor !== '@geo/nx-biome:esbuild' ? { build: buildTargetLike(name, options.buildExecutor) } : {}), package: { options: { settings: realSettings } } },
     };
     await writeFile(join(dir, 'project.json'), `${JSON.stringify(project, null, 2)}\n`);
   }

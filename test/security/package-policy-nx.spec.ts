@@ -20,7 +20,7 @@ async function artifacts(project: string): Promise<string[]> {
   return existsSync(dir) ? (await readdir(dir)).filter((f) => f.startsWith(`${project}-`) || f.startsWith(`${project}.`)) : [];
 }
 
-async function editJson(path: string, edit: (value: { targets: Record<string, { options: Record<string, unknown> }> }) => void) {
+async function editJson(path: string, edit: (value: { targets: Record<string, { options?: Record<string, unknown> }> }) => void) {
   const value = JSON.parse(await readFile(join(ws.root, path), 'utf8'));
   edit(value);
   await writeFile(join(ws.root, path), `${JSON.stringify(value, null, 2)}\n`);
@@ -29,7 +29,8 @@ async function editJson(path: string, edit: (value: { targets: Record<string, { 
 beforeAll(async () => {
   ws = await copyWorkspace('pkg-policy-nx-');
   await editJson(`${SERVICE}/project.json`, (p) => {
-    p.targets.build.options.assets = [{ input: `${SERVICE}/assets`, glob: '**/*', output: 'assets' }];
+    // An option over the inferred build target (Nx merges project.json over what the plugin infers).
+    p.targets.build = { options: { ...p.targets.build?.options, assets: [{ input: `${SERVICE}/assets`, glob: '**/*', output: 'assets' }] } };
   });
   await mkdir(join(ws.root, SERVICE, 'assets'), { recursive: true });
   await writeFile(join(ws.root, SERVICE, 'assets/readme.txt'), 'shipped with the service\n');
@@ -61,7 +62,7 @@ describe('nx run <project>:package refuses and writes no artifact', () => {
     expect(await artifacts('ore-grade')).toEqual([]);
 
     await editJson(`${MODEL}/project.json`, (p) => {
-      p.targets.package.options.allowUntracked = ['model/*.log'];
+      p.targets = { ...p.targets, package: { options: { ...p.targets.package?.options, allowUntracked: ['model/*.log'] } } };
     });
     ws.git('commit', '-qam', 'ore-grade ships its run notes');
     const ok = await ws.nx(['run', 'ore-grade:package', '--output-style=static', '--skip-nx-cache']);

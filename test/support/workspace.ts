@@ -31,6 +31,9 @@ export interface TempWorkspace {
  * run for real without touching this checkout.
  */
 export async function copyWorkspace(prefix = 'ws-'): Promise<TempWorkspace> {
+  // The plugin runs compiled (tools/nx-biome/dist): compile what the sources say now, so the copy runs this
+  // code, never an older build (the copy's own entry would rebuild a stale dist too, once per copy).
+  ensurePluginBuilt();
   const root = await mkdtemp(join(tmpdir(), prefix));
   // bench/.work holds the benchmark's generated workspaces (hundreds of MB, changing while a benchmark runs).
   await cp(WORKSPACE_ROOT, root, { recursive: true, filter: (src) => (!SKIP.has(src.slice(WORKSPACE_ROOT.length + 1).split('/')[0]) && src !== join(WORKSPACE_ROOT, 'bench/.work')) || src === WORKSPACE_ROOT });
@@ -62,3 +65,8 @@ export async function copyWorkspace(prefix = 'ws-'): Promise<TempWorkspace> {
 }
 
 export const execFileAsync = promisify(execFile);
+
+/** Compiles the plugin (tools/nx-biome/build.js) if its sources changed since the last build. */
+export function ensurePluginBuilt(): void {
+  execFileSync(process.execPath, [join(WORKSPACE_ROOT, 'tools/nx-biome/build.js')], { stdio: 'ignore' });
+}

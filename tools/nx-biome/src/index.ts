@@ -16,6 +16,8 @@ import { planWorkflowDependencies, ProjectShape } from './core/workflow';
 
 export const name = '@geo/nx-biome';
 
+export { createNodesV2 } from './plugins/inferred-targets';
+
 /**
  * A workflow depends on the services its definition invokes through
  * `${service:<name>}`: changing a service marks the workflow affected. Reads

@@ -1,7 +1,7 @@
 import { BiomeError } from './errors';
-import { ProjectKind } from './names';
+import { FULL_SHA, ProjectKind } from './constants';
 
-export const FULL_SHA = /^[0-9a-f]{40}$/;
+export { FULL_SHA } from './constants';
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /** Archive extension per project kind: SageMaker loads `.tar.gz`, the rest are zips. */

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { BiomeError } from './errors';
-import { checkSettings, describeLayer } from './settings';
+import { WORKSPACE_CONFIG_FILE } from './constants';
+import { checkSettings, describeLayer } from './setting-rules';
 
-/** Name of the workspace config file, at the workspace root. */
-export const WORKSPACE_CONFIG_FILE = 'nx-biome.json';
+export { WORKSPACE_CONFIG_FILE } from './constants';
 
 const ENVIRONMENT_NAME = /^[a-z][a-z0-9]{1,15}$/;
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;

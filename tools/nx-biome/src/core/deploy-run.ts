@@ -1,4 +1,5 @@
 import type { ProjectKind } from './names';
+import { DEPLOY_EXECUTOR } from './constants';
 
 /**
  * The environment variable that carries the id of the current Nx run from
@@ -11,8 +12,7 @@ export const RUN_ID_VARIABLE = 'NX_BIOME_RUN_ID';
 /** Set on an Nx command that the plugin ran again with the biome's base: it is not resolved twice. */
 export const BASE_RESOLVED_VARIABLE = 'NX_BIOME_BASE_RESOLVED';
 
-/** The executor of a deployable project's `deploy` target. */
-export const DEPLOY_EXECUTOR = '@geo/nx-biome:deploy';
+export { DEPLOY_EXECUTOR } from './constants';
 /** The executor of the biome-level `infra:deploy` target. */
 export const INFRA_DEPLOY_EXECUTOR = '@geo/nx-biome:infra-deploy';
 

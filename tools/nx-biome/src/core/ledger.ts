@@ -1,7 +1,9 @@
 import { BiomeError } from './errors';
-import { FULL_SHA } from './artifact';
-import { NAME_PATTERN, ProjectKind, PROJECT_KINDS } from './names';
+import { canonicalJson } from './canonical-json';
+import { FULL_SHA, NAME_PATTERN, ProjectKind, PROJECT_KINDS } from './constants';
 import type { ResolvedSettings } from './settings';
+
+export { canonicalJson } from './canonical-json';
 
 /** One project's deployment in one biome. Written to `biomes/<b>/ledger/<name>.json`. */
 export interface LedgerRecord {
@@ -219,11 +221,6 @@ export function planProjectDeploy(input: {
 
 function sameSettings(a: unknown, b: unknown): boolean {
   return canonicalJson(a) === canonicalJson(b);
-}
-
-/** JSON with sorted keys: equal values give equal text. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) : v));
 }
 
 /**

@@ -1,12 +1,11 @@
 import { BiomeError } from './errors';
-import { EnvironmentConfig, WorkspaceConfig, WORKSPACE_CONFIG_FILE } from './config';
+import type { EnvironmentConfig, WorkspaceConfig } from './config';
+import { NAME_PATTERN, ProjectKind, WORKSPACE_CONFIG_FILE } from './constants';
 
-/** Lowercase ASCII letters and digits in hyphen-separated words, starting with a letter. */
-export const NAME_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+export { NAME_PATTERN, PROJECT_KINDS } from './constants';
+export type { ProjectKind } from './constants';
 const NAME_RULE = 'lowercase letters a-z, digits and single hyphens, starting with a letter and not ending with a hyphen';
 
-export type ProjectKind = 'service' | 'workflow' | 'model';
-export const PROJECT_KINDS: readonly ProjectKind[] = ['service', 'workflow', 'model'];
 
 export interface BiomeRef {
   name: string;

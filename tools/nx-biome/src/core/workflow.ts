@@ -1,3 +1,4 @@
+import { ASL_BUILD_EXECUTOR, PACKAGE_EXECUTOR } from './constants';
 import { BiomeError } from './errors';
 import { referencedServices, SERVICE_REFERENCE } from './service-reference';
 
@@ -118,8 +119,7 @@ export interface ProjectShape {
   targets?: Record<string, { executor?: string; options?: Record<string, unknown> }>;
 }
 
-export const ASL_BUILD_EXECUTOR = '@geo/nx-biome:asl-build';
-const PACKAGE_EXECUTOR = '@geo/nx-biome:package';
+export { ASL_BUILD_EXECUTOR } from './constants';
 
 /** A project's deployable kind: its package target's `kind`, else its `kind:<kind>` tag. */
 export function projectKindOf(project: ProjectShape): string | undefined {

@@ -1,8 +1,9 @@
-import { addProjectConfiguration, getProjects, logger, offsetFromRoot, ProjectConfiguration, readJson, Tree } from '@nx/devkit';
+import { addProjectConfiguration, getProjects, logger, offsetFromRoot, readJson, Tree } from '@nx/devkit';
 import { parseWorkspaceConfig, WorkspaceConfig, WORKSPACE_CONFIG_FILE } from '../core/config';
 import { BiomeError, formatBiomeError, isBiomeError } from '../core/errors';
 import { maxProjectNameLength, ProjectKind, validateProjectName } from '../core/names';
 import { projectKindOf, ProjectShape } from '../core/workflow';
+import { ensureInferencePlugin, explicitTargets, infersTargetsFor, optionsOf, readInferencePlugin } from './inference';
 
 /** Options every generator takes. */
 export interface CommonGeneratorOptions {
@@ -83,8 +84,23 @@ export function planNewProject(tree: Tree, kind: ProjectKind, options: CommonGen
   return { name, kind, root, offset: offsetFromRoot(root), tags, config };
 }
 
-/** Writes the project's project.json (Nx adds `name` and `$schema`). */
-export function addDeployableProject(tree: Tree, project: NewProject, targets: ProjectConfiguration['targets'], sourceRoot = project.root): void {
+/**
+ * Writes the project's project.json in the short form: name, tags and the
+ * project's own settings; the plugin infers build, package and deploy
+ * (registering the plugin in nx.json if it is not yet). A root the plugin is
+ * told to leave alone (nx.json `exclude`) gets its targets spelled out.
+ */
+export function addDeployableProject(tree: Tree, project: NewProject, own: { definition?: string; settings?: Record<string, unknown> } = {}, sourceRoot = project.root): void {
+  const entry = readInferencePlugin(tree) ?? ensureInferencePlugin(tree);
+  const options = optionsOf(entry);
+  const settings = own.settings ? { options: { settings: own.settings } } : undefined;
+  let targets: Record<string, object> = {};
+  if (infersTargetsFor(entry, project.root)) {
+    if (settings) targets = { [options.packageTargetName]: settings };
+  } else {
+    targets = explicitTargets({ root: project.root, kind: project.kind, definition: own.definition }, options);
+    if (own.settings) targets[options.packageTargetName] = { ...targets[options.packageTargetName], options: { kind: project.kind, settings: own.settings } };
+  }
   addProjectConfiguration(tree, project.name, { root: project.root, projectType: 'application', sourceRoot, tags: project.tags, targets });
 }
 

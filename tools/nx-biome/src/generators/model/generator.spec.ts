@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { detectProjects } from '../../core/inferred-targets';
 import serviceGenerator from '../service/generator';
 import { assertParses, createBiomeTree, readJsonFrom, snapshot } from '../testing';
 import modelGenerator from './generator';
@@ -15,11 +16,9 @@ describe('model generator', () => {
     assertParses(tree, `${root}/recovery-rate.spec.ts`);
     const project = readJsonFrom(tree, `${root}/project.json`);
     expect(project.tags).toEqual(['kind:model', 'deployable', 'team:ml']);
-    expect(project.targets).toEqual({
-      build: { executor: '@geo/nx-biome:model-build', outputs: ['{options.outputPath}'], options: { modelDir: `${root}/model`, codeDir: `${root}/code`, outputPath: `dist/${root}` } },
-      package: { executor: '@geo/nx-biome:package', options: { kind: 'model' } },
-      deploy: { executor: '@geo/nx-biome:deploy' },
-    });
+    // Nothing of its own: the plugin finds the model/ folder and infers model-build, package and deploy.
+    expect(project.targets).toEqual({});
+    expect(detectProjects(tree.children(`${root}/model`).map((f) => `${root}/model/${f}`), (r) => tree.exists(`${r}/project.json`))).toEqual([{ root, kind: 'model' }]);
   });
 
   it.each([

@@ -8,15 +8,7 @@ export default async function modelGenerator(tree: Tree, options: ModelGenerator
   return runGenerator(() => {
     const project = planNewProject(tree, 'model', options);
     generateFiles(tree, join(__dirname, 'files'), project.root, { name: project.name });
-    addDeployableProject(tree, project, {
-      build: {
-        executor: '@geo/nx-biome:model-build',
-        outputs: ['{options.outputPath}'],
-        options: { modelDir: `${project.root}/model`, codeDir: `${project.root}/code`, outputPath: `dist/${project.root}` },
-      },
-      package: { executor: '@geo/nx-biome:package', options: { kind: 'model' } },
-      deploy: { executor: '@geo/nx-biome:deploy' },
-    });
+    addDeployableProject(tree, project);
     return nextSteps(project);
   });
 }

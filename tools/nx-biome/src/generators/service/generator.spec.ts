@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { WORKSPACE_ROOT } from '../../../../../test/support/workspace';
+import { normalizeInferredTargetsOptions, planInferredTargets } from '../../core/inferred-targets';
 import modelGenerator from '../model/generator';
 import { assertParses, createBiomeTree, readJsonFrom, snapshot } from '../testing';
 import serviceGenerator from './generator';
@@ -13,20 +14,36 @@ describe('service generator', () => {
     const project = readJsonFrom(tree, 'apps/services/tailings-watch/project.json');
     expect(project.name).toBe('tailings-watch');
     expect(project.tags).toEqual(['kind:service', 'deployable']);
-    const sample = JSON.parse(readFileSync(join(WORKSPACE_ROOT, 'apps/services/assay-ingest/project.json'), 'utf8'));
+    // The short form: only the project's own settings; the plugin infers build, package and deploy.
+    expect(project.targets).toEqual({ package: { options: { settings: { memorySize: 256, timeout: 30, environment: { LOG_LEVEL: 'info' } } } } });
+    expect(readJsonFrom(tree, 'nx.json').plugins).toEqual([{ plugin: '@geo/nx-biome', options: { buildTargetName: 'build', packageTargetName: 'package', deployTargetName: 'deploy' } }]);
+    // What the plugin infers for it is what the sample services were built with (nx show project before inference).
+    const sample = JSON.parse(readFileSync(join(WORKSPACE_ROOT, 'test/e2e/fixtures/show-project-before/assay-ingest.json'), 'utf8'));
+    const inferred = planInferredTargets({ root: 'apps/services/tailings-watch', kind: 'service' }, normalizeInferredTargetsOptions(undefined));
     const strip = (o: Record<string, unknown>) => ({ ...o, main: undefined, outputPath: undefined, tsConfig: undefined });
-    expect(strip(project.targets.build.options)).toEqual(strip(sample.targets.build.options));
-    expect(project.targets.build.options.esbuildOptions.preserveSymlinks).toBe(true);
-    expect(project.targets.build).toMatchObject({
+    expect(strip(inferred.build.options)).toEqual(strip(sample.targets.build.options));
+    expect(inferred.build).toMatchObject({
       executor: '@geo/nx-biome:esbuild',
       outputs: ['{options.outputPath}'],
       options: { main: 'apps/services/tailings-watch/src/main.ts', outputPath: 'dist/apps/services/tailings-watch', tsConfig: 'apps/services/tailings-watch/tsconfig.app.json' },
     });
-    expect(project.targets.package).toEqual({ executor: '@geo/nx-biome:package', options: { kind: 'service', settings: { memorySize: 256, timeout: 30, environment: { LOG_LEVEL: 'info' } } } });
-    expect(project.targets.deploy).toEqual({ executor: '@geo/nx-biome:deploy' });
     expect(readJsonFrom(tree, 'apps/services/tailings-watch/tsconfig.app.json').extends).toBe('../../../tsconfig.base.json');
     for (const file of ['src/main.ts', 'src/tailings-watch.ts', 'src/tailings-watch.spec.ts']) assertParses(tree, `apps/services/tailings-watch/${file}`);
     expect(tree.read('apps/services/tailings-watch/src/main.ts', 'utf-8')).toContain('export async function handler(event: unknown)');
+  });
+
+  it('spells the targets out for a folder excluded from inference in nx.json, with the plugin\'s target names', async () => {
+    const tree = createBiomeTree();
+    const nxJson = readJsonFrom(tree, 'nx.json');
+    tree.write('nx.json', JSON.stringify({ ...nxJson, plugins: [{ plugin: '@geo/nx-biome', options: { packageTargetName: 'pack' }, exclude: ['apps/services/legacy/**'] }] }));
+    await serviceGenerator(tree, { name: 'old-one', directory: 'apps/services/legacy/old-one' });
+    const project = readJsonFrom(tree, 'apps/services/legacy/old-one/project.json');
+    expect(Object.keys(project.targets)).toEqual(['build', 'pack', 'deploy']);
+    expect(project.targets.build).toMatchObject({ executor: '@geo/nx-biome:esbuild', options: { main: 'apps/services/legacy/old-one/src/main.ts', bundle: true } });
+    expect(project.targets.pack).toMatchObject({ executor: '@geo/nx-biome:package', options: { kind: 'service', settings: { memorySize: 256, timeout: 30 } } });
+    expect(project.targets.deploy).toMatchObject({ executor: '@geo/nx-biome:deploy', dependsOn: [{ target: 'pack', params: 'forward' }] });
+    await serviceGenerator(tree, { name: 'new-one' });
+    expect(readJsonFrom(tree, 'apps/services/new-one/project.json').targets).toEqual({ pack: { options: { settings: { memorySize: 256, timeout: 30, environment: { LOG_LEVEL: 'info' } } } } });
   });
 
   it('takes directory, extra tags, memory, timeout and the model the service calls', async () => {

@@ -4,24 +4,6 @@ import { BiomeError } from '../../core/errors';
 import { addDeployableProject, nextSteps, planNewProject, projectKinds, runGenerator } from '../project';
 import type { ServiceGeneratorSchema } from './schema';
 
-/**
- * The esbuild options every service builds with (the sample services use the
- * same): one CJS bundle for Node 20 with the AWS SDK left to the runtime, and
- * `preserveSymlinks` so bundle bytes do not depend on where node_modules lives.
- */
-export const SERVICE_BUILD_OPTIONS = {
-  platform: 'node',
-  target: 'node20',
-  format: ['cjs'],
-  bundle: true,
-  thirdParty: true,
-  external: ['@aws-sdk/*'],
-  skipTypeCheck: true,
-  generatePackageJson: false,
-  deleteOutputPath: true,
-  esbuildOptions: { outExtension: { '.js': '.js' }, legalComments: 'none', sourcemap: false, preserveSymlinks: true },
-};
-
 function checkRange(option: string, value: number, min: number, max: number): void {
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new BiomeError('OPTIONS_INVALID', `--${option}=${value} is out of range: Lambda allows ${min}-${max}.`, `Pass an integer between ${min} and ${max}.`);
@@ -42,23 +24,7 @@ export default async function serviceGenerator(tree: Tree, options: ServiceGener
       throw new BiomeError('OPTIONS_INVALID', `--model=${model}: there is no model project named "${model}".`, `Use one of: ${models.join(', ') || '(none yet: nx g @geo/nx-biome:model <name>)'}.`);
     }
     generateFiles(tree, join(__dirname, 'files'), project.root, { name: project.name, fn: names(project.name).propertyName, offset: project.offset, model: model ?? '' });
-    addDeployableProject(
-      tree,
-      project,
-      {
-        build: {
-          executor: '@geo/nx-biome:esbuild',
-          outputs: ['{options.outputPath}'],
-          options: { main: `${project.root}/src/main.ts`, outputPath: `dist/${project.root}`, tsConfig: `${project.root}/tsconfig.app.json`, ...SERVICE_BUILD_OPTIONS },
-        },
-        package: {
-          executor: '@geo/nx-biome:package',
-          options: { kind: 'service', settings: { memorySize, timeout, ...(model ? { model } : {}), environment: { LOG_LEVEL: 'info' } } },
-        },
-        deploy: { executor: '@geo/nx-biome:deploy' },
-      },
-      `${project.root}/src`,
-    );
+    addDeployableProject(tree, project, { settings: { memorySize, timeout, ...(model ? { model } : {}), environment: { LOG_LEVEL: 'info' } } }, `${project.root}/src`);
     return nextSteps(project);
   });
 }

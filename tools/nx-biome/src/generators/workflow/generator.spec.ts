@@ -1,6 +1,7 @@
 import { addProjectConfiguration } from '@nx/devkit';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
+import { detectProjects } from '../../core/inferred-targets';
 import { AslValidate, checkWorkflowDefinition } from '../../core/workflow';
 import serviceGenerator from '../service/generator';
 import { assertParses, createBiomeTree, readJsonFrom, snapshot } from '../testing';
@@ -29,11 +30,9 @@ describe('workflow generator', () => {
     expect(definition.States.GradePredict).toMatchObject({ Parameters: { FunctionName: '${service:grade-predict}' }, End: true });
     const project = readJsonFrom(tree, 'apps/workflows/plant-night/project.json');
     expect(project.tags).toEqual(['kind:workflow', 'deployable', 'scope:plant']);
-    expect(project.targets).toEqual({
-      build: { executor: '@geo/nx-biome:asl-build', outputs: ['{options.outputPath}'], options: { definition: file, outputPath: 'dist/apps/workflows/plant-night' } },
-      package: { executor: '@geo/nx-biome:package', options: { kind: 'workflow' } },
-      deploy: { executor: '@geo/nx-biome:deploy' },
-    });
+    // Nothing of its own: the plugin infers asl-build (this definition), package and deploy.
+    expect(project.targets).toEqual({});
+    expect(detectProjects([file], () => true)).toEqual([{ root: 'apps/workflows/plant-night', kind: 'workflow', definition: file }]);
     assertParses(tree, 'apps/workflows/plant-night/plant-night.spec.ts');
     expect(tree.read('apps/workflows/plant-night/plant-night.spec.ts', 'utf-8')).toContain('toEqual(["assay-ingest","grade-predict"])');
   });

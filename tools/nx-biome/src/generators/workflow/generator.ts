@@ -28,15 +28,7 @@ export default async function workflowGenerator(tree: Tree, options: WorkflowGen
     const definitionFile = `${project.root}/${project.name}.asl.json`;
     tree.write(definitionFile, `${JSON.stringify(scaffoldWorkflowDefinition(project.name, services), null, 2)}\n`);
     generateFiles(tree, join(__dirname, 'files'), project.root, { name: project.name, services });
-    addDeployableProject(tree, project, {
-      build: {
-        executor: '@geo/nx-biome:asl-build',
-        outputs: ['{options.outputPath}'],
-        options: { definition: definitionFile, outputPath: `dist/${project.root}` },
-      },
-      package: { executor: '@geo/nx-biome:package', options: { kind: 'workflow' } },
-      deploy: { executor: '@geo/nx-biome:deploy' },
-    });
+    addDeployableProject(tree, project, { definition: definitionFile });
     return nextSteps(project);
   });
 }

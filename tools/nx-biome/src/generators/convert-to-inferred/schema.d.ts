@@ -1,0 +1,4 @@
+export interface ConvertToInferredGeneratorSchema {
+  /** Convert only this project (default: every project the plugin finds). */
+  project?: string;
+}
