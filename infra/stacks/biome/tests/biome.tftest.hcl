@@ -88,3 +88,19 @@ run "sandpit_in_single_tenant_environment_is_refused" {
 
   expect_failures = [var.sandpit]
 }
+
+# Bytes replaced under a recorded key (or a replica without S3's checksum):
+# the plan stops before any function points at them.
+run "artifact_bytes_differing_from_the_ledger_are_refused" {
+  command = plan
+
+  override_data {
+    target = data.aws_s3_object.service_package["assay-ingest"]
+    values = {
+      checksum_sha256 = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+      version_id      = "replaced"
+    }
+  }
+
+  expect_failures = [data.aws_s3_object.service_package]
+}
