@@ -163,7 +163,6 @@ describe('every ARN in infra/ is well formed (arn:<partition>:<service>:<region>
   });
 });
 
-const ACCOUNT = '111111111111';
 /** IAM's wildcards: `*` any run of characters (also none), `?` exactly one. */
 const glob = (pattern: string) => new RegExp(`^${pattern.split('*').map((p) => p.split('?').map((q) => q.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.')).join('.*')}$`);
 
