@@ -135,7 +135,7 @@ export class RenderedIam {
    * :aud, :ref_protected) may assume a role with web identity.
    */
   async assumeWithWebIdentity(roleName: string, account: string, claims: Record<string, string>): Promise<Decision> {
-    const provider = this.state.find((i) => i.type === 'aws_iam_openid_connect_provider' && accountOfArn(String(i.values.arn)) === account);
+    const provider = this.state.find((i) => i.type === 'aws_iam_openid_connect_provider' && accountOfArn(String(i.values.arn)) === account && String(i.values.url).includes('gitlab'));
     if (!provider) throw new Error(`no OIDC provider in ${account}`);
     const roleArn = `arn:aws:iam::${account}:role/${roleName}`;
     const standIn = (text: string) => Object.entries(CLAIM_STAND_INS).reduce((t, [from, to]) => t.split(`"${from}"`).join(`"${to}"`), text);
