@@ -7,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { lambdaUpdater, s3Reader, sqsQueue } from '../../apps/services/artifact-deployer/src/aws';
 import { DeployerDeps } from '../../apps/services/artifact-deployer/src/deploy';
 import { handleEvent, handleSqsEvent, retryDelaySeconds } from '../../apps/services/artifact-deployer/src/handler';
+import { normalizeStorePrefix } from '../../apps/services/artifact-deployer/src/record-event';
 import { startS3rver, S3Server } from '../support/s3rver';
 import { WORKSPACE_ROOT } from '../support/workspace';
 import { historyKey, LedgerRecord } from '../../tools/nx-biome/src/core/ledger';
@@ -123,10 +124,10 @@ describe('artifact deployer against s3rver and a Lambda API double, through the 
     expect(fn.updates.length).toBe(1);
   });
 
-  it('a store below a prefix: the artifact key is read below the same prefix', async () => {
+  it('a store below a configured prefix (STORE_PREFIX): the artifact key is read below the same prefix', async () => {
     const fn = lambda.addFunction('geo-dev-prefixed--assay-ingest');
     const v1 = release('dev-prefixed', '2026-01-01T10:00:00.000Z');
-    expect(await handleEvent(await replicate(v1, { prefix: 'stores/dev/' }), deps)).toEqual([expect.objectContaining({ outcome: 'updated' })]);
+    expect(await handleEvent(await replicate(v1, { prefix: 'stores/dev/' }), { ...deps, storePrefix: 'stores/dev/' })).toEqual([expect.objectContaining({ outcome: 'updated' })]);
     expect(fn.updates).toEqual([{ S3Bucket: BUCKET, S3Key: `stores/dev/${v1.record.artifactKey}` }]);
   });
 
@@ -295,6 +296,64 @@ describe('artifact deployer against s3rver and a Lambda API double, through the 
     const message = sqs.receive('geo-artifact-deployer-dev', JSON.stringify(await replicate(staging)));
     expect((await handleSqsEvent({ Records: [message] }, { ...deps, queue })).batchItemFailures).toEqual([]);
     expect(sqs.messages('geo-artifact-deployer-dev-dlq').at(-1)?.attributes.reason.StringValue).toMatch(/biome staging in environment staging; this deployer serves dev only/);
+  });
+
+  // What a branch can write (biomes/dev-*, artifacts/*), replicated into the dev bucket, aimed at the main biome dev.
+  describe('attack table: nothing a branch writes deploys to the main biome', () => {
+    /** Plants a record at `key` and the bytes it names (hash and all) at `zipKey`. */
+    async function plant(key: string, record: Record<string, unknown>, body: Buffer, zipKey: string) {
+      await s3.send(new s3Sdk.PutObjectCommand({ Bucket: BUCKET, Key: zipKey, Body: body }));
+      await s3.send(new s3Sdk.PutObjectCommand({ Bucket: BUCKET, Key: key, Body: JSON.stringify(record) }));
+    }
+    const rawEvent = (rawKey: string) => ({ Records: [{ eventVersion: '2.1', eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: BUCKET }, object: { key: rawKey } } }] });
+
+    it.each([
+      // [label, object key written, raw key in the event (undefined: the key, URL-encoded), record overrides, where the zip is planted, expected reason]
+      ['a ledger key nested below a sandpit (the replicated forgery)', 'biomes/dev-x/ledger/p/biomes/dev/ledger/assay-ingest.json', undefined, {}, 'biomes/dev-x/ledger/p/', /is not biomes\/<biome>\/ledger\/<project>\.json/],
+      ['a whole store nested below a sandpit', 'biomes/dev-x/biomes/dev/ledger/assay-ingest.json', undefined, {}, 'biomes/dev-x/', /is not biomes\/<biome>\/ledger\/<project>\.json/],
+      ['".." segments', 'biomes/dev-x/../dev/ledger/assay-ingest.json', undefined, {}, '', /is not biomes\/<biome>\/ledger\/<project>\.json/],
+      ['URL-encoded slashes and dots', 'biomes/dev-x/ledger/../../dev/ledger/assay-ingest.json', 'biomes/dev-x/ledger/..%2F..%2Fdev%2Fledger%2Fassay-ingest.json', {}, '', /is not biomes\/<biome>\/ledger\/<project>\.json/],
+      ['a double-encoded slash', 'biomes/dev%2Fledger/ledger/assay-ingest.json', 'biomes/dev%252Fledger/ledger/assay-ingest.json', {}, '', /is not biomes\/<biome>\/ledger\/<project>\.json/],
+      ['a sandpit key whose record says biome dev', 'biomes/dev-x/ledger/assay-ingest.json', undefined, {}, '', /is for assay-ingest in dev, not assay-ingest in dev-x: its key and its content disagree/],
+      ['a record naming another project than its key', 'biomes/dev-x/ledger/grade-predict.json', undefined, { biome: 'dev-x' }, '', /is for assay-ingest in dev-x, not grade-predict in dev-x/],
+      ["another environment's biome (staging-x) recorded as dev", 'biomes/staging-x/ledger/assay-ingest.json', undefined, { biome: 'staging-x' }, '', /biome staging-x in environment dev; this deployer serves dev only/],
+    ] as const)('%s: deploys nothing and goes to the dead-letter queue', async (_label, key, rawKey, overrides, zipPrefix, reason) => {
+      const main = lambda.functions.get('geo-dev--assay-ingest') ?? lambda.addFunction('geo-dev--assay-ingest');
+      const target = lambda.functions.get('geo-dev-x--assay-ingest') ?? lambda.addFunction('geo-dev-x--assay-ingest');
+      const forged = release('dev', '2026-02-01T10:00:00.000Z', overrides);
+      await plant(key, forged.record, forged.body, `${zipPrefix}${forged.record.artifactKey}`);
+      const raw = rawKey ?? encodeURIComponent(key).replace(/%2F/g, '/');
+      const before = { main: main.updates.length, target: target.updates.length, codeUpdates: codeUpdates().length, dead: sqs.messages('geo-artifact-deployer-dev-dlq').length };
+
+      // Delivered directly: logged as an error, nothing deployed.
+      expect(await handleEvent(rawEvent(raw), deps)).toEqual([]);
+      expect(logs.filter((l) => l.level === 'error').map((l) => String(l.reason)).join('\n')).toMatch(reason);
+      // Through SQS: straight to the dead-letter queue, not retried.
+      const message = sqs.receive('geo-artifact-deployer-dev', JSON.stringify(rawEvent(raw)));
+      expect((await handleSqsEvent({ Records: [message] }, { ...deps, queue })).batchItemFailures).toEqual([]);
+      const dead = sqs.messages('geo-artifact-deployer-dev-dlq').slice(before.dead);
+      expect(dead.map((m) => m.attributes.reason.StringValue)).toEqual([expect.stringMatching(reason)]);
+
+      expect(codeUpdates().length).toBe(before.codeUpdates);
+      expect(main.updates.length).toBe(before.main);
+      expect(target.updates.length).toBe(before.target);
+      expect(main.codeSha256).not.toBe(forged.codeSha256);
+    });
+
+    it('a record at a valid sandpit key reads its artifact only at artifacts/ below the configured prefix, never beside the key', async () => {
+      const fn = lambda.addFunction('geo-dev-beside--assay-ingest');
+      const v1 = release('dev-beside', '2026-02-02T10:00:00.000Z');
+      // The bytes sit only where the key's folder would put them, not under artifacts/.
+      await plant('biomes/dev-beside/ledger/assay-ingest.json', v1.record, v1.body, `biomes/dev-beside/ledger/${v1.record.artifactKey}`);
+      await expect(handleEvent(s3Event('biomes/dev-beside/ledger/assay-ingest.json'), deps)).rejects.toThrow(/artifact s3:\/\/geo-artifacts-dev\/artifacts\/assay-ingest\/\S+ is not there yet/);
+      expect(fn.updates).toEqual([]);
+    });
+
+    it('a store prefix that is not one is refused when the deployer starts', () => {
+      for (const bad of ['stores', '/stores/', 'a//', '../', 'a/../']) expect(() => normalizeStorePrefix(bad), bad).toThrow(/STORE_PREFIX .* is not a store prefix/);
+      expect(normalizeStorePrefix(undefined)).toBe('');
+      expect(normalizeStorePrefix('stores/dev/')).toBe('stores/dev/');
+    });
   });
 
   it('malformed events (bad JSON, bad %-encoding) go to the dead-letter queue at once with an error line, not through ten retries', async () => {

@@ -30,30 +30,33 @@ describe('the shared Nx cache bucket', () => {
     expect(tls?.effect).toBe('Deny');
   });
 
-  it('only the release role writes main\'s scope: its policy writes main/ only, the bucket denies everyone else', () => {
+  // What each principal may write is simulated on the rendered documents (iam-simulate.spec.ts); here, the shape of the code.
+  it("main's builders write main's scope only, and the bucket denies everyone else, any replacement and any delete", () => {
     const release = of('nx_cache_release').filter(writes);
     expect(release.length).toBeGreaterThan(0);
     for (const s of release) expect(text(s.resources)).not.toContain('branches/');
-    const deny = of('nx_cache_bucket').find((s) => s.effect === 'Deny' && text(s.actions).includes('s3:PutObject'))!;
-    expect(text(deny.resources)).toContain('/main/*');
-    expect(deny.conditions).toEqual([{ test: 'ArnNotEquals', variable: 'aws:PrincipalArn', values: expect.anything() }]);
-    expect(text(deny.conditions[0].values)).toContain('aws_iam_role.gitlab_release.arn');
+    const bucket = of('nx_cache_bucket').filter((s) => s.effect === 'Deny');
+    const mainDeny = bucket.find((s) => text(s.resources).includes('/main/*'))!;
+    expect(mainDeny.conditions).toEqual([{ test: 'ArnNotEquals', variable: 'aws:PrincipalArn', values: expect.anything() }]);
+    expect(text(mainDeny.conditions[0].values)).toContain('local.nx_cache_main_writers');
+    const writers = text(devops.locals.find((l) => 'nx_cache_main_writers' in l));
+    expect(writers).toContain('job.trust == \\"main\\"');
+    expect(writers).toContain('aws_iam_role.gitlab_release.arn');
+    expect(text(bucket.find((s) => s.conditions.some((c) => c.variable === 's3:if-none-match'))?.actions)).toContain('s3:PutObject');
+    expect(text(bucket.map((s) => s.actions))).toContain('s3:DeleteObject');
   });
 
-  it('branch jobs and CodeBuild read main and branch scopes but write branch scopes only; misses are 404 (ListBucket on the scopes)', () => {
+  it("a branch job writes only the folder of its token's sub; sandpit CodeBuild projects write nothing; misses are 404 (ListBucket on the scopes)", () => {
     const branch = of('nx_cache_branch');
     const written = branch.filter(writes).flatMap((s) => s.resources.map(text));
     expect(written.length).toBeGreaterThan(0);
-    for (const r of written) {
-      expect(r).toContain('/branches/*');
-      expect(r).not.toContain('/main/');
-    }
-    expect(text(branch.filter((s) => text(s.actions).includes('s3:GetObject')).map((s) => s.resources))).toContain('/main/*');
+    for (const r of written) expect(r).toContain('/branches/&{${local.gitlab_host}:sub}/~/*');
     expect(text(branch.find((s) => text(s.actions).includes('s3:ListBucket'))?.conditions)).toContain('s3:prefix');
+    expect(of('nx_cache_read_main').filter(writes)).toEqual([]);
     const attached = devops.resources.aws_iam_role_policy;
     expect(text(attached.gitlab_sandpit_nx_cache.policy)).toContain('nx_cache_branch');
-    expect(text(attached.codebuild_nx_cache.policy)).toContain('nx_cache_branch');
-    expect(text(attached.gitlab_release_nx_cache.policy)).toContain('nx_cache_release');
+    expect(text(attached.codebuild_nx_cache.policy)).toContain('nx_cache_read_main');
+    expect(text(attached.codebuild_nx_cache.policy)).toContain('nx_cache_release');
   });
 
   it('CodeBuild jobs get the cache location, and the stack outputs it for GitLab', () => {

@@ -25,7 +25,7 @@ export interface OfflineTerraform {
   /** The CLI configuration every command runs with. */
   cliConfigFile: string;
   /** Runs terraform with argv in cwd; resolves with the combined output, rejects with it on failure. */
-  exec(args: string[], cwd: string, options?: { timeoutMs?: number }): Promise<string>;
+  exec(args: string[], cwd: string, options?: { timeoutMs?: number; env?: Record<string, string> }): Promise<string>;
   /** Whether a provider (e.g. hashicorp/aws) is in the mirror. */
   hasProvider(source: string): boolean;
 }
@@ -57,7 +57,7 @@ export async function offlineTerraform(): Promise<OfflineTerraform | undefined> 
     pluginDir,
     cliConfigFile,
     async exec(args, cwd, options = {}) {
-      const env = { ...process.env, TF_CLI_CONFIG_FILE: cliConfigFile, TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1', TF_CLI_ARGS: '', TF_CLI_ARGS_init: '', TF_INPUT: '0' };
+      const env = { ...process.env, TF_CLI_CONFIG_FILE: cliConfigFile, TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1', TF_CLI_ARGS: '', TF_CLI_ARGS_init: '', TF_INPUT: '0', ...options.env };
       try {
         const { stdout, stderr } = await run(binary, args, { cwd, env, maxBuffer: 16 * 1024 * 1024, timeout: options.timeoutMs ?? 0, killSignal: 'SIGTERM' });
         return `${stdout}${stderr}`;

@@ -142,6 +142,6 @@ describe('terraform with the real provider (offline mirror)', () => {
     await writeFile(file, JSON.stringify(tfvars, null, 2));
     await t.exec(['workspace', 'select', '-or-create', BIOME], stackDir('biome'));
     const out = await timed(`test biome ${label}`, () => t.exec(['test', '-no-color', `-var-file=${file}`], stackDir('biome'), { timeoutMs: 500_000 }));
-    for (const run of ['rendered_biome_plans', 'rendered_biome_applies', 'sandpit_in_single_tenant_environment_is_refused']) passed(out, run);
+    for (const run of ['rendered_biome_plans', 'rendered_biome_applies', 'sandpit_in_single_tenant_environment_is_refused', 'artifact_bytes_equal_to_the_ledger_are_deployed_at_the_version_checked', 'artifact_bytes_differing_from_the_ledger_are_refused']) passed(out, run);
   });
 });

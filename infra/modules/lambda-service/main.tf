@@ -70,9 +70,10 @@ resource "aws_lambda_function" "this" {
   # The package was built, hashed and published by the plugin; Terraform only
   # points the function at it. source_code_hash makes a new key with new bytes
   # update the code, and the same bytes leave it alone.
-  s3_bucket        = var.s3_bucket
-  s3_key           = var.s3_key
-  source_code_hash = var.source_code_hash
+  s3_bucket         = var.s3_bucket
+  s3_key            = var.s3_key
+  s3_object_version = var.s3_version
+  source_code_hash  = var.source_code_hash
 
   handler       = var.handler
   runtime       = var.runtime

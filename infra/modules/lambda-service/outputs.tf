@@ -27,3 +27,8 @@ output "reserved_concurrent_executions" {
   description = "Reserved concurrency in effect (0 while the biome sleeps)."
   value       = local.reserved_concurrent_executions
 }
+
+output "s3_object_version" {
+  description = "Version of the package the function was given (null: the current version)."
+  value       = var.s3_version
+}

@@ -29,6 +29,12 @@ variable "s3_key" {
   }
 }
 
+variable "s3_version" {
+  description = "Version of s3_key to deploy (the one whose checksum was checked); null deploys the current version."
+  type        = string
+  default     = null
+}
+
 variable "source_code_hash" {
   description = "Base64-encoded SHA-256 of the package, so Terraform updates the code exactly when the bytes change."
   type        = string

@@ -47,3 +47,8 @@ output "sandpit_deploy_role_trust_policy" {
   description = "Trust policy of the sandpit deploy role, as rendered (null unless multi_tenant)."
   value       = var.multi_tenant ? data.aws_iam_policy_document.sandpit_deploy_assume.json : null
 }
+
+output "drift_role_arn" {
+  description = "ARN of the read-only drift role (CI_ROLE_ARN_DRIFT_<ENV>; null without gitlab_oidc)."
+  value       = one(aws_iam_role.drift[*].arn)
+}

@@ -76,10 +76,59 @@ data "aws_iam_policy_document" "never_main_biome" {
   }
 }
 
+# What a sandpit's role may reach of its OWN biome only, replacing the
+# environment-wide statements of the boundary (same sids): parameters and
+# secrets under /<prefix>/<env>/<biome>/, the biome's database user, its data
+# bucket. The biome stack tags every role with biome and database_user
+# (provider default_tags); the tag must name a sandpit (<env>-?*, biome_<env>_?*),
+# never the main biome, whose names never_main_biome denies as well.
+data "aws_iam_policy_document" "sandpit_own_biome" {
+  statement {
+    sid       = "UseBiomeDataBuckets"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"]
+    resources = ["arn:${local.partition}:s3:::${var.name_prefix}-&{aws:PrincipalTag/biome}-data-${local.account}", "arn:${local.partition}:s3:::${var.name_prefix}-&{aws:PrincipalTag/biome}-data-${local.account}/*"]
+
+    condition {
+      test     = "StringLike"
+      variable = "aws:PrincipalTag/biome"
+      values   = ["${var.environment}-?*"]
+    }
+  }
+
+  statement {
+    sid     = "ReadEnvironmentSecrets"
+    actions = ["ssm:GetParameter", "secretsmanager:GetSecretValue"]
+    resources = [
+      "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter/${var.name_prefix}/${var.environment}/&{aws:PrincipalTag/biome}/*",
+      "arn:${local.partition}:secretsmanager:${local.region}:${local.account}:secret:${var.name_prefix}/${var.environment}/&{aws:PrincipalTag/biome}/*",
+    ]
+
+    condition {
+      test     = "StringLike"
+      variable = "aws:PrincipalTag/biome"
+      values   = ["${var.environment}-?*"]
+    }
+  }
+
+  statement {
+    sid       = "ConnectAsBiomeRole"
+    actions   = ["rds-db:connect"]
+    resources = ["${local.rds_db_arn}:dbuser:*/&{aws:PrincipalTag/database_user}"]
+
+    condition {
+      test     = "StringLike"
+      variable = "aws:PrincipalTag/database_user"
+      values   = ["biome_${replace(var.environment, "-", "_")}_?*"]
+    }
+  }
+}
+
 # Upper bound of every role a sandpit creates: the environment's boundary
-# without the main biome.
+# without the main biome, and with the biome's own data, secrets and database
+# user instead of the environment's.
 data "aws_iam_policy_document" "sandpit_boundary" {
-  source_policy_documents = [data.aws_iam_policy_document.boundary.json, data.aws_iam_policy_document.never_main_biome.json]
+  source_policy_documents   = [data.aws_iam_policy_document.boundary.json, data.aws_iam_policy_document.never_main_biome.json]
+  override_policy_documents = [data.aws_iam_policy_document.sandpit_own_biome.json]
 }
 
 resource "aws_iam_policy" "sandpit_boundary" {
@@ -213,9 +262,12 @@ data "aws_iam_policy_document" "sandpit_deploy" {
     }
   }
 
+  # Never iam:UpdateAssumeRolePolicy: a branch must not make a sandpit role
+  # assumable from elsewhere (the trust CreateRole sets is the biome stack's:
+  # IAM has no condition key on a trust document, see docs/pipeline.md).
   statement {
     sid       = "ReadAndRetireSandpitRoles"
-    actions   = local.role_actions
+    actions   = [for a in local.role_actions : a if a != "iam:UpdateAssumeRolePolicy"]
     resources = local.sandpit_role_arns
   }
 

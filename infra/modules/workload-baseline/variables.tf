@@ -64,3 +64,26 @@ variable "hcp_terraform" {
     error_message = "hcp_terraform: hostname is a bare host (no scheme or port); organization and the projects hold no \":\", \"*\" or \"?\" (they are matched literally in the sub claim)."
   }
 }
+
+variable "gitlab_oidc" {
+  description = "GitLab OIDC issuer whose scheduled drift job may read this account (creates the provider and the read-only role <name_prefix>-drift-<environment>); null creates neither."
+  type = object({
+    url                = string
+    audience           = string
+    project_path       = string
+    protected_branches = list(string)
+  })
+  default = null
+}
+
+variable "store_bucket_arn" {
+  description = "The environment's store in the devops account (source artifact bucket): the drift role reads its ledgers."
+  type        = string
+  default     = null
+}
+
+variable "store_kms_key_arn" {
+  description = "KMS key of that store."
+  type        = string
+  default     = null
+}

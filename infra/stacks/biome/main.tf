@@ -28,6 +28,9 @@ locals {
     owner       = var.owner
     sandpit     = tostring(var.sandpit)
     managed_by  = "terraform/infra/stacks/biome"
+    # The sandpit boundary lets a role reach only the database user, data
+    # bucket and /<prefix>/<env>/<biome>/ secrets its tags name.
+    database_user = var.database_schema
   })
 
   # Variables every function gets, whatever its project says.
@@ -156,6 +159,27 @@ data "aws_security_group" "functions" {
 # Services, workflows, models: one of each per entry of the rendered maps
 ################################################################################
 
+# The bytes Terraform deploys are the bytes the ledger records. Artifacts are
+# written once (IAM: a branch may only add a key, never replace one), and the
+# plan checks it again: S3's own SHA-256 of the replica (the plugin uploads
+# with ChecksumSHA256; replication keeps it) must equal the recorded sha256,
+# and the function is pinned to the version read, so bytes changed after the
+# plan are never picked up either.
+data "aws_s3_object" "service_package" {
+  for_each = var.services
+
+  bucket        = var.artifact_bucket
+  key           = each.value.s3_key
+  checksum_mode = "ENABLED"
+
+  lifecycle {
+    postcondition {
+      condition     = !var.verify_artifact_checksums || self.checksum_sha256 == each.value.source_code_hash
+      error_message = "s3://${var.artifact_bucket}/${each.value.s3_key} has SHA-256 ${coalesce(self.checksum_sha256, "(none)")} (base64), the ledger records ${each.value.source_code_hash}: not deployed. Deploy the project again (a new commit publishes a new key)."
+    }
+  }
+}
+
 module "service" {
   source   = "../../modules/lambda-service"
   for_each = var.services
@@ -164,6 +188,7 @@ module "service" {
   description      = "${each.key} @ ${each.value.git_sha}${each.value.dirty ? " (dirty)" : ""} in ${var.biome}"
   s3_bucket        = var.artifact_bucket
   s3_key           = each.value.s3_key
+  s3_version       = data.aws_s3_object.service_package[each.key].version_id
   source_code_hash = each.value.source_code_hash
   handler          = each.value.handler
   runtime          = each.value.runtime

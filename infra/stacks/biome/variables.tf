@@ -253,3 +253,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "verify_artifact_checksums" {
+  description = "Fail the plan when a service package's S3 SHA-256 in the replica differs from the sha256 its ledger records (the function is pinned to the version checked). Turn off only for mocked tests, whose mocked S3 cannot know each package's checksum."
+  type        = bool
+  default     = true
+}

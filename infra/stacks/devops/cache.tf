@@ -2,12 +2,20 @@
 # Shared Nx build cache (docs/pipeline.md, "Shared build cache").
 #
 # Each CI job starts `nx run infra:cache-serve` on loopback with its own
-# credentials; entries are <prefix>/main/<hash>.tar.gz (the default branch) and
-# <prefix>/branches/<ref>/<hash>.tar.gz (any other ref). A poisoned entry in
-# main's scope would be restored by every later main build (CVE-2025-36852), so
-# only the release role (protected refs) may write there: branch jobs and the
-# CodeBuild projects (which run for any ref) read main's scope and write only
-# below branches/. The bucket policy denies everyone else writes to main/ too.
+# credentials and names its scope (BIOME_NX_CACHE_SCOPE, or its ref):
+#   <prefix>/main/<hash>.tar.gz                 the protected branch
+#   <prefix>/branches/<OIDC sub>/~/<hash>.tar.gz  one GitLab branch
+# A poisoned entry in main's scope would be restored by every later main build
+# (CVE-2025-36852), so only main's builders write there: the main CodeBuild
+# deploy projects (which build only the protected branch: GitLab starts them
+# with their buildspec fixed, CodePipeline from the branch) and, while GitLab
+# drives main, the release role (protected refs). The bucket policy denies
+# everyone else, whatever identity policies say. A GitLab branch job writes
+# only below its own token's sub (a policy variable IAM fills from the ID
+# token; `~` cannot occur in a git ref, so no branch's folder holds another's).
+# The sandpit CodeBuild projects run any branch and cannot prove which: they
+# read main's scope and write nothing. Entries are written once (If-None-Match)
+# and never deleted by a principal: the lifecycle rules expire them.
 ################################################################################
 
 variable "nx_cache_main_expiry_days" {
@@ -37,8 +45,12 @@ locals {
   nx_cache_prefix = "nx"
   nx_cache_arn    = "arn:aws:s3:::${local.nx_cache_bucket}"
 
-  # CodeBuild projects that build (and so read and write the cache).
+  # CodeBuild projects that build (and so read the cache; the main ones write main's scope).
   nx_cache_codebuild_jobs = { for key, job in local.jobs : key => job if job.job == "deploy" }
+  nx_cache_main_writers = concat(
+    [for key, job in local.nx_cache_codebuild_jobs : module.codebuild[key].role_arn if job.trust == "main"],
+    local.use_pipeline ? [] : [aws_iam_role.gitlab_release.arn],
+  )
 }
 
 resource "aws_s3_bucket" "nx_cache" {
@@ -134,11 +146,11 @@ data "aws_iam_policy_document" "nx_cache_bucket" {
     }
   }
 
-  # Main's scope is written by protected refs only, whatever identity policies say.
+  # Main's scope is written by main's builders only, whatever identity policies say.
   statement {
-    sid       = "OnlyReleaseWritesMainScope"
+    sid       = "OnlyMainBuildersWriteMainScope"
     effect    = "Deny"
-    actions   = ["s3:PutObject", "s3:DeleteObject"]
+    actions   = ["s3:PutObject"]
     resources = ["${local.nx_cache_arn}/${local.nx_cache_prefix}/main/*"]
 
     principals {
@@ -149,7 +161,38 @@ data "aws_iam_policy_document" "nx_cache_bucket" {
     condition {
       test     = "ArnNotEquals"
       variable = "aws:PrincipalArn"
-      values   = [aws_iam_role.gitlab_release.arn]
+      values   = local.nx_cache_main_writers
+    }
+  }
+
+  # An entry is written once: a write that would replace one is refused.
+  statement {
+    sid       = "EntriesWrittenOnce"
+    effect    = "Deny"
+    actions   = ["s3:PutObject"]
+    resources = ["${local.nx_cache_arn}/${local.nx_cache_prefix}/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "s3:if-none-match"
+      values   = ["true"]
+    }
+  }
+
+  statement {
+    sid       = "EntriesNeverDeleted"
+    effect    = "Deny"
+    actions   = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
+    resources = ["${local.nx_cache_arn}/${local.nx_cache_prefix}/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
     }
   }
 }
@@ -161,19 +204,21 @@ resource "aws_s3_bucket_policy" "nx_cache" {
   depends_on = [aws_s3_bucket_public_access_block.nx_cache]
 }
 
-# Read main's scope and every branch scope, write branch scopes. ListBucket on
-# the scopes makes a missing entry a 404 (a miss) instead of a 403.
+# A GitLab branch job (the any-branch role): reads main's scope and its own,
+# writes its own only. &{...} is the provider's spelling of the IAM policy
+# variable ${<gitlab host>:sub} (the job's ID token subject). ListBucket on the
+# scopes makes a missing entry a 404 (a miss) instead of a 403.
 data "aws_iam_policy_document" "nx_cache_branch" {
   statement {
-    sid       = "ReadCache"
+    sid       = "ReadMainAndOwnScope"
     actions   = ["s3:GetObject"]
-    resources = ["${local.nx_cache_arn}/${local.nx_cache_prefix}/main/*", "${local.nx_cache_arn}/${local.nx_cache_prefix}/branches/*"]
+    resources = ["${local.nx_cache_arn}/${local.nx_cache_prefix}/main/*", "${local.nx_cache_arn}/${local.nx_cache_prefix}/branches/&{${local.gitlab_host}:sub}/~/*"]
   }
 
   statement {
-    sid       = "WriteBranchScopes"
+    sid       = "WriteOwnScope"
     actions   = ["s3:PutObject"]
-    resources = ["${local.nx_cache_arn}/${local.nx_cache_prefix}/branches/*"]
+    resources = ["${local.nx_cache_arn}/${local.nx_cache_prefix}/branches/&{${local.gitlab_host}:sub}/~/*"]
   }
 
   statement {
@@ -184,12 +229,33 @@ data "aws_iam_policy_document" "nx_cache_branch" {
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
-      values   = ["${local.nx_cache_prefix}/main/*", "${local.nx_cache_prefix}/branches/*"]
+      values   = ["${local.nx_cache_prefix}/main/*", "${local.nx_cache_prefix}/branches/&{${local.gitlab_host}:sub}/~/*"]
     }
   }
 }
 
-# Read and write main's scope only.
+# A sandpit CodeBuild project: reads main's scope, writes nothing.
+data "aws_iam_policy_document" "nx_cache_read_main" {
+  statement {
+    sid       = "ReadMainScope"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.nx_cache_arn}/${local.nx_cache_prefix}/main/*"]
+  }
+
+  statement {
+    sid       = "ListMainScope"
+    actions   = ["s3:ListBucket"]
+    resources = [local.nx_cache_arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${local.nx_cache_prefix}/main/*"]
+    }
+  }
+}
+
+# Main's builders: read and write main's scope only.
 data "aws_iam_policy_document" "nx_cache_release" {
   statement {
     sid       = "ReadWriteMainScope"
@@ -216,21 +282,20 @@ resource "aws_iam_role_policy" "gitlab_sandpit_nx_cache" {
   policy = data.aws_iam_policy_document.nx_cache_branch.json
 }
 
+# Under CodePipeline the release role builds nothing of main: it reads main's scope only.
 resource "aws_iam_role_policy" "gitlab_release_nx_cache" {
   name   = "nx-cache"
   role   = aws_iam_role.gitlab_release.id
-  policy = data.aws_iam_policy_document.nx_cache_release.json
+  policy = local.use_pipeline ? data.aws_iam_policy_document.nx_cache_read_main.json : data.aws_iam_policy_document.nx_cache_release.json
 }
 
-# A CodeBuild project runs for any ref, so it gets the branch policy: on the
-# default branch its writes to main/ are refused (the endpoint answers Nx
-# "not stored" and the build goes on); main's scope is filled by release jobs.
+# Main deploy projects fill main's scope; sandpit projects only read it.
 resource "aws_iam_role_policy" "codebuild_nx_cache" {
   for_each = local.nx_cache_codebuild_jobs
 
   name   = "nx-cache"
-  role   = reverse(split("/", module.codebuild[each.key].role_arn))[0]
-  policy = data.aws_iam_policy_document.nx_cache_branch.json
+  role   = module.codebuild[each.key].role_name
+  policy = each.value.trust == "main" ? data.aws_iam_policy_document.nx_cache_release.json : data.aws_iam_policy_document.nx_cache_read_main.json
 }
 
 output "nx_cache_url" {

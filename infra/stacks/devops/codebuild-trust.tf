@@ -39,11 +39,16 @@ locals {
     for key, job in local.jobs : key => {
       source_type = job.trust == "main" && var.main_orchestrator == "codepipeline" ? "CODEPIPELINE" : local.codebuild_source_type
       cache       = var.build_cache_bucket == null ? { type = "LOCAL", location = null } : { type = "S3", location = "${var.build_cache_bucket}/codebuild-cache/${var.name_prefix}-${key}" }
-      variables = job.trust == "sandpit" ? { ALLOWED_BIOMES = "${job.env}-*" } : job.job == "deploy" ? {
-        BIOME           = job.env
-        BASE_FALLBACK   = "all"
-        ALLOWED_BIOMES  = job.env
-        TERRAFORM_APPLY = tostring(var.main_terraform_apply)
+      # BIOME_NX_CACHE_SCOPE (docs/pipeline.md, "Shared build cache"): a main
+      # project builds the protected branch (CodePipeline passes no ref), so it
+      # says main; a sandpit project runs any branch and cannot prove which,
+      # so it writes nothing and reads main's scope only.
+      variables = job.trust == "sandpit" ? { ALLOWED_BIOMES = "${job.env}-*", BIOME_NX_CACHE_SCOPE = "none" } : job.job == "deploy" ? {
+        BIOME                = job.env
+        BASE_FALLBACK        = "all"
+        ALLOWED_BIOMES       = job.env
+        TERRAFORM_APPLY      = tostring(var.main_terraform_apply)
+        BIOME_NX_CACHE_SCOPE = "main"
         } : {
         FROM_BIOME         = job.from
         TO_ENV             = job.env
@@ -140,13 +145,37 @@ resource "aws_iam_role_policy_attachment" "main_projects_fixed" {
   policy_arn = aws_iam_policy.main_projects_fixed.arn
 }
 
-# Sandpit principals never write or delete a main biome's ledger, history or metadata.
+# Sandpit principals (any branch's code) never write or delete a main biome's
+# ledger, history or metadata, and write artifacts once: a main biome's record
+# names artifacts/<p>/<p>-<sha>.zip, so replacing those bytes would change
+# what it runs at its next apply. A PutObject without If-None-Match (which S3
+# refuses when the key exists) and every delete of an artifact are denied.
 data "aws_iam_policy_document" "sandpit_not_main_biomes" {
   statement {
     sid       = "NoMainBiomeWrites"
     effect    = "Deny"
     actions   = ["s3:PutObject", "s3:DeleteObject"]
     resources = [for env in local.sandpit_environments : "${module.artifact_bucket[env].bucket_arn}/biomes/${env}/*"]
+  }
+
+  statement {
+    sid       = "ArtifactsWriteOnce"
+    effect    = "Deny"
+    actions   = ["s3:PutObject"]
+    resources = [for env in local.environment_names : "${module.artifact_bucket[env].bucket_arn}/artifacts/*"]
+
+    condition {
+      test     = "Null"
+      variable = "s3:if-none-match"
+      values   = ["true"]
+    }
+  }
+
+  statement {
+    sid       = "ArtifactsNeverDeleted"
+    effect    = "Deny"
+    actions   = ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectRetention", "s3:PutObjectLegalHold", "s3:BypassGovernanceRetention"]
+    resources = [for env in local.environment_names : "${module.artifact_bucket[env].bucket_arn}/artifacts/*"]
   }
 }
 

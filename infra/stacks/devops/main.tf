@@ -56,6 +56,8 @@ module "artifact_bucket" {
   bucket                  = local.source_buckets[each.key]
   create_replication_role = false
   replication_role_arn    = aws_iam_role.replication[each.key].arn
+  # The drift check reads the environment's ledgers from its own account.
+  read_principal_arns = [local.drift_roles[each.key]]
 
   replication_destinations = {
     (each.key) = {

@@ -1,9 +1,10 @@
 ################################################################################
 # GitLab CI signs in with OIDC ID tokens: no stored AWS keys.
 #
-# AWS evaluates only the aud and sub claims of a generic OIDC provider, so the
-# trust policies pin the exact project path in sub and, for the release role,
-# the exact protected refs (ref_protected is not a condition key IAM offers).
+# The trust policies pin the exact project path in sub and, for the release
+# role, the exact protected refs AND GitLab's ref_protected claim (a condition
+# key IAM offers for GitLab ID tokens): a branch that merely shares a protected
+# branch's name in a fork or after the protection was lifted gets nothing.
 # The refs must be protected in GitLab as well.
 ################################################################################
 
@@ -12,6 +13,21 @@ locals {
 
   sandpit_environments = [for env, e in var.environments : env if e.multi_tenant]
   sandpit_jobs         = { for key, job in local.jobs : key => job if job.trust == "sandpit" }
+
+  # The projects the release role may start: every project while GitLab drives
+  # main; under CodePipeline none of the main ones (one orchestrator of main).
+  release_jobs = [for key, job in local.jobs : key if !(local.use_pipeline && job.trust == "main")]
+
+  # Starting, following and stopping builds and batch builds (the fan-out) of a project.
+  codebuild_run_actions = [
+    "codebuild:StartBuild",
+    "codebuild:BatchGetBuilds",
+    "codebuild:StopBuild",
+    "codebuild:StartBuildBatch",
+    "codebuild:BatchGetBuildBatches",
+    "codebuild:StopBuildBatch",
+    "codebuild:RetryBuildBatch",
+  ]
 }
 
 resource "aws_iam_openid_connect_provider" "gitlab" {
@@ -63,6 +79,12 @@ data "aws_iam_policy_document" "gitlab_release_trust" {
 
     condition {
       test     = "StringEquals"
+      variable = "${local.gitlab_host}:ref_protected"
+      values   = ["true"]
+    }
+
+    condition {
+      test     = "StringEquals"
       variable = "${local.gitlab_host}:sub"
       values = concat(
         [for ref in var.protected_branches : "project_path:${var.gitlab_project_path}:ref_type:branch:ref:${ref}"],
@@ -87,9 +109,11 @@ resource "aws_iam_role" "gitlab_release" {
 }
 
 data "aws_iam_policy_document" "gitlab_sandpit" {
+  # Batch builds too: the deploy fan-out (infra:codebuild --batchBuild) starts
+  # a batch of the sandpit deploy project; never of a main project.
   statement {
     sid       = "RunSandpitBuilds"
-    actions   = ["codebuild:StartBuild", "codebuild:BatchGetBuilds", "codebuild:StopBuild"]
+    actions   = local.codebuild_run_actions
     resources = [for key, job in local.sandpit_jobs : module.codebuild[key].project_arn]
   }
 
@@ -99,10 +123,11 @@ data "aws_iam_policy_document" "gitlab_sandpit" {
     resources = [for key, job in local.sandpit_jobs : "arn:aws:logs:${var.aws_region}:${var.devops_account_id}:log-group:${module.codebuild[key].log_group_name}:*"]
   }
 
-  # Content-addressed artifacts (never overwritten: their keys carry the
-  # commit) and the records of sandpit biomes only: biomes/<env>-* never matches
-  # the main biome's biomes/<env>/, so a branch cannot deploy to it through the
-  # artifact deployer.
+  # Content-addressed artifacts, written once: a PutObject without
+  # If-None-Match and any delete are denied (codebuild-trust.tf,
+  # sandpit_not_main_biomes), so a branch can add artifacts but never replace
+  # bytes a main biome records. Records of sandpit biomes only:
+  # biomes/<env>-* never matches the main biome's biomes/<env>/.
   statement {
     sid       = "PublishSandpitArtifacts"
     actions   = ["s3:GetObject", "s3:PutObject"]
@@ -134,22 +159,33 @@ data "aws_iam_policy_document" "gitlab_sandpit" {
   }
 }
 
+# With main_orchestrator = "codepipeline" the pipeline alone drives main: the
+# release role then starts no main-biome build, writes no store and assumes no
+# deploy role (it keeps reading the stores, for the board and the base).
 data "aws_iam_policy_document" "gitlab_release" {
-  statement {
-    sid       = "RunReleaseBuilds"
-    actions   = ["codebuild:StartBuild", "codebuild:BatchGetBuilds", "codebuild:StopBuild"]
-    resources = [for key, job in local.jobs : module.codebuild[key].project_arn]
+  dynamic "statement" {
+    for_each = length(local.release_jobs) > 0 ? [1] : []
+
+    content {
+      sid       = "RunReleaseBuilds"
+      actions   = local.codebuild_run_actions
+      resources = [for key in local.release_jobs : module.codebuild[key].project_arn]
+    }
   }
 
-  statement {
-    sid       = "FollowReleaseBuildLogs"
-    actions   = ["logs:GetLogEvents"]
-    resources = [for key, job in local.jobs : "arn:aws:logs:${var.aws_region}:${var.devops_account_id}:log-group:${module.codebuild[key].log_group_name}:*"]
+  dynamic "statement" {
+    for_each = length(local.release_jobs) > 0 ? [1] : []
+
+    content {
+      sid       = "FollowReleaseBuildLogs"
+      actions   = ["logs:GetLogEvents"]
+      resources = [for key in local.release_jobs : "arn:aws:logs:${var.aws_region}:${var.devops_account_id}:log-group:${module.codebuild[key].log_group_name}:*"]
+    }
   }
 
   statement {
     sid       = "UseStores"
-    actions   = ["s3:GetObject", "s3:PutObject"]
+    actions   = local.use_pipeline ? ["s3:GetObject"] : ["s3:GetObject", "s3:PutObject"]
     resources = [for env in local.environment_names : "${module.artifact_bucket[env].bucket_arn}/*"]
   }
 
@@ -161,7 +197,7 @@ data "aws_iam_policy_document" "gitlab_release" {
 
   statement {
     sid       = "UseStoreKeys"
-    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+    actions   = local.use_pipeline ? ["kms:Decrypt"] : ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
     resources = [for env in local.environment_names : module.artifact_bucket[env].kms_key_arn]
   }
 
@@ -171,10 +207,14 @@ data "aws_iam_policy_document" "gitlab_release" {
     resources = flatten([for env in local.environment_names : ["arn:aws:s3:::${local.replica_bucket[env]}", "arn:aws:s3:::${local.replica_bucket[env]}/artifacts/*"]])
   }
 
-  statement {
-    sid       = "AssumeDeployRoles"
-    actions   = ["sts:AssumeRole", "sts:TagSession"]
-    resources = [for env in local.environment_names : local.deploy_role[env]]
+  dynamic "statement" {
+    for_each = local.use_pipeline ? [] : [1]
+
+    content {
+      sid       = "AssumeDeployRoles"
+      actions   = ["sts:AssumeRole", "sts:TagSession"]
+      resources = [for env in local.environment_names : local.deploy_role[env]]
+    }
   }
 }
 
@@ -188,4 +228,38 @@ resource "aws_iam_role_policy" "gitlab_release" {
   name   = "release-ci"
   role   = aws_iam_role.gitlab_release.id
   policy = data.aws_iam_policy_document.gitlab_release.json
+}
+
+################################################################################
+# Read-only roles of the scheduled jobs (docs/lifecycle.md): the biome board
+# (CI_ROLE_ARN_BOARD) reads every environment's store here; the drift check
+# (CI_ROLE_ARN_DRIFT_<ENV>) has a role in each workload account
+# (workload-baseline, drift.tf). Both only for protected refs.
+################################################################################
+
+resource "aws_iam_role" "gitlab_board" {
+  name                 = "${var.name_prefix}-gitlab-board"
+  description          = "GitLab CI of ${var.gitlab_project_path}, protected refs: the biome board reads every store"
+  assume_role_policy   = data.aws_iam_policy_document.gitlab_release_trust.json
+  max_session_duration = 3600
+}
+
+data "aws_iam_policy_document" "gitlab_board" {
+  statement {
+    sid       = "ReadStores"
+    actions   = ["s3:GetObject", "s3:ListBucket"]
+    resources = flatten([for env in local.environment_names : [module.artifact_bucket[env].bucket_arn, "${module.artifact_bucket[env].bucket_arn}/biomes/*"]])
+  }
+
+  statement {
+    sid       = "DecryptStores"
+    actions   = ["kms:Decrypt"]
+    resources = [for env in local.environment_names : module.artifact_bucket[env].kms_key_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "gitlab_board" {
+  name   = "read-only-board"
+  role   = aws_iam_role.gitlab_board.id
+  policy = data.aws_iam_policy_document.gitlab_board.json
 }

@@ -45,3 +45,13 @@ output "sandpit_deploy_role_arns" {
   description = "Sandpit deploy role of each multi-tenant environment (assumed only by its sandpit CodeBuild projects; backends/<env>-sandpit.s3.tfbackend)."
   value       = { for env, arn in { dev = module.workload_dev.sandpit_deploy_role_arn, staging = module.workload_staging.sandpit_deploy_role_arn, prod = module.workload_prod.sandpit_deploy_role_arn } : env => arn if arn != null }
 }
+
+output "gitlab_board_role_arn" {
+  description = "Read-only role of the biome board job (CI_ROLE_ARN_BOARD)."
+  value       = aws_iam_role.gitlab_board.arn
+}
+
+output "drift_role_arns" {
+  description = "Read-only role of the drift job in each workload account (CI_ROLE_ARN_DRIFT_<ENV>)."
+  value       = local.drift_roles
+}

@@ -179,3 +179,12 @@ mock_resource "aws_codepipeline" {
     arn = "arn:aws:codepipeline:ap-southeast-2:111111111111:mock"
   }
 }
+
+# Artifacts in the replica: S3's SHA-256 (base64) of the bytes the rendered
+# test tfvars record (sha256 "ff...ff"), and the version the plan pins.
+mock_data "aws_s3_object" {
+  defaults = {
+    checksum_sha256 = "//////////////////////////////////////////8="
+    version_id      = "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY"
+  }
+}

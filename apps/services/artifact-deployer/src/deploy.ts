@@ -28,6 +28,8 @@ export interface DeployerDeps {
   namePrefix: string;
   /** The environment whose bucket this deployer serves: records of any other environment are refused. */
   environment: string;
+  /** The store prefix of that bucket ('' or ending in '/'): only `<prefix>biomes/<biome>/ledger/<project>.json` is a ledger record. */
+  storePrefix?: string;
   now(): number;
   sleep(ms: number): Promise<void>;
   log(entry: Record<string, unknown>): void;
@@ -68,13 +70,25 @@ export function functionNameOf(namePrefix: string, biome: string, project: strin
 }
 
 /**
+ * Where a record's artifact is read: `artifacts/<project>/...` right below the
+ * configured store prefix, never below the prefix an event's key happens to
+ * carry (a key nested under a sandpit's folder must not point the deployer at
+ * bytes planted there). parseLedgerRecord has already pinned the artifact key
+ * to `artifacts/<project>/<project>-<sha>.<ext>`.
+ */
+export function artifactObjectKey(storePrefix: string, record: LedgerRecord): string {
+  if (!record.artifactKey.startsWith(`artifacts/${record.project}/`)) throw new Error(`artifact key ${record.artifactKey} is outside artifacts/${record.project}/`);
+  return `${storePrefix}${record.artifactKey}`;
+}
+
+/**
  * Refuses an artifact that is missing (not replicated yet: retry later) or
  * whose bytes differ from the record (never deployed). The bytes are read
  * and hashed here: metadata is not evidence. The version read is the one
  * deployed, where the bucket keeps versions.
  */
 async function checkArtifact(ref: LedgerObjectRef, record: LedgerRecord, deps: DeployerDeps): Promise<{ key: string; versionId?: string }> {
-  const key = `${ref.prefix}${record.artifactKey}`;
+  const key = artifactObjectKey(deps.storePrefix ?? '', record);
   const head = await deps.s3.head(ref.bucket, key);
   if (!head || head.size === 0) throw new RetryLater(`artifact s3://${ref.bucket}/${key} is not there yet (replication pending)`);
   if (head.size !== record.size) throw new RetryLater(`artifact s3://${ref.bucket}/${key} is ${head.size} bytes, the record says ${record.size}: not deployed`);

@@ -1,5 +1,5 @@
 import { DeployerDeps, DeployResult, deployLedgerObject, RecordRefused, RetryLater } from './deploy';
-import { LedgerObjectRef, parseS3Event, S3EventLike } from './record-event';
+import { KeyContentMismatch, LedgerObjectRef, parseS3Event, S3EventLike } from './record-event';
 
 /** An SQS message as Lambda's SQS event source delivers it. */
 export interface SqsRecord {
@@ -64,11 +64,11 @@ async function deployRefs(refs: LedgerObjectRef[], deps: DeployerDeps, results: 
  * Handles a direct S3 event: every ledger record it names, in order. A record
  * that cannot be deployed yet makes the whole event fail after the others are
  * done, so it is delivered again. Records that can never be deployed (invalid,
- * another environment's, malformed keys) are logged as errors and dropped.
+ * another environment's, key and content disagreeing, malformed or forged keys) are logged as errors and dropped.
  */
 export async function handleEvent(event: DeployerEvent, deps: DeployerDeps): Promise<DeployResult[]> {
   const results: DeployResult[] = [];
-  const { refs, malformed } = parseS3Event(event);
+  const { refs, malformed } = parseS3Event(event, deps.storePrefix ?? '');
   for (const m of malformed) deps.log({ level: 'error', message: 'malformed event record, not deployed', reason: m.reason, key: m.key });
   const retry: string[] = [];
   for (const ref of refs) {
@@ -77,6 +77,7 @@ export async function handleEvent(event: DeployerEvent, deps: DeployerDeps): Pro
     } catch (e) {
       if (e instanceof RetryLater) retry.push(e.message);
       else if (e instanceof RecordRefused) deps.log({ level: 'error', message: 'record of another environment, not deployed', key: ref.key, reason: e.message });
+      else if (e instanceof KeyContentMismatch) deps.log({ level: 'error', message: 'record key and content disagree, not deployed', key: ref.key, reason: e.message });
       else if (invalidRecord(e)) deps.log({ level: 'error', message: 'invalid ledger record, not deployed', key: ref.key, reason: (e as Error).message });
       else throw e;
     }
@@ -111,7 +112,7 @@ export async function handleSqsEvent(event: DeployerEvent, deps: DeployerDeps & 
       continue;
     }
     if (!inner || typeof inner !== 'object' || inner.Event === 's3:TestEvent') continue;
-    const { refs, malformed } = parseS3Event(inner);
+    const { refs, malformed } = parseS3Event(inner, deps.storePrefix ?? '');
     if (malformed.length > 0) {
       await toDeadLetter(malformed.map((m) => `${m.reason}: ${JSON.stringify(m.key)}`).join('; '));
       continue;
@@ -119,7 +120,7 @@ export async function handleSqsEvent(event: DeployerEvent, deps: DeployerDeps & 
     try {
       await deployRefs(refs, deps, results);
     } catch (e) {
-      if (e instanceof RecordRefused) await toDeadLetter(e.message);
+      if (e instanceof RecordRefused || e instanceof KeyContentMismatch) await toDeadLetter(e.message);
       else if (invalidRecord(e)) await toDeadLetter(`invalid ledger record: ${(e as Error).message}`);
       else {
         // Not deployable yet, or a call failed (a throttled API, a timeout): try again later, sooner first.

@@ -6,6 +6,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import * as sqsSdk from '@aws-sdk/client-sqs';
 import { lambdaUpdater, s3Reader, sqsQueue } from './aws';
 import { DeployerDeps } from './deploy';
+import { normalizeStorePrefix } from './record-event';
 import { DeployerEvent, handleEvent, handleSqsEvent } from './handler';
 
 // Created once per container, outside the handler (the runtime provides the SDK).
@@ -30,6 +31,7 @@ export async function handler(event: DeployerEvent) {
     lambda,
     namePrefix: required('NAME_PREFIX'),
     environment: required('ENVIRONMENT'),
+    storePrefix: normalizeStorePrefix(process.env.STORE_PREFIX),
     now: () => Date.now(),
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     log: (entry) => console.log(JSON.stringify(entry)),

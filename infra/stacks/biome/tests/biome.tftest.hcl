@@ -15,6 +15,12 @@ mock_provider "aws" {
   source = "../../tests/mocks"
 }
 
+# The mocked S3 gives every object one checksum, so the runs below that plan
+# the rendered tfvars do not check them; the last two runs do.
+variables {
+  verify_artifact_checksums = false
+}
+
 run "rendered_biome_plans" {
   command = plan
 
@@ -87,4 +93,79 @@ run "sandpit_in_single_tenant_environment_is_refused" {
   }
 
   expect_failures = [var.sandpit]
+}
+
+# Bytes replaced under a recorded key (or a replica without S3's checksum):
+# the plan stops before any function points at them.
+# One service whose recorded sha256 is "ff...ff": the mocked S3 reports that
+# checksum (tests/mocks) unless a run overrides it.
+run "artifact_bytes_equal_to_the_ledger_are_deployed_at_the_version_checked" {
+  command = plan
+
+  variables {
+    verify_artifact_checksums = true
+    workflows                 = {}
+    models                    = {}
+    services = {
+      assay-ingest = {
+        function_name    = "${var.name_prefix}-${var.biome}--assay-ingest"
+        s3_key           = "artifacts/assay-ingest/assay-ingest-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.zip"
+        source_code_hash = "//////////////////////////////////////////8="
+        sha256           = "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+        git_sha          = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        dirty            = false
+        handler          = "main.handler"
+        runtime          = "nodejs22.x"
+        memory_size      = 256
+        timeout          = 30
+        environment      = {}
+        model            = null
+        deployed_at      = "2026-11-20T10:00:00.000Z"
+      }
+    }
+  }
+
+  assert {
+    condition     = module.service["assay-ingest"].s3_object_version == "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY"
+    error_message = "The function is pinned to the version whose checksum the plan checked."
+  }
+}
+
+# Bytes replaced under a recorded key (or a replica without S3's checksum):
+# the plan stops before any function points at them.
+run "artifact_bytes_differing_from_the_ledger_are_refused" {
+  command = plan
+
+  variables {
+    verify_artifact_checksums = true
+    workflows                 = {}
+    models                    = {}
+    services = {
+      assay-ingest = {
+        function_name    = "${var.name_prefix}-${var.biome}--assay-ingest"
+        s3_key           = "artifacts/assay-ingest/assay-ingest-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.zip"
+        source_code_hash = "//////////////////////////////////////////8="
+        sha256           = "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+        git_sha          = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        dirty            = false
+        handler          = "main.handler"
+        runtime          = "nodejs22.x"
+        memory_size      = 256
+        timeout          = 30
+        environment      = {}
+        model            = null
+        deployed_at      = "2026-11-20T10:00:00.000Z"
+      }
+    }
+  }
+
+  override_data {
+    target = data.aws_s3_object.service_package["assay-ingest"]
+    values = {
+      checksum_sha256 = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+      version_id      = "replaced"
+    }
+  }
+
+  expect_failures = [data.aws_s3_object.service_package]
 }

@@ -121,6 +121,15 @@ describe('Nx cache endpoint over S3 (s3rver)', () => {
     expect(server.stats).toMatchObject({ hits: 1, misses: 1, stored: 1, existing: 1 });
   });
 
+  it('a job with no scope to write (BIOME_NX_CACHE_SCOPE=none, no ref) reads main\'s entries and stores nothing: 403, which Nx reads as "not stored"', async () => {
+    await call((await open(main)).url, 'PUT', '1501', Buffer.from('from main'));
+    const readOnly = await open(planCacheScopes({ mainBranch: 'main', env: { BIOME_NX_CACHE_SCOPE: 'none' } }));
+    expect(await call(readOnly.url, 'GET', '1501')).toEqual({ status: 200, body: Buffer.from('from main') });
+    expect((await call(readOnly.url, 'PUT', '1502', Buffer.from('planted'))).status).toBe(403);
+    expect((await storeAt(s3.endpoint).list('')).map((o) => o.key).filter((k) => k.includes('1502'))).toEqual([]);
+    expect(readOnly.stats).toMatchObject({ hits: 1, stored: 0, rejected: 1 });
+  });
+
   it('with a token: 401 without it or with a wrong one, and nothing is written', async () => {
     const server = await open(main, 's3cret');
     expect((await call(server.url, 'GET', '2001')).status).toBe(401);

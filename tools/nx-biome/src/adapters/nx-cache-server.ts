@@ -109,8 +109,8 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
     return undefined;
   }
 
-  async function write(hash: string, body: Buffer): Promise<'stored' | 'exists'> {
-    const key = cacheEntryKey(scopes.write, hash);
+  async function write(scope: string, hash: string, body: Buffer): Promise<'stored' | 'exists'> {
+    const key = cacheEntryKey(scope, hash);
     // The check first: servers that ignore If-None-Match would otherwise replace the entry.
     if (await store.head(key)) return 'exists';
     const sha256 = createHash('sha256').update(body).digest('hex');
@@ -159,10 +159,13 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
       log(`nx cache: not storing ${hash}: ${(e as Error).message}`);
       return answer(res, CACHE_STATUS.writeFailed);
     }
+    // A job that may not name its scope writes nothing (Nx reads 403 as "not stored" and goes on).
+    if (scopes.write === undefined) return (stats.rejected++, answer(res, CACHE_STATUS.writeFailed, 'this job writes no cache scope'));
     if (breaker.write.off) return (stats.writeErrors++, answer(res, CACHE_STATUS.writeFailed, 'cache writes are off'));
     // One write per hash at a time: the second waits, then finds the first.
     const before = writing.get(hash) ?? Promise.resolve();
-    const mine = before.then(() => write(hash, body));
+    const scope = scopes.write;
+    const mine = before.then(() => write(scope, hash, body));
     const settled = mine.catch(() => undefined);
     writing.set(hash, settled);
     try {

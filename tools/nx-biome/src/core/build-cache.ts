@@ -5,10 +5,14 @@
  *
  * Why scopes: a shared cache that any job may write lets a branch plant build
  * outputs that the default branch later restores (CVE-2025-36852). Here the
- * default branch reads and writes only `main/`; every other ref writes only its
- * own `branches/<ref>/` and reads its own scope, then main's. IAM enforces the
- * same split in the bucket (infra/stacks/devops/cache.tf), so a job that lies
- * about its ref still cannot write main's scope.
+ * default branch reads and writes only `main/`; a branch job signed in with a
+ * GitLab ID token writes only `branches/<token sub>/~/` (the folder IAM lets
+ * that token write: infra/stacks/devops/cache.tf) and reads it, then main's; a
+ * job that cannot name its ref writes nothing and reads main's scope only.
+ * A job states its scope (BIOME_NX_CACHE_SCOPE) where its ref cannot tell:
+ * CodePipeline passes no ref to the main CodeBuild projects, so they say
+ * `main`; the sandpit projects say `none`. IAM enforces the same split, so a
+ * job that lies about its ref or scope still cannot write main's scope.
  */
 import { BiomeError } from './errors';
 
@@ -17,10 +21,14 @@ export const MAIN_SCOPE = 'main';
 /** Folder of every other ref's scope. */
 export const BRANCH_SCOPES = 'branches';
 
+/** The scopes a job may state (BIOME_NX_CACHE_SCOPE): main's, its branch's, or none (read main's only). */
+export const CACHE_SCOPE_CHOICES = ['main', 'branch', 'none'] as const;
+export type CacheScopeChoice = (typeof CACHE_SCOPE_CHOICES)[number];
+
 /** Where a job reads and writes cache entries. */
 export interface CacheScopes {
-  /** The only scope this job writes. */
-  write: string;
+  /** The only scope this job writes; undefined: it writes nothing. */
+  write: string | undefined;
   /** Scopes read in order until one has the entry (own scope first). */
   read: string[];
 }
@@ -31,8 +39,12 @@ export interface CacheRefInput {
   ref?: string;
   /** The default branch's name (nx.json defaultBase, CI_DEFAULT_BRANCH). */
   mainBranch: string;
-  /** Environment variables of the job (GitLab, CodeBuild). */
+  /** Environment variables of the job (GitLab, CodeBuild); BIOME_NX_CACHE_SCOPE states the scope. */
   env: Record<string, string | undefined>;
+  /** The stated scope (option), wins over BIOME_NX_CACHE_SCOPE. */
+  scope?: string;
+  /** The `sub` claim of the job's OIDC token (GitLab), which IAM binds the branch folder to. */
+  subject?: string;
 }
 
 const HASH = /^[A-Za-z0-9_-]{1,128}$/;
@@ -68,18 +80,64 @@ export function encodeRefSegment(ref: string): string {
   return out === '.' || out === '..' ? out.replace(/\./g, '~2e') : out;
 }
 
+/** Main's scope only: read, and write when `write`. */
+const mainScopes = (write: boolean): CacheScopes => ({ write: write ? MAIN_SCOPE : undefined, read: [MAIN_SCOPE] });
+
+/** The stated scope, checked; undefined when the job states none. */
+function statedScope(input: CacheRefInput): CacheScopeChoice | undefined {
+  const raw = (input.scope ?? input.env.BIOME_NX_CACHE_SCOPE)?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  if (!(CACHE_SCOPE_CHOICES as readonly string[]).includes(raw)) {
+    throw new BiomeError('OPTIONS_INVALID', `Cache scope "${raw}" is not one of ${CACHE_SCOPE_CHOICES.join(', ')}.`, 'Set BIOME_NX_CACHE_SCOPE (or --scope) to main (the protected branch), branch (this branch) or none (read main only).');
+  }
+  return raw as CacheScopeChoice;
+}
+
 /**
- * The scopes of a job. The default branch writes main's scope; any other ref
- * its own. With no ref at all (a local run), the scope is `branches/local`:
- * never main's, so an unknown job cannot write there.
+ * The branch folder of a job: `branches/<sub>/~` when it signed in with an
+ * OIDC token (the folder IAM lets that token write; `~` cannot occur in a git
+ * ref, so no branch's folder lies inside another's), else `branches/<ref>`
+ * encoded (local runs and stores without IAM).
+ */
+function branchScope(ref: string | undefined, subject: string | undefined): string | undefined {
+  if (subject !== undefined) {
+    // IAM puts the claim into the key verbatim: refuse what could name another folder or act as a wildcard.
+    if (subject.length > 512 || !/^[\x21-\x7e]+$/.test(subject) || /[*?~\\]|\/\.{1,2}(\/|$)|^\.{1,2}\//.test(subject)) {
+      throw new BiomeError('OPTIONS_INVALID', `The OIDC subject "${subject.slice(0, 60)}" cannot name a cache folder.`, 'Check the job\'s ID token (AWS_WEB_IDENTITY_TOKEN_FILE), or set BIOME_NX_CACHE_SCOPE=none.');
+    }
+    return `${BRANCH_SCOPES}/${subject}/~`;
+  }
+  return ref === undefined ? undefined : `${BRANCH_SCOPES}/${encodeRefSegment(ref)}`;
+}
+
+/**
+ * The scopes of a job. Stated `main`: main's scope. Stated `none`: read main's
+ * only. Otherwise the default branch writes main's scope and any other ref its
+ * own branch folder (then reads main's); a job that names no ref (and has no
+ * token) writes nothing and reads main's scope only.
  */
 export function planCacheScopes(input: CacheRefInput): CacheScopes {
   if (!input.mainBranch.trim()) throw new BiomeError('OPTIONS_INVALID', 'The default branch name is empty.', 'Pass --mainBranch=<branch> (or set defaultBase in nx.json).');
+  const stated = statedScope(input);
+  if (stated === 'main') return mainScopes(true);
+  if (stated === 'none') return mainScopes(false);
   const ref = cacheRefOf(input);
   if (ref !== undefined && ref.length > 255) throw new BiomeError('OPTIONS_INVALID', `The git ref "${ref.slice(0, 40)}…" is longer than 255 characters.`, 'Pass a shorter --ref, or none to use the job environment.');
-  if (ref === input.mainBranch) return { write: MAIN_SCOPE, read: [MAIN_SCOPE] };
-  const own = `${BRANCH_SCOPES}/${encodeRefSegment(ref ?? 'local')}`;
-  return { write: own, read: [own, MAIN_SCOPE] };
+  if (stated === undefined && ref === input.mainBranch) return mainScopes(true);
+  const own = branchScope(ref, input.subject);
+  return own === undefined ? mainScopes(false) : { write: own, read: [own, MAIN_SCOPE] };
+}
+
+/** The `sub` claim of a JWT (an OIDC ID token), undefined when it has none. The signature is AWS's to check, not ours. */
+export function subjectOfIdToken(token: string): string | undefined {
+  const payload = token.trim().split('.')[1];
+  if (!payload) return undefined;
+  try {
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { sub?: unknown };
+    return typeof claims.sub === 'string' && claims.sub !== '' ? claims.sub : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The store key of one entry in one scope. */

@@ -33,12 +33,23 @@ export async function applyDestroy(store: StorePort, plan: DestroyPlan, log: (li
   // Collection is fenced like every write under a lease: a destroy stopped past its lease deletes nothing.
   await assertLeasesHeld(store);
   if (plan.deleteArtifacts.length) {
-    await store.delete(plan.deleteArtifacts);
-    await assertLeasesHeld(store);
-    log(`deleted ${plan.deleteArtifacts.length} artifact(s)`);
+    try {
+      await store.delete(plan.deleteArtifacts);
+      await assertLeasesHeld(store);
+      log(`deleted ${plan.deleteArtifacts.length} artifact(s)`);
+    } catch (e) {
+      // Branch principals write artifacts once and never delete them (docs/pipeline.md, "Trust"): the biome still goes.
+      if (!isAccessDenied(e)) throw e;
+      log(`kept ${plan.deleteArtifacts.length} unused artifact(s): this role may not delete artifacts (write-once for branch principals); a destroy under a main role removes them`);
+    }
   }
   await store.delete(plan.biomeKeys);
   log(`deleted ${plan.biomeKeys.length} ledger, history and metadata object(s) of ${plan.biomes.join(', ')}`);
+}
+
+/** A store refusal of the caller's rights (S3 AccessDenied, per key or for the call), as opposed to a failure. */
+function isAccessDenied(e: unknown): boolean {
+  return /AccessDenied|access denied/.test((e as Error)?.message ?? String(e));
 }
 
 /** Runs `fn` holding the exclusive lease of every named biome (taken in name order, so two destroys never wait on each other in a circle). */

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutorContext } from '@nx/devkit';
@@ -37,6 +37,20 @@ describe('cache-serve', () => {
     const main = deps({ BIOME_NX_CACHE: 'file://cache', CI_COMMIT_REF_NAME: 'trunk' });
     await cacheServeWith({ dryRun: true }, context('trunk'), main.d);
     expect(main.lines.join('\n')).toContain('writes main/, reads main/');
+  });
+
+  it('a job signed in with an ID token writes the folder of its token subject; a stated scope wins; a job with no ref writes nothing', async () => {
+    const token = join(root, 'id-token');
+    await writeFile(token, `e30.${Buffer.from(JSON.stringify({ sub: 'project_path:geo/platform:ref_type:branch:ref:feat' })).toString('base64url')}.sig\n`);
+    const branch = deps({ BIOME_NX_CACHE: 'file://cache', CI_COMMIT_REF_NAME: 'feat', AWS_WEB_IDENTITY_TOKEN_FILE: token });
+    await cacheServeWith({ dryRun: true }, context('main'), branch.d);
+    expect(branch.lines.join('\n')).toContain('writes branches/project_path:geo/platform:ref_type:branch:ref:feat/~/, reads branches/project_path:geo/platform:ref_type:branch:ref:feat/~/ then main/');
+    const pipeline = deps({ BIOME_NX_CACHE: 'file://cache', BIOME_NX_CACHE_SCOPE: 'main', CODEBUILD_SOURCE_VERSION: 'a'.repeat(40) });
+    await cacheServeWith({ dryRun: true }, context('main'), pipeline.d);
+    expect(pipeline.lines.join('\n')).toContain('writes main/, reads main/');
+    const anonymous = deps({ BIOME_NX_CACHE: 'file://cache' });
+    await cacheServeWith({ dryRun: true }, context('main'), anonymous.d);
+    expect(anonymous.lines.join('\n')).toContain('writes nothing, reads main/');
   });
 
   it('serves until stopped, writes its URL, and prints what it did', async () => {

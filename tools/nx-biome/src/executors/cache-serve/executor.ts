@@ -1,5 +1,6 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { planCacheScopes } from '../../core/build-cache';
+import { readFile } from 'node:fs/promises';
+import { planCacheScopes, subjectOfIdToken } from '../../core/build-cache';
 import { BiomeError } from '../../core/errors';
 import { CacheServer, startCacheServer } from '../../adapters/nx-cache-server';
 import { openStore } from '../../adapters/store/open-store';
@@ -9,6 +10,7 @@ import { runExecutor } from '../run';
 export interface CacheServeOptions {
   url?: string;
   ref?: string;
+  scope?: string;
   mainBranch?: string;
   port?: number;
   urlFile?: string;
@@ -56,6 +58,17 @@ function realDeps(): CacheServeDeps {
 }
 
 /**
+ * The `sub` of the job's OIDC token (AWS_WEB_IDENTITY_TOKEN_FILE, as the SDK
+ * signs in with it): IAM lets that token write only its own branch folder.
+ */
+async function idTokenSubject(env: Record<string, string | undefined>): Promise<string | undefined> {
+  const file = env.AWS_WEB_IDENTITY_TOKEN_FILE;
+  if (!file) return undefined;
+  const token = await readFile(file, 'utf8').catch(() => undefined);
+  return token === undefined ? undefined : subjectOfIdToken(token);
+}
+
+/**
  * Starts the endpoint (or, with dryRun, only says what it would serve) and
  * writes its URL to `urlFile`. Returns the running server.
  */
@@ -69,11 +82,11 @@ export async function startCacheServe(options: CacheServeOptions, context: Execu
     throw new BiomeError('OPTIONS_INVALID', `--watchPid=${options.watchPid} is not a process id.`, 'Pass the job shell: --watchPid=$$.');
   }
   const mainBranch = options.mainBranch ?? deps.env.CI_DEFAULT_BRANCH ?? context.nxJsonConfiguration?.defaultBase ?? 'main';
-  const scopes = planCacheScopes({ ref: options.ref, mainBranch, env: deps.env });
+  const scopes = planCacheScopes({ ref: options.ref, scope: options.scope, mainBranch, env: deps.env, subject: await idTokenSubject(deps.env) });
   const urlFile = options.urlFile ? workspaceOutputPath(context.root, 'urlFile', options.urlFile) : undefined;
   const store = openStore(url, context.root);
   const token = deps.env.NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN || undefined;
-  const describe = `store ${store.url}, writes ${scopes.write}/, reads ${scopes.read.map((s) => `${s}/`).join(' then ')}${token ? ', bearer token required' : ''}`;
+  const describe = `store ${store.url}, writes ${scopes.write === undefined ? 'nothing' : `${scopes.write}/`}, reads ${scopes.read.map((s) => `${s}/`).join(' then ')}${token ? ', bearer token required' : ''}`;
   if (options.dryRun) {
     deps.log(`nx cache (dry run): would serve ${describe}`);
     return undefined;
