@@ -1,12 +1,26 @@
 import { LedgerRecord } from './ledger';
 
 /**
+ * The commit a record says its biome was at: the commit its bytes were built
+ * from, except for a seed record, whose biome started at the main biome's
+ * commit (`origin.commit`): every project of the seed is what the main biome
+ * ran at that commit, whatever older commit its bytes were built from.
+ */
+export function recordBiomeCommit(r: LedgerRecord): string {
+  return r.origin?.action === 'seed' && r.origin.commit ? r.origin.commit : r.gitSha;
+}
+
+/**
  * The commit to use as `--base` of `nx affected` for a biome: the newest
  * deployed commit that the local repository has (clean records only), else
- * the fallback (e.g. the merge base for a new biome).
+ * the fallback (e.g. the merge base for a new biome). `from: 'seed'` when
+ * that commit is the one a seeded sandpit started at (`seedFrom` names its
+ * main biome): the caller compares with its merge base with HEAD when the
+ * branch lacks it, so only what the branch changed is deployed.
  */
-export function chooseAffectedBase(records: LedgerRecord[], known: (sha: string) => boolean, fallback?: string): { base?: string; from: 'ledger' | 'fallback' | 'none' } {
-  const newest = [...records].filter((r) => !r.dirty && known(r.gitSha)).sort((a, b) => Date.parse(b.deployedAt) - Date.parse(a.deployedAt))[0];
+export function chooseAffectedBase(records: LedgerRecord[], known: (sha: string) => boolean, fallback?: string): { base?: string; from: 'ledger' | 'seed' | 'fallback' | 'none'; seedFrom?: string } {
+  const newest = [...records].filter((r) => !r.dirty && known(recordBiomeCommit(r))).sort((a, b) => Date.parse(b.deployedAt) - Date.parse(a.deployedAt))[0];
+  if (newest?.origin?.action === 'seed' && newest.origin.commit) return { base: newest.origin.commit, from: 'seed', ...(newest.origin.from ? { seedFrom: newest.origin.from } : {}) };
   if (newest) return { base: newest.gitSha, from: 'ledger' };
   return fallback ? { base: fallback, from: 'fallback' } : { from: 'none' };
 }
