@@ -1,12 +1,13 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startS3rver, S3Server } from '../support/s3rver';
-import { WORKSPACE_ROOT } from '../support/workspace';
+import { copyWorkspace, TempWorkspace, WORKSPACE_ROOT } from '../support/workspace';
+import { openStore } from '../../tools/nx-biome/src/adapters/store/open-store';
 import { artifactFileName, PackageManifest } from '../../tools/nx-biome/src/core/artifact';
 import { WorkspaceConfig } from '../../tools/nx-biome/src/core/config';
 import { ledgerKey, LedgerRecord } from '../../tools/nx-biome/src/core/ledger';
@@ -190,5 +191,73 @@ describe.each([
     for (const r of await readLedger(dev(), 'dev')) expect(after).toContain(r.artifactKey);
     expect(after.some((k) => k.startsWith('artifacts/assay-ingest/') && k.includes(repo.m1))).toBe(false);
     expect(after.filter((k) => k.startsWith('biomes/dev-mr-7/'))).toEqual([]);
+  });
+});
+
+describe('a merge-request biome seeded from dev, with the real Nx CLI on S3 (s3rver)', () => {
+  let ws: TempWorkspace;
+  let server: S3Server;
+  let env: Record<string, string>;
+  const STORE = 's3://geo-artifacts-dev/seed';
+  const artifactKeys = async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, env);
+    try {
+      return (await openStore(STORE, ws.root).list('artifacts/')).map((o) => o.key).filter((k) => !k.endsWith('.sha256'));
+    } finally {
+      process.env = saved;
+    }
+  };
+  const changeService = async (name: string, line: string) => {
+    const main = join(ws.root, `apps/services/${name}/src/main.ts`);
+    await writeFile(main, `${await readFile(main, 'utf8')}\n${line}\n`);
+  };
+
+  beforeAll(async () => {
+    ws = await copyWorkspace('e2e-seed-');
+    server = await startS3rver(['geo-artifacts-dev']);
+    env = { ...server.env, BIOME_STORE: STORE, BIOME_DEPLOYED_BY: 'ci' };
+  });
+  afterAll(async () => {
+    await ws?.cleanup();
+    await server?.stop();
+  });
+
+  it('uploads only the service the MR changed (the branch is behind dev), and its tfvars name every project', async () => {
+    const c1 = ws.git('rev-parse', 'HEAD').trim();
+    let run = await ws.nx(['run-many', '-t', 'deploy', '--biome=dev', '--output-style=static'], env);
+    expect(run.code, run.output).toBe(0);
+    // The MR branch forks here and changes assay-ingest; main moves on with a grade-predict change deployed to dev.
+    ws.git('checkout', '-q', '-b', 'mr-7');
+    await changeService('assay-ingest', 'export const mrFix = 7;');
+    ws.git('commit', '-qam', 'assay-ingest: MR fix');
+    const m1 = ws.git('rev-parse', 'HEAD').trim();
+    ws.git('checkout', '-q', 'main');
+    await changeService('grade-predict', 'export const faster = true;');
+    ws.git('commit', '-qam', 'grade-predict: faster');
+    const c2 = ws.git('rev-parse', 'HEAD').trim();
+    run = await ws.nx(['affected', '-t', 'deploy', '--biome=dev', '--output-style=static'], env);
+    expect(run.code, run.output).toBe(0);
+
+    ws.git('checkout', '-q', 'mr-7');
+    const before = await artifactKeys();
+    run = await ws.nx(['run', 'infra:biome-create', '--biome=dev-mr-7', '--from=dev', '--output-style=static'], env);
+    expect(run.code, run.output).toBe(0);
+    expect(run.output).toContain(`seeded dev-mr-7 from dev at ${c2}: 4 records, same artifact keys, nothing uploaded.`);
+    expect(await artifactKeys()).toEqual(before);
+
+    run = await ws.nx(['affected', '-t', 'deploy', '--biome=dev-mr-7', '--output-style=static'], env);
+    expect(run.code, run.output).toBe(0);
+    const uploaded = (await artifactKeys()).filter((k) => !before.includes(k));
+    expect(uploaded).toEqual([`artifacts/assay-ingest/assay-ingest-${m1}.zip`]);
+
+    const tfvars = JSON.parse(await readFile(join(ws.root, 'dist/terraform/dev-mr-7.tfvars.json'), 'utf8'));
+    expect(Object.keys(tfvars.services).sort()).toEqual(['assay-ingest', 'grade-predict']);
+    expect(Object.keys(tfvars.workflows)).toEqual(['plant-feed']);
+    expect(Object.keys(tfvars.models)).toEqual(['ore-grade']);
+    // Every project names the commit its bytes were built from: the MR's change, dev's newer grade-predict, the rest from c1.
+    expect(tfvars.services['assay-ingest'].git_sha).toBe(m1);
+    expect(tfvars.services['grade-predict'].git_sha).toBe(c2);
+    expect(tfvars.models['ore-grade'].git_sha).toBe(c1);
   });
 });
