@@ -82,6 +82,13 @@ export interface BiomeSeed {
 export const ledgerPrefix = (biome: string) => `biomes/${biome}/ledger/`;
 export const ledgerKey = (biome: string, project: string) => `biomes/${biome}/ledger/${project}.json`;
 export const biomeMetaKey = (biome: string) => `biomes/${biome}/biome.json`;
+/**
+ * The biome's ledger index: a copy of every current record's bytes in one
+ * object, so a reader that lists the ledger reads one object instead of one
+ * per project. A cache only: an entry counts only while its bytes hash to the
+ * ETag the listing gives for the record (see ledger-store.ts).
+ */
+export const ledgerIndexKey = (biome: string) => `biomes/${biome}/index/ledger.json`;
 export const historyPrefix = (biome: string, project: string) => `biomes/${biome}/history/${project}/`;
 
 /** The longest time-to-live a sandpit may be given (same bound as `sandpitTtlHours`). */
