@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startS3rver, S3Server } from '../support/s3rver';
-import { copyWorkspace, TempWorkspace, WORKSPACE_ROOT } from '../support/workspace';
+import { copyWorkspace, execFileAsync, TempWorkspace, WORKSPACE_ROOT } from '../support/workspace';
 import { openStore } from '../../tools/nx-biome/src/adapters/store/open-store';
 import { artifactFileName, PackageManifest } from '../../tools/nx-biome/src/core/artifact';
 import { WorkspaceConfig } from '../../tools/nx-biome/src/core/config';
@@ -34,6 +34,8 @@ const PROJECTS = ['assay-ingest', 'grade-predict', 'tailings-watch'];
 async function makeRepo(): Promise<{ root: string; git: (...a: string[]) => string; c1: string; c2: string; m1: string }> {
   const root = await mkdtemp(join(tmpdir(), 'seed-'));
   await copyFile(join(WORKSPACE_ROOT, 'nx-biome.json'), join(root, 'nx-biome.json'));
+  // Marks the workspace root for the nx-biome command line.
+  await writeFile(join(root, 'nx.json'), '{}\n');
   const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8' }).trim();
   git('init', '-q', '-b', 'main');
   git('config', 'user.email', 'amy@example.com');
@@ -182,6 +184,23 @@ describe.each([
     expect(out).toContain('seeded dev-mr-8 from dev at');
     expect(out).toContain('2 records (1 already seeded)');
     expect((await readLedger(dev(), 'dev-mr-8')).map((r) => r.project)).toEqual(PROJECTS);
+  });
+
+  it('npx nx-biome seed does the same without Nx, and fails with the error and its fix on bad input', async () => {
+    // Asynchronously: the S3 server of this test answers from this very process.
+    const cli = async (...a: string[]) => {
+      try {
+        const { stderr } = await execFileAsync(process.execPath, [join(WORKSPACE_ROOT, 'tools/nx-biome/bin/nx-biome.js'), ...a], { cwd: repo.root, env: { ...process.env, ...deps.env } });
+        return { code: 0, err: String(stderr) };
+      } catch (e) {
+        return { code: (e as { code: number }).code, err: String((e as { stderr: string }).stderr) };
+      }
+    };
+    const bad = await cli('seed', '--biome=dev-mr-9', '--from=dev-bob');
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain('SEED_INVALID: dev-mr-9 can be seeded only from dev');
+    expect(await cli('seed', '--biome=dev-mr-9', '--from=dev')).toEqual({ code: 0, err: expect.stringContaining('seeded dev-mr-9 from dev') });
+    expect((await readLedger(dev(), 'dev-mr-9')).map((r) => r.project)).toEqual(PROJECTS);
   });
 
   it('destroying a seeded sandpit keeps every artifact dev (or another sandpit) still runs, and deletes what only it ran', async () => {
