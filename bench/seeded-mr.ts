@@ -8,11 +8,11 @@
  *
  *   node -r @swc-node/register bench/seeded-mr.ts [--n=200] [--runs=2] [--stores=s3,file] [--write]
  *
- * Per run: a branch off main changes one service; the seeded MR biome is
- * deployed first (its changed service builds for real), then the unseeded
- * one (whose build of that service is then an Nx cache hit: the comparison
- * favours today's path). `dev` is deployed once, cold, before the runs and is
- * not measured. --write puts the table into bench/README.md between
+ * Per run: a branch off main changes one service; each path starts as a CI
+ * job on a fresh clone does: no Nx cache (.nx) and no build output (dist/).
+ * The seeded path is `nx-biome seed --from=dev` (what CI runs) then `nx
+ * affected -t deploy`; the unseeded path is `nx affected -t deploy` on a new
+ * biome. `dev` is deployed once, cold, before the runs and is not measured. --write puts the table into bench/README.md between
  * `<!-- seeded-mr -->` markers.
  */
 import { spawn } from 'node:child_process';
@@ -87,6 +87,9 @@ async function main(): Promise<void> {
         ws.git('checkout', '-q', '-b', `mr-${store}-${run}`);
         await changeService(ws, ws.services[run % ws.services.length], `mr-${store}-${run}`);
         const record = async (path: Row['path'], steps: (() => Promise<Measured>)[]) => {
+          // A fresh CI clone: no Nx cache, no build output.
+          await rm(join(ws.root, '.nx'), { recursive: true, force: true });
+          await rm(join(ws.root, 'dist'), { recursive: true, force: true });
           const before = await artifacts();
           let seconds = 0;
           let cpu = 0;
@@ -102,7 +105,8 @@ async function main(): Promise<void> {
           rows.push({ store, path, run, seconds, cpu, uploaded, code });
           log(`  N=${N} ${store} run ${run} ${path}: ${seconds.toFixed(2)} s wall, ${cpu.toFixed(2)} s CPU, ${uploaded} artifact(s) uploaded${code ? ` EXIT ${code}` : ''}`);
         };
-        await record('seeded', [() => nx(['run', 'infra:biome-create', `--biome=dev-mrs${run}`, '--from=dev']), () => nx(['affected', '-t', 'deploy', `--biome=dev-mrs${run}`])]);
+        const seed = () => measure(process.execPath, [join(ws.root, 'node_modules/@geo/nx-biome/bin/nx-biome.js'), 'seed', `--biome=dev-mrs${run}`, '--from=dev'], { cwd: ws.root, env, sampleMs: 200 });
+        await record('seeded', [seed, () => nx(['affected', '-t', 'deploy', `--biome=dev-mrs${run}`])]);
         await record('unseeded', [() => nx(['affected', '-t', 'deploy', `--biome=dev-mru${run}`])]);
       }
     }
@@ -126,7 +130,7 @@ async function main(): Promise<void> {
     const u = cell('unseeded');
     for (const path of ['seeded', 'unseeded'] as const) {
       const c = cell(path);
-      lines.push(`| ${store} | ${path === 'seeded' ? 'seeded from dev (`biome-create --from=dev` + `nx affected`)' : 'unseeded (`nx affected` on a new biome: every project)'} | ${c.seconds.toFixed(2)} s | ${c.cpu.toFixed(2)} s | ${c.uploaded}${c.failed ? ' (a run FAILED)' : ''} | ${(c.cpu / u.cpu).toFixed(2)}× |`);
+      lines.push(`| ${store} | ${path === 'seeded' ? 'seeded from dev (`nx-biome seed --from=dev` + `nx affected`)' : 'unseeded (`nx affected` on a new biome: every project)'} | ${c.seconds.toFixed(2)} s | ${c.cpu.toFixed(2)} s | ${c.uploaded}${c.failed ? ' (a run FAILED)' : ''} | ${(c.cpu / u.cpu).toFixed(2)}× |`);
     }
   }
   const table = lines.join('\n');
