@@ -267,6 +267,7 @@ describe('a merge-request biome seeded from dev, with the real Nx CLI on S3 (s3r
 
     run = await ws.nx(['affected', '-t', 'deploy', '--biome=dev-mr-7', '--output-style=static'], env);
     expect(run.code, run.output).toBe(0);
+    expect(run.output).toContain(`dev-mr-7 was seeded from dev at ${c2.slice(0, 8)}, which this branch lacks: deploying what changed since their merge base ${c1.slice(0, 8)}`);
     const uploaded = (await artifactKeys()).filter((k) => !before.includes(k));
     expect(uploaded).toEqual([`artifacts/assay-ingest/assay-ingest-${m1}.zip`]);
 

@@ -38,13 +38,17 @@ export type DefaultBasePlan =
  * records none. When that is not the base Nx already used, the command is run
  * again with the right one (`argv` without the node and script entries).
  */
-export function planDefaultBase(input: { biome: string; argv: string[]; biomeBase?: string; nxBaseSha?: string }): DefaultBasePlan {
+export function planDefaultBase(input: { biome: string; argv: string[]; biomeBase?: string; nxBaseSha?: string; seed?: { from?: string; commit: string; mergedWithHead?: boolean } }): DefaultBasePlan {
   const { biome, argv } = input;
   if (!input.biomeBase) {
     const rerun = argv.map((a) => (a === 'affected' ? 'run-many' : a)).filter((a) => !/^--(head|uncommitted|untracked|files)(=|$)/.test(a));
     return { action: 'rerun', argv: rerun, message: `${biome} records no deployed commit yet: deploying every project (nx ${rerun.join(' ')}).` };
   }
   const short = input.biomeBase.slice(0, 8);
-  if (input.biomeBase === input.nxBaseSha) return { action: 'keep', base: input.biomeBase, message: `${biome} was last deployed at ${short}: deploying what changed since then.` };
-  return { action: 'rerun', argv: [...argv, `--base=${input.biomeBase}`], message: `${biome} was last deployed at ${short}: deploying what changed since then (--base=${input.biomeBase}; pass --base to choose another).` };
+  const { seed } = input;
+  const since = seed
+    ? `${biome} was seeded from ${seed.from ?? 'its main biome'} at ${seed.commit.slice(0, 8)}${seed.mergedWithHead ? `, which this branch lacks: deploying what changed since their merge base ${short}` : ': deploying what changed since then'}`
+    : `${biome} was last deployed at ${short}: deploying what changed since then`;
+  if (input.biomeBase === input.nxBaseSha) return { action: 'keep', base: input.biomeBase, message: `${since}.` };
+  return { action: 'rerun', argv: [...argv, `--base=${input.biomeBase}`], message: `${since} (--base=${input.biomeBase}; pass --base to choose another).` };
 }

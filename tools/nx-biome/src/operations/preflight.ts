@@ -34,11 +34,11 @@ export async function preflightDeploy(input: {
   const store = storeOf(deps, biome);
   await store.head(biomeMetaKey(biome.name));
   if (!run.affected || run.base !== undefined || env.NX_BASE || env[BASE_RESOLVED_VARIABLE]) return undefined;
-  const { base } = await findBiomeBase({ store, biome: biome.name, git: deps.git });
+  const { base, seed, mergedWithHead } = await findBiomeBase({ store, biome: biome.name, git: deps.git });
   const nxBase = await resolveCommit(root, input.nxDefaultBase);
   const head = await resolveCommit(root, 'HEAD');
   const nxBaseSha = nxBase && head ? await mergeBase(root, nxBase, head) : undefined;
-  return planDefaultBase({ biome: biome.name, argv: input.argv, biomeBase: base, nxBaseSha });
+  return planDefaultBase({ biome: biome.name, argv: input.argv, biomeBase: base, nxBaseSha, ...(seed ? { seed: { ...seed, mergedWithHead } } : {}) });
 }
 
 /**
