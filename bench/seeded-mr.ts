@@ -15,12 +15,12 @@
  * biome. `dev` is deployed once, cold, before the runs and is not measured. --write puts the table into bench/README.md between
  * `<!-- seeded-mr -->` markers.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { changeService, generateWorkspace, REPO_ROOT } from './generate';
 import { measure, Measured, median } from './measure';
+import { startS3rverProcess } from './run';
 import { openStore } from '../tools/nx-biome/src/adapters/store/open-store';
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')).map(([k, v]) => [k, v ?? 'true']));
@@ -39,23 +39,9 @@ interface Row {
   code: number;
 }
 
-function startS3(): Promise<{ endpoint: string; env: Record<string, string>; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', join(REPO_ROOT, 'bench/s3rver-process.ts'), BUCKET], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  return new Promise((resolve) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (!out.includes('\n')) return;
-      const { endpoint, env } = JSON.parse(out.split('\n')[0]);
-      resolve({ endpoint, env, stop: () => (child.stdin.end(), exited) });
-    });
-  });
-}
-
 async function main(): Promise<void> {
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  const s3 = STORES.includes('s3') ? await startS3() : undefined;
+  const s3 = STORES.includes('s3') ? await startS3rverProcess([BUCKET]) : undefined;
   const storeDir = await mkdtemp(join(tmpdir(), 'bench-seed-'));
   const rows: Row[] = [];
   const loads: number[] = [];
