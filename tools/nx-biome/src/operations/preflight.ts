@@ -1,12 +1,12 @@
-import { DefaultBasePlan, chooseAffectedBase, planDefaultBase } from '../core/base';
+import { DefaultBasePlan, planDefaultBase } from '../core/base';
 import { WorkspaceConfig } from '../core/config';
 import { BASE_RESOLVED_VARIABLE } from '../core/deploy-run';
 import { biomeMetaKey } from '../core/ledger';
 import { BiomeRef } from '../core/names';
 import { RunSelection } from '../core/run-selection';
-import { createGit, mergeBase, resolveCommit } from '../adapters/git';
+import { mergeBase, resolveCommit } from '../adapters/git';
 import { realDeps, storeOf } from './context';
-import { readLedger } from './ledger-store';
+import { findBiomeBase } from './biome-base';
 import { declaredDataSets, resolveDataSets } from '../core/settings';
 import { BiomeError, isBiomeError } from '../core/errors';
 import { DEPLOY_EXECUTOR } from '../core/deploy-run';
@@ -34,13 +34,11 @@ export async function preflightDeploy(input: {
   const store = storeOf(deps, biome);
   await store.head(biomeMetaKey(biome.name));
   if (!run.affected || run.base !== undefined || env.NX_BASE || env[BASE_RESOLVED_VARIABLE]) return undefined;
-  const records = await readLedger(store, biome.name);
-  const known = await createGit(root).commitSubjects(records.map((r) => r.gitSha));
-  const { base } = chooseAffectedBase(records, (sha) => known.has(sha));
+  const { base, seed, mergedWithHead } = await findBiomeBase({ store, biome: biome.name, git: deps.git });
   const nxBase = await resolveCommit(root, input.nxDefaultBase);
   const head = await resolveCommit(root, 'HEAD');
   const nxBaseSha = nxBase && head ? await mergeBase(root, nxBase, head) : undefined;
-  return planDefaultBase({ biome: biome.name, argv: input.argv, biomeBase: base, nxBaseSha });
+  return planDefaultBase({ biome: biome.name, argv: input.argv, biomeBase: base, nxBaseSha, ...(seed ? { seed: { ...seed, mergedWithHead } } : {}) });
 }
 
 /**

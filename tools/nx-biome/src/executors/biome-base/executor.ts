@@ -1,11 +1,10 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { chooseAffectedBase } from '../../core/base';
 import { BiomeError } from '../../core/errors';
 import { parseBiomeName } from '../../core/names';
 import { assertNotShallow } from '../../adapters/git';
 import { loadWorkspaceConfig, workspaceOutputPath, writeFileAtomic } from '../../adapters/workspace';
 import { Deps, realDeps, storeOf } from '../../operations/context';
-import { readLedger } from '../../operations/ledger-store';
+import { describeBiomeBase, findBiomeBase } from '../../operations/biome-base';
 import { requireBiomeOption, runExecutor } from '../run';
 
 export interface BiomeBaseOptions {
@@ -23,13 +22,12 @@ export async function biomeBaseWith(options: BiomeBaseOptions, context: Executor
   const biome = parseBiomeName(requireBiomeOption(options.biome), config);
   const d = deps ?? realDeps(context.root, config);
   await assertNotShallow(d.git);
-  const records = await readLedger(storeOf(d, biome), biome.name);
-  const known = await d.git.commitSubjects(records.map((r) => r.gitSha));
-  const { base, from } = chooseAffectedBase(records, (sha) => known.has(sha), options.fallback);
+  const found = await findBiomeBase({ store: storeOf(d, biome), biome: biome.name, git: d.git, fallback: options.fallback });
+  const { base } = found;
   if (!base) {
     throw new BiomeError('BIOME_NOT_FOUND', `Biome ${biome.name} records no commit this repository has.`, 'Pass --fallback=<ref> (e.g. the merge base with main) for a new biome.');
   }
-  d.log(`${from === 'ledger' ? 'last deployed commit of' : 'no deployed commit in'} ${biome.name}: ${base}`);
+  d.log(describeBiomeBase(biome.name, found));
   if (options.outputFile) {
     const target = workspaceOutputPath(context.root, 'outputFile', options.outputFile);
     await writeFileAtomic(target, `${base}\n`);
