@@ -46,7 +46,7 @@ export async function startLambdaDouble(fetchObject: (bucket: string, key: strin
   const configuration = (f: FakeFunction) => ({
     FunctionName: f.name,
     FunctionArn: f.arn,
-    Runtime: 'nodejs20.x',
+    Runtime: 'nodejs24.x',
     Handler: 'main.handler',
     CodeSha256: f.codeSha256,
     Description: f.description,

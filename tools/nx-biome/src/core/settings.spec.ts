@@ -174,7 +174,9 @@ describe('the ledger and the tfvars carry the resolved settings; the artifact do
     const { tfvars } = renderTfvars({ config: cfg, biome: bob, records: [record('assay-ingest', projectSettings, { resolvedSettings: resolved }), record('grade-predict', {})] });
     expect(tfvars.data_set_bucket).toBe('geo-datasets-dev-111111111111');
     const s = tfvars.services['assay-ingest'];
-    expect(s.environment).toEqual({ API_KEY: 'secretsmanager:geo/dev/assay-api', BATCH_SIZE: '50', DB_PASSWORD: 'ssm:/geo/dev/db-password', FEATURE_X: 'on', LOG_LEVEL: 'debug', REGION_LABEL: 'apac', BIOME: 'dev-bob', GIT_SHA: SHA });
+    expect(s.environment).toEqual({ API_KEY: 'secretsmanager:geo/dev/assay-api', BATCH_SIZE: '50', DB_PASSWORD: 'ssm:/geo/dev/db-password', FEATURE_X: 'on', LOG_LEVEL: 'debug', REGION_LABEL: 'apac', BIOME: 'dev-bob', GIT_SHA: SHA, DATA_SET_BUCKET: 'geo-datasets-dev-111111111111', DATA_SET_ASSAY_REFERENCE_PREFIX: 'assays/reference' });
+    // A service that reads no data set gets no data-set variables.
+    expect(tfvars.services['grade-predict'].environment).not.toHaveProperty('DATA_SET_BUCKET');
     expect(s.data_sets).toEqual({ 'assay-reference': 'assays/reference' });
     expect(s.ssm_parameter_arns).toEqual(['arn:aws:ssm:ap-southeast-2:111111111111:parameter/geo/dev/db-password']);
     expect(s.secret_arns).toEqual(['arn:aws:secretsmanager:ap-southeast-2:111111111111:secret:geo/dev/assay-api-??????']);

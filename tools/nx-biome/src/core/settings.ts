@@ -6,7 +6,7 @@ import { BiomeError } from './errors';
 import type { BiomeRef } from './names';
 import { ALL_PROJECTS, checkSettings, describeLayer, ENV_VAR_NAME, parseSecretReference, SecretReference, settingError, SETTINGS_LAYERS, SettingsLayer } from './setting-rules';
 
-export { ALL_PROJECTS, biomeSettingsKey, checkSetting, checkSettings, describeLayer, ENV_VAR_NAME, parseSecretReference, secretLikeReason, SETTINGS_LAYERS } from './setting-rules';
+export { ALL_PROJECTS, biomeSettingsKey, checkSetting, checkSettings, dataSetPrefixVariable, describeLayer, ENV_VAR_NAME, parseSecretReference, secretLikeReason, SETTINGS_LAYERS } from './setting-rules';
 export type { SecretReference, SettingsLayer } from './setting-rules';
 
 /**

@@ -90,16 +90,22 @@ export function planNewProject(tree: Tree, kind: ProjectKind, options: CommonGen
  * (registering the plugin in nx.json if it is not yet). A root the plugin is
  * told to leave alone (nx.json `exclude`) gets its targets spelled out.
  */
-export function addDeployableProject(tree: Tree, project: NewProject, own: { definition?: string; settings?: Record<string, unknown> } = {}, sourceRoot = project.root): void {
+export function addDeployableProject(tree: Tree, project: NewProject, own: { definition?: string; settings?: Record<string, unknown>; buildOptions?: Record<string, unknown> } = {}, sourceRoot = project.root): void {
   const entry = readInferencePlugin(tree) ?? ensureInferencePlugin(tree);
   const options = optionsOf(entry);
   const settings = own.settings ? { options: { settings: own.settings } } : undefined;
   let targets: Record<string, object> = {};
   if (infersTargetsFor(entry, project.root)) {
     if (settings) targets = { [options.packageTargetName]: settings };
+    // Only what differs from the inferred build (a pinned runtime's esbuild target): Nx merges it over the inferred options.
+    if (own.buildOptions) targets[options.buildTargetName] = { options: own.buildOptions };
   } else {
     targets = explicitTargets({ root: project.root, kind: project.kind, definition: own.definition }, options);
     if (own.settings) targets[options.packageTargetName] = { ...targets[options.packageTargetName], options: { kind: project.kind, settings: own.settings } };
+    if (own.buildOptions) {
+      const build = targets[options.buildTargetName] as { options?: Record<string, unknown> };
+      targets[options.buildTargetName] = { ...build, options: { ...build.options, ...own.buildOptions } };
+    }
   }
   addProjectConfiguration(tree, project.name, { root: project.root, projectType: 'application', sourceRoot, tags: project.tags, targets });
 }

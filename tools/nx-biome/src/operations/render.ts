@@ -42,9 +42,12 @@ export async function verifyRecordedArtifacts(store: StorePort, biome: string, r
  * (never from the projects of the current run alone), after checking that the
  * store holds every record's artifact as recorded (`verify`, on unless the
  * render only feeds a `terraform destroy`): a missing or altered artifact
- * fails the render and nothing is written. A dry run checks nothing.
+ * fails the render and nothing is written. A dry run checks nothing. The same
+ * render refuses (RUNTIME_DEPRECATED) a service on a Lambda runtime that Lambda
+ * has deprecated `now`, so no plan or apply starts; not a render for a destroy
+ * (`verify` false), which must stay possible.
  */
-export async function renderBiomeTfvars(input: { store: StorePort; config: WorkspaceConfig; biome: BiomeRef; workspaceRoot: string; dryRun?: boolean; verify?: boolean }): Promise<{ path: string; tfvars: BiomeTfvars; records: LedgerRecord[]; warnings: string[] }> {
+export async function renderBiomeTfvars(input: { store: StorePort; config: WorkspaceConfig; biome: BiomeRef; workspaceRoot: string; dryRun?: boolean; verify?: boolean; now?: Date }): Promise<{ path: string; tfvars: BiomeTfvars; records: LedgerRecord[]; warnings: string[] }> {
   const verify = input.verify ?? true;
   const verified = new Set<string>();
   const render = async () => {
@@ -53,7 +56,8 @@ export async function renderBiomeTfvars(input: { store: StorePort; config: Works
     if (bad) throw bad.error;
     const records = entries.flatMap((e) => (e.record ? [e.record] : []));
     if (verify && !input.dryRun) await verifyRecordedArtifacts(input.store, input.biome.name, records, verified);
-    const out = renderTfvars({ config: input.config, biome: input.biome, meta, records });
+    const today = verify ? (input.now ?? new Date()).toISOString() : undefined;
+    const out = renderTfvars({ config: input.config, biome: input.biome, meta, records, today });
     return { ...out, entries, records, text: `${JSON.stringify(out.tfvars, null, 2)}\n` };
   };
   const path = tfvarsPath(input.workspaceRoot, input.biome.name);
