@@ -57,7 +57,7 @@ export async function floor(request: FloorRequest): Promise<{ put: string[] }> {
       outdir: join(request.root, 'dist/floor'),
       bundle: true,
       platform: 'node',
-      target: 'node24',
+      target: 'node22',
       format: 'cjs',
       external: ['@aws-sdk/*'],
       legalComments: 'none',

@@ -152,7 +152,7 @@ async function listStore(url: string, root: string, env: Record<string, string>)
 async function bundleFloor(): Promise<string> {
   const out = join(REPO_ROOT, 'bench/.work/floor.cjs');
   await mkdir(dirname(out), { recursive: true });
-  await esbuildBuild({ entryPoints: [join(REPO_ROOT, 'bench/floor.ts')], outfile: out, bundle: true, platform: 'node', target: 'node24', format: 'cjs', packages: 'external', logLevel: 'warning' });
+  await esbuildBuild({ entryPoints: [join(REPO_ROOT, 'bench/floor.ts')], outfile: out, bundle: true, platform: 'node', target: 'node22', format: 'cjs', packages: 'external', logLevel: 'warning' });
   return out;
 }
 

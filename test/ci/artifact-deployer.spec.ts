@@ -407,7 +407,7 @@ describe('artifact deployer bundle', () => {
   it('reuses the plugin\'s ledger validation without pulling the rest of the plugin: the bundle stays small', async () => {
     const esbuild = await import('esbuild');
     const config = (await import(join(WORKSPACE_ROOT, 'apps/services/artifact-deployer/esbuild.config.cjs'))).default;
-    const out = await esbuild.build({ ...config, entryPoints: [join(WORKSPACE_ROOT, 'apps/services/artifact-deployer/src/main.ts')], bundle: true, platform: 'node', target: 'node24', format: 'cjs', external: ['@aws-sdk/*'], write: false, outfile: 'main.js' });
+    const out = await esbuild.build({ ...config, entryPoints: [join(WORKSPACE_ROOT, 'apps/services/artifact-deployer/src/main.ts')], bundle: true, platform: 'node', target: 'node22', format: 'cjs', external: ['@aws-sdk/*'], write: false, outfile: 'main.js' });
     const text = out.outputFiles![0].text;
     expect(text).toContain('function parseLedgerRecord');
     expect(text).not.toMatch(/zod|@nx\/devkit|archiver/);

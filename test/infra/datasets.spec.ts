@@ -1,12 +1,14 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkspaceConfig } from '../../tools/nx-biome/src/core/config';
 import { LedgerRecord } from '../../tools/nx-biome/src/core/ledger';
 import { parseBiomeName } from '../../tools/nx-biome/src/core/names';
 import { BiomeSettings, resolveSettings } from '../../tools/nx-biome/src/core/settings';
 import { BiomeTfvars, renderTfvars } from '../../tools/nx-biome/src/core/tfvars';
 import { loadWorkspaceConfig } from '../../tools/nx-biome/src/adapters/workspace';
+import { S3Server, startS3rver } from '../support/s3rver';
 import { WORKSPACE_ROOT } from '../support/workspace';
 import { checkTfvars, INFRA_ROOT, loadTerraformDir, policyStatements, TerraformDir } from './hcl';
 import { copyInfraForCli, initOffline, offlineTerraform } from './terraform-cli';
@@ -127,6 +129,12 @@ describe('terraform mock apply of the biome stack with those tfvars (offline, mo
         asserts.push(`  assert {\n    condition     = aws_iam_role_policy.${resource}["${service}"].role == module.service["${service}"].role_name\n    error_message = "${resource}[${service}] is attached to another role."\n  }`);
       }
     }
+    // The stack hands each function the variables that say where its data sets are, as rendered.
+    for (const [service, vars] of Object.entries(tfvars.services)) {
+      for (const [key, value] of Object.entries(vars.environment).filter(([k]) => k.startsWith('DATA_SET_'))) {
+        asserts.push(`  assert {\n    condition     = module.service["${service}"].environment_variables["${key}"] == "${value}"\n    error_message = "${service}: the function's ${key} is not ${value}."\n  }`);
+      }
+    }
     // The stack's own mocks (well-formed ARNs for computed attributes), as tests/biome.tftest.hcl uses them.
     // The mocked S3 cannot know each package's checksum: biome.tftest.hcl checks that rule.
     return ['mock_provider "aws" {', '  source = "../../tests/mocks"', '}', '', 'variables {', '  verify_artifact_checksums = false', '}', '', 'run "data_set_and_secret_reads" {', '  command = apply', '', ...asserts, '}', ''].join('\n');
@@ -166,4 +174,39 @@ describe('terraform mock apply of the biome stack with those tfvars (offline, mo
       await copy.cleanup();
     }
   }, 300_000);
+});
+
+describe('a function finds and reads its data set from its own environment', () => {
+  let s3: S3Server;
+  beforeAll(async () => {
+    s3 = await startS3rver([tfvars.data_set_bucket]);
+  });
+  afterAll(async () => {
+    await s3?.stop();
+  });
+
+  /** What a handler does: DATA_SET_BUCKET and DATA_SET_<NAME>_PREFIX from its environment, nothing else. */
+  async function readDataSet(env: Record<string, string>, name: string): Promise<Record<string, string>> {
+    const bucket = env.DATA_SET_BUCKET;
+    const prefix = env[`DATA_SET_${name.toUpperCase().replace(/-/g, '_')}_PREFIX`];
+    if (!bucket || !prefix) throw new Error(`data set ${name}: DATA_SET_BUCKET or its prefix variable is not set`);
+    const client = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/` }));
+    const out: Record<string, string> = {};
+    for (const o of listed.Contents ?? []) out[o.Key!] = await (await client.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key! }))).Body!.transformToString();
+    return out;
+  }
+
+  it('grade-predict reads ore-training and assay-reference; tailings-watch, which declares none, gets no data-set variables', async () => {
+    const put = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    await put.send(new PutObjectCommand({ Bucket: tfvars.data_set_bucket, Key: 'training/ore-grade/intervals.json', Body: '{"rows":3}' }));
+    await put.send(new PutObjectCommand({ Bucket: tfvars.data_set_bucket, Key: 'assays/reference/crm.json', Body: '{"crm":"OREAS-401"}' }));
+    // A neighbour whose name starts like the prefix is not part of the data set.
+    await put.send(new PutObjectCommand({ Bucket: tfvars.data_set_bucket, Key: 'training/ore-grade-old/x.json', Body: '{}' }));
+    const env = tfvars.services['grade-predict'].environment;
+    expect(env).toMatchObject({ DATA_SET_BUCKET: 'geo-datasets-dev-111111111111', DATA_SET_ORE_TRAINING_PREFIX: 'training/ore-grade', DATA_SET_ASSAY_REFERENCE_PREFIX: 'assays/reference' });
+    expect(await readDataSet(env, 'ore-training')).toEqual({ 'training/ore-grade/intervals.json': '{"rows":3}' });
+    expect(await readDataSet(env, 'assay-reference')).toEqual({ 'assays/reference/crm.json': '{"crm":"OREAS-401"}' });
+    await expect(readDataSet(tfvars.services['tailings-watch'].environment, 'ore-training')).rejects.toThrow(/DATA_SET_BUCKET or its prefix variable is not set/);
+  });
 });

