@@ -63,6 +63,7 @@ describe('the README, followed word for word on a fresh clone', () => {
     // Nothing set in the environment: the workspace's .env runs the plugin in the Nx process.
     const run = await sh(['nx', 'affected', '-t', 'deploy', '--biome=dev-bob'], {}, ['NX_ISOLATE_PLUGINS']);
     expect(run.code, run.output).toBe(0);
+    expect(run.output).toMatch(/new biome dev-bob: deploying creates it in file:\/\/\S+\.biome-store\/dev\./);
     expect(run.output).toMatch(/dev-bob records no deployed commit yet: deploying every project/);
     for (const [project, kind] of [['assay-ingest', 'service'], ['grade-predict', 'service'], ['plant-feed', 'workflow'], ['ore-grade', 'model']]) {
       expect(run.output).toMatch(new RegExp(`│ ${project}\\s+│ ${kind}\\s+│ uploaded\\s+│ [0-9a-f]{8}\\s+│ [\\d.]+ KiB`));
@@ -86,6 +87,14 @@ describe('the README, followed word for word on a fresh clone', () => {
     const again = await sh(['nx', 'affected', '-t', 'deploy', '--biome=dev-bob']);
     expect(again.code, again.output).toBe(0);
     expect(again.output).toMatch(/No tasks were run/);
+  });
+
+  it('a typing slip in the biome name is refused before anything runs, naming the nearest biome and both fixes', async () => {
+    const run = await sh(['nx', 'affected', '-t', 'deploy', '--biome=dev-bbo']);
+    expect(run.code, run.output).toBe(1);
+    expect(count(run.output, /BIOME_NOT_FOUND: new biome dev-bbo: \S+ has no biome of that name, but has dev-bob \(did you mean dev-bob\?\)/), run.output).toBe(1);
+    expect(run.output).toMatch(/fix: Deploy to --biome=dev-bob, or create the new biome on purpose first: nx run infra:biome-create --biome=dev-bbo \(then deploy again\)/);
+    expect(existsSync(join(ws.root, '.biome-store/dev/biomes/dev-bbo'))).toBe(false);
   });
 
   it('Terraform\'s working files never make the tree dirty, and infra:deploy re-renders without building, despite local edits', async () => {

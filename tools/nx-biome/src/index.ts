@@ -160,7 +160,8 @@ async function check(run: RunSelection, context: Parameters<PreTasksExecution>[1
         const { readCachedProjectGraph } = await import('@nx/devkit');
         // Every project's data sets exist in the biome's environment: one error before anything is built.
         checkDataSetsOf(readCachedProjectGraph(), run.projects, biome);
-        const plan = await preflightDeploy({ workspaceRoot: context.workspaceRoot, config, biome, run, argv: (context.argv ?? []).slice(2), nxDefaultBase: context.nxJsonConfiguration?.defaultBase ?? 'main', env: process.env });
+        const { plan, note } = await preflightDeploy({ workspaceRoot: context.workspaceRoot, config, biome, run, argv: (context.argv ?? []).slice(2), nxDefaultBase: context.nxJsonConfiguration?.defaultBase ?? 'main', env: process.env });
+        if (note) console.log(note);
         if (plan?.action === 'rerun') rerunNx(context.argv ?? [], plan.argv, plan.message);
         if (plan?.action === 'keep') console.log(plan.message);
       }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BiomeError } from './errors';
 import { planDestroy, selectReferenceKeys } from './gc';
 import { BiomeMeta, LedgerRecord } from './ledger';
-import { biomesInKeys, planBiomeCreate, planBiomeSleep, planReap, summarizeBiome, validateTtlHours } from './lifecycle';
+import { biomesInKeys, nearBiomeNames, planBiomeCreate, planBiomeSleep, planNewBiome, planReap, summarizeBiome, validateTtlHours } from './lifecycle';
 import { parseBiomeName } from './names';
 import { planPromotion, resolvePromotionTarget } from './promotion';
 import { lastChangeProjects, previousRecord, recordAtSha, rollbackRecord } from './rollback';
@@ -163,5 +163,40 @@ describe('rollback plan', () => {
     expect(lastChangeProjects(records)).toEqual(['a', 'b']);
     const promoted = [record('a', SHA('1'), { deployedAt: NOW.toISOString(), origin: { action: 'promote', from: 'dev' } }), record('b', SHA('2'), { deployedAt: NOW.toISOString(), origin: { action: 'promote', from: 'dev' } }), record('x', SHA('1'))];
     expect(lastChangeProjects(promoted)).toEqual(['a', 'b']);
+  });
+});
+
+describe('a deploy to a biome that does not exist yet', () => {
+  const ref = (name: string) => parseBiomeName(name, testConfig());
+  const existing = ['dev', 'dev-alice', 'dev-bob', 'dev-mr-141', 'dev-u12'];
+
+  it('finds the biomes a typing slip away: a swap, a missing or an extra letter; not other people or generated names', () => {
+    expect(nearBiomeNames(ref('dev-bbo'), existing)).toEqual(['dev-bob']);
+    expect(nearBiomeNames(ref('dev-bo'), existing)).toEqual([]);
+    expect(nearBiomeNames(ref('dev-boob'), existing)).toEqual(['dev-bob']);
+    expect(nearBiomeNames(ref('dev-alcie'), existing)).toEqual(['dev-alice']);
+    expect(nearBiomeNames(ref('dev-amy'), existing)).toEqual([]);
+    expect(nearBiomeNames(ref('dev-mr-142'), existing)).toEqual([]);
+    expect(nearBiomeNames(ref('dev-u13'), existing)).toEqual([]);
+  });
+
+  it('outside a pipeline refuses a near name with "did you mean" and the biome-create fix; a far name is announced as new', () => {
+    const e = (() => {
+      try {
+        planNewBiome({ biome: ref('dev-bbo'), existing, pipeline: false, store: 'file:///ws/.biome-store/dev' });
+      } catch (error) {
+        return error as BiomeError;
+      }
+      throw new Error('expected a refusal');
+    })();
+    expect(e.code).toBe('BIOME_NOT_FOUND');
+    expect(e.message).toBe('new biome dev-bbo: file:///ws/.biome-store/dev has no biome of that name, but has dev-bob (did you mean dev-bob?). Nothing was built or written.');
+    expect(e.hint).toBe('Deploy to --biome=dev-bob, or create the new biome on purpose first: nx run infra:biome-create --biome=dev-bbo (then deploy again).');
+    expect(planNewBiome({ biome: ref('dev-carol'), existing, pipeline: false, store: 's3://b' }).message).toBe('new biome dev-carol: deploying creates it in s3://b (existing in dev: dev, dev-alice, dev-bob, dev-mr-141, dev-u12).');
+    expect(planNewBiome({ biome: ref('dev-bob'), existing: [], pipeline: false, store: 's3://b' }).message).toBe('new biome dev-bob: deploying creates it in s3://b.');
+  });
+
+  it('in a pipeline (MR and personal biomes) creates it without asking, near name or not', () => {
+    expect(planNewBiome({ biome: ref('dev-bbo'), existing, pipeline: true, store: 's3://b' }).message).toMatch(/^new biome dev-bbo: deploying creates it/);
   });
 });
