@@ -120,10 +120,13 @@ describe('the README, followed word for word on a fresh clone', () => {
     const base = await sh(['nx-biome', 'base', '--biome=dev-bob']);
     expect(base.code, base.output).toBe(0);
     expect(base.stdout).toBe(`${ws.git('rev-parse', 'HEAD').trim()}\n`);
-    const show = await sh(['nx-biome', 'show', '--biome=dev-bob']);
+    const show = await sh(['nx-biome', 'show', '--biome=dev-bob', '--json']);
     expect(show.code, show.output).toBe(0);
     const parsed = JSON.parse(show.stdout);
     expect(parsed.biome).toBe('dev-bob');
+    const list = await sh(['nx-biome', 'list', '--json']);
+    expect(list.code, list.output).toBe(0);
+    expect(JSON.parse(list.stdout).environments[0].biomes.map((b: { biome: string }) => b.biome)).toEqual(['dev-bob']);
     const affected = await sh(['nx', 'affected', '-t', 'deploy', '--biome=dev-bob', `--base=${base.stdout.trim()}`]);
     expect(affected.code, affected.output).toBe(0);
     expect(affected.output).toMatch(/No tasks were run/);

@@ -12,12 +12,13 @@ import { biomeShowWith } from './executors/biome-show/executor';
 
 const USAGE = `usage: nx-biome <command> [options]
   base --biome=<b> [--fallback=<ref>]   the biome's last deployed commit (for --base=$(...))
-  show --biome=<b>                      the biome's projects as JSON
-  list [--environment=<env>]            every biome as JSON
+  show --biome=<b> [--json]             the biome's projects as JSON
+  list [--environment=<env>] [--json]   every biome as JSON
   seed --biome=<sandpit> --from=<env> [--dry-run]
                                         create the sandpit as a copy of its main biome (infra:biome-create --from),
                                         without starting Nx: what CI runs before an MR biome's deploy
-Machine output goes to stdout, everything else to stderr.`;
+Machine output goes to stdout, everything else to stderr. show and list always print JSON;
+--json is accepted so that the commands read like the infra:biome-show|list targets.`;
 
 /** The workspace root: the nearest folder above `cwd` with an nx.json. */
 function workspaceRoot(cwd: string): string {
@@ -36,7 +37,7 @@ function workspaceRoot(cwd: string): string {
  */
 export async function main(argv: string[], io: { out: (s: string) => void; err: (s: string) => void } = { out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(`${s}\n`) }): Promise<number> {
   try {
-    const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { biome: { type: 'string' }, fallback: { type: 'string' }, environment: { type: 'string' }, from: { type: 'string' }, 'dry-run': { type: 'boolean' }, help: { type: 'boolean' } } });
+    const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { biome: { type: 'string' }, fallback: { type: 'string' }, environment: { type: 'string' }, from: { type: 'string' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' } } });
     const [command] = positionals;
     if (values.help || !command) {
       io.err(USAGE);
