@@ -50,17 +50,29 @@ describe('biome-drift: the ledger against Lambda, Step Functions and S3 doubles,
   const probe = (extra: Record<string, string> = {}) => createWorkloadProbe({ region: 'ap-southeast-2', env: { AWS_ENDPOINT_URL_LAMBDA: proxies.lambda.endpoint, AWS_ENDPOINT_URL_SFN: proxies.sfn.endpoint, AWS_ENDPOINT_URL_S3: proxies.s3.endpoint, AWS_MAX_ATTEMPTS: '3', ...extra } });
 
   /** Runs the check; returns the report, or the BiomeError it failed with and what was printed. */
-  async function drift(options: Record<string, unknown> = {}, extraEnv: Record<string, string> = {}): Promise<{ report?: DriftReport; error?: { code: string; message: string }; output: string }> {
+  async function drift(options: Record<string, unknown> = {}, extraEnv: Record<string, string> = {}): Promise<{ report?: DriftReport; error?: { code: string; message: string; hint?: string }; output: string }> {
     lines = [];
     try {
       const report = await biomeDriftWith({ biome: BIOME, ...options }, context(), deps, probe(extraEnv));
       return { report, output: lines.join('\n') };
     } catch (e) {
       if (!isBiomeError(e)) throw e;
-      return { error: { code: e.code, message: e.message }, output: lines.join('\n') };
+      return { error: { code: e.code, message: e.message, hint: e.hint }, output: lines.join('\n') };
     }
   }
-  const rowOf = (out: string, project: string) => out.split('\n').find((l) => l.includes(` ${project} `)) ?? '';
+  /** A project's table row on one line: cells that wrapped (tables fit 120 columns) are joined back. */
+  const rowOf = (out: string, project: string) => {
+    const lines = out.split('\n');
+    const start = lines.findIndex((l) => l.startsWith(`│ ${project} `));
+    if (start < 0) return '';
+    const cells = lines[start].split('│').map((c) => c.trim());
+    for (const line of lines.slice(start + 1)) {
+      const more = line.split('│').map((c) => c.trim());
+      if (!line.startsWith('│') || more[1] !== '') break;
+      more.forEach((c, i) => c && (cells[i] = `${cells[i]} ${c}`));
+    }
+    return `${cells.join(' │ ')}`.trim();
+  };
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'drift-'));
@@ -171,11 +183,13 @@ describe('biome-drift: the ledger against Lambda, Step Functions and S3 doubles,
     expect(error!.message).toContain('assay-flow (drift), assay-ingest (drift), grade-model (drift)');
     expect(rowOf(output, 'assay-ingest')).toMatch(/11111111 .* 99999999 .* DRIFT/);
     expect(rowOf(output, 'assay-flow')).toMatch(/33333333 .* 99999999 .* 2026-11-29 08:00Z .* DRIFT .* definition differs .*alias live → 2/);
-    expect(rowOf(output, 'grade-model')).toMatch(/44444444 .* 99999999 .* DRIFT .* sha256 [0-9a-f]{64} ≠ ledger .*by bytes/);
+    expect(rowOf(output, 'grade-model')).toMatch(/44444444 .* 99999999 .* DRIFT .* sha256 [0-9a-f]{16,}…? ≠ ledger .*by bytes/);
     // The JSON report is written even when the check fails.
     const saved = JSON.parse(await readFile(join(root, 'dist/drift/staging.json'), 'utf8'));
     expect(saved.drift).toBe(true);
     expect(saved.rows.find((r: { project: string }) => r.project === 'assay-ingest')).toMatchObject({ status: 'drift', expectedCommit: SHA.ingest, running: SHA.other });
+    // The table may cut a long hash to fit 120 columns; the report keeps it whole.
+    expect(saved.rows.find((r: { project: string }) => r.project === 'grade-model').detail).toMatch(/sha256 [0-9a-f]{64} ≠ ledger [0-9a-f]{64}/);
   });
 
   it('missing function and state machine: reported as missing, non-zero exit', async () => {
@@ -210,9 +224,27 @@ describe('biome-drift: the ledger against Lambda, Step Functions and S3 doubles,
       expect(error!.message).toMatch(/2 project\(s\) in staging could not be checked \(this is not drift\)/);
       expect(error!.message).toContain('Lambda GetFunction answered TooManyRequestsException (HTTP 429) after 2 attempt(s)');
       expect(output).toContain('2 ok, 0 drifted, 0 missing, 2 not checked');
+      expect(error!.hint).toBe('Re-run later, lower --concurrency, or raise AWS_MAX_ATTEMPTS.');
       expect(rowOf(output, 'assay-ingest')).toMatch(/ \? .* UNCHECKED .* not checked: throttled by AWS/);
     } finally {
       proxies.lambda.throttleNext(0);
+    }
+  });
+
+  it('without AWS credentials: says so and how to give them, not "re-run later"', async () => {
+    const saved = { ...process.env };
+    for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_ROLE_ARN', 'AWS_WEB_IDENTITY_TOKEN_FILE']) delete process.env[k];
+    Object.assign(process.env, { AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', AWS_CONFIG_FILE: '/nonexistent', AWS_EC2_METADATA_DISABLED: 'true' });
+    try {
+      const { error, output } = await drift({}, { AWS_MAX_ATTEMPTS: '1' });
+      expect(error!.code).toBe('DRIFT_UNCHECKED');
+      expect(error!.message).toMatch(/could not be checked \(this is not drift\)/);
+      expect(error!.message).toMatch(/no AWS credentials found/);
+      expect(error!.hint).toBe(`Give the check credentials for account ${config.environments.staging.account} (AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; in CI the drift job's role CI_ROLE_ARN_DRIFT_STAGING), then run nx run infra:biome-drift --biome=staging again.`);
+      expect(error!.hint).not.toMatch(/concurrency|later/);
+      expect(rowOf(output, 'assay-ingest')).toMatch(/UNCHECKED .* not checked: no AWS credentials/);
+    } finally {
+      process.env = saved;
     }
   });
 

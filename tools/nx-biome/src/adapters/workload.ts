@@ -32,6 +32,8 @@ export function probeFailure(e: unknown, service: string): ProbeFailure {
   if (THROTTLING.has(name) || err.$retryable?.throttling || status === 429) {
     return { failure: 'throttled', message: `${service} answered ${name}${status ? ` (HTTP ${status})` : ''}${tried}; re-run later or raise AWS_MAX_ATTEMPTS` };
   }
+  // The SDK's own error when no credential source answered (no profile, keys, web identity or instance role).
+  if (name === 'CredentialsProviderError') return { failure: 'no-credentials', message: `${service}: no AWS credentials found (${err.message ?? name})` };
   if (DENIED.has(name) || status === 403) return { failure: 'denied', message: `${service} answered ${name}${status ? ` (HTTP ${status})` : ''}: check the role's permissions` };
   return { failure: 'failed', message: `${service} answered ${name}${status ? ` (HTTP ${status})` : ''}${tried}: ${err.message ?? String(e)}` };
 }

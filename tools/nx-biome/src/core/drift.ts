@@ -61,7 +61,7 @@ export function planDriftTargets(input: { config: WorkspaceConfig; biome: BiomeR
 
 /** An AWS call that did not answer: throttled past the SDK's retries, refused, or failed. */
 export interface ProbeFailure {
-  failure: 'throttled' | 'denied' | 'failed';
+  failure: 'throttled' | 'denied' | 'no-credentials' | 'failed';
   message: string;
 }
 
@@ -112,6 +112,24 @@ function sameDefinition(a: string, b: string): boolean {
   }
 }
 
+/**
+ * The fix for projects the check could not judge, from why it could not:
+ * credentials first (nothing can work without them), then permissions,
+ * throttling and other failures, each only when it happened.
+ */
+export function explainUnchecked(rows: Pick<DriftRow, 'detail'>[], biome: { name: string; environment: { name: string; account: string } }): string {
+  const has = (what: string) => rows.some((r) => r.detail.startsWith(`not checked: ${what}`));
+  const fixes: string[] = [];
+  if (has('no AWS credentials')) {
+    fixes.push(`give the check credentials for account ${biome.environment.account} (AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; in CI the drift job's role CI_ROLE_ARN_DRIFT_${biome.environment.name.toUpperCase()}), then run nx run infra:biome-drift --biome=${biome.name} again`);
+  }
+  if (has('access denied')) fixes.push('give the role lambda:GetFunction, states:DescribeStateMachine*, states:DescribeStateMachineAlias and s3:GetObject on the models prefix');
+  if (has('throttled')) fixes.push('re-run later, lower --concurrency, or raise AWS_MAX_ATTEMPTS');
+  if (has('the call failed')) fixes.push('read each project\'s error above (network, region, AWS_ENDPOINT_URL_* variables)');
+  const text = fixes.join('; ') || 'read each project\'s reason above';
+  return `${text[0].toUpperCase()}${text.slice(1)}.`;
+}
+
 const short = (sha: string | undefined) => (sha ? sha.slice(0, 8) : undefined);
 const base64ToHex = (b64: string) => Buffer.from(b64, 'base64').toString('hex');
 
@@ -123,7 +141,7 @@ const base64ToHex = (b64: string) => Buffer.from(b64, 'base64').toString('hex');
 export function judgeDrift(target: DriftTarget, observed: Observation): DriftRow {
   const row = { project: target.project, kind: target.kind, resource: target.resource, expectedCommit: target.gitSha };
   if ('failure' in observed) {
-    const what = observed.failure === 'throttled' ? 'throttled by AWS (after the SDK retries)' : observed.failure === 'denied' ? 'access denied' : 'the call failed';
+    const what = { throttled: 'throttled by AWS (after the SDK retries)', denied: 'access denied', 'no-credentials': 'no AWS credentials', failed: 'the call failed' }[observed.failure];
     return { ...row, status: 'unchecked', running: '?', detail: `not checked: ${what}: ${observed.message}` };
   }
   if (!observed.found) return { ...row, status: 'missing', running: '-', detail: `${target.resource} does not exist` };

@@ -1,6 +1,6 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { join } from 'node:path';
-import { DriftReport, renderDriftTable } from '../../core/drift';
+import { DriftReport, explainUnchecked, renderDriftTable } from '../../core/drift';
 import { BiomeError } from '../../core/errors';
 import { parseBiomeName } from '../../core/names';
 import { loadWorkspaceConfig, writeFileAtomic } from '../../adapters/workspace';
@@ -42,7 +42,7 @@ export async function biomeDriftWith(options: BiomeDriftExecutorSchema, context:
   }
   const unchecked = report.rows.filter((r) => r.status === 'unchecked');
   if (unchecked.length) {
-    throw new BiomeError('DRIFT_UNCHECKED', `${unchecked.length} project(s) in ${biome.name} could not be checked (this is not drift): ${unchecked.map((r) => `${r.project}: ${r.detail}`).join('; ')}.`, 'Re-run later, lower --concurrency, or raise AWS_MAX_ATTEMPTS; for access errors, give the role lambda:GetFunction, states:DescribeStateMachine*, s3:GetObject on the models prefix.');
+    throw new BiomeError('DRIFT_UNCHECKED', `${unchecked.length} project(s) in ${biome.name} could not be checked (this is not drift): ${unchecked.map((r) => `${r.project}: ${r.detail}`).join('; ')}.`, explainUnchecked(unchecked, biome));
   }
   return report;
 }
