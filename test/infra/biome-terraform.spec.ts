@@ -58,8 +58,9 @@ describe('the tfvars a real deploy renders, against infra/stacks/biome', () => {
       expect(Object.keys(tfvars[kind]).sort(), kind).toEqual(expect.arrayContaining(projects));
     }
     expect(checkTfvars(tfvars, stack.variables)).toEqual([]);
-    // The deploy printed the commands it would run, and ran none.
-    expect(deployOutput).toContain(`terraform ${COMMANDS[2].join(' ')}`);
+    // The deploy printed every command --apply would run, apply included, after the backend settings of a sandpit; it ran none.
+    for (const argv of COMMANDS) expect(deployOutput).toContain(`terraform ${argv.join(' ')}`);
+    expect(deployOutput).toContain('export TF_CLI_ARGS_init="-backend-config=backends/dev-sandpit.s3.tfbackend"');
   });
 
   it('plans and applies with terraform (mocked providers, offline) when a binary and a local aws provider are there', async (ctx) => {
@@ -119,5 +120,12 @@ describe('nx run infra:deploy --apply', () => {
     const calls = (await readFile(record, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { argv: string[]; cwd: string });
     expect(calls.map((c) => c.argv)).toEqual(COMMANDS);
     expect(new Set(calls.map((c) => c.cwd))).toEqual(new Set([ws.root]));
+
+    // init failing without backend settings (as the S3 backend does): the fix names TF_CLI_ARGS_init and the biome's backend file.
+    await writeFile(join(bin, 'terraform'), ['#!/usr/bin/env node', "if (process.argv.includes('init')) { console.error('Error: No value for required variable \"bucket\"'); process.exit(1); }", ''].join('\n'));
+    const failed = await ws.nx(['run', 'infra:deploy', `--biome=${BIOME}`, '--apply', '--output-style=static'], { PATH: `${bin}${delimiter}${pathWithoutTerraform()}`, TERRAFORM_BINARY: '', TF_CLI_ARGS_init: '' });
+    expect(failed.code).not.toBe(0);
+    expect(failed.output).toMatch(/TERRAFORM_FAILED: terraform -chdir=infra\/stacks\/biome init -input=false exited with 1/);
+    expect(failed.output).toMatch(/fix: The biome stack keeps its state in S3 and takes the backend settings at init, and none were given: export TF_CLI_ARGS_init="-backend-config=backends\/dev-sandpit\.s3\.tfbackend"/);
   });
 });

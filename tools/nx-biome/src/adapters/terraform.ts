@@ -16,12 +16,14 @@ export async function findTerraform(env: Record<string, string | undefined> = pr
 
 /**
  * Runs Terraform commands in order, streaming their output; stops at the
- * first failure. `extraEnv` is added to every command (and shown in front of
- * it); with `onOutput`, stdout and stderr are also handed over as they pass
- * (to find the run URL HCP Terraform prints).
+ * first failure with TERRAFORM_FAILED, whose fix the caller words (`explain`).
+ * `extraEnv` is added to every command (and shown in front of it); with
+ * `onOutput`, stdout and stderr are also handed over as they pass (to find
+ * the run URL HCP Terraform prints).
  */
-export async function runTerraform(commands: Argv[], cwd: string, env: Record<string, string | undefined> = process.env, options: { extraEnv?: Record<string, string>; onOutput?: (text: string) => void } = {}): Promise<void> {
+export async function runTerraform(commands: Argv[], cwd: string, env: Record<string, string | undefined> = process.env, options: { extraEnv?: Record<string, string>; onOutput?: (text: string) => void; explain?: (argv: Argv) => string } = {}): Promise<void> {
   const extra = options.extraEnv ?? {};
+  const explain = options.explain ?? (() => 'Read Terraform\'s output above; the ledger and tfvars are unchanged by this failure.');
   const binary = await findTerraform(env);
   if (!binary) {
     throw new BiomeError('TERRAFORM_MISSING', 'terraform is not on PATH.', `Install Terraform >= 1.6, or run these yourself:\n    ${commands.map((c) => displayRunCommand(c, extra)).join('\n    ')}`);
@@ -39,6 +41,6 @@ export async function runTerraform(commands: Argv[], cwd: string, env: Record<st
       child.on('error', reject);
       child.on('close', (c) => resolve(c ?? 1));
     });
-    if (code !== 0) throw new BiomeError('TERRAFORM_FAILED', `${displayCommand(argv)} exited with ${code}.`, 'Read Terraform\'s output above; the ledger and tfvars are unchanged by this failure.');
+    if (code !== 0) throw new BiomeError('TERRAFORM_FAILED', `${displayCommand(argv)} exited with ${code}.`, explain(argv));
   }
 }

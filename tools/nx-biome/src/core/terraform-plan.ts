@@ -55,3 +55,31 @@ export function displayRunCommand(argv: Argv, env: Record<string, string>): stri
 export function displayCommand(argv: Argv): string {
   return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
 }
+
+/** The backend settings file of a biome's Terraform state (infra/stacks/biome/backends/): sandpits use their own role. */
+export function backendFileFor(biome: { sandpit: boolean; environment: { name: string } }): string {
+  return `backends/${biome.environment.name}${biome.sandpit ? '-sandpit' : ''}.s3.tfbackend`;
+}
+
+/** True when init gets backend settings from the environment (TF_CLI_ARGS_init or TF_CLI_ARGS). */
+export function hasBackendConfig(env: Record<string, string | undefined>): boolean {
+  return /-backend-config/.test(`${env.TF_CLI_ARGS_init ?? ''} ${env.TF_CLI_ARGS ?? ''}`);
+}
+
+/** The line that gives the biome stack's init its backend settings. */
+export function backendExport(biome: { sandpit: boolean; environment: { name: string } }): string {
+  return `export TF_CLI_ARGS_init="-backend-config=${backendFileFor(biome)}"`;
+}
+
+/**
+ * The fix for a failed Terraform command: for init without backend settings,
+ * the backend file of this biome (the stack's S3 backend is configured at
+ * init); otherwise Terraform's own output says what went wrong.
+ */
+export function explainTerraformFailure(input: { argv: Argv; biome: { name: string; sandpit: boolean; environment: { name: string } }; env: Record<string, string | undefined> }): string {
+  const unchanged = 'the ledger and tfvars are unchanged by this failure';
+  if (input.argv.includes('init') && !hasBackendConfig(input.env)) {
+    return `The biome stack keeps its state in S3 and takes the backend settings at init, and none were given: ${backendExport(input.biome)} (infra/stacks/biome/${backendFileFor(input.biome)}, for ${input.biome.name}), then run the command again; ${unchanged}.`;
+  }
+  return `Read Terraform's output above; ${unchanged}.`;
+}

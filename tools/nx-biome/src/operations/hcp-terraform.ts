@@ -3,7 +3,7 @@ import { dirname, join, relative } from 'node:path';
 import { WorkspaceConfig } from '../core/config';
 import { BiomeError } from '../core/errors';
 import { CLOUD_OVERRIDE_CONTENT, CLOUD_OVERRIDE_FILE, CLOUD_OVERRIDE_MARKER, cloudEnvironment, findRunUrl, HcpWorkspacePlan, planHcpWorkspace, renderRunReport, requireCloudConfig, runUrlOf } from '../core/hcp-terraform';
-import { displayCommand, displayRunCommand, planBiomeTerraform } from '../core/terraform-plan';
+import { backendExport, backendFileFor, displayCommand, displayRunCommand, explainTerraformFailure, hasBackendConfig, planBiomeTerraform } from '../core/terraform-plan';
 import { runTerraform } from '../adapters/terraform';
 import { BiomeRef } from '../core/names';
 import { createHcpTerraformClient, HcpTerraformPort, readHcpToken } from '../adapters/hcp-terraform';
@@ -157,10 +157,15 @@ export async function runBiomeTerraform(input: {
   const { config, biome, workspaceRoot: root, stackDir, log } = input;
   const tfvarsFile = relative(join(root, stackDir), input.tfvarsPath);
   if (!usesCloudBackend(config)) {
+    if (!input.execute) {
+      // The hint shows what --apply runs, apply included, after the state backend's settings when they are not set.
+      const shown = planBiomeTerraform({ stackDir, biome: biome.name, tfvarsFile, apply: input.destroy ? input.apply : true, destroy: input.destroy });
+      const backend = hasBackendConfig(input.env) ? [] : [`${backendExport(biome)}   # the state backend of ${biome.name} (${join(stackDir, backendFileFor(biome))})`];
+      return log(`${input.header}\n  ${[...backend, ...shown.commands.map(displayCommand)].join('\n  ')}`);
+    }
     const run = planBiomeTerraform({ stackDir, biome: biome.name, tfvarsFile, apply: input.apply, destroy: input.destroy });
-    if (!input.execute) return log(`${input.header}\n  ${run.commands.map(displayCommand).join('\n  ')}`);
     await removeCloudOverride(root, stackDir, log);
-    return runTerraform(run.commands, root, input.env);
+    return runTerraform(run.commands, root, input.env, { explain: (argv) => explainTerraformFailure({ argv, biome, env: input.env }) });
   }
   const { plan, env: cloudEnv } = describeCloudWorkspace(config, biome, stackDir);
   const run = planBiomeTerraform({ stackDir, biome: biome.name, tfvarsFile, apply: input.apply, destroy: input.destroy, cloud: { env: cloudEnv, workspace: plan.workspace, approvalRequired: plan.approvalRequired } });

@@ -59,7 +59,7 @@ export async function finishBiome(input: {
   const execute = (input.apply || !!input.planOnly) && !input.dryRun;
   // Every artifact must have replicated to the workload bucket Terraform reads (skipped, with a notice, for a local store).
   if (execute) await awaitReplication({ tfvars, store, log: d.log });
-  await runBiomeTerraform({ config: input.config, biome, workspaceRoot: root, stackDir, tfvarsPath: path, apply: input.apply && !input.planOnly, execute, header: 'Terraform (run with --apply to execute):', env: d.env, log: d.log });
+  await runBiomeTerraform({ config: input.config, biome, workspaceRoot: root, stackDir, tfvarsPath: path, apply: input.apply && !input.planOnly, execute, header: 'Terraform (or run this again with --apply):', env: d.env, log: d.log });
   return { path, tfvars };
 }
 
