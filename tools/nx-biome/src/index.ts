@@ -44,11 +44,34 @@ export const createDependencies: CreateDependencies = (_options, context) => {
 export const preTasksExecution: PreTasksExecution = async (_options, context) => {
   const run = readRunSelection(context.argv ?? []);
   if (run.biome === undefined && !run.affected && !run.deploys) return;
+  silenceSdkNodeWarning();
   await check(run, context);
   // Nx hands a pre-run hook's environment to every task process of the run:
   // deploy tasks leave their outcome where the end-of-run summary finds it.
   if (run.deploys) process.env[RUN_ID_VARIABLE] = context.id;
 };
+
+/** What the AWS SDK for JavaScript v3 says on a Node.js older than it will support, once per process. */
+const SDK_NODE_WARNING_OFF = 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED';
+
+/** The SDK's notice, said by the plugin once per run (see silenceSdkNodeWarning). */
+let sdkNodeNotice: string | undefined;
+
+/**
+ * The AWS SDK warns about Node.js < 22 once per process, and a run has several
+ * (a batch process per step, the end-of-run step, a re-run with its base): the
+ * warning repeated in one run's output. It is turned off for the whole run here
+ * (Nx hands this hook's environment to the task processes) and said once by
+ * the pre-run check when the run uses an S3 store, the only store that loads
+ * the SDK. A user who set the variable decides alone.
+ */
+function silenceSdkNodeWarning(): void {
+  if (process.env[SDK_NODE_WARNING_OFF] !== undefined) return;
+  process.env[SDK_NODE_WARNING_OFF] = 'true';
+  if (Number(process.versions.node.split('.')[0]) < 22) {
+    sdkNodeNotice = `note: Node.js ${process.version}: AWS SDK for JavaScript v3 releases after the first week of January 2027 need Node.js 22 or newer (this workspace pins SDK versions that run on ${process.version}).`;
+  }
+}
 
 /**
  * After the last task of a run: renders the tfvars of every biome the run
@@ -155,6 +178,9 @@ async function check(run: RunSelection, context: Parameters<PreTasksExecution>[1
       if (run.biome === '') throw new BiomeError('OPTIONS_INVALID', '--biome was given without a value.', 'Pass --biome=<env> or --biome=<env>-<suffix>, e.g. --biome=dev-bob.');
       const config = await loadWorkspaceConfig(context.workspaceRoot);
       const biome = parseBiomeName(run.biome, config);
+      const { resolveStoreUrl } = await import('./core/config');
+      if (sdkNodeNotice && resolveStoreUrl(biome.environment, process.env).startsWith('s3://')) console.warn(sdkNodeNotice);
+      sdkNodeNotice = undefined;
       if (run.deploys) {
         const { preflightDeploy, checkDataSetsOf } = await import('./operations/preflight');
         const { readCachedProjectGraph } = await import('@nx/devkit');
