@@ -83,18 +83,23 @@ interface Buildspec {
   phases: Record<string, { commands: string[]; finally?: string[] }>;
 }
 
+/** What a script gets from buildspecs/install-terraform.sh: terraform installed, and the installer's own tools needed. */
+function terraformInstall(script: string, needs: Set<string>, installs: Set<string>): void {
+  if (!/bash buildspecs\/install-terraform\.sh/.test(script)) return;
+  const installerNeeds = commandsOf(readFileSync(join(WORKSPACE_ROOT, 'buildspecs/install-terraform.sh'), 'utf8'));
+  // The installer runs terraform only to see whether it is already there.
+  installerNeeds.delete('terraform');
+  for (const c of installerNeeds) needs.add(c);
+  installs.add('terraform');
+}
+
 /** What a buildspec runs, and what its install phase installs. */
 function buildspecNeeds(name: string): { needs: Set<string>; installs: Set<string> } {
   const spec = parse(readFileSync(join(WORKSPACE_ROOT, 'buildspecs', `${name}.yml`), 'utf8')) as Buildspec;
   const all = Object.values(spec.phases).flatMap((p) => [...p.commands, ...(p.finally ?? [])]).join('\n');
   const needs = commandsOf(all);
   const installs = new Set<string>();
-  if (/bash buildspecs\/install-terraform\.sh/.test(all)) {
-    for (const c of commandsOf(readFileSync(join(WORKSPACE_ROOT, 'buildspecs/install-terraform.sh'), 'utf8'))) needs.add(c);
-    installs.add('terraform');
-    // The installer runs terraform only to see whether it is already there.
-    needs.delete('terraform');
-  }
+  terraformInstall(all, needs, installs);
   // infra:deploy --apply and biome-destroy --terraform run terraform.
   if (/--apply|--terraform/.test(all) || /terraform="--terraform"/.test(all)) needs.add('terraform');
   return { needs, installs };
@@ -115,11 +120,16 @@ function jobNeeds(job: Job, globals: Record<string, string>): { needs: Set<strin
   for (const m of text.matchAll(/apt-get install ([^;}|&\n]*)/g)) {
     for (const pkg of m[1].split(/\s+/).filter((w) => w && !w.startsWith('-') && !w.startsWith('>'))) for (const c of PACKAGE_COMMANDS[pkg] ?? [pkg]) installs.add(c);
   }
-  if (/npx vitest run/.test(text)) for (const t of testSuiteTools()) needs.add(t);
-  // BIOME_RUNNER=nx (the default) runs the job's buildspec here, with --local.
+  terraformInstall(text, needs, installs);
+  // The test suite runs the real terraform (test/infra) besides the tools .ci/run installs.
+  if (/npx vitest run/.test(text)) for (const t of [...testSuiteTools(), 'terraform']) needs.add(t);
+  // BIOME_RUNNER=nx (the default) runs the job's buildspec here, with --local; so does a job that names one with --local.
   const vars = { ...globals, ...(job.variables ?? {}) };
-  if (/npx nx run infra:codebuild/.test(text) && vars.BIOME_RUNNER === 'nx' && vars.BUILDSPEC) {
-    const spec = buildspecNeeds(vars.BUILDSPEC);
+  const buildspecs = new Set<string>();
+  if (/npx nx run infra:codebuild/.test(text) && vars.BIOME_RUNNER === 'nx' && vars.BUILDSPEC) buildspecs.add(vars.BUILDSPEC);
+  for (const m of text.matchAll(/npx nx run infra:codebuild --buildspec=([a-z-]+) --local/g)) buildspecs.add(m[1]);
+  for (const name of buildspecs) {
+    const spec = buildspecNeeds(name);
     for (const t of spec.needs) needs.add(t);
     for (const t of spec.installs) installs.add(t);
   }
@@ -167,7 +177,32 @@ describe('every job\'s tools are on its own image (or installed by the job)', ()
     expect([...installs]).toContain('terraform');
   });
 
-  it.each(['deploy', 'promote', 'destroy'])('buildspecs/%s.yml finds everything it runs on the CodeBuild standard image', (name) => {
+  it('the test job installs terraform and mirrors the providers the stacks\' lock files pin into TF_PLUGIN_DIR, outside the checkout', () => {
+    const test = jobs.find(([name]) => name === 'test')![1];
+    const text = [...(test.before_script ?? []), ...(test.script ?? [])].join('\n');
+    expect([...jobNeeds(test, {}).installs]).toContain('terraform');
+    const dir = /export TF_PLUGIN_DIR=(\S+)/.exec(text)?.[1];
+    expect(dir).toBeDefined();
+    expect(dir!.startsWith('$CI_PROJECT_DIR')).toBe(false);
+    expect(text).toMatch(/for stack in "\$tf_copy"\/infra\/stacks\/\*\/; do[\s\S]*providers mirror "\$TF_PLUGIN_DIR"/);
+    // Every stack has a lock file, and the mirror serves every provider they pin.
+    for (const stack of ['biome', 'devops', 'shared']) {
+      const lock = readFileSync(join(WORKSPACE_ROOT, 'infra/stacks', stack, '.terraform.lock.hcl'), 'utf8');
+      expect([...lock.matchAll(/provider "([^"]+)"/g)].map((m) => m[1]), stack).toEqual(['registry.terraform.io/hashicorp/aws']);
+    }
+    // Without the install, the test job would lack terraform.
+    const without: Job = { ...test, script: test.script!.filter((line) => !line.includes('install-terraform.sh')) };
+    expect(missing(...(Object.values(jobNeeds(without, {})) as [Set<string>, Set<string>]), 'node:20-bookworm')).toEqual(['terraform']);
+  });
+
+  it('the fan-out render job runs buildspecs/deploy-batch.yml itself, which installs terraform for an applying render', () => {
+    const render = jobs.find(([name]) => name === 'deploy:fanout:render')![1];
+    const { needs, installs } = jobNeeds(render, (pipeline.variables ?? {}) as Record<string, string>);
+    expect([...needs]).toContain('terraform');
+    expect([...installs]).toContain('terraform');
+  });
+
+  it.each(['deploy', 'deploy-batch', 'promote', 'destroy'])('buildspecs/%s.yml finds everything it runs on the CodeBuild standard image', (name) => {
     const { needs, installs } = buildspecNeeds(name);
     expect(missing(needs, installs, 'aws/codebuild/amazonlinux-x86_64-standard:5.0')).toEqual([]);
   });
