@@ -1,8 +1,6 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { createServer, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -10,6 +8,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LAMBDA_RUNTIME, LAMBDA_NODE_RUNTIMES } from '../../tools/nx-biome/src/core/runtimes';
 import { S3Server, startS3rver } from '../support/s3rver';
+import { SageMakerDouble, startSageMakerDouble } from '../support/sagemaker-double';
 import { copyWorkspace, TempWorkspace, WORKSPACE_ROOT } from '../support/workspace';
 
 const run = promisify(execFile);
@@ -67,9 +66,7 @@ function nodeMajor(service: string): RegExp {
 let ws: TempWorkspace;
 let lambdaRoot: string;
 let s3: S3Server;
-let sagemaker: Server;
-let sagemakerUrl: string;
-const sagemakerCalls: { url: string; target: string | undefined; body: string }[] = [];
+let sagemaker: SageMakerDouble;
 
 beforeAll(async () => {
   ws = await copyWorkspace('artifacts-');
@@ -81,22 +78,11 @@ beforeAll(async () => {
   await symlink(join(WORKSPACE_ROOT, 'node_modules/@aws-sdk'), join(lambdaRoot, 'runtime/node_modules/@aws-sdk'), 'dir');
   await writeFile(join(lambdaRoot, 'runtime/bootstrap.cjs'), BOOTSTRAP);
   s3 = await startS3rver(['assay-data']);
-  // SageMaker runtime's InvokeEndpoint (REST JSON): POST /endpoints/<name>/invocations, the model's answer as the body.
-  sagemaker = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => (body += d));
-    req.on('end', () => {
-      sagemakerCalls.push({ url: req.url ?? '', target: req.headers['x-amzn-sagemaker-target-model'] as string | undefined, body });
-      const n = (JSON.parse(body) as { instances: unknown[] }).instances.length;
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ predictions: Array.from({ length: n }, (_, i) => 60.123 + i) }));
-    });
-  });
-  await new Promise<void>((resolve) => sagemaker.listen(0, '127.0.0.1', resolve));
-  sagemakerUrl = `http://127.0.0.1:${(sagemaker.address() as AddressInfo).port}`;
+  sagemaker = await startSageMakerDouble();
 }, 600_000);
 
 afterAll(async () => {
-  await new Promise((resolve) => sagemaker?.close(resolve));
+  await sagemaker?.stop();
   await s3?.stop();
   if (lambdaRoot) await rm(lambdaRoot, { recursive: true, force: true });
   await ws?.cleanup();
@@ -140,11 +126,11 @@ describe('service artifacts under their Lambda runtime\'s Node.js', () => {
   });
 
   it('grade-predict asks the biome\'s model target on the endpoint and returns the predictions, on its runtime\'s Node.js', async () => {
-    const out = await invoke('grade-predict', { samples: [{ sampleId: 'DDH-1', grades: { SiO2: 4, Al2O3: 2, P: 0.1 } }] }, { SAGEMAKER_ENDPOINT: 'geo-models-dev', MODEL_TARGET: 'dev-bob/ore-grade-abc.tar.gz', AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: sagemakerUrl });
+    const out = await invoke('grade-predict', { samples: [{ sampleId: 'DDH-1', grades: { SiO2: 4, Al2O3: 2, P: 0.1 } }] }, { SAGEMAKER_ENDPOINT: 'geo-models-dev', MODEL_TARGET: 'dev-bob/ore-grade-abc.tar.gz', AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: sagemaker.endpoint });
     expect(out.error).toBeUndefined();
     expect(out.node).toMatch(nodeMajor('grade-predict'));
     expect(out.result).toMatchObject({ predictions: [{ sampleId: 'DDH-1', predictedFe: 60.12, model: 'dev-bob/ore-grade-abc.tar.gz' }] });
-    expect(sagemakerCalls.at(-1)).toMatchObject({ url: '/endpoints/geo-models-dev/invocations', target: 'dev-bob/ore-grade-abc.tar.gz' });
+    expect(sagemaker.calls.at(-1)).toMatchObject({ url: '/endpoints/geo-models-dev/invocations', target: 'dev-bob/ore-grade-abc.tar.gz' });
   });
 
   it('the schema manager and the artifact deployer load (pg and their code bundled) and answer a malformed event with their own error', async () => {

@@ -185,8 +185,13 @@ const stateName = (service: string) => service.split('-').map((w) => w[0].toUppe
 
 /**
  * A starting definition for a new workflow: the given services invoked one
- * after the other (each one's output is the next one's input), by
- * `${service:<name>}` reference; a single Pass state when there are none.
+ * after the other by `${service:<name>}` reference; a single Pass state when
+ * there are none. Services rarely take each other's output as their input
+ * (grade-predict wants `{ samples }`; a service returns `{ biome, gitSha, ... }`),
+ * so no output is passed on blindly: every Task gets the workflow's state (the
+ * execution input, plus `results.<State>` of each earlier step) and keeps its
+ * own result under `results.<State>`. Each Task's Comment marks the place to
+ * narrow its Payload to exactly what the service expects.
  */
 export function scaffoldWorkflowDefinition(name: string, services: readonly string[]): Record<string, unknown> {
   if (services.length === 0) {
@@ -194,14 +199,18 @@ export function scaffoldWorkflowDefinition(name: string, services: readonly stri
   }
   const states: Record<string, unknown> = {};
   services.forEach((service, i) => {
-    states[stateName(service)] = {
+    const state = stateName(service);
+    const earlier = services.slice(0, i).map((s) => `$.results.${stateName(s)}`);
+    states[state] = {
       Type: 'Task',
+      Comment: `WIRE ${service}: its Payload is the workflow state (the execution input${earlier.length ? `, and ${earlier.join(', ')}` : ''}); replace "Payload.$" with exactly what ${service} expects, e.g. "Payload": { "samples.$": "$.samples" }.`,
       Resource: 'arn:aws:states:::lambda:invoke',
       Parameters: { FunctionName: `\${service:${service}}`, 'Payload.$': '$' },
-      OutputPath: '$.Payload',
+      ResultSelector: { 'output.$': '$.Payload' },
+      ResultPath: `$.results.${state}`,
       Retry: [LAMBDA_RETRY],
       ...(i + 1 < services.length ? { Next: stateName(services[i + 1]) } : { End: true }),
     };
   });
-  return { Comment: `${name}: ${services.join(' → ')}.`, StartAt: stateName(services[0]), States: states };
+  return { Comment: `${name}: ${services.join(', ')}, each with the workflow's input; results under $.results.`, StartAt: stateName(services[0]), States: states };
 }
