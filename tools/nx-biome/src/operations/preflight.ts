@@ -32,7 +32,7 @@ export async function preflightDeploy(input: {
   nxDefaultBase: string;
   env: Record<string, string | undefined>;
 }): Promise<{ plan?: DefaultBasePlan; note?: string }> {
-  const { workspaceRoot: root, config, biome, run, env } = input;
+  const { workspaceRoot: root, config, biome, env } = input;
   const deps = realDeps(root, config, env);
   const store = storeOf(deps, biome);
   const exists = await store.head(biomeMetaKey(biome.name));
