@@ -184,7 +184,11 @@ describe('every job\'s tools are on its own image (or installed by the job)', ()
     const dir = /export TF_PLUGIN_DIR=(\S+)/.exec(text)?.[1];
     expect(dir).toBeDefined();
     expect(dir!.startsWith('$CI_PROJECT_DIR')).toBe(false);
-    expect(text).toMatch(/for stack in "\$tf_copy"\/infra\/stacks\/\*\/; do[\s\S]*providers mirror "\$TF_PLUGIN_DIR"/);
+    expect(text).toContain('bash tools/ci/terraform-mirror.sh "$TF_PLUGIN_DIR"');
+    // The mirror script mirrors every stack, from a copy of infra/, with the tools the image has.
+    const mirror = readFileSync(join(WORKSPACE_ROOT, 'tools/ci/terraform-mirror.sh'), 'utf8');
+    expect(mirror).toMatch(/for stack in "\$work"\/infra\/stacks\/\*\/; do[\s\S]*providers mirror "\$dir"/);
+    expect(missing(commandsOf(mirror), new Set(['terraform']), 'node:20-bookworm')).toEqual([]);
     // Every stack has a lock file, and the mirror serves every provider they pin.
     for (const stack of ['biome', 'devops', 'shared']) {
       const lock = readFileSync(join(WORKSPACE_ROOT, 'infra/stacks', stack, '.terraform.lock.hcl'), 'utf8');
