@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../tools/nx-biome/src/adapters/store/open-store';
 import { StorePort } from '../../tools/nx-biome/src/adapters/store/store';
 import { auditBiome, partialArtifacts } from '../faults/audit';
@@ -35,6 +35,24 @@ beforeAll(async () => {
   fx = await createDeployFixture(PROJECTS.map((name) => ({ name, bytes: 96 * 1024 })));
   for (const p of PROJECTS) await fx.package(p);
   store = openStore(env.BIOME_STORE, fx.root);
+});
+
+let stores = 0;
+
+/**
+ * Every test, and every retry of one, deploys into a store prefix of its own:
+ * artifacts are shared between biomes by key, so a shared store would let one
+ * test's uploads (or a partial object a fault left) change what the next sees.
+ */
+beforeEach(() => {
+  env = { ...env, BIOME_STORE: `s3://${BUCKET}/conc-${++stores}` };
+  process.env.BIOME_STORE = env.BIOME_STORE;
+  store = openStore(env.BIOME_STORE, fx.root);
+});
+
+/** A test that failed before clearing its fault rules must not leave them to the next one. */
+afterEach(() => {
+  proxy?.clearRules();
 });
 
 afterAll(async () => {
@@ -132,8 +150,9 @@ describe('concurrent deploys and renders', () => {
     for (const p of ['mill-a', 'mill-b']) await fx.package(p);
 
     // Deploy A renders the biome, but the store's answer to its ledger listing arrives late.
-    proxy.addRule({ match: { method: 'GET', path: /list-type=2.*prefix=conc%2Fbiomes%2Fdev-race%2Fledger/ }, action: { kind: 'delay', ms: 700, phase: 'response' }, times: 1 });
-    const listed = proxy.waitFor({ method: 'GET', path: /prefix=conc%2Fbiomes%2Fdev-race%2Fledger/ });
+    const ledgerPrefix = encodeURIComponent(`${env.BIOME_STORE.replace(`s3://${BUCKET}/`, '')}/biomes/dev-race/ledger`);
+    proxy.addRule({ match: { method: 'GET', path: new RegExp(`list-type=2.*prefix=${ledgerPrefix}`) }, action: { kind: 'delay', ms: 700, phase: 'response' }, times: 1 });
+    const listed = proxy.waitFor({ method: 'GET', path: new RegExp(`prefix=${ledgerPrefix}`) });
     const renderA = fx.render('dev-race', env);
     await listed;
     // Meanwhile deploy B records new versions of mill-a and mill-b, adds mill-c, and renders.

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../tools/nx-biome/src/adapters/store/open-store';
 import { StorePort } from '../../tools/nx-biome/src/adapters/store/store';
 import { readLedger } from '../../tools/nx-biome/src/operations/ledger-store';
@@ -40,6 +40,24 @@ beforeAll(async () => {
   for (const p of [...PROJECTS, 'vein-d']) await fx.package(p);
   store = openStore(env.BIOME_STORE, fx.root);
 }, 300_000);
+
+let stores = 0;
+
+/**
+ * Every test, and every retry of one, deploys into a store prefix of its own:
+ * artifacts are shared between biomes by key, so a shared store would let one
+ * test's uploads (or a partial object a fault left) change what the next sees.
+ */
+beforeEach(() => {
+  env = { ...env, BIOME_STORE: `s3://${BUCKET}/races-${++stores}` };
+  process.env.BIOME_STORE = env.BIOME_STORE;
+  store = openStore(env.BIOME_STORE, fx.root);
+});
+
+/** A test that failed before clearing its fault rules must not leave them to the next one. */
+afterEach(() => {
+  proxy?.clearRules();
+});
 
 afterAll(async () => {
   process.env = saved;
