@@ -37,7 +37,7 @@ describe('Lambda runtimes', () => {
 
   it('refuses nodejs20.x from the day Lambda deprecated it, naming the dates and the fix; accepts it the day before', () => {
     expect(checkLambdaRuntime({ project: 'assay-ingest', runtime: 'nodejs20.x', today: '2025-12-01' })).toBeUndefined();
-    expect(checkLambdaRuntime({ project: 'assay-ingest', runtime: 'nodejs20.x', today: '2026-04-29' })).toMatch(/deprecates on 2026-04-30 \(1 days\): move it to nodejs22.x/);
+    expect(checkLambdaRuntime({ project: 'assay-ingest', runtime: 'nodejs20.x', today: '2026-04-29' })).toMatch(/deprecates on 2026-04-30 \(1 day\): move it to nodejs22.x/);
     const on = errorOf(() => checkLambdaRuntime({ project: 'assay-ingest', runtime: 'nodejs20.x', today: '2026-04-30' }));
     expect(on.code).toBe('RUNTIME_DEPRECATED');
     expect(on.message).toBe('service assay-ingest runs on nodejs20.x, which Lambda deprecated on 2026-04-30; from 2026-08-31 Lambda refuses to create functions on it.');

@@ -62,6 +62,6 @@ export function checkLambdaRuntime(input: { project: string; runtime: string; to
     );
   }
   const daysLeft = Math.round((Date.parse(`${known.deprecated}T00:00:00Z`) - Date.parse(`${day}T00:00:00Z`)) / 86_400_000);
-  if (daysLeft <= WARN_DAYS) return `service ${project} runs on ${runtime}, which Lambda deprecates on ${known.deprecated} (${daysLeft} days): move it to ${DEFAULT_LAMBDA_RUNTIME}.`;
+  if (daysLeft <= WARN_DAYS) return `service ${project} runs on ${runtime}, which Lambda deprecates on ${known.deprecated} (${daysLeft} day${daysLeft === 1 ? '' : 's'}): move it to ${DEFAULT_LAMBDA_RUNTIME}.`;
   return undefined;
 }
