@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startS3rver, S3Server } from '../support/s3rver';
 import { artifactFileName, PackageManifest } from '../../tools/nx-biome/src/core/artifact';
 import { parseWorkspaceConfig, WorkspaceConfig } from '../../tools/nx-biome/src/core/config';
@@ -43,15 +43,18 @@ describe.each([
   const deploy = (p: ReturnType<typeof packaged>, now = new Date()) =>
     deployProject({ store, config, biome, manifest: p.manifest, readBody: async () => (bodyReads++, p.body), now, deployedBy: 'amy', allowDirty: false, dryRun: false });
 
+  let stores = 0;
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'verified-unchanged-'));
     if (useS3) {
       server = await startS3rver(['geo-ver']);
       Object.assign(process.env, server.env);
-      store = openStore('s3://geo-ver/store', root);
-    } else {
-      store = openStore('file://.biome-store/dev', root);
     }
+  });
+  // A store of its own for every test and every retry: what one left never decides another's outcome.
+  beforeEach(() => {
+    stores++;
+    store = openStore(useS3 ? `s3://geo-ver/store-${stores}` : `file://.biome-store/dev-${stores}`, root);
   });
   afterAll(async () => {
     process.env = saved;
