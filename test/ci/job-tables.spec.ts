@@ -7,7 +7,9 @@ import { WORKSPACE_ROOT } from '../support/workspace';
 /** GitLab's reserved top-level keywords: every other key not starting with "." is a job. */
 const KEYWORDS = new Set(['workflow', 'stages', 'variables', 'default', 'include', 'image', 'services', 'cache', 'before_script', 'after_script']);
 
-const jobs = Object.keys(parse(readFileSync(join(WORKSPACE_ROOT, '.gitlab-ci.yml'), 'utf8'), { logLevel: 'error' }) as Record<string, unknown>).filter((k) => !k.startsWith('.') && !KEYWORDS.has(k));
+const jobsOf = (file: string) => Object.keys(parse(readFileSync(join(WORKSPACE_ROOT, file), 'utf8'), { logLevel: 'error' }) as Record<string, unknown>).filter((k) => !k.startsWith('.') && !KEYWORDS.has(k));
+/** The pipeline's jobs and those of the child pipeline its deploy:fanout trigger starts. */
+const jobs = [...jobsOf('.gitlab-ci.yml'), ...jobsOf('.gitlab/ci/deploy-fanout.yml')];
 
 /** The lines of a markdown section (from its heading to the next heading of the same or a higher level). */
 function section(file: string, heading: string): string {
@@ -22,7 +24,7 @@ function section(file: string, heading: string): string {
 
 describe('the job tables name every job of .gitlab-ci.yml', () => {
   it('the pipeline has the jobs the tables must show (board and drift among them)', () => {
-    expect(jobs).toEqual(expect.arrayContaining(['lint', 'test', 'deploy:mr', 'reap', 'drift', 'board', 'pages', 'deploy:fanout:render']));
+    expect(jobs).toEqual(expect.arrayContaining(['lint', 'test', 'deploy:mr', 'reap', 'drift', 'board', 'pages', 'deploy:fanout', 'deploy:fanout:shard', 'deploy:fanout:render']));
   });
 
   it.each([
