@@ -115,15 +115,27 @@ describe('30% of requests answered 503 SlowDown', () => {
     expect(gaps.length).toBeGreaterThan(2);
     expect(new Set(gaps).size).toBeGreaterThan(1);
     expect(Math.max(...seen.filter((r) => r.attempt).map((r) => r.attempt!))).toBeGreaterThan(1);
-    const recorded = await expectSound('dev-slow', results.filter((r) => r.ok).map((r) => r.project));
+    const recorded = await expectSound(
+      'dev-slow',
+      results.filter((r) => r.ok).map((r) => r.project),
+    );
     const failed = results.filter((r) => !r.ok).map((r) => r.project);
     expect(PROJECTS.slice(0, 3).filter((p) => !recorded.includes(p))).toEqual(failed);
     for (const r of results.filter((x) => !x.ok)) expect(r.error?.code).toBe('STORE_UNREACHABLE');
-    figures.note('slowDown30', { requests: seen.length, slowed, retriedCalls: gaps.length, failed, maxInFlight: proxy.maxInFlight });
+    figures.note('slowDown30', {
+      requests: seen.length,
+      slowed,
+      retriedCalls: gaps.length,
+      failed,
+      maxInFlight: proxy.maxInFlight,
+    });
   });
 
   it('when throttling outlasts the retries: a non-zero result that lists exactly what was not published, and a re-run completes', async () => {
-    proxy.addRule({ match: { path: /\/(artifacts|biomes\/dev-throttled\/(ledger|history))\/mill-[de]\b/ }, action: { kind: 'slowDown' } });
+    proxy.addRule({
+      match: { path: /\/(artifacts|biomes\/dev-throttled\/(ledger|history))\/mill-[de]\b/ },
+      action: { kind: 'slowDown' },
+    });
     const started = Date.now();
     const results = await deployAll(['mill-c', 'mill-d', 'mill-e'], 'dev-throttled', 3);
     figures.note('throttledRunMs', Date.now() - started);
@@ -145,18 +157,27 @@ describe('concurrent deploys and renders', () => {
     // A second commit with new bytes for two projects: deploy "B" changes them while "A" renders.
     await fx.deploy('mill-a', 'dev-race', env);
     await fx.deploy('mill-b', 'dev-race', env);
-    for (const p of ['mill-a', 'mill-b']) await writeFile(join(fx.root, 'dist/apps/services', p, 'index.js'), noise(`${p}-v2`, 96 * 1024));
+    for (const p of ['mill-a', 'mill-b'])
+      await writeFile(join(fx.root, 'dist/apps/services', p, 'index.js'), noise(`${p}-v2`, 96 * 1024));
     execFileSync('git', ['commit', '-q', '--allow-empty', '-m', 'v2'], { cwd: fx.root });
     for (const p of ['mill-a', 'mill-b']) await fx.package(p);
 
     // Deploy A renders the biome, but the store's answer to its ledger listing arrives late.
     const ledgerPrefix = encodeURIComponent(`${env.BIOME_STORE.replace(`s3://${BUCKET}/`, '')}/biomes/dev-race/ledger`);
-    proxy.addRule({ match: { method: 'GET', path: new RegExp(`list-type=2.*prefix=${ledgerPrefix}`) }, action: { kind: 'delay', ms: 700, phase: 'response' }, times: 1 });
+    proxy.addRule({
+      match: { method: 'GET', path: new RegExp(`list-type=2.*prefix=${ledgerPrefix}`) },
+      action: { kind: 'delay', ms: 700, phase: 'response' },
+      times: 1,
+    });
     const listed = proxy.waitFor({ method: 'GET', path: new RegExp(`prefix=${ledgerPrefix}`) });
     const renderA = fx.render('dev-race', env);
     await listed;
     // Meanwhile deploy B records new versions of mill-a and mill-b, adds mill-c, and renders.
-    await Promise.all([fx.deploy('mill-a', 'dev-race', env), fx.deploy('mill-b', 'dev-race', env), fx.deploy('mill-c', 'dev-race', env)]);
+    await Promise.all([
+      fx.deploy('mill-a', 'dev-race', env),
+      fx.deploy('mill-b', 'dev-race', env),
+      fx.deploy('mill-c', 'dev-race', env),
+    ]);
     await fx.render('dev-race', env);
     await renderA;
     proxy.clearRules();
@@ -177,7 +198,10 @@ describe('concurrent deploys and renders', () => {
     const [a, b] = await Promise.all([deployAll(PROJECTS, 'dev-left', 3), deployAll(PROJECTS, 'dev-right', 3)]);
     expect([...a, ...b].filter((r) => !r.ok)).toEqual([]);
     await Promise.all([fx.render('dev-left', env), fx.render('dev-right', env)]);
-    for (const [biome, other] of [['dev-left', 'dev-right'], ['dev-right', 'dev-left']]) {
+    for (const [biome, other] of [
+      ['dev-left', 'dev-right'],
+      ['dev-right', 'dev-left'],
+    ]) {
       expect(await expectSound(biome, PROJECTS)).toEqual(PROJECTS);
       const audit = await auditBiome(store, biome);
       expect(audit.records.every((r) => r.biome === biome)).toBe(true);

@@ -34,9 +34,17 @@ const saved = { ...process.env };
 beforeAll(async () => {
   server = await startS3rver([BUCKET]);
   proxy = await startFaultProxy(server.port, 7);
-  env = { ...server.env, AWS_ENDPOINT_URL_S3: proxy.endpoint, BIOME_STORE: `s3://${BUCKET}/races`, BIOME_LOCK_WAIT_SECONDS: '120' };
+  env = {
+    ...server.env,
+    AWS_ENDPOINT_URL_S3: proxy.endpoint,
+    BIOME_STORE: `s3://${BUCKET}/races`,
+    BIOME_LOCK_WAIT_SECONDS: '120',
+  };
   Object.assign(process.env, env);
-  fx = await createDeployFixture([...PROJECTS, 'vein-d'].map((name) => ({ name, bytes: 32 * 1024 })), 'lifecycle-races-');
+  fx = await createDeployFixture(
+    [...PROJECTS, 'vein-d'].map((name) => ({ name, bytes: 32 * 1024 })),
+    'lifecycle-races-',
+  );
   for (const p of [...PROJECTS, 'vein-d']) await fx.package(p);
   store = openStore(env.BIOME_STORE, fx.root);
 }, 300_000);
@@ -69,11 +77,15 @@ afterAll(async () => {
 
 /** A lifecycle command in a child process (see lifecycle-worker.ts). */
 function runWorker(command: string, options: Record<string, unknown>): Promise<{ code: number; output: string }> {
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', join(__dirname, 'lifecycle-worker.ts'), command, fx.root, JSON.stringify(options)], {
-    cwd: WORKSPACE_ROOT,
-    env: { ...process.env, ...env, BIOME_DEPLOYED_BY: 'reaper' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['-r', '@swc-node/register', join(__dirname, 'lifecycle-worker.ts'), command, fx.root, JSON.stringify(options)],
+    {
+      cwd: WORKSPACE_ROOT,
+      env: { ...process.env, ...env, BIOME_DEPLOYED_BY: 'reaper' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
@@ -81,7 +93,10 @@ function runWorker(command: string, options: Record<string, unknown>): Promise<{
 }
 
 /** Deploys each project, keeping going after a failure; returns the failures. */
-async function deployEach(projects: string[], biome: string): Promise<{ project: string; code?: string; message: string }[]> {
+async function deployEach(
+  projects: string[],
+  biome: string,
+): Promise<{ project: string; code?: string; message: string }[]> {
   const failed: { project: string; code?: string; message: string }[] = [];
   await Promise.all(
     projects.map((p) =>

@@ -121,7 +121,10 @@ describe('a connection cut mid-upload', () => {
     const { env, store } = freshStore();
     const from = proxy.seen.length;
     proxy.addRule({ match: artifactPut('ore-b'), action: { kind: 'cut', afterBytes: 30_000 } });
-    const error = await fx.deploy('ore-b', 'dev-cut', env).then(() => undefined, (e) => e);
+    const error = await fx.deploy('ore-b', 'dev-cut', env).then(
+      () => undefined,
+      (e) => e,
+    );
     proxy.clearRules();
     expect(error?.code).toBe('STORE_UNREACHABLE');
     expect(error.message).toContain(env.BIOME_STORE);
@@ -198,13 +201,21 @@ describe('the server killed mid-run', () => {
 
     const from = proxy.seen.length;
     const again = await Promise.all(PROJECTS.map((p) => fx.deploy(p, biome, env)));
-    const uploadedNow = [...new Set(proxy.requests(artifactPut(), from).map((r) => /\/artifacts\/([a-z-]+)\//.exec(r.path)![1]))].sort();
+    const uploadedNow = [
+      ...new Set(proxy.requests(artifactPut(), from).map((r) => /\/artifacts\/([a-z-]+)\//.exec(r.path)![1])),
+    ].sort();
     expect(uploadedNow).toEqual(missing.sort());
     for (const r of again) {
-      expect(r.outcome).toBe(recorded.includes(r.project) ? 'unchanged' : missing.includes(r.project) ? 'uploaded' : 'present');
+      expect(r.outcome).toBe(
+        recorded.includes(r.project) ? 'unchanged' : missing.includes(r.project) ? 'uploaded' : 'present',
+      );
     }
     await expectStoreSound(store, biome, PROJECTS);
-    figures.note('killRun', { recordedBeforeRerun: recorded, missingOrPartialBeforeRerun: missing, partialLeftByServer: partial });
+    figures.note('killRun', {
+      recordedBeforeRerun: recorded,
+      missingOrPartialBeforeRerun: missing,
+      partialLeftByServer: partial,
+    });
   });
 
   it('never starts a multipart upload, so none can be left incomplete', async () => {

@@ -6,7 +6,15 @@ import { checkLambdaRuntime, DEFAULT_LAMBDA_RUNTIME, esbuildTargetFor } from '..
 import { WORKSPACE_ROOT } from '../support/workspace';
 
 function files(dir: string, ext: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.name.startsWith('.') ? [] : e.isDirectory() ? files(join(dir, e.name), ext) : e.name.endsWith(ext) ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.name.startsWith('.')
+      ? []
+      : e.isDirectory()
+        ? files(join(dir, e.name), ext)
+        : e.name.endsWith(ext)
+          ? [join(dir, e.name)]
+          : [],
+  );
 }
 
 /**
@@ -22,17 +30,21 @@ describe('runtimes named in the repository', () => {
     for (const file of files(join(WORKSPACE_ROOT, 'infra'), '.tf')) {
       for (const m of readFileSync(file, 'utf8').matchAll(/"(nodejs[0-9]+\.x)"/g)) {
         found.push(`${relative(WORKSPACE_ROOT, file)}: ${m[1]}`);
-        expect(() => checkLambdaRuntime({ project: relative(WORKSPACE_ROOT, file), runtime: m[1], today })).not.toThrow();
+        expect(() =>
+          checkLambdaRuntime({ project: relative(WORKSPACE_ROOT, file), runtime: m[1], today }),
+        ).not.toThrow();
       }
     }
-    expect(found).toEqual(expect.arrayContaining([
-      `infra/modules/lambda-service/variables.tf: ${DEFAULT_LAMBDA_RUNTIME}`,
-      `infra/stacks/shared/artifact-deployer.tf: ${DEFAULT_LAMBDA_RUNTIME}`,
-      `infra/stacks/shared/schema-manager.tf: ${DEFAULT_LAMBDA_RUNTIME}`,
-    ]));
+    expect(found).toEqual(
+      expect.arrayContaining([
+        `infra/modules/lambda-service/variables.tf: ${DEFAULT_LAMBDA_RUNTIME}`,
+        `infra/stacks/shared/artifact-deployer.tf: ${DEFAULT_LAMBDA_RUNTIME}`,
+        `infra/stacks/shared/schema-manager.tf: ${DEFAULT_LAMBDA_RUNTIME}`,
+      ]),
+    );
   });
 
-  it('each service builds for the Node.js of its runtime (settings.runtime, else the default; the inferred build targets the default\'s)', () => {
+  it("each service builds for the Node.js of its runtime (settings.runtime, else the default; the inferred build targets the default's)", () => {
     expect(ESBUILD_TARGET).toBe(esbuildTargetFor(DEFAULT_LAMBDA_RUNTIME));
     const services = readdirSync(join(WORKSPACE_ROOT, 'apps/services'));
     expect(services.length).toBeGreaterThan(0);

@@ -83,7 +83,11 @@ export function readPath(data: Json, path: string): Json {
 
 function mustRead(data: Json, path: string, where: string): Json {
   const value = readPath(data, path);
-  if (value === undefined) throw new ExecutionFailed('States.Runtime', `${where}: the path ${path} matches nothing in ${JSON.stringify(data).slice(0, 200)}`);
+  if (value === undefined)
+    throw new ExecutionFailed(
+      'States.Runtime',
+      `${where}: the path ${path} matches nothing in ${JSON.stringify(data).slice(0, 200)}`,
+    );
   return value;
 }
 
@@ -91,7 +95,8 @@ function writePath(data: Json, path: string | null | undefined, value: Json): Js
   if (path === null) return data;
   if (path === undefined || path === '$') return value;
   const keys = steps(path);
-  const root: Record<string | number, Json> = data !== null && typeof data === 'object' ? structuredClone(data as object) as Record<string, Json> : {};
+  const root: Record<string | number, Json> =
+    data !== null && typeof data === 'object' ? (structuredClone(data as object) as Record<string, Json>) : {};
   let node = root;
   for (const key of keys.slice(0, -1)) {
     if (node[key] === null || typeof node[key] !== 'object') node[key] = {};
@@ -108,7 +113,8 @@ function fillTemplate(template: Json, input: Json, where: string): Json {
   const out: Record<string, Json> = {};
   for (const [key, value] of Object.entries(template)) {
     if (key.endsWith('.$')) {
-      if (typeof value !== 'string' || !value.startsWith('$')) throw new Error(`${where}: ${key} is not a reference path (intrinsic functions are not supported)`);
+      if (typeof value !== 'string' || !value.startsWith('$'))
+        throw new Error(`${where}: ${key} is not a reference path (intrinsic functions are not supported)`);
       out[key.slice(0, -2)] = mustRead(input, value, where);
     } else out[key] = fillTemplate(value, input, where);
   }
@@ -143,7 +149,12 @@ function targetOf(parameters: Json, resource: string | undefined): string {
 }
 
 /** Runs a definition with an input; resolves with the output, rejects with ExecutionFailed. `calls` records each task's target and payload. */
-export async function runDefinition(definition: Definition, input: Json, handlers: Record<string, Handler>, calls: { service: string; payload: Json }[] = []): Promise<Json> {
+export async function runDefinition(
+  definition: Definition,
+  input: Json,
+  handlers: Record<string, Handler>,
+  calls: { service: string; payload: Json }[] = [],
+): Promise<Json> {
   let name: string | undefined = definition.StartAt;
   let data = input;
   for (let transitions = 0; name !== undefined; transitions++) {
@@ -151,7 +162,8 @@ export async function runDefinition(definition: Definition, input: Json, handler
     const state: State | undefined = definition.States[name];
     if (!state) throw new Error(`no state named ${name}`);
     const where = `state ${name}`;
-    const effective: Json = state.InputPath === null ? {} : state.InputPath ? mustRead(data, state.InputPath, where) : data;
+    const effective: Json =
+      state.InputPath === null ? {} : state.InputPath ? mustRead(data, state.InputPath, where) : data;
     if (state.Type === 'Fail') throw new ExecutionFailed(state.Error ?? 'States.Fail', state.Cause ?? '');
     if (state.Type === 'Choice') {
       const choice: Choice | undefined = state.Choices?.find((c) => matches(c, effective));
@@ -164,10 +176,14 @@ export async function runDefinition(definition: Definition, input: Json, handler
     if (state.Type === 'Pass') result = state.Result ?? parameters;
     else if (state.Type === 'Succeed') result = parameters;
     else if (state.Type === 'Task') {
-      const service = targetOf(state.Parameters === undefined ? undefined : parameters, state.Resource === 'arn:aws:states:::lambda:invoke' ? undefined : state.Resource);
+      const service = targetOf(
+        state.Parameters === undefined ? undefined : parameters,
+        state.Resource === 'arn:aws:states:::lambda:invoke' ? undefined : state.Resource,
+      );
       const handler = handlers[service];
       if (!handler) throw new Error(`${where}: no handler for ${service}`);
-      const payload = state.Resource === 'arn:aws:states:::lambda:invoke' ? (parameters as { Payload?: Json }).Payload : parameters;
+      const payload =
+        state.Resource === 'arn:aws:states:::lambda:invoke' ? (parameters as { Payload?: Json }).Payload : parameters;
       calls.push({ service, payload });
       let answer: Json;
       try {

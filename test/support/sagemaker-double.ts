@@ -22,9 +22,15 @@ export async function startSageMakerDouble(): Promise<SageMakerDouble> {
     let body = '';
     req.on('data', (d) => (body += d));
     req.on('end', () => {
-      calls.push({ url: req.url ?? '', target: req.headers['x-amzn-sagemaker-target-model'] as string | undefined, body });
+      calls.push({
+        url: req.url ?? '',
+        target: req.headers['x-amzn-sagemaker-target-model'] as string | undefined,
+        body,
+      });
       const n = (JSON.parse(body) as { instances: unknown[] }).instances.length;
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ predictions: Array.from({ length: n }, (_, i) => 60.123 + i) }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ predictions: Array.from({ length: n }, (_, i) => 60.123 + i) }));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

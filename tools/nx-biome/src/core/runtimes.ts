@@ -8,7 +8,9 @@ import { BiomeError } from './errors';
  * `blockUpdate` none can be updated. This table is the only place these dates
  * live: update it when AWS announces a new runtime or moves a date.
  */
-export const LAMBDA_NODE_RUNTIMES: Readonly<Record<string, { node: number; deprecated: string; blockCreate?: string; blockUpdate?: string }>> = {
+export const LAMBDA_NODE_RUNTIMES: Readonly<
+  Record<string, { node: number; deprecated: string; blockCreate?: string; blockUpdate?: string }>
+> = {
   'nodejs16.x': { node: 16, deprecated: '2024-06-12', blockCreate: '2026-02-28', blockUpdate: '2026-03-31' },
   'nodejs18.x': { node: 18, deprecated: '2025-09-01', blockCreate: '2026-02-03', blockUpdate: '2026-03-09' },
   'nodejs20.x': { node: 20, deprecated: '2026-04-30', blockCreate: '2026-08-31', blockUpdate: '2026-09-30' },
@@ -38,7 +40,11 @@ const WARN_DAYS = 120;
 
 function unknownRuntime(runtime: string, where: string): BiomeError {
   const names = Object.keys(LAMBDA_NODE_RUNTIMES).join(', ');
-  return new BiomeError('RUNTIME_UNSUPPORTED', `${where}: "${runtime}" is not a Lambda Node.js runtime this plugin knows (${names}).`, `Set settings.runtime in the project's package target to ${DEFAULT_LAMBDA_RUNTIME} (or remove it for the default ${DEFAULT_LAMBDA_RUNTIME}).`);
+  return new BiomeError(
+    'RUNTIME_UNSUPPORTED',
+    `${where}: "${runtime}" is not a Lambda Node.js runtime this plugin knows (${names}).`,
+    `Set settings.runtime in the project's package target to ${DEFAULT_LAMBDA_RUNTIME} (or remove it for the default ${DEFAULT_LAMBDA_RUNTIME}).`,
+  );
 }
 
 /**
@@ -54,14 +60,24 @@ export function checkLambdaRuntime(input: { project: string; runtime: string; to
   if (!known) throw unknownRuntime(runtime, `service ${project}`);
   const day = today.slice(0, 10);
   if (day >= known.deprecated) {
-    const blocked = known.blockUpdate && day >= known.blockUpdate ? `; since ${known.blockUpdate} Lambda refuses to update functions on it` : known.blockCreate && day >= known.blockCreate ? `; since ${known.blockCreate} Lambda refuses to create functions on it` : known.blockCreate ? `; from ${known.blockCreate} Lambda refuses to create functions on it` : '';
+    const blocked =
+      known.blockUpdate && day >= known.blockUpdate
+        ? `; since ${known.blockUpdate} Lambda refuses to update functions on it`
+        : known.blockCreate && day >= known.blockCreate
+          ? `; since ${known.blockCreate} Lambda refuses to create functions on it`
+          : known.blockCreate
+            ? `; from ${known.blockCreate} Lambda refuses to create functions on it`
+            : '';
     throw new BiomeError(
       'RUNTIME_DEPRECATED',
       `service ${project} runs on ${runtime}, which Lambda deprecated on ${known.deprecated}${blocked}.`,
       `Set settings.runtime to ${DEFAULT_LAMBDA_RUNTIME} (or remove it for the default) and the build's target to ${esbuildTargetFor(DEFAULT_LAMBDA_RUNTIME)} in its project.json, then deploy it again.`,
     );
   }
-  const daysLeft = Math.round((Date.parse(`${known.deprecated}T00:00:00Z`) - Date.parse(`${day}T00:00:00Z`)) / 86_400_000);
-  if (daysLeft <= WARN_DAYS) return `service ${project} runs on ${runtime}, which Lambda deprecates on ${known.deprecated} (${daysLeft} day${daysLeft === 1 ? '' : 's'}): move it to ${DEFAULT_LAMBDA_RUNTIME}.`;
+  const daysLeft = Math.round(
+    (Date.parse(`${known.deprecated}T00:00:00Z`) - Date.parse(`${day}T00:00:00Z`)) / 86_400_000,
+  );
+  if (daysLeft <= WARN_DAYS)
+    return `service ${project} runs on ${runtime}, which Lambda deprecates on ${known.deprecated} (${daysLeft} day${daysLeft === 1 ? '' : 's'}): move it to ${DEFAULT_LAMBDA_RUNTIME}.`;
   return undefined;
 }

@@ -17,7 +17,10 @@ function longestLine(text: string): number {
  */
 export function fitColumnWidths(cells: string[][], maxWidth: number): number[] | undefined {
   const columns = cells[0]?.length ?? 0;
-  const natural = Array.from({ length: columns }, (_, i) => Math.max(...cells.map((row) => longestLine(row[i] ?? ''))) + 2);
+  const natural = Array.from(
+    { length: columns },
+    (_, i) => Math.max(...cells.map((row) => longestLine(row[i] ?? ''))) + 2,
+  );
   const budget = maxWidth - (columns + 1);
   const widths = [...natural];
   let total = widths.reduce((a, b) => a + b, 0);
@@ -40,7 +43,11 @@ export function fitColumnWidths(cells: string[][], maxWidth: number): number[] |
 export function renderTable(head: string[], rows: (string | number)[][], maxWidth = MAX_TABLE_WIDTH): string {
   const cells = [head, ...rows.map((row) => row.map(String))];
   const colWidths = fitColumnWidths(cells, maxWidth);
-  const table = new Table({ head, style: { head: [], border: [], compact: true }, ...(colWidths ? { colWidths, wordWrap: true, wrapOnWordBoundary: true } : {}) });
+  const table = new Table({
+    head,
+    style: { head: [], border: [], compact: true },
+    ...(colWidths ? { colWidths, wordWrap: true, wrapOnWordBoundary: true } : {}),
+  });
   for (const row of cells.slice(1)) table.push(row);
   return table.toString();
 }

@@ -5,7 +5,17 @@ import { BiomeRef, biomeBucketName, databaseSchemaName, resourceName } from './n
 import { BiomeError } from './errors';
 import { checkLambdaRuntime, DEFAULT_LAMBDA_RUNTIME } from './runtimes';
 import { referencedServices, SERVICE_REFERENCE } from './service-reference';
-import { checkSettings, dataSetBucketName, dataSetPrefixVariable, parseSecretReference, resolveDataSets, resolveSettings, ResolvedSettings, SecretReference, secretArn } from './settings';
+import {
+  checkSettings,
+  dataSetBucketName,
+  dataSetPrefixVariable,
+  parseSecretReference,
+  resolveDataSets,
+  resolveSettings,
+  ResolvedSettings,
+  SecretReference,
+  secretArn,
+} from './settings';
 
 export interface ServiceVars {
   function_name: string;
@@ -99,7 +109,12 @@ export function resolveWorkflowDefinition(template: string, config: WorkspaceCon
  * execution traces back to a commit (the console shows the definition of
  * each execution).
  */
-export function renderWorkflowDefinition(template: string, config: WorkspaceConfig, biome: BiomeRef, trace: string): string {
+export function renderWorkflowDefinition(
+  template: string,
+  config: WorkspaceConfig,
+  biome: BiomeRef,
+  trace: string,
+): string {
   const resolved = resolveWorkflowDefinition(template, config, biome);
   let definition: Record<string, unknown>;
   try {
@@ -121,11 +136,21 @@ function recordedSettings(config: WorkspaceConfig, biome: BiomeRef, r: LedgerRec
   const recorded = r.resolvedSettings;
   if (!recorded) return resolveSettings({ config, biome, project: r.project, kind: r.kind, settings: r.settings });
   const layerText = `the ledger record of ${r.project} in ${biome.name}`;
-  const environment = checkSettings({ layerText, values: recorded.environment ?? {}, config, environment: biome.environment.name });
+  const environment = checkSettings({
+    layerText,
+    values: recorded.environment ?? {},
+    config,
+    environment: biome.environment.name,
+  });
   const secrets = Object.entries(environment)
     .map(([key, value]) => parseSecretReference(key, value))
     .filter((x): x is SecretReference => !!x);
-  return { environment, sources: recorded.sources ?? {}, secrets, dataSets: resolveDataSets(biome.environment, r.project, Object.keys(recorded.dataSets ?? {}).sort()) };
+  return {
+    environment,
+    sources: recorded.sources ?? {},
+    secrets,
+    dataSets: resolveDataSets(biome.environment, r.project, Object.keys(recorded.dataSets ?? {}).sort()),
+  };
 }
 
 /**
@@ -175,7 +200,10 @@ export function renderTfvars(input: {
     }
     if (model) {
       if (models[model]) environment.MODEL_TARGET = models[model].target_path;
-      else warnings.push(`service ${r.project} uses model "${model}", which biome ${biome.name} does not record yet; MODEL_TARGET is left unset.`);
+      else
+        warnings.push(
+          `service ${r.project} uses model "${model}", which biome ${biome.name} does not record yet; MODEL_TARGET is left unset.`,
+        );
     }
     const runtime = str(s.runtime, DEFAULT_LAMBDA_RUNTIME);
     if (input.today) {
@@ -201,13 +229,22 @@ export function renderTfvars(input: {
       model,
       deployed_at: r.deployedAt,
       data_sets: resolved.dataSets,
-      ssm_parameter_arns: resolved.secrets.filter((x) => x.service === 'ssm').map((x) => secretArn(biome.environment, x)),
-      secret_arns: resolved.secrets.filter((x) => x.service === 'secretsmanager').map((x) => secretArn(biome.environment, x)),
+      ssm_parameter_arns: resolved.secrets
+        .filter((x) => x.service === 'ssm')
+        .map((x) => secretArn(biome.environment, x)),
+      secret_arns: resolved.secrets
+        .filter((x) => x.service === 'secretsmanager')
+        .map((x) => secretArn(biome.environment, x)),
     };
   }
   // Every service on a refused runtime in one error, before anything is written or planned.
   if (runtimeProblems.length === 1) throw runtimeProblems[0];
-  if (runtimeProblems.length > 1) throw new BiomeError(runtimeProblems[0].code, runtimeProblems.map((p) => p.message).join('\n  '), runtimeProblems[0].hint);
+  if (runtimeProblems.length > 1)
+    throw new BiomeError(
+      runtimeProblems[0].code,
+      runtimeProblems.map((p) => p.message).join('\n  '),
+      runtimeProblems[0].hint,
+    );
   const workflows: Record<string, WorkflowVars> = {};
   for (const r of records.filter((r) => r.kind === 'workflow')) {
     const template = str(r.settings.definition, '{}');

@@ -46,7 +46,12 @@ export async function preflightDeploy(input: {
  * a pipeline, a refusal when the name is a typing slip away from an existing
  * biome (planNewBiome). A biome with records but no biome.json exists.
  */
-async function checkNewBiome(store: StorePort, config: WorkspaceConfig, biome: BiomeRef, env: Record<string, string | undefined>): Promise<string | undefined> {
+async function checkNewBiome(
+  store: StorePort,
+  config: WorkspaceConfig,
+  biome: BiomeRef,
+  env: Record<string, string | undefined>,
+): Promise<string | undefined> {
   const { biomes } = await biomesOfEnvironment(store, config, biome.environment.name);
   const existing = biomes.map((b) => b.name);
   if (existing.includes(biome.name)) return undefined;
@@ -55,14 +60,24 @@ async function checkNewBiome(store: StorePort, config: WorkspaceConfig, biome: B
   return planNewBiome({ biome, existing, pipeline, store: store.url }).message;
 }
 
-async function planBase(input: Parameters<typeof preflightDeploy>[0], store: StorePort, git: GitPort): Promise<DefaultBasePlan | undefined> {
+async function planBase(
+  input: Parameters<typeof preflightDeploy>[0],
+  store: StorePort,
+  git: GitPort,
+): Promise<DefaultBasePlan | undefined> {
   const { workspaceRoot: root, biome, run, env } = input;
   if (!run.affected || run.base !== undefined || env.NX_BASE || env[BASE_RESOLVED_VARIABLE]) return undefined;
   const { base, seed, mergedWithHead } = await findBiomeBase({ store, biome: biome.name, git });
   const nxBase = await resolveCommit(root, input.nxDefaultBase);
   const head = await resolveCommit(root, 'HEAD');
   const nxBaseSha = nxBase && head ? await mergeBase(root, nxBase, head) : undefined;
-  return planDefaultBase({ biome: biome.name, argv: input.argv, biomeBase: base, nxBaseSha, ...(seed ? { seed: { ...seed, mergedWithHead } } : {}) });
+  return planDefaultBase({
+    biome: biome.name,
+    argv: input.argv,
+    biomeBase: base,
+    nxBaseSha,
+    ...(seed ? { seed: { ...seed, mergedWithHead } } : {}),
+  });
 }
 
 /**
@@ -70,7 +85,11 @@ async function planBase(input: Parameters<typeof preflightDeploy>[0], store: Sto
  * target's `settings.dataSets`) all exist in the biome's environment; one
  * DATA_SET_UNKNOWN names every missing one before any task runs.
  */
-export function checkDataSetsOf(graph: Pick<ProjectGraph, 'nodes'>, projects: string[] | undefined, biome: BiomeRef): void {
+export function checkDataSetsOf(
+  graph: Pick<ProjectGraph, 'nodes'>,
+  projects: string[] | undefined,
+  biome: BiomeRef,
+): void {
   const problems: BiomeError[] = [];
   for (const name of projects ?? Object.keys(graph.nodes)) {
     const targets = graph.nodes[name]?.data.targets;
@@ -84,5 +103,6 @@ export function checkDataSetsOf(graph: Pick<ProjectGraph, 'nodes'>, projects: st
     }
   }
   if (problems.length === 1) throw problems[0];
-  if (problems.length > 1) throw new BiomeError(problems[0].code, problems.map((p) => p.message).join('\n  '), problems[0].hint);
+  if (problems.length > 1)
+    throw new BiomeError(problems[0].code, problems.map((p) => p.message).join('\n  '), problems[0].hint);
 }
