@@ -38,10 +38,29 @@ export function zipOne(name: string, body: Buffer): Buffer {
   const data = deflateRawSync(body, { level: 6 });
   const nameBytes = Buffer.from(name);
   // version, flags, method (deflate), time, date, crc-32, sizes, name length, extra length
-  const common: [2 | 4, number][] = [[2, 0], [2, 8], [2, 0], [2, 0x21], [4, crc32(body)], [4, data.length], [4, body.length], [2, nameBytes.length], [2, 0]];
+  const common: [2 | 4, number][] = [
+    [2, 0],
+    [2, 8],
+    [2, 0],
+    [2, 0x21],
+    [4, crc32(body)],
+    [4, data.length],
+    [4, body.length],
+    [2, nameBytes.length],
+    [2, 0],
+  ];
   const local = le([4, 0x04034b50], [2, 20], ...common);
   const central = le([4, 0x02014b50], [2, 20], [2, 20], ...common, [2, 0], [2, 0], [2, 0], [4, 0], [4, 0]);
-  const end = le([4, 0x06054b50], [2, 0], [2, 0], [2, 1], [2, 1], [4, central.length + nameBytes.length], [4, local.length + nameBytes.length + data.length], [2, 0]);
+  const end = le(
+    [4, 0x06054b50],
+    [2, 0],
+    [2, 0],
+    [2, 1],
+    [2, 1],
+    [4, central.length + nameBytes.length],
+    [4, local.length + nameBytes.length + data.length],
+    [2, 0],
+  );
   return Buffer.concat([local, nameBytes, data, central, nameBytes, end]);
 }
 
@@ -57,7 +76,7 @@ export async function floor(request: FloorRequest): Promise<{ put: string[] }> {
       outdir: join(request.root, 'dist/floor'),
       bundle: true,
       platform: 'node',
-      target: 'node20',
+      target: 'node22',
       format: 'cjs',
       external: ['@aws-sdk/*'],
       legalComments: 'none',
@@ -67,7 +86,10 @@ export async function floor(request: FloorRequest): Promise<{ put: string[] }> {
       logLevel: 'warning',
     });
     const changed = result.outputFiles
-      .map((f) => ({ service: f.path.slice(f.path.lastIndexOf('/') + 1, -'.js'.length), body: Buffer.from(f.contents) }))
+      .map((f) => ({
+        service: f.path.slice(f.path.lastIndexOf('/') + 1, -'.js'.length),
+        body: Buffer.from(f.contents),
+      }))
       .filter((b) => {
         const sha = createHash('sha256').update(b.body).digest('hex');
         if (state[b.service] === sha) return false;
@@ -99,7 +121,8 @@ export async function floor(request: FloorRequest): Promise<{ put: string[] }> {
 async function s3Put(): Promise<(bucket: string, key: string, body: Buffer) => Promise<void>> {
   const { S3Client, PutObjectCommand } = await import('@aws-sdk/client-s3');
   const client = new S3Client({ forcePathStyle: true });
-  return async (Bucket, Key, Body) => void (await client.send(new PutObjectCommand({ Bucket, Key, Body, ContentType: 'application/zip' })));
+  return async (Bucket, Key, Body) =>
+    void (await client.send(new PutObjectCommand({ Bucket, Key, Body, ContentType: 'application/zip' })));
 }
 
 if (require.main === module) {

@@ -20,7 +20,7 @@ mkdir -p "$out"
 cd "$ws"
 for dir in apps/services/*/; do
   name="$(basename "$dir")"
-  "$esbuild" "$dir/src/main.ts" --bundle --platform=node --target=node20 --format=cjs \
+  "$esbuild" "$dir/src/main.ts" --bundle --platform=node --target=node22 --format=cjs \
     --external:'@aws-sdk/*' --legal-comments=none --preserve-symlinks --tsconfig="$dir/tsconfig.app.json" \
     --outfile="$out/$name/main.js" --log-level=warning
   (cd "$out/$name" && zip -q -X -6 "../$name-$sha.zip" main.js)

@@ -89,7 +89,16 @@ export interface BenchOptions {
 
 export interface BenchResult {
   machine: Record<string, string>;
-  options: { ns: number[]; runs: number; stores: StoreKind[]; buildExecutor?: string; noBatch?: boolean; peers?: boolean; lightFrom?: number; plainMax?: number };
+  options: {
+    ns: number[];
+    runs: number;
+    stores: StoreKind[];
+    buildExecutor?: string;
+    noBatch?: boolean;
+    peers?: boolean;
+    lightFrom?: number;
+    plainMax?: number;
+  };
   samples: Sample[];
   packaging: { n: number; inputBytes: number; archiveMBps: number; deflateMBps: number; ratio: number };
   failures: string[];
@@ -106,7 +115,11 @@ interface S3Server {
 
 /** s3rver on 127.0.0.1 in a child process (see s3rver-process.ts). */
 export function startS3rverProcess(buckets: string[]): Promise<S3Server> {
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', join(REPO_ROOT, 'bench/s3rver-process.ts'), ...buckets], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    ['-r', '@swc-node/register', join(REPO_ROOT, 'bench/s3rver-process.ts'), ...buckets],
+    { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   return new Promise((resolve, reject) => {
     let out = '';
@@ -121,8 +134,19 @@ export function startS3rverProcess(buckets: string[]): Promise<S3Server> {
 }
 
 function nxEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', NX_ISOLATE_PLUGINS: 'false', CI: 'true', FORCE_COLOR: '0', NX_USE_LOCAL: 'true', ...extra };
-  for (const k of ['BIOME_STORE', 'BIOME_STORE_DEV', 'AWS_ENDPOINT_URL_S3', 'AWS_PROFILE', 'NX_BATCH_MODE']) if (!(k in extra)) delete env[k];
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NX_DAEMON: 'false',
+    NX_NO_CLOUD: 'true',
+    NX_TUI: 'false',
+    NX_ISOLATE_PLUGINS: 'false',
+    CI: 'true',
+    FORCE_COLOR: '0',
+    NX_USE_LOCAL: 'true',
+    ...extra,
+  };
+  for (const k of ['BIOME_STORE', 'BIOME_STORE_DEV', 'AWS_ENDPOINT_URL_S3', 'AWS_PROFILE', 'NX_BATCH_MODE'])
+    if (!(k in extra)) delete env[k];
   return env;
 }
 
@@ -134,7 +158,9 @@ export function describeMachine(): Record<string, string> {
     cpus: `${cpus().length} × ${cpus()[0]?.model ?? '?'}`,
     memory: `${gib(totalmem())} (free at start ${gib(freemem())})`,
     node: process.version,
-    'load average at start': loadavg().map((l) => l.toFixed(2)).join(', '),
+    'load average at start': loadavg()
+      .map((l) => l.toFixed(2))
+      .join(', '),
   };
 }
 
@@ -152,7 +178,16 @@ async function listStore(url: string, root: string, env: Record<string, string>)
 async function bundleFloor(): Promise<string> {
   const out = join(REPO_ROOT, 'bench/.work/floor.cjs');
   await mkdir(dirname(out), { recursive: true });
-  await esbuildBuild({ entryPoints: [join(REPO_ROOT, 'bench/floor.ts')], outfile: out, bundle: true, platform: 'node', target: 'node20', format: 'cjs', packages: 'external', logLevel: 'warning' });
+  await esbuildBuild({
+    entryPoints: [join(REPO_ROOT, 'bench/floor.ts')],
+    outfile: out,
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    packages: 'external',
+    logLevel: 'warning',
+  });
   return out;
 }
 
@@ -173,18 +208,36 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     for (const n of options.ns) {
       const light = n >= lightFrom;
       const ws = await generateWorkspace(join(options.workDir, `ws-${n}`), n, { buildExecutor: options.buildExecutor });
-      const plain = options.peers && !light && n <= (options.plainMax ?? Infinity) ? await generateWorkspace(join(options.workDir, `ws-${n}-plain`), n, { flavour: 'plain-nx' }) : undefined;
+      const plain =
+        options.peers && !light && n <= (options.plainMax ?? Infinity)
+          ? await generateWorkspace(join(options.workDir, `ws-${n}-plain`), n, { flavour: 'plain-nx' })
+          : undefined;
       options.log(`N=${n}: workspace ${ws.root}${plain ? `, plain-Nx peer ${plain.root}` : ''}`);
       for (let run = 1; run <= options.runs; run++) {
         for (const store of options.stores) {
           const target = (tool: string): Target => {
             const tag = `n${n}-r${run}-${store}${tool === 'biome' ? '' : `-${tool}`}`;
-            return store === 's3' ? { url: `s3://${BUCKET}/${tag}`, env: s3!.env, prefix: tag } : { url: `file://${join(storeDirs, tag)}`, env: {}, dir: join(storeDirs, tag) };
+            return store === 's3'
+              ? { url: `s3://${BUCKET}/${tag}`, env: s3!.env, prefix: tag }
+              : { url: `file://${join(storeDirs, tag)}`, env: {}, dir: join(storeDirs, tag) };
           };
           const ctx: RunContext = { n, run, store, options, failures, samples, s3 };
           // A failure (e.g. the store refusing a listing) is reported with the results, not lost with them.
           try {
-            await runScenarios(ctx, ws, target('biome'), light, plain && { ws: plain, target: target('plain-nx') }, floorScript ? { script: floorScript, target: target('floor'), state: join(storeDirs, `n${n}-r${run}-${store}-floor-state.json`) } : undefined);
+            await runScenarios(
+              ctx,
+              ws,
+              target('biome'),
+              light,
+              plain && { ws: plain, target: target('plain-nx') },
+              floorScript
+                ? {
+                    script: floorScript,
+                    target: target('floor'),
+                    state: join(storeDirs, `n${n}-r${run}-${store}-floor-state.json`),
+                  }
+                : undefined,
+            );
             if (!light) await runNaive(ctx, ws, target('naive'));
           } catch (e) {
             failures.push(`N=${n} ${store} run ${run}: ${(e as Error).message}`);
@@ -199,8 +252,25 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     await s3?.stop();
     await rm(storeDirs, { recursive: true, force: true });
   }
-  if (loads.length) machine['load average during the run (1 min, sampled every 10 s)'] = `${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}, median ${median(loads).toFixed(1)}`;
-  return { machine, options: { ns: options.ns, runs: options.runs, stores: options.stores, buildExecutor: options.buildExecutor, noBatch: options.noBatch, peers: options.peers, lightFrom, plainMax: options.plainMax }, samples, packaging: packaging!, failures };
+  if (loads.length)
+    machine['load average during the run (1 min, sampled every 10 s)'] =
+      `${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}, median ${median(loads).toFixed(1)}`;
+  return {
+    machine,
+    options: {
+      ns: options.ns,
+      runs: options.runs,
+      stores: options.stores,
+      buildExecutor: options.buildExecutor,
+      noBatch: options.noBatch,
+      peers: options.peers,
+      lightFrom,
+      plainMax: options.plainMax,
+    },
+    samples,
+    packaging: packaging!,
+    failures,
+  };
 }
 
 /** Where one tool's artifacts go in one run: a store URL (for listing) and what the tool needs to write there. */
@@ -222,35 +292,93 @@ interface RunContext {
 }
 
 /** Runs one measured command and records what it uploaded (new artifact objects in its store). */
-async function step(ctx: RunContext, tool: Tool, scenario: Scenario, target: Target, root: string, run: () => Promise<Measured>, changed?: string[]): Promise<void> {
+async function step(
+  ctx: RunContext,
+  tool: Tool,
+  scenario: Scenario,
+  target: Target,
+  root: string,
+  run: () => Promise<Measured>,
+  changed?: string[],
+): Promise<void> {
   const { n, store, failures, options } = ctx;
   const before = new Map((await listStore(target.url, root, target.env)).map((o) => [o.key, o.size]));
   const m = await run();
   const after = await listStore(target.url, root, target.env);
   const fresh = after.filter((o) => o.key.startsWith('artifacts/') && !before.has(o.key));
   const needless = changed ? fresh.filter((o) => !changed.includes(o.key.split('/')[1])).length : 0;
-  if (m.code !== 0) failures.push(`N=${n} ${store} ${tool} ${scenario} run ${ctx.run}: exit ${m.code}\n${m.output.slice(-3000)}`);
-  const sample: Sample = { n, store, tool, scenario, run: ctx.run, seconds: m.seconds, cpuSeconds: m.cpuSeconds, peakRssBytes: m.peakRssBytes, artifactsUploaded: fresh.length, bytesUploaded: fresh.reduce((a, o) => a + o.size, 0), needlessUploads: needless };
-  options.log(`  N=${n} ${store} run ${ctx.run} ${tool} ${scenario}: ${m.seconds.toFixed(2)} s wall, ${m.cpuSeconds.toFixed(2)} s CPU, ${(m.peakRssBytes / 2 ** 20).toFixed(0)} MiB, ${fresh.length} artifacts ${sample.bytesUploaded} B uploaded${m.code ? ` EXIT ${m.code}` : ''}`);
+  if (m.code !== 0)
+    failures.push(`N=${n} ${store} ${tool} ${scenario} run ${ctx.run}: exit ${m.code}\n${m.output.slice(-3000)}`);
+  const sample: Sample = {
+    n,
+    store,
+    tool,
+    scenario,
+    run: ctx.run,
+    seconds: m.seconds,
+    cpuSeconds: m.cpuSeconds,
+    peakRssBytes: m.peakRssBytes,
+    artifactsUploaded: fresh.length,
+    bytesUploaded: fresh.reduce((a, o) => a + o.size, 0),
+    needlessUploads: needless,
+  };
+  options.log(
+    `  N=${n} ${store} run ${ctx.run} ${tool} ${scenario}: ${m.seconds.toFixed(2)} s wall, ${m.cpuSeconds.toFixed(2)} s CPU, ${(m.peakRssBytes / 2 ** 20).toFixed(0)} MiB, ${fresh.length} artifacts ${sample.bytesUploaded} B uploaded${m.code ? ` EXIT ${m.code}` : ''}`,
+  );
   ctx.samples.push(sample);
 }
 
-async function runScenarios(ctx: RunContext, ws: SyntheticWorkspace, target: Target, light: boolean, plain: { ws: SyntheticWorkspace; target: Target } | undefined, floor: { script: string; target: Target; state: string } | undefined): Promise<void> {
+async function runScenarios(
+  ctx: RunContext,
+  ws: SyntheticWorkspace,
+  target: Target,
+  light: boolean,
+  plain: { ws: SyntheticWorkspace; target: Target } | undefined,
+  floor: { script: string; target: Target; state: string } | undefined,
+): Promise<void> {
   const { store, run, options } = ctx;
   const biome = `dev-${store}${run}`;
-  const nxVars = options.noBatch ? { ...target.env, BIOME_STORE: target.url, NX_BATCH_MODE: 'false' } : { ...target.env, BIOME_STORE: target.url };
-  const nxIn = (root: string, args: string[], env: Record<string, string>) => () => measure(process.execPath, [join(root, 'node_modules/nx/dist/bin/nx.js'), ...args, '--output-style=static'], { cwd: root, env: nxEnv(env), sampleMs: 100 });
+  const nxVars = options.noBatch
+    ? { ...target.env, BIOME_STORE: target.url, NX_BATCH_MODE: 'false' }
+    : { ...target.env, BIOME_STORE: target.url };
+  const nxIn = (root: string, args: string[], env: Record<string, string>) => () =>
+    measure(process.execPath, [join(root, 'node_modules/nx/dist/bin/nx.js'), ...args, '--output-style=static'], {
+      cwd: root,
+      env: nxEnv(env),
+      sampleMs: 100,
+    });
   const ours = (args: string[]) => nxIn(ws.root, [...args, `--biome=${biome}`], nxVars);
   // The plain-Nx peer: one process per task, its deploy a shell script that zips and uploads.
   const peer = (args: string[]) => {
     const p = plain!;
-    const env = { ...p.target.env, NX_BATCH_MODE: 'false', BENCH_SHA: p.ws.git('rev-parse', 'HEAD').trim(), BENCH_STORE_KIND: store, ...(store === 's3' ? { BENCH_S3_BASE: `${ctx.s3!.endpoint}/${BUCKET}/${p.target.prefix}` } : { BENCH_STORE_DIR: p.target.dir! }) };
+    const env = {
+      ...p.target.env,
+      NX_BATCH_MODE: 'false',
+      BENCH_SHA: p.ws.git('rev-parse', 'HEAD').trim(),
+      BENCH_STORE_KIND: store,
+      ...(store === 's3'
+        ? { BENCH_S3_BASE: `${ctx.s3!.endpoint}/${BUCKET}/${p.target.prefix}` }
+        : { BENCH_STORE_DIR: p.target.dir! }),
+    };
     return nxIn(p.ws.root, args, env)();
   };
   const floorRun = (services: string[]) => () => {
     const f = floor!;
-    const request: FloorRequest = { root: ws.root, services, sha: ws.git('rev-parse', 'HEAD').trim(), state: f.state, store: store === 's3' ? { kind: 's3', bucket: BUCKET, prefix: f.target.prefix! } : { kind: 'file', dir: f.target.dir! } };
-    return measure(process.execPath, [f.script, JSON.stringify(request)], { cwd: ws.root, env: { ...process.env, ...f.target.env }, sampleMs: 100 });
+    const request: FloorRequest = {
+      root: ws.root,
+      services,
+      sha: ws.git('rev-parse', 'HEAD').trim(),
+      state: f.state,
+      store:
+        store === 's3'
+          ? { kind: 's3', bucket: BUCKET, prefix: f.target.prefix! }
+          : { kind: 'file', dir: f.target.dir! },
+    };
+    return measure(process.execPath, [f.script, JSON.stringify(request)], {
+      cwd: ws.root,
+      env: { ...process.env, ...f.target.env },
+      sampleMs: 100,
+    });
   };
   const peers = async (scenario: Scenario, args: string[], floorServices: string[], changed?: string[]) => {
     if (plain) await step(ctx, 'plain-nx', scenario, plain.target, plain.ws.root, () => peer(args), changed);
@@ -275,14 +403,25 @@ async function runScenarios(ctx: RunContext, ws: SyntheticWorkspace, target: Tar
   if (light) return;
   await changeSharedLib(ws, `${store}-${run}`);
   if (plain) await changeSharedLib(plain.ws, `${store}-${run}`);
-  await step(ctx, 'biome', 'shared-lib', target, ws.root, ours(['affected', '-t', 'deploy', '--base=HEAD~1']), ['svc-000']);
+  await step(ctx, 'biome', 'shared-lib', target, ws.root, ours(['affected', '-t', 'deploy', '--base=HEAD~1']), [
+    'svc-000',
+  ]);
   await peers('shared-lib', ['affected', '-t', 'deploy', '--base=HEAD~1'], all, ['svc-000']);
 }
 
 async function runNaive(ctx: RunContext, ws: SyntheticWorkspace, target: Target): Promise<void> {
   const sha = ws.git('rev-parse', 'HEAD').trim();
-  const args = ctx.s3 && ctx.store === 's3' ? [ws.root, sha, 's3', ctx.s3.endpoint, BUCKET, target.prefix!] : [ws.root, sha, 'file', target.dir!];
-  await step(ctx, 'naive', 'cold', target, ws.root, () => measure('bash', [join(REPO_ROOT, 'bench/naive-loop.sh'), ...args], { cwd: ws.root, env: { ...process.env, ...target.env }, sampleMs: 100 }));
+  const args =
+    ctx.s3 && ctx.store === 's3'
+      ? [ws.root, sha, 's3', ctx.s3.endpoint, BUCKET, target.prefix!]
+      : [ws.root, sha, 'file', target.dir!];
+  await step(ctx, 'naive', 'cold', target, ws.root, () =>
+    measure('bash', [join(REPO_ROOT, 'bench/naive-loop.sh'), ...args], {
+      cwd: ws.root,
+      env: { ...process.env, ...target.env },
+      sampleMs: 100,
+    }),
+  );
 }
 
 /**
@@ -315,11 +454,14 @@ async function measurePackaging(ws: SyntheticWorkspace, n: number, runs: number)
 
 const fmtS = (s: number) => `${s.toFixed(2)} s`;
 const fmtMiB = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
-const fmtBytes = (b: number) => (b === 0 ? '0 B' : b < 2 ** 20 ? `${(b / 1024).toFixed(1)} KiB` : `${(b / 2 ** 20).toFixed(1)} MiB`);
+const fmtBytes = (b: number) =>
+  b === 0 ? '0 B' : b < 2 ** 20 ? `${(b / 1024).toFixed(1)} KiB` : `${(b / 2 ** 20).toFixed(1)} MiB`;
 
 /** Median of one cell. */
 export function cell(samples: Sample[], n: number, store: StoreKind, scenario: Scenario, tool: Tool = 'biome') {
-  const s = samples.filter((x) => x.n === n && x.store === store && x.scenario === scenario && (x.tool ?? 'biome') === tool);
+  const s = samples.filter(
+    (x) => x.n === n && x.store === store && x.scenario === scenario && (x.tool ?? 'biome') === tool,
+  );
   if (s.length === 0) return undefined;
   return {
     seconds: median(s.map((x) => x.seconds)),
@@ -355,37 +497,96 @@ export function checkTargets(r: BenchResult): { target: string; measured: string
     const warmPlain = c(plainN, 'unchanged', 'plain-nx');
     const cold = c(mid, 'cold');
     const shared = c(mid, 'shared-lib');
-    if (one && onePlain) out.push({ target: `${store}: one service changed, N=${mid}: CPU ≤ 0.5× plain Nx`, measured: `${ratio(one.cpu, onePlain.cpu)} (${fmtS(one.cpu)} vs ${fmtS(onePlain.cpu)} CPU of ${vsPlain})`, met: plainN === mid ? one.cpu <= 0.5 * onePlain.cpu : undefined });
-    if (one && oneSmall && mid !== small) out.push({ target: `${store}: one service changed, N=${mid}: wall ≤ 1.1× N=${small}`, measured: `${ratio(one.seconds, oneSmall.seconds)} wall (${fmtS(one.seconds)} vs ${fmtS(oneSmall.seconds)}); CPU ${ratio(one.cpu, oneSmall.cpu)}`, met: one.seconds <= 1.1 * oneSmall.seconds });
+    if (one && onePlain)
+      out.push({
+        target: `${store}: one service changed, N=${mid}: CPU ≤ 0.5× plain Nx`,
+        measured: `${ratio(one.cpu, onePlain.cpu)} (${fmtS(one.cpu)} vs ${fmtS(onePlain.cpu)} CPU of ${vsPlain})`,
+        met: plainN === mid ? one.cpu <= 0.5 * onePlain.cpu : undefined,
+      });
+    if (one && oneSmall && mid !== small)
+      out.push({
+        target: `${store}: one service changed, N=${mid}: wall ≤ 1.1× N=${small}`,
+        measured: `${ratio(one.seconds, oneSmall.seconds)} wall (${fmtS(one.seconds)} vs ${fmtS(oneSmall.seconds)}); CPU ${ratio(one.cpu, oneSmall.cpu)}`,
+        met: one.seconds <= 1.1 * oneSmall.seconds,
+      });
     for (const h of huge) {
       const big = c(h, 'one-service');
-      if (big && oneSmall) out.push({ target: `${store}: one service changed, N=${h}: wall ≤ 1.3× N=${small}`, measured: `${ratio(big.seconds, oneSmall.seconds)} wall (${fmtS(big.seconds)} vs ${fmtS(oneSmall.seconds)}); CPU ${ratio(big.cpu, oneSmall.cpu)}`, met: big.seconds <= 1.3 * oneSmall.seconds });
+      if (big && oneSmall)
+        out.push({
+          target: `${store}: one service changed, N=${h}: wall ≤ 1.3× N=${small}`,
+          measured: `${ratio(big.seconds, oneSmall.seconds)} wall (${fmtS(big.seconds)} vs ${fmtS(oneSmall.seconds)}); CPU ${ratio(big.cpu, oneSmall.cpu)}`,
+          met: big.seconds <= 1.3 * oneSmall.seconds,
+        });
     }
-    if (warm && naive) out.push({ target: `${store}: nothing changed, N=${mid}: wall ≤ 0.1× naive loop, 0 bytes uploaded`, measured: `${ratio(warm.seconds, naive.seconds)} (${fmtS(warm.seconds)} vs ${fmtS(naive.seconds)}), ${fmtBytes(warm.bytes)} uploaded`, met: warm.seconds <= 0.1 * naive.seconds && warm.bytes === 0 });
-    if (warm && warmPlain) out.push({ target: `${store}: nothing changed, N=${mid}: CPU ≤ 0.5× plain Nx`, measured: `${ratio(warm.cpu, warmPlain.cpu)} (${fmtS(warm.cpu)} vs ${fmtS(warmPlain.cpu)} CPU of ${vsPlain})`, met: plainN === mid ? warm.cpu <= 0.5 * warmPlain.cpu : undefined });
+    if (warm && naive)
+      out.push({
+        target: `${store}: nothing changed, N=${mid}: wall ≤ 0.1× naive loop, 0 bytes uploaded`,
+        measured: `${ratio(warm.seconds, naive.seconds)} (${fmtS(warm.seconds)} vs ${fmtS(naive.seconds)}), ${fmtBytes(warm.bytes)} uploaded`,
+        met: warm.seconds <= 0.1 * naive.seconds && warm.bytes === 0,
+      });
+    if (warm && warmPlain)
+      out.push({
+        target: `${store}: nothing changed, N=${mid}: CPU ≤ 0.5× plain Nx`,
+        measured: `${ratio(warm.cpu, warmPlain.cpu)} (${fmtS(warm.cpu)} vs ${fmtS(warmPlain.cpu)} CPU of ${vsPlain})`,
+        met: plainN === mid ? warm.cpu <= 0.5 * warmPlain.cpu : undefined,
+      });
     for (const h of huge) {
       const big = c(h, 'unchanged');
-      if (big && warm) out.push({ target: `${store}: nothing changed, N=${h}: wall ≤ 2× N=${mid}`, measured: `${ratio(big.seconds, warm.seconds)} wall (${fmtS(big.seconds)} vs ${fmtS(warm.seconds)}); CPU ${ratio(big.cpu, warm.cpu)}`, met: big.seconds <= 2 * warm.seconds });
+      if (big && warm)
+        out.push({
+          target: `${store}: nothing changed, N=${h}: wall ≤ 2× N=${mid}`,
+          measured: `${ratio(big.seconds, warm.seconds)} wall (${fmtS(big.seconds)} vs ${fmtS(warm.seconds)}); CPU ${ratio(big.cpu, warm.cpu)}`,
+          met: big.seconds <= 2 * warm.seconds,
+        });
     }
-    if (cold && naive) out.push({ target: `${store}: cold, N=${mid}: wall ≤ 0.5× naive loop`, measured: `${ratio(cold.seconds, naive.seconds)} (${fmtS(cold.seconds)} vs ${fmtS(naive.seconds)}); CPU ${ratio(cold.cpu, naive.cpu)}`, met: cold.seconds <= 0.5 * naive.seconds });
-    if (shared) out.push({ target: `${store}: shared lib changed, N=${mid}: only the changed bundle uploaded`, measured: `${shared.needless} needless uploads; ${shared.artifacts} artifact(s), ${fmtBytes(shared.bytes)} uploaded`, met: shared.needless === 0 });
+    if (cold && naive)
+      out.push({
+        target: `${store}: cold, N=${mid}: wall ≤ 0.5× naive loop`,
+        measured: `${ratio(cold.seconds, naive.seconds)} (${fmtS(cold.seconds)} vs ${fmtS(naive.seconds)}); CPU ${ratio(cold.cpu, naive.cpu)}`,
+        met: cold.seconds <= 0.5 * naive.seconds,
+      });
+    if (shared)
+      out.push({
+        target: `${store}: shared lib changed, N=${mid}: only the changed bundle uploaded`,
+        measured: `${shared.needless} needless uploads; ${shared.artifacts} artifact(s), ${fmtBytes(shared.bytes)} uploaded`,
+        met: shared.needless === 0,
+      });
     for (const n of [mid, ...huge]) {
-      const peaks = r.samples.filter((s) => s.n === n && s.store === store && (s.tool ?? 'biome') === 'biome').map((s) => s.peakRssBytes);
-      if (peaks.length) out.push({ target: `${store}: peak memory of a deploy, N=${n}${n === mid ? ' < 1 GiB' : ' (reported)'}`, measured: fmtMiB(Math.max(...peaks)), met: n === mid ? Math.max(...peaks) < 2 ** 30 : undefined });
+      const peaks = r.samples
+        .filter((s) => s.n === n && s.store === store && (s.tool ?? 'biome') === 'biome')
+        .map((s) => s.peakRssBytes);
+      if (peaks.length)
+        out.push({
+          target: `${store}: peak memory of a deploy, N=${n}${n === mid ? ' < 1 GiB' : ' (reported)'}`,
+          measured: fmtMiB(Math.max(...peaks)),
+          met: n === mid ? Math.max(...peaks) < 2 ** 30 : undefined,
+        });
     }
   }
-  if (r.packaging) out.push({ target: 'packaging ≥ 0.7× raw deflate throughput', measured: `${r.packaging.ratio.toFixed(2)}× (${r.packaging.archiveMBps.toFixed(1)} vs ${r.packaging.deflateMBps.toFixed(1)} MB/s on ${(r.packaging.inputBytes / 1e6).toFixed(1)} MB)`, met: r.packaging.ratio >= 0.7 });
+  if (r.packaging)
+    out.push({
+      target: 'packaging ≥ 0.7× raw deflate throughput',
+      measured: `${r.packaging.ratio.toFixed(2)}× (${r.packaging.archiveMBps.toFixed(1)} vs ${r.packaging.deflateMBps.toFixed(1)} MB/s on ${(r.packaging.inputBytes / 1e6).toFixed(1)} MB)`,
+      met: r.packaging.ratio >= 0.7,
+    });
   return out;
 }
 
 /** The results as markdown: machine, targets, and the full table. */
 export function renderResults(r: BenchResult, note = ''): string {
   const lines: string[] = [];
-  lines.push(`Machine: ${Object.entries(r.machine).map(([k, v]) => `${k} ${v}`).join('; ')}.`);
-  lines.push(`Runs: N = ${r.options.ns.join(', ')}; ${r.options.runs} runs each (medians); stores: ${r.options.stores.join(', ')}; services built with ${r.options.buildExecutor ?? 'the executor of apps/services/*'}${r.options.noBatch ? '; Nx batch mode off (NX_BATCH_MODE=false: every task its own process)' : ''}${r.options.peers ? `; with the floor${r.options.plainMax === undefined ? ' and the plain-Nx peer' : ` and, up to N=${r.options.plainMax}, the plain-Nx peer`}` : ''}.`);
+  lines.push(
+    `Machine: ${Object.entries(r.machine)
+      .map(([k, v]) => `${k} ${v}`)
+      .join('; ')}.`,
+  );
+  lines.push(
+    `Runs: N = ${r.options.ns.join(', ')}; ${r.options.runs} runs each (medians); stores: ${r.options.stores.join(', ')}; services built with ${r.options.buildExecutor ?? 'the executor of apps/services/*'}${r.options.noBatch ? '; Nx batch mode off (NX_BATCH_MODE=false: every task its own process)' : ''}${r.options.peers ? `; with the floor${r.options.plainMax === undefined ? ' and the plain-Nx peer' : ` and, up to N=${r.options.plainMax}, the plain-Nx peer`}` : ''}.`,
+  );
   if (note) lines.push('', note);
   lines.push('', '| target | measured | met |', '| --- | --- | --- |');
-  for (const t of checkTargets(r)) lines.push(`| ${t.target} | ${t.measured} | ${t.met === undefined ? '—' : t.met ? 'yes' : '**no**'} |`);
+  for (const t of checkTargets(r))
+    lines.push(`| ${t.target} | ${t.measured} | ${t.met === undefined ? '—' : t.met ? 'yes' : '**no**'} |`);
   lines.push(
     '',
     'Wall and CPU in seconds (CPU: user + system of the whole process tree). "× naive": wall time against the naive loop of the same N and store. Artifacts: new objects in the store (this project / plain Nx / floor).',
@@ -403,12 +604,18 @@ export function renderResults(r: BenchResult, note = ''): string {
         const p = cell(r.samples, n, store, scenario, 'plain-nx');
         const f = cell(r.samples, n, store, scenario, 'floor');
         const artifacts = [c.artifacts, p?.artifacts ?? '—', f?.artifacts ?? '—'].join(' / ');
-        lines.push(`| ${n} | ${store} | ${scenario} | ${num(c.seconds)} | ${num(c.cpu)} | ${naive ? num(c.seconds / naive.seconds) : '—'} | ${num(p?.seconds)} | ${num(p?.cpu)} | ${num(f?.seconds)} | ${num(f?.cpu)} | ${fmtMiB(c.peak)} | ${artifacts} | ${fmtBytes(c.bytes)} |`);
+        lines.push(
+          `| ${n} | ${store} | ${scenario} | ${num(c.seconds)} | ${num(c.cpu)} | ${naive ? num(c.seconds / naive.seconds) : '—'} | ${num(p?.seconds)} | ${num(p?.cpu)} | ${num(f?.seconds)} | ${num(f?.cpu)} | ${fmtMiB(c.peak)} | ${artifacts} | ${fmtBytes(c.bytes)} |`,
+        );
       }
-      if (naive) lines.push(`| ${n} | ${store} | naive loop | ${num(naive.seconds)} | ${num(naive.cpu)} | 1.00 | | | | | ${fmtMiB(naive.peak)} | ${naive.artifacts} | ${fmtBytes(naive.bytes)} |`);
+      if (naive)
+        lines.push(
+          `| ${n} | ${store} | naive loop | ${num(naive.seconds)} | ${num(naive.cpu)} | 1.00 | | | | | ${fmtMiB(naive.peak)} | ${naive.artifacts} | ${fmtBytes(naive.bytes)} |`,
+        );
     }
   }
-  if (r.failures.length) lines.push('', `Failures (${r.failures.length}):`, '', ...r.failures.map((f) => `    ${f.split('\n')[0]}`));
+  if (r.failures.length)
+    lines.push('', `Failures (${r.failures.length}):`, '', ...r.failures.map((f) => `    ${f.split('\n')[0]}`));
   return lines.join('\n');
 }
 
@@ -443,7 +650,9 @@ async function main() {
   const args = parseArgs(process.argv.slice(2));
   const workDir = join(REPO_ROOT, 'bench/.work');
   // --from=<results.json> renders a saved run again instead of running.
-  const result: BenchResult = args.from ? JSON.parse(await readFile(args.from, 'utf8')) : await runBench({ ...args, workDir, log: (l) => console.log(l) });
+  const result: BenchResult = args.from
+    ? JSON.parse(await readFile(args.from, 'utf8'))
+    : await runBench({ ...args, workDir, log: (l) => console.log(l) });
   if (!args.from) await writeFile(join(workDir, `results-${Date.now()}.json`), JSON.stringify(result, null, 2));
   const md = renderResults(result, args.note);
   console.log(`\n${md}\n`);

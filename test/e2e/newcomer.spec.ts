@@ -35,15 +35,33 @@ describe('the README, followed word for word on a fresh clone', () => {
 
   it.each([
     ['no --biome at all', ['nx', 'affected', '-t', 'deploy'], {}, /OPTIONS_INVALID: No biome given/],
-    ['an https:// store URL', ['nx', 'affected', '-t', 'deploy', '--biome=dev-bob'], { BIOME_STORE: 'https://geo-artifacts.example/dev' }, /STORE_URL_INVALID/],
+    [
+      'an https:// store URL',
+      ['nx', 'affected', '-t', 'deploy', '--biome=dev-bob'],
+      { BIOME_STORE: 'https://geo-artifacts.example/dev' },
+      /STORE_URL_INVALID/,
+    ],
     [
       'an S3 store and no AWS credentials',
       ['nx', 'affected', '-t', 'deploy', '--biome=dev-bob'],
       // No credentials anywhere, and no instance metadata lookup (it would leave loopback).
-      { BIOME_STORE: 's3://geo-artifacts-dev', AWS_EC2_METADATA_DISABLED: 'true', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', AWS_CONFIG_FILE: '/nonexistent', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_REGION: 'ap-southeast-2' },
+      {
+        BIOME_STORE: 's3://geo-artifacts-dev',
+        AWS_EC2_METADATA_DISABLED: 'true',
+        AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+        AWS_CONFIG_FILE: '/nonexistent',
+        AWS_ACCESS_KEY_ID: '',
+        AWS_SECRET_ACCESS_KEY: '',
+        AWS_REGION: 'ap-southeast-2',
+      },
       /STORE_UNREACHABLE: Store s3:\/\/geo-artifacts-dev: no AWS credentials found/,
     ],
-    ['a --base that is no commit', ['nx', 'affected', '-t', 'deploy', '--biome=dev-bob', '--base=nosuchbranch'], {}, /GIT_BASE_UNKNOWN: --base=nosuchbranch names no commit in this clone/],
+    [
+      'a --base that is no commit',
+      ['nx', 'affected', '-t', 'deploy', '--biome=dev-bob', '--base=nosuchbranch'],
+      {},
+      /GIT_BASE_UNKNOWN: --base=nosuchbranch names no commit in this clone/,
+    ],
     [
       'plugins isolated in a worker, which cannot run the command again: the exact command instead',
       ['nx', 'affected', '-t', 'deploy', '--biome=dev-bob'],
@@ -63,16 +81,24 @@ describe('the README, followed word for word on a fresh clone', () => {
     // Nothing set in the environment: the workspace's .env runs the plugin in the Nx process.
     const run = await sh(['nx', 'affected', '-t', 'deploy', '--biome=dev-bob'], {}, ['NX_ISOLATE_PLUGINS']);
     expect(run.code, run.output).toBe(0);
+    expect(run.output).toMatch(/new biome dev-bob: deploying creates it in file:\/\/\S+\.biome-store\/dev\./);
     expect(run.output).toMatch(/dev-bob records no deployed commit yet: deploying every project/);
-    for (const [project, kind] of [['assay-ingest', 'service'], ['grade-predict', 'service'], ['plant-feed', 'workflow'], ['ore-grade', 'model']]) {
-      expect(run.output).toMatch(new RegExp(`│ ${project}\\s+│ ${kind}\\s+│ uploaded\\s+│ [0-9a-f]{8}\\s+│ [\\d.]+ KiB`));
+    for (const [project, kind] of [
+      ['assay-ingest', 'service'],
+      ['grade-predict', 'service'],
+      ['plant-feed', 'workflow'],
+      ['ore-grade', 'model'],
+    ]) {
+      expect(run.output).toMatch(
+        new RegExp(`│ ${project}\\s+│ ${kind}\\s+│ uploaded\\s+│ [0-9a-f]{8}\\s+│ [\\d.]+ KiB`),
+      );
     }
     expect(run.output).toMatch(/│ geo-dev-bob--assay-ingest\s+│/);
     const tfvars = JSON.parse(await readFile(join(ws.root, 'dist/terraform/dev-bob.tfvars.json'), 'utf8'));
     expect(Object.keys(tfvars.services).sort()).toEqual(['assay-ingest', 'grade-predict']);
   });
 
-  it('after one commit, the same command deploys only what changed since the biome\'s last deployed commit', async () => {
+  it("after one commit, the same command deploys only what changed since the biome's last deployed commit", async () => {
     const main = join(ws.root, 'apps/services/assay-ingest/src/main.ts');
     await writeFile(main, `${await readFile(main, 'utf8')}\nexport const newcomerChange = 1;\n`);
     ws.git('commit', '-qam', 'assay-ingest: a change');
@@ -88,7 +114,23 @@ describe('the README, followed word for word on a fresh clone', () => {
     expect(again.output).toMatch(/No tasks were run/);
   });
 
-  it('Terraform\'s working files never make the tree dirty, and infra:deploy re-renders without building, despite local edits', async () => {
+  it('a typing slip in the biome name is refused before anything runs, naming the nearest biome and both fixes', async () => {
+    const run = await sh(['nx', 'affected', '-t', 'deploy', '--biome=dev-bbo']);
+    expect(run.code, run.output).toBe(1);
+    expect(
+      count(
+        run.output,
+        /BIOME_NOT_FOUND: new biome dev-bbo: \S+ has no biome of that name, but has dev-bob \(did you mean dev-bob\?\)/,
+      ),
+      run.output,
+    ).toBe(1);
+    expect(run.output).toMatch(
+      /fix: Deploy to --biome=dev-bob, or create the new biome on purpose first: nx run infra:biome-create --biome=dev-bbo \(then deploy again\)/,
+    );
+    expect(existsSync(join(ws.root, '.biome-store/dev/biomes/dev-bbo'))).toBe(false);
+  });
+
+  it("Terraform's working files never make the tree dirty, and infra:deploy re-renders without building, despite local edits", async () => {
     await mkdir(join(ws.root, 'infra/stacks/biome/.terraform/providers'), { recursive: true });
     await writeFile(join(ws.root, 'infra/stacks/biome/.terraform/terraform.tfstate'), '{}');
     await writeFile(join(ws.root, 'infra/stacks/biome/dev-bob.tfplan'), 'plan');
@@ -103,7 +145,9 @@ describe('the README, followed word for word on a fresh clone', () => {
     // The dirty-tree error names the file and the right fixes.
     const dirty = await sh(['nx', 'run-many', '-t', 'deploy', '--biome=dev-bob']);
     expect(dirty.code).toBe(1);
-    expect(dirty.output).toMatch(/GIT_DIRTY_TREE[\s\S]*apps\/services\/grade-predict\/src\/main\.ts[\s\S]*git stash push -- apps\/services\/grade-predict\/src\/main\.ts[\s\S]*\.gitignore/);
+    expect(dirty.output).toMatch(
+      /GIT_DIRTY_TREE[\s\S]*apps\/services\/grade-predict\/src\/main\.ts[\s\S]*git stash push -- apps\/services\/grade-predict\/src\/main\.ts[\s\S]*\.gitignore/,
+    );
     await writeFile(svc, original);
   });
 
@@ -111,10 +155,13 @@ describe('the README, followed word for word on a fresh clone', () => {
     const base = await sh(['nx-biome', 'base', '--biome=dev-bob']);
     expect(base.code, base.output).toBe(0);
     expect(base.stdout).toBe(`${ws.git('rev-parse', 'HEAD').trim()}\n`);
-    const show = await sh(['nx-biome', 'show', '--biome=dev-bob']);
+    const show = await sh(['nx-biome', 'show', '--biome=dev-bob', '--json']);
     expect(show.code, show.output).toBe(0);
     const parsed = JSON.parse(show.stdout);
     expect(parsed.biome).toBe('dev-bob');
+    const list = await sh(['nx-biome', 'list', '--json']);
+    expect(list.code, list.output).toBe(0);
+    expect(JSON.parse(list.stdout).environments[0].biomes.map((b: { biome: string }) => b.biome)).toEqual(['dev-bob']);
     const affected = await sh(['nx', 'affected', '-t', 'deploy', '--biome=dev-bob', `--base=${base.stdout.trim()}`]);
     expect(affected.code, affected.output).toBe(0);
     expect(affected.output).toMatch(/No tasks were run/);

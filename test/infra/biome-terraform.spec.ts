@@ -17,7 +17,13 @@ const BIOME = 'dev-tf';
 const COMMANDS = [
   ['-chdir=infra/stacks/biome', 'init', '-input=false'],
   ['-chdir=infra/stacks/biome', 'workspace', 'select', '-or-create', BIOME],
-  ['-chdir=infra/stacks/biome', 'plan', '-input=false', `-var-file=../../../dist/terraform/${BIOME}.tfvars.json`, `-out=${BIOME}.tfplan`],
+  [
+    '-chdir=infra/stacks/biome',
+    'plan',
+    '-input=false',
+    `-var-file=../../../dist/terraform/${BIOME}.tfvars.json`,
+    `-out=${BIOME}.tfplan`,
+  ],
   ['-chdir=infra/stacks/biome', 'apply', '-input=false', `${BIOME}.tfplan`],
 ];
 
@@ -36,7 +42,10 @@ let tfvars: Record<string, any>;
 
 beforeAll(async () => {
   ws = await copyWorkspace('infra-tf-');
-  const run = await ws.nx(['run-many', '-t', 'deploy', `--biome=${BIOME}`, '--output-style=static'], { PATH: pathWithoutTerraform(), TERRAFORM_BINARY: '' });
+  const run = await ws.nx(['run-many', '-t', 'deploy', `--biome=${BIOME}`, '--output-style=static'], {
+    PATH: pathWithoutTerraform(),
+    TERRAFORM_BINARY: '',
+  });
   deployOutput = run.output;
   expect(run.code, run.output).toBe(0);
   tfvars = JSON.parse(await readFile(join(ws.root, `dist/terraform/${BIOME}.tfvars.json`), 'utf8'));
@@ -58,8 +67,9 @@ describe('the tfvars a real deploy renders, against infra/stacks/biome', () => {
       expect(Object.keys(tfvars[kind]).sort(), kind).toEqual(expect.arrayContaining(projects));
     }
     expect(checkTfvars(tfvars, stack.variables)).toEqual([]);
-    // The deploy printed the commands it would run, and ran none.
-    expect(deployOutput).toContain(`terraform ${COMMANDS[2].join(' ')}`);
+    // The deploy printed every command --apply would run, apply included, after the backend settings of a sandpit; it ran none.
+    for (const argv of COMMANDS) expect(deployOutput).toContain(`terraform ${argv.join(' ')}`);
+    expect(deployOutput).toContain('export TF_CLI_ARGS_init="-backend-config=backends/dev-sandpit.s3.tfbackend"');
   });
 
   it('plans and applies with terraform (mocked providers, offline) when a binary and a local aws provider are there', async (ctx) => {
@@ -67,7 +77,9 @@ describe('the tfvars a real deploy renders, against infra/stacks/biome', () => {
     const why = unavailable(tf);
     if (why) {
       if (process.env.CI === 'true') throw new Error(`${why}: CI must run the real-provider checks.`);
-      console.log(`${why}: skipping \`terraform test\` of the rendered tfvars (the static shape check above still ran).`);
+      console.log(
+        `${why}: skipping \`terraform test\` of the rendered tfvars (the static shape check above still ran).`,
+      );
       ctx.skip();
       return;
     }
@@ -75,7 +87,11 @@ describe('the tfvars a real deploy renders, against infra/stacks/biome', () => {
     try {
       await initOffline(tf!, copy.biomeStack);
       await tf!.exec(['workspace', 'select', '-or-create', BIOME], copy.biomeStack);
-      const out = await tf!.exec(['test', '-no-color', `-var-file=${join(ws.root, `dist/terraform/${BIOME}.tfvars.json`)}`], copy.biomeStack, { timeoutMs: 300_000 });
+      const out = await tf!.exec(
+        ['test', '-no-color', `-var-file=${join(ws.root, `dist/terraform/${BIOME}.tfvars.json`)}`],
+        copy.biomeStack,
+        { timeoutMs: 300_000 },
+      );
       expect(out).toMatch(/run "rendered_biome_plans"\.\.\. pass/);
       expect(out).toMatch(/run "rendered_biome_applies"\.\.\. pass/);
       expect(out).toMatch(/run "sandpit_in_single_tenant_environment_is_refused"\.\.\. pass/);
@@ -87,7 +103,10 @@ describe('the tfvars a real deploy renders, against infra/stacks/biome', () => {
 
 describe('nx run infra:deploy --apply', () => {
   it('without terraform on PATH fails with TERRAFORM_MISSING and prints the exact commands', async () => {
-    const run = await ws.nx(['run', 'infra:deploy', `--biome=${BIOME}`, '--apply', '--output-style=static'], { PATH: pathWithoutTerraform(), TERRAFORM_BINARY: '' });
+    const run = await ws.nx(['run', 'infra:deploy', `--biome=${BIOME}`, '--apply', '--output-style=static'], {
+      PATH: pathWithoutTerraform(),
+      TERRAFORM_BINARY: '',
+    });
     expect(run.code).not.toBe(0);
     expect(run.output).toContain('TERRAFORM_MISSING');
     for (const argv of COMMANDS) expect(run.output).toContain(`terraform ${argv.join(' ')}`);
@@ -114,10 +133,39 @@ describe('nx run infra:deploy --apply', () => {
       ].join('\n'),
     );
     await chmod(join(bin, 'terraform'), 0o755);
-    const run = await ws.nx(['run', 'infra:deploy', `--biome=${BIOME}`, '--apply', '--output-style=static'], { PATH: `${bin}${delimiter}${pathWithoutTerraform()}`, TERRAFORM_BINARY: '', TF_RECORD: record });
+    const run = await ws.nx(['run', 'infra:deploy', `--biome=${BIOME}`, '--apply', '--output-style=static'], {
+      PATH: `${bin}${delimiter}${pathWithoutTerraform()}`,
+      TERRAFORM_BINARY: '',
+      TF_RECORD: record,
+    });
     expect(run.code, run.output).toBe(0);
-    const calls = (await readFile(record, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { argv: string[]; cwd: string });
+    const calls = (await readFile(record, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { argv: string[]; cwd: string });
     expect(calls.map((c) => c.argv)).toEqual(COMMANDS);
     expect(new Set(calls.map((c) => c.cwd))).toEqual(new Set([ws.root]));
+
+    // init failing without backend settings (as the S3 backend does): the fix names TF_CLI_ARGS_init and the biome's backend file.
+    await writeFile(
+      join(bin, 'terraform'),
+      [
+        '#!/usr/bin/env node',
+        "if (process.argv.includes('init')) { console.error('Error: No value for required variable \"bucket\"'); process.exit(1); }",
+        '',
+      ].join('\n'),
+    );
+    const failed = await ws.nx(['run', 'infra:deploy', `--biome=${BIOME}`, '--apply', '--output-style=static'], {
+      PATH: `${bin}${delimiter}${pathWithoutTerraform()}`,
+      TERRAFORM_BINARY: '',
+      TF_CLI_ARGS_init: '',
+    });
+    expect(failed.code).not.toBe(0);
+    expect(failed.output).toMatch(
+      /TERRAFORM_FAILED: terraform -chdir=infra\/stacks\/biome init -input=false exited with 1/,
+    );
+    expect(failed.output).toMatch(
+      /fix: The biome stack keeps its state in S3 and takes the backend settings at init, and none were given: export TF_CLI_ARGS_init="-backend-config=backends\/dev-sandpit\.s3\.tfbackend"/,
+    );
   });
 });

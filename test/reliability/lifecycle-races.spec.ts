@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../tools/nx-biome/src/adapters/store/open-store';
 import { StorePort } from '../../tools/nx-biome/src/adapters/store/store';
 import { readLedger } from '../../tools/nx-biome/src/operations/ledger-store';
@@ -34,12 +34,38 @@ const saved = { ...process.env };
 beforeAll(async () => {
   server = await startS3rver([BUCKET]);
   proxy = await startFaultProxy(server.port, 7);
-  env = { ...server.env, AWS_ENDPOINT_URL_S3: proxy.endpoint, BIOME_STORE: `s3://${BUCKET}/races`, BIOME_LOCK_WAIT_SECONDS: '120' };
+  env = {
+    ...server.env,
+    AWS_ENDPOINT_URL_S3: proxy.endpoint,
+    BIOME_STORE: `s3://${BUCKET}/races`,
+    BIOME_LOCK_WAIT_SECONDS: '120',
+  };
   Object.assign(process.env, env);
-  fx = await createDeployFixture([...PROJECTS, 'vein-d'].map((name) => ({ name, bytes: 32 * 1024 })), 'lifecycle-races-');
+  fx = await createDeployFixture(
+    [...PROJECTS, 'vein-d'].map((name) => ({ name, bytes: 32 * 1024 })),
+    'lifecycle-races-',
+  );
   for (const p of [...PROJECTS, 'vein-d']) await fx.package(p);
   store = openStore(env.BIOME_STORE, fx.root);
 }, 300_000);
+
+let stores = 0;
+
+/**
+ * Every test, and every retry of one, deploys into a store prefix of its own:
+ * artifacts are shared between biomes by key, so a shared store would let one
+ * test's uploads (or a partial object a fault left) change what the next sees.
+ */
+beforeEach(() => {
+  env = { ...env, BIOME_STORE: `s3://${BUCKET}/races-${++stores}` };
+  process.env.BIOME_STORE = env.BIOME_STORE;
+  store = openStore(env.BIOME_STORE, fx.root);
+});
+
+/** A test that failed before clearing its fault rules must not leave them to the next one. */
+afterEach(() => {
+  proxy?.clearRules();
+});
 
 afterAll(async () => {
   process.env = saved;
@@ -51,11 +77,15 @@ afterAll(async () => {
 
 /** A lifecycle command in a child process (see lifecycle-worker.ts). */
 function runWorker(command: string, options: Record<string, unknown>): Promise<{ code: number; output: string }> {
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', join(__dirname, 'lifecycle-worker.ts'), command, fx.root, JSON.stringify(options)], {
-    cwd: WORKSPACE_ROOT,
-    env: { ...process.env, ...env, BIOME_DEPLOYED_BY: 'reaper' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['-r', '@swc-node/register', join(__dirname, 'lifecycle-worker.ts'), command, fx.root, JSON.stringify(options)],
+    {
+      cwd: WORKSPACE_ROOT,
+      env: { ...process.env, ...env, BIOME_DEPLOYED_BY: 'reaper' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
@@ -63,7 +93,10 @@ function runWorker(command: string, options: Record<string, unknown>): Promise<{
 }
 
 /** Deploys each project, keeping going after a failure; returns the failures. */
-async function deployEach(projects: string[], biome: string): Promise<{ project: string; code?: string; message: string }[]> {
+async function deployEach(
+  projects: string[],
+  biome: string,
+): Promise<{ project: string; code?: string; message: string }[]> {
   const failed: { project: string; code?: string; message: string }[] = [];
   await Promise.all(
     projects.map((p) =>

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startS3rver, S3Server } from '../support/s3rver';
 import { artifactFileName, PackageManifest } from '../../tools/nx-biome/src/core/artifact';
 import { parseWorkspaceConfig, WorkspaceConfig } from '../../tools/nx-biome/src/core/config';
@@ -24,9 +24,24 @@ const config: WorkspaceConfig = parseWorkspaceConfig({
 const biome = parseBiomeName('dev-ver', config);
 
 /** The bytes a package step would give for one commit of a project. */
-function packaged(project: string, gitSha: string, content: string, settings: Record<string, unknown> = { memorySize: 256 }) {
+function packaged(
+  project: string,
+  gitSha: string,
+  content: string,
+  settings: Record<string, unknown> = { memorySize: 256 },
+) {
   const body = Buffer.from(content.repeat(50));
-  const manifest: PackageManifest = { project, kind: 'service', file: artifactFileName(project, gitSha, 'service', false, sha256(body)), sha256: sha256(body), size: body.length, gitSha, dirty: false, dirtyFiles: [], settings };
+  const manifest: PackageManifest = {
+    project,
+    kind: 'service',
+    file: artifactFileName(project, gitSha, 'service', false, sha256(body)),
+    sha256: sha256(body),
+    size: body.length,
+    gitSha,
+    dirty: false,
+    dirtyFiles: [],
+    settings,
+  };
   return { body, manifest };
 }
 
@@ -41,17 +56,30 @@ describe.each([
   const saved = { ...process.env };
 
   const deploy = (p: ReturnType<typeof packaged>, now = new Date()) =>
-    deployProject({ store, config, biome, manifest: p.manifest, readBody: async () => (bodyReads++, p.body), now, deployedBy: 'amy', allowDirty: false, dryRun: false });
+    deployProject({
+      store,
+      config,
+      biome,
+      manifest: p.manifest,
+      readBody: async () => (bodyReads++, p.body),
+      now,
+      deployedBy: 'amy',
+      allowDirty: false,
+      dryRun: false,
+    });
 
+  let stores = 0;
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'verified-unchanged-'));
     if (useS3) {
       server = await startS3rver(['geo-ver']);
       Object.assign(process.env, server.env);
-      store = openStore('s3://geo-ver/store', root);
-    } else {
-      store = openStore('file://.biome-store/dev', root);
     }
+  });
+  // A store of its own for every test and every retry: what one left never decides another's outcome.
+  beforeEach(() => {
+    stores++;
+    store = openStore(useS3 ? `s3://geo-ver/store-${stores}` : `file://.biome-store/dev-${stores}`, root);
   });
   afterAll(async () => {
     process.env = saved;
@@ -87,12 +115,15 @@ describe.each([
     const head = await store.head(key);
     // Same size, same metadata, other bytes: what a hand edit of the object leaves.
     await store.put(key, Buffer.from('X'.repeat(v1.body.length)), { metadata: head!.metadata });
-    await expect(deploy(packaged('tampered', SHA1, 't1'))).rejects.toMatchObject({ code: 'ARTIFACT_CORRUPT', message: expect.stringMatching(/tampered-a{40}\.zip has sha256 [0-9a-f]{64}, expected/) });
+    await expect(deploy(packaged('tampered', SHA1, 't1'))).rejects.toMatchObject({
+      code: 'ARTIFACT_CORRUPT',
+      message: expect.stringMatching(/tampered-a{40}\.zip has sha256 [0-9a-f]{64}, expected/),
+    });
     // Nothing points anywhere new: the record still names the key it had.
     expect((await readRecord(store, biome.name, 'tampered'))!.artifactKey).toBe(key);
   });
 
-  it('a record edited to point at another commit\'s artifact is replaced by a record of the deployed bytes', async () => {
+  it("a record edited to point at another commit's artifact is replaced by a record of the deployed bytes", async () => {
     const old = packaged('edited', SHA1, 'old');
     const cur = packaged('edited', SHA2, 'new');
     await deploy(old);
@@ -128,6 +159,10 @@ describe.each([
     expect(r.outcome).toBe('present');
     expect((await store.list('artifacts/settings/')).map((o) => o.key)).toEqual(before);
     const record = await readRecord(store, biome.name, 'settings');
-    expect(record).toMatchObject({ gitSha: SHA2, artifactKey: `artifacts/settings/${v1.manifest.file}`, settings: { memorySize: 1024 } });
+    expect(record).toMatchObject({
+      gitSha: SHA2,
+      artifactKey: `artifacts/settings/${v1.manifest.file}`,
+      settings: { memorySize: 1024 },
+    });
   });
 });

@@ -32,3 +32,8 @@ output "s3_object_version" {
   description = "Version of the package the function was given (null: the current version)."
   value       = var.s3_version
 }
+
+output "environment_variables" {
+  description = "The function's environment variables (names and values; secret references, never secret values)."
+  value       = var.environment_variables
+}

@@ -54,7 +54,7 @@ variable "handler" {
 variable "runtime" {
   description = "Lambda runtime identifier."
   type        = string
-  default     = "nodejs20.x"
+  default     = "nodejs22.x"
 }
 
 variable "architectures" {

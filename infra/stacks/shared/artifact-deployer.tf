@@ -114,7 +114,7 @@ module "artifact_deployer" {
   s3_key           = var.artifact_deployer_s3_key
   source_code_hash = var.artifact_deployer_source_code_hash
   handler          = "main.handler"
-  runtime          = "nodejs20.x"
+  runtime          = "nodejs22.x"
   memory_size      = 256
   timeout          = 300
 

@@ -84,7 +84,7 @@ module "schema_manager" {
   s3_key           = var.schema_manager_s3_key
   source_code_hash = var.schema_manager_source_code_hash
   handler          = "main.handler"
-  runtime          = "nodejs20.x"
+  runtime          = "nodejs22.x"
   memory_size      = 256
   timeout          = 60
 

@@ -40,13 +40,16 @@ export interface LambdaDouble {
  * update stays InProgress for a few polls and conflicts while it does; a
  * function can be made to answer 429 TooManyRequestsException (throttling).
  */
-export async function startLambdaDouble(fetchObject: (bucket: string, key: string) => Promise<Buffer | undefined>, options: { updatePolls?: number } = {}): Promise<LambdaDouble> {
+export async function startLambdaDouble(
+  fetchObject: (bucket: string, key: string) => Promise<Buffer | undefined>,
+  options: { updatePolls?: number } = {},
+): Promise<LambdaDouble> {
   const functions = new Map<string, FakeFunction>();
   const calls: LambdaDouble['calls'] = [];
   const configuration = (f: FakeFunction) => ({
     FunctionName: f.name,
     FunctionArn: f.arn,
-    Runtime: 'nodejs20.x',
+    Runtime: 'nodejs22.x',
     Handler: 'main.handler',
     CodeSha256: f.codeSha256,
     Description: f.description,
@@ -67,7 +70,13 @@ export async function startLambdaDouble(fetchObject: (bucket: string, key: strin
     res.writeHead(status, headers);
     res.end(body === undefined ? '' : JSON.stringify(body));
   };
-  const notFound = (res: ServerResponse, name: string) => reply(res, 404, { Type: 'User', Message: `Function not found: arn:aws:lambda:us-east-1:000000000000:function:${name}` }, 'ResourceNotFoundException');
+  const notFound = (res: ServerResponse, name: string) =>
+    reply(
+      res,
+      404,
+      { Type: 'User', Message: `Function not found: arn:aws:lambda:us-east-1:000000000000:function:${name}` },
+      'ResourceNotFoundException',
+    );
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let raw = '';
@@ -83,11 +92,20 @@ export async function startLambdaDouble(fetchObject: (bucket: string, key: strin
         if (f.throttles > 0) {
           f.throttles -= 1;
           res.setHeader('retry-after', '1');
-          return reply(res, 429, { Type: 'User', message: 'Rate exceeded', retryAfterSeconds: '1', Reason: 'CallerRateLimitExceeded' }, 'TooManyRequestsException');
+          return reply(
+            res,
+            429,
+            { Type: 'User', message: 'Rate exceeded', retryAfterSeconds: '1', Reason: 'CallerRateLimitExceeded' },
+            'TooManyRequestsException',
+          );
         }
         if (req.method === 'GET' && !m[2]) {
           poll(f);
-          return reply(res, 200, { Configuration: configuration(f), Code: { RepositoryType: 'S3', Location: 'https://example.invalid/code' }, Tags: f.tags });
+          return reply(res, 200, {
+            Configuration: configuration(f),
+            Code: { RepositoryType: 'S3', Location: 'https://example.invalid/code' },
+            Tags: f.tags,
+          });
         }
         if (req.method === 'GET' && m[2] === '/configuration') {
           poll(f);
@@ -96,17 +114,44 @@ export async function startLambdaDouble(fetchObject: (bucket: string, key: strin
         if (req.method === 'PUT' && m[2] === '/code') {
           if (f.lastUpdateStatus === 'InProgress' || f.conflicts > 0) {
             f.conflicts = Math.max(0, f.conflicts - 1);
-            return reply(res, 409, { Type: 'User', message: `The operation cannot be performed at this time. An update is in progress for resource: ${f.arn}` }, 'ResourceConflictException');
+            return reply(
+              res,
+              409,
+              {
+                Type: 'User',
+                message: `The operation cannot be performed at this time. An update is in progress for resource: ${f.arn}`,
+              },
+              'ResourceConflictException',
+            );
           }
-          if (body.RevisionId && body.RevisionId !== f.revisionId) return reply(res, 412, { Type: 'User', message: 'The Revision Id provided does not match the latest Revision Id.' }, 'PreconditionFailedException');
+          if (body.RevisionId && body.RevisionId !== f.revisionId)
+            return reply(
+              res,
+              412,
+              { Type: 'User', message: 'The Revision Id provided does not match the latest Revision Id.' },
+              'PreconditionFailedException',
+            );
           const bytes = await fetchObject(body.S3Bucket, body.S3Key);
-          if (!bytes) return reply(res, 400, { Type: 'User', message: `Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error Message: The specified key does not exist.` }, 'InvalidParameterValueException');
+          if (!bytes)
+            return reply(
+              res,
+              400,
+              {
+                Type: 'User',
+                message: `Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error Message: The specified key does not exist.`,
+              },
+              'InvalidParameterValueException',
+            );
           f.codeSha256 = createHash('sha256').update(bytes).digest('base64');
           f.revisionId = randomUUID();
           f.lastModified = new Date().toISOString();
           f.lastUpdateStatus = 'InProgress';
           f.inProgressPolls = options.updatePolls ?? 1;
-          f.updates.push({ S3Bucket: body.S3Bucket, S3Key: body.S3Key, ...(body.S3ObjectVersion ? { S3ObjectVersion: body.S3ObjectVersion } : {}) });
+          f.updates.push({
+            S3Bucket: body.S3Bucket,
+            S3Key: body.S3Key,
+            ...(body.S3ObjectVersion ? { S3ObjectVersion: body.S3ObjectVersion } : {}),
+          });
           return reply(res, 200, configuration(f));
         }
       }
@@ -131,7 +176,21 @@ export async function startLambdaDouble(fetchObject: (bucket: string, key: strin
     functions,
     calls,
     addFunction(name, initial = {}) {
-      const f: FakeFunction = { name, arn: `arn:aws:lambda:us-east-1:000000000000:function:${name}`, codeSha256: createHash('sha256').update('initial code').digest('base64'), revisionId: randomUUID(), lastUpdateStatus: 'Successful', tags: {}, description: '', lastModified: new Date().toISOString(), inProgressPolls: 0, conflicts: 0, throttles: 0, updates: [], ...initial };
+      const f: FakeFunction = {
+        name,
+        arn: `arn:aws:lambda:us-east-1:000000000000:function:${name}`,
+        codeSha256: createHash('sha256').update('initial code').digest('base64'),
+        revisionId: randomUUID(),
+        lastUpdateStatus: 'Successful',
+        tags: {},
+        description: '',
+        lastModified: new Date().toISOString(),
+        inProgressPolls: 0,
+        conflicts: 0,
+        throttles: 0,
+        updates: [],
+        ...initial,
+      };
       functions.set(name, f);
       return f;
     },

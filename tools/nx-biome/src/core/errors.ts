@@ -52,7 +52,9 @@ export type BiomeErrorCode =
   | 'ARTIFACT_UNVERIFIED'
   | 'DRIFT_DETECTED'
   | 'DRIFT_UNCHECKED'
-  | 'SEED_INVALID';
+  | 'SEED_INVALID'
+  | 'RUNTIME_DEPRECATED'
+  | 'RUNTIME_UNSUPPORTED';
 
 export class BiomeError extends Error {
   override readonly name = 'BiomeError';

@@ -8,6 +8,7 @@ import {
   ProjectKind,
 } from './constants';
 import { BiomeError } from './errors';
+import { DEFAULT_LAMBDA_RUNTIME, esbuildTargetFor } from './runtimes';
 
 /**
  * The targets the plugin infers for a deployable project (createNodesV2 in
@@ -17,10 +18,12 @@ import { BiomeError } from './errors';
  */
 
 /**
- * The Node.js version services are bundled for (esbuild `target`). One
- * constant: the Lambda runtime and this move together.
+ * The Node.js version services are bundled for (esbuild `target`): that of
+ * the default Lambda runtime, so the two move together. A service that pins
+ * another runtime (settings.runtime) sets its build target's `target` in its
+ * project.json (the service generator's --runtime does both).
  */
-export const ESBUILD_TARGET = 'node20';
+export const ESBUILD_TARGET = esbuildTargetFor(DEFAULT_LAMBDA_RUNTIME);
 
 /**
  * The esbuild options every service builds with: one CJS bundle with the AWS

@@ -39,7 +39,13 @@ export function isExpired(meta: Pick<BiomeMeta, 'expires'> | undefined, now: Dat
 }
 
 /** Summarises a biome from its metadata and ledger; `subjects` maps SHAs to commit subjects. */
-export function summarizeBiome(input: { biome: BiomeRef; meta?: BiomeMeta; records: LedgerRecord[]; subjects: Map<string, string>; now: Date }): BiomeSummary {
+export function summarizeBiome(input: {
+  biome: BiomeRef;
+  meta?: BiomeMeta;
+  records: LedgerRecord[];
+  subjects: Map<string, string>;
+  now: Date;
+}): BiomeSummary {
   const { biome, meta, records } = input;
   const newest = newestRecord(records);
   return {
@@ -48,7 +54,14 @@ export function summarizeBiome(input: { biome: BiomeRef; meta?: BiomeMeta; recor
     sandpit: biome.sandpit,
     owner: meta?.owner ?? 'unknown',
     projects: records.map((r) => r.project),
-    ...(newest ? { lastCommit: { sha: newest.gitSha, ...(input.subjects.has(newest.gitSha) ? { subject: input.subjects.get(newest.gitSha) } : {}) } } : {}),
+    ...(newest
+      ? {
+          lastCommit: {
+            sha: newest.gitSha,
+            ...(input.subjects.has(newest.gitSha) ? { subject: input.subjects.get(newest.gitSha) } : {}),
+          },
+        }
+      : {}),
     ...(meta?.lastDeployedAt || newest ? { lastDeployedAt: meta?.lastDeployedAt ?? newest!.deployedAt } : {}),
     expires: biome.sandpit ? (meta?.expires ?? null) : null,
     expired: biome.sandpit && isExpired(meta, input.now),
@@ -73,7 +86,11 @@ export function describeCommit(sha: string, subject: string | undefined, width =
 /** Checks a `--ttl` in hours. */
 export function validateTtlHours(ttl: unknown): number {
   if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl < 1 || ttl > MAX_TTL_HOURS) {
-    throw new BiomeError('OPTIONS_INVALID', `--ttl must be a number of hours between 1 and ${MAX_TTL_HOURS}, got ${JSON.stringify(ttl)}.`, 'Pass e.g. --ttl=72 (three days).');
+    throw new BiomeError(
+      'OPTIONS_INVALID',
+      `--ttl must be a number of hours between 1 and ${MAX_TTL_HOURS}, got ${JSON.stringify(ttl)}.`,
+      'Pass e.g. --ttl=72 (three days).',
+    );
   }
   return ttl;
 }
@@ -83,16 +100,42 @@ export function validateTtlHours(ttl: unknown): number {
  * from now (an explicit extend may also shorten it); a main biome never
  * expires. The owner changes only when one is given.
  */
-export function planBiomeCreate(input: { existing?: BiomeMeta; biome: BiomeRef; owner?: string; defaultOwner: string; ttlHours: number; now: Date; ttlGiven?: boolean }): { action: 'created' | 'extended'; meta: BiomeMeta } {
+export function planBiomeCreate(input: {
+  existing?: BiomeMeta;
+  biome: BiomeRef;
+  owner?: string;
+  defaultOwner: string;
+  ttlHours: number;
+  now: Date;
+  ttlGiven?: boolean;
+}): { action: 'created' | 'extended'; meta: BiomeMeta } {
   const expires = input.biome.sandpit ? new Date(input.now.getTime() + input.ttlHours * 3600_000).toISOString() : null;
   // Only an explicit --ttl moves an existing biome's expiry: --owner alone changes the owner.
-  if (input.existing && input.ttlGiven === false) return { action: 'extended', meta: { ...input.existing, owner: input.owner ?? input.existing.owner } };
+  if (input.existing && input.ttlGiven === false)
+    return { action: 'extended', meta: { ...input.existing, owner: input.owner ?? input.existing.owner } };
   if (input.existing) {
-    return { action: 'extended', meta: { ...input.existing, owner: input.owner ?? input.existing.owner, expires, ...(input.biome.sandpit ? { ttlHours: input.ttlHours } : {}) } };
+    return {
+      action: 'extended',
+      meta: {
+        ...input.existing,
+        owner: input.owner ?? input.existing.owner,
+        expires,
+        ...(input.biome.sandpit ? { ttlHours: input.ttlHours } : {}),
+      },
+    };
   }
   return {
     action: 'created',
-    meta: { schemaVersion: 1, biome: input.biome.name, environment: input.biome.environment.name, owner: input.owner ?? input.defaultOwner, created: input.now.toISOString(), expires, ...(input.biome.sandpit ? { ttlHours: input.ttlHours } : {}), asleep: false },
+    meta: {
+      schemaVersion: 1,
+      biome: input.biome.name,
+      environment: input.biome.environment.name,
+      owner: input.owner ?? input.defaultOwner,
+      created: input.now.toISOString(),
+      expires,
+      ...(input.biome.sandpit ? { ttlHours: input.ttlHours } : {}),
+      asleep: false,
+    },
   };
 }
 
@@ -100,12 +143,23 @@ export function planBiomeCreate(input: { existing?: BiomeMeta; biome: BiomeRef; 
  * Marks a biome asleep or awake. Only sandpits sleep: main biomes are shared
  * by everyone who tests against them.
  */
-export function planBiomeSleep(input: { meta?: BiomeMeta; biome: BiomeRef; asleep: boolean }): { changed: boolean; meta: BiomeMeta } {
+export function planBiomeSleep(input: { meta?: BiomeMeta; biome: BiomeRef; asleep: boolean }): {
+  changed: boolean;
+  meta: BiomeMeta;
+} {
   if (!input.meta) {
-    throw new BiomeError('BIOME_NOT_FOUND', `Biome ${input.biome.name} is not registered in ${input.biome.environment.name}'s store.`, `Create it (nx run infra:biome-create --biome=${input.biome.name}) or deploy to it first.`);
+    throw new BiomeError(
+      'BIOME_NOT_FOUND',
+      `Biome ${input.biome.name} is not registered in ${input.biome.environment.name}'s store.`,
+      `Create it (nx run infra:biome-create --biome=${input.biome.name}) or deploy to it first.`,
+    );
   }
   if (input.asleep && !input.biome.sandpit) {
-    throw new BiomeError('BIOME_MAIN_PROTECTED', `${input.biome.name} is the main biome of ${input.biome.environment.name}; main biomes never sleep.`, 'Only sandpit biomes (<env>-<suffix>) can be put to sleep.');
+    throw new BiomeError(
+      'BIOME_MAIN_PROTECTED',
+      `${input.biome.name} is the main biome of ${input.biome.environment.name}; main biomes never sleep.`,
+      'Only sandpit biomes (<env>-<suffix>) can be put to sleep.',
+    );
   }
   return { changed: input.meta.asleep !== input.asleep, meta: { ...input.meta, asleep: input.asleep } };
 }
@@ -132,17 +186,93 @@ export interface ReapCandidate {
  * a valid record is skipped (nothing dates it): the caller fails the run for
  * it, so that someone repairs it.
  */
-export function planReap(candidates: ReapCandidate[], now: Date, ttlHours = 72): { expired: ReapCandidate[]; skipped: { biome: string; why: string }[] } {
+export function planReap(
+  candidates: ReapCandidate[],
+  now: Date,
+  ttlHours = 72,
+): { expired: ReapCandidate[]; skipped: { biome: string; why: string }[] } {
   const expired: ReapCandidate[] = [];
   const skipped: { biome: string; why: string }[] = [];
   for (const c of candidates) {
     if (!c.sandpit) continue;
     if (c.meta && !c.invalid) {
       // A deploy's record counts from when it is written, before the deploy refreshes biome.json.
-      const recordKeeps = c.lastDeployedAt && Date.parse(c.lastDeployedAt) + (c.meta.ttlHours ?? ttlHours) * 3600_000 > now.getTime();
+      const recordKeeps =
+        c.lastDeployedAt && Date.parse(c.lastDeployedAt) + (c.meta.ttlHours ?? ttlHours) * 3600_000 > now.getTime();
       if (isExpired(c.meta, now) && !recordKeeps) expired.push(c);
     } else if (c.lastDeployedAt && Date.parse(c.lastDeployedAt) + ttlHours * 3600_000 <= now.getTime()) expired.push(c);
-    else if (!c.lastDeployedAt) skipped.push({ biome: c.biome, why: `${c.invalid ?? 'no biome.json'} and no valid ledger record, so nothing dates it (repair it with nx run infra:biome-repair --biome=${c.biome}, or destroy it with nx run infra:biome-destroy --biome=${c.biome})` });
+    else if (!c.lastDeployedAt)
+      skipped.push({
+        biome: c.biome,
+        why: `${c.invalid ?? 'no biome.json'} and no valid ledger record, so nothing dates it (repair it with nx run infra:biome-repair --biome=${c.biome}, or destroy it with nx run infra:biome-destroy --biome=${c.biome})`,
+      });
   }
   return { expired, skipped };
+}
+
+/**
+ * Edit distance with adjacent transpositions counted once (optimal string
+ * alignment), so `bbo` is one edit from `bob`, as a typing slip is.
+ */
+function typingDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/**
+ * Existing biomes of the same environment whose suffix is a likely typo
+ * away from `biome`'s (one edit for short suffixes, two from 6 characters),
+ * nearest first. Names that differ only in digits (dev-mr-141, dev-mr-142;
+ * dev-u12, dev-u13) are generated by CI, never typed: they are not near.
+ */
+export function nearBiomeNames(biome: BiomeRef, existing: string[]): string[] {
+  const suffix = (name: string) => name.slice(biome.environment.name.length + 1);
+  const mine = suffix(biome.name);
+  if (!biome.sandpit || mine.length < 3) return [];
+  const limit = mine.length >= 6 ? 2 : 1;
+  return existing
+    .filter((name) => name !== biome.name && name.startsWith(`${biome.environment.name}-`))
+    .filter((name) => name.replace(/[0-9]+/g, '#') !== biome.name.replace(/[0-9]+/g, '#'))
+    .map((name) => ({ name, distance: typingDistance(mine, suffix(name)) }))
+    .filter((x) => x.distance <= limit)
+    .sort((a, b) => a.distance - b.distance || (a.name < b.name ? -1 : 1))
+    .map((x) => x.name);
+}
+
+/**
+ * What a deploy does about a biome that does not exist yet. A pipeline (MR and
+ * personal biomes) creates it without asking. Anyone else: a name one typing
+ * slip away from an existing biome is refused (did you mean …?) until
+ * `infra:biome-create` registers it on purpose; otherwise the deploy creates
+ * it and says "new biome <b>" first.
+ */
+export function planNewBiome(input: { biome: BiomeRef; existing: string[]; pipeline: boolean; store: string }): {
+  message: string;
+} {
+  const { biome } = input;
+  const near = nearBiomeNames(biome, input.existing);
+  const others = input.existing.filter(
+    (b) => b.startsWith(`${biome.environment.name}-`) || b === biome.environment.name,
+  );
+  if (near.length > 0 && !input.pipeline) {
+    throw new BiomeError(
+      'BIOME_NOT_FOUND',
+      `new biome ${biome.name}: ${input.store} has no biome of that name, but has ${near.join(', ')} (did you mean ${near[0]}?). Nothing was built or written.`,
+      `Deploy to --biome=${near[0]}, or create the new biome on purpose first: nx run infra:biome-create --biome=${biome.name} (then deploy again).`,
+    );
+  }
+  const list = others.length
+    ? ` (existing in ${biome.environment.name}: ${others.slice(0, 5).join(', ')}${others.length > 5 ? `, +${others.length - 5} more` : ''})`
+    : '';
+  return { message: `new biome ${biome.name}: deploying creates it in ${input.store}${list}.` };
 }

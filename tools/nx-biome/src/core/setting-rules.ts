@@ -30,7 +30,15 @@ const PLATFORM_NAMES = new Set([
   'DATA_SET_BUCKET',
   'TZ',
 ]);
-const RESERVED_PREFIXES = ['AWS_', 'LAMBDA_'];
+const RESERVED_PREFIXES = ['AWS_', 'LAMBDA_', 'DATA_SET_'];
+
+/**
+ * The variable that holds a data set's prefix in the data-set bucket:
+ * `ore-training` → `DATA_SET_ORE_TRAINING_PREFIX` (beside `DATA_SET_BUCKET`).
+ */
+export function dataSetPrefixVariable(name: string): string {
+  return `DATA_SET_${name.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_PREFIX`;
+}
 
 /** Key in the project-wide entry of a settings map (every project of the environment or biome). */
 export const ALL_PROJECTS = '*';

@@ -2,8 +2,20 @@ import { artifactBucketName, WorkspaceConfig } from './config';
 import { sha256HexToBase64 } from './artifact';
 import { BiomeMeta, LedgerRecord } from './ledger';
 import { BiomeRef, biomeBucketName, databaseSchemaName, resourceName } from './names';
+import { BiomeError } from './errors';
+import { checkLambdaRuntime, DEFAULT_LAMBDA_RUNTIME } from './runtimes';
 import { referencedServices, SERVICE_REFERENCE } from './service-reference';
-import { checkSettings, dataSetBucketName, parseSecretReference, resolveDataSets, resolveSettings, ResolvedSettings, SecretReference, secretArn } from './settings';
+import {
+  checkSettings,
+  dataSetBucketName,
+  dataSetPrefixVariable,
+  parseSecretReference,
+  resolveDataSets,
+  resolveSettings,
+  ResolvedSettings,
+  SecretReference,
+  secretArn,
+} from './settings';
 
 export interface ServiceVars {
   function_name: string;
@@ -97,7 +109,12 @@ export function resolveWorkflowDefinition(template: string, config: WorkspaceCon
  * execution traces back to a commit (the console shows the definition of
  * each execution).
  */
-export function renderWorkflowDefinition(template: string, config: WorkspaceConfig, biome: BiomeRef, trace: string): string {
+export function renderWorkflowDefinition(
+  template: string,
+  config: WorkspaceConfig,
+  biome: BiomeRef,
+  trace: string,
+): string {
   const resolved = resolveWorkflowDefinition(template, config, biome);
   let definition: Record<string, unknown>;
   try {
@@ -119,11 +136,21 @@ function recordedSettings(config: WorkspaceConfig, biome: BiomeRef, r: LedgerRec
   const recorded = r.resolvedSettings;
   if (!recorded) return resolveSettings({ config, biome, project: r.project, kind: r.kind, settings: r.settings });
   const layerText = `the ledger record of ${r.project} in ${biome.name}`;
-  const environment = checkSettings({ layerText, values: recorded.environment ?? {}, config, environment: biome.environment.name });
+  const environment = checkSettings({
+    layerText,
+    values: recorded.environment ?? {},
+    config,
+    environment: biome.environment.name,
+  });
   const secrets = Object.entries(environment)
     .map(([key, value]) => parseSecretReference(key, value))
     .filter((x): x is SecretReference => !!x);
-  return { environment, sources: recorded.sources ?? {}, secrets, dataSets: resolveDataSets(biome.environment, r.project, Object.keys(recorded.dataSets ?? {}).sort()) };
+  return {
+    environment,
+    sources: recorded.sources ?? {},
+    secrets,
+    dataSets: resolveDataSets(biome.environment, r.project, Object.keys(recorded.dataSets ?? {}).sort()),
+  };
 }
 
 /**
@@ -136,6 +163,12 @@ export function renderTfvars(input: {
   biome: BiomeRef;
   meta?: BiomeMeta;
   records: LedgerRecord[];
+  /**
+   * Today (YYYY-MM-DD or an ISO time). When given, every service's Lambda
+   * runtime is checked against the deprecation table (RUNTIME_DEPRECATED):
+   * what writes tfvars passes it; a read-only comparison (drift) does not.
+   */
+  today?: string;
 }): { tfvars: BiomeTfvars; warnings: string[] } {
   const { config, biome } = input;
   const records = [...input.records].sort((a, b) => (a.project < b.project ? -1 : 1));
@@ -152,6 +185,7 @@ export function renderTfvars(input: {
     };
   }
   const services: Record<string, ServiceVars> = {};
+  const runtimeProblems: BiomeError[] = [];
   for (const r of records.filter((r) => r.kind === 'service')) {
     const s = r.settings;
     const model = typeof s.model === 'string' && s.model ? s.model : null;
@@ -159,9 +193,26 @@ export function renderTfvars(input: {
     const environment: Record<string, string> = { ...resolved.environment };
     environment.BIOME = biome.name;
     environment.GIT_SHA = r.gitSha;
+    // Where its data sets are: the bucket, and each data set's prefix in it (read-only grants in infra/stacks/biome/datasets.tf).
+    if (Object.keys(resolved.dataSets).length > 0) {
+      environment.DATA_SET_BUCKET = dataSetBucketName(config, biome.environment);
+      for (const [name, prefix] of Object.entries(resolved.dataSets)) environment[dataSetPrefixVariable(name)] = prefix;
+    }
     if (model) {
       if (models[model]) environment.MODEL_TARGET = models[model].target_path;
-      else warnings.push(`service ${r.project} uses model "${model}", which biome ${biome.name} does not record yet; MODEL_TARGET is left unset.`);
+      else
+        warnings.push(
+          `service ${r.project} uses model "${model}", which biome ${biome.name} does not record yet; MODEL_TARGET is left unset.`,
+        );
+    }
+    const runtime = str(s.runtime, DEFAULT_LAMBDA_RUNTIME);
+    if (input.today) {
+      try {
+        const near = checkLambdaRuntime({ project: r.project, runtime, today: input.today });
+        if (near) warnings.push(near);
+      } catch (e) {
+        runtimeProblems.push(e as BiomeError);
+      }
     }
     services[r.project] = {
       function_name: resourceName(config, biome.name, r.project),
@@ -171,17 +222,29 @@ export function renderTfvars(input: {
       git_sha: r.gitSha,
       dirty: r.dirty,
       handler: str(s.handler, 'main.handler'),
-      runtime: str(s.runtime, 'nodejs20.x'),
+      runtime,
       memory_size: num(s.memorySize, 256),
       timeout: num(s.timeout, 30),
       environment,
       model,
       deployed_at: r.deployedAt,
       data_sets: resolved.dataSets,
-      ssm_parameter_arns: resolved.secrets.filter((x) => x.service === 'ssm').map((x) => secretArn(biome.environment, x)),
-      secret_arns: resolved.secrets.filter((x) => x.service === 'secretsmanager').map((x) => secretArn(biome.environment, x)),
+      ssm_parameter_arns: resolved.secrets
+        .filter((x) => x.service === 'ssm')
+        .map((x) => secretArn(biome.environment, x)),
+      secret_arns: resolved.secrets
+        .filter((x) => x.service === 'secretsmanager')
+        .map((x) => secretArn(biome.environment, x)),
     };
   }
+  // Every service on a refused runtime in one error, before anything is written or planned.
+  if (runtimeProblems.length === 1) throw runtimeProblems[0];
+  if (runtimeProblems.length > 1)
+    throw new BiomeError(
+      runtimeProblems[0].code,
+      runtimeProblems.map((p) => p.message).join('\n  '),
+      runtimeProblems[0].hint,
+    );
   const workflows: Record<string, WorkflowVars> = {};
   for (const r of records.filter((r) => r.kind === 'workflow')) {
     const template = str(r.settings.definition, '{}');

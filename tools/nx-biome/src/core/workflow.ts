@@ -24,10 +24,15 @@ function pathOf(parts: (string | number)[]): string {
   return parts.length ? `/${parts.join('/')}` : '/';
 }
 
-function walkStrings(value: unknown, visit: (text: string, path: string) => void, parts: (string | number)[] = []): void {
+function walkStrings(
+  value: unknown,
+  visit: (text: string, path: string) => void,
+  parts: (string | number)[] = [],
+): void {
   if (typeof value === 'string') visit(value, pathOf(parts));
   else if (Array.isArray(value)) value.forEach((v, i) => walkStrings(v, visit, [...parts, i]));
-  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) walkStrings(v, visit, [...parts, k]);
+  else if (value && typeof value === 'object')
+    for (const [k, v] of Object.entries(value)) walkStrings(v, visit, [...parts, k]);
 }
 
 /**
@@ -54,7 +59,10 @@ export function findMalformedReferences(template: string): string[] {
  * validator checks the definition as Step Functions will see it in a biome.
  */
 export function withPlaceholderArns(template: string): string {
-  return template.replace(SERVICE_REFERENCE, (_m, name: string) => `arn:aws:lambda:us-east-1:000000000000:function:${name}`);
+  return template.replace(
+    SERVICE_REFERENCE,
+    (_m, name: string) => `arn:aws:lambda:us-east-1:000000000000:function:${name}`,
+  );
 }
 
 export interface CheckedWorkflow {
@@ -71,7 +79,12 @@ export interface CheckedWorkflow {
  * transitions, unreachable states, bad paths). Every failure is
  * WORKFLOW_INVALID naming the file.
  */
-export function checkWorkflowDefinition(input: { file: string; text: string; services: readonly string[]; validate: AslValidate }): CheckedWorkflow {
+export function checkWorkflowDefinition(input: {
+  file: string;
+  text: string;
+  services: readonly string[];
+  validate: AslValidate;
+}): CheckedWorkflow {
   const { file } = input;
   const fail = (message: string, hint: string): never => {
     throw new BiomeError('WORKFLOW_INVALID', `${file}: ${message}`, hint);
@@ -83,7 +96,10 @@ export function checkWorkflowDefinition(input: { file: string; text: string; ser
     return fail(`not valid JSON: ${(e as Error).message}`, 'Fix the JSON syntax of the definition.');
   }
   if (!definition || typeof definition !== 'object' || Array.isArray(definition)) {
-    return fail('a state machine definition must be a JSON object with StartAt and States.', 'See https://states-language.net/spec.html.');
+    return fail(
+      'a state machine definition must be a JSON object with StartAt and States.',
+      'See https://states-language.net/spec.html.',
+    );
   }
   const hardCoded = findHardCodedArns(definition);
   if (hardCoded.length > 0) {
@@ -94,7 +110,10 @@ export function checkWorkflowDefinition(input: { file: string; text: string; ser
   }
   const malformed = findMalformedReferences(input.text);
   if (malformed.length > 0) {
-    fail(`has placeholders that are not service references: ${malformed.join(', ')}.`, 'Write references as ${service:<project-name>} with a kebab-case project name.');
+    fail(
+      `has placeholders that are not service references: ${malformed.join(', ')}.`,
+      'Write references as ${service:<project-name>} with a kebab-case project name.',
+    );
   }
   const services = referencedServices(input.text);
   const known = new Set(input.services);
@@ -107,7 +126,10 @@ export function checkWorkflowDefinition(input: { file: string; text: string; ser
   }
   const result = input.validate(JSON.parse(withPlaceholderArns(input.text)));
   if (!result.isValid) {
-    fail(`asl-validator rejected the definition:\n    ${result.errorsText('\n    ')}`, 'Fix the states named above (see https://states-language.net/spec.html).');
+    fail(
+      `asl-validator rejected the definition:\n    ${result.errorsText('\n    ')}`,
+      'Fix the states named above (see https://states-language.net/spec.html).',
+    );
   }
   return { text: `${JSON.stringify(definition, null, 2)}\n`, services };
 }
@@ -131,7 +153,9 @@ export function projectKindOf(project: ProjectShape): string | undefined {
 
 /** Names of the service projects among the given ones, sorted. */
 export function serviceProjectNames(projects: Record<string, ProjectShape>): string[] {
-  return Object.keys(projects).filter((name) => projectKindOf(projects[name]) === 'service').sort();
+  return Object.keys(projects)
+    .filter((name) => projectKindOf(projects[name]) === 'service')
+    .sort();
 }
 
 /**
@@ -159,7 +183,10 @@ export interface WorkflowDependency {
  * the workflows that invoke it affected. References to unknown projects are
  * left to the build, which fails on them with a message.
  */
-export function planWorkflowDependencies(projects: Record<string, ProjectShape>, read: (path: string) => string | undefined): WorkflowDependency[] {
+export function planWorkflowDependencies(
+  projects: Record<string, ProjectShape>,
+  read: (path: string) => string | undefined,
+): WorkflowDependency[] {
   const edges: WorkflowDependency[] = [];
   for (const name of Object.keys(projects).sort()) {
     const file = workflowDefinitionPath(name, projects[name]);
@@ -167,7 +194,8 @@ export function planWorkflowDependencies(projects: Record<string, ProjectShape>,
     if (file === undefined || text === undefined) continue;
     const inside = file.startsWith(`${projects[name].root}/`);
     for (const target of referencedServices(text)) {
-      if (target !== name && projects[target]) edges.push(inside ? { source: name, target, sourceFile: file } : { source: name, target });
+      if (target !== name && projects[target])
+        edges.push(inside ? { source: name, target, sourceFile: file } : { source: name, target });
     }
   }
   return edges;
@@ -175,33 +203,59 @@ export function planWorkflowDependencies(projects: Record<string, ProjectShape>,
 
 /** Lambda errors worth retrying (throttling and transient service faults). */
 const LAMBDA_RETRY = {
-  ErrorEquals: ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'],
+  ErrorEquals: [
+    'Lambda.ServiceException',
+    'Lambda.AWSLambdaException',
+    'Lambda.SdkClientException',
+    'Lambda.TooManyRequestsException',
+  ],
   IntervalSeconds: 2,
   MaxAttempts: 3,
   BackoffRate: 2,
 };
 
-const stateName = (service: string) => service.split('-').map((w) => w[0].toUpperCase() + w.slice(1)).join('');
+const stateName = (service: string) =>
+  service
+    .split('-')
+    .map((w) => w[0].toUpperCase() + w.slice(1))
+    .join('');
 
 /**
  * A starting definition for a new workflow: the given services invoked one
- * after the other (each one's output is the next one's input), by
- * `${service:<name>}` reference; a single Pass state when there are none.
+ * after the other by `${service:<name>}` reference; a single Pass state when
+ * there are none. Services rarely take each other's output as their input
+ * (grade-predict wants `{ samples }`; a service returns `{ biome, gitSha, ... }`),
+ * so no output is passed on blindly: every Task gets the workflow's state (the
+ * execution input, plus `results.<State>` of each earlier step) and keeps its
+ * own result under `results.<State>`. Each Task's Comment marks the place to
+ * narrow its Payload to exactly what the service expects.
  */
 export function scaffoldWorkflowDefinition(name: string, services: readonly string[]): Record<string, unknown> {
   if (services.length === 0) {
-    return { Comment: `${name}: add states here; a Task invokes a biome service through a service reference as its FunctionName (docs/projects.md).`, StartAt: 'Start', States: { Start: { Type: 'Pass', End: true } } };
+    return {
+      Comment: `${name}: add states here; a Task invokes a biome service through a service reference as its FunctionName (docs/projects.md).`,
+      StartAt: 'Start',
+      States: { Start: { Type: 'Pass', End: true } },
+    };
   }
   const states: Record<string, unknown> = {};
   services.forEach((service, i) => {
-    states[stateName(service)] = {
+    const state = stateName(service);
+    const earlier = services.slice(0, i).map((s) => `$.results.${stateName(s)}`);
+    states[state] = {
       Type: 'Task',
+      Comment: `WIRE ${service}: its Payload is the workflow state (the execution input${earlier.length ? `, and ${earlier.join(', ')}` : ''}); replace "Payload.$" with exactly what ${service} expects, e.g. "Payload": { "samples.$": "$.samples" }.`,
       Resource: 'arn:aws:states:::lambda:invoke',
       Parameters: { FunctionName: `\${service:${service}}`, 'Payload.$': '$' },
-      OutputPath: '$.Payload',
+      ResultSelector: { 'output.$': '$.Payload' },
+      ResultPath: `$.results.${state}`,
       Retry: [LAMBDA_RETRY],
       ...(i + 1 < services.length ? { Next: stateName(services[i + 1]) } : { End: true }),
     };
   });
-  return { Comment: `${name}: ${services.join(' → ')}.`, StartAt: stateName(services[0]), States: states };
+  return {
+    Comment: `${name}: ${services.join(', ')}, each with the workflow's input; results under $.results.`,
+    StartAt: stateName(services[0]),
+    States: states,
+  };
 }

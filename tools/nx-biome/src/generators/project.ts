@@ -31,7 +31,11 @@ const TAG = /^[A-Za-z0-9:._/-]+$/;
 /** `nx-biome.json` from the tree: the name budget depends on the configured longest biome. */
 export function readConfigFromTree(tree: Tree): WorkspaceConfig {
   if (!tree.exists(WORKSPACE_CONFIG_FILE)) {
-    throw new BiomeError('CONFIG_INVALID', `${WORKSPACE_CONFIG_FILE} not found at the workspace root.`, 'Create it (see docs/configuration.md); generators size project names by its maxBiomeLength.');
+    throw new BiomeError(
+      'CONFIG_INVALID',
+      `${WORKSPACE_CONFIG_FILE} not found at the workspace root.`,
+      'Create it (see docs/configuration.md); generators size project names by its maxBiomeLength.',
+    );
   }
   return parseWorkspaceConfig(readJson(tree, WORKSPACE_CONFIG_FILE));
 }
@@ -68,18 +72,35 @@ export function planNewProject(tree: Tree, kind: ProjectKind, options: CommonGen
   }
   const existing = getProjects(tree).get(name);
   if (existing) {
-    throw new BiomeError('PROJECT_NAME_INVALID', `A project named "${name}" already exists (${existing.root}).`, 'Choose another name; project names are unique in the workspace and in every biome.');
+    throw new BiomeError(
+      'PROJECT_NAME_INVALID',
+      `A project named "${name}" already exists (${existing.root}).`,
+      'Choose another name; project names are unique in the workspace and in every biome.',
+    );
   }
   const root = (options.directory ?? `apps/${kind}s/${name}`).replace(/\/+$/, '');
   if (!DIRECTORY.test(root) || root.split('/').some((part) => part === '.' || part === '..')) {
-    throw new BiomeError('OPTIONS_INVALID', `--directory "${options.directory}" is not a folder inside the workspace.`, `Give a relative path such as apps/${kind}s/${name}.`);
+    throw new BiomeError(
+      'OPTIONS_INVALID',
+      `--directory "${options.directory}" is not a folder inside the workspace.`,
+      `Give a relative path such as apps/${kind}s/${name}.`,
+    );
   }
   if (tree.exists(root) && (!tree.isFile(root) ? tree.children(root).length > 0 : true)) {
-    throw new BiomeError('OPTIONS_INVALID', `${root} already exists and is not empty.`, 'Choose another --directory, or remove that folder first.');
+    throw new BiomeError(
+      'OPTIONS_INVALID',
+      `${root} already exists and is not empty.`,
+      'Choose another --directory, or remove that folder first.',
+    );
   }
   const extra = listOption(options.tags);
   const badTag = extra.find((t) => !TAG.test(t));
-  if (badTag !== undefined) throw new BiomeError('OPTIONS_INVALID', `Tag "${badTag}" is invalid: use letters, digits and : . _ / -.`, 'Pass tags as --tags=scope:plant,team:ml.');
+  if (badTag !== undefined)
+    throw new BiomeError(
+      'OPTIONS_INVALID',
+      `Tag "${badTag}" is invalid: use letters, digits and : . _ / -.`,
+      'Pass tags as --tags=scope:plant,team:ml.',
+    );
   const tags = [...new Set([`kind:${kind}`, 'deployable', ...extra])];
   return { name, kind, root, offset: offsetFromRoot(root), tags, config };
 }
@@ -90,18 +111,39 @@ export function planNewProject(tree: Tree, kind: ProjectKind, options: CommonGen
  * (registering the plugin in nx.json if it is not yet). A root the plugin is
  * told to leave alone (nx.json `exclude`) gets its targets spelled out.
  */
-export function addDeployableProject(tree: Tree, project: NewProject, own: { definition?: string; settings?: Record<string, unknown> } = {}, sourceRoot = project.root): void {
+export function addDeployableProject(
+  tree: Tree,
+  project: NewProject,
+  own: { definition?: string; settings?: Record<string, unknown>; buildOptions?: Record<string, unknown> } = {},
+  sourceRoot = project.root,
+): void {
   const entry = readInferencePlugin(tree) ?? ensureInferencePlugin(tree);
   const options = optionsOf(entry);
   const settings = own.settings ? { options: { settings: own.settings } } : undefined;
   let targets: Record<string, object> = {};
   if (infersTargetsFor(entry, project.root)) {
     if (settings) targets = { [options.packageTargetName]: settings };
+    // Only what differs from the inferred build (a pinned runtime's esbuild target): Nx merges it over the inferred options.
+    if (own.buildOptions) targets[options.buildTargetName] = { options: own.buildOptions };
   } else {
     targets = explicitTargets({ root: project.root, kind: project.kind, definition: own.definition }, options);
-    if (own.settings) targets[options.packageTargetName] = { ...targets[options.packageTargetName], options: { kind: project.kind, settings: own.settings } };
+    if (own.settings)
+      targets[options.packageTargetName] = {
+        ...targets[options.packageTargetName],
+        options: { kind: project.kind, settings: own.settings },
+      };
+    if (own.buildOptions) {
+      const build = targets[options.buildTargetName] as { options?: Record<string, unknown> };
+      targets[options.buildTargetName] = { ...build, options: { ...build.options, ...own.buildOptions } };
+    }
   }
-  addProjectConfiguration(tree, project.name, { root: project.root, projectType: 'application', sourceRoot, tags: project.tags, targets });
+  addProjectConfiguration(tree, project.name, {
+    root: project.root,
+    projectType: 'application',
+    sourceRoot,
+    tags: project.tags,
+    targets,
+  });
 }
 
 /**

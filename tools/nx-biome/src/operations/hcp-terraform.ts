@@ -2,8 +2,27 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { WorkspaceConfig } from '../core/config';
 import { BiomeError } from '../core/errors';
-import { CLOUD_OVERRIDE_CONTENT, CLOUD_OVERRIDE_FILE, CLOUD_OVERRIDE_MARKER, cloudEnvironment, findRunUrl, HcpWorkspacePlan, planHcpWorkspace, renderRunReport, requireCloudConfig, runUrlOf } from '../core/hcp-terraform';
-import { displayCommand, displayRunCommand, planBiomeTerraform } from '../core/terraform-plan';
+import {
+  CLOUD_OVERRIDE_CONTENT,
+  CLOUD_OVERRIDE_FILE,
+  CLOUD_OVERRIDE_MARKER,
+  cloudEnvironment,
+  findRunUrl,
+  HcpWorkspacePlan,
+  planHcpWorkspace,
+  renderRunReport,
+  requireCloudConfig,
+  runUrlOf,
+} from '../core/hcp-terraform';
+import {
+  backendExport,
+  backendFileFor,
+  displayCommand,
+  displayRunCommand,
+  explainTerraformFailure,
+  hasBackendConfig,
+  planBiomeTerraform,
+} from '../core/terraform-plan';
 import { runTerraform } from '../adapters/terraform';
 import { BiomeRef } from '../core/names';
 import { createHcpTerraformClient, HcpTerraformPort, readHcpToken } from '../adapters/hcp-terraform';
@@ -17,13 +36,21 @@ export function usesCloudBackend(config: WorkspaceConfig): boolean {
 }
 
 /** An API client for the configured host, with the token Terraform itself would use. */
-export async function openHcpTerraform(config: WorkspaceConfig, env: Record<string, string | undefined>, log: (line: string) => void): Promise<HcpTerraformPort> {
+export async function openHcpTerraform(
+  config: WorkspaceConfig,
+  env: Record<string, string | undefined>,
+  log: (line: string) => void,
+): Promise<HcpTerraformPort> {
   const { hostname } = requireCloudConfig(config);
   return createHcpTerraformClient({ hostname, token: await readHcpToken(hostname, env), log });
 }
 
 /** The biome's workspace as the config describes it, and the variables that select it. */
-export function describeCloudWorkspace(config: WorkspaceConfig, biome: BiomeRef, stackDir = BIOME_STACK_DIR): { plan: HcpWorkspacePlan; env: Record<string, string> } {
+export function describeCloudWorkspace(
+  config: WorkspaceConfig,
+  biome: BiomeRef,
+  stackDir = BIOME_STACK_DIR,
+): { plan: HcpWorkspacePlan; env: Record<string, string> } {
   const plan = planHcpWorkspace(config, biome, stackDir);
   return { plan, env: cloudEnvironment(plan) };
 }
@@ -39,7 +66,11 @@ export function describeWorkspaceLine(plan: HcpWorkspacePlan): string {
  * never auto-apply, working directory = the stack) and its tags.
  * Idempotent: what exists is left as it is. Returns whether it was created.
  */
-export async function ensureBiomeWorkspace(input: { client: HcpTerraformPort; plan: HcpWorkspacePlan; log: (line: string) => void }): Promise<{ created: boolean; workspaceId: string }> {
+export async function ensureBiomeWorkspace(input: {
+  client: HcpTerraformPort;
+  plan: HcpWorkspacePlan;
+  log: (line: string) => void;
+}): Promise<{ created: boolean; workspaceId: string }> {
   const { client, plan, log } = input;
   const org = plan.organization;
   let projectId: string | undefined;
@@ -54,15 +85,30 @@ export async function ensureBiomeWorkspace(input: { client: HcpTerraformPort; pl
   let varset = await client.findVariableSet(org, plan.variableSet);
   let varsetIsNew = false;
   if (!varset) {
-    varset = await client.createVariableSet(org, { name: plan.variableSet, description: `Dynamic AWS credentials of ${plan.variableSet} workspaces (managed by @geo/nx-biome).`, projectIds: projectId ? [projectId] : [], variables: plan.variableSetVariables });
+    varset = await client.createVariableSet(org, {
+      name: plan.variableSet,
+      description: `Dynamic AWS credentials of ${plan.variableSet} workspaces (managed by @geo/nx-biome).`,
+      projectIds: projectId ? [projectId] : [],
+      variables: plan.variableSetVariables,
+    });
     varsetIsNew = true;
-    log(`HCP Terraform: created variable set ${plan.variableSet} (${plan.variableSetVariables.map((v) => v.key).join(', ')})${projectId ? ` for project ${plan.project}` : ''}`);
+    log(
+      `HCP Terraform: created variable set ${plan.variableSet} (${plan.variableSetVariables.map((v) => v.key).join(', ')})${projectId ? ` for project ${plan.project}` : ''}`,
+    );
   }
   let workspace = await client.findWorkspace(org, plan.workspace);
   const created = !workspace;
   if (!workspace) {
-    workspace = await client.createWorkspace(org, { name: plan.workspace, projectId, description: `Biome stack of ${plan.workspace} (managed by @geo/nx-biome).`, autoApply: false, workingDirectory: plan.workingDirectory });
-    log(`HCP Terraform: created workspace ${plan.workspace}${projectId ? ` in project ${plan.project}` : ''}: ${plan.url}`);
+    workspace = await client.createWorkspace(org, {
+      name: plan.workspace,
+      projectId,
+      description: `Biome stack of ${plan.workspace} (managed by @geo/nx-biome).`,
+      autoApply: false,
+      workingDirectory: plan.workingDirectory,
+    });
+    log(
+      `HCP Terraform: created workspace ${plan.workspace}${projectId ? ` in project ${plan.project}` : ''}: ${plan.url}`,
+    );
   }
   const tags = new Set(await client.listWorkspaceTags(workspace.id));
   const missingTags = plan.tags.filter((t) => !tags.has(t));
@@ -77,7 +123,11 @@ export async function ensureBiomeWorkspace(input: { client: HcpTerraformPort; pl
  * Terraform's safe delete): otherwise HCP_WORKSPACE_NOT_EMPTY, so a biome
  * whose infrastructure still runs keeps the state that can destroy it.
  */
-export async function deleteBiomeWorkspace(input: { client: HcpTerraformPort; plan: HcpWorkspacePlan; log: (line: string) => void }): Promise<'deleted' | 'absent'> {
+export async function deleteBiomeWorkspace(input: {
+  client: HcpTerraformPort;
+  plan: HcpWorkspacePlan;
+  log: (line: string) => void;
+}): Promise<'deleted' | 'absent'> {
   const { client, plan, log } = input;
   const workspace = await client.findWorkspace(plan.organization, plan.workspace);
   if (!workspace) {
@@ -109,7 +159,11 @@ export async function writeCloudOverride(workspaceRoot: string, stackDir: string
  * With the S3 backend, a cloud override left by an earlier cloud run would
  * silently send the run to HCP Terraform: remove it (only ours).
  */
-export async function removeCloudOverride(workspaceRoot: string, stackDir: string, log: (line: string) => void): Promise<void> {
+export async function removeCloudOverride(
+  workspaceRoot: string,
+  stackDir: string,
+  log: (line: string) => void,
+): Promise<void> {
   const path = join(workspaceRoot, stackDir, CLOUD_OVERRIDE_FILE);
   const current = await readFile(path, 'utf8').catch(() => undefined);
   if (current === undefined) return;
@@ -119,7 +173,11 @@ export async function removeCloudOverride(workspaceRoot: string, stackDir: strin
 }
 
 function foreignOverride(path: string): BiomeError {
-  return new BiomeError('TERRAFORM_OVERRIDE_FOREIGN', `${path} exists and was not generated by the plugin; it may change the backend.`, 'Move it away (the plugin writes and removes this file itself according to terraform.backend).');
+  return new BiomeError(
+    'TERRAFORM_OVERRIDE_FOREIGN',
+    `${path} exists and was not generated by the plugin; it may change the backend.`,
+    'Move it away (the plugin writes and removes this file itself according to terraform.backend).',
+  );
 }
 
 async function latestRunUrl(client: HcpTerraformPort, plan: HcpWorkspacePlan): Promise<string | undefined> {
@@ -157,17 +215,50 @@ export async function runBiomeTerraform(input: {
   const { config, biome, workspaceRoot: root, stackDir, log } = input;
   const tfvarsFile = relative(join(root, stackDir), input.tfvarsPath);
   if (!usesCloudBackend(config)) {
-    const run = planBiomeTerraform({ stackDir, biome: biome.name, tfvarsFile, apply: input.apply, destroy: input.destroy });
-    if (!input.execute) return log(`${input.header}\n  ${run.commands.map(displayCommand).join('\n  ')}`);
+    if (!input.execute) {
+      // The hint shows what --apply runs, apply included, after the state backend's settings when they are not set.
+      const shown = planBiomeTerraform({
+        stackDir,
+        biome: biome.name,
+        tfvarsFile,
+        apply: input.destroy ? input.apply : true,
+        destroy: input.destroy,
+      });
+      const backend = hasBackendConfig(input.env)
+        ? []
+        : [`${backendExport(biome)}   # the state backend of ${biome.name} (${join(stackDir, backendFileFor(biome))})`];
+      return log(`${input.header}\n  ${[...backend, ...shown.commands.map(displayCommand)].join('\n  ')}`);
+    }
+    const run = planBiomeTerraform({
+      stackDir,
+      biome: biome.name,
+      tfvarsFile,
+      apply: input.apply,
+      destroy: input.destroy,
+    });
     await removeCloudOverride(root, stackDir, log);
-    return runTerraform(run.commands, root, input.env);
+    return runTerraform(run.commands, root, input.env, {
+      explain: (argv) => explainTerraformFailure({ argv, biome, env: input.env }),
+    });
   }
   const { plan, env: cloudEnv } = describeCloudWorkspace(config, biome, stackDir);
-  const run = planBiomeTerraform({ stackDir, biome: biome.name, tfvarsFile, apply: input.apply, destroy: input.destroy, cloud: { env: cloudEnv, workspace: plan.workspace, approvalRequired: plan.approvalRequired } });
+  const run = planBiomeTerraform({
+    stackDir,
+    biome: biome.name,
+    tfvarsFile,
+    apply: input.apply,
+    destroy: input.destroy,
+    cloud: { env: cloudEnv, workspace: plan.workspace, approvalRequired: plan.approvalRequired },
+  });
   log(describeWorkspaceLine(plan));
-  const approval = plan.approvalRequired && input.apply ? `${biome.name} is the production main biome: the plan is not applied here; approve it in HCP Terraform (the run below) or in the pipeline's manual apply job.` : undefined;
+  const approval =
+    plan.approvalRequired && input.apply
+      ? `${biome.name} is the production main biome: the plan is not applied here; approve it in HCP Terraform (the run below) or in the pipeline's manual apply job.`
+      : undefined;
   if (!input.execute) {
-    log(`${input.header} (${join(stackDir, CLOUD_OVERRIDE_FILE)} is generated: terraform { cloud {} })\n  ${run.commands.map((c) => displayRunCommand(c, cloudEnv)).join('\n  ')}`);
+    log(
+      `${input.header} (${join(stackDir, CLOUD_OVERRIDE_FILE)} is generated: terraform { cloud {} })\n  ${run.commands.map((c) => displayRunCommand(c, cloudEnv)).join('\n  ')}`,
+    );
     if (approval) log(approval);
     return;
   }
@@ -176,12 +267,17 @@ export async function runBiomeTerraform(input: {
   await writeCloudOverride(root, stackDir);
   // Only the tail matters (the run URL is printed near the start of each remote operation, again per command).
   let output = '';
-  await runTerraform(run.commands, root, input.env, { extraEnv: cloudEnv, onOutput: (text) => (output = (output + text).slice(-200_000)) });
+  await runTerraform(run.commands, root, input.env, {
+    extraEnv: cloudEnv,
+    onOutput: (text) => (output = (output + text).slice(-200_000)),
+  });
   // Terraform prints the run's URL; if its output format ever changes, the workspace's latest run is the one just made.
   const runUrl = findRunUrl(output) ?? (await latestRunUrl(client, plan));
   const report = runReportPath(root, biome.name);
   await mkdir(dirname(report), { recursive: true });
   await writeFile(report, renderRunReport({ workspace: plan.workspace, workspaceUrl: plan.url, runUrl }));
-  log(`HCP Terraform run: ${runUrl ?? `(no run URL in Terraform's output; see ${plan.url}/runs)`} (written to ${relative(root, report)})`);
+  log(
+    `HCP Terraform run: ${runUrl ?? `(no run URL in Terraform's output; see ${plan.url}/runs)`} (written to ${relative(root, report)})`,
+  );
   if (approval) log(approval);
 }

@@ -22,14 +22,29 @@ export function tfvarsPath(workspaceRoot: string, biome: string): string {
  * asked again. ARTIFACT_UNVERIFIED lists every project whose artifact is
  * missing or holds other bytes.
  */
-export async function verifyRecordedArtifacts(store: StorePort, biome: string, records: LedgerRecord[], verified = new Set<string>()): Promise<void> {
+export async function verifyRecordedArtifacts(
+  store: StorePort,
+  biome: string,
+  records: LedgerRecord[],
+  verified = new Set<string>(),
+): Promise<void> {
   const id = (r: LedgerRecord) => `${r.artifactKey}\0${r.sha256}\0${r.size}`;
-  const checked = await Promise.all(records.filter((r) => !verified.has(id(r))).map(async (r) => ({ r, state: await checkStoredArtifact(store, r.artifactKey, r, { readUnvouched: true }) })));
+  const checked = await Promise.all(
+    records
+      .filter((r) => !verified.has(id(r)))
+      .map(async (r) => ({ r, state: await checkStoredArtifact(store, r.artifactKey, r, { readUnvouched: true }) })),
+  );
   const bad = checked.filter((c) => c.state !== 'same');
   for (const c of checked) if (c.state === 'same') verified.add(id(c.r));
   if (bad.length === 0) return;
-  const lines = bad.map(({ r, state }) => `  ${r.project}: ${r.artifactKey} ${state === 'absent' ? 'is missing' : `holds other bytes than the recorded sha256 ${r.sha256.slice(0, 12)}… (${r.size} bytes)`}`);
-  const projects = bad.map((b) => b.r.project).sort().join(',');
+  const lines = bad.map(
+    ({ r, state }) =>
+      `  ${r.project}: ${r.artifactKey} ${state === 'absent' ? 'is missing' : `holds other bytes than the recorded sha256 ${r.sha256.slice(0, 12)}… (${r.size} bytes)`}`,
+  );
+  const projects = bad
+    .map((b) => b.r.project)
+    .sort()
+    .join(',');
   throw new BiomeError(
     'ARTIFACT_UNVERIFIED',
     `${store.url}: ${bad.length} record(s) of biome ${biome} name an artifact the store does not hold as recorded, so no tfvars were written:\n${lines.join('\n')}`,
@@ -42,18 +57,33 @@ export async function verifyRecordedArtifacts(store: StorePort, biome: string, r
  * (never from the projects of the current run alone), after checking that the
  * store holds every record's artifact as recorded (`verify`, on unless the
  * render only feeds a `terraform destroy`): a missing or altered artifact
- * fails the render and nothing is written. A dry run checks nothing.
+ * fails the render and nothing is written. A dry run checks nothing. The same
+ * render refuses (RUNTIME_DEPRECATED) a service on a Lambda runtime that Lambda
+ * has deprecated `now`, so no plan or apply starts; not a render for a destroy
+ * (`verify` false), which must stay possible.
  */
-export async function renderBiomeTfvars(input: { store: StorePort; config: WorkspaceConfig; biome: BiomeRef; workspaceRoot: string; dryRun?: boolean; verify?: boolean }): Promise<{ path: string; tfvars: BiomeTfvars; records: LedgerRecord[]; warnings: string[] }> {
+export async function renderBiomeTfvars(input: {
+  store: StorePort;
+  config: WorkspaceConfig;
+  biome: BiomeRef;
+  workspaceRoot: string;
+  dryRun?: boolean;
+  verify?: boolean;
+  now?: Date;
+}): Promise<{ path: string; tfvars: BiomeTfvars; records: LedgerRecord[]; warnings: string[] }> {
   const verify = input.verify ?? true;
   const verified = new Set<string>();
   const render = async () => {
-    const [entries, meta] = await Promise.all([readLedgerEntries(input.store, input.biome.name), readBiomeMeta(input.store, input.biome.name)]);
+    const [entries, meta] = await Promise.all([
+      readLedgerEntries(input.store, input.biome.name),
+      readBiomeMeta(input.store, input.biome.name),
+    ]);
     const bad = entries.find((e) => e.error);
     if (bad) throw bad.error;
     const records = entries.flatMap((e) => (e.record ? [e.record] : []));
     if (verify && !input.dryRun) await verifyRecordedArtifacts(input.store, input.biome.name, records, verified);
-    const out = renderTfvars({ config: input.config, biome: input.biome, meta, records });
+    const today = verify ? (input.now ?? new Date()).toISOString() : undefined;
+    const out = renderTfvars({ config: input.config, biome: input.biome, meta, records, today });
     return { ...out, entries, records, text: `${JSON.stringify(out.tfvars, null, 2)}\n` };
   };
   const path = tfvarsPath(input.workspaceRoot, input.biome.name);

@@ -15,11 +15,30 @@ import { formatBytes, requireBiomeOption, runExecutor } from '../run';
 import type { InfraDeployExecutorSchema } from './schema';
 
 /** What is deployed where: one row per project of the biome, with what this run did to it. */
-export function biomeTable(tfvars: BiomeTfvars, records: LedgerRecord[], outcomes: DeployOutcomeEntry[] = [], finish: Pick<BiomeRunFinish, 'failed' | 'skipped'> = { failed: [], skipped: [] }): string {
+export function biomeTable(
+  tfvars: BiomeTfvars,
+  records: LedgerRecord[],
+  outcomes: DeployOutcomeEntry[] = [],
+  finish: Pick<BiomeRunFinish, 'failed' | 'skipped'> = { failed: [], skipped: [] },
+): string {
   const awsName = (r: LedgerRecord) =>
-    r.kind === 'service' ? tfvars.services[r.project]?.function_name : r.kind === 'workflow' ? tfvars.workflows[r.project]?.state_machine_name : tfvars.models[r.project]?.target_path;
-  const projects = records.map((r) => ({ project: r.project, kind: r.kind, gitSha: r.gitSha, dirty: r.dirty, size: r.size, awsName: awsName(r) ?? '' }));
-  return renderTable(['project', 'kind', 'outcome', 'commit', 'size', 'AWS name / model target'], summaryRows(projects, outcomes, finish, formatBytes));
+    r.kind === 'service'
+      ? tfvars.services[r.project]?.function_name
+      : r.kind === 'workflow'
+        ? tfvars.workflows[r.project]?.state_machine_name
+        : tfvars.models[r.project]?.target_path;
+  const projects = records.map((r) => ({
+    project: r.project,
+    kind: r.kind,
+    gitSha: r.gitSha,
+    dirty: r.dirty,
+    size: r.size,
+    awsName: awsName(r) ?? '',
+  }));
+  return renderTable(
+    ['project', 'kind', 'outcome', 'commit', 'size', 'AWS name / model target'],
+    summaryRows(projects, outcomes, finish, formatBytes),
+  );
 }
 
 /**
@@ -45,21 +64,40 @@ export async function finishBiome(input: {
 }): Promise<{ path: string; tfvars: BiomeTfvars }> {
   const { workspaceRoot: root, biome, deps: d } = input;
   const store = storeOf(d, biome);
-  const { path, tfvars, records, warnings } = await renderBiomeTfvars({ store, config: input.config, biome, workspaceRoot: root, dryRun: input.dryRun || !!input.holdBack });
+  const { path, tfvars, records, warnings } = await renderBiomeTfvars({
+    store,
+    config: input.config,
+    biome,
+    workspaceRoot: root,
+    dryRun: input.dryRun || !!input.holdBack,
+  });
   for (const w of warnings) d.log(`warning: ${w}`);
   const what = input.holdBack
     ? `${relative(root, path)} was NOT rendered (${input.holdBack}); the ledger holds`
     : input.dryRun
       ? `[dry-run] would render ${relative(root, path)} from the current ledger (a dry run records nothing)`
       : `rendered ${relative(root, path)}`;
-  d.log(`${what}: ${records.length} project(s) in biome ${biome.name} (${biome.environment.name}, ${store.url})${tfvars.asleep ? ', asleep' : ''}`);
+  d.log(
+    `${what}: ${records.length} project(s) in biome ${biome.name} (${biome.environment.name}, ${store.url})${tfvars.asleep ? ', asleep' : ''}`,
+  );
   d.log(biomeTable(tfvars, records, input.outcomes, input.finish));
   const stackDir = input.terraformDir ?? BIOME_STACK_DIR;
   if (input.holdBack) return { path, tfvars };
   const execute = (input.apply || !!input.planOnly) && !input.dryRun;
   // Every artifact must have replicated to the workload bucket Terraform reads (skipped, with a notice, for a local store).
   if (execute) await awaitReplication({ tfvars, store, log: d.log });
-  await runBiomeTerraform({ config: input.config, biome, workspaceRoot: root, stackDir, tfvarsPath: path, apply: input.apply && !input.planOnly, execute, header: 'Terraform (run with --apply to execute):', env: d.env, log: d.log });
+  await runBiomeTerraform({
+    config: input.config,
+    biome,
+    workspaceRoot: root,
+    stackDir,
+    tfvarsPath: path,
+    apply: input.apply && !input.planOnly,
+    execute,
+    header: 'Terraform (or run this again with --apply):',
+    env: d.env,
+    log: d.log,
+  });
   return { path, tfvars };
 }
 
@@ -69,17 +107,35 @@ export function runDeploysProjects(context: ExecutorContext): boolean {
 }
 
 /** `infra:deploy`: re-render the biome's tfvars from its ledger (nothing is built), and plan/apply when asked. */
-export async function infraDeployWith(options: InfraDeployExecutorSchema, context: ExecutorContext, deps?: Deps): Promise<void> {
+export async function infraDeployWith(
+  options: InfraDeployExecutorSchema,
+  context: ExecutorContext,
+  deps?: Deps,
+): Promise<void> {
   const config = await loadWorkspaceConfig(context.root);
   const biome = parseBiomeName(requireBiomeOption(options.biome), config);
   const d = deps ?? realDeps(context.root, config);
   if (runDeploysProjects(context)) {
-    d.log(`${biome.name}: this run also deploys projects; their tfvars are rendered${options.apply ? ' and applied' : ''} once, after the last deploy of the run.`);
+    d.log(
+      `${biome.name}: this run also deploys projects; their tfvars are rendered${options.apply ? ' and applied' : ''} once, after the last deploy of the run.`,
+    );
     return;
   }
-  await finishBiome({ workspaceRoot: context.root, config, biome, deps: d, dryRun: !!options.dryRun, apply: !!options.apply, planOnly: !!options.planOnly, terraformDir: options.terraformDir });
+  await finishBiome({
+    workspaceRoot: context.root,
+    config,
+    biome,
+    deps: d,
+    dryRun: !!options.dryRun,
+    apply: !!options.apply,
+    planOnly: !!options.planOnly,
+    terraformDir: options.terraformDir,
+  });
 }
 
-export default async function infraDeployExecutor(options: InfraDeployExecutorSchema, context: ExecutorContext): Promise<{ success: boolean }> {
+export default async function infraDeployExecutor(
+  options: InfraDeployExecutorSchema,
+  context: ExecutorContext,
+): Promise<{ success: boolean }> {
   return runExecutor(`deploy ${context.projectName}`, () => infraDeployWith(options, context));
 }

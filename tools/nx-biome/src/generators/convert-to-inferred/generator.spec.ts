@@ -82,14 +82,14 @@ describe('convert-to-inferred generator', () => {
   it('keeps an override (another esbuild target) and refuses to drop an option the project never had', async () => {
     const tree = legacyTree();
     const ingest = JSON.parse(fixture('assay-ingest'));
-    ingest.targets.build.options.target = 'node22';
+    ingest.targets.build.options.target = 'node24';
     tree.write('apps/services/assay-ingest/project.json', JSON.stringify(ingest));
     const predict = JSON.parse(fixture('grade-predict'));
     delete predict.targets.build.options.thirdParty;
     tree.write('apps/services/grade-predict/project.json', JSON.stringify(predict));
     const results = await convertToInferredGenerator(tree);
     expect(readJsonFrom(tree, 'apps/services/assay-ingest/project.json').targets.build).toEqual({
-      options: { target: 'node22' },
+      options: { target: 'node24' },
     });
     expect(results.find((r) => r.project === 'grade-predict')).toEqual({
       project: 'grade-predict',

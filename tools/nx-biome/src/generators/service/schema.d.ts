@@ -7,4 +7,6 @@ export interface ServiceGeneratorSchema extends CommonGeneratorOptions {
   timeout?: number;
   /** Model project the service calls (MODEL_TARGET). */
   model?: string;
+  /** Lambda runtime to pin, e.g. nodejs24.x (default nodejs22.x); the build targets its Node.js. */
+  runtime?: string;
 }
