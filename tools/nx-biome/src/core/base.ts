@@ -1,13 +1,46 @@
-import { LedgerRecord } from './ledger';
+/**
+ * The run record of a biome: written at the end of a deploy run that brought
+ * the whole biome up to date (every project changed since the previous
+ * complete run deployed), never by a run that was cut short, failed, or
+ * deployed only some projects. Its commit is the base of the next
+ * `nx affected -t deploy` of the biome.
+ */
+export interface BiomeRunRecord {
+  biome: string;
+  /** The commit every project of the biome was brought up to. */
+  gitSha: string;
+  finishedAt: string;
+  /** The projects this run deployed (or found unchanged). */
+  projects: string[];
+}
+
+/** Where the biome's last complete run is recorded. */
+export const runRecordKey = (biome: string) => `biomes/${biome}/last-run.json`;
 
 /**
- * The commit to use as `--base` of `nx affected` for a biome: the newest
- * deployed commit that the local repository has (clean records only), else
- * the fallback (e.g. the merge base for a new biome).
+ * Reads a run record; anything malformed counts as no record (the next
+ * deploy then deploys every project, which is safe: unchanged ones are only
+ * verified).
  */
-export function chooseAffectedBase(records: LedgerRecord[], known: (sha: string) => boolean, fallback?: string): { base?: string; from: 'ledger' | 'fallback' | 'none' } {
-  const newest = [...records].filter((r) => !r.dirty && known(r.gitSha)).sort((a, b) => Date.parse(b.deployedAt) - Date.parse(a.deployedAt))[0];
-  if (newest) return { base: newest.gitSha, from: 'ledger' };
+export function parseRunRecord(text: string, biome: string): BiomeRunRecord | undefined {
+  try {
+    const r = JSON.parse(text) as Partial<BiomeRunRecord>;
+    if (r.biome !== biome || typeof r.gitSha !== 'string' || !/^[0-9a-f]{40}$/.test(r.gitSha) || typeof r.finishedAt !== 'string') return undefined;
+    return { biome, gitSha: r.gitSha, finishedAt: r.finishedAt, projects: Array.isArray(r.projects) ? r.projects.filter((p): p is string => typeof p === 'string') : [] };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The commit to use as `--base` of `nx affected` for a biome: the commit of
+ * its last complete run when this repository has it, else the fallback
+ * (`all` deploys every project). The newest ledger record is NOT a base: a
+ * run cut short after some projects were recorded would otherwise leave the
+ * others behind for good.
+ */
+export function chooseAffectedBase(run: BiomeRunRecord | undefined, known: (sha: string) => boolean, fallback?: string): { base?: string; from: 'run' | 'fallback' | 'none' } {
+  if (run && known(run.gitSha)) return { base: run.gitSha, from: 'run' };
   return fallback ? { base: fallback, from: 'fallback' } : { from: 'none' };
 }
 
@@ -20,17 +53,17 @@ export type DefaultBasePlan =
  * Without `--base`, `nx affected` compares with nx.json's `defaultBase`
  * (`main`), which on main itself is HEAD: nothing is affected and a new biome
  * stays empty. A deploy should instead bring the biome up to date: compare with
- * the biome's last deployed commit, or deploy everything to a biome that
- * records none. When that is not the base Nx already used, the command is run
- * again with the right one (`argv` without the node and script entries).
+ * the biome's last complete run, or deploy everything to a biome that has
+ * none. When that is not the base Nx already used, the command is run again
+ * with the right one (`argv` without the node and script entries).
  */
 export function planDefaultBase(input: { biome: string; argv: string[]; biomeBase?: string; nxBaseSha?: string }): DefaultBasePlan {
   const { biome, argv } = input;
   if (!input.biomeBase) {
     const rerun = argv.map((a) => (a === 'affected' ? 'run-many' : a)).filter((a) => !/^--(head|uncommitted|untracked|files)(=|$)/.test(a));
-    return { action: 'rerun', argv: rerun, message: `${biome} records no deployed commit yet: deploying every project (nx ${rerun.join(' ')}).` };
+    return { action: 'rerun', argv: rerun, message: `${biome} has no complete deploy run yet: deploying every project (nx ${rerun.join(' ')}).` };
   }
   const short = input.biomeBase.slice(0, 8);
-  if (input.biomeBase === input.nxBaseSha) return { action: 'keep', base: input.biomeBase, message: `${biome} was last deployed at ${short}: deploying what changed since then.` };
-  return { action: 'rerun', argv: [...argv, `--base=${input.biomeBase}`], message: `${biome} was last deployed at ${short}: deploying what changed since then (--base=${input.biomeBase}; pass --base to choose another).` };
+  if (input.biomeBase === input.nxBaseSha) return { action: 'keep', base: input.biomeBase, message: `${biome} was last brought up to date at ${short}: deploying what changed since then.` };
+  return { action: 'rerun', argv: [...argv, `--base=${input.biomeBase}`], message: `${biome} was last brought up to date at ${short}: deploying what changed since then (--base=${input.biomeBase}; pass --base to choose another).` };
 }

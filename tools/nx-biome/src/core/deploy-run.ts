@@ -136,3 +136,25 @@ function describeOutcome(o: DeployOutcomeEntry): string {
   if (o.dryRun) return { uploaded: 'would upload', present: 'would record', unchanged: 'unchanged', restored: 'would restore artifact' }[o.outcome];
   return { uploaded: 'uploaded', present: 'recorded (already stored)', unchanged: 'unchanged', restored: 'unchanged (artifact restored)' }[o.outcome];
 }
+
+/**
+ * Whether a finished run brought the whole biome up to date, so that its
+ * commit may become the biome's base (the run record): nothing failed, was
+ * skipped or only dry-run, no artifact is dirty, and either every deployable
+ * project of the workspace deployed, or the run was `nx affected` over the
+ * whole workspace from the biome's base (or an older commit). A run of some
+ * projects only (`nx deploy <p>`, `--projects`, `--exclude`) never is.
+ */
+export function runCompletesBiome(input: {
+  finish: Pick<BiomeRunFinish, 'succeeded' | 'failed' | 'skipped' | 'dryRun'>;
+  deployables: string[];
+  anyDirty: boolean;
+  /** The affected run's base covers everything since the biome's base (undefined: not an affected run over every project). */
+  affectedFromBiomeBase?: boolean;
+}): boolean {
+  const { finish } = input;
+  if (finish.dryRun || input.anyDirty || finish.failed.length > 0 || finish.skipped.length > 0) return false;
+  if (input.affectedFromBiomeBase) return true;
+  const done = new Set(finish.succeeded);
+  return input.deployables.length > 0 && input.deployables.every((p) => done.has(p));
+}

@@ -1,12 +1,12 @@
-import { DefaultBasePlan, chooseAffectedBase, planDefaultBase } from '../core/base';
+import { DefaultBasePlan, planDefaultBase } from '../core/base';
 import { WorkspaceConfig } from '../core/config';
 import { BASE_RESOLVED_VARIABLE } from '../core/deploy-run';
 import { biomeMetaKey } from '../core/ledger';
 import { BiomeRef } from '../core/names';
 import { RunSelection } from '../core/run-selection';
-import { createGit, mergeBase, resolveCommit } from '../adapters/git';
+import { mergeBase, resolveCommit } from '../adapters/git';
 import { realDeps, storeOf } from './context';
-import { readLedger } from './ledger-store';
+import { readBiomeBase } from './run-record';
 import { declaredDataSets, resolveDataSets } from '../core/settings';
 import { BiomeError, isBiomeError } from '../core/errors';
 import { DEPLOY_EXECUTOR } from '../core/deploy-run';
@@ -17,7 +17,7 @@ import type { ProjectGraph } from '@nx/devkit';
  * is valid and the store answers (credentials, bucket, network) with one
  * request, so that a problem is reported once instead of once per project after
  * every build; and, for `nx affected` without `--base`, the base that brings
- * the biome up to date.
+ * the biome up to date (since its last complete deploy run).
  */
 export async function preflightDeploy(input: {
   workspaceRoot: string;
@@ -33,10 +33,8 @@ export async function preflightDeploy(input: {
   const deps = realDeps(root, config, env);
   const store = storeOf(deps, biome);
   await store.head(biomeMetaKey(biome.name));
-  if (!run.affected || run.base !== undefined || env.NX_BASE || env[BASE_RESOLVED_VARIABLE]) return undefined;
-  const records = await readLedger(store, biome.name);
-  const known = await createGit(root).commitSubjects(records.map((r) => r.gitSha));
-  const { base } = chooseAffectedBase(records, (sha) => known.has(sha));
+  if (!run.affected || run.base !== undefined || run.customRange || env.NX_BASE || env[BASE_RESOLVED_VARIABLE]) return undefined;
+  const { base } = await readBiomeBase(store, deps.git, biome);
   const nxBase = await resolveCommit(root, input.nxDefaultBase);
   const head = await resolveCommit(root, 'HEAD');
   const nxBaseSha = nxBase && head ? await mergeBase(root, nxBase, head) : undefined;

@@ -1,11 +1,10 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { chooseAffectedBase } from '../../core/base';
 import { BiomeError } from '../../core/errors';
 import { parseBiomeName } from '../../core/names';
 import { assertNotShallow } from '../../adapters/git';
 import { loadWorkspaceConfig, workspaceOutputPath, writeFileAtomic } from '../../adapters/workspace';
 import { Deps, realDeps, storeOf } from '../../operations/context';
-import { readLedger } from '../../operations/ledger-store';
+import { readBiomeBase } from '../../operations/run-record';
 import { requireBiomeOption, runExecutor } from '../run';
 
 export interface BiomeBaseOptions {
@@ -15,7 +14,7 @@ export interface BiomeBaseOptions {
 }
 
 /**
- * Prints the biome's last deployed commit, for `nx affected --base=...`;
+ * Prints the commit of the biome's last complete deploy run, for `nx affected --base=...`;
  * with `outputFile`, also writes it there (for CI scripts).
  */
 export async function biomeBaseWith(options: BiomeBaseOptions, context: ExecutorContext, deps?: Deps): Promise<string> {
@@ -23,13 +22,11 @@ export async function biomeBaseWith(options: BiomeBaseOptions, context: Executor
   const biome = parseBiomeName(requireBiomeOption(options.biome), config);
   const d = deps ?? realDeps(context.root, config);
   await assertNotShallow(d.git);
-  const records = await readLedger(storeOf(d, biome), biome.name);
-  const known = await d.git.commitSubjects(records.map((r) => r.gitSha));
-  const { base, from } = chooseAffectedBase(records, (sha) => known.has(sha), options.fallback);
+  const { base, from } = await readBiomeBase(storeOf(d, biome), d.git, biome, options.fallback);
   if (!base) {
-    throw new BiomeError('BIOME_NOT_FOUND', `Biome ${biome.name} records no commit this repository has.`, 'Pass --fallback=<ref> (e.g. the merge base with main) for a new biome.');
+    throw new BiomeError('BIOME_NOT_FOUND', `Biome ${biome.name} records no complete deploy run at a commit this repository has.`, 'Pass --fallback=<ref> (e.g. the merge base with main, or "all"), or deploy every project: npx nx-biome deploy --biome=<b>.');
   }
-  d.log(`${from === 'ledger' ? 'last deployed commit of' : 'no deployed commit in'} ${biome.name}: ${base}`);
+  d.log(`${from === 'run' ? 'last complete deploy run of' : 'no complete deploy run in'} ${biome.name}: ${base}`);
   if (options.outputFile) {
     const target = workspaceOutputPath(context.root, 'outputFile', options.outputFile);
     await writeFileAtomic(target, `${base}\n`);

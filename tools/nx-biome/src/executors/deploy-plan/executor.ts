@@ -1,6 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { join } from 'node:path';
-import { chooseAffectedBase } from '../../core/base';
 import { DeployPlan, PlanProject, planDeploy, shardProjects } from '../../core/deploy-plan';
 import { BiomeError } from '../../core/errors';
 import { parseBiomeName, ProjectKind } from '../../core/names';
@@ -8,7 +7,7 @@ import { assertNotShallow } from '../../adapters/git';
 import { createNxCli, NxCliPort } from '../../adapters/nx-cli';
 import { loadWorkspaceConfig, sourceBytes, workspaceOutputPath, writeFileAtomic } from '../../adapters/workspace';
 import { Deps, realDeps, storeOf } from '../../operations/context';
-import { readLedger } from '../../operations/ledger-store';
+import { readBiomeBase } from '../../operations/run-record';
 import { requireBiomeOption, runExecutor } from '../run';
 
 export interface DeployPlanOptions {
@@ -55,9 +54,7 @@ export async function deployPlanWith(options: DeployPlanOptions, context: Execut
 
   let base = options.base;
   if (!base) {
-    const records = await readLedger(storeOf(d, biome), biome.name);
-    const known = await d.git.commitSubjects(records.map((r) => r.gitSha));
-    base = chooseAffectedBase(records, (sha) => known.has(sha), options.fallback ?? 'all').base!;
+    base = (await readBiomeBase(storeOf(d, biome), d.git, biome, options.fallback ?? 'all')).base!;
   }
   const head = options.head ?? 'HEAD';
   const graph = deployables(context);
