@@ -1,3 +1,4 @@
+import { BiomeError } from './errors';
 import type { ProjectKind } from './names';
 import { DEPLOY_EXECUTOR } from './constants';
 
@@ -157,4 +158,18 @@ export function runCompletesBiome(input: {
   if (input.affectedFromBiomeBase) return true;
   const done = new Set(finish.succeeded);
   return input.deployables.length > 0 && input.deployables.every((p) => done.has(p));
+}
+
+/**
+ * Nx 23.2.1 leaves the tasks it skipped (dependents of a failed task) out of
+ * its task results and then takes the run for interrupted: a failed build
+ * under `nx deploy <p>` exits 130, the code of a Ctrl-C. An error from the
+ * post-run hook makes Nx exit 1 instead, so a run with a failed task and no
+ * stopped one (a real interruption stops tasks) fails with this error.
+ */
+export function failedRunError(results: { id: string; status: string }[]): BiomeError | undefined {
+  if (results.some((r) => r.status === 'stopped')) return undefined;
+  const failed = results.filter((r) => r.status === 'failure').map((r) => r.id).sort();
+  if (failed.length === 0) return undefined;
+  return new BiomeError('RUN_FAILED', `${failed.length} task(s) failed: ${failed.join(', ')}; the tasks that depend on them did not run.`, 'See the failed task output above, fix it and run the same command again.');
 }

@@ -51,7 +51,8 @@ export type BiomeErrorCode =
   | 'LEASE_LOST'
   | 'ARTIFACT_UNVERIFIED'
   | 'DRIFT_DETECTED'
-  | 'DRIFT_UNCHECKED';
+  | 'DRIFT_UNCHECKED'
+  | 'RUN_FAILED';
 
 export class BiomeError extends Error {
   override readonly name = 'BiomeError';
