@@ -45,10 +45,10 @@ describe('the README, followed word for word on a fresh clone', () => {
     ],
     ['a --base that is no commit', ['nx', 'affected', '-t', 'deploy', '--biome=dev-bob', '--base=nosuchbranch'], {}, /GIT_BASE_UNKNOWN: --base=nosuchbranch names no commit in this clone/],
     [
-      'plugins isolated in a worker, which cannot run the command again: the exact command instead',
+      'plugins isolated in a worker, which cannot start the command again: the one command that needs no second start',
       ['nx', 'affected', '-t', 'deploy', '--biome=dev-bob'],
       { NX_ISOLATE_PLUGINS: 'true' },
-      /fix: Run: nx run-many -t deploy --biome=dev-bob /,
+      /fix: Run: npx nx-biome deploy --biome=dev-bob /,
     ],
   ])('%s: one clear error before anything is built, exit code 1', async (_label, args, env, message) => {
     const run = await sh(args, env as Record<string, string>);
@@ -63,7 +63,7 @@ describe('the README, followed word for word on a fresh clone', () => {
     // Nothing set in the environment: the workspace's .env runs the plugin in the Nx process.
     const run = await sh(['nx', 'affected', '-t', 'deploy', '--biome=dev-bob'], {}, ['NX_ISOLATE_PLUGINS']);
     expect(run.code, run.output).toBe(0);
-    expect(run.output).toMatch(/dev-bob records no deployed commit yet: deploying every project/);
+    expect(run.output).toMatch(/dev-bob has no complete deploy run yet: deploying every project/);
     for (const [project, kind] of [['assay-ingest', 'service'], ['grade-predict', 'service'], ['plant-feed', 'workflow'], ['ore-grade', 'model']]) {
       expect(run.output).toMatch(new RegExp(`│ ${project}\\s+│ ${kind}\\s+│ uploaded\\s+│ [0-9a-f]{8}\\s+│ [\\d.]+ KiB`));
     }
@@ -78,7 +78,7 @@ describe('the README, followed word for word on a fresh clone', () => {
     ws.git('commit', '-qam', 'assay-ingest: a change');
     const run = await sh(['nx', 'affected', '-t', 'deploy', '--biome=dev-bob']);
     expect(run.code, run.output).toBe(0);
-    expect(run.output).toMatch(/dev-bob was last deployed at [0-9a-f]{8}: deploying what changed since then/);
+    expect(run.output).toMatch(/dev-bob was last brought up to date at [0-9a-f]{8}: deploying what changed since then/);
     expect(run.output).toMatch(/Successfully ran target deploy for 2 projects/);
     expect(run.output).toMatch(/│ assay-ingest\s+│ service\s+│ uploaded\s+│/);
     expect(run.output).toMatch(/│ grade-predict\s+│ service\s+│ not in this run\s+│/);
