@@ -25,3 +25,20 @@ export async function readBiomeBase(store: StorePort, git: GitPort, biome: Biome
   const known = run ? await git.commitSubjects([run.gitSha]) : new Map<string, string>();
   return chooseAffectedBase(run, (sha) => known.has(sha), fallback);
 }
+
+/**
+ * Whether a deploy run from `base` (a commit, or `all` for every project)
+ * covered everything that changed since the biome's last complete run: `all`
+ * does, a commit does when it is that run's commit or older.
+ */
+export async function coversSinceLastRun(store: StorePort, git: GitPort, biome: string, base: string): Promise<boolean> {
+  if (base === 'all') return true;
+  const last = await readRunRecord(store, biome);
+  return !!last && (await git.isAncestor(base, last.gitSha)) === true;
+}
+
+/** Records a complete run of the biome at `gitSha` and says so. */
+export async function recordCompleteRun(store: StorePort, input: { biome: string; gitSha: string; now: Date; projects: string[]; log: (line: string) => void }): Promise<void> {
+  await writeRunRecord(store, { biome: input.biome, gitSha: input.gitSha, finishedAt: input.now.toISOString(), projects: [...input.projects].sort() });
+  input.log(`${input.biome} is up to date at ${input.gitSha.slice(0, 8)}: the next nx-biome deploy (or nx affected without --base) starts from there.`);
+}

@@ -11,6 +11,8 @@ import { Deps, realDeps, storeOf } from '../../operations/context';
 import { renderBiomeTfvars } from '../../operations/render';
 import { awaitReplication } from '../../operations/await-replication';
 import { BIOME_STACK_DIR, runBiomeTerraform } from '../../operations/hcp-terraform';
+import { coversSinceLastRun, recordCompleteRun } from '../../operations/run-record';
+import { resolveCommit } from '../../adapters/git';
 import { formatBytes, requireBiomeOption, runExecutor } from '../run';
 import type { InfraDeployExecutorSchema } from './schema';
 
@@ -42,7 +44,7 @@ export async function finishBiome(input: {
   finish?: Pick<BiomeRunFinish, 'failed' | 'skipped'>;
   /** Why the tfvars must not be written this time (a half-failed run): the table is still shown. */
   holdBack?: string;
-}): Promise<{ path: string; tfvars: BiomeTfvars }> {
+}): Promise<{ path: string; tfvars: BiomeTfvars; records: LedgerRecord[] }> {
   const { workspaceRoot: root, biome, deps: d } = input;
   const store = storeOf(d, biome);
   const { path, tfvars, records, warnings } = await renderBiomeTfvars({ store, config: input.config, biome, workspaceRoot: root, dryRun: input.dryRun || !!input.holdBack });
@@ -55,12 +57,12 @@ export async function finishBiome(input: {
   d.log(`${what}: ${records.length} project(s) in biome ${biome.name} (${biome.environment.name}, ${store.url})${tfvars.asleep ? ', asleep' : ''}`);
   d.log(biomeTable(tfvars, records, input.outcomes, input.finish));
   const stackDir = input.terraformDir ?? BIOME_STACK_DIR;
-  if (input.holdBack) return { path, tfvars };
+  if (input.holdBack) return { path, tfvars, records };
   const execute = (input.apply || !!input.planOnly) && !input.dryRun;
   // Every artifact must have replicated to the workload bucket Terraform reads (skipped, with a notice, for a local store).
   if (execute) await awaitReplication({ tfvars, store, log: d.log });
   await runBiomeTerraform({ config: input.config, biome, workspaceRoot: root, stackDir, tfvarsPath: path, apply: input.apply && !input.planOnly, execute, header: 'Terraform (run with --apply to execute):', env: d.env, log: d.log });
-  return { path, tfvars };
+  return { path, tfvars, records };
 }
 
 /** True when the same Nx run also deploys projects: the end-of-run step then renders (and applies) after the last of them. */
@@ -77,7 +79,15 @@ export async function infraDeployWith(options: InfraDeployExecutorSchema, contex
     d.log(`${biome.name}: this run also deploys projects; their tfvars are rendered${options.apply ? ' and applied' : ''} once, after the last deploy of the run.`);
     return;
   }
-  await finishBiome({ workspaceRoot: context.root, config, biome, deps: d, dryRun: !!options.dryRun, apply: !!options.apply, planOnly: !!options.planOnly, terraformDir: options.terraformDir });
+  const { records } = await finishBiome({ workspaceRoot: context.root, config, biome, deps: d, dryRun: !!options.dryRun, apply: !!options.apply, planOnly: !!options.planOnly, terraformDir: options.terraformDir });
+  // The render step of a deploy split over several runs (the CI fan-out): every shard succeeded, so the run from that base is complete.
+  if (options.completesRunFrom && !options.dryRun) {
+    const store = storeOf(d, biome);
+    const head = await resolveCommit(context.root, 'HEAD');
+    if (head && !records.some((r) => r.dirty) && (await coversSinceLastRun(store, d.git, biome.name, options.completesRunFrom))) {
+      await recordCompleteRun(store, { biome: biome.name, gitSha: head, now: d.now(), projects: records.map((r) => r.project), log: d.log });
+    }
+  }
 }
 
 export default async function infraDeployExecutor(options: InfraDeployExecutorSchema, context: ExecutorContext): Promise<{ success: boolean }> {

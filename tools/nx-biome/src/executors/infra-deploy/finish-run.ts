@@ -6,7 +6,7 @@ import { mergeBase, resolveCommit } from '../../adapters/git';
 import { loadWorkspaceConfig } from '../../adapters/workspace';
 import { Deps, realDeps, storeOf } from '../../operations/context';
 import { clearRunOutcomes, readRunOutcomes, readRunPlan } from '../../operations/deploy-run';
-import { readRunRecord, writeRunRecord } from '../../operations/run-record';
+import { coversSinceLastRun, recordCompleteRun } from '../../operations/run-record';
 import { finishBiome } from './executor';
 
 const failedCount = (f: { failed: string[]; skipped: string[] }) => f.failed.length + f.skipped.length;
@@ -75,7 +75,7 @@ export async function finishDeployRun(run: FinishedRun, selection?: RunSelection
         // after it must not plan a biome that is half this commit, half the last.
         ...(complete ? {} : { holdBack: `${failedCount(finish)} deploy(s) of this run did not succeed: ${[...finish.failed, ...finish.skipped].join(', ')}; fix them and run again` }),
       });
-      await recordCompleteRun({ run, selection, finish, deployables, anyDirty: outcomes.some((o) => /-dirty-/.test(o.key)), biome, deps });
+      await recordRunWhenComplete({ run, selection, finish, deployables, anyDirty: outcomes.some((o) => /-dirty-/.test(o.key)), biome, deps });
     }
   } finally {
     await clearRunOutcomes(run.workspaceRoot, run.id);
@@ -87,7 +87,7 @@ export async function finishDeployRun(run: FinishedRun, selection?: RunSelection
  * project up to HEAD; a run cut short never gets here, so the base stays at
  * the last run that did.
  */
-async function recordCompleteRun(input: { run: FinishedRun; selection?: RunSelection; finish: BiomeRunFinish; deployables: string[]; anyDirty: boolean; biome: BiomeRef; deps: Deps }): Promise<void> {
+async function recordRunWhenComplete(input: { run: FinishedRun; selection?: RunSelection; finish: BiomeRunFinish; deployables: string[]; anyDirty: boolean; biome: BiomeRef; deps: Deps }): Promise<void> {
   const { run, selection, finish, biome, deps } = input;
   const root = run.workspaceRoot;
   const head = await resolveCommit(root, 'HEAD');
@@ -98,10 +98,8 @@ async function recordCompleteRun(input: { run: FinishedRun; selection?: RunSelec
     // The base Nx compared with: --base, NX_BASE, else the merge base of nx.json's defaultBase and HEAD.
     const ref = selection.base ?? deps.env.NX_BASE ?? run.nxJsonConfiguration?.defaultBase ?? 'main';
     const base = (await resolveCommit(root, ref)) && (await mergeBase(root, ref, head));
-    const last = await readRunRecord(store, biome.name);
-    affectedFromBiomeBase = !!base && !!last && (await deps.git.isAncestor(base, last.gitSha)) === true;
+    affectedFromBiomeBase = !!base && (await coversSinceLastRun(store, deps.git, biome.name, base));
   }
   if (!runCompletesBiome({ finish, deployables: input.deployables, anyDirty: input.anyDirty, affectedFromBiomeBase })) return;
-  await writeRunRecord(store, { biome: biome.name, gitSha: head, finishedAt: deps.now().toISOString(), projects: [...finish.succeeded] });
-  deps.log(`${biome.name} is up to date at ${head.slice(0, 8)}: the next nx-biome deploy (or nx affected without --base) starts from there.`);
+  await recordCompleteRun(store, { biome: biome.name, gitSha: head, now: deps.now(), projects: finish.succeeded, log: deps.log });
 }
