@@ -28,15 +28,17 @@ type CommandModule = { command: string | string[]; builder: (y: unknown) => unkn
  * command line is read.
  */
 function nxModules() {
-  const fromNx = createRequire(require.resolve('nx/package.json'));
+  const load = createRequire(__filename);
+  // yargs as Nx itself resolves it (nx pins its own copy).
+  const fromNx = createRequire(load.resolve('nx/package.json'));
   return {
     yargs: fromNx('yargs') as (args: string[]) => YargsParser,
-    runMany: require('nx/src/command-line/run-many/command-object').yargsRunManyCommand as CommandModule,
-    affected: require('nx/src/command-line/affected/command-object').yargsAffectedCommand as CommandModule,
-    run: require('nx/src/command-line/run/command-object') as { yargsRunCommand: CommandModule; yargsNxInfixCommand: CommandModule },
-    shared: require('nx/src/command-line/yargs-utils/shared-options') as { withOverrides(args: Record<string, unknown>, level?: number): Record<string, unknown> },
-    split: require('nx/src/utils/command-line-utils') as { splitArgsIntoNxArgsAndOverrides(args: Record<string, unknown>, mode: string, o: { printWarnings: boolean }, nxJson: object): { nxArgs: Record<string, unknown>; overrides: Record<string, unknown> } },
-    target: require('nx/src/utils/split-target') as { splitByColons(s: string): string[] },
+    runMany: load('nx/src/command-line/run-many/command-object').yargsRunManyCommand as CommandModule,
+    affected: load('nx/src/command-line/affected/command-object').yargsAffectedCommand as CommandModule,
+    run: load('nx/src/command-line/run/command-object') as { yargsRunCommand: CommandModule; yargsNxInfixCommand: CommandModule },
+    shared: load('nx/src/command-line/yargs-utils/shared-options') as { withOverrides(args: Record<string, unknown>, level?: number): Record<string, unknown> },
+    split: load('nx/src/utils/command-line-utils') as { splitArgsIntoNxArgsAndOverrides(args: Record<string, unknown>, mode: string, o: { printWarnings: boolean }, nxJson: object): { nxArgs: Record<string, unknown>; overrides: Record<string, unknown> } },
+    target: load('nx/src/utils/split-target') as { splitByColons(s: string): string[] },
   };
 }
 
