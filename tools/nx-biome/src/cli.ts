@@ -16,7 +16,7 @@ const USAGE = `usage: nx-biome <command> [options]
   deploy --biome=<b> [--fallback=<ref>|all] [nx options]
                                         nx affected -t deploy from the biome's last complete run
                                         (run-many for a new biome), one Nx start, Nx's exit code
-  base --biome=<b> [--fallback=<ref>]   the biome's last deployed commit (for --base=$(...))
+  base --biome=<b> [--fallback=<ref>]   the commit of the biome's last complete deploy run (--base=$(...))
   show --biome=<b>                      the biome's projects as JSON
   list [--environment=<env>]            every biome as JSON
 Machine output goes to stdout, everything else to stderr.`;
