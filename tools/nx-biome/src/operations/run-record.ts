@@ -1,6 +1,6 @@
 import { BiomeRunRecord, chooseAffectedBase, parseRunRecord, runRecordKey } from '../core/base';
 import { BiomeRef } from '../core/names';
-import { GitPort } from '../adapters/git';
+import { GitPort, resolveCommit } from '../adapters/git';
 import { StorePort } from '../adapters/store/store';
 
 /** The biome's last complete deploy run, if one is recorded (a malformed record counts as none). */
@@ -41,4 +41,16 @@ export async function coversSinceLastRun(store: StorePort, git: GitPort, biome: 
 export async function recordCompleteRun(store: StorePort, input: { biome: string; gitSha: string; now: Date; projects: string[]; log: (line: string) => void }): Promise<void> {
   await writeRunRecord(store, { biome: input.biome, gitSha: input.gitSha, finishedAt: input.now.toISOString(), projects: [...input.projects].sort() });
   input.log(`${input.biome} is up to date at ${input.gitSha.slice(0, 8)}: the next nx-biome deploy (or nx affected without --base) starts from there.`);
+}
+
+/**
+ * The render step of a deploy split over several Nx runs (the CI fan-out),
+ * which runs only once every part succeeded: records the run at HEAD when its
+ * base covers everything since the biome's last complete run and no record
+ * is dirty.
+ */
+export async function recordRunFrom(store: StorePort, deps: { git: GitPort; now(): Date; log(line: string): void }, input: { workspaceRoot: string; biome: string; base: string; records: { project: string; dirty: boolean }[] }): Promise<void> {
+  const head = await resolveCommit(input.workspaceRoot, 'HEAD');
+  if (!head || input.records.some((r) => r.dirty) || !(await coversSinceLastRun(store, deps.git, input.biome, input.base))) return;
+  await recordCompleteRun(store, { biome: input.biome, gitSha: head, now: deps.now(), projects: input.records.map((r) => r.project), log: deps.log });
 }

@@ -11,8 +11,7 @@ import { Deps, realDeps, storeOf } from '../../operations/context';
 import { renderBiomeTfvars } from '../../operations/render';
 import { awaitReplication } from '../../operations/await-replication';
 import { BIOME_STACK_DIR, runBiomeTerraform } from '../../operations/hcp-terraform';
-import { coversSinceLastRun, recordCompleteRun } from '../../operations/run-record';
-import { resolveCommit } from '../../adapters/git';
+import { recordRunFrom } from '../../operations/run-record';
 import { formatBytes, requireBiomeOption, runExecutor } from '../run';
 import type { InfraDeployExecutorSchema } from './schema';
 
@@ -81,13 +80,7 @@ export async function infraDeployWith(options: InfraDeployExecutorSchema, contex
   }
   const { records } = await finishBiome({ workspaceRoot: context.root, config, biome, deps: d, dryRun: !!options.dryRun, apply: !!options.apply, planOnly: !!options.planOnly, terraformDir: options.terraformDir });
   // The render step of a deploy split over several runs (the CI fan-out): every shard succeeded, so the run from that base is complete.
-  if (options.completesRunFrom && !options.dryRun) {
-    const store = storeOf(d, biome);
-    const head = await resolveCommit(context.root, 'HEAD');
-    if (head && !records.some((r) => r.dirty) && (await coversSinceLastRun(store, d.git, biome.name, options.completesRunFrom))) {
-      await recordCompleteRun(store, { biome: biome.name, gitSha: head, now: d.now(), projects: records.map((r) => r.project), log: d.log });
-    }
-  }
+  if (options.completesRunFrom && !options.dryRun) await recordRunFrom(storeOf(d, biome), d, { workspaceRoot: context.root, biome: biome.name, base: options.completesRunFrom, records });
 }
 
 export default async function infraDeployExecutor(options: InfraDeployExecutorSchema, context: ExecutorContext): Promise<{ success: boolean }> {
