@@ -125,6 +125,8 @@ describe('every command form of a deploy renders the biome and prints the summar
       const run = await nx(args, env);
       expect(run.code, run.output.slice(-3000)).toBe(0);
       await expectAgree(args.find((a) => a.startsWith('--biome='))?.slice(8) ?? 'dev-f5', run, projects);
+      // The table knows what this run did: the run id reached the deploy tasks through the pre-run hook's environment.
+      expect(run.output).toMatch(/│ grade-predict\s+│ service\s+│ (uploaded|recorded \(already stored\))\s+│/);
     });
   }
 
