@@ -37,8 +37,8 @@ interface Run {
 }
 
 /** Runs a command of the workspace (the Nx CLI or the nx-biome bin) as its own process group. */
-function start(bin: string, args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<Run> } {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: ws.root, env: nxEnv({ ...s3env, ...env }), detached: true });
+function start(bin: string, args: string[], env: Record<string, string> = {}, file = process.execPath): { child: ChildProcess; done: Promise<Run> } {
+  const child = spawn(file, file === process.execPath ? [bin, ...args] : args, { cwd: ws.root, env: nxEnv({ ...s3env, ...env }), detached: true });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
@@ -46,6 +46,14 @@ function start(bin: string, args: string[], env: Record<string, string> = {}): {
   return { child, done };
 }
 const nx = (args: string[], env: Record<string, string> = {}) => start(NX_BIN, args, env).done;
+const quote = (a: string) => `'${a.replaceAll("'", "'\\''")}'`;
+/** Nx in a real terminal (a pty from util-linux `script`, which exits with the command's code): the TUI as a developer sees it. */
+async function nxInTerminal(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const run = await start('', ['-qec', [process.execPath, NX_BIN, ...args].map(quote).join(' '), '/dev/null'], { CI: 'false', NX_TUI: 'true', ...env }, '/usr/bin/script').done;
+  // eslint-disable-next-line no-control-regex
+  return { ...run, output: run.output.replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, '').replace(/\r/g, '') };
+}
+const hasScript = existsSync('/usr/bin/script');
 const nxBiome = (args: string[], env: Record<string, string> = {}) => start(join(ws.root, BIOME_BIN), args, env).done;
 
 async function ledger(biome: string): Promise<Map<string, { artifactKey: string; gitSha: string }>> {
@@ -130,6 +138,12 @@ describe('every command form of a deploy renders the biome and prints the summar
     });
   }
 
+  it.skipIf(!hasScript && process.env.CI !== 'true')('nx deploy <p> in a real terminal (TUI): summary and tfvars', async () => {
+    const run = await nxInTerminal(['deploy', 'grade-predict', '--biome=dev-f6', '--output-style=tui']);
+    expect(run.code, run.output.slice(-3000)).toBe(0);
+    await expectAgree('dev-f6', run, ['grade-predict']);
+  });
+
   it('nx affected --target=deploy --base=<sha>, isolated plugin: what changed since <sha>, summary of the whole biome', async () => {
     const base = ws.git('rev-parse', 'HEAD').trim();
     await writeFile(join(ws.root, 'apps/services/grade-predict/src/extra.ts'), 'export const extra = 1;\n');
@@ -177,6 +191,12 @@ describe('exit codes', () => {
       expect(run.output).toMatch(/grade-predict:build/);
       expect(existsSync(join(ws.root, 'dist/terraform/dev-x2.tfvars.json'))).toBe(false);
       expect(await store.list('biomes/dev-x2/ledger/')).toEqual([]);
+      if (hasScript || process.env.CI === 'true') {
+        // The same in a real terminal with the TUI, where a developer types it.
+        const tui = await nxInTerminal(['deploy', 'grade-predict', '--biome=dev-x2', '--output-style=tui']);
+        expect(tui.code, tui.output.slice(-3000)).toBe(1);
+        expect(tui.output).toMatch(/RUN_FAILED: 1 task\(s\) failed: grade-predict:build/);
+      }
     } finally {
       await writeFile(file, before);
       ws.git('commit', '-qam', 'grade-predict compiles again');
