@@ -12,6 +12,8 @@ export interface BiomeRunRecord {
   finishedAt: string;
   /** The projects this run deployed (or found unchanged). */
   projects: string[];
+  /** The biome's incarnation the run deployed to: a record of an earlier incarnation (the biome was destroyed since) is no base. */
+  incarnation: number;
 }
 
 /** Where the biome's last complete run is recorded. */
@@ -26,7 +28,9 @@ export function parseRunRecord(text: string, biome: string): BiomeRunRecord | un
   try {
     const r = JSON.parse(text) as Partial<BiomeRunRecord>;
     if (r.biome !== biome || typeof r.gitSha !== 'string' || !/^[0-9a-f]{40}$/.test(r.gitSha) || typeof r.finishedAt !== 'string') return undefined;
-    return { biome, gitSha: r.gitSha, finishedAt: r.finishedAt, projects: Array.isArray(r.projects) ? r.projects.filter((p): p is string => typeof p === 'string') : [] };
+    const incarnation = r.incarnation === undefined ? 0 : r.incarnation;
+    if (!Number.isInteger(incarnation) || incarnation < 0) return undefined;
+    return { biome, gitSha: r.gitSha, finishedAt: r.finishedAt, projects: Array.isArray(r.projects) ? r.projects.filter((p): p is string => typeof p === 'string') : [], incarnation };
   } catch {
     return undefined;
   }

@@ -2,16 +2,29 @@ import { BiomeRunRecord, chooseAffectedBase, parseRunRecord, runRecordKey } from
 import { BiomeRef } from '../core/names';
 import { GitPort, resolveCommit } from '../adapters/git';
 import { StorePort } from '../adapters/store/store';
+import { putFenced, readIncarnation, withBiomeShared } from './ledger-store';
 
-/** The biome's last complete deploy run, if one is recorded (a malformed record counts as none). */
+/**
+ * The biome's last complete deploy run, if one is recorded for its current
+ * incarnation (a malformed record, or one left from before a destroy, counts
+ * as none).
+ */
 export async function readRunRecord(store: StorePort, biome: string): Promise<BiomeRunRecord | undefined> {
-  const body = await store.get(runRecordKey(biome));
-  return body ? parseRunRecord(body.toString('utf8'), biome) : undefined;
+  const [body, incarnation] = await Promise.all([store.get(runRecordKey(biome)), readIncarnation(store, biome)]);
+  const run = body ? parseRunRecord(body.toString('utf8'), biome) : undefined;
+  return run && run.incarnation === incarnation ? run : undefined;
 }
 
-/** Records that a deploy run brought every project of the biome up to `gitSha`. */
-export async function writeRunRecord(store: StorePort, record: BiomeRunRecord): Promise<void> {
-  await store.put(runRecordKey(record.biome), Buffer.from(`${JSON.stringify(record, null, 2)}\n`), { contentType: 'application/json' });
+/**
+ * Records that a deploy run brought every project of the biome up to
+ * `gitSha`: under the biome's shared lease (as a deploy's records; destroy
+ * holds it alone) and fenced by it, stamped with the biome's incarnation.
+ */
+export async function writeRunRecord(store: StorePort, record: Omit<BiomeRunRecord, 'incarnation'>): Promise<void> {
+  await withBiomeShared(store, record.biome, async () => {
+    const incarnation = await readIncarnation(store, record.biome);
+    await putFenced(store, runRecordKey(record.biome), Buffer.from(`${JSON.stringify({ ...record, incarnation }, null, 2)}\n`));
+  });
 }
 
 /**

@@ -9,7 +9,7 @@ import { LedgerRecord } from '../../core/ledger';
 import { createFileStore } from '../../adapters/store/file-store';
 import { loadWorkspaceConfig } from '../../adapters/workspace';
 import { realDeps } from '../../operations/context';
-import { writeRecord } from '../../operations/ledger-store';
+import { bumpIncarnation, writeRecord } from '../../operations/ledger-store';
 import { writeRunRecord } from '../../operations/run-record';
 import { biomeBaseWith } from './executor';
 
@@ -73,6 +73,17 @@ describe('biome-base', () => {
     expect((await run({ biome: 'dev-cut', fallback: 'all' })).base).toBe('all');
     await store.put('biomes/dev-cut/last-run.json', Buffer.from('{"biome":"dev-cut","gitSha":"HEAD~1"}'));
     expect((await run({ biome: 'dev-cut', fallback: shas[0] })).base).toBe(shas[0]);
+  });
+
+  it('a run record left from before a destroy (an earlier incarnation) is no base for the biome created again', async () => {
+    const store = createFileStore(join(root, 'store'));
+    await writeRunRecord(store, { biome: 'dev-again', gitSha: shas[1], finishedAt: '2026-11-02T00:01:00.000Z', projects: ['a'] });
+    expect((await run({ biome: 'dev-again', fallback: 'all' })).base).toBe(shas[1]);
+    // A destroy counts the incarnation up; a run record written late by a run that raced it names the old one.
+    await bumpIncarnation(store, 'dev-again');
+    expect((await run({ biome: 'dev-again', fallback: 'all' })).base).toBe('all');
+    await writeRunRecord(store, { biome: 'dev-again', gitSha: shas[2], finishedAt: '2026-11-03T00:01:00.000Z', projects: ['a'] });
+    expect((await run({ biome: 'dev-again', fallback: 'all' })).base).toBe(shas[2]);
   });
 
   it('falls back for a biome with no record, and says so when there is no fallback', async () => {
