@@ -180,6 +180,9 @@ describe('pipeline definition', () => {
     const jobs = Object.keys(child).filter((k) => k.startsWith('deploy:fanout:'));
     expect(jobs).toEqual(['deploy:fanout:plan', 'deploy:fanout:shard', 'deploy:fanout:render']);
     expect(child['deploy:fanout:shard'].parallel).toBe(4);
+    // The render job gets the plan's BASE, so with every shard done it records the run from it as complete.
+    expect(child['deploy:fanout:render'].needs).toEqual(['deploy:fanout:plan', 'deploy:fanout:shard']);
+    expect(child['deploy:fanout:render'].script.join('\n')).toContain('--variables="BASE=$BASE"');
     // Nothing of the fan-out writes the biome outside the child pipeline the trigger job waits for.
     expect(Object.keys(ci).filter((k) => k.startsWith('deploy:fanout'))).toEqual(['deploy:fanout']);
     // The child's copy of .biome-job's setup (it cannot !reference the parent's) stays the same.
