@@ -105,7 +105,7 @@ interface S3Server {
 }
 
 /** s3rver on 127.0.0.1 in a child process (see s3rver-process.ts). */
-function startS3rverProcess(buckets: string[]): Promise<S3Server> {
+export function startS3rverProcess(buckets: string[]): Promise<S3Server> {
   const child = spawn(process.execPath, ['-r', '@swc-node/register', join(REPO_ROOT, 'bench/s3rver-process.ts'), ...buckets], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   return new Promise((resolve, reject) => {

@@ -82,6 +82,8 @@ describe.skipIf(nested)('the GitLab pipeline, run for real with gitlab-ci-local 
     const deploy = await gcl(['deploy:mr']);
     expect(deploy.code, deploy.output).toBe(0);
     expect(deploy.output).toContain('nx run infra:codebuild --buildspec=deploy --variables=TERRAFORM_APPLY=false --output-style=static --local --biome=dev-mr-1');
+    // The MR biome is seeded from dev first; this store has no dev yet, so there is nothing to copy.
+    expect(deploy.output).toContain('not seeded: dev records no deployed project yet: nothing to seed, the first deploy deploys every project.');
     expect(deploy.output).toContain('nx run-many -t deploy --biome=dev-mr-1');
     // A new MR biome gets every project, at the MR's commit: a biome that lacks some is no test bed.
     const ledger = await keys('biomes/dev-mr-1/ledger/');
@@ -109,6 +111,7 @@ describe.skipIf(nested)('the GitLab pipeline, run for real with gitlab-ci-local 
     expect(start.environmentVariablesOverride).toEqual(expect.arrayContaining([
       { name: 'BIOME', value: 'dev-mr-1', type: 'PLAINTEXT' },
       { name: 'BASE_FALLBACK', value: 'all', type: 'PLAINTEXT' },
+      { name: 'SEED_FROM', value: 'dev', type: 'PLAINTEXT' },
       { name: 'GITLAB_USER_LOGIN', value: 'alice', type: 'PLAINTEXT' },
       { name: 'TERRAFORM_APPLY', value: 'false', type: 'PLAINTEXT' },
     ]));

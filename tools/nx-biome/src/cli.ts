@@ -9,6 +9,7 @@ import { BiomeError, formatBiomeError, isBiomeError } from './core/errors';
 import { loadWorkspaceConfig } from './adapters/workspace';
 import { realDeps } from './operations/context';
 import { biomeBaseWith } from './executors/biome-base/executor';
+import { biomeCreateWith } from './executors/biome-create/executor';
 import { biomeListWith } from './executors/biome-list/executor';
 import { biomeShowWith } from './executors/biome-show/executor';
 
@@ -19,6 +20,9 @@ const USAGE = `usage: nx-biome <command> [options]
   base --biome=<b> [--fallback=<ref>]   the commit of the biome's last complete deploy run (--base=$(...))
   show --biome=<b>                      the biome's projects as JSON
   list [--environment=<env>]            every biome as JSON
+  seed --biome=<sandpit> --from=<env> [--dry-run]
+                                        create the sandpit as a copy of its main biome (infra:biome-create --from),
+                                        without starting Nx: what CI runs before an MR biome's deploy
 Machine output goes to stdout, everything else to stderr.`;
 
 /** The workspace root: the nearest folder above `cwd` with an nx.json. */
@@ -30,14 +34,16 @@ function workspaceRoot(cwd: string): string {
 }
 
 /**
- * The plugin's read-only commands for scripts: the same code as the
- * `infra:biome-base`, `infra:biome-show --json` and `infra:biome-list --json`
- * targets, without Nx's banners on stdout, so `| jq` and `--base=$(…)` work.
+ * The plugin's commands for scripts: the same code as the `infra:biome-base`,
+ * `infra:biome-show --json` and `infra:biome-list --json` targets, without
+ * Nx's banners on stdout, so `| jq` and `--base=$(…)` work; and `seed`
+ * (`infra:biome-create --from`), which CI runs before an MR biome's deploy
+ * without paying for a start of Nx.
  */
 export async function main(argv: string[], io: { out: (s: string) => void; err: (s: string) => void } = { out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(`${s}\n`) }): Promise<number> {
   try {
     if (argv[0] === 'deploy') return await deploy(argv.slice(1), io);
-    const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { biome: { type: 'string' }, fallback: { type: 'string' }, environment: { type: 'string' }, help: { type: 'boolean' } } });
+    const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { biome: { type: 'string' }, fallback: { type: 'string' }, environment: { type: 'string' }, from: { type: 'string' }, 'dry-run': { type: 'boolean' }, help: { type: 'boolean' } } });
     const [command] = positionals;
     if (values.help || !command) {
       io.err(USAGE);
@@ -51,6 +57,10 @@ export async function main(argv: string[], io: { out: (s: string) => void; err: 
     if (command === 'base') io.out(await biomeBaseWith({ biome: values.biome as string, fallback: values.fallback }, context, deps));
     else if (command === 'show') await biomeShowWith({ biome: values.biome as string, json: true }, context, machine);
     else if (command === 'list') await biomeListWith({ environment: values.environment, json: true }, context, machine);
+    else if (command === 'seed') {
+      if (!values.from) throw new BiomeError('SEED_INVALID', 'seed needs --from=<main biome>.', 'Pass e.g. nx-biome seed --biome=dev-mr-7 --from=dev.');
+      await biomeCreateWith({ biome: values.biome as string, from: values.from, dryRun: !!values['dry-run'] }, context, deps);
+    }
     else throw new BiomeError('OPTIONS_INVALID', `Unknown command "${command}".`, USAGE);
     return 0;
   } catch (e) {

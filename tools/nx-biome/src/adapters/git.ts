@@ -28,6 +28,8 @@ export interface GitPort {
    * undefined when the repository lacks either commit.
    */
   isAncestor(ancestor: string, descendant: string): Promise<boolean | undefined>;
+  /** The merge base of two commits, or undefined when there is none or the repository lacks either. */
+  mergeBase(a: string, b: string): Promise<string | undefined>;
 }
 
 /** The real git, through the `git` binary. */
@@ -94,6 +96,7 @@ export function createGit(cwd: string): GitPort {
         throw e;
       }
     },
+    mergeBase: (a, b) => mergeBase(cwd, a, b),
   };
 }
 

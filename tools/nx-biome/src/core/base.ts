@@ -1,3 +1,5 @@
+import { LedgerRecord } from './ledger';
+
 /**
  * The run record of a biome: written at the end of a deploy run that brought
  * the whole biome up to date (every project changed since the previous
@@ -36,15 +38,29 @@ export function parseRunRecord(text: string, biome: string): BiomeRunRecord | un
   }
 }
 
+
 /**
- * The commit to use as `--base` of `nx affected` for a biome: the commit of
- * its last complete run when this repository has it, else the fallback
- * (`all` deploys every project). The newest ledger record is NOT a base: a
- * run cut short after some projects were recorded would otherwise leave the
- * others behind for good.
+ * The commit a record says its biome was at: the commit its bytes were built
+ * from, except for a seed record, whose biome started at the main biome's
+ * commit (`origin.commit`): every project of the seed is what the main biome
+ * ran at that commit, whatever older commit its bytes were built from.
  */
-export function chooseAffectedBase(run: BiomeRunRecord | undefined, known: (sha: string) => boolean, fallback?: string): { base?: string; from: 'run' | 'fallback' | 'none' } {
-  if (run && known(run.gitSha)) return { base: run.gitSha, from: 'run' };
+export function recordBiomeCommit(r: LedgerRecord): string {
+  return r.origin?.action === 'seed' && r.origin.commit ? r.origin.commit : r.gitSha;
+}
+
+/**
+ * The commit to use as `--base` of `nx affected` for a biome: the newest
+ * deployed commit that the local repository has (clean records only), else
+ * the fallback (e.g. the merge base for a new biome). `from: 'seed'` when
+ * that commit is the one a seeded sandpit started at (`seedFrom` names its
+ * main biome): the caller compares with its merge base with HEAD when the
+ * branch lacks it, so only what the branch changed is deployed.
+ */
+export function chooseAffectedBase(records: LedgerRecord[], known: (sha: string) => boolean, fallback?: string): { base?: string; from: 'ledger' | 'seed' | 'fallback' | 'none'; seedFrom?: string } {
+  const newest = [...records].filter((r) => !r.dirty && known(recordBiomeCommit(r))).sort((a, b) => Date.parse(b.deployedAt) - Date.parse(a.deployedAt))[0];
+  if (newest?.origin?.action === 'seed' && newest.origin.commit) return { base: newest.origin.commit, from: 'seed', ...(newest.origin.from ? { seedFrom: newest.origin.from } : {}) };
+  if (newest) return { base: newest.gitSha, from: 'ledger' };
   return fallback ? { base: fallback, from: 'fallback' } : { from: 'none' };
 }
 
@@ -57,17 +73,21 @@ export type DefaultBasePlan =
  * Without `--base`, `nx affected` compares with nx.json's `defaultBase`
  * (`main`), which on main itself is HEAD: nothing is affected and a new biome
  * stays empty. A deploy should instead bring the biome up to date: compare with
- * the biome's last complete run, or deploy everything to a biome that has
- * none. When that is not the base Nx already used, the command is run again
- * with the right one (`argv` without the node and script entries).
+ * the biome's last deployed commit, or deploy everything to a biome that
+ * records none. When that is not the base Nx already used, the command is run
+ * again with the right one (`argv` without the node and script entries).
  */
-export function planDefaultBase(input: { biome: string; argv: string[]; biomeBase?: string; nxBaseSha?: string }): DefaultBasePlan {
+export function planDefaultBase(input: { biome: string; argv: string[]; biomeBase?: string; nxBaseSha?: string; seed?: { from?: string; commit: string; mergedWithHead?: boolean } }): DefaultBasePlan {
   const { biome, argv } = input;
   if (!input.biomeBase) {
     const rerun = argv.map((a) => (a === 'affected' ? 'run-many' : a)).filter((a) => !/^--(head|uncommitted|untracked|files)(=|$)/.test(a));
     return { action: 'rerun', argv: rerun, message: `${biome} has no complete deploy run yet: deploying every project (nx ${rerun.join(' ')}).` };
   }
   const short = input.biomeBase.slice(0, 8);
-  if (input.biomeBase === input.nxBaseSha) return { action: 'keep', base: input.biomeBase, message: `${biome} was last brought up to date at ${short}: deploying what changed since then.` };
-  return { action: 'rerun', argv: [...argv, `--base=${input.biomeBase}`], message: `${biome} was last brought up to date at ${short}: deploying what changed since then (--base=${input.biomeBase}; pass --base to choose another).` };
+  const { seed } = input;
+  const since = seed
+    ? `${biome} was seeded from ${seed.from ?? 'its main biome'} at ${seed.commit.slice(0, 8)}${seed.mergedWithHead ? `, which this branch lacks: deploying what changed since their merge base ${short}` : ': deploying what changed since then'}`
+    : `${biome} was last brought up to date at ${short}: deploying what changed since then`;
+  if (input.biomeBase === input.nxBaseSha) return { action: 'keep', base: input.biomeBase, message: `${since}.` };
+  return { action: 'rerun', argv: [...argv, `--base=${input.biomeBase}`], message: `${since} (--base=${input.biomeBase}; pass --base to choose another).` };
 }

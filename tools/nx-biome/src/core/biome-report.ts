@@ -22,9 +22,10 @@ export function renderBiomeList(summaries: BiomeSummary[]): string {
   );
 }
 
-/** Where a record came from, for a person: `deploy`, `promote from dev-bob`, `rollback`. */
+/** Where a record came from, for a person: `deploy`, `promote from dev-bob`, `seed from dev @1a2b3c4d`, `rollback`. */
 export function describeOrigin(r: LedgerRecord): string {
   const action = r.origin?.action ?? 'deploy';
+  if (action === 'seed' && r.origin?.from) return `seed from ${r.origin.from}${r.origin.commit ? ` @${r.origin.commit.slice(0, 8)}` : ''}`;
   return action === 'promote' && r.origin?.from ? `promote from ${r.origin.from}` : action;
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { planDeployCommand } from './deploy-command';
 import { failedRunError, runCompletesBiome } from './deploy-run';
-import { chooseAffectedBase, parseRunRecord } from './base';
+import { parseRunRecord } from './base';
 
 const sha = 'a'.repeat(40);
 
@@ -18,10 +18,9 @@ describe('the run record', () => {
     expect(runCompletesBiome({ finish: finish(), deployables: ['a', 'b'], anyDirty: true })).toBe(false);
   });
 
-  it('is the base when the clone has its commit; a malformed one is no record', () => {
+  it('parses; a malformed one is no record', () => {
     const run = parseRunRecord(JSON.stringify({ biome: 'dev-bob', gitSha: sha, finishedAt: '2026-12-01T00:00:00.000Z', projects: ['a'] }), 'dev-bob');
-    expect(chooseAffectedBase(run, () => true, 'all')).toEqual({ base: sha, from: 'run' });
-    expect(chooseAffectedBase(run, () => false, 'all')).toEqual({ base: 'all', from: 'fallback' });
+    expect(run).toMatchObject({ gitSha: sha, incarnation: 0, projects: ['a'] });
     expect(parseRunRecord(JSON.stringify({ biome: 'dev-other', gitSha: sha, finishedAt: 'x' }), 'dev-bob')).toBeUndefined();
     expect(parseRunRecord('{"biome":"dev-bob","gitSha":"HEAD","finishedAt":"x"}', 'dev-bob')).toBeUndefined();
     expect(parseRunRecord('not json', 'dev-bob')).toBeUndefined();

@@ -52,7 +52,8 @@ export type BiomeErrorCode =
   | 'ARTIFACT_UNVERIFIED'
   | 'DRIFT_DETECTED'
   | 'DRIFT_UNCHECKED'
-  | 'RUN_FAILED';
+  | 'RUN_FAILED'
+  | 'SEED_INVALID';
 
 export class BiomeError extends Error {
   override readonly name = 'BiomeError';

@@ -20,8 +20,14 @@ export interface LedgerRecord {
   deployedAt: string;
   deployedBy: string;
   ciJobUrl?: string;
-  /** Where the record came from: a deploy, a promotion from another biome, or a rollback. */
-  origin?: { action: 'deploy' | 'promote' | 'rollback' | 'configure'; from?: string };
+  /**
+   * Where the record came from: a deploy, a promotion from another biome, a
+   * rollback, a settings change, or the seed of a sandpit from its
+   * environment's main biome (`from` that biome, `commit` the main biome's
+   * commit the sandpit started at; `gitSha` stays the commit the bytes were
+   * built from).
+   */
+  origin?: { action: 'deploy' | 'promote' | 'rollback' | 'configure' | 'seed'; from?: string; commit?: string };
   /**
    * Position of this record in the project's history in the biome (1, 2, ...):
    * set by the writer, so order never depends on a clock. Absent in records
@@ -58,11 +64,31 @@ export interface BiomeMeta {
   ttlHours?: number;
   asleep: boolean;
   lastDeployedAt?: string;
+  /**
+   * Set once a sandpit has been seeded from its environment's main biome
+   * (biome-create --from): which biome, at which of its commits, when. Written
+   * after every seed record, so a seed cut short is finished by running it again.
+   */
+  seed?: BiomeSeed;
+}
+
+/** Where a seeded sandpit started: its main biome and that biome's commit. */
+export interface BiomeSeed {
+  from: string;
+  commit: string;
+  at: string;
 }
 
 export const ledgerPrefix = (biome: string) => `biomes/${biome}/ledger/`;
 export const ledgerKey = (biome: string, project: string) => `biomes/${biome}/ledger/${project}.json`;
 export const biomeMetaKey = (biome: string) => `biomes/${biome}/biome.json`;
+/**
+ * The biome's ledger index: a copy of every current record's bytes in one
+ * object, so a reader that lists the ledger reads one object instead of one
+ * per project. A cache only: an entry counts only while its bytes hash to the
+ * ETag the listing gives for the record (see ledger-store.ts).
+ */
+export const ledgerIndexKey = (biome: string) => `biomes/${biome}/index/ledger.json`;
 export const historyPrefix = (biome: string, project: string) => `biomes/${biome}/history/${project}/`;
 
 /** The longest time-to-live a sandpit may be given (same bound as `sandpitTtlHours`). */
@@ -158,6 +184,7 @@ export function parseLedgerRecord(text: string, source: string): LedgerRecord {
   if (!Number.isSafeInteger(r.size) || r.size < 0 || r.size > MAX_ARTIFACT_BYTES) throw invalid(source, `has an invalid size ${JSON.stringify(r.size)} (a whole number of bytes up to ${MAX_ARTIFACT_BYTES} is expected)`);
   if (r.sequence !== undefined && (!Number.isSafeInteger(r.sequence) || r.sequence < 1)) throw invalid(source, `has an invalid sequence ${JSON.stringify(r.sequence)}`);
   if (r.incarnation !== undefined && (!Number.isSafeInteger(r.incarnation) || r.incarnation < 0)) throw invalid(source, `has an invalid incarnation ${JSON.stringify(r.incarnation)}`);
+  if (r.origin !== undefined && (!r.origin || typeof r.origin !== 'object' || (r.origin.commit !== undefined && (typeof r.origin.commit !== 'string' || !FULL_SHA.test(r.origin.commit))))) throw invalid(source, `has an invalid origin ${JSON.stringify(r.origin)}`);
   if (r.settings !== undefined && (!r.settings || typeof r.settings !== 'object' || Array.isArray(r.settings))) throw invalid(source, 'has settings that are not an object');
   return { settings: {}, ...r } as LedgerRecord;
 }
@@ -187,6 +214,10 @@ export function parseBiomeMeta(text: string, source: string, expectedBiome?: str
   if (raw.ttlHours !== undefined && (typeof raw.ttlHours !== 'number' || !Number.isFinite(raw.ttlHours) || raw.ttlHours <= 0 || raw.ttlHours > MAX_TTL_HOURS)) throw bad(`has an invalid ttlHours ${JSON.stringify(raw.ttlHours)} (hours between 0 and ${MAX_TTL_HOURS} are expected)`);
   if (raw.asleep !== undefined && typeof raw.asleep !== 'boolean') throw bad(`has an invalid asleep ${JSON.stringify(raw.asleep)}`);
   if (raw.environment !== undefined && typeof raw.environment !== 'string') throw bad('has an invalid environment');
+  if (raw.seed !== undefined) {
+    const seed = raw.seed as Partial<BiomeSeed> | null;
+    if (!seed || typeof seed !== 'object' || typeof seed.from !== 'string' || !NAME_PATTERN.test(seed.from) || typeof seed.commit !== 'string' || !FULL_SHA.test(seed.commit) || !isIsoTime(seed.at)) throw bad(`has an invalid seed ${JSON.stringify(raw.seed)} (a biome name, a full commit SHA and an ISO date-time are expected)`);
+  }
   return { schemaVersion: 1, asleep: false, expires: null, environment: '', ...raw } as BiomeMeta;
 }
 

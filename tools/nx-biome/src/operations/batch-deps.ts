@@ -1,7 +1,8 @@
-import { BiomeMeta, biomeMetaKey } from '../core/ledger';
+import { BiomeMeta, biomeMetaKey, ledgerPrefix } from '../core/ledger';
+import { biomeSettingsKey } from '../core/settings';
 import { GitPort } from '../adapters/git';
 import { StorePort } from '../adapters/store/store';
-import { DeferredBiomeMeta, updateBiomeMeta } from './ledger-store';
+import { DeferredBiomeMeta, readLedgerEntries, updateBiomeMeta } from './ledger-store';
 import { acquireLease, biomeScope, Lease } from './store-lock';
 
 /**
@@ -38,14 +39,33 @@ export function batchGit(git: GitPort, allRoots: string[]): GitPort {
 export function batchStore(store: StorePort, biome: string): StorePort & DeferredBiomeMeta & { flush(): Promise<void> } {
   const updates: ((meta: BiomeMeta | undefined) => BiomeMeta | undefined)[] = [];
   const metaKey = biomeMetaKey(biome);
-  let meta: Promise<Buffer | undefined> | undefined;
+  const settingsKey = biomeSettingsKey(biome);
+  const recordPrefix = ledgerPrefix(biome);
+  const once = new Map<string, Promise<Buffer | undefined>>();
+  let ledger: Promise<Map<string, Buffer>> | undefined;
   let lease: Promise<Lease> | undefined;
   return {
     url: store.url,
     bucket: store.bucket,
     head: (key, options) => store.head(key, options),
-    // Each task checks biome.json before it writes: read it once per batch.
-    get: (key) => (key === metaKey ? (meta ??= store.get(key)) : store.get(key)),
+    get(key) {
+      // Each task checks biome.json and resolves the biome's settings layer before it writes: read them once per batch.
+      if (key === metaKey || key === settingsKey) {
+        if (!once.has(key)) once.set(key, store.get(key));
+        return once.get(key)!;
+      }
+      // Each task reads its project's current record: the whole ledger is read once (one listing and the
+      // ledger index, see readLedgerEntries) when the batch asks for the first one.
+      if (key.startsWith(recordPrefix) && key.endsWith('.json') && !key.slice(recordPrefix.length).includes('/')) {
+        const snapshot = (ledger ??= readLedgerEntries(store, biome).then((entries) => new Map(entries.flatMap((e) => (e.body ? [[e.key, e.body] as const] : [])))));
+        // A failed read fails the tasks waiting for it; the next task reads again.
+        return snapshot.then((bodies) => bodies.get(key), (e) => {
+          if (ledger === snapshot) ledger = undefined;
+          throw e;
+        });
+      }
+      return store.get(key);
+    },
     put: (key, body, options) => store.put(key, body, options),
     list: (prefix) => store.list(prefix),
     delete: (keys) => store.delete(keys),

@@ -1,6 +1,7 @@
 import { BoardBiomeInput, BoardModel, buildBoardModel, CommitChanges, commitsTouching, CommitRange, planBoardPairs, planCommitPairs, rangeKey } from '../core/board';
 import { WorkspaceConfig } from '../core/config';
 import { LedgerRecord } from '../core/ledger';
+import { mapLimited } from '../core/map-limited';
 import { BiomeRef } from '../core/names';
 import { CommitLogPort } from '../adapters/git-log';
 import { StoredObject, StorePort } from '../adapters/store/store';
@@ -9,21 +10,6 @@ import { biomesOfEnvironment } from './lifecycle';
 
 /** The most commits one `git log` lists per direction (a long-lived sandpit can be far behind). */
 const MAX_RANGE_COMMITS = 2000;
-
-/** Runs `work` over `items` with at most `limit` at a time (store reads, git processes). */
-async function mapLimited<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await work(items[i]);
-      }
-    }),
-  );
-  return out;
-}
 
 /**
  * History keys (`biomes/<b>/history/<project>/[s<sequence>-]<yyyymmddThhmmssZ>-<sha>.json`)

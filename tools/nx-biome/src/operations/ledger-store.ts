@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { BiomeError } from '../core/errors';
-import { BiomeMeta, biomeMetaKey, historyKey, incarnationKey, parseIncarnation, repairHint, historyPrefix, LedgerRecord, ledgerKey, ledgerPrefix, nextHistorySequence, parseBiomeMeta, parseLedgerRecord } from '../core/ledger';
+import { BiomeMeta, biomeMetaKey, historyKey, incarnationKey, ledgerIndexKey, parseIncarnation, repairHint, historyPrefix, LedgerRecord, ledgerKey, ledgerPrefix, nextHistorySequence, parseBiomeMeta, parseLedgerRecord } from '../core/ledger';
 import { StorePort } from '../adapters/store/store';
 import { assertLeasesHeld, biomeScope, GC_SCOPE, Lease, withHeldLease, withLease } from './store-lock';
 
@@ -70,11 +71,99 @@ export async function readRecordToReplace(store: StorePort, biome: string, proje
   }
 }
 
-/** Every current record of a biome, sorted by project. */
+/** Every current record of a biome, sorted by project (one listing, the ledger index, and a GET per record the index lacks). */
 export async function readLedger(store: StorePort, biome: string): Promise<LedgerRecord[]> {
-  const objects = await store.list(ledgerPrefix(biome));
-  const records = await readRecordsAt(store, objects.map((o) => o.key).filter((k) => k.endsWith('.json')));
-  return records.sort((a, b) => (a.project < b.project ? -1 : 1));
+  const entries = await readLedgerEntries(store, biome);
+  const bad = entries.find((e) => e.error);
+  if (bad) throw bad.error;
+  return entries.flatMap((e) => (e.record ? [e.record] : []));
+}
+
+const md5 = (body: Buffer) => createHash('md5').update(body).digest('hex');
+
+/** One current record of a biome as read: its bytes, the record (or why it is invalid), and whether the index supplied it. */
+export interface LedgerEntry {
+  key: string;
+  project: string;
+  body?: Buffer;
+  record?: LedgerRecord;
+  error?: BiomeError;
+  fromIndex: boolean;
+  /** The ETag the listing gave, when the store gives one. */
+  etag?: string;
+}
+
+/** The bytes the biome's ledger index holds per ledger key; empty when it is missing or unreadable (it is only a cache). */
+async function readLedgerIndex(store: StorePort, biome: string): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  try {
+    const raw = JSON.parse((await store.get(ledgerIndexKey(biome)))?.toString('utf8') ?? 'null') as { records?: Record<string, unknown> } | null;
+    for (const [project, text] of Object.entries(raw?.records ?? {})) if (typeof text === 'string') out.set(ledgerKey(biome, project), Buffer.from(text));
+  } catch {
+    /* a corrupt index is as good as none: every record is read */
+  }
+  return out;
+}
+
+/**
+ * Every current record of a biome, read with as few requests as the store
+ * allows: one listing of `ledger/`, one GET of the ledger index, and a GET
+ * only for the records the index does not hold as they are now. An index
+ * entry counts only when its bytes hash (MD5) to the ETag the listing gives
+ * for the record, which is S3's (and s3rver's) ETag of a single-part upload:
+ * so the index can be stale, missing, corrupt or written by a racing run, and
+ * a reader still sees exactly the stored records. Where the listing gives no
+ * such ETag (the folder store, SSE-KMS buckets), every record is read.
+ */
+export async function readLedgerEntries(store: StorePort, biome: string): Promise<LedgerEntry[]> {
+  const listed = (await store.list(ledgerPrefix(biome))).filter((o) => o.key.endsWith('.json'));
+  const index = listed.some((o) => o.etag) ? await readLedgerIndex(store, biome) : new Map<string, Buffer>();
+  const entries = await Promise.all(
+    listed.map(async (o): Promise<LedgerEntry | undefined> => {
+      const project = o.key.slice(ledgerPrefix(biome).length, -'.json'.length);
+      const etag = o.etag ? { etag: o.etag } : {};
+      const cached = index.get(o.key);
+      const parse = parseRecordAt(o.key);
+      if (cached && o.etag && md5(cached) === o.etag) {
+        try {
+          return { key: o.key, project, body: cached, record: parse(cached.toString('utf8'), `${store.url} ${o.key}`), fromIndex: true, ...etag };
+        } catch (e) {
+          if (!(e instanceof BiomeError)) throw e;
+          return { key: o.key, project, body: cached, error: e, fromIndex: true, ...etag };
+        }
+      }
+      let body: Buffer | undefined;
+      try {
+        const record = await readParsed(store, o.key, (text, source) => parse((body = Buffer.from(text)).toString('utf8'), source));
+        return record ? { key: o.key, project, body, record, fromIndex: false, ...etag } : undefined;
+      } catch (e) {
+        if (!(e instanceof BiomeError)) throw e;
+        return { key: o.key, project, body, error: e, fromIndex: false, ...etag };
+      }
+    }),
+  );
+  return entries.filter((e): e is LedgerEntry => !!e).sort((a, b) => (a.project < b.project ? -1 : a.project > b.project ? 1 : 0));
+}
+
+/**
+ * Writes the biome's ledger index from records just read, when it did not
+ * already hold every one of them (after a deploy, a promotion, a rollback…),
+ * so the next reader reads one object instead of one per project. Written by
+ * whoever renders the biome (a writer of the biome); never needed for
+ * correctness (see readLedgerEntries), so it takes no lease and a lost race
+ * only costs the next reader a few GETs.
+ */
+export async function refreshLedgerIndex(store: StorePort, biome: string, entries: LedgerEntry[]): Promise<boolean> {
+  // Without ETags in the listing (the folder store) an index is never used: do not write one.
+  if (entries.every((e) => e.fromIndex) || !entries.some((e) => e.etag)) return false;
+  const records = Object.fromEntries(entries.filter((e) => e.body && e.record).map((e) => [e.project, e.body!.toString('utf8')]));
+  try {
+    await putFenced(store, ledgerIndexKey(biome), Buffer.from(`${JSON.stringify({ schemaVersion: 1, biome, records })}\n`));
+    return true;
+  } catch {
+    // A principal that may render a biome but not write its keys (a read-only re-render): readers just read every record.
+    return false;
+  }
 }
 
 /** The records at the given keys that validate, and the keys whose record does not (reported, never used). */
@@ -182,21 +271,11 @@ export async function readHistoryReport(store: StorePort, biome: string, project
  * validation (reported by the caller, skipped, repaired by biome-repair).
  */
 export async function readLedgerReport(store: StorePort, biome: string): Promise<{ records: LedgerRecord[]; invalid: { key: string; project: string; error: BiomeError }[] }> {
-  const keys = (await store.list(ledgerPrefix(biome))).map((o) => o.key).filter((k) => k.endsWith('.json'));
-  const records: LedgerRecord[] = [];
-  const invalid: { key: string; project: string; error: BiomeError }[] = [];
-  await Promise.all(
-    keys.map(async (key) => {
-      try {
-        const record = await readParsed(store, key, parseRecordAt(key));
-        if (record) records.push(record);
-      } catch (e) {
-        if (!(e instanceof BiomeError)) throw e;
-        invalid.push({ key, project: key.slice(ledgerPrefix(biome).length, -'.json'.length), error: e });
-      }
-    }),
-  );
-  return { records: records.sort((a, b) => (a.project < b.project ? -1 : 1)), invalid: invalid.sort((a, b) => (a.key < b.key ? -1 : 1)) };
+  const entries = await readLedgerEntries(store, biome);
+  return {
+    records: entries.flatMap((e) => (e.record ? [e.record] : [])),
+    invalid: entries.flatMap((e) => (e.error ? [{ key: e.key, project: e.project, error: e.error }] : [])).sort((a, b) => (a.key < b.key ? -1 : 1)),
+  };
 }
 
 /** The biome's incarnation: 0 until it is first destroyed, one more after each destroy. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { collectFolder, createArchive } from '../adapters/archive';
-import { archiveInputDigest, archiveStamp, batchArtifactListing, placeReusedArchive, reusableArchive } from './package-reuse';
+import { archiveInputDigest, archiveStamp, batchArtifactListing, buildOutputKey, placeReusedArchive, reusableArchive } from './package-reuse';
 
 describe('package reuse: a previous archive stands for this run when its inputs are the same', () => {
   let root: string;
@@ -67,6 +67,27 @@ describe('package reuse: a previous archive stands for this run when its inputs 
     expect(await reusableArchive({ ...manifest, file: '../svc-aaaa.zip' }, dist, 'service', manifest.inputDigest)).toBeUndefined();
     await rm(join(dist, 'svc-aaaa.zip'));
     expect(await reusableArchive(manifest, dist, 'service', manifest.inputDigest)).toBeUndefined();
+  });
+
+  it('keys an archive by the Nx hashes of the build it packages, so a cached build is not read again', async () => {
+    const graph = (hash?: string) => ({ tasks: { 'svc:build': { hash }, 'svc:package': {} }, dependencies: { 'svc:package': ['svc:build'], 'svc:build': [] } });
+    const key = buildOutputKey(graph('h1'), 'svc:package', 'zip');
+    expect(key).toMatch(/^[0-9a-f]{64}$/);
+    expect(buildOutputKey(graph('h1'), 'svc:package', 'zip')).toBe(key);
+    expect(buildOutputKey(graph('h2'), 'svc:package', 'zip')).not.toBe(key);
+    expect(buildOutputKey(graph('h1'), 'svc:package', 'tar.gz')).not.toBe(key);
+    // No hash, no dependency, no task graph: the caller reads and hashes the build output.
+    expect(buildOutputKey(graph(undefined), 'svc:package', 'zip')).toBeUndefined();
+    expect(buildOutputKey(graph('h1'), 'svc:build', 'zip')).toBeUndefined();
+    expect(buildOutputKey(undefined, 'svc:package', 'zip')).toBeUndefined();
+  });
+
+  it('with stampOnly, an archive whose stamp changed is not read (the caller checks the build output instead)', async () => {
+    const { manifest } = await packaged('svc-aaaa.zip');
+    expect(await reusableArchive(manifest, dist, 'service', manifest.inputDigest, { stampOnly: true })).toMatchObject({ sha256: manifest.sha256 });
+    const later = new Date(Date.now() + 5000);
+    await utimes(join(dist, 'svc-aaaa.zip'), later, later);
+    expect(await reusableArchive(manifest, dist, 'service', manifest.inputDigest, { stampOnly: true })).toBeUndefined();
   });
 
   it('lists the artifacts folder once per batch', async () => {

@@ -21,6 +21,28 @@ export async function archiveInputDigest(input: ArchiveInput, format: 'zip' | 't
 }
 
 /**
+ * A key for the archive of a project's build output that needs no reading of
+ * it: the Nx hashes of the tasks the package task depends on (its build),
+ * with the archive format and deflate level. Nx restores a cached build's
+ * outputs from the cache entry of that hash, so the same key means the same
+ * build output (Nx's own cache contract; our builds are reproducible, so a
+ * build that ran again gives these bytes too). Undefined when Nx gave no
+ * hash for a dependency (outside a task graph): the caller then reads and
+ * hashes the output (archiveInputDigest).
+ */
+export function buildOutputKey(taskGraph: { tasks: Record<string, { hash?: string }>; dependencies: Record<string, string[]> } | undefined, taskId: string, format: 'zip' | 'tar.gz'): string | undefined {
+  const deps = taskGraph?.dependencies?.[taskId];
+  if (!deps || deps.length === 0) return undefined;
+  const parts: string[] = [];
+  for (const id of [...deps].sort()) {
+    const hash = taskGraph!.tasks[id]?.hash;
+    if (!hash) return undefined;
+    parts.push(`${id}=${hash}`);
+  }
+  return createHash('sha256').update(`nx-biome-build-key-v1\0${format}\0${DEFLATE_LEVEL}\0${parts.join('\0')}`).digest('hex');
+}
+
+/**
  * The file-system identity of an archive file as `package` left it (size,
  * modification time, inode). A file that still has it was not rewritten
  * since: `package` trusts its recorded sha256 without reading it again.
@@ -53,13 +75,14 @@ export interface ReusableArchive {
  * unchanged project's package step cheap when a new commit touches other
  * projects.
  */
-export async function reusableArchive(previous: unknown, artifactsFolder: string, kind: ProjectKind, inputDigest: string): Promise<ReusableArchive | undefined> {
+export async function reusableArchive(previous: unknown, artifactsFolder: string, kind: ProjectKind, inputDigest: string, options: { stampOnly?: boolean } = {}): Promise<ReusableArchive | undefined> {
   const m = previous as { kind?: unknown; file?: unknown; sha256?: unknown; size?: unknown; inputDigest?: unknown; archiveStamp?: unknown } | undefined;
   if (!m || m.kind !== kind || m.inputDigest !== inputDigest || typeof m.file !== 'string' || typeof m.sha256 !== 'string' || m.file.includes('/')) return undefined;
   const path = join(artifactsFolder, m.file);
   if (typeof m.archiveStamp === 'string' && typeof m.size === 'number' && m.archiveStamp.startsWith(`${m.size}:`) && (await archiveStamp(path)) === m.archiveStamp) {
     return { file: m.file, sha256: m.sha256, size: m.size };
   }
+  if (options.stampOnly) return undefined;
   const body = await readFile(path).catch(() => undefined);
   if (!body || sha256Hex(body) !== m.sha256) return undefined;
   return { file: m.file, sha256: m.sha256, size: body.length, body };

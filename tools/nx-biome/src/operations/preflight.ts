@@ -6,7 +6,7 @@ import { BiomeRef } from '../core/names';
 import { RunSelection } from '../core/run-selection';
 import { mergeBase, resolveCommit } from '../adapters/git';
 import { realDeps, storeOf } from './context';
-import { readBiomeBase } from './run-record';
+import { findBiomeBase } from './biome-base';
 import { declaredDataSets, resolveDataSets } from '../core/settings';
 import { BiomeError, isBiomeError } from '../core/errors';
 import { DEPLOY_EXECUTOR } from '../core/deploy-run';
@@ -34,11 +34,11 @@ export async function preflightDeploy(input: {
   const store = storeOf(deps, biome);
   await store.head(biomeMetaKey(biome.name));
   if (!run.affected || run.base !== undefined || run.customRange || env.NX_BASE || env[BASE_RESOLVED_VARIABLE]) return undefined;
-  const { base } = await readBiomeBase(store, deps.git, biome);
+  const { base, seed, mergedWithHead } = await findBiomeBase({ store, biome: biome.name, git: deps.git });
   const nxBase = await resolveCommit(root, input.nxDefaultBase);
   const head = await resolveCommit(root, 'HEAD');
   const nxBaseSha = nxBase && head ? await mergeBase(root, nxBase, head) : undefined;
-  return planDefaultBase({ biome: biome.name, argv: input.argv, biomeBase: base, nxBaseSha });
+  return planDefaultBase({ biome: biome.name, argv: input.argv, biomeBase: base, nxBaseSha, ...(seed ? { seed: { ...seed, mergedWithHead } } : {}) });
 }
 
 /**

@@ -6,7 +6,7 @@ import { LedgerRecord } from '../core/ledger';
 import { StorePort } from '../adapters/store/store';
 import { writeFileAtomic } from '../adapters/workspace';
 import { BiomeError } from '../core/errors';
-import { readBiomeMeta, readLedger } from './ledger-store';
+import { readBiomeMeta, readLedgerEntries, refreshLedgerIndex } from './ledger-store';
 import { checkStoredArtifact } from './publish';
 
 /** Where a biome's Terraform variables are written. */
@@ -48,10 +48,13 @@ export async function renderBiomeTfvars(input: { store: StorePort; config: Works
   const verify = input.verify ?? true;
   const verified = new Set<string>();
   const render = async () => {
-    const [records, meta] = await Promise.all([readLedger(input.store, input.biome.name), readBiomeMeta(input.store, input.biome.name)]);
+    const [entries, meta] = await Promise.all([readLedgerEntries(input.store, input.biome.name), readBiomeMeta(input.store, input.biome.name)]);
+    const bad = entries.find((e) => e.error);
+    if (bad) throw bad.error;
+    const records = entries.flatMap((e) => (e.record ? [e.record] : []));
     if (verify && !input.dryRun) await verifyRecordedArtifacts(input.store, input.biome.name, records, verified);
     const out = renderTfvars({ config: input.config, biome: input.biome, meta, records });
-    return { ...out, records, text: `${JSON.stringify(out.tfvars, null, 2)}\n` };
+    return { ...out, entries, records, text: `${JSON.stringify(out.tfvars, null, 2)}\n` };
   };
   const path = tfvarsPath(input.workspaceRoot, input.biome.name);
   let result = await render();
@@ -62,8 +65,13 @@ export async function renderBiomeTfvars(input: { store: StorePort; config: Works
   for (let pass = 0; pass < 5; pass++) {
     await writeFileAtomic(path, result.text);
     const again = await render();
-    if (again.text === result.text) break;
+    if (again.text === result.text) {
+      result = again;
+      break;
+    }
     result = again;
   }
+  // The next reader of this ledger (the next run's deploys and render) reads one index instead of every record.
+  await refreshLedgerIndex(input.store, input.biome.name, result.entries);
   return { path, tfvars: result.tfvars, records: result.records, warnings: result.warnings };
 }

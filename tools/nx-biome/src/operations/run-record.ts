@@ -1,5 +1,4 @@
-import { BiomeRunRecord, chooseAffectedBase, parseRunRecord, runRecordKey } from '../core/base';
-import { BiomeRef } from '../core/names';
+import { BiomeRunRecord, parseRunRecord, runRecordKey } from '../core/base';
 import { GitPort, resolveCommit } from '../adapters/git';
 import { StorePort } from '../adapters/store/store';
 import { putFenced, readIncarnation, withBiomeShared } from './ledger-store';
@@ -25,18 +24,6 @@ export async function writeRunRecord(store: StorePort, record: Omit<BiomeRunReco
     const incarnation = await readIncarnation(store, record.biome);
     await putFenced(store, runRecordKey(record.biome), Buffer.from(`${JSON.stringify({ ...record, incarnation }, null, 2)}\n`));
   });
-}
-
-/**
- * The base of the biome's next `nx affected -t deploy`: the commit of its
- * last complete run when this clone has it, else `fallback`. One piece of
- * code for `nx-biome base`, `nx-biome deploy`, `infra:biome-base`, the CI
- * fan-out plan and the headline command's pre-run check.
- */
-export async function readBiomeBase(store: StorePort, git: GitPort, biome: BiomeRef, fallback?: string): Promise<{ base?: string; from: 'run' | 'fallback' | 'none' }> {
-  const run = await readRunRecord(store, biome.name);
-  const known = run ? await git.commitSubjects([run.gitSha]) : new Map<string, string>();
-  return chooseAffectedBase(run, (sha) => known.has(sha), fallback);
 }
 
 /**

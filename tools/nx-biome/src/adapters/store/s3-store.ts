@@ -125,7 +125,7 @@ export function createS3Store(bucket: string, prefix: string, options: { client?
         let token: string | undefined;
         do {
           const r = await c.send(new sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: full(listPrefix), ContinuationToken: token }));
-          for (const o of r.Contents ?? []) out.push({ key: prefix ? o.Key!.slice(prefix.length + 1) : o.Key!, size: o.Size ?? 0 });
+          for (const o of r.Contents ?? []) out.push({ key: prefix ? o.Key!.slice(prefix.length + 1) : o.Key!, size: o.Size ?? 0, ...(o.ETag ? { etag: o.ETag.replace(/"/g, '') } : {}) });
           token = r.IsTruncated ? r.NextContinuationToken : undefined;
         } while (token);
         return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));

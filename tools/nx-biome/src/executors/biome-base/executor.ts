@@ -4,7 +4,7 @@ import { parseBiomeName } from '../../core/names';
 import { assertNotShallow } from '../../adapters/git';
 import { loadWorkspaceConfig, workspaceOutputPath, writeFileAtomic } from '../../adapters/workspace';
 import { Deps, realDeps, storeOf } from '../../operations/context';
-import { readBiomeBase } from '../../operations/run-record';
+import { describeBiomeBase, findBiomeBase } from '../../operations/biome-base';
 import { requireBiomeOption, runExecutor } from '../run';
 
 export interface BiomeBaseOptions {
@@ -22,11 +22,12 @@ export async function biomeBaseWith(options: BiomeBaseOptions, context: Executor
   const biome = parseBiomeName(requireBiomeOption(options.biome), config);
   const d = deps ?? realDeps(context.root, config);
   await assertNotShallow(d.git);
-  const { base, from } = await readBiomeBase(storeOf(d, biome), d.git, biome, options.fallback);
+  const found = await findBiomeBase({ store: storeOf(d, biome), biome: biome.name, git: d.git, fallback: options.fallback });
+  const { base } = found;
   if (!base) {
     throw new BiomeError('BIOME_NOT_FOUND', `Biome ${biome.name} records no complete deploy run at a commit this repository has.`, 'Pass --fallback=<ref> (e.g. the merge base with main, or "all"), or deploy every project: npx nx-biome deploy --biome=<b>.');
   }
-  d.log(`${from === 'run' ? 'last complete deploy run of' : 'no complete deploy run in'} ${biome.name}: ${base}`);
+  d.log(describeBiomeBase(biome.name, found));
   if (options.outputFile) {
     const target = workspaceOutputPath(context.root, 'outputFile', options.outputFile);
     await writeFileAtomic(target, `${base}\n`);

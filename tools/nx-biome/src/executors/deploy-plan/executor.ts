@@ -7,7 +7,7 @@ import { assertNotShallow } from '../../adapters/git';
 import { createNxCli, NxCliPort } from '../../adapters/nx-cli';
 import { loadWorkspaceConfig, sourceBytes, workspaceOutputPath, writeFileAtomic } from '../../adapters/workspace';
 import { Deps, realDeps, storeOf } from '../../operations/context';
-import { readBiomeBase } from '../../operations/run-record';
+import { findBiomeBase } from '../../operations/biome-base';
 import { requireBiomeOption, runExecutor } from '../run';
 
 export interface DeployPlanOptions {
@@ -54,7 +54,7 @@ export async function deployPlanWith(options: DeployPlanOptions, context: Execut
 
   let base = options.base;
   if (!base) {
-    base = (await readBiomeBase(storeOf(d, biome), d.git, biome, options.fallback ?? 'all')).base!;
+    base = (await findBiomeBase({ store: storeOf(d, biome), biome: biome.name, git: d.git, fallback: options.fallback ?? 'all' })).base!;
   }
   const head = options.head ?? 'HEAD';
   const graph = deployables(context);

@@ -9,7 +9,7 @@ import { collectFolder, createArchive } from '../../adapters/archive';
 import { createGit, GitPort } from '../../adapters/git';
 import { loadWorkspaceConfig, readJsonFile, writeFileAtomic } from '../../adapters/workspace';
 import { dirtyTreeError, inputRootsOf } from '../../operations/dirty-check';
-import { archiveInputDigest, archiveStamp, placeReusedArchive, reusableArchive } from '../../operations/package-reuse';
+import { archiveInputDigest, archiveStamp, buildOutputKey, placeReusedArchive, reusableArchive } from '../../operations/package-reuse';
 import { currentProject, formatBytes, runExecutor } from '../run';
 import type { PackageExecutorSchema } from './schema';
 import { refuseUntrackedCopies } from './untracked';
@@ -26,6 +26,11 @@ async function settingsFromBuild(kind: ProjectKind, buildOutput: string, setting
     throw new BiomeError('BUILD_OUTPUT_MISSING', `${path} is missing.`, 'Run the workflow build target first.');
   });
   return { ...settings, definition };
+}
+
+/** The id Nx gives this package task (`<project>:<target>[:<configuration>]`). */
+function taskIdOf(context: ExecutorContext, project: string): string {
+  return [project, context.targetName ?? 'package', ...(context.configurationName ? [context.configurationName] : [])].join(':');
 }
 
 /**
@@ -55,20 +60,30 @@ export async function packageProject(
   const allowUntracked = parseAllowUntracked(options.allowUntracked, project.name);
   const buildOutputPath = options.buildOutput ?? join('dist', project.root);
   const buildOutput = join(context.root, buildOutputPath);
-  // The content policy applies to the final folder, after the build copied its assets.
-  const input = await collectFolder(buildOutput, buildOutputPath);
-  await refuseUntrackedCopies({ context, project, buildOutput: buildOutputPath, folder: input, git, acceptedDirty: dirtyFiles, allowUntracked });
   const format = archiveExtension(kind) === 'zip' ? 'zip' : 'tar.gz';
   const dir = artifactsDir(context.root);
-  const inputDigest = await archiveInputDigest(input, format);
-  const reused = await reusableArchive(await readJsonFile(manifestPath(context.root, project.name)).catch(() => undefined), dir, kind, inputDigest);
-  const made = reused ? undefined : await createArchive(input, format, buildOutput);
+  const previous = (await readJsonFile(manifestPath(context.root, project.name)).catch(() => undefined)) as { buildKey?: unknown; inputDigest?: unknown } | undefined;
+  // The same build (by Nx's hash) as the archive on disk, which still has its stamp: its bytes stand, nothing is read.
+  const buildKey = buildOutputKey(context.taskGraph, taskIdOf(context, project.name), format);
+  const byBuild = buildKey && previous?.buildKey === buildKey && typeof previous.inputDigest === 'string' ? await reusableArchive(previous, dir, kind, previous.inputDigest, { stampOnly: true }) : undefined;
+  let input: Awaited<ReturnType<typeof collectFolder>> | undefined;
+  let inputDigest: string;
+  let reused = byBuild;
+  if (byBuild) inputDigest = previous!.inputDigest as string;
+  else {
+    // The content policy applies to the final folder, after the build copied its assets.
+    input = await collectFolder(buildOutput, buildOutputPath);
+    await refuseUntrackedCopies({ context, project, buildOutput: buildOutputPath, folder: input, git, acceptedDirty: dirtyFiles, allowUntracked });
+    inputDigest = await archiveInputDigest(input, format);
+    reused = await reusableArchive(previous, dir, kind, inputDigest);
+  }
+  const made = reused ? undefined : await createArchive(input!, format, buildOutput);
   const sha256 = reused?.sha256 ?? made!.sha256;
   const size = reused?.size ?? made!.body.length;
   const dirty = dirtyFiles.length > 0;
   const file = artifactFileName(project.name, sha, kind, dirty, sha256);
   // inputDigest lets the next run reuse these bytes when the build output has not changed.
-  const manifest: PackageManifest & { inputDigest: string; archiveStamp?: string } = {
+  const manifest: PackageManifest & { inputDigest: string; buildKey?: string; archiveStamp?: string } = {
     project: project.name,
     kind,
     file,
@@ -79,6 +94,7 @@ export async function packageProject(
     dirtyFiles,
     settings: await settingsFromBuild(kind, buildOutput, options.settings ?? {}),
     inputDigest,
+    ...(buildKey ? { buildKey } : {}),
   };
   // Older artifacts of this project are build leftovers: keep dist/ to the current one.
   const ours = new RegExp(`^${project.name}-[0-9a-f]{40}(-dirty-[0-9a-f]{12})?\\.(zip|tar\\.gz)(\\.sha256)?$`);
@@ -91,7 +107,7 @@ export async function packageProject(
   await writeFileAtomic(join(dir, `${file}.sha256`), `${sha256}  ${file}\n`);
   manifest.archiveStamp = await archiveStamp(join(dir, file));
   await writeFileAtomic(manifestPath(context.root, project.name), `${JSON.stringify(manifest, null, 2)}\n`);
-  const skipped = input.skipped.length ? ` (left out: ${input.skipped.join(', ')})` : '';
+  const skipped = input?.skipped.length ? ` (left out: ${input.skipped.join(', ')})` : '';
   log(`packaged ${project.name}: ${file} ${formatBytes(size)} sha256 ${sha256.slice(0, 12)}${dirty ? ' DIRTY' : ''}${skipped}`);
   return manifest;
 }
