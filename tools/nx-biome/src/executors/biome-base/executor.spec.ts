@@ -35,8 +35,6 @@ function record(project: string, gitSha: string, deployedAt: string, dirty = fal
   return { schemaVersion: 1, project, kind: 'service', biome: 'dev-bob', environment: 'dev', artifactKey: `artifacts/${project}/${project}-${gitSha}.zip`, sha256: 'a'.repeat(64), size: 1, gitSha, dirty, deployedAt, deployedBy: 't', settings: {} };
 }
 
-const artifact = (biome: string, project: string, sha: string) => `artifacts/${project}/${project}-${sha}-${biome}.zip`;
-
 describe('biome-base', () => {
   const context = () => ({ root, projectName: 'infra', cwd: root, isVerbose: false }) as unknown as ExecutorContext;
   const run = async (options: Parameters<typeof biomeBaseWith>[0]) => {
@@ -66,8 +64,9 @@ describe('biome-base', () => {
 
   it('records but no run record (a first run cut short), a run at a commit this clone lacks, or a malformed record: the fallback', async () => {
     const store = createFileStore(join(root, 'store'));
-    await store.put(artifact('dev-cut', 'a', shas[2]), Buffer.from('a'));
-    await writeRecord(store, { ...record('a', shas[2], '2026-11-03T00:00:00.000Z'), biome: 'dev-cut', artifactKey: artifact('dev-cut', 'a', shas[2]) });
+    const cut = { ...record('a', shas[2], '2026-11-03T00:00:00.000Z'), biome: 'dev-cut' };
+    await store.put(cut.artifactKey, Buffer.from('a'));
+    await writeRecord(store, cut);
     expect((await run({ biome: 'dev-cut', fallback: 'all' })).base).toBe('all');
     await writeRunRecord(store, { biome: 'dev-cut', gitSha: 'f'.repeat(40), finishedAt: '2026-11-03T00:01:00.000Z', projects: ['a'] });
     expect((await run({ biome: 'dev-cut', fallback: 'all' })).base).toBe('all');
