@@ -33,9 +33,18 @@ const variables = (orchestrator: 'gitlab' | 'codepipeline') => ({
   gitlab_project_path: 'geo/platform',
   source_location: 'https://gitlab.com/geo/platform.git',
   main_orchestrator: orchestrator,
-  environments: { dev: { account_id: DEV, region: 'ap-southeast-2', multi_tenant: true }, staging: { account_id: STAGING, region: 'ap-southeast-2' }, prod: { account_id: PROD, region: 'ap-southeast-2' } },
+  environments: {
+    dev: { account_id: DEV, region: 'ap-southeast-2', multi_tenant: true },
+    staging: { account_id: STAGING, region: 'ap-southeast-2' },
+    prod: { account_id: PROD, region: 'ap-southeast-2' },
+  },
 });
-const accounts = { '': DEVOPS, 'module.workload_dev': DEV, 'module.workload_staging': STAGING, 'module.workload_prod': PROD };
+const accounts = {
+  '': DEVOPS,
+  'module.workload_dev': DEV,
+  'module.workload_staging': STAGING,
+  'module.workload_prod': PROD,
+};
 
 beforeAll(async () => {
   tf = await offlineTerraform();
@@ -44,12 +53,24 @@ beforeAll(async () => {
   copy = await copyInfraForCli();
   const stackDir = `${copy.root}/infra/stacks/devops`;
   await initOffline(tf!, stackDir);
-  const render = (o: 'gitlab' | 'codepipeline') => renderStack(tf!, { stackDir, providers: ['', 'dev', 'staging', 'prod'], variables: variables(o), accounts, label: o });
+  const render = (o: 'gitlab' | 'codepipeline') =>
+    renderStack(tf!, {
+      stackDir,
+      providers: ['', 'dev', 'staging', 'prod'],
+      variables: variables(o),
+      accounts,
+      label: o,
+    });
   const [a, b] = await Promise.all([render('gitlab'), render('codepipeline')]);
   gitlab = new RenderedIam(a);
   pipeline = new RenderedIam(b);
   // For a look at what the provider rendered: IAM_RENDER_DUMP=<folder>.
-  if (process.env.IAM_RENDER_DUMP) for (const [name, state] of [['gitlab', a], ['codepipeline', b]] as const) await writeFile(join(process.env.IAM_RENDER_DUMP, `devops-${name}.json`), JSON.stringify(state, null, 1));
+  if (process.env.IAM_RENDER_DUMP)
+    for (const [name, state] of [
+      ['gitlab', a],
+      ['codepipeline', b],
+    ] as const)
+      await writeFile(join(process.env.IAM_RENDER_DUMP, `devops-${name}.json`), JSON.stringify(state, null, 1));
 }, 1_500_000);
 
 afterAll(async () => {
@@ -59,7 +80,8 @@ afterAll(async () => {
 /** Skips (saying why) off CI; fails under CI=true. */
 function rendered(ctx: { skip(note?: string): void }): void {
   if (!why) return;
-  if (process.env.CI === 'true') throw new Error(`${why}: under CI=true the IAM simulation must run (install terraform and the provider mirror).`);
+  if (process.env.CI === 'true')
+    throw new Error(`${why}: under CI=true the IAM simulation must run (install terraform and the provider mirror).`);
   console.log(`${why}: skipping this IAM simulation.`);
   ctx.skip();
 }
@@ -102,26 +124,110 @@ function biomeCalls(biome: string, boundary: string): Row[] {
   const n = biomeNames(biome);
   const withBoundary = { 'iam:PermissionsBoundary': boundary };
   return [
-    ...['GetObject', 'PutObject', 'DeleteObject'].flatMap((a) => [[`s3:${a}`, n.state], [`s3:${a}`, `${n.state}.tflock`]] as Row[]),
-    ...['CreateFunction', 'GetFunction', 'GetFunctionConfiguration', 'GetFunctionCodeSigningConfig', 'GetFunctionConcurrency', 'ListVersionsByFunction', 'UpdateFunctionCode', 'UpdateFunctionConfiguration', 'PutFunctionConcurrency', 'DeleteFunctionConcurrency', 'TagResource', 'UntagResource', 'ListTags', 'DeleteFunction'].map((a) => [`lambda:${a}`, n.fn] as Row),
-    ...[n.fnRole, n.smRole, n.schedulerRole].flatMap((r) => [
-      ['iam:CreateRole', r, withBoundary],
-      ['iam:PutRolePolicy', r, withBoundary],
-      ['iam:DeleteRolePolicy', r, withBoundary],
-      ['iam:DetachRolePolicy', r, withBoundary],
-      ...['GetRole', 'DeleteRole', 'TagRole', 'UntagRole', 'UpdateAssumeRolePolicy', 'GetRolePolicy', 'ListRolePolicies', 'ListAttachedRolePolicies', 'ListInstanceProfilesForRole'].map((a) => [`iam:${a}`, r] as Row),
-    ] as Row[]),
-    ['iam:AttachRolePolicy', n.fnRole, { ...withBoundary, 'iam:PolicyARN': 'arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole' }],
+    ...['GetObject', 'PutObject', 'DeleteObject'].flatMap(
+      (a) =>
+        [
+          [`s3:${a}`, n.state],
+          [`s3:${a}`, `${n.state}.tflock`],
+        ] as Row[],
+    ),
+    ...[
+      'CreateFunction',
+      'GetFunction',
+      'GetFunctionConfiguration',
+      'GetFunctionCodeSigningConfig',
+      'GetFunctionConcurrency',
+      'ListVersionsByFunction',
+      'UpdateFunctionCode',
+      'UpdateFunctionConfiguration',
+      'PutFunctionConcurrency',
+      'DeleteFunctionConcurrency',
+      'TagResource',
+      'UntagResource',
+      'ListTags',
+      'DeleteFunction',
+    ].map((a) => [`lambda:${a}`, n.fn] as Row),
+    ...[n.fnRole, n.smRole, n.schedulerRole].flatMap(
+      (r) =>
+        [
+          ['iam:CreateRole', r, withBoundary],
+          ['iam:PutRolePolicy', r, withBoundary],
+          ['iam:DeleteRolePolicy', r, withBoundary],
+          ['iam:DetachRolePolicy', r, withBoundary],
+          ...[
+            'GetRole',
+            'DeleteRole',
+            'TagRole',
+            'UntagRole',
+            'UpdateAssumeRolePolicy',
+            'GetRolePolicy',
+            'ListRolePolicies',
+            'ListAttachedRolePolicies',
+            'ListInstanceProfilesForRole',
+          ].map((a) => [`iam:${a}`, r] as Row),
+        ] as Row[],
+    ),
+    [
+      'iam:AttachRolePolicy',
+      n.fnRole,
+      { ...withBoundary, 'iam:PolicyARN': 'arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole' },
+    ],
     ['iam:PassRole', n.fnRole, { 'iam:PassedToService': 'lambda.amazonaws.com' }],
     ['iam:PassRole', n.smRole, { 'iam:PassedToService': 'states.amazonaws.com' }],
     ['iam:PassRole', n.schedulerRole, { 'iam:PassedToService': 'scheduler.amazonaws.com' }],
-    ...['CreateLogGroup', 'DeleteLogGroup', 'PutRetentionPolicy', 'TagResource', 'ListTagsForResource', 'ListTagsLogGroup'].flatMap((a) => [[`logs:${a}`, n.logGroup], [`logs:${a}`, n.smLogGroup]] as Row[]),
-    ...['CreateStateMachine', 'DescribeStateMachine', 'UpdateStateMachine', 'DeleteStateMachine', 'TagResource', 'UntagResource', 'ListTagsForResource', 'PublishStateMachineVersion', 'ListStateMachineVersions', 'DeleteStateMachineVersion'].map((a) => [`states:${a}`, n.sm] as Row),
+    ...[
+      'CreateLogGroup',
+      'DeleteLogGroup',
+      'PutRetentionPolicy',
+      'TagResource',
+      'ListTagsForResource',
+      'ListTagsLogGroup',
+    ].flatMap(
+      (a) =>
+        [
+          [`logs:${a}`, n.logGroup],
+          [`logs:${a}`, n.smLogGroup],
+        ] as Row[],
+    ),
+    ...[
+      'CreateStateMachine',
+      'DescribeStateMachine',
+      'UpdateStateMachine',
+      'DeleteStateMachine',
+      'TagResource',
+      'UntagResource',
+      'ListTagsForResource',
+      'PublishStateMachineVersion',
+      'ListStateMachineVersions',
+      'DeleteStateMachineVersion',
+    ].map((a) => [`states:${a}`, n.sm] as Row),
     ['states:DescribeStateMachine', `${n.sm}:1`],
-    ...['CreateStateMachineAlias', 'DescribeStateMachineAlias', 'UpdateStateMachineAlias', 'DeleteStateMachineAlias'].map((a) => [`states:${a}`, `${n.sm}:live`] as Row),
-    ...['CreateSchedule', 'GetSchedule', 'UpdateSchedule', 'DeleteSchedule'].map((a) => [`scheduler:${a}`, n.schedule] as Row),
-    ...['GetObject', 'PutObject', 'DeleteObject', 'GetObjectTagging', 'PutObjectTagging'].map((a) => [`s3:${a}`, n.model] as Row),
-    ...['CreateBucket', 'DeleteBucket', 'ListBucket', 'GetBucketTagging', 'PutBucketTagging', 'PutBucketPolicy', 'GetBucketPolicy', 'DeleteBucketPolicy', 'PutBucketPublicAccessBlock', 'PutBucketOwnershipControls', 'PutEncryptionConfiguration', 'GetEncryptionConfiguration'].map((a) => [`s3:${a}`, n.dataBucket] as Row),
+    ...[
+      'CreateStateMachineAlias',
+      'DescribeStateMachineAlias',
+      'UpdateStateMachineAlias',
+      'DeleteStateMachineAlias',
+    ].map((a) => [`states:${a}`, `${n.sm}:live`] as Row),
+    ...['CreateSchedule', 'GetSchedule', 'UpdateSchedule', 'DeleteSchedule'].map(
+      (a) => [`scheduler:${a}`, n.schedule] as Row,
+    ),
+    ...['GetObject', 'PutObject', 'DeleteObject', 'GetObjectTagging', 'PutObjectTagging'].map(
+      (a) => [`s3:${a}`, n.model] as Row,
+    ),
+    ...[
+      'CreateBucket',
+      'DeleteBucket',
+      'ListBucket',
+      'GetBucketTagging',
+      'PutBucketTagging',
+      'PutBucketPolicy',
+      'GetBucketPolicy',
+      'DeleteBucketPolicy',
+      'PutBucketPublicAccessBlock',
+      'PutBucketOwnershipControls',
+      'PutEncryptionConfiguration',
+      'GetEncryptionConfiguration',
+    ].map((a) => [`s3:${a}`, n.dataBucket] as Row),
     ['s3:DeleteObject', `${n.dataBucket}/results/x.json`],
     ['s3:DeleteObjectVersion', `${n.dataBucket}/results/x.json`],
   ];
@@ -139,10 +245,22 @@ const sharedCalls: Row[] = [
   ['s3:ListBucket', ARTIFACT_BUCKET],
   ['kms:Decrypt', ARTIFACT_KEY],
   ['s3:ListBucket', MODELS_BUCKET],
-  ['kms:GenerateDataKey', arn('kms', 'key/33333333-models'), { 'kms:ResourceAliases': ['alias/geo-models-dev-111111111111'] }],
+  [
+    'kms:GenerateDataKey',
+    arn('kms', 'key/33333333-models'),
+    { 'kms:ResourceAliases': ['alias/geo-models-dev-111111111111'] },
+  ],
   ['rds:DescribeDBInstances', arn('rds', 'db:geo-dev')],
   ['sagemaker:DescribeEndpoint', arn('sagemaker', 'endpoint/geo-dev-models')],
-  ...['ec2:DescribeVpcs', 'ec2:DescribeVpcAttribute', 'ec2:DescribeSubnets', 'ec2:DescribeSecurityGroups', 'states:ValidateStateMachineDefinition', 'logs:CreateLogDelivery', 'logs:DescribeLogGroups'].map((a) => [a, '*'] as Row),
+  ...[
+    'ec2:DescribeVpcs',
+    'ec2:DescribeVpcAttribute',
+    'ec2:DescribeSubnets',
+    'ec2:DescribeSecurityGroups',
+    'states:ValidateStateMachineDefinition',
+    'logs:CreateLogDelivery',
+    'logs:DescribeLogGroups',
+  ].map((a) => [a, '*'] as Row),
 ];
 
 const SANDPIT_BOUNDARY = `arn:aws:iam::${ACCOUNT}:policy/geo-boundary-dev-sandpit`;
@@ -165,7 +283,6 @@ describe("the deploy role's policy (module workload-baseline), simulated for env
 
   const withBoundary = { 'iam:PermissionsBoundary': BOUNDARY };
 
-
   // What the biome stack (and its modules) call, on the names it creates: the
   // main biome's and a sandpit's (the main role may apply both; sandpit
   // projects use the sandpit role below), plus what only this table checks.
@@ -181,39 +298,107 @@ describe("the deploy role's policy (module workload-baseline), simulated for env
     // model-placement (aws_s3_object_copy) reads the package and its tags
     ['s3:GetObject', `${ARTIFACT_BUCKET}/artifacts/ore-grade/ore-grade-${'a'.repeat(40)}.tar.gz`],
     ['s3:GetObjectTagging', `${ARTIFACT_BUCKET}/artifacts/ore-grade/ore-grade-${'a'.repeat(40)}.tar.gz`],
-    ...['ListBucketVersions', 'GetBucketLocation', 'GetBucketAcl', 'GetBucketCORS', 'GetBucketWebsite', 'GetBucketVersioning', 'GetBucketRequestPayment', 'GetBucketLogging', 'GetBucketObjectLockConfiguration', 'GetBucketOwnershipControls', 'GetBucketPublicAccessBlock', 'GetLifecycleConfiguration', 'GetReplicationConfiguration', 'GetAccelerateConfiguration'].map((a) => [`s3:${a}`, DATA_BUCKET] as Row),
-    ...['GetLogDelivery', 'UpdateLogDelivery', 'DeleteLogDelivery', 'ListLogDeliveries', 'PutResourcePolicy', 'DescribeResourcePolicies'].map((a) => [`logs:${a}`, '*'] as Row),
+    ...[
+      'ListBucketVersions',
+      'GetBucketLocation',
+      'GetBucketAcl',
+      'GetBucketCORS',
+      'GetBucketWebsite',
+      'GetBucketVersioning',
+      'GetBucketRequestPayment',
+      'GetBucketLogging',
+      'GetBucketObjectLockConfiguration',
+      'GetBucketOwnershipControls',
+      'GetBucketPublicAccessBlock',
+      'GetLifecycleConfiguration',
+      'GetReplicationConfiguration',
+      'GetAccelerateConfiguration',
+    ].map((a) => [`s3:${a}`, DATA_BUCKET] as Row),
+    ...[
+      'GetLogDelivery',
+      'UpdateLogDelivery',
+      'DeleteLogDelivery',
+      'ListLogDeliveries',
+      'PutResourcePolicy',
+      'DescribeResourcePolicies',
+    ].map((a) => [`logs:${a}`, '*'] as Row),
   ];
 
-  it.for(needs.map(([a, r, c]) => [a, r, c ?? {}] as const))('allows %s on %s', async ([action, resource, context], ctx) => {
-    rendered(ctx);
-    expect(await gitlab.decide(deploy, action, resource, context)).toBe('Allowed');
-  });
+  it.for(needs.map(([a, r, c]) => [a, r, c ?? {}] as const))(
+    'allows %s on %s',
+    async ([action, resource, context], ctx) => {
+      rendered(ctx);
+      expect(await gitlab.decide(deploy, action, resource, context)).toBe('Allowed');
+    },
+  );
 
   it.for([
-    ['iam:PutRolePolicy', role('geo-models-endpoint-dev'), {}, 'the shared SageMaker role (named outside the biome pattern)'],
+    [
+      'iam:PutRolePolicy',
+      role('geo-models-endpoint-dev'),
+      {},
+      'the shared SageMaker role (named outside the biome pattern)',
+    ],
     ['iam:UpdateAssumeRolePolicy', role('geo-models-endpoint-dev'), {}, 'the trust of the shared SageMaker role'],
     ['iam:PutRolePolicy', role('geo-dev-bob-assay-ingest'), {}, 'a biome role without the boundary'],
     ['iam:CreateRole', role('geo-dev-bob-admin'), {}, 'a new role without a boundary'],
-    ['iam:CreateRole', role('geo-dev-bob-admin'), { 'iam:PermissionsBoundary': `arn:aws:iam::${ACCOUNT}:policy/other` }, 'a new role with another boundary'],
-    ['iam:AttachRolePolicy', role('geo-dev-bob-assay-ingest'), { ...withBoundary, 'iam:PolicyARN': 'arn:aws:iam::aws:policy/AdministratorAccess' }, 'AdministratorAccess on a biome role'],
+    [
+      'iam:CreateRole',
+      role('geo-dev-bob-admin'),
+      { 'iam:PermissionsBoundary': `arn:aws:iam::${ACCOUNT}:policy/other` },
+      'a new role with another boundary',
+    ],
+    [
+      'iam:AttachRolePolicy',
+      role('geo-dev-bob-assay-ingest'),
+      { ...withBoundary, 'iam:PolicyARN': 'arn:aws:iam::aws:policy/AdministratorAccess' },
+      'AdministratorAccess on a biome role',
+    ],
     ['iam:DeleteRolePermissionsBoundary', role('geo-dev-bob-assay-ingest'), withBoundary, 'removing a boundary'],
     ['iam:PutRolePolicy', role('geo-deploy-dev'), withBoundary, 'its own policy'],
     ['iam:UpdateAssumeRolePolicy', role('geo-deploy-dev'), {}, 'its own trust'],
     ['iam:CreatePolicyVersion', BOUNDARY, {}, 'the boundary itself'],
-    ['iam:PassRole', role('geo-dev-bob-assay-ingest'), { 'iam:PassedToService': 'ec2.amazonaws.com' }, 'a biome role to EC2'],
+    [
+      'iam:PassRole',
+      role('geo-dev-bob-assay-ingest'),
+      { 'iam:PassedToService': 'ec2.amazonaws.com' },
+      'a biome role to EC2',
+    ],
     ['iam:PassRole', role('geo-deploy-dev'), { 'iam:PassedToService': 'lambda.amazonaws.com' }, 'itself to Lambda'],
-    ['lambda:UpdateFunctionCode', arn('lambda', 'function:geo-schema-manager-dev'), {}, 'the schema manager (it holds the master secret)'],
+    [
+      'lambda:UpdateFunctionCode',
+      arn('lambda', 'function:geo-schema-manager-dev'),
+      {},
+      'the schema manager (it holds the master secret)',
+    ],
     ['lambda:UpdateFunctionCode', arn('lambda', 'function:geo-artifact-deployer-dev'), {}, 'the artifact deployer'],
-    ['lambda:UpdateFunctionCode', arn('lambda', 'function:geo-staging-assay-ingest'), {}, "another environment's function"],
-    ['secretsmanager:GetSecretValue', arn('secretsmanager', 'secret:rds!db-1234-AbCdEf'), {}, 'the database master secret'],
+    [
+      'lambda:UpdateFunctionCode',
+      arn('lambda', 'function:geo-staging-assay-ingest'),
+      {},
+      "another environment's function",
+    ],
+    [
+      'secretsmanager:GetSecretValue',
+      arn('secretsmanager', 'secret:rds!db-1234-AbCdEf'),
+      {},
+      'the database master secret',
+    ],
     ['sts:AssumeRole', role('OrganizationAccountAccessRole'), {}, 'another role'],
-    ['s3:PutObject', `${ARTIFACT_BUCKET}/biomes/dev/ledger/assay-ingest.json`, {}, 'a ledger record (deploys through the artifact deployer)'],
+    [
+      's3:PutObject',
+      `${ARTIFACT_BUCKET}/biomes/dev/ledger/assay-ingest.json`,
+      {},
+      'a ledger record (deploys through the artifact deployer)',
+    ],
     ['s3:PutBucketPolicy', STATE_BUCKET, {}, 'the state bucket policy'],
-  ] as [string, string, Record<string, string>, string][])('denies %s on %s (%s)', async ([action, resource, context, _why], ctx) => {
-    rendered(ctx);
-    expect(await gitlab.decide(deploy, action, resource, context)).not.toBe('Allowed');
-  });
+  ] as [string, string, Record<string, string>, string][])(
+    'denies %s on %s (%s)',
+    async ([action, resource, context, _why], ctx) => {
+      rendered(ctx);
+      expect(await gitlab.decide(deploy, action, resource, context)).not.toBe('Allowed');
+    },
+  );
 });
 
 describe('the sandpit deploy role (module workload-baseline, sandpit.tf), simulated for environment dev', () => {
@@ -229,9 +414,14 @@ describe('the sandpit deploy role (module workload-baseline, sandpit.tf), simula
 
   const sandpitOnlyCalls: Row[] = [['lambda:InvokeFunction', arn('lambda', 'function:geo-schema-manager-dev-sandpit')]];
   // The trust policy a role keeps: a sandpit role's may not be rewritten (UpdateAssumeRolePolicy is asked for below).
-  const sandpitCalls = (biome: string) => biomeCalls(biome, SANDPIT_BOUNDARY).filter(([a]) => a !== 'iam:UpdateAssumeRolePolicy');
+  const sandpitCalls = (biome: string) =>
+    biomeCalls(biome, SANDPIT_BOUNDARY).filter(([a]) => a !== 'iam:UpdateAssumeRolePolicy');
 
-  it.for([...sandpitCalls('dev-bob'), ...sandpitCalls('dev-mr-142'), ...sharedCalls, ...sandpitOnlyCalls].map(([a, r, c]) => [a, r, c ?? {}] as const))('allows %s on %s', async ([action, resource, context], ctx) => {
+  it.for(
+    [...sandpitCalls('dev-bob'), ...sandpitCalls('dev-mr-142'), ...sharedCalls, ...sandpitOnlyCalls].map(
+      ([a, r, c]) => [a, r, c ?? {}] as const,
+    ),
+  )('allows %s on %s', async ([action, resource, context], ctx) => {
     rendered(ctx);
     expect(await gitlab.decide(sandpit, action, resource, context)).toBe('Allowed');
   });
@@ -239,42 +429,113 @@ describe('the sandpit deploy role (module workload-baseline, sandpit.tf), simula
   // Every call the biome stack makes on the MAIN biome's own resources, even with the right boundary.
   const mainCalls = [...biomeCalls('dev', SANDPIT_BOUNDARY), ...biomeCalls('dev', BOUNDARY)];
 
-  it.for(mainCalls.map(([a, r, c]) => [a, r, c ?? {}] as const))('denies %s on main-biome %s, and its name patterns alone never match it', async ([action, resource, context], ctx) => {
-    rendered(ctx);
-    expect(await gitlab.decide(sandpit, action, resource, context)).not.toBe('Allowed');
-    expect(await gitlab.decide(allowsOnly, action, resource, context)).not.toBe('Allowed');
-  });
+  it.for(mainCalls.map(([a, r, c]) => [a, r, c ?? {}] as const))(
+    'denies %s on main-biome %s, and its name patterns alone never match it',
+    async ([action, resource, context], ctx) => {
+      rendered(ctx);
+      expect(await gitlab.decide(sandpit, action, resource, context)).not.toBe('Allowed');
+      expect(await gitlab.decide(allowsOnly, action, resource, context)).not.toBe('Allowed');
+    },
+  );
 
   it.for([
-    ['iam:PutRolePolicy', role('geo-dev--x-scheduler'), { 'iam:PermissionsBoundary': SANDPIT_BOUNDARY }, 'the role of a main project named "x-scheduler" (matches <prefix>-<env>-?*-scheduler)'],
-    ['states:UpdateStateMachineAlias', arn('states', 'stateMachine:geo-dev--plant-feed:a--b'), {}, 'a main state machine through an alias named with "--"'],
-    ['lambda:UpdateFunctionCode', arn('lambda', 'function:geo-dev--assay-ingest:a--b'), {}, 'a main function through a qualifier named with "--"'],
-  ] as [string, string, Record<string, string>, string][])('the explicit deny closes what a pattern alone would let through: %s on %s (%s)', async ([action, resource, context, _why], ctx) => {
-    rendered(ctx);
-    expect(await gitlab.decide(allowsOnly, action, resource, context)).toBe('Allowed');
-    expect(await gitlab.decide(sandpit, action, resource, context)).toBe('ExplicitlyDenied');
-  });
+    [
+      'iam:PutRolePolicy',
+      role('geo-dev--x-scheduler'),
+      { 'iam:PermissionsBoundary': SANDPIT_BOUNDARY },
+      'the role of a main project named "x-scheduler" (matches <prefix>-<env>-?*-scheduler)',
+    ],
+    [
+      'states:UpdateStateMachineAlias',
+      arn('states', 'stateMachine:geo-dev--plant-feed:a--b'),
+      {},
+      'a main state machine through an alias named with "--"',
+    ],
+    [
+      'lambda:UpdateFunctionCode',
+      arn('lambda', 'function:geo-dev--assay-ingest:a--b'),
+      {},
+      'a main function through a qualifier named with "--"',
+    ],
+  ] as [string, string, Record<string, string>, string][])(
+    'the explicit deny closes what a pattern alone would let through: %s on %s (%s)',
+    async ([action, resource, context, _why], ctx) => {
+      rendered(ctx);
+      expect(await gitlab.decide(allowsOnly, action, resource, context)).toBe('Allowed');
+      expect(await gitlab.decide(sandpit, action, resource, context)).toBe('ExplicitlyDenied');
+    },
+  );
 
   it.for([
     ['sts:AssumeRole', role('geo-deploy-dev'), {}, 'the main deploy role'],
     ['iam:UpdateAssumeRolePolicy', role('geo-deploy-dev'), {}, "the main deploy role's trust"],
-    ['iam:PutRolePolicy', role('geo-deploy-dev-sandpit'), { 'iam:PermissionsBoundary': SANDPIT_BOUNDARY }, 'its own policy'],
+    [
+      'iam:PutRolePolicy',
+      role('geo-deploy-dev-sandpit'),
+      { 'iam:PermissionsBoundary': SANDPIT_BOUNDARY },
+      'its own policy',
+    ],
     ['iam:UpdateAssumeRolePolicy', role('geo-deploy-dev-sandpit'), {}, 'its own trust'],
     ['iam:CreatePolicyVersion', SANDPIT_BOUNDARY, {}, 'its boundary'],
     ['iam:CreatePolicyVersion', BOUNDARY, {}, "the environment's boundary"],
     ['iam:CreateRole', role('geo-dev-bob--assay-ingest'), {}, 'a sandpit role without a boundary'],
-    ['iam:CreateRole', role('geo-dev-bob--assay-ingest'), { 'iam:PermissionsBoundary': BOUNDARY }, "a sandpit role with the environment's boundary (allows the main biome)"],
-    ['iam:PutRolePolicy', role('geo-dev-bob--assay-ingest'), { 'iam:PermissionsBoundary': BOUNDARY }, "a role bounded by the environment's boundary"],
-    ['iam:AttachRolePolicy', role('geo-dev-bob--assay-ingest'), { 'iam:PermissionsBoundary': SANDPIT_BOUNDARY, 'iam:PolicyARN': 'arn:aws:iam::aws:policy/AdministratorAccess' }, 'AdministratorAccess'],
-    ['iam:PassRole', role('geo-dev--assay-ingest'), { 'iam:PassedToService': 'lambda.amazonaws.com' }, 'a main role to Lambda'],
-    ['iam:PassRole', role('geo-dev-bob--assay-ingest'), { 'iam:PassedToService': 'ec2.amazonaws.com' }, 'a sandpit role to EC2'],
+    [
+      'iam:CreateRole',
+      role('geo-dev-bob--assay-ingest'),
+      { 'iam:PermissionsBoundary': BOUNDARY },
+      "a sandpit role with the environment's boundary (allows the main biome)",
+    ],
+    [
+      'iam:PutRolePolicy',
+      role('geo-dev-bob--assay-ingest'),
+      { 'iam:PermissionsBoundary': BOUNDARY },
+      "a role bounded by the environment's boundary",
+    ],
+    [
+      'iam:AttachRolePolicy',
+      role('geo-dev-bob--assay-ingest'),
+      { 'iam:PermissionsBoundary': SANDPIT_BOUNDARY, 'iam:PolicyARN': 'arn:aws:iam::aws:policy/AdministratorAccess' },
+      'AdministratorAccess',
+    ],
+    [
+      'iam:PassRole',
+      role('geo-dev--assay-ingest'),
+      { 'iam:PassedToService': 'lambda.amazonaws.com' },
+      'a main role to Lambda',
+    ],
+    [
+      'iam:PassRole',
+      role('geo-dev-bob--assay-ingest'),
+      { 'iam:PassedToService': 'ec2.amazonaws.com' },
+      'a sandpit role to EC2',
+    ],
     ['iam:PutRolePolicy', role('geo-models-endpoint-dev'), {}, 'the shared SageMaker role'],
     ['lambda:UpdateFunctionCode', arn('lambda', 'function:geo-schema-manager-dev'), {}, 'the schema manager'],
-    ['lambda:InvokeFunction', arn('lambda', 'function:geo-schema-manager-dev'), {}, "the main schema manager (it would sleep or drop the main biome's schema)"],
-    ['lambda:UpdateFunctionCode', arn('lambda', 'function:geo-schema-manager-dev-sandpit'), {}, 'the sandpit schema manager'],
-    ['lambda:UpdateFunctionConfiguration', arn('lambda', 'function:geo-schema-manager-dev-sandpit'), {}, "the sandpit schema manager's SCHEMA_PREFIX"],
+    [
+      'lambda:InvokeFunction',
+      arn('lambda', 'function:geo-schema-manager-dev'),
+      {},
+      "the main schema manager (it would sleep or drop the main biome's schema)",
+    ],
+    [
+      'lambda:UpdateFunctionCode',
+      arn('lambda', 'function:geo-schema-manager-dev-sandpit'),
+      {},
+      'the sandpit schema manager',
+    ],
+    [
+      'lambda:UpdateFunctionConfiguration',
+      arn('lambda', 'function:geo-schema-manager-dev-sandpit'),
+      {},
+      "the sandpit schema manager's SCHEMA_PREFIX",
+    ],
     ['lambda:UpdateFunctionCode', arn('lambda', 'function:geo-artifact-deployer-dev'), {}, 'the artifact deployer'],
-    ['lambda:UpdateFunctionCode', arn('lambda', 'function:geo-staging-bob--assay-ingest'), {}, "another environment's function"],
+    [
+      'lambda:UpdateFunctionCode',
+      arn('lambda', 'function:geo-staging-bob--assay-ingest'),
+      {},
+      "another environment's function",
+    ],
     ['lambda:InvokeFunction', arn('lambda', 'function:geo-dev--assay-ingest'), {}, 'a main function'],
     ['states:StartExecution', arn('states', 'stateMachine:geo-dev--plant-feed'), {}, 'a main state machine'],
     ['s3:GetObject', `${STATE_BUCKET}/biomes/dev/biome.tfstate`, {}, "the main biome's state (workspace dev)"],
@@ -283,17 +544,40 @@ describe('the sandpit deploy role (module workload-baseline, sandpit.tf), simula
     ['s3:PutObject', `${STATE_BUCKET}/shared.tfstate`, {}, "the shared stack's state"],
     ['s3:PutObject', `${STATE_BUCKET}/biomes/staging-x/biome.tfstate`, {}, 'a workspace of another environment'],
     ['s3:PutBucketPolicy', STATE_BUCKET, {}, 'the state bucket policy'],
-    ['s3:PutObject', `${MODELS_BUCKET}/models/dev/ore-grade/ore-grade-${'a'.repeat(40)}.tar.gz`, {}, "the main biome's models"],
+    [
+      's3:PutObject',
+      `${MODELS_BUCKET}/models/dev/ore-grade/ore-grade-${'a'.repeat(40)}.tar.gz`,
+      {},
+      "the main biome's models",
+    ],
     ['s3:PutObject', `${MODELS_BUCKET}/models/devx/m.tar.gz`, {}, 'models outside any dev biome'],
     ['s3:PutObject', `${ARTIFACT_BUCKET}/biomes/dev/ledger/assay-ingest.json`, {}, 'a main ledger record'],
-    ['s3:PutObject', `${ARTIFACT_BUCKET}/biomes/dev-bob/ledger/assay-ingest.json`, {}, 'any ledger record (the store is in the devops account)'],
-    ['secretsmanager:GetSecretValue', arn('secretsmanager', 'secret:rds!db-1234-AbCdEf'), {}, 'the database master secret'],
-    ['iam:UpdateAssumeRolePolicy', role('geo-dev-bob--assay-ingest'), {}, 'the trust of a sandpit role it created (a branch would make it assumable from anywhere)'],
+    [
+      's3:PutObject',
+      `${ARTIFACT_BUCKET}/biomes/dev-bob/ledger/assay-ingest.json`,
+      {},
+      'any ledger record (the store is in the devops account)',
+    ],
+    [
+      'secretsmanager:GetSecretValue',
+      arn('secretsmanager', 'secret:rds!db-1234-AbCdEf'),
+      {},
+      'the database master secret',
+    ],
+    [
+      'iam:UpdateAssumeRolePolicy',
+      role('geo-dev-bob--assay-ingest'),
+      {},
+      'the trust of a sandpit role it created (a branch would make it assumable from anywhere)',
+    ],
     ['iam:UpdateAssumeRolePolicy', role('geo-dev-bob-scheduler'), {}, "the trust of a sandpit's scheduler role"],
-  ] as [string, string, Record<string, string>, string][])('denies %s on %s (%s)', async ([action, resource, context, _why], ctx) => {
-    rendered(ctx);
-    expect(await gitlab.decide(sandpit, action, resource, context)).not.toBe('Allowed');
-  });
+  ] as [string, string, Record<string, string>, string][])(
+    'denies %s on %s (%s)',
+    async ([action, resource, context, _why], ctx) => {
+      rendered(ctx);
+      expect(await gitlab.decide(sandpit, action, resource, context)).not.toBe('Allowed');
+    },
+  );
 });
 
 // ---------------------------------------------------------------------------
@@ -303,7 +587,8 @@ describe('the sandpit deploy role (module workload-baseline, sandpit.tf), simula
 // ---------------------------------------------------------------------------
 
 describe('a role a sandpit creates (any policy, sandpit boundary)', () => {
-  const minted = (biome: string, dbUser = `biome_${biome.replace(/-/g, '_')}`) => gitlab.mintedRole(`geo-${biome}--assay-ingest`, ACCOUNT, SANDPIT_BOUNDARY, { biome, database_user: dbUser });
+  const minted = (biome: string, dbUser = `biome_${biome.replace(/-/g, '_')}`) =>
+    gitlab.mintedRole(`geo-${biome}--assay-ingest`, ACCOUNT, SANDPIT_BOUNDARY, { biome, database_user: dbUser });
   const param = (path: string) => arn('ssm', `parameter/geo/dev/${path}`);
   const secret = (path: string) => arn('secretsmanager', `secret:geo/dev/${path}-AbCdEf`);
 
@@ -329,7 +614,11 @@ describe('a role a sandpit creates (any policy, sandpit boundary)', () => {
     ['s3:GetObject', `arn:aws:s3:::geo-dev-data-${ACCOUNT}/results/x.json`, "the main biome's data"],
     ['s3:PutObject', `arn:aws:s3:::geo-dev-alice-data-${ACCOUNT}/results/x.json`, "another sandpit's data"],
     ['s3:PutObject', `arn:aws:s3:::geo-datasets-dev-${ACCOUNT}/assays/2026.csv`, 'a shared data set'],
-    ['logs:PutLogEvents', arn('logs', 'log-group:/aws/lambda/geo-dev--assay-ingest:log-stream:2026/01/01/x'), "the main biome's logs"],
+    [
+      'logs:PutLogEvents',
+      arn('logs', 'log-group:/aws/lambda/geo-dev--assay-ingest:log-stream:2026/01/01/x'),
+      "the main biome's logs",
+    ],
     ['rds-db:connect', arn('rds-db', 'dbuser:db-ABCDEFGHIJKL/biome_dev'), "the main biome's database user"],
     ['rds-db:connect', arn('rds-db', 'dbuser:db-ABCDEFGHIJKL/biome_dev_alice'), "another sandpit's database user"],
     ['ssm:GetParameter', param('db-password'), "the environment's (main biome's) parameter"],
@@ -348,15 +637,22 @@ describe('a role a sandpit creates (any policy, sandpit boundary)', () => {
     ['s3:GetObject', `arn:aws:s3:::geo-dev-data-${ACCOUNT}/results/x.json`],
     ['ssm:GetParameter', param('dev/api-key')],
     ['rds-db:connect', arn('rds-db', 'dbuser:db-ABCDEFGHIJKL/biome_dev')],
-  ])('tagged as the main biome (biome=dev, database_user=biome_dev), still may not %s on %s', async ([action, resource], ctx) => {
-    rendered(ctx);
-    expect(await gitlab.decide(minted('dev', 'biome_dev'), action, resource)).not.toBe('Allowed');
-  });
+  ])(
+    'tagged as the main biome (biome=dev, database_user=biome_dev), still may not %s on %s',
+    async ([action, resource], ctx) => {
+      rendered(ctx);
+      expect(await gitlab.decide(minted('dev', 'biome_dev'), action, resource)).not.toBe('Allowed');
+    },
+  );
 
   it("the same rows are allowed by the environment's own boundary: the sandpit boundary is what removes them", async (ctx) => {
     rendered(ctx);
     const envBounded = { ...minted('dev-bob'), boundary: gitlab.policy(BOUNDARY) };
-    for (const [a, r] of [['ssm:GetParameter', param('db-password')], ['rds-db:connect', arn('rds-db', 'dbuser:db-ABCDEFGHIJKL/biome_dev')], ['s3:PutObject', `arn:aws:s3:::geo-dev-data-${ACCOUNT}/results/x.json`]]) {
+    for (const [a, r] of [
+      ['ssm:GetParameter', param('db-password')],
+      ['rds-db:connect', arn('rds-db', 'dbuser:db-ABCDEFGHIJKL/biome_dev')],
+      ['s3:PutObject', `arn:aws:s3:::geo-dev-data-${ACCOUNT}/results/x.json`],
+    ]) {
       expect(await gitlab.decide(envBounded, a, r), `${a} ${r}`).toBe('Allowed');
     }
   });
@@ -367,7 +663,11 @@ describe('a role a sandpit creates (any policy, sandpit boundary)', () => {
 // ---------------------------------------------------------------------------
 
 describe('who may assume the GitLab roles (trust policies, web identity)', () => {
-  const claims = (ref: string, protectedRef: boolean, project = 'geo/platform') => ({ 'gitlab.com:aud': 'sts.amazonaws.com', 'gitlab.com:sub': `project_path:${project}:ref_type:branch:ref:${ref}`, 'gitlab.com:ref_protected': String(protectedRef) });
+  const claims = (ref: string, protectedRef: boolean, project = 'geo/platform') => ({
+    'gitlab.com:aud': 'sts.amazonaws.com',
+    'gitlab.com:sub': `project_path:${project}:ref_type:branch:ref:${ref}`,
+    'gitlab.com:ref_protected': String(protectedRef),
+  });
 
   it.for([
     ['geo-gitlab-sandpit', DEVOPS, claims('feature/x', false), 'Allowed'],
@@ -419,47 +719,151 @@ describe('the any-branch GitLab role (devops stack)', () => {
     ['codebuild:StartBuildBatch', project('geo-deploy-dev'), {}, 'a batch of the main deploy project'],
     ['codebuild:StartBuild', project('geo-promote-prod'), {}, 'the prod promotion'],
     ['sts:AssumeRole', `arn:aws:iam::${DEV}:role/geo-deploy-dev`, {}, 'the dev deploy role'],
-    ['sts:AssumeRole', `arn:aws:iam::${DEV}:role/geo-deploy-dev-sandpit`, {}, 'even the sandpit deploy role (only the sandpit projects hold workload credentials)'],
+    [
+      'sts:AssumeRole',
+      `arn:aws:iam::${DEV}:role/geo-deploy-dev-sandpit`,
+      {},
+      'even the sandpit deploy role (only the sandpit projects hold workload credentials)',
+    ],
     ['sts:AssumeRole', `arn:aws:iam::${STAGING}:role/geo-deploy-staging`, {}, 'the staging deploy role'],
     ['s3:PutObject', `${CACHE}/main/123.tar.gz`, { ...WRITE_ONCE, ...ownSub }, "main's cache scope"],
-    ['s3:PutObject', `${CACHE}/branches/${SUB('other')}/~/123.tar.gz`, { ...WRITE_ONCE, ...ownSub }, "another branch's cache scope"],
-    ['s3:PutObject', `${CACHE}/branches/${SUB('feature')}/~/123.tar.gz`, { ...WRITE_ONCE, 'gitlab.com:sub': SUB('feature/x') }, 'the scope of a branch whose name prefixes its own'],
-    ['s3:PutObject', `${CACHE}/branches/${SUB('feature/x')}/~/123.tar.gz`, ownSub, 'its own scope without If-None-Match (would replace an entry)'],
+    [
+      's3:PutObject',
+      `${CACHE}/branches/${SUB('other')}/~/123.tar.gz`,
+      { ...WRITE_ONCE, ...ownSub },
+      "another branch's cache scope",
+    ],
+    [
+      's3:PutObject',
+      `${CACHE}/branches/${SUB('feature')}/~/123.tar.gz`,
+      { ...WRITE_ONCE, 'gitlab.com:sub': SUB('feature/x') },
+      'the scope of a branch whose name prefixes its own',
+    ],
+    [
+      's3:PutObject',
+      `${CACHE}/branches/${SUB('feature/x')}/~/123.tar.gz`,
+      ownSub,
+      'its own scope without If-None-Match (would replace an entry)',
+    ],
     ['s3:DeleteObject', `${CACHE}/branches/${SUB('feature/x')}/~/123.tar.gz`, ownSub, 'an entry of its own scope'],
-  ] as [string, string, Record<string, string>, string][])('may not %s on %s (%s)', async ([action, resource, context, _why], ctx) => {
-    rendered(ctx);
-    expect(await gitlab.decide(sandpit, action, resource, context, { oidcSub: context['gitlab.com:sub'] })).not.toBe('Allowed');
-  });
+  ] as [string, string, Record<string, string>, string][])(
+    'may not %s on %s (%s)',
+    async ([action, resource, context, _why], ctx) => {
+      rendered(ctx);
+      expect(await gitlab.decide(sandpit, action, resource, context, { oidcSub: context['gitlab.com:sub'] })).not.toBe(
+        'Allowed',
+      );
+    },
+  );
 
   it('writes its own cache scope (bound to its token sub) once, reads main, and starts batches of the sandpit project only', async (ctx) => {
     rendered(ctx);
-    expect(await gitlab.decide(sandpit, 's3:PutObject', `${CACHE}/branches/${SUB('feature/x')}/~/123.tar.gz`, WRITE_ONCE, { oidcSub: SUB('feature/x') })).toBe('Allowed');
+    expect(
+      await gitlab.decide(sandpit, 's3:PutObject', `${CACHE}/branches/${SUB('feature/x')}/~/123.tar.gz`, WRITE_ONCE, {
+        oidcSub: SUB('feature/x'),
+      }),
+    ).toBe('Allowed');
     expect(await gitlab.decide(sandpit, 's3:GetObject', `${CACHE}/main/123.tar.gz`)).toBe('Allowed');
-    for (const action of ['codebuild:StartBuild', 'codebuild:StartBuildBatch', 'codebuild:RetryBuildBatch', 'codebuild:BatchGetBuildBatches']) {
+    for (const action of [
+      'codebuild:StartBuild',
+      'codebuild:StartBuildBatch',
+      'codebuild:RetryBuildBatch',
+      'codebuild:BatchGetBuildBatches',
+    ]) {
       expect(await gitlab.decide(sandpit, action, project('geo-deploy-dev-sandpit')), action).toBe('Allowed');
     }
   });
 });
 
-describe('the sandpit CodeBuild projects (run any branch\'s buildspec)', () => {
-  it.for(['geo-deploy-dev-sandpit', 'geo-destroy-dev'])('%s: writes artifacts once, never deletes them, never writes a main record, main\'s cache or assumes a main role', async (name, ctx) => {
+describe("the sandpit CodeBuild projects (run any branch's buildspec)", () => {
+  it.for(['geo-deploy-dev-sandpit', 'geo-destroy-dev'])(
+    "%s: writes artifacts once, never deletes them, never writes a main record, main's cache or assumes a main role",
+    async (name, ctx) => {
+      rendered(ctx);
+      const p = gitlab.role(name, DEVOPS);
+      expect(await gitlab.decide(p, 's3:PutObject', `${STORE}/${ZIP}`, WRITE_ONCE)).toBe('Allowed');
+      expect(await gitlab.decide(p, 's3:PutObject', `${STORE}/biomes/dev-bob/ledger/assay-ingest.json`)).toBe(
+        'Allowed',
+      );
+      for (const [action, resource, context] of [
+        ['s3:PutObject', `${STORE}/${ZIP}`, {}],
+        ['s3:DeleteObject', `${STORE}/${ZIP}`, {}],
+        ['s3:PutObject', `${STORE}/biomes/dev/ledger/assay-ingest.json`, {}],
+        ['s3:DeleteObject', `${STORE}/biomes/dev/history/assay-ingest/x.json`, {}],
+        ['s3:PutObject', `${CACHE}/main/123.tar.gz`, WRITE_ONCE],
+        ['s3:PutObject', `${CACHE}/branches/x/123.tar.gz`, WRITE_ONCE],
+        ['sts:AssumeRole', `arn:aws:iam::${DEV}:role/geo-deploy-dev`, {}],
+        ['codebuild:StartBuild', project('geo-deploy-dev'), {}],
+      ] as [string, string, Record<string, string>][]) {
+        expect(await gitlab.decide(p, action, resource, context), `${action} ${resource}`).not.toBe('Allowed');
+      }
+    },
+  );
+});
+
+// ---------------------------------------------------------------------------
+// Leases in the store (tools/nx-biome/src/operations/store-lock.ts): a lease
+// is an object written, listed, read and deleted below locks/<scope>/.
+// ---------------------------------------------------------------------------
+
+describe('leases in the store: sandpits take their own, never a main one', () => {
+  const SANDPIT_PRINCIPALS = ['geo-gitlab-sandpit', 'geo-deploy-dev-sandpit', 'geo-destroy-dev'];
+  const MAIN_PRINCIPALS = ['geo-gitlab-release', 'geo-deploy-dev'];
+  const entry = (scope: string) => `${STORE}/locks/${scope}/exclusive.0123456789abcdef.0.json`;
+  const LEASE_ACTIONS = ['s3:PutObject', 's3:DeleteObject', 's3:GetObject'];
+  // What a sandpit deploy or destroy writes: its biome's lease folder (entries, the
+  // permanent scope.json marker, the incarnation) and the sandpits' collection scope.
+  const SANDPIT_KEYS = [
+    entry('biomes/dev-bob'),
+    `${STORE}/locks/biomes/dev-bob/scope.json`,
+    `${STORE}/locks/biomes/dev-mr-12/incarnation.json`,
+    entry('gc-sandpits'),
+    `${STORE}/locks/gc-sandpits/scope.json`,
+  ];
+  // What would let a branch make a main deploy wait (and fail BIOME_LOCKED), or
+  // change a main biome's incarnation: the main biome's leases and main's collection.
+  const MAIN_KEYS = [
+    entry('biomes/dev'),
+    `${STORE}/locks/biomes/dev/scope.json`,
+    `${STORE}/locks/biomes/dev/incarnation.json`,
+    entry('gc'),
+    `${STORE}/locks/gc/scope.json`,
+  ];
+
+  it.for(
+    SANDPIT_PRINCIPALS.flatMap((name) =>
+      SANDPIT_KEYS.flatMap((key) => LEASE_ACTIONS.map((action) => [name, action, key] as const)),
+    ),
+  )('%s may %s %s', async ([name, action, key], ctx) => {
     rendered(ctx);
-    const p = gitlab.role(name, DEVOPS);
-    expect(await gitlab.decide(p, 's3:PutObject', `${STORE}/${ZIP}`, WRITE_ONCE)).toBe('Allowed');
-    expect(await gitlab.decide(p, 's3:PutObject', `${STORE}/biomes/dev-bob/ledger/assay-ingest.json`)).toBe('Allowed');
-    for (const [action, resource, context] of [
-      ['s3:PutObject', `${STORE}/${ZIP}`, {}],
-      ['s3:DeleteObject', `${STORE}/${ZIP}`, {}],
-      ['s3:PutObject', `${STORE}/biomes/dev/ledger/assay-ingest.json`, {}],
-      ['s3:DeleteObject', `${STORE}/biomes/dev/history/assay-ingest/x.json`, {}],
-      ['s3:PutObject', `${CACHE}/main/123.tar.gz`, WRITE_ONCE],
-      ['s3:PutObject', `${CACHE}/branches/x/123.tar.gz`, WRITE_ONCE],
-      ['sts:AssumeRole', `arn:aws:iam::${DEV}:role/geo-deploy-dev`, {}],
-      ['codebuild:StartBuild', project('geo-deploy-dev'), {}],
-    ] as [string, string, Record<string, string>][]) {
-      expect(await gitlab.decide(p, action, resource, context), `${action} ${resource}`).not.toBe('Allowed');
-    }
+    expect(await gitlab.decide(gitlab.role(name, DEVOPS), action, key)).toBe('Allowed');
   });
+
+  it.for(
+    SANDPIT_PRINCIPALS.flatMap((name) =>
+      MAIN_KEYS.flatMap((key) => ['s3:PutObject', 's3:DeleteObject'].map((action) => [name, action, key] as const)),
+    ),
+  )('%s may not %s %s', async ([name, action, key], ctx) => {
+    rendered(ctx);
+    expect(await gitlab.decide(gitlab.role(name, DEVOPS), action, key)).not.toBe('Allowed');
+  });
+
+  it.for(
+    MAIN_PRINCIPALS.flatMap((name) =>
+      [...MAIN_KEYS, ...SANDPIT_KEYS].flatMap((key) => LEASE_ACTIONS.map((action) => [name, action, key] as const)),
+    ),
+  )('GitLab drives main: %s may %s %s', async ([name, action, key], ctx) => {
+    rendered(ctx);
+    expect(await gitlab.decide(gitlab.role(name, DEVOPS), action, key)).toBe('Allowed');
+  });
+
+  it.for(LEASE_ACTIONS.flatMap((action) => MAIN_KEYS.map((key) => [action, key] as const)))(
+    'CodePipeline drives main: its deploy project may %s %s',
+    async ([action, key], ctx) => {
+      rendered(ctx);
+      expect(await pipeline.decide(pipeline.role('geo-deploy-dev', DEVOPS), action, key)).toBe('Allowed');
+    },
+  );
 });
 
 // ---------------------------------------------------------------------------
@@ -483,18 +887,35 @@ describe('one orchestrator of main: the release role under GitLab and under Code
     expect(await gitlab.decide(gitlab.role('geo-gitlab-release', DEVOPS), action, resource, context)).toBe('Allowed');
   });
 
-  it.for(calls)('CodePipeline drives main: the release role may not %s on %s', async ([action, resource, context], ctx) => {
-    rendered(ctx);
-    expect(await pipeline.decide(pipeline.role('geo-gitlab-release', DEVOPS), action, resource, context)).not.toBe('Allowed');
-  });
+  it.for(calls)(
+    'CodePipeline drives main: the release role may not %s on %s',
+    async ([action, resource, context], ctx) => {
+      rendered(ctx);
+      expect(await pipeline.decide(pipeline.role('geo-gitlab-release', DEVOPS), action, resource, context)).not.toBe(
+        'Allowed',
+      );
+    },
+  );
 
   it('CodePipeline drives main: its role starts the main projects, whose builds alone assume the deploy roles', async (ctx) => {
     rendered(ctx);
     const role = pipeline.role('geo-main-pipeline', DEVOPS);
     expect(await pipeline.decide(role, 'codebuild:StartBuild', project('geo-deploy-dev'))).toBe('Allowed');
     expect(await pipeline.decide(role, 'codebuild:StartBuild', project('geo-deploy-dev-sandpit'))).not.toBe('Allowed');
-    expect(await pipeline.decide(pipeline.role('geo-deploy-dev', DEVOPS), 'sts:AssumeRole', `arn:aws:iam::${DEV}:role/geo-deploy-dev`)).toBe('Allowed');
-    expect(await pipeline.decide(pipeline.role('geo-promote-prod', DEVOPS), 'sts:AssumeRole', `arn:aws:iam::${PROD}:role/geo-deploy-prod`)).toBe('Allowed');
+    expect(
+      await pipeline.decide(
+        pipeline.role('geo-deploy-dev', DEVOPS),
+        'sts:AssumeRole',
+        `arn:aws:iam::${DEV}:role/geo-deploy-dev`,
+      ),
+    ).toBe('Allowed');
+    expect(
+      await pipeline.decide(
+        pipeline.role('geo-promote-prod', DEVOPS),
+        'sts:AssumeRole',
+        `arn:aws:iam::${PROD}:role/geo-deploy-prod`,
+      ),
+    ).toBe('Allowed');
   });
 
   it.for([
@@ -510,17 +931,30 @@ describe('one orchestrator of main: the release role under GitLab and under Code
   ] as const)("orchestrator %s: %s writes main's cache scope: %s", async ([orchestrator, name, expected], ctx) => {
     rendered(ctx);
     const iam = orchestrator === 'gitlab' ? gitlab : pipeline;
-    const decision = await iam.decide(iam.role(name, DEVOPS), 's3:PutObject', `${CACHE}/main/123.tar.gz`, WRITE_ONCE, { oidcSub: SUB('main') });
+    const decision = await iam.decide(iam.role(name, DEVOPS), 's3:PutObject', `${CACHE}/main/123.tar.gz`, WRITE_ONCE, {
+      oidcSub: SUB('main'),
+    });
     expect(allowed(decision)).toBe(expected);
   });
 
   it("the bucket policy refuses main's scope to a role whose identity policy allows everything, and replacing or deleting any entry", async (ctx) => {
     rendered(ctx);
-    const admin: Principal = { arn: `arn:aws:iam::${DEVOPS}:role/geo-something-else`, account: DEVOPS, identity: [{ name: 'anything', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] } }] };
+    const admin: Principal = {
+      arn: `arn:aws:iam::${DEVOPS}:role/geo-something-else`,
+      account: DEVOPS,
+      identity: [
+        {
+          name: 'anything',
+          policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] },
+        },
+      ],
+    };
     expect(await gitlab.decide(admin, 's3:PutObject', `${CACHE}/main/123.tar.gz`, WRITE_ONCE)).toBe('ExplicitlyDenied');
     expect(await gitlab.decide(admin, 's3:PutObject', `${CACHE}/branches/x/~/123.tar.gz`, WRITE_ONCE)).toBe('Allowed');
     expect(await gitlab.decide(admin, 's3:PutObject', `${CACHE}/branches/x/~/123.tar.gz`)).toBe('ExplicitlyDenied');
-    expect(await gitlab.decide(gitlab.role('geo-gitlab-release', DEVOPS), 's3:PutObject', `${CACHE}/main/123.tar.gz`)).toBe('ExplicitlyDenied');
+    expect(
+      await gitlab.decide(gitlab.role('geo-gitlab-release', DEVOPS), 's3:PutObject', `${CACHE}/main/123.tar.gz`),
+    ).toBe('ExplicitlyDenied');
     expect(await gitlab.decide(admin, 's3:DeleteObject', `${CACHE}/main/123.tar.gz`)).toBe('ExplicitlyDenied');
   });
 
@@ -529,7 +963,8 @@ describe('one orchestrator of main: the release role under GitLab and under Code
     for (const iam of [gitlab, pipeline]) {
       const scope = (name: string) => {
         const p = iam.state.find((i) => i.type === 'aws_codebuild_project' && i.values.name === name)!;
-        const env = ((p.values.environment as { environment_variable: { name: string; value: string }[] }[])[0]).environment_variable;
+        const env = (p.values.environment as { environment_variable: { name: string; value: string }[] }[])[0]
+          .environment_variable;
         return env.find((v) => v.name === 'BIOME_NX_CACHE_SCOPE')?.value;
       };
       expect(scope('geo-deploy-dev')).toBe('main');
@@ -542,8 +977,15 @@ describe('the read-only roles of the scheduled jobs', () => {
   it('the board reads every store and writes nothing', async (ctx) => {
     rendered(ctx);
     const board = gitlab.role('geo-gitlab-board', DEVOPS);
-    expect(await gitlab.decide(board, 's3:GetObject', `${STAGING_STORE}/biomes/staging/ledger/assay-ingest.json`)).toBe('Allowed');
-    for (const [a, r] of [['s3:PutObject', `${STORE}/biomes/dev/ledger/assay-ingest.json`], ['s3:DeleteObject', `${STORE}/biomes/dev-bob/biome.json`], ['codebuild:StartBuild', project('geo-deploy-dev')]]) expect(await gitlab.decide(board, a, r), `${a} ${r}`).not.toBe('Allowed');
+    expect(await gitlab.decide(board, 's3:GetObject', `${STAGING_STORE}/biomes/staging/ledger/assay-ingest.json`)).toBe(
+      'Allowed',
+    );
+    for (const [a, r] of [
+      ['s3:PutObject', `${STORE}/biomes/dev/ledger/assay-ingest.json`],
+      ['s3:DeleteObject', `${STORE}/biomes/dev-bob/biome.json`],
+      ['codebuild:StartBuild', project('geo-deploy-dev')],
+    ])
+      expect(await gitlab.decide(board, a, r), `${a} ${r}`).not.toBe('Allowed');
   });
 
   it("the drift role reads its account's functions and its store's ledgers (across accounts) and changes nothing", async (ctx) => {
@@ -551,7 +993,18 @@ describe('the read-only roles of the scheduled jobs', () => {
     const drift = gitlab.role('geo-drift-prod', PROD);
     const prodFn = `arn:aws:lambda:${REGION}:${PROD}:function:geo-prod--assay-ingest`;
     expect(await gitlab.decide(drift, 'lambda:GetFunction', prodFn)).toBe('Allowed');
-    expect(await gitlab.decide(drift, 's3:GetObject', `arn:aws:s3:::geo-devops-artifacts-prod-${DEVOPS}/biomes/prod/ledger/assay-ingest.json`)).toBe('Allowed');
-    for (const [a, r] of [['lambda:UpdateFunctionCode', prodFn], ['s3:PutObject', `arn:aws:s3:::geo-devops-artifacts-prod-${DEVOPS}/biomes/prod/ledger/assay-ingest.json`], ['s3:GetObject', `arn:aws:s3:::geo-devops-artifacts-dev-${DEVOPS}/biomes/dev/ledger/assay-ingest.json`]]) expect(await gitlab.decide(drift, a, r), `${a} ${r}`).not.toBe('Allowed');
+    expect(
+      await gitlab.decide(
+        drift,
+        's3:GetObject',
+        `arn:aws:s3:::geo-devops-artifacts-prod-${DEVOPS}/biomes/prod/ledger/assay-ingest.json`,
+      ),
+    ).toBe('Allowed');
+    for (const [a, r] of [
+      ['lambda:UpdateFunctionCode', prodFn],
+      ['s3:PutObject', `arn:aws:s3:::geo-devops-artifacts-prod-${DEVOPS}/biomes/prod/ledger/assay-ingest.json`],
+      ['s3:GetObject', `arn:aws:s3:::geo-devops-artifacts-dev-${DEVOPS}/biomes/dev/ledger/assay-ingest.json`],
+    ])
+      expect(await gitlab.decide(drift, a, r), `${a} ${r}`).not.toBe('Allowed');
   });
 });

@@ -158,6 +158,16 @@ data "aws_iam_policy_document" "sandpit_not_main_biomes" {
     resources = [for env in local.sandpit_environments : "${module.artifact_bucket[env].bucket_arn}/biomes/${env}/*"]
   }
 
+  # Nor a main biome's lease or main's collection lease (docs/reliability.md,
+  # "Collection leases"): an entry there would make a main deploy wait and
+  # fail with BIOME_LOCKED. Their own: locks/biomes/<env>-*, locks/gc-sandpits/.
+  statement {
+    sid       = "NoMainLeases"
+    effect    = "Deny"
+    actions   = ["s3:PutObject", "s3:DeleteObject"]
+    resources = flatten([for env in local.environment_names : ["${module.artifact_bucket[env].bucket_arn}/locks/biomes/${env}/*", "${module.artifact_bucket[env].bucket_arn}/locks/gc/*"]])
+  }
+
   statement {
     sid       = "ArtifactsWriteOnce"
     effect    = "Deny"

@@ -116,6 +116,13 @@ module "codebuild" {
         actions   = ["s3:GetObject", "s3:PutObject"]
         resources = ["${module.artifact_bucket[each.value.env].bucket_arn}/*"]
       }
+      # A lease is released (and a stale one cleared) by deleting its entry;
+      # a sandpit project is denied main's leases (sandpit_not_main_biomes).
+      ReleaseLeases = {
+        enabled   = each.value.job != "destroy"
+        actions   = ["s3:DeleteObject"]
+        resources = ["${module.artifact_bucket[each.value.env].bucket_arn}/locks/*"]
+      }
       PruneStore = {
         enabled   = each.value.job == "destroy"
         actions   = ["s3:DeleteObject"]

@@ -146,6 +146,16 @@ data "aws_iam_policy_document" "gitlab_sandpit" {
     resources = [for env in local.sandpit_environments : "${module.artifact_bucket[env].bucket_arn}/biomes/${env}-*"]
   }
 
+  # Leases (docs/reliability.md, "Collection leases"): a sandpit's own lease
+  # folder (locks/biomes/<env>-* never matches the main biome's
+  # locks/biomes/<env>/) and the sandpits' collection scope, never main's
+  # locks/gc/, so a branch cannot make a main deploy wait.
+  statement {
+    sid       = "TakeSandpitLeases"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = flatten([for env in local.sandpit_environments : ["${module.artifact_bucket[env].bucket_arn}/locks/biomes/${env}-*", "${module.artifact_bucket[env].bucket_arn}/locks/gc-sandpits/*"]])
+  }
+
   statement {
     sid       = "ListSandpitStores"
     actions   = ["s3:ListBucket"]
@@ -187,6 +197,17 @@ data "aws_iam_policy_document" "gitlab_release" {
     sid       = "UseStores"
     actions   = local.use_pipeline ? ["s3:GetObject"] : ["s3:GetObject", "s3:PutObject"]
     resources = [for env in local.environment_names : "${module.artifact_bucket[env].bucket_arn}/*"]
+  }
+
+  # A lease is released (and a stale one cleared) by deleting its entry.
+  dynamic "statement" {
+    for_each = local.use_pipeline ? [] : [1]
+
+    content {
+      sid       = "ReleaseLeases"
+      actions   = ["s3:DeleteObject"]
+      resources = [for env in local.environment_names : "${module.artifact_bucket[env].bucket_arn}/locks/*"]
+    }
   }
 
   statement {

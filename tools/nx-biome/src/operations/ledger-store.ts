@@ -1,8 +1,23 @@
 import { createHash } from 'node:crypto';
 import { BiomeError } from '../core/errors';
-import { BiomeMeta, biomeMetaKey, historyKey, incarnationKey, ledgerIndexKey, parseIncarnation, repairHint, historyPrefix, LedgerRecord, ledgerKey, ledgerPrefix, nextHistorySequence, parseBiomeMeta, parseLedgerRecord } from '../core/ledger';
+import {
+  BiomeMeta,
+  biomeMetaKey,
+  historyKey,
+  incarnationKey,
+  ledgerIndexKey,
+  parseIncarnation,
+  repairHint,
+  historyPrefix,
+  LedgerRecord,
+  ledgerKey,
+  ledgerPrefix,
+  nextHistorySequence,
+  parseBiomeMeta,
+  parseLedgerRecord,
+} from '../core/ledger';
 import { StorePort } from '../adapters/store/store';
-import { assertLeasesHeld, biomeScope, GC_SCOPE, Lease, withHeldLease, withLease } from './store-lock';
+import { assertLeasesHeld, biomeScope, collectionScope, Lease, withHeldLease, withLease } from './store-lock';
 
 const json = (value: unknown) => Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
 
@@ -11,7 +26,12 @@ const json = (value: unknown) => Buffer.from(`${JSON.stringify(value, null, 2)}\
  * when one of them is lost, so a holder stopped past its lease never writes
  * over the one that took it meanwhile (see docs/reliability.md, fencing).
  */
-export async function putFenced(store: StorePort, key: string, body: Buffer, options: Parameters<StorePort['put']>[2] = {}): Promise<'written' | 'exists'> {
+export async function putFenced(
+  store: StorePort,
+  key: string,
+  body: Buffer,
+  options: Parameters<StorePort['put']>[2] = {},
+): Promise<'written' | 'exists'> {
   await assertLeasesHeld(store);
   return store.put(key, body, { contentType: 'application/json', ...options });
 }
@@ -21,7 +41,11 @@ export async function putFenced(store: StorePort, key: string, body: Buffer, opt
  * write an object in place, so a reader racing a writer can see half of it:
  * a parse failure is read again a few times before it counts as invalid.
  */
-async function readParsed<T>(store: StorePort, key: string, parse: (text: string, source: string) => T): Promise<T | undefined> {
+async function readParsed<T>(
+  store: StorePort,
+  key: string,
+  parse: (text: string, source: string) => T,
+): Promise<T | undefined> {
   for (let attempt = 0; ; attempt++) {
     const body = await store.get(key);
     if (!body) return undefined;
@@ -44,7 +68,11 @@ function parseRecordAt(key: string) {
     const record = parseLedgerRecord(text, source);
     const m = /(?:^|\/)biomes\/([^/]+)\/(?:ledger\/([^/]+)\.json|history\/([^/]+)\/[^/]+)$/.exec(key);
     if (m && (m[1] !== record.biome || (m[2] ?? m[3]) !== record.project)) {
-      throw new BiomeError('LEDGER_RECORD_INVALID', `Ledger record ${source} is for ${record.project} in ${record.biome}, not ${m[2] ?? m[3]} in ${m[1]}.`, repairHint(source));
+      throw new BiomeError(
+        'LEDGER_RECORD_INVALID',
+        `Ledger record ${source} is for ${record.project} in ${record.biome}, not ${m[2] ?? m[3]} in ${m[1]}.`,
+        repairHint(source),
+      );
     }
     return record;
   };
@@ -61,7 +89,12 @@ export async function readRecord(store: StorePort, biome: string, project: strin
  * fails validation is reported on stderr and treated as absent, so a deploy
  * overwrites it (the history keeps every valid record).
  */
-export async function readRecordToReplace(store: StorePort, biome: string, project: string, warn: (line: string) => void = (line) => console.warn(line)): Promise<LedgerRecord | undefined> {
+export async function readRecordToReplace(
+  store: StorePort,
+  biome: string,
+  project: string,
+  warn: (line: string) => void = (line) => console.warn(line),
+): Promise<LedgerRecord | undefined> {
   try {
     return await readRecord(store, biome, project);
   } catch (e) {
@@ -97,8 +130,11 @@ export interface LedgerEntry {
 async function readLedgerIndex(store: StorePort, biome: string): Promise<Map<string, Buffer>> {
   const out = new Map<string, Buffer>();
   try {
-    const raw = JSON.parse((await store.get(ledgerIndexKey(biome)))?.toString('utf8') ?? 'null') as { records?: Record<string, unknown> } | null;
-    for (const [project, text] of Object.entries(raw?.records ?? {})) if (typeof text === 'string') out.set(ledgerKey(biome, project), Buffer.from(text));
+    const raw = JSON.parse((await store.get(ledgerIndexKey(biome)))?.toString('utf8') ?? 'null') as {
+      records?: Record<string, unknown>;
+    } | null;
+    for (const [project, text] of Object.entries(raw?.records ?? {}))
+      if (typeof text === 'string') out.set(ledgerKey(biome, project), Buffer.from(text));
   } catch {
     /* a corrupt index is as good as none: every record is read */
   }
@@ -126,7 +162,14 @@ export async function readLedgerEntries(store: StorePort, biome: string): Promis
       const parse = parseRecordAt(o.key);
       if (cached && o.etag && md5(cached) === o.etag) {
         try {
-          return { key: o.key, project, body: cached, record: parse(cached.toString('utf8'), `${store.url} ${o.key}`), fromIndex: true, ...etag };
+          return {
+            key: o.key,
+            project,
+            body: cached,
+            record: parse(cached.toString('utf8'), `${store.url} ${o.key}`),
+            fromIndex: true,
+            ...etag,
+          };
         } catch (e) {
           if (!(e instanceof BiomeError)) throw e;
           return { key: o.key, project, body: cached, error: e, fromIndex: true, ...etag };
@@ -134,7 +177,9 @@ export async function readLedgerEntries(store: StorePort, biome: string): Promis
       }
       let body: Buffer | undefined;
       try {
-        const record = await readParsed(store, o.key, (text, source) => parse((body = Buffer.from(text)).toString('utf8'), source));
+        const record = await readParsed(store, o.key, (text, source) =>
+          parse((body = Buffer.from(text)).toString('utf8'), source),
+        );
         return record ? { key: o.key, project, body, record, fromIndex: false, ...etag } : undefined;
       } catch (e) {
         if (!(e instanceof BiomeError)) throw e;
@@ -142,7 +187,9 @@ export async function readLedgerEntries(store: StorePort, biome: string): Promis
       }
     }),
   );
-  return entries.filter((e): e is LedgerEntry => !!e).sort((a, b) => (a.project < b.project ? -1 : a.project > b.project ? 1 : 0));
+  return entries
+    .filter((e): e is LedgerEntry => !!e)
+    .sort((a, b) => (a.project < b.project ? -1 : a.project > b.project ? 1 : 0));
 }
 
 /**
@@ -156,9 +203,15 @@ export async function readLedgerEntries(store: StorePort, biome: string): Promis
 export async function refreshLedgerIndex(store: StorePort, biome: string, entries: LedgerEntry[]): Promise<boolean> {
   // Without ETags in the listing (the folder store) an index is never used: do not write one.
   if (entries.every((e) => e.fromIndex) || !entries.some((e) => e.etag)) return false;
-  const records = Object.fromEntries(entries.filter((e) => e.body && e.record).map((e) => [e.project, e.body!.toString('utf8')]));
+  const records = Object.fromEntries(
+    entries.filter((e) => e.body && e.record).map((e) => [e.project, e.body!.toString('utf8')]),
+  );
   try {
-    await putFenced(store, ledgerIndexKey(biome), Buffer.from(`${JSON.stringify({ schemaVersion: 1, biome, records })}\n`));
+    await putFenced(
+      store,
+      ledgerIndexKey(biome),
+      Buffer.from(`${JSON.stringify({ schemaVersion: 1, biome, records })}\n`),
+    );
     return true;
   } catch {
     // A principal that may render a biome but not write its keys (a read-only re-render): readers just read every record.
@@ -167,7 +220,10 @@ export async function refreshLedgerIndex(store: StorePort, biome: string, entrie
 }
 
 /** The records at the given keys that validate, and the keys whose record does not (reported, never used). */
-export async function readRecordsTolerant(store: StorePort, keys: string[]): Promise<{ records: LedgerRecord[]; invalid: string[] }> {
+export async function readRecordsTolerant(
+  store: StorePort,
+  keys: string[],
+): Promise<{ records: LedgerRecord[]; invalid: string[] }> {
   const invalid: string[] = [];
   const records = await Promise.all(
     keys.map((key) =>
@@ -183,9 +239,7 @@ export async function readRecordsTolerant(store: StorePort, keys: string[]): Pro
 
 /** The validated records at the given keys (ledger or history), in key order; keys that vanished are left out. */
 export async function readRecordsAt(store: StorePort, keys: string[]): Promise<LedgerRecord[]> {
-  const records = await Promise.all(
-    keys.map((key) => readParsed(store, key, parseRecordAt(key))),
-  );
+  const records = await Promise.all(keys.map((key) => readParsed(store, key, parseRecordAt(key))));
   return records.filter((r): r is LedgerRecord => !!r);
 }
 
@@ -195,9 +249,10 @@ export async function readRecordsAt(store: StorePort, keys: string[]): Promise<L
  * depends on a clock), then as the current record. A crash in between leaves
  * the old record current, and a re-run converges.
  *
- * The write holds a shared lease on artifact collection and checks, under
- * it, that the artifact is still stored: a destroy deletes artifacts only
- * while it holds that lease alone and after it has re-read every record, so
+ * The write holds a shared lease on artifact collection (the sandpits' scope
+ * or the main biomes', collectionScope) and checks, under it, that the
+ * artifact is still stored: a destroy deletes artifacts only while it holds
+ * both scopes alone and after it has re-read every record, so
  * no record ever names an artifact a destroy is deleting (see
  * docs/reliability.md).
  */
@@ -208,23 +263,41 @@ export async function writeRecord(store: StorePort, record: LedgerRecord): Promi
 }
 
 async function writeRecordUnderGcLease(store: StorePort, record: LedgerRecord): Promise<LedgerRecord> {
-  return withLease(store, GC_SCOPE, 'shared', async () => {
-    const head = await store.head(record.artifactKey);
-    if (!head || head.size === 0) {
-      throw new BiomeError('ARTIFACT_MISSING', `${store.url}: ${record.artifactKey} is no longer stored (a destroy removed it meanwhile); no record was written for ${record.project} in ${record.biome}.`, 'Run the deploy again: it uploads the artifact anew.');
-    }
-    // Read under the biome's lease (every record write holds it), which a destroy holds alone to count up.
-    const incarnation = await readIncarnation(store, record.biome);
-    const { incarnation: _stale, ...stamped } = record;
-    for (let attempt = 0; ; attempt++) {
-      const keys = (await store.list(historyPrefix(record.biome, record.project))).map((o) => o.key);
-      const sequenced: LedgerRecord = { ...stamped, ...(incarnation ? { incarnation } : {}), sequence: nextHistorySequence(keys) };
-      // Where the store enforces it, two writers never take one sequence number.
-      if ((await putFenced(store, historyKey(sequenced), json(sequenced), { ifAbsent: true })) === 'exists' && attempt < 5) continue;
-      await putFenced(store, ledgerKey(record.biome, record.project), json(sequenced));
-      return sequenced;
-    }
-  }, { purpose: `record ${record.project} in ${record.biome}` });
+  return withLease(
+    store,
+    collectionScope(record.biome),
+    'shared',
+    async () => {
+      const head = await store.head(record.artifactKey);
+      if (!head || head.size === 0) {
+        throw new BiomeError(
+          'ARTIFACT_MISSING',
+          `${store.url}: ${record.artifactKey} is no longer stored (a destroy removed it meanwhile); no record was written for ${record.project} in ${record.biome}.`,
+          'Run the deploy again: it uploads the artifact anew.',
+        );
+      }
+      // Read under the biome's lease (every record write holds it), which a destroy holds alone to count up.
+      const incarnation = await readIncarnation(store, record.biome);
+      const { incarnation: _stale, ...stamped } = record;
+      for (let attempt = 0; ; attempt++) {
+        const keys = (await store.list(historyPrefix(record.biome, record.project))).map((o) => o.key);
+        const sequenced: LedgerRecord = {
+          ...stamped,
+          ...(incarnation ? { incarnation } : {}),
+          sequence: nextHistorySequence(keys),
+        };
+        // Where the store enforces it, two writers never take one sequence number.
+        if (
+          (await putFenced(store, historyKey(sequenced), json(sequenced), { ifAbsent: true })) === 'exists' &&
+          attempt < 5
+        )
+          continue;
+        await putFenced(store, ledgerKey(record.biome, record.project), json(sequenced));
+        return sequenced;
+      }
+    },
+    { purpose: `record ${record.project} in ${record.biome}` },
+  );
 }
 
 /**
@@ -232,12 +305,22 @@ async function writeRecordUnderGcLease(store: StorePort, record: LedgerRecord): 
  * repair), under the collection lease and only while its artifact is stored.
  */
 export async function writeCurrentRecord(store: StorePort, record: LedgerRecord): Promise<void> {
-  await withLease(store, GC_SCOPE, 'shared', async () => {
-    if (!(await store.head(record.artifactKey))) {
-      throw new BiomeError('ARTIFACT_MISSING', `${store.url}: ${record.artifactKey}, named by the newest valid history record of ${record.project} in ${record.biome}, is no longer stored.`, `Deploy ${record.project} to ${record.biome} again instead.`);
-    }
-    await putFenced(store, ledgerKey(record.biome, record.project), json(record));
-  }, { purpose: `restore ${record.project} in ${record.biome}` });
+  await withLease(
+    store,
+    collectionScope(record.biome),
+    'shared',
+    async () => {
+      if (!(await store.head(record.artifactKey))) {
+        throw new BiomeError(
+          'ARTIFACT_MISSING',
+          `${store.url}: ${record.artifactKey}, named by the newest valid history record of ${record.project} in ${record.biome}, is no longer stored.`,
+          `Deploy ${record.project} to ${record.biome} again instead.`,
+        );
+      }
+      await putFenced(store, ledgerKey(record.biome, record.project), json(record));
+    },
+    { purpose: `restore ${record.project} in ${record.biome}` },
+  );
 }
 
 /** Every history record of a project in a biome, oldest first (by sequence; older time-stamped keys before them). */
@@ -246,7 +329,11 @@ export async function readHistory(store: StorePort, biome: string, project: stri
 }
 
 /** A project's history with the keys of records that failed validation (reported, never used). */
-export async function readHistoryReport(store: StorePort, biome: string, project: string): Promise<{ records: LedgerRecord[]; keys: string[]; invalid: { key: string; error: BiomeError }[] }> {
+export async function readHistoryReport(
+  store: StorePort,
+  biome: string,
+  project: string,
+): Promise<{ records: LedgerRecord[]; keys: string[]; invalid: { key: string; error: BiomeError }[] }> {
   const objects = await store.list(historyPrefix(biome, project));
   const records: LedgerRecord[] = [];
   const keys: string[] = [];
@@ -270,11 +357,16 @@ export async function readHistoryReport(store: StorePort, biome: string, project
  * Every current record of a biome, and the ledger keys whose record failed
  * validation (reported by the caller, skipped, repaired by biome-repair).
  */
-export async function readLedgerReport(store: StorePort, biome: string): Promise<{ records: LedgerRecord[]; invalid: { key: string; project: string; error: BiomeError }[] }> {
+export async function readLedgerReport(
+  store: StorePort,
+  biome: string,
+): Promise<{ records: LedgerRecord[]; invalid: { key: string; project: string; error: BiomeError }[] }> {
   const entries = await readLedgerEntries(store, biome);
   return {
     records: entries.flatMap((e) => (e.record ? [e.record] : [])),
-    invalid: entries.flatMap((e) => (e.error ? [{ key: e.key, project: e.project, error: e.error }] : [])).sort((a, b) => (a.key < b.key ? -1 : 1)),
+    invalid: entries
+      .flatMap((e) => (e.error ? [{ key: e.key, project: e.project, error: e.error }] : []))
+      .sort((a, b) => (a.key < b.key ? -1 : 1)),
   };
 }
 
@@ -331,14 +423,29 @@ export async function withBiomeShared<T>(store: StorePort, biome: string, fn: ()
  * meanwhile) and returns the new metadata, or undefined to write nothing.
  * The result must name the same biome.
  */
-export async function updateBiomeMeta(store: StorePort, biome: string, update: (meta: BiomeMeta | undefined) => BiomeMeta | undefined): Promise<BiomeMeta | undefined> {
+export async function updateBiomeMeta(
+  store: StorePort,
+  biome: string,
+  update: (meta: BiomeMeta | undefined) => BiomeMeta | undefined,
+): Promise<BiomeMeta | undefined> {
   const deferring = store as Partial<DeferredBiomeMeta>;
   if (deferring.deferBiomeMetaUpdate?.(biome, update)) return undefined;
-  return withLease(store, biomeScope(biome), 'exclusive', async () => {
-    const next = update(await readBiomeMeta(store, biome));
-    if (!next) return undefined;
-    if (next.biome !== biome) throw new BiomeError('LEDGER_RECORD_INVALID', `Biome metadata for ${biome} names biome ${next.biome}; it is not written.`, `Repair it with nx run infra:biome-repair --biome=${biome}.`);
-    await writeBiomeMeta(store, next);
-    return next;
-  }, { purpose: `update ${biomeMetaKey(biome)}` });
+  return withLease(
+    store,
+    biomeScope(biome),
+    'exclusive',
+    async () => {
+      const next = update(await readBiomeMeta(store, biome));
+      if (!next) return undefined;
+      if (next.biome !== biome)
+        throw new BiomeError(
+          'LEDGER_RECORD_INVALID',
+          `Biome metadata for ${biome} names biome ${next.biome}; it is not written.`,
+          `Repair it with nx run infra:biome-repair --biome=${biome}.`,
+        );
+      await writeBiomeMeta(store, next);
+      return next;
+    },
+    { purpose: `update ${biomeMetaKey(biome)}` },
+  );
 }

@@ -10,7 +10,7 @@ import { ciJobUrl, Deps, deployerName, storeOf } from './context';
 import { readBiomeMeta, readLedger, updateBiomeMeta, writeRecord } from './ledger-store';
 import { renderBiomeTfvars } from './render';
 import { readBiomeSettings } from './settings';
-import { biomeScope, GC_SCOPE, withLease } from './store-lock';
+import { biomeScope, collectionScope, withLease } from './store-lock';
 
 /** Records written at a time: small requests to one store. */
 const WRITES_IN_FLIGHT = 8;
@@ -39,46 +39,108 @@ export interface SeedResult {
  * it); the sandpit's first deploy compares with it, or with its merge base
  * when the branch is behind.
  */
-export async function seedBiome(input: { config: WorkspaceConfig; target: BiomeRef; from: string; owner?: string; ttlHours: number; ttlGiven: boolean; deps: Deps; workspaceRoot: string; dryRun: boolean }): Promise<SeedResult> {
+export async function seedBiome(input: {
+  config: WorkspaceConfig;
+  target: BiomeRef;
+  from: string;
+  owner?: string;
+  ttlHours: number;
+  ttlGiven: boolean;
+  deps: Deps;
+  workspaceRoot: string;
+  dryRun: boolean;
+}): Promise<SeedResult> {
   const { config, target, deps } = input;
   const source = resolveSeedSource(config, target, input.from);
   const store = storeOf(deps, target);
   const now = deps.now();
   const deployedBy = await deployerName(deps);
-  const [sourceRecords, biomeSettings] = await Promise.all([readLedger(store, source.name), readBiomeSettings(store, config, target)]);
+  const [sourceRecords, biomeSettings] = await Promise.all([
+    readLedger(store, source.name),
+    readBiomeSettings(store, config, target),
+  ]);
   const known = await deps.git.commitSubjects(sourceRecords.map(recordBiomeCommit));
   // The commit this clone knows (so the sandpit's base is usable here), else the newest recorded one.
-  const commit = chooseAffectedBase(sourceRecords, (sha) => known.has(sha)).base ?? chooseAffectedBase(sourceRecords, () => true).base;
+  const commit =
+    chooseAffectedBase(sourceRecords, (sha) => known.has(sha)).base ??
+    chooseAffectedBase(sourceRecords, () => true).base;
   // The sandpit runs each project with its own layers (project → environment → sandpit), not the main biome's.
-  const resolve = (r: (typeof sourceRecords)[number]) => resolveSettings({ config, biome: target, project: r.project, kind: r.kind, settings: r.settings, biomeSettings });
+  const resolve = (r: (typeof sourceRecords)[number]) =>
+    resolveSettings({ config, biome: target, project: r.project, kind: r.kind, settings: r.settings, biomeSettings });
   const planWith = async () => {
-    const [targetRecords, targetMeta] = await Promise.all([readLedger(store, target.name), readBiomeMeta(store, target.name)]);
-    return { targetMeta, plan: planSeed({ source, target, sourceRecords, targetRecords, targetMeta, commit, now, deployedBy, ciJobUrl: ciJobUrl(deps.env), resolve }) };
+    const [targetRecords, targetMeta] = await Promise.all([
+      readLedger(store, target.name),
+      readBiomeMeta(store, target.name),
+    ]);
+    return {
+      targetMeta,
+      plan: planSeed({
+        source,
+        target,
+        sourceRecords,
+        targetRecords,
+        targetMeta,
+        commit,
+        now,
+        deployedBy,
+        ciJobUrl: ciJobUrl(deps.env),
+        resolve,
+      }),
+    };
   };
   const create = (existing: BiomeMeta | undefined, plan: SeedPlan) => {
-    const created = planBiomeCreate({ existing, biome: target, owner: input.owner, defaultOwner: deployedBy, ttlHours: input.ttlHours, ttlGiven: input.ttlGiven, now });
-    return { ...created, meta: plan.action === 'seed' ? { ...created.meta, seed: { from: source.name, commit: plan.commit, at: now.toISOString() } } : created.meta };
+    const created = planBiomeCreate({
+      existing,
+      biome: target,
+      owner: input.owner,
+      defaultOwner: deployedBy,
+      ttlHours: input.ttlHours,
+      ttlGiven: input.ttlGiven,
+      now,
+    });
+    return {
+      ...created,
+      meta:
+        plan.action === 'seed'
+          ? { ...created.meta, seed: { from: source.name, commit: plan.commit, at: now.toISOString() } }
+          : created.meta,
+    };
   };
   if (input.dryRun) {
     const { targetMeta, plan } = await planWith();
     return { source, plan, ...create(targetMeta, plan), previous: targetMeta };
   }
   // Planned again under the sandpit's lease: two seeds (or a seed and a deploy) of one sandpit never interleave.
-  const result = await withLease(store, biomeScope(target.name), 'exclusive', async () => {
-    const { targetMeta, plan } = await planWith();
-    if (plan.action === 'seed') {
-      // One shared collection lease for every record (writeRecord takes it again, re-entrantly).
-      await withLease(store, GC_SCOPE, 'shared', () => mapLimited(plan.records, WRITES_IN_FLIGHT, (r) => writeRecord(store, r)), { purpose: `seed ${target.name} from ${source.name}` });
-    }
-    let out: SeedResult | undefined;
-    // biome.json last: it marks the seed done, so a seed cut short is finished by the next run.
-    await updateBiomeMeta(store, target.name, (existing) => {
-      out = { source, plan, ...create(existing, plan), previous: targetMeta };
-      return out.meta;
-    });
-    return out!;
-  }, { purpose: `seed ${target.name} from ${source.name}` });
+  const result = await withLease(
+    store,
+    biomeScope(target.name),
+    'exclusive',
+    async () => {
+      const { targetMeta, plan } = await planWith();
+      if (plan.action === 'seed') {
+        // One shared collection lease for every record (writeRecord takes it again, re-entrantly).
+        await withLease(
+          store,
+          collectionScope(target.name),
+          'shared',
+          () => mapLimited(plan.records, WRITES_IN_FLIGHT, (r) => writeRecord(store, r)),
+          { purpose: `seed ${target.name} from ${source.name}` },
+        );
+      }
+      let out: SeedResult | undefined;
+      // biome.json last: it marks the seed done, so a seed cut short is finished by the next run.
+      await updateBiomeMeta(store, target.name, (existing) => {
+        out = { source, plan, ...create(existing, plan), previous: targetMeta };
+        return out.meta;
+      });
+      return out!;
+    },
+    { purpose: `seed ${target.name} from ${source.name}` },
+  );
   // Its tfvars name every project now: an MR that changes nothing deployable still has a complete biome.
-  if (result.plan.action === 'seed') result.tfvarsPath = (await renderBiomeTfvars({ store, config, biome: target, workspaceRoot: input.workspaceRoot })).path;
+  if (result.plan.action === 'seed')
+    result.tfvarsPath = (
+      await renderBiomeTfvars({ store, config, biome: target, workspaceRoot: input.workspaceRoot })
+    ).path;
   return result;
 }

@@ -69,8 +69,22 @@ export const lockPrefix = (scope: string) => `locks/${scope}/`;
 /** Lease scope of one biome (sleep, destroy, promote, rollback and deploy serialise on it). */
 export const biomeScope = (biome: string) => `biomes/${biome}`;
 
-/** Lease scope of artifact garbage collection: deploys recording an artifact share it, a destroy deleting artifacts holds it alone. */
+/**
+ * Lease scope of artifact collection for the main biomes: their record writes
+ * share it, a destroy deleting artifacts holds it alone. Branch principals may
+ * not write below it (IAM, docs/reliability.md "Collection leases"), so a
+ * branch can never make a main deploy wait.
+ */
 export const GC_SCOPE = 'gc';
+
+/** Lease scope of artifact collection for the sandpits: their record writes share it, a destroy holds it alone. */
+export const SANDPIT_GC_SCOPE = 'gc-sandpits';
+
+/**
+ * The collection scope a record write of `biome` shares: a sandpit's
+ * (`<env>-<suffix>`; environment names have no "-") or the main biomes'.
+ */
+export const collectionScope = (biome: string) => (biome.includes('-') ? SANDPIT_GC_SCOPE : GC_SCOPE);
 
 const markers = new Set<string>();
 
@@ -111,17 +125,27 @@ async function heldByDeadProcess(store: StorePort, key: string): Promise<boolean
 async function ensureScopeMarker(store: StorePort, prefix: string): Promise<void> {
   const id = `${store.url}\0${prefix}`;
   if (markers.has(id)) return;
-  await store.put(`${prefix}scope.json`, Buffer.from('{"purpose":"keeps this lease folder in place"}\n'), { contentType: 'application/json' });
+  await store.put(`${prefix}scope.json`, Buffer.from('{"purpose":"keeps this lease folder in place"}\n'), {
+    contentType: 'application/json',
+  });
   markers.add(id);
 }
 
 /** Takes a lease on `scope` in `store`; BIOME_LOCKED when a conflicting holder keeps it beyond the wait. */
-export async function acquireLease(store: StorePort, scope: string, mode: LeaseMode, options: LeaseOptions = {}): Promise<Lease> {
+export async function acquireLease(
+  store: StorePort,
+  scope: string,
+  mode: LeaseMode,
+  options: LeaseOptions = {},
+): Promise<Lease> {
   const ttlMs = options.ttlMs ?? envMs('BIOME_LOCK_TTL_SECONDS') ?? DEFAULT_TTL_MS;
   const waitMs = options.waitMs ?? envMs('BIOME_LOCK_WAIT_SECONDS') ?? DEFAULT_WAIT_MS;
   const id = randomBytes(8).toString('hex');
   const prefix = lockPrefix(scope);
-  const body = () => Buffer.from(`${JSON.stringify({ mode, host: hostname(), pid: process.pid, purpose: options.purpose ?? '', at: new Date().toISOString() })}\n`);
+  const body = () =>
+    Buffer.from(
+      `${JSON.stringify({ mode, host: hostname(), pid: process.pid, purpose: options.purpose ?? '', at: new Date().toISOString() })}\n`,
+    );
   const firstSeen = new Map<string, number>();
   const started = performance.now();
   let generation = 0;
@@ -164,10 +188,16 @@ export async function acquireLease(store: StorePort, scope: string, mode: LeaseM
     await store.delete([key]).finally(() => liveEntries.delete(entryId(store, key)));
     if (now - started > waitMs) {
       const holders = await Promise.all(conflicts.map(async (k) => (await store.get(k))?.toString('utf8').trim() ?? k));
-      throw new BiomeError('BIOME_LOCKED', `${store.url}: ${scope} is busy (${options.purpose ?? mode} waited ${Math.round(waitMs / 1000)} s); held by ${holders.join('; ')}.`, 'Wait for the other job to finish and run again; a lease left by a crashed job expires by itself within a few minutes.');
+      throw new BiomeError(
+        'BIOME_LOCKED',
+        `${store.url}: ${scope} is busy (${options.purpose ?? mode} waited ${Math.round(waitMs / 1000)} s); held by ${holders.join('; ')}.`,
+        'Wait for the other job to finish and run again; a lease left by a crashed job expires by itself within a few minutes.',
+      );
     }
     // Random back-off, growing to a few seconds: contenders that saw each other do not meet again.
-    await new Promise((resolve) => setTimeout(resolve, Math.min(3000, 50 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random())));
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.min(3000, 50 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random())),
+    );
   }
 
   // Lost for good once a check fails: a resumed holder never writes a new
@@ -177,38 +207,49 @@ export async function acquireLease(store: StorePort, scope: string, mode: LeaseM
   const expired = () => {
     // The wall clock too: a monotonic clock stands still while a laptop sleeps.
     const elapsed = Math.max(performance.now() - confirmed.mono, Date.now() - confirmed.wall);
-    return elapsed > validFor ? `this process went ${Math.round(elapsed / 1000)} s without renewing it (stopped or paused; the lease lasts ${Math.round(ttlMs / 1000)} s)` : undefined;
+    return elapsed > validFor
+      ? `this process went ${Math.round(elapsed / 1000)} s without renewing it (stopped or paused; the lease lasts ${Math.round(ttlMs / 1000)} s)`
+      : undefined;
   };
   const lose = (why: string) => {
     lost ??= why;
     clearInterval(timer);
-    return new BiomeError('LEASE_LOST', `${store.url}: the lease on ${scope} (${options.purpose ?? mode}) is lost: ${lost}; another writer may hold it now, so nothing more is written under it.`, 'Run the command again: it takes the lease anew and works on the store as it is now.');
+    return new BiomeError(
+      'LEASE_LOST',
+      `${store.url}: the lease on ${scope} (${options.purpose ?? mode}) is lost: ${lost}; another writer may hold it now, so nothing more is written under it.`,
+      'Run the command again: it takes the lease anew and works on the store as it is now.',
+    );
   };
 
   let renewing: Promise<void> = Promise.resolve();
-  const timer = setInterval(() => {
-    renewing = renewing.then(async () => {
-      if (lost) return;
-      const why = expired();
-      if (why) {
-        lose(why);
-        return;
-      }
-      const sent = { mono: performance.now(), wall: Date.now() };
-      const next = `${prefix}${mode}.${id}.${generation + 1}.json`;
-      liveEntries.add(entryId(store, next));
-      await store.put(next, body(), { contentType: 'application/json' }).catch((e: unknown) => {
-        liveEntries.delete(entryId(store, next));
-        throw e;
-      });
-      const previous = key;
-      key = next;
-      generation++;
-      confirmed = sent;
-      await store.delete([previous]);
-      liveEntries.delete(entryId(store, previous));
-    }).catch(() => undefined);
-  }, Math.max(1000, ttlMs / 4));
+  const timer = setInterval(
+    () => {
+      renewing = renewing
+        .then(async () => {
+          if (lost) return;
+          const why = expired();
+          if (why) {
+            lose(why);
+            return;
+          }
+          const sent = { mono: performance.now(), wall: Date.now() };
+          const next = `${prefix}${mode}.${id}.${generation + 1}.json`;
+          liveEntries.add(entryId(store, next));
+          await store.put(next, body(), { contentType: 'application/json' }).catch((e: unknown) => {
+            liveEntries.delete(entryId(store, next));
+            throw e;
+          });
+          const previous = key;
+          key = next;
+          generation++;
+          confirmed = sent;
+          await store.delete([previous]);
+          liveEntries.delete(entryId(store, previous));
+        })
+        .catch(() => undefined);
+    },
+    Math.max(1000, ttlMs / 4),
+  );
   timer.unref();
   return {
     get generation() {
@@ -248,7 +289,11 @@ const leaseId = (store: StorePort, scope: string) => `${store.url}\0${scope}`;
  */
 export async function assertLeasesHeld(store: StorePort): Promise<void> {
   const prefix = leaseId(store, '');
-  await Promise.all([...(held.getStore() ?? new Map()).entries()].filter(([id]) => id.startsWith(prefix)).map(([, h]) => h.lease.assertHeld()));
+  await Promise.all(
+    [...(held.getStore() ?? new Map()).entries()]
+      .filter(([id]) => id.startsWith(prefix))
+      .map(([, h]) => h.lease.assertHeld()),
+  );
 }
 
 /**
@@ -256,7 +301,13 @@ export async function assertLeasesHeld(store: StorePort): Promise<void> {
  * Re-entrant within one call chain: inside an exclusive lease (or a shared
  * one, for a shared request) the same scope is not taken again.
  */
-export async function withLease<T>(store: StorePort, scope: string, mode: LeaseMode, fn: () => Promise<T>, options: LeaseOptions = {}): Promise<T> {
+export async function withLease<T>(
+  store: StorePort,
+  scope: string,
+  mode: LeaseMode,
+  fn: () => Promise<T>,
+  options: LeaseOptions = {},
+): Promise<T> {
   const already = held.getStore()?.get(leaseId(store, scope))?.mode;
   if (already === 'exclusive' || already === mode) return fn();
   const lease = await acquireLease(store, scope, mode, options);
@@ -268,6 +319,12 @@ export async function withLease<T>(store: StorePort, scope: string, mode: LeaseM
 }
 
 /** Runs `fn` with a lease taken elsewhere (and released by its taker) counted as held by this call chain: its writes are fenced by it. */
-export function withHeldLease<T>(store: StorePort, scope: string, mode: LeaseMode, lease: Lease, fn: () => Promise<T>): Promise<T> {
+export function withHeldLease<T>(
+  store: StorePort,
+  scope: string,
+  mode: LeaseMode,
+  lease: Lease,
+  fn: () => Promise<T>,
+): Promise<T> {
   return held.run(new Map([...(held.getStore() ?? []), [leaseId(store, scope), { mode, lease }]]), fn);
 }
