@@ -77,7 +77,7 @@ describe('buildspec commands run locally in a shell, with the variables CodeBuil
     const second = ws.git('rev-parse', 'HEAD').trim();
     const again = await ws.nx(['run', 'infra:codebuild', '--buildspec=deploy', '--local', `--biome=${BIOME}`, '--output-style=static'], env);
     expect(again.code, again.output).toBe(0);
-    expect(again.output).toContain(`deploying ${BIOME} from base ${first}`);
+    expect(again.output).toContain(`nx affected -t deploy --base=${first} --biome=${BIOME}`);
     expect(await keys('s3://geo-artifacts-dev', 'artifacts/assay-ingest/')).toEqual([`artifacts/assay-ingest/assay-ingest-${first}.zip`, `artifacts/assay-ingest/assay-ingest-${second}.zip`].sort());
     expect(await keys('s3://geo-artifacts-dev', 'artifacts/grade-predict/')).toEqual([`artifacts/grade-predict/grade-predict-${first}.zip`]);
     const record = await withEnv(server.env, async () => JSON.parse((await openStore('s3://geo-artifacts-dev', ws.root).get(`biomes/${BIOME}/ledger/assay-ingest.json`))!.toString()));

@@ -122,6 +122,8 @@ describe('deploy fan-out: a CodeBuild batch of shard builds on separate clones, 
     const afterFailure = await keys('fanout', `biomes/${BIOME}/ledger/`);
     expect(afterFailure).toEqual(shards[0].projects.map((p) => `biomes/${BIOME}/ledger/${p}.json`).sort());
     expect(outputs.get('shard_2-1')).toContain('STORE_UNREACHABLE');
+    // Half deployed: no run record, so the biome's next deploy still starts from where this one did.
+    expect(await keys('fanout', `biomes/${BIOME}/last-run.json`)).toEqual([]);
     expect(outputs.get('shard_3-1')).toContain('shard 3: nothing to deploy (SHARD_SLOTS=2)');
 
     const before = double.runs.length;
@@ -148,5 +150,9 @@ describe('deploy fan-out: a CodeBuild batch of shard builds on separate clones, 
     const reference = await readFile(join(single, `dist/terraform/${BIOME}.tfvars.json`), 'utf8');
     const strip = (t: string) => JSON.stringify(JSON.parse(t), (k, v) => (/deployed_(at|by)|^expires|^created/.test(k) ? undefined : v));
     expect(strip(tfvars)).toEqual(strip(reference));
+    // Both ways record the complete run at the deployed commit: the biome's next base.
+    const head = origin.git('rev-parse', 'HEAD').trim();
+    expect((await read('fanout', `biomes/${BIOME}/last-run.json`)).gitSha).toBe(head);
+    expect((await read('single', `biomes/${BIOME}/last-run.json`)).gitSha).toBe(head);
   }, 600_000);
 });

@@ -84,7 +84,7 @@ describe.skipIf(nested)('the GitLab pipeline, run for real with gitlab-ci-local 
     expect(deploy.output).toContain('nx run infra:codebuild --buildspec=deploy --variables=TERRAFORM_APPLY=false --output-style=static --local --biome=dev-mr-1');
     // The MR biome is seeded from dev first; this store has no dev yet, so there is nothing to copy.
     expect(deploy.output).toContain('not seeded: dev records no deployed project yet: nothing to seed, the first deploy deploys every project.');
-    expect(deploy.output).toContain('deploying dev-mr-1 from base all');
+    expect(deploy.output).toContain('nx run-many -t deploy --biome=dev-mr-1');
     // A new MR biome gets every project, at the MR's commit: a biome that lacks some is no test bed.
     const ledger = await keys('biomes/dev-mr-1/ledger/');
     for (const p of ['assay-ingest', 'grade-predict', 'ore-grade', 'plant-feed']) expect(ledger).toContain(`biomes/dev-mr-1/ledger/${p}.json`);
@@ -183,6 +183,9 @@ describe('pipeline definition', () => {
     const jobs = Object.keys(child).filter((k) => k.startsWith('deploy:fanout:'));
     expect(jobs).toEqual(['deploy:fanout:plan', 'deploy:fanout:shard', 'deploy:fanout:render']);
     expect(child['deploy:fanout:shard'].parallel).toBe(4);
+    // The render job gets the plan's BASE, so with every shard done it records the run from it as complete.
+    expect(child['deploy:fanout:render'].needs).toEqual(['deploy:fanout:plan', 'deploy:fanout:shard']);
+    expect(child['deploy:fanout:render'].script.join('\n')).toContain('--variables="BASE=$BASE"');
     // Nothing of the fan-out writes the biome outside the child pipeline the trigger job waits for.
     expect(Object.keys(ci).filter((k) => k.startsWith('deploy:fanout'))).toEqual(['deploy:fanout']);
     // The child's copy of .biome-job's setup (it cannot !reference the parent's) stays the same.

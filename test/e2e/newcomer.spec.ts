@@ -63,10 +63,10 @@ describe('the README, followed word for word on a fresh clone', () => {
       /GIT_BASE_UNKNOWN: --base=nosuchbranch names no commit in this clone/,
     ],
     [
-      'plugins isolated in a worker, which cannot run the command again: the exact command instead',
+      'plugins isolated in a worker, which cannot start the command again: the one command that needs no second start',
       ['nx', 'affected', '-t', 'deploy', '--biome=dev-bob'],
       { NX_ISOLATE_PLUGINS: 'true' },
-      /fix: Run: nx run-many -t deploy --biome=dev-bob /,
+      /fix: Run: npx nx-biome deploy --biome=dev-bob /,
     ],
   ])('%s: one clear error before anything is built, exit code 1', async (_label, args, env, message) => {
     const run = await sh(args, env as Record<string, string>);
@@ -82,7 +82,7 @@ describe('the README, followed word for word on a fresh clone', () => {
     const run = await sh(['nx', 'affected', '-t', 'deploy', '--biome=dev-bob'], {}, ['NX_ISOLATE_PLUGINS']);
     expect(run.code, run.output).toBe(0);
     expect(run.output).toMatch(/new biome dev-bob: deploying creates it in file:\/\/\S+\.biome-store\/dev\./);
-    expect(run.output).toMatch(/dev-bob records no deployed commit yet: deploying every project/);
+    expect(run.output).toMatch(/dev-bob has no complete deploy run yet: deploying every project/);
     for (const [project, kind] of [
       ['assay-ingest', 'service'],
       ['grade-predict', 'service'],
@@ -104,7 +104,7 @@ describe('the README, followed word for word on a fresh clone', () => {
     ws.git('commit', '-qam', 'assay-ingest: a change');
     const run = await sh(['nx', 'affected', '-t', 'deploy', '--biome=dev-bob']);
     expect(run.code, run.output).toBe(0);
-    expect(run.output).toMatch(/dev-bob was last deployed at [0-9a-f]{8}: deploying what changed since then/);
+    expect(run.output).toMatch(/dev-bob was last brought up to date at [0-9a-f]{8}: deploying what changed since then/);
     expect(run.output).toMatch(/Successfully ran target deploy for 2 projects/);
     expect(run.output).toMatch(/│ assay-ingest\s+│ service\s+│ uploaded\s+│/);
     expect(run.output).toMatch(/│ grade-predict\s+│ service\s+│ not in this run\s+│/);

@@ -39,7 +39,7 @@ describe('generated services, workflows and models deploy with the samples', () 
     // A new biome: without --base, the deploy brings it every project, the new ones and the samples.
     const run = await ws.nx(['affected', '-t', 'deploy', `--biome=${BIOME}`, '--output-style=static']);
     expect(run.code, run.output).toBe(0);
-    expect(run.output).toMatch(/dev-gen records no deployed commit yet: deploying every project/);
+    expect(run.output).toMatch(/dev-gen has no complete deploy run yet: deploying every project/);
 
     const artifacts = (p: string, ext: string) => join(ws.root, STORE, `artifacts/${p}/${p}-${head}.${ext}`);
     const stored = {

@@ -1,7 +1,10 @@
 import type { ExecutorContext } from '@nx/devkit';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { planDeployCommand } from './core/deploy-command';
 import { BiomeError, formatBiomeError, isBiomeError } from './core/errors';
 import { loadWorkspaceConfig } from './adapters/workspace';
 import { realDeps } from './operations/context';
@@ -11,7 +14,10 @@ import { biomeListWith } from './executors/biome-list/executor';
 import { biomeShowWith } from './executors/biome-show/executor';
 
 const USAGE = `usage: nx-biome <command> [options]
-  base --biome=<b> [--fallback=<ref>]   the biome's last deployed commit (for --base=$(...))
+  deploy --biome=<b> [--fallback=<ref>|all] [nx options]
+                                        nx affected -t deploy from the biome's last complete run
+                                        (run-many for a new biome), one Nx start, Nx's exit code
+  base --biome=<b> [--fallback=<ref>]   the commit of the biome's last complete deploy run (--base=$(...))
   show --biome=<b> [--json]             the biome's projects as JSON
   list [--environment=<env>] [--json]   every biome as JSON
   seed --biome=<sandpit> --from=<env> [--dry-run]
@@ -44,6 +50,7 @@ export async function main(
   },
 ): Promise<number> {
   try {
+    if (argv[0] === 'deploy') return await deploy(argv.slice(1), io);
     const { positionals, values } = parseArgs({
       args: argv,
       allowPositionals: true,
@@ -100,4 +107,49 @@ export async function main(
     else io.err(`✖ internal error\n${(e as Error)?.stack ?? String(e)}`);
     return 1;
   }
+}
+
+/**
+ * `nx-biome deploy --biome=<b> [nx options]`: the biome's base, computed
+ * before Nx starts (the same code as `nx-biome base`), then one Nx command
+ * (`nx affected -t deploy --base=<sha>`, or `nx run-many -t deploy` for a
+ * biome with no complete run), streamed, with its exit code. Nx fixes the
+ * affected set before any plugin hook runs: this is the way to give it the
+ * biome's base with a single Nx start, whatever the plugin isolation.
+ */
+async function deploy(argv: string[], io: { out: (s: string) => void; err: (s: string) => void }): Promise<number> {
+  const { tokens, values } = parseArgs({ args: argv, allowPositionals: true, strict: false, tokens: true, options: { biome: { type: 'string' }, fallback: { type: 'string' }, base: { type: 'string' } } });
+  const ours = new Set(['biome', 'fallback']);
+  const passThrough: string[] = [];
+  for (const t of tokens) {
+    if (t.kind === 'option' && ours.has(t.name)) continue;
+    if (t.kind === 'option') passThrough.push(t.rawName + (t.inlineValue ? `=${t.value}` : ''), ...(!t.inlineValue && t.value !== undefined ? [t.value] : []));
+    else if (t.kind === 'positional') passThrough.push(t.value);
+    else passThrough.push('--');
+  }
+  if (typeof values.biome !== 'string' || values.biome === '') {
+    throw new BiomeError('OPTIONS_INVALID', 'No biome given: a deploy needs to know where to go.', 'Pass --biome=<env> or --biome=<env>-<suffix>, e.g. npx nx-biome deploy --biome=dev-bob.');
+  }
+  const root = workspaceRoot(process.cwd());
+  let base = 'given';
+  if (typeof values.base !== 'string') {
+    const config = await loadWorkspaceConfig(root);
+    const context = { root, cwd: process.cwd(), isVerbose: false } as unknown as ExecutorContext;
+    base = await biomeBaseWith({ biome: values.biome, fallback: typeof values.fallback === 'string' ? values.fallback : 'all' }, context, { ...realDeps(root, config), log: io.err });
+  }
+  const nxArgv = base === 'given' ? ['affected', '-t', 'deploy', `--biome=${values.biome}`, ...passThrough] : planDeployCommand({ biome: values.biome, base, passThrough });
+  io.err(`nx ${nxArgv.join(' ')}`);
+  return runNx(root, nxArgv);
+}
+
+/** Runs the workspace's Nx with `args`, streaming its output; resolves with its exit code (128 + n for a signal). */
+function runNx(root: string, args: string[]): Promise<number> {
+  const bin = require.resolve('nx/bin/nx.js', { paths: [root] });
+  const child = spawn(process.execPath, [bin, ...args], { cwd: root, stdio: 'inherit' });
+  // A terminal's Ctrl-C reaches Nx itself (same process group); a CI runner's SIGTERM reaches only us: pass it on.
+  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, forward);
+  return new Promise((resolve) => {
+    child.on('close', (code, signal) => resolve(code ?? 128 + (signal ? osConstants.signals[signal] : 1)));
+  });
 }

@@ -1,3 +1,4 @@
+import { BiomeError } from './errors';
 import type { ProjectKind } from './names';
 import { DEPLOY_EXECUTOR } from './constants';
 
@@ -135,4 +136,40 @@ export function summaryRows(projects: SummaryProject[], outcomes: DeployOutcomeE
 function describeOutcome(o: DeployOutcomeEntry): string {
   if (o.dryRun) return { uploaded: 'would upload', present: 'would record', unchanged: 'unchanged', restored: 'would restore artifact' }[o.outcome];
   return { uploaded: 'uploaded', present: 'recorded (already stored)', unchanged: 'unchanged', restored: 'unchanged (artifact restored)' }[o.outcome];
+}
+
+/**
+ * Whether a finished run brought the whole biome up to date, so that its
+ * commit may become the biome's base (the run record): nothing failed, was
+ * skipped or only dry-run, no artifact is dirty, and either every deployable
+ * project of the workspace deployed, or the run was `nx affected` over the
+ * whole workspace from the biome's base (or an older commit). A run of some
+ * projects only (`nx deploy <p>`, `--projects`, `--exclude`) never is.
+ */
+export function runCompletesBiome(input: {
+  finish: Pick<BiomeRunFinish, 'succeeded' | 'failed' | 'skipped' | 'dryRun'>;
+  deployables: string[];
+  anyDirty: boolean;
+  /** The affected run's base covers everything since the biome's base (undefined: not an affected run over every project). */
+  affectedFromBiomeBase?: boolean;
+}): boolean {
+  const { finish } = input;
+  if (finish.dryRun || input.anyDirty || finish.failed.length > 0 || finish.skipped.length > 0) return false;
+  if (input.affectedFromBiomeBase) return true;
+  const done = new Set(finish.succeeded);
+  return input.deployables.length > 0 && input.deployables.every((p) => done.has(p));
+}
+
+/**
+ * Nx 23.2.1 leaves the tasks it skipped (dependents of a failed task) out of
+ * its task results and then takes the run for interrupted: a failed build
+ * under `nx deploy <p>` exits 130, the code of a Ctrl-C. An error from the
+ * post-run hook makes Nx exit 1 instead, so a run with a failed task and no
+ * stopped one (a real interruption stops tasks) fails with this error.
+ */
+export function failedRunError(results: { id: string; status: string }[]): BiomeError | undefined {
+  if (results.some((r) => r.status === 'stopped')) return undefined;
+  const failed = results.filter((r) => r.status === 'failure').map((r) => r.id).sort();
+  if (failed.length === 0) return undefined;
+  return new BiomeError('RUN_FAILED', `${failed.length} task(s) failed: ${failed.join(', ')}; the tasks that depend on them did not run.`, 'See the failed task output above, fix it and run the same command again.');
 }

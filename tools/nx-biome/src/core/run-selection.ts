@@ -1,39 +1,51 @@
-import { optionFromArgv } from './argv';
-
-/** What an `nx` command line asks to run, as far as the pre-run checks need to know. */
+/** What an `nx` command asks to run, as far as the plugin's pre-run checks need to know. */
 export interface RunSelection {
   biome?: string;
   affected: boolean;
+  /** A `deploy` target is asked for (directly: a target that depends on deploy is only seen by the post-run hook). */
   deploys: boolean;
   allowDirty: boolean;
-  /** Projects named on the command line; undefined means "all (or affected) projects". */
-  projects?: string[];
+  /** Project patterns named on the command line (Nx matches them: names, globs, tags); empty means all (or affected). */
+  projects: string[];
+  /** `--exclude` patterns. */
+  exclude: string[];
   /** `--base` of `nx affected`, when given on the command line. */
   base?: string;
+  /** `--head`, `--files`, `--uncommitted` or `--untracked`: the affected set is not "since base up to HEAD". */
+  customRange: boolean;
   dryRun: boolean;
 }
 
-/** Reads the Nx command line (`process.argv`) for the options the plugin checks before any task runs. */
-export function readRunSelection(argv: readonly string[]): RunSelection {
-  const args = argv.slice(2);
-  const command = args.find((a) => !a.startsWith('-'));
-  const targets: string[] = [];
-  for (const name of ['target', 'targets']) targets.push(...(optionFromArgv(args, name) ?? '').split(',').filter(Boolean));
-  const t = args.indexOf('-t');
-  if (t >= 0 && args[t + 1]) targets.push(...args[t + 1].split(','));
-  let projects: string[] | undefined;
-  let deploys = targets.includes('deploy');
-  if (command === 'run' || (command && command.includes(':') && !['run-many', 'affected'].includes(command))) {
-    const spec = command === 'run' ? args[args.indexOf('run') + 1] : command;
-    const [project, target] = (spec ?? '').split(':');
-    if (project) projects = [project];
-    deploys = deploys || target === 'deploy';
-  } else {
-    const named = optionFromArgv(args, 'projects') ?? optionFromArgv(args, 'p');
-    if (named) projects = named.split(',').map((p) => p.trim()).filter(Boolean);
-  }
-  const flag = optionFromArgv(args, 'allow-dirty') ?? optionFromArgv(args, 'allowDirty');
-  const allowDirty = flag !== undefined && flag !== 'false';
-  const dry = optionFromArgv(args, 'dry-run') ?? optionFromArgv(args, 'dryRun');
-  return { biome: optionFromArgv(args, 'biome'), affected: command === 'affected', deploys, allowDirty, projects, base: optionFromArgv(args, 'base') || undefined, dryRun: dry !== undefined && dry !== 'false' };
+/** The parts of an Nx command line (as Nx's own parser splits it) that a run selection is made of. */
+export interface ParsedNxCommand {
+  command: 'run' | 'run-many' | 'affected';
+  targets: string[];
+  projects: string[];
+  exclude: string[];
+  nxArgs: Record<string, unknown>;
+  overrides: Record<string, unknown>;
+}
+
+const isSet = (v: unknown) => v !== undefined && v !== false && v !== 'false';
+
+/**
+ * The run selection of a parsed Nx command: the task options (`--biome`,
+ * `--allow-dirty`, `--dry-run`, in either spelling, as the executors read
+ * them) and the projects and targets Nx will select.
+ */
+export function selectRun(cmd: ParsedNxCommand): RunSelection {
+  const o = cmd.overrides;
+  const biome = o.biome === undefined ? undefined : o.biome === true ? '' : String(o.biome);
+  const base = typeof cmd.nxArgs.base === 'string' && cmd.nxArgs.base !== '' ? cmd.nxArgs.base : undefined;
+  return {
+    biome,
+    affected: cmd.command === 'affected',
+    deploys: cmd.targets.includes('deploy'),
+    allowDirty: isSet(o.allowDirty) || isSet(o['allow-dirty']),
+    projects: cmd.projects,
+    exclude: cmd.exclude,
+    base,
+    customRange: ['head', 'files', 'uncommitted', 'untracked'].some((k) => isSet(cmd.nxArgs[k])),
+    dryRun: isSet(o.dryRun) || isSet(o['dry-run']),
+  };
 }

@@ -66,7 +66,8 @@ async function planBase(
   git: GitPort,
 ): Promise<DefaultBasePlan | undefined> {
   const { workspaceRoot: root, biome, run, env } = input;
-  if (!run.affected || run.base !== undefined || env.NX_BASE || env[BASE_RESOLVED_VARIABLE]) return undefined;
+  if (!run.affected || run.base !== undefined || run.customRange || env.NX_BASE || env[BASE_RESOLVED_VARIABLE])
+    return undefined;
   const { base, seed, mergedWithHead } = await findBiomeBase({ store, biome: biome.name, git });
   const nxBase = await resolveCommit(root, input.nxDefaultBase);
   const head = await resolveCommit(root, 'HEAD');

@@ -9,7 +9,8 @@ import { LedgerRecord } from '../../core/ledger';
 import { createFileStore } from '../../adapters/store/file-store';
 import { loadWorkspaceConfig } from '../../adapters/workspace';
 import { realDeps } from '../../operations/context';
-import { writeRecord } from '../../operations/ledger-store';
+import { bumpIncarnation, writeRecord } from '../../operations/ledger-store';
+import { writeRunRecord } from '../../operations/run-record';
 import { biomeBaseWith } from './executor';
 
 let root: string;
@@ -43,7 +44,7 @@ describe('biome-base', () => {
     return { base: await biomeBaseWith(options, context(), deps), lines };
   };
 
-  it('prints the newest clean deployed commit the repository has, and writes it for CI', async () => {
+  it('prints the commit of the last complete run, never the newest record, and writes it for CI', async () => {
     const store = createFileStore(join(root, 'store'));
     // A record is written only for an artifact the store holds.
     const recordWithArtifact = async (r: ReturnType<typeof record>) => {
@@ -52,12 +53,36 @@ describe('biome-base', () => {
     };
     await recordWithArtifact(record('a', shas[0], '2026-11-01T00:00:00.000Z'));
     await recordWithArtifact(record('b', shas[1], '2026-11-02T00:00:00.000Z'));
-    await recordWithArtifact(record('c', shas[2], '2026-11-03T00:00:00.000Z', true));
-    await recordWithArtifact(record('d', 'f'.repeat(40), '2026-11-04T00:00:00.000Z'));
+    // A run at shas[2] recorded c and was then cut short: it never wrote its run record.
+    await recordWithArtifact(record('c', shas[2], '2026-11-03T00:00:00.000Z'));
+    await writeRunRecord(store, { biome: 'dev-bob', gitSha: shas[1], finishedAt: '2026-11-02T00:01:00.000Z', projects: ['a', 'b'] });
     const { base, lines } = await run({ biome: 'dev-bob', outputFile: 'dist/base.txt' });
     expect(base).toBe(shas[1]);
-    expect(lines.join('\n')).toContain(`last deployed commit of dev-bob: ${shas[1]}`);
+    expect(lines.join('\n')).toContain(`last complete deploy run of dev-bob: ${shas[1]}`);
     expect(await readFile(join(root, 'dist/base.txt'), 'utf8')).toBe(`${shas[1]}\n`);
+  });
+
+  it('records but no run record (a first run cut short), a run at a commit this clone lacks, or a malformed record: the fallback', async () => {
+    const store = createFileStore(join(root, 'store'));
+    const cut = { ...record('a', shas[2], '2026-11-03T00:00:00.000Z'), biome: 'dev-cut' };
+    await store.put(cut.artifactKey, Buffer.from('a'));
+    await writeRecord(store, cut);
+    expect((await run({ biome: 'dev-cut', fallback: 'all' })).base).toBe('all');
+    await writeRunRecord(store, { biome: 'dev-cut', gitSha: 'f'.repeat(40), finishedAt: '2026-11-03T00:01:00.000Z', projects: ['a'] });
+    expect((await run({ biome: 'dev-cut', fallback: 'all' })).base).toBe('all');
+    await store.put('biomes/dev-cut/last-run.json', Buffer.from('{"biome":"dev-cut","gitSha":"HEAD~1"}'));
+    expect((await run({ biome: 'dev-cut', fallback: shas[0] })).base).toBe(shas[0]);
+  });
+
+  it('a run record left from before a destroy (an earlier incarnation) is no base for the biome created again', async () => {
+    const store = createFileStore(join(root, 'store'));
+    await writeRunRecord(store, { biome: 'dev-again', gitSha: shas[1], finishedAt: '2026-11-02T00:01:00.000Z', projects: ['a'] });
+    expect((await run({ biome: 'dev-again', fallback: 'all' })).base).toBe(shas[1]);
+    // A destroy counts the incarnation up; a run record written late by a run that raced it names the old one.
+    await bumpIncarnation(store, 'dev-again');
+    expect((await run({ biome: 'dev-again', fallback: 'all' })).base).toBe('all');
+    await writeRunRecord(store, { biome: 'dev-again', gitSha: shas[2], finishedAt: '2026-11-03T00:01:00.000Z', projects: ['a'] });
+    expect((await run({ biome: 'dev-again', fallback: 'all' })).base).toBe(shas[2]);
   });
 
   it('falls back for a biome with no record, and says so when there is no fallback', async () => {

@@ -14,7 +14,7 @@ export interface BiomeBaseOptions {
 }
 
 /**
- * Prints the biome's last deployed commit, for `nx affected --base=...`;
+ * Prints the commit of the biome's last complete deploy run, for `nx affected --base=...`;
  * with `outputFile`, also writes it there (for CI scripts).
  */
 export async function biomeBaseWith(options: BiomeBaseOptions, context: ExecutorContext, deps?: Deps): Promise<string> {
@@ -25,7 +25,7 @@ export async function biomeBaseWith(options: BiomeBaseOptions, context: Executor
   const found = await findBiomeBase({ store: storeOf(d, biome), biome: biome.name, git: d.git, fallback: options.fallback });
   const { base } = found;
   if (!base) {
-    throw new BiomeError('BIOME_NOT_FOUND', `Biome ${biome.name} records no commit this repository has.`, 'Pass --fallback=<ref> (e.g. the merge base with main) for a new biome.');
+    throw new BiomeError('BIOME_NOT_FOUND', `Biome ${biome.name} records no complete deploy run at a commit this repository has.`, 'Pass --fallback=<ref> (e.g. the merge base with main, or "all"), or deploy every project: npx nx-biome deploy --biome=<b>.');
   }
   d.log(describeBiomeBase(biome.name, found));
   if (options.outputFile) {

@@ -11,6 +11,7 @@ import { Deps, realDeps, storeOf } from '../../operations/context';
 import { renderBiomeTfvars } from '../../operations/render';
 import { awaitReplication } from '../../operations/await-replication';
 import { BIOME_STACK_DIR, runBiomeTerraform } from '../../operations/hcp-terraform';
+import { recordRunFrom } from '../../operations/run-record';
 import { formatBytes, requireBiomeOption, runExecutor } from '../run';
 import type { InfraDeployExecutorSchema } from './schema';
 
@@ -61,7 +62,7 @@ export async function finishBiome(input: {
   finish?: Pick<BiomeRunFinish, 'failed' | 'skipped'>;
   /** Why the tfvars must not be written this time (a half-failed run): the table is still shown. */
   holdBack?: string;
-}): Promise<{ path: string; tfvars: BiomeTfvars }> {
+}): Promise<{ path: string; tfvars: BiomeTfvars; records: LedgerRecord[] }> {
   const { workspaceRoot: root, biome, deps: d } = input;
   const store = storeOf(d, biome);
   const { path, tfvars, records, warnings } = await renderBiomeTfvars({
@@ -82,7 +83,7 @@ export async function finishBiome(input: {
   );
   d.log(biomeTable(tfvars, records, input.outcomes, input.finish));
   const stackDir = input.terraformDir ?? BIOME_STACK_DIR;
-  if (input.holdBack) return { path, tfvars };
+  if (input.holdBack) return { path, tfvars, records };
   const execute = (input.apply || !!input.planOnly) && !input.dryRun;
   // Every artifact must have replicated to the workload bucket Terraform reads (skipped, with a notice, for a local store).
   if (execute) await awaitReplication({ tfvars, store, log: d.log });
@@ -98,7 +99,7 @@ export async function finishBiome(input: {
     env: d.env,
     log: d.log,
   });
-  return { path, tfvars };
+  return { path, tfvars, records };
 }
 
 /** True when the same Nx run also deploys projects: the end-of-run step then renders (and applies) after the last of them. */
@@ -121,16 +122,9 @@ export async function infraDeployWith(
     );
     return;
   }
-  await finishBiome({
-    workspaceRoot: context.root,
-    config,
-    biome,
-    deps: d,
-    dryRun: !!options.dryRun,
-    apply: !!options.apply,
-    planOnly: !!options.planOnly,
-    terraformDir: options.terraformDir,
-  });
+  const { records } = await finishBiome({ workspaceRoot: context.root, config, biome, deps: d, dryRun: !!options.dryRun, apply: !!options.apply, planOnly: !!options.planOnly, terraformDir: options.terraformDir });
+  // The render step of a deploy split over several runs (the CI fan-out): every shard succeeded, so the run from that base is complete.
+  if (options.completesRunFrom && !options.dryRun) await recordRunFrom(storeOf(d, biome), d, { workspaceRoot: context.root, biome: biome.name, base: options.completesRunFrom, records });
 }
 
 export default async function infraDeployExecutor(

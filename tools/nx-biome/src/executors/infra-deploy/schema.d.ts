@@ -4,5 +4,7 @@ export interface InfraDeployExecutorSchema {
   apply?: boolean;
   planOnly?: boolean;
   terraformDir?: string;
+  /** See schema.json: the base of a fan-out deploy whose every shard succeeded. */
+  completesRunFrom?: string;
   [forwarded: string]: unknown;
 }

@@ -1,0 +1,10 @@
+/**
+ * The one Nx command `nx-biome deploy` runs: `nx affected -t deploy
+ * --base=<the biome's base>` (or `nx run-many -t deploy` when the biome has no
+ * complete run yet, base `all`), with every other option passed through.
+ */
+export function planDeployCommand(input: { biome: string; base: string; passThrough: string[] }): string[] {
+  const rest = input.passThrough;
+  if (input.base === 'all') return ['run-many', '-t', 'deploy', `--biome=${input.biome}`, ...rest];
+  return ['affected', '-t', 'deploy', `--base=${input.base}`, `--biome=${input.biome}`, ...rest];
+}
