@@ -62,11 +62,18 @@ function startNx(args: string[], env: Record<string, string> = {}, cwd = ws.root
 }
 
 /** Kills a run (the Nx process and all its task processes) the moment the proxy sees a request. */
-async function killAt(args: string[], env: Record<string, string>, at: FaultMatch): Promise<string> {
-  proxy.addRule({ match: at, action: { kind: 'hold' }, times: 1 });
-  const seen = proxy.waitFor(at, 120_000);
+/**
+ * Runs Nx and SIGKILLs it when a request matching `at` reaches the store; with
+ * `after`, only a match that comes after a request matching `after` (a run
+ * reads the ledger more than once: the deploy batch at its start, the
+ * end-of-run render after the last record).
+ */
+async function killAt(args: string[], env: Record<string, string>, at: FaultMatch, after?: FaultMatch): Promise<string> {
+  const armed = after ? proxy.waitFor(after, 240_000) : Promise.resolve(undefined);
   const run = startNx(args, env);
-  await seen;
+  await armed;
+  proxy.addRule({ match: at, action: { kind: 'hold' }, times: 1 });
+  await proxy.waitFor(at, 240_000);
   process.kill(-run.child.pid!, 'SIGKILL');
   kills++;
   const { output } = await run.done;
@@ -225,7 +232,7 @@ describe('S3 faults under the Nx CLI', () => {
     expect(artifactPuts(from).length).toBeGreaterThan(0);
     // 2. Re-run, SIGKILL when the end-of-run step lists the ledger to render: every record is written, no tfvars yet.
     const from2 = proxy.seen.length;
-    await killAt(args, s3env, { method: 'GET', path: /list-type=2.*prefix=nx%2Fbiomes%2Fdev-crash%2Fledger/ });
+    await killAt(args, s3env, { method: 'GET', path: /list-type=2.*prefix=nx%2Fbiomes%2Fdev-crash%2Fledger/ }, { method: 'PUT', path: /\/biomes\/dev-crash\/ledger\// });
     await expectSound('dev-crash', DEPLOYABLES);
     expect(existsSync(join(ws.root, 'dist/terraform/dev-crash.tfvars.json'))).toBe(false);
     // 3. Re-run: converges, and renders the whole biome.
