@@ -6,14 +6,29 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/node_modules/**', 'dist/**', 'tools/nx-biome/dist/**', 'tools/nx-biome/dist.*/**', 'tmp/**', 'coverage/**', '.nx/**', '.biome-store/**', 'bench/.work/**', '**/files/**', '.gitlab-ci-local/**'],
+    ignores: [
+      '**/node_modules/**',
+      'dist/**',
+      'tools/nx-biome/dist/**',
+      'tools/nx-biome/dist.*/**',
+      'tmp/**',
+      'coverage/**',
+      '.nx/**',
+      '.biome-store/**',
+      'bench/.work/**',
+      '**/files/**',
+      '.gitlab-ci-local/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
     files: ['**/*.{ts,mts,cts}'],
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
     },
   },
   {
@@ -30,7 +45,21 @@ export default tseslint.config(
   },
   {
     files: ['**/*.{js,cjs,mjs}'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', require: 'readonly', module: 'writable', __dirname: 'readonly', __filename: 'readonly', Buffer: 'readonly', URL: 'readonly', setTimeout: 'readonly', Atomics: 'readonly', SharedArrayBuffer: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        require: 'readonly',
+        module: 'writable',
+        __dirname: 'readonly',
+        __filename: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        Atomics: 'readonly',
+        SharedArrayBuffer: 'readonly',
+      },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );

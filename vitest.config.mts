@@ -4,7 +4,10 @@ import { defineConfig } from 'vitest/config';
 
 // Workspace libraries resolve through the same tsconfig paths Nx and esbuild use.
 const { compilerOptions } = JSON.parse(readFileSync(new URL('./tsconfig.base.json', import.meta.url), 'utf8'));
-const alias = Object.entries(compilerOptions.paths as Record<string, string[]>).map(([find, [target]]) => ({ find, replacement: resolve(import.meta.dirname, target) }));
+const alias = Object.entries(compilerOptions.paths as Record<string, string[]>).map(([find, [target]]) => ({
+  find,
+  replacement: resolve(import.meta.dirname, target),
+}));
 
 export default defineConfig({
   resolve: { alias },

@@ -7,7 +7,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { cell, renderResults, runBench } from './run';
 import { nxEnv } from '../test/support/workspace';
 
-const sha = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
+const sha = async (path: string) =>
+  createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 
 // Keeps the benchmark runner working: two services, one run, S3 on s3rver, with the peers.
 // The benchmark itself is `npm run bench` (see bench/README.md).
@@ -19,7 +22,15 @@ describe('benchmark runner (smoke, N=2)', () => {
 
   it('measures every scenario, counts uploads in the store and renders the table', async () => {
     workDir = await mkdtemp(join(tmpdir(), 'bench-smoke-'));
-    const r = await runBench({ ns: [2], runs: 1, stores: ['s3'], buildExecutor: '@geo/nx-biome:esbuild', peers: true, workDir, log: () => undefined });
+    const r = await runBench({
+      ns: [2],
+      runs: 1,
+      stores: ['s3'],
+      buildExecutor: '@geo/nx-biome:esbuild',
+      peers: true,
+      workDir,
+      log: () => undefined,
+    });
     expect(r.failures).toEqual([]);
     expect(cell(r.samples, 2, 's3', 'cold')).toMatchObject({ artifacts: 2 });
     expect(cell(r.samples, 2, 's3', 'unchanged')).toMatchObject({ artifacts: 0, bytes: 0 });
@@ -43,7 +54,9 @@ describe('benchmark runner (smoke, N=2)', () => {
     expect(cell(r.samples, 2, 's3', 'cold')!.cpu).toBeGreaterThan(0.1);
     expect(r.packaging.ratio).toBeGreaterThan(0);
     const md = renderResults(r);
-    expect(md).toMatch(/\| 2 \| s3 \| cold \| \d+\.\d\d \| \d+\.\d\d \| [\d.]+ \| \d+\.\d\d \| \d+\.\d\d \| \d+\.\d\d \| \d+\.\d\d \|/);
+    expect(md).toMatch(
+      /\| 2 \| s3 \| cold \| \d+\.\d\d \| \d+\.\d\d \| [\d.]+ \| \d+\.\d\d \| \d+\.\d\d \| \d+\.\d\d \| \d+\.\d\d \|/,
+    );
     expect(md).toContain('s3: shared lib changed, N=2: only the changed bundle uploaded');
     expect(md).toContain('s3: one service changed, N=2: CPU ≤ 0.5× plain Nx');
 
@@ -51,7 +64,19 @@ describe('benchmark runner (smoke, N=2)', () => {
     const ws = join(workDir, 'ws-2');
     const bundles = ['svc-000', 'svc-001'].map((s) => join(ws, 'dist/apps/services', s, 'main.js'));
     const batched = await Promise.all(bundles.map(sha));
-    execFileSync(process.execPath, [join(ws, 'node_modules/nx/dist/bin/nx.js'), 'run-many', '-t', 'build', '--batch=false', '--skip-nx-cache', '--output-style=static'], { cwd: ws, env: nxEnv(), stdio: 'pipe' });
+    execFileSync(
+      process.execPath,
+      [
+        join(ws, 'node_modules/nx/dist/bin/nx.js'),
+        'run-many',
+        '-t',
+        'build',
+        '--batch=false',
+        '--skip-nx-cache',
+        '--output-style=static',
+      ],
+      { cwd: ws, env: nxEnv(), stdio: 'pipe' },
+    );
     expect(await Promise.all(bundles.map(sha))).toEqual(batched);
   }, 300_000);
 });

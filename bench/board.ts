@@ -22,7 +22,12 @@ import { collectBoard } from '../tools/nx-biome/src/operations/board';
 import { realDeps } from '../tools/nx-biome/src/operations/context';
 
 const ROOT = resolve(__dirname, '..');
-const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')).map(([k, v]) => [k, v ?? 'true']));
+const args = Object.fromEntries(
+  process.argv
+    .slice(2)
+    .map((a) => a.replace(/^--/, '').split('='))
+    .map(([k, v]) => [k, v ?? 'true']),
+);
 const BIOMES = Number(args.biomes ?? 100);
 const PROJECTS = Number(args.projects ?? 500);
 const HISTORY = Number(args.history ?? 2);
@@ -87,7 +92,12 @@ async function generate(dir: string): Promise<void> {
   const shas = makeClone(dir);
   const config = await loadWorkspaceConfig(dir);
   const deps = realDeps(dir, config, {});
-  const names = ['dev', 'staging', 'prod', ...Array.from({ length: Math.max(0, BIOMES - 3) }, (_, i) => `dev-s${String(i).padStart(3, '0')}`)].slice(0, BIOMES);
+  const names = [
+    'dev',
+    'staging',
+    'prod',
+    ...Array.from({ length: Math.max(0, BIOMES - 3) }, (_, i) => `dev-s${String(i).padStart(3, '0')}`),
+  ].slice(0, BIOMES);
   const started = Date.now();
   await plantBiomes({
     config,
@@ -99,12 +109,19 @@ async function generate(dir: string): Promise<void> {
       deployments: Object.fromEntries(
         Array.from({ length: PROJECTS }, (_, p) => [
           name(p),
-          Array.from({ length: HISTORY }, (_, h) => ({ sha: shas[commitIndex(biome, b, p, h)], by: `dev-${(b + h) % 23}`, at: new Date(NOW.getTime() - ((p + b + h * 97) % 90) * 86_400_000 - (HISTORY - h) * 3_600_000) })),
+          Array.from({ length: HISTORY }, (_, h) => ({
+            sha: shas[commitIndex(biome, b, p, h)],
+            by: `dev-${(b + h) % 23}`,
+            at: new Date(NOW.getTime() - ((p + b + h * 97) % 90) * 86_400_000 - (HISTORY - h) * 3_600_000),
+          })),
         ]),
       ),
     })),
   });
-  await writeFile(marker, `${names.length} biomes × ${PROJECTS} projects × ${HISTORY} records, generated in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+  await writeFile(
+    marker,
+    `${names.length} biomes × ${PROJECTS} projects × ${HISTORY} records, generated in ${((Date.now() - started) / 1000).toFixed(0)} s\n`,
+  );
 }
 
 async function main() {
@@ -113,23 +130,53 @@ async function main() {
   await generate(dir);
   console.log((await readFile(join(dir, '.generated'), 'utf8')).trim());
   const config = await loadWorkspaceConfig(dir);
-  const projectRoots = Object.fromEntries(Array.from({ length: PROJECTS }, (_, p) => [name(p), `apps/services/${name(p)}`]));
-  const samples: { wall: number; cpu: number; collect: number; render: number; write: number; pages: number; indexBytes: number; totalBytes: number }[] = [];
+  const projectRoots = Object.fromEntries(
+    Array.from({ length: PROJECTS }, (_, p) => [name(p), `apps/services/${name(p)}`]),
+  );
+  const samples: {
+    wall: number;
+    cpu: number;
+    collect: number;
+    render: number;
+    write: number;
+    pages: number;
+    indexBytes: number;
+    totalBytes: number;
+  }[] = [];
   for (let run = 0; run < RUNS; run++) {
     const deps = realDeps(dir, config, {});
     const cpu0 = cpuSeconds();
     const t0 = performance.now();
-    const { model } = await collectBoard({ config, environments: ['dev', 'staging', 'prod'], storeFor: (e) => deps.storeFor(e), commitLog: createCommitLog(dir), projectRoots, now: NOW, historyLimit: 200, commitLimit: 30 });
+    const { model } = await collectBoard({
+      config,
+      environments: ['dev', 'staging', 'prod'],
+      storeFor: (e) => deps.storeFor(e),
+      commitLog: createCommitLog(dir),
+      projectRoots,
+      now: NOW,
+      historyLimit: 200,
+      commitLimit: 30,
+    });
     const t1 = performance.now();
     const files = renderBoard(model);
     const t2 = performance.now();
     await writeSite(join(dir, 'dist/biome-board'), files);
     const t3 = performance.now();
     const totalBytes = [...files.values()].reduce((n, f) => n + Buffer.byteLength(f), 0);
-    samples.push({ wall: (t3 - t0) / 1000, cpu: cpuSeconds() - cpu0, collect: (t1 - t0) / 1000, render: (t2 - t1) / 1000, write: (t3 - t2) / 1000, pages: files.size, indexBytes: (await stat(join(dir, 'dist/biome-board/index.html'))).size, totalBytes });
+    samples.push({
+      wall: (t3 - t0) / 1000,
+      cpu: cpuSeconds() - cpu0,
+      collect: (t1 - t0) / 1000,
+      render: (t2 - t1) / 1000,
+      write: (t3 - t2) / 1000,
+      pages: files.size,
+      indexBytes: (await stat(join(dir, 'dist/biome-board/index.html'))).size,
+      totalBytes,
+    });
     console.log(`run ${run + 1}: ${JSON.stringify(samples[run])}`);
   }
-  const median = (k: keyof (typeof samples)[number]) => [...samples.map((s) => s[k])].sort((a, b) => a - b)[Math.floor(samples.length / 2)];
+  const median = (k: keyof (typeof samples)[number]) =>
+    [...samples.map((s) => s[k])].sort((a, b) => a - b)[Math.floor(samples.length / 2)];
   const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
   const table = [
     `| biomes × projects × records | wall (s) | CPU (s) | read store + git | render (Eta) | write | pages | index.html | all pages |`,
@@ -141,7 +188,13 @@ async function main() {
     const path = join(ROOT, 'bench/BOARD.md');
     const text = await readFile(path, 'utf8');
     const note = `Medians of ${RUNS} runs on ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), Node ${process.version}, embedded local store, ${COMMITS}-commit clone.`;
-    await writeFile(path, text.replace(/<!-- results -->[\s\S]*<!-- \/results -->/, `<!-- results -->\n${note}\n\n${table}\n<!-- /results -->`));
+    await writeFile(
+      path,
+      text.replace(
+        /<!-- results -->[\s\S]*<!-- \/results -->/,
+        `<!-- results -->\n${note}\n\n${table}\n<!-- /results -->`,
+      ),
+    );
     console.log(`wrote ${path}`);
   }
 }

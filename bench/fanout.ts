@@ -35,11 +35,23 @@ interface ShardResult {
   cpu: number;
 }
 
-const arg = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+const arg = (name: string, fallback: string) =>
+  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 
 function env(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const e: NodeJS.ProcessEnv = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', NX_ISOLATE_PLUGINS: 'false', CI: 'true', FORCE_COLOR: '0', NX_USE_LOCAL: 'true', ...extra };
-  for (const k of ['BIOME_STORE', 'NX_SELF_HOSTED_REMOTE_CACHE_SERVER', 'NX_BATCH_MODE']) if (!(k in extra)) delete e[k];
+  const e: NodeJS.ProcessEnv = {
+    ...process.env,
+    NX_DAEMON: 'false',
+    NX_NO_CLOUD: 'true',
+    NX_TUI: 'false',
+    NX_ISOLATE_PLUGINS: 'false',
+    CI: 'true',
+    FORCE_COLOR: '0',
+    NX_USE_LOCAL: 'true',
+    ...extra,
+  };
+  for (const k of ['BIOME_STORE', 'NX_SELF_HOSTED_REMOTE_CACHE_SERVER', 'NX_BATCH_MODE'])
+    if (!(k in extra)) delete e[k];
   return e;
 }
 
@@ -61,7 +73,11 @@ function sh(cwd: string, script: string, extra: Record<string, string>): Promise
 }
 
 function startS3rver(buckets: string[]): Promise<{ env: Record<string, string>; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', join(REPO_ROOT, 'bench/s3rver-process.ts'), ...buckets], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    ['-r', '@swc-node/register', join(REPO_ROOT, 'bench/s3rver-process.ts'), ...buckets],
+    { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   return new Promise((resolve) => {
     let out = '';
@@ -90,21 +106,40 @@ async function main() {
   await mkdir(work, { recursive: true });
   const ws = await generateWorkspace(join(work, 'origin'), n);
   const s3 = await startS3rver(['geo-artifacts-dev', 'geo-nx-cache']);
-  const common = { ...s3.env, BIOME_NX_CACHE: 's3://geo-nx-cache/nx', CI_COMMIT_REF_NAME: 'main', CI_DEFAULT_BRANCH: 'main', GITLAB_USER_LOGIN: 'bench' };
+  const common = {
+    ...s3.env,
+    BIOME_NX_CACHE: 's3://geo-nx-cache/nx',
+    CI_COMMIT_REF_NAME: 'main',
+    CI_DEFAULT_BRANCH: 'main',
+    GITLAB_USER_LOGIN: 'bench',
+  };
   const clone = async (name: string) => {
     const root = join(work, name);
     execFileSync('git', ['clone', '-q', '--no-local', ws.root, root]);
     await symlink(join(REPO_ROOT, 'node_modules'), join(root, 'node_modules'), 'dir');
     return root;
   };
-  const results: Record<string, unknown> = { n, machine: { cpus: cpus().length, load: loadavg().map((l) => l.toFixed(1)).join(' ') } };
+  const results: Record<string, unknown> = {
+    n,
+    machine: {
+      cpus: cpus().length,
+      load: loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' '),
+    },
+  };
   try {
     const single = await clone('single');
-    const cold = await sh(single, withCache('npx nx run-many -t deploy --biome=dev-bench --output-style=static'), { ...common, BIOME_STORE_DEV: 's3://geo-artifacts-dev/single' });
+    const cold = await sh(single, withCache('npx nx run-many -t deploy --biome=dev-bench --output-style=static'), {
+      ...common,
+      BIOME_STORE_DEV: 's3://geo-artifacts-dev/single',
+    });
     if (cold.code !== 0) throw new Error(`single-machine deploy failed:\n${cold.output.slice(-3000)}`);
     const built = count(cold.output, /^> nx run ([\w-]+):build\s*$/gm);
     results.single = { wall: cold.wall, cpu: cold.cpu, built, perService: { wall: cold.wall / n, cpu: cold.cpu / n } };
-    console.log(`single machine, cold: ${n} services, ${built} builds, ${cold.wall.toFixed(1)} s wall, ${cold.cpu.toFixed(1)} s CPU`);
+    console.log(
+      `single machine, cold: ${n} services, ${built} builds, ${cold.wall.toFixed(1)} s wall, ${cold.cpu.toFixed(1)} s CPU`,
+    );
 
     for (const k of ks) {
       const store = `s3://geo-artifacts-dev/fanout-${k}`;
@@ -112,12 +147,19 @@ async function main() {
       const started = process.hrtime.bigint();
       const shards = await Promise.all(
         roots.map((root, i) =>
-          sh(root, withCache(`npx nx run infra:deploy-plan --biome=dev-bench --base=all --shards=${k} --shard=${i + 1} --outputFile=dist/ci/shard.txt --output-style=static >/dev/null
-npx nx run-many -t deploy --biome=dev-bench --projects="$(cat dist/ci/shard.txt)" --output-style=static`), { ...common, BIOME_STORE_DEV: store }),
+          sh(
+            root,
+            withCache(`npx nx run infra:deploy-plan --biome=dev-bench --base=all --shards=${k} --shard=${i + 1} --outputFile=dist/ci/shard.txt --output-style=static >/dev/null
+npx nx run-many -t deploy --biome=dev-bench --projects="$(cat dist/ci/shard.txt)" --output-style=static`),
+            { ...common, BIOME_STORE_DEV: store },
+          ),
         ),
       );
       const shardsWall = Number(process.hrtime.bigint() - started) / 1e9;
-      const render = await sh(roots[0], 'npx nx run infra:deploy --biome=dev-bench --output-style=static', { ...common, BIOME_STORE_DEV: store });
+      const render = await sh(roots[0], 'npx nx run infra:deploy --biome=dev-bench --output-style=static', {
+        ...common,
+        BIOME_STORE_DEV: store,
+      });
       const per: ShardResult[] = shards.map((r, i) => {
         if (r.code !== 0) throw new Error(`K=${k} shard ${i + 1} failed:\n${r.output.slice(-3000)}`);
         const restored = count(r.output, /nx run ([\w-]+):build\s+\[remote cache\]/g);
@@ -127,14 +169,27 @@ npx nx run-many -t deploy --biome=dev-bench --projects="$(cat dist/ci/shard.txt)
       });
       const hits = per.reduce((t, s) => t + s.restored, 0);
       const builds = hits + per.reduce((t, s) => t + s.built, 0);
-      results[`k${k}`] = { shards: per, shardsWall, renderWall: render.wall, renderCpu: render.cpu, hitRate: builds ? hits / builds : 0, rendered: /rendered dist\/terraform\/dev-bench\.tfvars\.json: (\d+) project/.exec(render.output)?.[1] };
-      console.log(`K=${k}: shards ${shardsWall.toFixed(1)} s wall together, render ${render.wall.toFixed(1)} s; cache hit rate ${((100 * hits) / Math.max(builds, 1)).toFixed(0)}%`);
-      for (const s of per) console.log(`  shard ${s.shard}: ${s.projects} projects, ${s.restored} builds restored, ${s.built} built, ${s.wall.toFixed(1)} s wall, ${s.cpu.toFixed(1)} s CPU`);
+      results[`k${k}`] = {
+        shards: per,
+        shardsWall,
+        renderWall: render.wall,
+        renderCpu: render.cpu,
+        hitRate: builds ? hits / builds : 0,
+        rendered: /rendered dist\/terraform\/dev-bench\.tfvars\.json: (\d+) project/.exec(render.output)?.[1],
+      };
+      console.log(
+        `K=${k}: shards ${shardsWall.toFixed(1)} s wall together, render ${render.wall.toFixed(1)} s; cache hit rate ${((100 * hits) / Math.max(builds, 1)).toFixed(0)}%`,
+      );
+      for (const s of per)
+        console.log(
+          `  shard ${s.shard}: ${s.projects} projects, ${s.restored} builds restored, ${s.built} built, ${s.wall.toFixed(1)} s wall, ${s.cpu.toFixed(1)} s CPU`,
+        );
     }
   } finally {
     await s3.stop();
   }
-  if (process.argv.includes('--write')) await writeFile(join(REPO_ROOT, 'bench/.work', `fanout-${n}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  if (process.argv.includes('--write'))
+    await writeFile(join(REPO_ROOT, 'bench/.work', `fanout-${n}.json`), `${JSON.stringify(results, null, 2)}\n`);
   console.log(JSON.stringify(results));
 }
 

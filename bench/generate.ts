@@ -27,7 +27,13 @@ export interface SyntheticWorkspace {
   git(...args: string[]): string;
 }
 
-const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 'Bench', GIT_AUTHOR_EMAIL: 'bench@example.invalid', GIT_COMMITTER_NAME: 'Bench', GIT_COMMITTER_EMAIL: 'bench@example.invalid' };
+const gitEnv = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 'Bench',
+  GIT_AUTHOR_EMAIL: 'bench@example.invalid',
+  GIT_COMMITTER_NAME: 'Bench',
+  GIT_COMMITTER_EMAIL: 'bench@example.invalid',
+};
 
 function gitIn(root: string) {
   return (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', env: gitEnv });
@@ -40,7 +46,10 @@ function gitIn(root: string) {
  * otherwise replace the inferred target by an options-less one.
  */
 function buildTargetLike(name: string, executor: string): unknown {
-  const { metadata: _metadata, ...build } = planInferredTargets({ root: `apps/services/${name}`, kind: 'service' }, normalizeInferredTargetsOptions({})).build;
+  const { metadata: _metadata, ...build } = planInferredTargets(
+    { root: `apps/services/${name}`, kind: 'service' },
+    normalizeInferredTargetsOptions({}),
+  ).build;
   return { ...build, executor, outputs: ['{options.outputPath}'] };
 }
 
@@ -106,11 +115,16 @@ export const revision = 'initial';
  * exists) and commits it. `buildExecutor` replaces the executor of the
  * services' build target (same options), to compare build executors.
  */
-export async function generateWorkspace(root: string, n: number, options: { buildExecutor?: string; flavour?: 'biome' | 'plain-nx' } = {}): Promise<SyntheticWorkspace> {
+export async function generateWorkspace(
+  root: string,
+  n: number,
+  options: { buildExecutor?: string; flavour?: 'biome' | 'plain-nx' } = {},
+): Promise<SyntheticWorkspace> {
   const plain = options.flavour === 'plain-nx';
   await rm(root, { recursive: true, force: true });
   await mkdir(root, { recursive: true });
-  for (const f of ['nx.json', 'nx-biome.json', 'package.json', 'tsconfig.json', '.gitignore', '.nxignore']) await cp(join(REPO_ROOT, f), join(root, f));
+  for (const f of ['nx.json', 'nx-biome.json', 'package.json', 'tsconfig.json', '.gitignore', '.nxignore'])
+    await cp(join(REPO_ROOT, f), join(root, f));
   if (plain) {
     await writeFile(join(root, 'nx.json'), `${JSON.stringify(PLAIN_NX_JSON, null, 2)}\n`);
     await mkdir(join(root, 'tools'), { recursive: true });
@@ -119,7 +133,10 @@ export async function generateWorkspace(root: string, n: number, options: { buil
   } else {
     // The plugin runs compiled (tools/nx-biome/dist, copied along): compile what the sources say now first.
     execFileSync(process.execPath, [join(REPO_ROOT, 'tools/nx-biome/build.js')], { stdio: 'ignore' });
-    await cp(join(REPO_ROOT, 'tools/nx-biome'), join(root, 'tools/nx-biome'), { recursive: true, filter: (src) => !src.includes('node_modules') });
+    await cp(join(REPO_ROOT, 'tools/nx-biome'), join(root, 'tools/nx-biome'), {
+      recursive: true,
+      filter: (src) => !src.includes('node_modules'),
+    });
     await mkdir(join(root, 'infra'), { recursive: true });
     await cp(join(REPO_ROOT, 'infra/project.json'), join(root, 'infra/project.json'));
   }
@@ -131,11 +148,15 @@ export async function generateWorkspace(root: string, n: number, options: { buil
 
   const lib = join(root, 'libs/bench-shared');
   await mkdir(join(lib, 'src'), { recursive: true });
-  await writeFile(join(lib, 'project.json'), `${JSON.stringify({ name: 'bench-shared', projectType: 'library', sourceRoot: 'libs/bench-shared/src', tags: ['type:lib'], targets: {} }, null, 2)}\n`);
+  await writeFile(
+    join(lib, 'project.json'),
+    `${JSON.stringify({ name: 'bench-shared', projectType: 'library', sourceRoot: 'libs/bench-shared/src', tags: ['type:lib'], targets: {} }, null, 2)}\n`,
+  );
   for (const [f, text] of Object.entries(SHARED_FILES)) await writeFile(join(lib, 'src', f), text);
 
   const services: string[] = [];
-  const realSettings = JSON.parse(await readFile(join(REPO_ROOT, 'apps/services/assay-ingest/project.json'), 'utf8')).targets.package.options.settings;
+  const realSettings = JSON.parse(await readFile(join(REPO_ROOT, 'apps/services/assay-ingest/project.json'), 'utf8'))
+    .targets.package.options.settings;
   for (let i = 0; i < n; i++) {
     const name = serviceName(i);
     services.push(name);
@@ -151,8 +172,16 @@ export async function generateWorkspace(root: string, n: number, options: { buil
       tags: ['kind:service', 'deployable'],
       // The biome flavour is the short form the plugin's generators write: build, package and deploy are inferred.
       targets: plain
-        ? { build: buildTargetLike(name, '@nx/esbuild:esbuild'), deploy: { executor: 'nx:run-commands', options: { command: `bash tools/deploy.sh ${name}` } } }
-        : { ...(options.buildExecutor && options.buildExecutor !== '@geo/nx-biome:esbuild' ? { build: buildTargetLike(name, options.buildExecutor) } : {}), package: { options: { settings: realSettings } } },
+        ? {
+            build: buildTargetLike(name, '@nx/esbuild:esbuild'),
+            deploy: { executor: 'nx:run-commands', options: { command: `bash tools/deploy.sh ${name}` } },
+          }
+        : {
+            ...(options.buildExecutor && options.buildExecutor !== '@geo/nx-biome:esbuild'
+              ? { build: buildTargetLike(name, options.buildExecutor) }
+              : {}),
+            package: { options: { settings: realSettings } },
+          },
     };
     await writeFile(join(dir, 'project.json'), `${JSON.stringify(project, null, 2)}\n`);
   }
@@ -173,7 +202,11 @@ const PLAIN_NX_JSON = {
   useDaemonProcess: false,
   cacheDirectory: '.nx/cache',
   defaultBase: 'main',
-  namedInputs: { default: ['{projectRoot}/**/*', 'sharedGlobals'], production: ['default', '!{projectRoot}/**/*.spec.ts'], sharedGlobals: ['{workspaceRoot}/tsconfig.base.json'] },
+  namedInputs: {
+    default: ['{projectRoot}/**/*', 'sharedGlobals'],
+    production: ['default', '!{projectRoot}/**/*.spec.ts'],
+    sharedGlobals: ['{workspaceRoot}/tsconfig.base.json'],
+  },
   targetDefaults: {
     build: { cache: true, inputs: ['production', '^production'], dependsOn: ['^build'] },
     deploy: { cache: false, dependsOn: ['build'] },
@@ -201,7 +234,10 @@ echo "uploaded $name"
 /** Changes one service's handler (its bundle changes) and commits. */
 export async function changeService(ws: SyntheticWorkspace, name: string, tag: string): Promise<void> {
   const main = join(ws.root, 'apps/services', name, 'src/main.ts');
-  await writeFile(main, (await readFile(main, 'utf8')).replace(/export const revision = '[^']*';/, `export const revision = '${tag}';`));
+  await writeFile(
+    main,
+    (await readFile(main, 'utf8')).replace(/export const revision = '[^']*';/, `export const revision = '${tag}';`),
+  );
   ws.git('commit', '-qam', `${name}: ${tag}`);
 }
 
@@ -211,6 +247,9 @@ export async function changeService(ws: SyntheticWorkspace, name: string, tag: s
  */
 export async function changeSharedLib(ws: SyntheticWorkspace, tag: string): Promise<void> {
   const rare = join(ws.root, 'libs/bench-shared/src/rare.ts');
-  await writeFile(rare, `/** Rounds a grade for a report. */\nexport function roundGrade(value: number): number {\n  if (!Number.isFinite(value)) throw new Error('grade is not a number (rounding rules ${tag})');\n  return Math.round(value * 100) / 100;\n}\n`);
+  await writeFile(
+    rare,
+    `/** Rounds a grade for a report. */\nexport function roundGrade(value: number): number {\n  if (!Number.isFinite(value)) throw new Error('grade is not a number (rounding rules ${tag})');\n  return Math.round(value * 100) / 100;\n}\n`,
+  );
   ws.git('commit', '-qam', `bench-shared: ${tag}`);
 }

@@ -63,10 +63,18 @@ export interface Measured {
 }
 
 /** Runs a command (argv array, no shell) and measures it. */
-export function measure(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; sampleMs?: number }): Promise<Measured> {
+export function measure(
+  command: string,
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; sampleMs?: number },
+): Promise<Measured> {
   return new Promise((resolve) => {
     const started = process.hrtime.bigint();
-    const child = spawn('perl', [CPU_WRAPPER, command, ...args], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+    const child = spawn('perl', [CPU_WRAPPER, command, ...args], {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    });
     let output = '';
     let report = '';
     child.stdout!.on('data', (d) => (output += d));
@@ -80,7 +88,13 @@ export function measure(command: string, args: string[], options: { cwd: string;
       clearInterval(timer);
       const cpu = report ? (JSON.parse(report) as { wall: number | null; user: number; system: number }) : undefined;
       // Wall time is the command's own (to its exit), without the wait for orphans.
-      resolve({ seconds: cpu?.wall ?? Number(process.hrtime.bigint() - started) / 1e9, cpuSeconds: cpu ? cpu.user + cpu.system : NaN, peakRssBytes: peak, code: code ?? 1, output });
+      resolve({
+        seconds: cpu?.wall ?? Number(process.hrtime.bigint() - started) / 1e9,
+        cpuSeconds: cpu ? cpu.user + cpu.system : NaN,
+        peakRssBytes: peak,
+        code: code ?? 1,
+        output,
+      });
     });
   });
 }

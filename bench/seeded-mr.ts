@@ -23,7 +23,12 @@ import { measure, Measured, median } from './measure';
 import { startS3rverProcess } from './run';
 import { openStore } from '../tools/nx-biome/src/adapters/store/open-store';
 
-const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')).map(([k, v]) => [k, v ?? 'true']));
+const args = Object.fromEntries(
+  process.argv
+    .slice(2)
+    .map((a) => a.replace(/^--/, '').split('='))
+    .map(([k, v]) => [k, v ?? 'true']),
+);
 const N = Number(args.n ?? 200);
 const RUNS = Number(args.runs ?? 2);
 const STORES = String(args.stores ?? 's3').split(',') as ('s3' | 'file')[];
@@ -51,8 +56,23 @@ async function main(): Promise<void> {
       const ws = await generateWorkspace(join(REPO_ROOT, `bench/.work/seed-ws-${N}-${store}`), N);
       const url = store === 's3' ? `s3://${BUCKET}/seed-${N}` : `file://${join(storeDir, `seed-${N}`)}`;
       const storeEnv = { ...(s3 && store === 's3' ? s3.env : {}), BIOME_STORE: url, BIOME_DEPLOYED_BY: 'bench' };
-      const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', NX_ISOLATE_PLUGINS: 'false', CI: 'true', FORCE_COLOR: '0', NX_USE_LOCAL: 'true', ...storeEnv };
-      const nx = (a: string[]) => measure(process.execPath, [join(ws.root, 'node_modules/nx/dist/bin/nx.js'), ...a, '--output-style=static'], { cwd: ws.root, env, sampleMs: 200 });
+      const env = {
+        ...process.env,
+        NX_DAEMON: 'false',
+        NX_NO_CLOUD: 'true',
+        NX_TUI: 'false',
+        NX_ISOLATE_PLUGINS: 'false',
+        CI: 'true',
+        FORCE_COLOR: '0',
+        NX_USE_LOCAL: 'true',
+        ...storeEnv,
+      };
+      const nx = (a: string[]) =>
+        measure(process.execPath, [join(ws.root, 'node_modules/nx/dist/bin/nx.js'), ...a, '--output-style=static'], {
+          cwd: ws.root,
+          env,
+          sampleMs: 200,
+        });
       const artifacts = async () => {
         const saved = { ...process.env };
         Object.assign(process.env, storeEnv);
@@ -67,7 +87,9 @@ async function main(): Promise<void> {
         return m;
       };
       const setup = check(await nx(['run-many', '-t', 'deploy', '--biome=dev']), 'cold deploy of dev');
-      log(`N=${N} ${store}: dev deployed cold (setup, not compared): ${setup.seconds.toFixed(1)} s wall, ${setup.cpuSeconds.toFixed(1)} s CPU`);
+      log(
+        `N=${N} ${store}: dev deployed cold (setup, not compared): ${setup.seconds.toFixed(1)} s wall, ${setup.cpuSeconds.toFixed(1)} s CPU`,
+      );
       for (let run = 1; run <= RUNS; run++) {
         ws.git('checkout', '-q', 'main');
         ws.git('checkout', '-q', '-b', `mr-${store}-${run}`);
@@ -89,9 +111,21 @@ async function main(): Promise<void> {
           }
           const uploaded = [...(await artifacts())].filter((k) => !before.has(k)).length;
           rows.push({ store, path, run, seconds, cpu, uploaded, code });
-          log(`  N=${N} ${store} run ${run} ${path}: ${seconds.toFixed(2)} s wall, ${cpu.toFixed(2)} s CPU, ${uploaded} artifact(s) uploaded${code ? ` EXIT ${code}` : ''}`);
+          log(
+            `  N=${N} ${store} run ${run} ${path}: ${seconds.toFixed(2)} s wall, ${cpu.toFixed(2)} s CPU, ${uploaded} artifact(s) uploaded${code ? ` EXIT ${code}` : ''}`,
+          );
         };
-        const seed = () => measure(process.execPath, [join(ws.root, 'node_modules/@geo/nx-biome/bin/nx-biome.js'), 'seed', `--biome=dev-mrs${run}`, '--from=dev'], { cwd: ws.root, env, sampleMs: 200 });
+        const seed = () =>
+          measure(
+            process.execPath,
+            [
+              join(ws.root, 'node_modules/@geo/nx-biome/bin/nx-biome.js'),
+              'seed',
+              `--biome=dev-mrs${run}`,
+              '--from=dev',
+            ],
+            { cwd: ws.root, env, sampleMs: 200 },
+          );
         await record('seeded', [seed, () => nx(['affected', '-t', 'deploy', `--biome=dev-mrs${run}`])]);
         await record('unseeded', [() => nx(['affected', '-t', 'deploy', `--biome=dev-mru${run}`])]);
       }
@@ -101,7 +135,9 @@ async function main(): Promise<void> {
     await s3?.stop();
     await rm(storeDir, { recursive: true, force: true });
   }
-  const load = loads.length ? `${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)} (1-min load average, sampled every 10 s)` : `${loadavg()[0].toFixed(1)}`;
+  const load = loads.length
+    ? `${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)} (1-min load average, sampled every 10 s)`
+    : `${loadavg()[0].toFixed(1)}`;
   const lines = [
     `Medians of ${RUNS} run(s) on ${new Date().toISOString().slice(0, 10)}, N=${N} services, one changed on the MR branch; ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), Node ${process.version}, load ${load}.`,
     '',
@@ -111,12 +147,19 @@ async function main(): Promise<void> {
   for (const store of STORES) {
     const cell = (path: Row['path']) => {
       const r = rows.filter((x) => x.store === store && x.path === path);
-      return { seconds: median(r.map((x) => x.seconds)), cpu: median(r.map((x) => x.cpu)), uploaded: median(r.map((x) => x.uploaded)), failed: r.some((x) => x.code) };
+      return {
+        seconds: median(r.map((x) => x.seconds)),
+        cpu: median(r.map((x) => x.cpu)),
+        uploaded: median(r.map((x) => x.uploaded)),
+        failed: r.some((x) => x.code),
+      };
     };
     const u = cell('unseeded');
     for (const path of ['seeded', 'unseeded'] as const) {
       const c = cell(path);
-      lines.push(`| ${store} | ${path === 'seeded' ? 'seeded from dev (`nx-biome seed --from=dev` + `nx affected`)' : 'unseeded (`nx affected` on a new biome: every project)'} | ${c.seconds.toFixed(2)} s | ${c.cpu.toFixed(2)} s | ${c.uploaded}${c.failed ? ' (a run FAILED)' : ''} | ${(c.cpu / u.cpu).toFixed(2)}× |`);
+      lines.push(
+        `| ${store} | ${path === 'seeded' ? 'seeded from dev (`nx-biome seed --from=dev` + `nx affected`)' : 'unseeded (`nx affected` on a new biome: every project)'} | ${c.seconds.toFixed(2)} s | ${c.cpu.toFixed(2)} s | ${c.uploaded}${c.failed ? ' (a run FAILED)' : ''} | ${(c.cpu / u.cpu).toFixed(2)}× |`,
+      );
     }
   }
   const table = lines.join('\n');
@@ -128,7 +171,10 @@ async function main(): Promise<void> {
     const start = '<!-- seeded-mr -->';
     const end = '<!-- /seeded-mr -->';
     const block = `${start}\n${table}\n${end}`;
-    await writeFile(path, text.includes(start) ? text.replace(new RegExp(`${start}[\\s\\S]*?${end}`), block) : `${text}\n${block}\n`);
+    await writeFile(
+      path,
+      text.includes(start) ? text.replace(new RegExp(`${start}[\\s\\S]*?${end}`), block) : `${text}\n${block}\n`,
+    );
   }
 }
 

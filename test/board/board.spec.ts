@@ -15,8 +15,42 @@ import { plantBiomes } from './fixture';
 
 const NOW = new Date('2026-11-30T12:00:00.000Z');
 const DAY = 86_400_000;
-const SANDPITS = ['amy', 'bob', 'carol', 'dan', 'erin', 'fay', 'gus', 'hal', 'ivy', 'jon', 'kim', 'lea', 'max', 'ned', 'oli', 'pam'];
-const PROJECTS = ['assay-qc', 'batch-export', 'collar-import', 'core-audit', 'drill-import', 'geo-tiles', 'grade-report', 'hole-survey', 'lab-sync', 'ore-grade', 'pit-planner', 'plant-feed', 'sample-tracker', 'shift-report', 'survey-merge', 'user-admin'];
+const SANDPITS = [
+  'amy',
+  'bob',
+  'carol',
+  'dan',
+  'erin',
+  'fay',
+  'gus',
+  'hal',
+  'ivy',
+  'jon',
+  'kim',
+  'lea',
+  'max',
+  'ned',
+  'oli',
+  'pam',
+];
+const PROJECTS = [
+  'assay-qc',
+  'batch-export',
+  'collar-import',
+  'core-audit',
+  'drill-import',
+  'geo-tiles',
+  'grade-report',
+  'hole-survey',
+  'lab-sync',
+  'ore-grade',
+  'pit-planner',
+  'plant-feed',
+  'sample-tracker',
+  'shift-report',
+  'survey-merge',
+  'user-admin',
+];
 const FOREIGN = 'f'.repeat(40);
 
 /**
@@ -28,7 +62,12 @@ async function makeWorkspace(): Promise<{ root: string; commits: Record<string, 
   const root = await mkdtemp(join(tmpdir(), 'board-'));
   await copyFile(join(WORKSPACE_ROOT, 'nx-biome.json'), join(root, 'nx-biome.json'));
   let date = '';
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', env: { ...process.env, GIT_COMMITTER_DATE: date, GIT_AUTHOR_DATE: date } }).trim();
+  const git = (...args: string[]) =>
+    execFileSync('git', args, {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, GIT_COMMITTER_DATE: date, GIT_AUTHOR_DATE: date },
+    }).trim();
   git('init', '-q', '-b', 'main');
   git('config', 'user.email', 'amy@example.com');
   git('config', 'user.name', 'Amy');
@@ -46,8 +85,16 @@ async function makeWorkspace(): Promise<{ root: string; commits: Record<string, 
   // Between the two commits dev and dev-bob run, but outside assay-ingest's folder.
   await commit('other', 'apps/services/grade-model', 'grade-model: unrelated change', 5 * 24);
   await commit('feature', 'apps/services/assay-ingest', 'assay-ingest: accept <csv> & "tsv" files', 3);
-  const subjects = ['tighten input validation', 'faster cold start', 'log request ids', 'retry S3 reads', 'new column mapping', 'bump zod'];
-  for (const [i, subject] of subjects.entries()) await commit(`filler${i}`, 'apps/services/shared', `shared: ${subject}`, (40 - i * 7) * 24 + 2);
+  const subjects = [
+    'tighten input validation',
+    'faster cold start',
+    'log request ids',
+    'retry S3 reads',
+    'new column mapping',
+    'bump zod',
+  ];
+  for (const [i, subject] of subjects.entries())
+    await commit(`filler${i}`, 'apps/services/shared', `shared: ${subject}`, (40 - i * 7) * 24 + 2);
   return { root, commits, config: await loadWorkspaceConfig(root) };
 }
 
@@ -57,7 +104,20 @@ describe('biome board: a static site rendered from a store with many biomes', ()
   let deps: Deps;
   let lines: string[];
   let pages: string[];
-  const context = () => ({ root, cwd: root, projectName: 'infra', isVerbose: false, projectsConfigurations: { version: 2, projects: { 'assay-ingest': { root: 'apps/services/assay-ingest' }, 'grade-model': { root: 'apps/services/grade-model' } } } }) as unknown as ExecutorContext;
+  const context = () =>
+    ({
+      root,
+      cwd: root,
+      projectName: 'infra',
+      isVerbose: false,
+      projectsConfigurations: {
+        version: 2,
+        projects: {
+          'assay-ingest': { root: 'apps/services/assay-ingest' },
+          'grade-model': { root: 'apps/services/grade-model' },
+        },
+      },
+    }) as unknown as ExecutorContext;
   const read = (page: string) => readFile(join(root, 'dist/biome-board', page), 'utf8');
 
   beforeAll(async () => {
@@ -67,13 +127,47 @@ describe('biome board: a static site rendered from a store with many biomes', ()
     deps = { ...realDeps(root, ws.config, {}), now: () => NOW, log: (l) => lines.push(l) };
     const at = (daysAgo: number) => new Date(NOW.getTime() - daysAgo * DAY);
     // Most cells run one of six commits this clone has; some a commit it lacks (fetched elsewhere).
-    const filler = (biomeIndex: number) => Object.fromEntries(PROJECTS.map((p, i) => [p, [{ sha: (i + biomeIndex) % 5 === 0 ? FOREIGN : commits[`filler${(i * 3 + (biomeIndex > 2 ? 2 : biomeIndex)) % 6}`], by: biomeIndex > 2 ? SANDPITS[biomeIndex - 3] : 'ci', at: at((i * 7 + biomeIndex) % 60) }]]));
+    const filler = (biomeIndex: number) =>
+      Object.fromEntries(
+        PROJECTS.map((p, i) => [
+          p,
+          [
+            {
+              sha:
+                (i + biomeIndex) % 5 === 0
+                  ? FOREIGN
+                  : commits[`filler${(i * 3 + (biomeIndex > 2 ? 2 : biomeIndex)) % 6}`],
+              by: biomeIndex > 2 ? SANDPITS[biomeIndex - 3] : 'ci',
+              at: at((i * 7 + biomeIndex) % 60),
+            },
+          ],
+        ]),
+      );
     await plantBiomes({
       config: ws.config,
       storeFor: (env) => deps.storeFor(env),
       biomes: [
-        { name: 'prod', owner: 'platform', deployments: { 'assay-ingest': [{ sha: commits.base, by: 'release-bot', at: at(40), origin: { action: 'promote', from: 'staging' } }], ...filler(0) } },
-        { name: 'staging', owner: 'platform', deployments: { 'assay-ingest': [{ sha: commits.base, by: 'release-bot', at: at(41), origin: { action: 'promote', from: 'dev' } }, { sha: commits.fix, by: 'release-bot', at: at(3), origin: { action: 'promote', from: 'dev' } }], ...filler(1) } },
+        {
+          name: 'prod',
+          owner: 'platform',
+          deployments: {
+            'assay-ingest': [
+              { sha: commits.base, by: 'release-bot', at: at(40), origin: { action: 'promote', from: 'staging' } },
+            ],
+            ...filler(0),
+          },
+        },
+        {
+          name: 'staging',
+          owner: 'platform',
+          deployments: {
+            'assay-ingest': [
+              { sha: commits.base, by: 'release-bot', at: at(41), origin: { action: 'promote', from: 'dev' } },
+              { sha: commits.fix, by: 'release-bot', at: at(3), origin: { action: 'promote', from: 'dev' } },
+            ],
+            ...filler(1),
+          },
+        },
         {
           name: 'dev',
           owner: 'platform',
@@ -93,7 +187,10 @@ describe('biome board: a static site rendered from a store with many biomes', ()
           owner: who,
           asleep: who === 'carol',
           expires: who === 'dan' ? '2026-11-29T00:00:00.000Z' : '2026-12-03T00:00:00.000Z',
-          deployments: { 'assay-ingest': [{ sha: who === 'bob' ? commits.feature : commits.base, by: who, at: at(i % 5) }], ...filler(i + 3) },
+          deployments: {
+            'assay-ingest': [{ sha: who === 'bob' ? commits.feature : commits.base, by: who, at: at(i % 5) }],
+            ...filler(i + 3),
+          },
         })),
       ],
     });
@@ -107,7 +204,8 @@ describe('biome board: a static site rendered from a store with many biomes', ()
 
   it('writes an index, a page per biome and the diff pages, and says so', async () => {
     expect(pages).toContain('index.html');
-    for (const b of ['dev', 'staging', 'prod', ...SANDPITS.map((s) => `dev-${s}`)]) expect(pages).toContain(`biomes/${b}.html`);
+    for (const b of ['dev', 'staging', 'prod', ...SANDPITS.map((s) => `dev-${s}`)])
+      expect(pages).toContain(`biomes/${b}.html`);
     expect(pages).toContain('diff/dev..dev-bob.html');
     expect(pages).toContain('diff/staging..dev.html');
     expect(pages).toContain('diff/prod..staging.html');
@@ -161,9 +259,19 @@ describe('biome board: a static site rendered from a store with many biomes', ()
   });
 
   it('refuses bad options before writing anything', async () => {
-    const fail = (options: Record<string, unknown>) => biomeBoardWith(options, context(), deps).then(() => undefined, (e) => e);
-    expect(await fail({ historyLimit: 0, out: 'dist/never' })).toMatchObject({ code: 'OPTIONS_INVALID', message: expect.stringContaining('--historyLimit must be a whole number') });
-    expect(await fail({ out: '.' })).toMatchObject({ code: 'OPTIONS_INVALID', message: expect.stringContaining('--out names the workspace root') });
+    const fail = (options: Record<string, unknown>) =>
+      biomeBoardWith(options, context(), deps).then(
+        () => undefined,
+        (e) => e,
+      );
+    expect(await fail({ historyLimit: 0, out: 'dist/never' })).toMatchObject({
+      code: 'OPTIONS_INVALID',
+      message: expect.stringContaining('--historyLimit must be a whole number'),
+    });
+    expect(await fail({ out: '.' })).toMatchObject({
+      code: 'OPTIONS_INVALID',
+      message: expect.stringContaining('--out names the workspace root'),
+    });
     expect(await fail({ environment: 'qa', out: 'dist/never' })).toMatchObject({ code: 'BIOME_UNKNOWN_ENVIRONMENT' });
     await expect(stat(join(root, 'dist/never'))).rejects.toThrow();
   });
@@ -181,10 +289,13 @@ describe('biome board: a static site rendered from a store with many biomes', ()
       await expect.poll(() => cell.innerText()).toContain(commits.feature.slice(0, 8));
       expect(await cell.innerText()).toContain('assay-ingest: accept <csv> & "tsv" files');
       // prod runs the first cut: dev-amy runs those very bytes, marked "prod".
-      const amy = page.locator('#matrix tbody tr[data-project="assay-ingest"] td').nth(headers.findIndex((h) => h.startsWith('dev-amy')));
+      const amy = page
+        .locator('#matrix tbody tr[data-project="assay-ingest"] td')
+        .nth(headers.findIndex((h) => h.startsWith('dev-amy')));
       expect(await amy.locator('.same').allTextContents()).toEqual(['prod']);
       await page.screenshot({ path: join(WORKSPACE_ROOT, 'dist/test-artifacts/board.png') });
-      if (process.env.BOARD_README_SCREENSHOT) await page.screenshot({ path: join(WORKSPACE_ROOT, 'docs/img/biome-board.png') });
+      if (process.env.BOARD_README_SCREENSHOT)
+        await page.screenshot({ path: join(WORKSPACE_ROOT, 'docs/img/biome-board.png') });
 
       // The filter hides other projects.
       await page.fill('#filter', 'ingest');
@@ -196,7 +307,9 @@ describe('biome board: a static site rendered from a store with many biomes', ()
       await page.waitForURL(/diff\/dev\.\.dev-bob\.html$/);
       const row = page.locator('#diff tr[data-project="assay-ingest"]');
       expect(await row.innerText()).toContain('dev-bob has 1 commit(s) dev lacks');
-      expect(await row.innerText()).toContain(`${commits.feature.slice(0, 8)} assay-ingest: accept <csv> & "tsv" files`);
+      expect(await row.innerText()).toContain(
+        `${commits.feature.slice(0, 8)} assay-ingest: accept <csv> & "tsv" files`,
+      );
       await page.screenshot({ path: join(WORKSPACE_ROOT, 'dist/test-artifacts/board-diff.png') });
       expect(problems).toEqual([]);
     });

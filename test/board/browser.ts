@@ -14,8 +14,11 @@ export const CHROMIUM = '/usr/bin/chromium';
  */
 export function chromiumOrSkip(skip: () => void): boolean {
   if (existsSync(CHROMIUM)) return true;
-  if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing: CI installs the Debian package chromium (.ci/run).`);
-  console.log(`${CHROMIUM} is not installed (apt-get install chromium): skipping the browser check of the biome board.`);
+  if (process.env.CI === 'true')
+    throw new Error(`${CHROMIUM} is missing: CI installs the Debian package chromium (.ci/run).`);
+  console.log(
+    `${CHROMIUM} is not installed (apt-get install chromium): skipping the browser check of the biome board.`,
+  );
   skip();
   return false;
 }
@@ -33,7 +36,16 @@ export async function withChromium<T>(fn: (page: Page, problems: string[]) => Pr
     browser = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       viewport: { width: 1280, height: 720 },
     });
     const page = browser.pages()[0] ?? (await browser.newPage());

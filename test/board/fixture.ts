@@ -11,7 +11,18 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 export const artifactBytes = (project: string, gitSha: string) => Buffer.from(`${project}@${gitSha}`);
 
 /** A ledger record as a deploy (or promotion, or rollback) writes it. */
-export function plantedRecord(input: { project: string; kind?: ProjectKind; biome: string; environment: string; gitSha: string; deployedAt: Date; deployedBy: string; bytes?: string; origin?: LedgerRecord['origin']; ciJobUrl?: string }): LedgerRecord {
+export function plantedRecord(input: {
+  project: string;
+  kind?: ProjectKind;
+  biome: string;
+  environment: string;
+  gitSha: string;
+  deployedAt: Date;
+  deployedBy: string;
+  bytes?: string;
+  origin?: LedgerRecord['origin'];
+  ciJobUrl?: string;
+}): LedgerRecord {
   const kind = input.kind ?? 'service';
   return {
     schemaVersion: 1,
@@ -21,7 +32,10 @@ export function plantedRecord(input: { project: string; kind?: ProjectKind; biom
     environment: input.environment,
     artifactKey: `artifacts/${input.project}/${input.project}-${input.gitSha}.${kind === 'model' ? 'tar.gz' : 'zip'}`,
     // Same project and commit give the same bytes, whatever the biome: that is what "same as prod" compares.
-    sha256: input.bytes === undefined ? createHash('sha256').update(artifactBytes(input.project, input.gitSha)).digest('hex') : sha256(input.bytes),
+    sha256:
+      input.bytes === undefined
+        ? createHash('sha256').update(artifactBytes(input.project, input.gitSha)).digest('hex')
+        : sha256(input.bytes),
     size: 1234,
     gitSha: input.gitSha,
     dirty: false,
@@ -41,14 +55,25 @@ export function plantedRecord(input: { project: string; kind?: ProjectKind; biom
 export async function plantBiomes(input: {
   config: WorkspaceConfig;
   storeFor: (environment: string) => StorePort;
-  biomes: { name: string; owner: string; asleep?: boolean; expires?: string | null; deployments: Record<string, { sha: string; by: string; at: Date; origin?: LedgerRecord['origin']; kind?: ProjectKind }[]> }[];
+  biomes: {
+    name: string;
+    owner: string;
+    asleep?: boolean;
+    expires?: string | null;
+    deployments: Record<
+      string,
+      { sha: string; by: string; at: Date; origin?: LedgerRecord['origin']; kind?: ProjectKind }[]
+    >;
+  }[];
   concurrency?: number;
 }): Promise<void> {
   const work: (() => Promise<void>)[] = [];
   for (const b of input.biomes) {
     const ref = parseBiomeName(b.name, input.config);
     const store = input.storeFor(ref.environment.name);
-    const times = Object.values(b.deployments).flat().map((d) => d.at.getTime());
+    const times = Object.values(b.deployments)
+      .flat()
+      .map((d) => d.at.getTime());
     const meta: BiomeMeta = {
       schemaVersion: 1,
       biome: b.name,
@@ -64,7 +89,16 @@ export async function plantBiomes(input: {
       work.push(async () => {
         // In order: the last record written is the current one.
         for (const d of deployments) {
-          const record = plantedRecord({ project, kind: d.kind, biome: b.name, environment: ref.environment.name, gitSha: d.sha, deployedAt: d.at, deployedBy: d.by, origin: d.origin });
+          const record = plantedRecord({
+            project,
+            kind: d.kind,
+            biome: b.name,
+            environment: ref.environment.name,
+            gitSha: d.sha,
+            deployedAt: d.at,
+            deployedBy: d.by,
+            origin: d.origin,
+          });
           // A record is written only while its artifact is stored, as a deploy leaves it.
           await store.put(record.artifactKey, artifactBytes(project, d.sha), { ifAbsent: true });
           await writeRecord(store, record);

@@ -46,7 +46,12 @@ describe('from a fresh clone: deploy two biomes, board, drift (Nx CLI)', () => {
     s3 = await startS3rver([modelsBucketName(config, config.environments.dev)]);
     lambda = await startLambdaDouble(async () => undefined);
     sfn = await startSfnDouble();
-    env = { ...s3.env, AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint, AWS_ENDPOINT_URL_SFN: sfn.endpoint, AWS_MAX_ATTEMPTS: '2' };
+    env = {
+      ...s3.env,
+      AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint,
+      AWS_ENDPOINT_URL_SFN: sfn.endpoint,
+      AWS_MAX_ATTEMPTS: '2',
+    };
   }, 900_000);
 
   afterAll(async () => {
@@ -80,13 +85,36 @@ describe('from a fresh clone: deploy two biomes, board, drift (Nx CLI)', () => {
     const config = await loadWorkspaceConfig(ws.root);
     const biome = parseBiomeName('dev-amy', config);
     const store = openStore('file://.biome-store/dev', ws.root);
-    const { tfvars } = renderTfvars({ config, biome, meta: await readBiomeMeta(store, 'dev-amy'), records: await readLedger(store, 'dev-amy') });
+    const { tfvars } = renderTfvars({
+      config,
+      biome,
+      meta: await readBiomeMeta(store, 'dev-amy'),
+      records: await readLedger(store, 'dev-amy'),
+    });
     // The account as an apply of the ledger leaves it.
-    for (const s of Object.values(tfvars.services)) lambda.addFunction(s.function_name, { codeSha256: s.source_code_hash });
-    for (const w of Object.values(tfvars.workflows)) sfn.deploy(`arn:aws:states:${tfvars.aws_region}:${tfvars.aws_account_id}:stateMachine:${w.state_machine_name}`, w.definition, w.version_description);
-    const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    for (const s of Object.values(tfvars.services))
+      lambda.addFunction(s.function_name, { codeSha256: s.source_code_hash });
+    for (const w of Object.values(tfvars.workflows))
+      sfn.deploy(
+        `arn:aws:states:${tfvars.aws_region}:${tfvars.aws_account_id}:stateMachine:${w.state_machine_name}`,
+        w.definition,
+        w.version_description,
+      );
+    const client = new S3Client({
+      endpoint: s3.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
     for (const m of Object.values(tfvars.models)) {
-      await client.send(new PutObjectCommand({ Bucket: modelsBucketName(config, biome.environment), Key: `${tfvars.model_prefix}${m.target_path}`, Body: Buffer.from('model'), Metadata: { sha256: m.sha256, 'git-sha': m.git_sha } }));
+      await client.send(
+        new PutObjectCommand({
+          Bucket: modelsBucketName(config, biome.environment),
+          Key: `${tfvars.model_prefix}${m.target_path}`,
+          Body: Buffer.from('model'),
+          Metadata: { sha256: m.sha256, 'git-sha': m.git_sha },
+        }),
+      );
     }
     // Every kind is checked: functions, a state machine, a model.
     expect(Object.keys(tfvars.services)).toContain('assay-ingest');
@@ -97,18 +125,27 @@ describe('from a fresh clone: deploy two biomes, board, drift (Nx CLI)', () => {
     expect(clean.code, clean.output).toBe(0);
     expect(clean.output).toMatch(/drift check of dev-amy .*: \d+ ok, 0 drifted, 0 missing, 0 not checked/);
 
-    lambda.functions.get(tfvars.services['assay-ingest'].function_name)!.codeSha256 = Buffer.alloc(32, 7).toString('base64');
+    lambda.functions.get(tfvars.services['assay-ingest'].function_name)!.codeSha256 = Buffer.alloc(32, 7).toString(
+      'base64',
+    );
     const drifted = await ws.nx(['run', 'infra:biome-drift', '--biome=dev-amy', '--output-style=static'], env);
     expect(drifted.code).not.toBe(0);
-    expect(drifted.output).toMatch(new RegExp(`assay-ingest .* ${first.slice(0, 8)} .* unknown code 070707070707 .* DRIFT`));
+    expect(drifted.output).toMatch(
+      new RegExp(`assay-ingest .* ${first.slice(0, 8)} .* unknown code 070707070707 .* DRIFT`),
+    );
     expect(drifted.output).toContain('DRIFT_DETECTED');
-    expect(drifted.output).toContain('1 project(s) in dev-amy do not run what the ledger records: assay-ingest (drift)');
+    expect(drifted.output).toContain(
+      '1 project(s) in dev-amy do not run what the ledger records: assay-ingest (drift)',
+    );
 
     // --json: the report is on stdout as JSON, between whatever Nx itself prints.
     const json = await ws.nx(['run', 'infra:biome-drift', '--biome=dev-amy', '--json', '--output-style=static'], env);
     expect(json.code).not.toBe(0);
     const report = JSON.parse(json.stdout.slice(json.stdout.indexOf('{\n'), json.stdout.lastIndexOf('\n}') + 2));
     expect(report).toMatchObject({ biome: 'dev-amy', drift: true });
-    expect(report.rows.find((r: { project: string }) => r.project === 'assay-ingest')).toMatchObject({ status: 'drift', expectedCommit: first });
+    expect(report.rows.find((r: { project: string }) => r.project === 'assay-ingest')).toMatchObject({
+      status: 'drift',
+      expectedCommit: first,
+    });
   });
 });

@@ -10,14 +10,22 @@ import { WORKSPACE_ROOT } from '../support/workspace';
 import { buildSteps, CodeBuildDouble, startCodeBuildDouble } from './doubles/codebuild';
 
 const SHA = 'a'.repeat(40);
-const context = { root: WORKSPACE_ROOT, cwd: WORKSPACE_ROOT, isVerbose: false, projectName: 'infra' } as unknown as ExecutorContext;
+const context = {
+  root: WORKSPACE_ROOT,
+  cwd: WORKSPACE_ROOT,
+  isVerbose: false,
+  projectName: 'infra',
+} as unknown as ExecutorContext;
 
 describe('codebuild runner against a CodeBuild JSON 1.1 double, through the real SDK client', () => {
   let double: CodeBuildDouble;
   beforeAll(async () => {
     double = await startCodeBuildDouble({
       'geo-deploy': buildSteps('FINALIZING', 'SUCCEEDED'),
-      'geo-broken': buildSteps('BUILD', 'FAILED', { statusCode: 'COMMAND_EXECUTION_ERROR', message: 'Error while executing command: npx nx affected -t deploy. Reason: exit status 1' }),
+      'geo-broken': buildSteps('BUILD', 'FAILED', {
+        statusCode: 'COMMAND_EXECUTION_ERROR',
+        message: 'Error while executing command: npx nx affected -t deploy. Reason: exit status 1',
+      }),
       'geo-stuck': buildSteps('BUILD', 'IN_PROGRESS'),
     });
   });
@@ -63,14 +71,31 @@ describe('codebuild runner against a CodeBuild JSON 1.1 double, through the real
     ]);
     // Phases appear once each, in order, and the end result is reported.
     const phases = [...r.log.matchAll(/^ {2}(\w+)\s+SUCCEEDED/gm)].map((m) => m[1]);
-    expect(phases).toEqual(['SUBMITTED', 'QUEUED', 'PROVISIONING', 'DOWNLOAD_SOURCE', 'INSTALL', 'PRE_BUILD', 'BUILD', 'POST_BUILD', 'UPLOAD_ARTIFACTS', 'FINALIZING']);
+    expect(phases).toEqual([
+      'SUBMITTED',
+      'QUEUED',
+      'PROVISIONING',
+      'DOWNLOAD_SOURCE',
+      'INSTALL',
+      'PRE_BUILD',
+      'BUILD',
+      'POST_BUILD',
+      'UPLOAD_ARTIFACTS',
+      'FINALIZING',
+    ]);
     expect(r.log).toMatch(/BUILD\s+running…/);
     expect(r.log).toMatch(/build geo-deploy:build-\d+ SUCCEEDED/);
   });
 
   it('a fixed (main-biome) project gets no buildspec override and only the CI identity, and the run says what it withheld', async () => {
     const before = double.calls.length;
-    const r = await run({ codebuildProject: 'geo-deploy', biome: 'dev', baseFallback: 'all', variables: ['TERRAFORM_APPLY=true'], fixedProject: true });
+    const r = await run({
+      codebuildProject: 'geo-deploy',
+      biome: 'dev',
+      baseFallback: 'all',
+      variables: ['TERRAFORM_APPLY=true'],
+      fixedProject: true,
+    });
     expect(r.success, r.error).toBe(true);
     const start = double.calls.slice(before).find((c) => c.operation === 'StartBuild')!.body;
     expect(start.buildspecOverride).toBeUndefined();
@@ -79,13 +104,17 @@ describe('codebuild runner against a CodeBuild JSON 1.1 double, through the real
       { name: 'CI_JOB_URL', value: 'https://gitlab.example.invalid/geo/jobs/7', type: 'PLAINTEXT' },
       { name: 'GITLAB_USER_LOGIN', value: 'bob', type: 'PLAINTEXT' },
     ]);
-    expect(r.log).toContain('CodeBuild geo-deploy fixes its buildspec and variables: not sent: BASE_FALLBACK=all, BIOME=dev, TERRAFORM_APPLY=true');
+    expect(r.log).toContain(
+      'CodeBuild geo-deploy fixes its buildspec and variables: not sent: BASE_FALLBACK=all, BIOME=dev, TERRAFORM_APPLY=true',
+    );
   });
 
-  it('a failed phase fails the run, naming the phase and CodeBuild\'s message', async () => {
+  it("a failed phase fails the run, naming the phase and CodeBuild's message", async () => {
     const r = await run({ codebuildProject: 'geo-broken', biome: 'dev-mr-1' });
     expect(r.success).toBe(false);
-    expect(r.error).toMatch(/CODEBUILD_FAILED: CodeBuild build geo-broken:build-\d+ \(geo-broken\) ended FAILED: phase BUILD FAILED: COMMAND_EXECUTION_ERROR: Error while executing command: npx nx affected -t deploy\. Reason: exit status 1/);
+    expect(r.error).toMatch(
+      /CODEBUILD_FAILED: CodeBuild build geo-broken:build-\d+ \(geo-broken\) ended FAILED: phase BUILD FAILED: COMMAND_EXECUTION_ERROR: Error while executing command: npx nx affected -t deploy\. Reason: exit status 1/,
+    );
     expect(r.error).toContain('Logs: https://console.example.invalid/logs/');
   });
 
@@ -101,8 +130,12 @@ describe('codebuild runner against a CodeBuild JSON 1.1 double, through the real
     const r = await run({ codebuildProject: 'geo-stuck', biome: 'dev-mr-1', timeoutSeconds: 1 });
     expect(r.success).toBe(false);
     // How far the build got in that second depends on the machine's load: any phase up to BUILD.
-    expect(r.error).toMatch(/CODEBUILD_FAILED: CodeBuild build geo-stuck:build-\d+ \(geo-stuck\) did not finish within 1 s \(still in (SUBMITTED|QUEUED|PROVISIONING|DOWNLOAD_SOURCE|INSTALL|PRE_BUILD|BUILD)\); it was stopped/);
-    const id = double.calls.find((c) => c.operation === 'StartBuild' && c.body.projectName === 'geo-stuck') && double.calls.filter((c) => c.operation === 'StopBuild').map((c) => c.body.id);
+    expect(r.error).toMatch(
+      /CODEBUILD_FAILED: CodeBuild build geo-stuck:build-\d+ \(geo-stuck\) did not finish within 1 s \(still in (SUBMITTED|QUEUED|PROVISIONING|DOWNLOAD_SOURCE|INSTALL|PRE_BUILD|BUILD)\); it was stopped/,
+    );
+    const id =
+      double.calls.find((c) => c.operation === 'StartBuild' && c.body.projectName === 'geo-stuck') &&
+      double.calls.filter((c) => c.operation === 'StopBuild').map((c) => c.body.id);
     expect(id).toEqual([expect.stringMatching(/^geo-stuck:build-\d+$/)]);
     expect(r.ms).toBeLessThan(30_000);
   });
@@ -132,17 +165,41 @@ describe('codebuild runner against a CodeBuild JSON 1.1 double, through the real
     [{ buildspec: 'deploy', biome: 'dev' }, 'geo-deploy-dev', 'buildspecs/deploy.yml'],
     [{ buildspec: 'destroy', biome: 'dev-mr-7' }, 'geo-destroy-dev', 'buildspecs/destroy.yml'],
     [{ buildspec: 'promote', from: 'dev', to: 'staging' }, 'geo-promote-staging', 'buildspecs/promote.yml'],
-  ])('--dry-run %j names the devops stack\'s project %s without --codebuildProject (the README\'s command)', async (options, project, what) => {
-    const r = await run({ ...(options as Partial<CodeBuildOptions>), dryRun: true });
-    expect(r.success, r.error).toBe(true);
-    expect(r.log).toContain(`[dry-run] would start CodeBuild project ${project} at ${SHA}`);
-    expect(r.log).toContain(what);
-  });
+  ])(
+    "--dry-run %j names the devops stack's project %s without --codebuildProject (the README's command)",
+    async (options, project, what) => {
+      const r = await run({ ...(options as Partial<CodeBuildOptions>), dryRun: true });
+      expect(r.success, r.error).toBe(true);
+      expect(r.log).toContain(`[dry-run] would start CodeBuild project ${project} at ${SHA}`);
+      expect(r.log).toContain(what);
+    },
+  );
 
-  it('a main biome\'s project is a fixed one: the run sends it no buildspec or variables', () => {
-    expect(defaultCodeBuildProject({ namePrefix: 'geo', buildspec: 'deploy', biome: { sandpit: false, environment: { name: 'dev' } } })).toEqual({ name: 'geo-deploy-dev', fixed: true });
-    expect(defaultCodeBuildProject({ namePrefix: 'geo', buildspec: 'deploy-batch', biome: { sandpit: true, environment: { name: 'dev' } } })).toEqual({ name: 'geo-deploy-dev-sandpit', fixed: false });
-    expect(defaultCodeBuildProject({ namePrefix: 'geo', buildspec: 'promote', to: 'prod' })).toEqual({ name: 'geo-promote-prod', fixed: true });
-    expect(defaultCodeBuildProject({ namePrefix: 'geo', buildspec: 'buildspecs/custom.yml', biome: { sandpit: true, environment: { name: 'dev' } } })).toBeUndefined();
+  it("a main biome's project is a fixed one: the run sends it no buildspec or variables", () => {
+    expect(
+      defaultCodeBuildProject({
+        namePrefix: 'geo',
+        buildspec: 'deploy',
+        biome: { sandpit: false, environment: { name: 'dev' } },
+      }),
+    ).toEqual({ name: 'geo-deploy-dev', fixed: true });
+    expect(
+      defaultCodeBuildProject({
+        namePrefix: 'geo',
+        buildspec: 'deploy-batch',
+        biome: { sandpit: true, environment: { name: 'dev' } },
+      }),
+    ).toEqual({ name: 'geo-deploy-dev-sandpit', fixed: false });
+    expect(defaultCodeBuildProject({ namePrefix: 'geo', buildspec: 'promote', to: 'prod' })).toEqual({
+      name: 'geo-promote-prod',
+      fixed: true,
+    });
+    expect(
+      defaultCodeBuildProject({
+        namePrefix: 'geo',
+        buildspec: 'buildspecs/custom.yml',
+        biome: { sandpit: true, environment: { name: 'dev' } },
+      }),
+    ).toBeUndefined();
   });
 });

@@ -52,8 +52,10 @@ describe('deploy fan-out: a CodeBuild batch of shard builds on separate clones, 
     return root;
   };
   const store = (prefix: string) => openStore(`s3://${ARTIFACTS}/${prefix}`, origin.root);
-  const read = (prefix: string, key: string) => withEnv(s3.env, async () => JSON.parse((await store(prefix).get(key))!.toString('utf8')));
-  const keys = (prefix: string, under: string) => withEnv(s3.env, async () => (await store(prefix).list(under)).map((o) => o.key));
+  const read = (prefix: string, key: string) =>
+    withEnv(s3.env, async () => JSON.parse((await store(prefix).get(key))!.toString('utf8')));
+  const keys = (prefix: string, under: string) =>
+    withEnv(s3.env, async () => (await store(prefix).list(under)).map((o) => o.key));
 
   /** One build of the batch: a fresh clone running the buildspec's phases with the build's variables. */
   const runBuild = async (run: BatchBuildRun): Promise<boolean> => {
@@ -62,9 +64,23 @@ describe('deploy fan-out: a CodeBuild batch of shard builds on separate clones, 
     try {
       const root = await clone(`${run.identifier}-${run.attempt}`);
       // The first run of the failing shard deploys into a bucket that does not exist (a real store error).
-      const broken: Record<string, string> = failShard === run.identifier && run.attempt === 1 ? { BIOME_STORE_DEV: 's3://geo-artifacts-missing/fanout' } : {};
+      const broken: Record<string, string> =
+        failShard === run.identifier && run.attempt === 1
+          ? { BIOME_STORE_DEV: 's3://geo-artifacts-missing/fanout' }
+          : {};
       const vars = Object.entries(run.variables).map(([k, v]) => `--variables=${k}=${v}`);
-      const r = await nx(root, ['run', 'infra:codebuild', '--buildspec=buildspecs/deploy-batch.yml', '--local', ...vars, '--output-style=static'], { ...baseEnv, ...broken });
+      const r = await nx(
+        root,
+        [
+          'run',
+          'infra:codebuild',
+          '--buildspec=buildspecs/deploy-batch.yml',
+          '--local',
+          ...vars,
+          '--output-style=static',
+        ],
+        { ...baseEnv, ...broken },
+      );
       outputs.set(`${run.identifier}-${run.attempt}`, r.output);
       return r.code === 0;
     } finally {
@@ -77,11 +93,25 @@ describe('deploy fan-out: a CodeBuild batch of shard builds on separate clones, 
     origin = await copyWorkspace('fanout-origin-');
     // Four deployables, two per shard: K = 2, and the batch uses two of the graph's four slots.
     const config = JSON.parse(await readFile(join(origin.root, 'nx-biome.json'), 'utf8'));
-    await writeFile(join(origin.root, 'nx-biome.json'), `${JSON.stringify({ ...config, fanout: { projectsPerShard: 2, maxShards: 8 } }, null, 2)}\n`);
+    await writeFile(
+      join(origin.root, 'nx-biome.json'),
+      `${JSON.stringify({ ...config, fanout: { projectsPerShard: 2, maxShards: 8 } }, null, 2)}\n`,
+    );
     origin.git('commit', '-qam', 'fan-out: two projects per shard');
     parent = await mkdtemp(join(tmpdir(), 'fanout-clones-'));
-    baseEnv = { ...s3.env, BIOME_STORE_DEV: `s3://${ARTIFACTS}/fanout`, BIOME_NX_CACHE: `s3://${CACHE}/nx`, CI_COMMIT_REF_NAME: 'main', CI_DEFAULT_BRANCH: 'main', GITLAB_USER_LOGIN: 'ci-bot' };
-    double = await startCodeBuildBatchDouble({ workspaceRoot: origin.root, projects: ['geo-deploy-dev'], run: runBuild });
+    baseEnv = {
+      ...s3.env,
+      BIOME_STORE_DEV: `s3://${ARTIFACTS}/fanout`,
+      BIOME_NX_CACHE: `s3://${CACHE}/nx`,
+      CI_COMMIT_REF_NAME: 'main',
+      CI_DEFAULT_BRANCH: 'main',
+      GITLAB_USER_LOGIN: 'ci-bot',
+    };
+    double = await startCodeBuildBatchDouble({
+      workspaceRoot: origin.root,
+      projects: ['geo-deploy-dev'],
+      run: runBuild,
+    });
   });
   afterAll(async () => {
     await double?.stop();
@@ -93,21 +123,54 @@ describe('deploy fan-out: a CodeBuild batch of shard builds on separate clones, 
   it('a failed shard fails the batch and the render does not run; the retry redoes only that shard, then renders; the result equals a single-machine deploy', async () => {
     // Reference: the same commit deployed by one machine into its own store.
     const single = await clone('single');
-    const one = await nx(single, ['run', 'infra:codebuild', '--buildspec=deploy', '--local', `--biome=${BIOME}`, '--output-style=static'], { ...baseEnv, BIOME_STORE_DEV: `s3://${ARTIFACTS}/single`, BIOME_NX_CACHE: '' });
+    const one = await nx(
+      single,
+      ['run', 'infra:codebuild', '--buildspec=deploy', '--local', `--biome=${BIOME}`, '--output-style=static'],
+      { ...baseEnv, BIOME_STORE_DEV: `s3://${ARTIFACTS}/single`, BIOME_NX_CACHE: '' },
+    );
     expect(one.code, one.output).toBe(0);
     const ledgerKeys = await keys('single', `biomes/${BIOME}/ledger/`);
     expect(ledgerKeys).toHaveLength(4);
 
     // Which shard deploys what: the plan every shard computes.
     const runner = await clone('runner');
-    const plan = await nx(runner, ['run', 'infra:deploy-plan', `--biome=${BIOME}`, '--base=all', '--maxShards=2', '--outputFile=dist/ci/plan.json', '--output-style=static'], baseEnv);
+    const plan = await nx(
+      runner,
+      [
+        'run',
+        'infra:deploy-plan',
+        `--biome=${BIOME}`,
+        '--base=all',
+        '--maxShards=2',
+        '--outputFile=dist/ci/plan.json',
+        '--output-style=static',
+      ],
+      baseEnv,
+    );
     expect(plan.code, plan.output).toBe(0);
-    const shards = JSON.parse(await readFile(join(runner, 'dist/ci/plan.json'), 'utf8')).shards as { index: number; projects: string[] }[];
+    const shards = JSON.parse(await readFile(join(runner, 'dist/ci/plan.json'), 'utf8')).shards as {
+      index: number;
+      projects: string[];
+    }[];
     expect(shards.map((s) => s.projects.length)).toEqual([2, 2]);
 
     failShard = 'shard_2';
     const cb = { ...baseEnv, ...double.env };
-    const first = await nx(runner, ['run', 'infra:codebuild', '--buildspec=deploy-batch', '--batchBuild', '--codebuildProject=geo-deploy-dev', `--biome=${BIOME}`, '--variables=SHARD_SLOTS=2', '--pollSeconds=1', '--output-style=static'], cb);
+    const first = await nx(
+      runner,
+      [
+        'run',
+        'infra:codebuild',
+        '--buildspec=deploy-batch',
+        '--batchBuild',
+        '--codebuildProject=geo-deploy-dev',
+        `--biome=${BIOME}`,
+        '--variables=SHARD_SLOTS=2',
+        '--pollSeconds=1',
+        '--output-style=static',
+      ],
+      cb,
+    );
     expect(first.code, first.output).toBe(1);
     expect(first.output).toMatch(/shard_1\s+SUCCEEDED/);
     expect(first.output).toMatch(/shard_2\s+FAILED/);
@@ -127,7 +190,18 @@ describe('deploy fan-out: a CodeBuild batch of shard builds on separate clones, 
     expect(outputs.get('shard_3-1')).toContain('shard 3: nothing to deploy (SHARD_SLOTS=2)');
 
     const before = double.runs.length;
-    const retry = await nx(runner, ['run', 'infra:codebuild', `--retryBatch=${batchId}`, '--codebuildProject=geo-deploy-dev', '--pollSeconds=1', '--output-style=static'], cb);
+    const retry = await nx(
+      runner,
+      [
+        'run',
+        'infra:codebuild',
+        `--retryBatch=${batchId}`,
+        '--codebuildProject=geo-deploy-dev',
+        '--pollSeconds=1',
+        '--output-style=static',
+      ],
+      cb,
+    );
     expect(retry.code, retry.output).toBe(0);
     expect(double.runs.slice(before).map((r) => `${r.identifier}#${r.attempt}`)).toEqual(['shard_2#2', 'render#1']);
     expect(retry.output).toMatch(/shard_2\s+SUCCEEDED \(run 2\)/);
@@ -143,12 +217,14 @@ describe('deploy fan-out: a CodeBuild batch of shard builds on separate clones, 
       const [a, b] = await withEnv(s3.env, () => Promise.all([store('single').get(key), store('fanout').get(key)]));
       expect(b!.equals(a!), key).toBe(true);
     }
-    for (const key of ledgerKeys) expect(comparable(await read('fanout', key))).toEqual(comparable(await read('single', key)));
+    for (const key of ledgerKeys)
+      expect(comparable(await read('fanout', key))).toEqual(comparable(await read('single', key)));
     const renderOutput = outputs.get('render-1')!;
     expect(renderOutput).toContain(`rendered dist/terraform/${BIOME}.tfvars.json: 4 project(s)`);
     const tfvars = await readFile(join(parent, 'render-1', `dist/terraform/${BIOME}.tfvars.json`), 'utf8');
     const reference = await readFile(join(single, `dist/terraform/${BIOME}.tfvars.json`), 'utf8');
-    const strip = (t: string) => JSON.stringify(JSON.parse(t), (k, v) => (/deployed_(at|by)|^expires|^created/.test(k) ? undefined : v));
+    const strip = (t: string) =>
+      JSON.stringify(JSON.parse(t), (k, v) => (/deployed_(at|by)|^expires|^created/.test(k) ? undefined : v));
     expect(strip(tfvars)).toEqual(strip(reference));
     // Both ways record the complete run at the deployed commit: the biome's next base.
     const head = origin.git('rev-parse', 'HEAD').trim();

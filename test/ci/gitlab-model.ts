@@ -56,7 +56,12 @@ export function runGitlabCiLocal(ciYaml: string, args: string[], variables: Reco
     git('update-ref', 'refs/remotes/origin/main', 'HEAD');
     git('symbolic-ref', 'refs/remotes/origin/HEAD', 'refs/remotes/origin/main');
     const vars = Object.entries(variables).flatMap(([k, v]) => ['--variable', `${k}=${v}`]);
-    const r = spawnSync(process.execPath, [GCL_ENTRY, ...args, ...vars], { cwd: dir, encoding: 'utf8', env: { ...process.env, GCL_IGNORE_PREDEFINED_VARS: Object.keys(variables).join(',') }, maxBuffer: 64 * 1024 * 1024 });
+    const r = spawnSync(process.execPath, [GCL_ENTRY, ...args, ...vars], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, GCL_IGNORE_PREDEFINED_VARS: Object.keys(variables).join(',') },
+      maxBuffer: 64 * 1024 * 1024,
+    });
     if (r.status !== 0) throw new Error(`gitlab-ci-local ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
     return r.stdout;
   } finally {
@@ -71,7 +76,10 @@ export function expandPipeline(ciYaml: string): ExpandedPipeline {
 }
 
 /** gitlab-ci-local's own rules evaluation (when, allow_failure, needs) for a pipeline context. */
-export function listJobs(ciYaml: string, variables: Record<string, string>): { name: string; stage: string; when: string; allow_failure: boolean }[] {
+export function listJobs(
+  ciYaml: string,
+  variables: Record<string, string>,
+): { name: string; stage: string; when: string; allow_failure: boolean }[] {
   const out = runGitlabCiLocal(ciYaml, ['--list-json'], variables);
   return JSON.parse(out.slice(out.indexOf('[')));
 }
@@ -138,7 +146,18 @@ interface RawJob {
   rules?: { if?: string; when?: When; allow_failure?: boolean }[];
 }
 
-const NOT_JOBS = new Set(['stages', 'variables', 'workflow', 'default', 'include', 'image', 'services', 'cache', 'before_script', 'after_script']);
+const NOT_JOBS = new Set([
+  'stages',
+  'variables',
+  'workflow',
+  'default',
+  'include',
+  'image',
+  'services',
+  'cache',
+  'before_script',
+  'after_script',
+]);
 
 /** The jobs of an expanded pipeline in a pipeline context, with rules applied as GitLab applies them. */
 export function jobsFor(pipeline: ExpandedPipeline, predefined: Record<string, string>): ModelJob[] {
@@ -167,7 +186,10 @@ export function jobsFor(pipeline: ExpandedPipeline, predefined: Record<string, s
 const COMPLETED = new Set(['success', 'failed', 'canceled', 'skipped']);
 
 /** Gitlab::Ci::Status::Composite#status, for the statuses this model produces. */
-export function compositeStatus(jobs: { status: JobStatus; allowFailure: boolean }[], dag: boolean): string | undefined {
+export function compositeStatus(
+  jobs: { status: JobStatus; allowFailure: boolean }[],
+  dag: boolean,
+): string | undefined {
   const set = new Set<string>();
   for (const j of jobs) {
     if (j.allowFailure && (j.status === 'failed' || j.status === 'canceled')) set.add('success_with_warnings');
@@ -204,7 +226,9 @@ export class PipelineModel {
   ) {
     this.byName = new Map(jobs.map((j) => [j.name, j]));
     for (const j of jobs) {
-      for (const n of j.needs ?? []) if (!this.byName.has(n)) throw new Error(`${j.name} needs ${n}, which is not in this pipeline (GitLab refuses to create it)`);
+      for (const n of j.needs ?? [])
+        if (!this.byName.has(n))
+          throw new Error(`${j.name} needs ${n}, which is not in this pipeline (GitLab refuses to create it)`);
       this.status.set(j.name, 'created');
     }
     this.process();
@@ -217,12 +241,19 @@ export class PipelineModel {
   /** Status of what a job waits for: its needs, or every job of earlier stages. */
   private previousStatus(job: ModelJob): string {
     const dag = job.needs !== null;
-    const previous = dag ? job.needs!.map((n) => this.byName.get(n)!) : this.jobs.filter((j) => this.stageIndex(j) < this.stageIndex(job));
-    return compositeStatus(previous.map((j) => ({ status: this.status.get(j.name)!, allowFailure: j.allowFailure })), dag) ?? 'success';
+    const previous = dag
+      ? job.needs!.map((n) => this.byName.get(n)!)
+      : this.jobs.filter((j) => this.stageIndex(j) < this.stageIndex(job));
+    return (
+      compositeStatus(
+        previous.map((j) => ({ status: this.status.get(j.name)!, allowFailure: j.allowFailure })),
+        dag,
+      ) ?? 'success'
+    );
   }
 
   private process(): void {
-    for (let changed = true; changed; ) {
+    for (let changed = true; changed;) {
       changed = false;
       for (const job of this.jobs) {
         const current = this.status.get(job.name)!;
@@ -236,8 +267,17 @@ export class PipelineModel {
         if (!COMPLETED.has(previous)) continue;
         const dag = job.needs !== null;
         const valid =
-          job.when === 'on_failure' ? ['failed'] : job.when === 'always' ? ['success', 'failed', 'skipped'] : dag ? ['success'] : ['success', 'skipped'];
-        this.status.set(job.name, valid.includes(previous) ? (job.when === 'manual' ? 'manual' : 'pending') : 'skipped');
+          job.when === 'on_failure'
+            ? ['failed']
+            : job.when === 'always'
+              ? ['success', 'failed', 'skipped']
+              : dag
+                ? ['success']
+                : ['success', 'skipped'];
+        this.status.set(
+          job.name,
+          valid.includes(previous) ? (job.when === 'manual' ? 'manual' : 'pending') : 'skipped',
+        );
         changed = true;
       }
     }
@@ -255,7 +295,7 @@ export class PipelineModel {
     // ResetSkippedJobsService: skipped jobs after the played one are processed again.
     const job = this.byName.get(name)!;
     const after = new Set([name]);
-    for (let grew = true; grew; ) {
+    for (let grew = true; grew;) {
       grew = false;
       for (const j of this.jobs) {
         if (after.has(j.name)) continue;
@@ -273,6 +313,9 @@ export class PipelineModel {
 
   /** The pipeline's status (composite of all its jobs). */
   pipelineStatus(): string | undefined {
-    return compositeStatus(this.jobs.map((j) => ({ status: this.status.get(j.name)!, allowFailure: j.allowFailure })), false);
+    return compositeStatus(
+      this.jobs.map((j) => ({ status: this.status.get(j.name)!, allowFailure: j.allowFailure })),
+      false,
+    );
   }
 }

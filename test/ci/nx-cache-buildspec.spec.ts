@@ -40,7 +40,14 @@ describe('deploy.yml with BIOME_NX_CACHE: the job serves the shared cache to Nx'
     s3 = await startS3rver([CACHE_BUCKET, 'geo-artifacts-dev']);
     origin = await copyWorkspace('nx-cache-ci-');
     parent = await mkdtemp(join(tmpdir(), 'nx-cache-ci-clones-'));
-    env = { ...s3.env, BIOME_STORE_DEV: 's3://geo-artifacts-dev', BIOME_NX_CACHE: `s3://${CACHE_BUCKET}/nx`, CI_COMMIT_REF_NAME: 'main', CI_DEFAULT_BRANCH: 'main', GITLAB_USER_LOGIN: 'ci-bot' };
+    env = {
+      ...s3.env,
+      BIOME_STORE_DEV: 's3://geo-artifacts-dev',
+      BIOME_NX_CACHE: `s3://${CACHE_BUCKET}/nx`,
+      CI_COMMIT_REF_NAME: 'main',
+      CI_DEFAULT_BRANCH: 'main',
+      GITLAB_USER_LOGIN: 'ci-bot',
+    };
   });
   afterAll(async () => {
     await rm(parent, { recursive: true, force: true });
@@ -52,24 +59,34 @@ describe('deploy.yml with BIOME_NX_CACHE: the job serves the shared cache to Nx'
     const root = join(parent, name);
     execFileSync('git', ['clone', '-q', '--no-local', origin.root, root]);
     await symlink(join(WORKSPACE_ROOT, 'node_modules'), join(root, 'node_modules'), 'dir');
-    const result = await run(root, ['run', 'infra:codebuild', '--buildspec=deploy', '--local', `--biome=${biome}`, '--output-style=static'], env);
+    const result = await run(
+      root,
+      ['run', 'infra:codebuild', '--buildspec=deploy', '--local', `--biome=${biome}`, '--output-style=static'],
+      env,
+    );
     return { root, ...result };
   };
 
-  it('the second job restores every build from the first job\'s entries and the endpoint ends with the job', async () => {
+  it("the second job restores every build from the first job's entries and the endpoint ends with the job", async () => {
     const first = await job('first', 'dev-ca');
     expect(first.code, first.output).toBe(0);
-    expect(first.output).toMatch(/Nx remote cache: s3:\/\/geo-devops-nx-cache-000000000000\/nx through http:\/\/127\.0\.0\.1:\d+/);
+    expect(first.output).toMatch(
+      /Nx remote cache: s3:\/\/geo-devops-nx-cache-000000000000\/nx through http:\/\/127\.0\.0\.1:\d+/,
+    );
     const builds = [...new Set([...first.output.matchAll(/^> nx run ([\w-]+):build\s*$/gm)].map((m) => m[1]))].sort();
     expect(builds.length).toBeGreaterThan(2);
 
     const second = await job('second', 'dev-cb');
     expect(second.code, second.output).toBe(0);
-    const restored = [...new Set([...second.output.matchAll(/nx run ([\w-]+):build\s+\[remote cache\]/g)].map((m) => m[1]))].sort();
+    const restored = [
+      ...new Set([...second.output.matchAll(/nx run ([\w-]+):build\s+\[remote cache\]/g)].map((m) => m[1])),
+    ].sort();
     expect(restored).toEqual(builds);
     expect(second.output).not.toMatch(/^> nx run [\w-]+:build\s*$/m);
     // Same bytes deployed by both jobs: the restored bundle is the built one.
-    expect(await readFile(join(second.root, 'dist/apps/services/assay-ingest/main.js'))).toEqual(await readFile(join(first.root, 'dist/apps/services/assay-ingest/main.js')));
+    expect(await readFile(join(second.root, 'dist/apps/services/assay-ingest/main.js'))).toEqual(
+      await readFile(join(first.root, 'dist/apps/services/assay-ingest/main.js')),
+    );
 
     // The endpoint stopped with the job's shell and said what it did.
     const url = (await readFile(join(second.root, 'dist/ci/nx-cache.url'), 'utf8')).trim();

@@ -2,14 +2,33 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WORKSPACE_ROOT } from '../support/workspace';
-import { evaluateIf, expandPipeline, ExpandedPipeline, jobsFor, listJobs, ModelJob, PipelineModel } from './gitlab-model';
+import {
+  evaluateIf,
+  expandPipeline,
+  ExpandedPipeline,
+  jobsFor,
+  listJobs,
+  ModelJob,
+  PipelineModel,
+} from './gitlab-model';
 
 const CI_YAML = readFileSync(join(WORKSPACE_ROOT, '.gitlab-ci.yml'), 'utf8');
 
 /** Predefined variables of a push pipeline on the default branch. */
-const MAIN = { CI_PIPELINE_SOURCE: 'push', CI_COMMIT_BRANCH: 'main', CI_DEFAULT_BRANCH: 'main', GITLAB_USER_LOGIN: 'alice' };
+const MAIN = {
+  CI_PIPELINE_SOURCE: 'push',
+  CI_COMMIT_BRANCH: 'main',
+  CI_DEFAULT_BRANCH: 'main',
+  GITLAB_USER_LOGIN: 'alice',
+};
 /** Predefined variables of a merge request pipeline (no branch: empty, as gitlab-ci-local would set its own). */
-const MR = { CI_PIPELINE_SOURCE: 'merge_request_event', CI_MERGE_REQUEST_IID: '7', CI_COMMIT_BRANCH: '', CI_DEFAULT_BRANCH: 'main', GITLAB_USER_LOGIN: 'alice' };
+const MR = {
+  CI_PIPELINE_SOURCE: 'merge_request_event',
+  CI_MERGE_REQUEST_IID: '7',
+  CI_COMMIT_BRANCH: '',
+  CI_DEFAULT_BRANCH: 'main',
+  GITLAB_USER_LOGIN: 'alice',
+};
 
 /** The same file with promote:staging as it was: an optional manual job (allow_failure: true). */
 function withOptionalStagingPromotion(yaml: string): string {
@@ -34,7 +53,7 @@ describe('rules:if expressions, as GitLab evaluates them', () => {
   });
 });
 
-describe('the pipeline gates, on the expanded .gitlab-ci.yml, by GitLab\'s processing rules', () => {
+describe("the pipeline gates, on the expanded .gitlab-ci.yml, by GitLab's processing rules", () => {
   let pipeline: ExpandedPipeline;
   let main: ModelJob[];
 
@@ -43,7 +62,8 @@ describe('the pipeline gates, on the expanded .gitlab-ci.yml, by GitLab\'s proce
     main = jobsFor(pipeline, MAIN);
   }, 300_000);
 
-  const model = (jobs: ModelJob[], outcomes: Record<string, 'success' | 'failed'> = {}) => new PipelineModel(jobs, pipeline.stages, outcomes);
+  const model = (jobs: ModelJob[], outcomes: Record<string, 'success' | 'failed'> = {}) =>
+    new PipelineModel(jobs, pipeline.stages, outcomes);
 
   it('the model reads the rules as gitlab-ci-local does (when; allow_failure where the file states it)', () => {
     for (const vars of [MAIN, MR, { ...MAIN, MAIN_ORCHESTRATOR: 'codepipeline' }]) {
@@ -85,7 +105,9 @@ describe('the pipeline gates, on the expanded .gitlab-ci.yml, by GitLab\'s proce
 
   it('the same model finds the defect in the old definition: an allowed-to-fail staging promotion unlocks prod', () => {
     const old = expandPipeline(withOptionalStagingPromotion(CI_YAML));
-    const p = new PipelineModel(jobsFor(old, MAIN), old.stages, { 'promote:staging': 'failed' }).play('promote:staging');
+    const p = new PipelineModel(jobsFor(old, MAIN), old.stages, { 'promote:staging': 'failed' }).play(
+      'promote:staging',
+    );
     expect(p.status.get('promote:staging')).toBe('failed');
     expect(p.playable('promote:prod')).toBe(true);
     expect(p.pipelineStatus()).not.toBe('failed');

@@ -5,7 +5,9 @@ import { parse } from 'yaml';
 import { WORKSPACE_ROOT } from '../support/workspace';
 
 describe('the scheduled drift job in .gitlab-ci.yml', () => {
-  const ci = parse(readFileSync(join(WORKSPACE_ROOT, '.gitlab-ci.yml'), 'utf8'), { customTags: [{ tag: '!reference', collection: 'seq', resolve: (v: unknown) => v }] });
+  const ci = parse(readFileSync(join(WORKSPACE_ROOT, '.gitlab-ci.yml'), 'utf8'), {
+    customTags: [{ tag: '!reference', collection: 'seq', resolve: (v: unknown) => v }],
+  });
   const config = JSON.parse(readFileSync(join(WORKSPACE_ROOT, 'nx-biome.json'), 'utf8'));
   const job = ci.drift;
 
@@ -23,7 +25,9 @@ describe('the scheduled drift job in .gitlab-ci.yml', () => {
   });
 
   it('runs the Nx target and keeps the JSON report as an artifact even when the check fails', () => {
-    expect(job.script).toEqual(['npx nx run infra:biome-drift --biome="$BIOME" --outputFile="dist/drift/$BIOME.json" --output-style=static']);
+    expect(job.script).toEqual([
+      'npx nx run infra:biome-drift --biome="$BIOME" --outputFile="dist/drift/$BIOME.json" --output-style=static',
+    ]);
     expect(job.artifacts).toMatchObject({ when: 'always', paths: ['dist/drift/'] });
     const targets = JSON.parse(readFileSync(join(WORKSPACE_ROOT, 'infra/project.json'), 'utf8')).targets;
     expect(targets['biome-drift'].executor).toBe('@geo/nx-biome:biome-drift');

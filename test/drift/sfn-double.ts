@@ -45,7 +45,8 @@ export async function startSfnDouble(): Promise<SfnDouble> {
     res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': randomUUID() });
     res.end(JSON.stringify(body));
   };
-  const error = (res: ServerResponse, type: string, message: string) => reply(res, 400, { __type: `com.amazonaws.swf.service.v2.model#${type}`, message });
+  const error = (res: ServerResponse, type: string, message: string) =>
+    reply(res, 400, { __type: `com.amazonaws.swf.service.v2.model#${type}`, message });
   // arn:aws:states:<region>:<account>:stateMachine:<name>[:<version or alias>]
   const split = (arn: string) => {
     const parts = arn.split(':');
@@ -57,7 +58,12 @@ export async function startSfnDouble(): Promise<SfnDouble> {
     req.on('data', (d) => (raw += d));
     req.on('end', () => {
       const target = String(req.headers['x-amz-target'] ?? '');
-      if (req.method !== 'POST' || req.url !== '/' || !String(req.headers['content-type']).startsWith('application/x-amz-json-1.0') || !target.startsWith('AWSStepFunctions.')) {
+      if (
+        req.method !== 'POST' ||
+        req.url !== '/' ||
+        !String(req.headers['content-type']).startsWith('application/x-amz-json-1.0') ||
+        !target.startsWith('AWSStepFunctions.')
+      ) {
         return error(res, 'UnknownOperationException', `unsupported ${req.method} ${req.url} ${target}`);
       }
       let body: Record<string, unknown>;
@@ -73,18 +79,43 @@ export async function startSfnDouble(): Promise<SfnDouble> {
         const { machine, qualifier } = split(arn);
         const m = machines.get(machine);
         if (!m) return error(res, 'StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
-        const common = { name: m.name, status: 'ACTIVE', roleArn: `arn:aws:iam::000000000000:role/${m.name}`, type: 'STANDARD', revisionId: randomUUID() };
-        if (qualifier === undefined) return reply(res, 200, { ...common, stateMachineArn: m.arn, definition: m.definition, creationDate: m.versions[0]?.created ?? 0 });
+        const common = {
+          name: m.name,
+          status: 'ACTIVE',
+          roleArn: `arn:aws:iam::000000000000:role/${m.name}`,
+          type: 'STANDARD',
+          revisionId: randomUUID(),
+        };
+        if (qualifier === undefined)
+          return reply(res, 200, {
+            ...common,
+            stateMachineArn: m.arn,
+            definition: m.definition,
+            creationDate: m.versions[0]?.created ?? 0,
+          });
         const v = m.versions.find((x) => x.arn === arn);
         if (!v) return error(res, 'StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
-        return reply(res, 200, { ...common, stateMachineArn: v.arn, definition: v.definition, description: v.description, creationDate: v.created });
+        return reply(res, 200, {
+          ...common,
+          stateMachineArn: v.arn,
+          definition: v.definition,
+          description: v.description,
+          creationDate: v.created,
+        });
       }
       if (operation === 'DescribeStateMachineAlias') {
         const arn = String(body.stateMachineAliasArn ?? '');
         const { machine, qualifier } = split(arn);
         const alias = qualifier ? machines.get(machine)?.aliases.get(qualifier) : undefined;
         if (!alias) return error(res, 'ResourceNotFound', `Resource not found: '${arn}'`);
-        return reply(res, 200, { stateMachineAliasArn: arn, name: qualifier, description: alias.description, routingConfiguration: [{ stateMachineVersionArn: alias.versionArn, weight: 100 }], creationDate: 0, updateDate: 0 });
+        return reply(res, 200, {
+          stateMachineAliasArn: arn,
+          name: qualifier,
+          description: alias.description,
+          routingConfiguration: [{ stateMachineVersionArn: alias.versionArn, weight: 100 }],
+          creationDate: 0,
+          updateDate: 0,
+        });
       }
       return error(res, 'UnknownOperationException', `operation ${operation} is not supported by this double`);
     });
@@ -96,7 +127,13 @@ export async function startSfnDouble(): Promise<SfnDouble> {
     machines,
     calls,
     deploy(arn, definition, description, at = new Date()) {
-      const m: FakeStateMachine = machines.get(arn) ?? { arn, name: arn.split(':')[6], definition, versions: [], aliases: new Map() };
+      const m: FakeStateMachine = machines.get(arn) ?? {
+        arn,
+        name: arn.split(':')[6],
+        definition,
+        versions: [],
+        aliases: new Map(),
+      };
       const v = { arn: `${arn}:${m.versions.length + 1}`, definition, description, created: at.getTime() / 1000 };
       m.definition = definition;
       m.versions.push(v);

@@ -29,14 +29,23 @@ export async function startThrottlingProxy(upstream: string, style: ThrottleStyl
     count++;
     const id = randomUUID();
     if (style === 'lambda') {
-      res.writeHead(429, { 'content-type': 'application/json', 'x-amzn-errortype': 'TooManyRequestsException', 'x-amzn-requestid': id, 'retry-after': '1' });
+      res.writeHead(429, {
+        'content-type': 'application/json',
+        'x-amzn-errortype': 'TooManyRequestsException',
+        'x-amzn-requestid': id,
+        'retry-after': '1',
+      });
       res.end(JSON.stringify({ Reason: 'CallerRateLimitExceeded', Type: 'User', message: 'Rate exceeded' }));
     } else if (style === 'sfn') {
       res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': id });
       res.end(JSON.stringify({ __type: 'ThrottlingException', message: 'Rate exceeded' }));
     } else {
       res.writeHead(503, { 'content-type': 'application/xml', 'x-amz-request-id': id });
-      res.end(req.method === 'HEAD' ? undefined : `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>${id}</RequestId></Error>`);
+      res.end(
+        req.method === 'HEAD'
+          ? undefined
+          : `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>${id}</RequestId></Error>`,
+      );
     }
   };
   const server = createServer((req, res) => {
@@ -46,10 +55,19 @@ export async function startThrottlingProxy(upstream: string, style: ThrottleStyl
       req.on('end', () => throttle(req, res));
       return;
     }
-    const out = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
+    const out = request(
+      {
+        host: target.hostname,
+        port: target.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, host: target.host },
+      },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
     out.on('error', (e) => {
       res.writeHead(502);
       res.end(String(e));

@@ -37,19 +37,35 @@ interface Run {
 }
 
 /** Runs a command of the workspace (the Nx CLI or the nx-biome bin) as its own process group. */
-function start(bin: string, args: string[], env: Record<string, string> = {}, file = process.execPath): { child: ChildProcess; done: Promise<Run> } {
-  const child = spawn(file, file === process.execPath ? [bin, ...args] : args, { cwd: ws.root, env: nxEnv({ ...s3env, ...env }), detached: true });
+function start(
+  bin: string,
+  args: string[],
+  env: Record<string, string> = {},
+  file = process.execPath,
+): { child: ChildProcess; done: Promise<Run> } {
+  const child = spawn(file, file === process.execPath ? [bin, ...args] : args, {
+    cwd: ws.root,
+    env: nxEnv({ ...s3env, ...env }),
+    detached: true,
+  });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
-  const done = new Promise<Run>((resolve) => child.on('close', (code, signal) => resolve({ code: code ?? (signal === 'SIGINT' ? 130 : 128), output })));
+  const done = new Promise<Run>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal === 'SIGINT' ? 130 : 128), output })),
+  );
   return { child, done };
 }
 const nx = (args: string[], env: Record<string, string> = {}) => start(NX_BIN, args, env).done;
 const quote = (a: string) => `'${a.replaceAll("'", "'\\''")}'`;
 /** Nx in a real terminal (a pty from util-linux `script`, which exits with the command's code): the TUI as a developer sees it. */
 async function nxInTerminal(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const run = await start('', ['-qec', [process.execPath, NX_BIN, ...args].map(quote).join(' '), '/dev/null'], { CI: 'false', NX_TUI: 'true', ...env }, '/usr/bin/script').done;
+  const run = await start(
+    '',
+    ['-qec', [process.execPath, NX_BIN, ...args].map(quote).join(' '), '/dev/null'],
+    { CI: 'false', NX_TUI: 'true', ...env },
+    '/usr/bin/script',
+  ).done;
   // eslint-disable-next-line no-control-regex
   return { ...run, output: run.output.replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, '').replace(/\r/g, '') };
 }
@@ -68,7 +84,8 @@ async function ledger(biome: string): Promise<Map<string, { artifactKey: string;
 async function tfvarsKeys(biome: string): Promise<Map<string, string>> {
   const t = JSON.parse(await readFile(join(ws.root, `dist/terraform/${biome}.tfvars.json`), 'utf8'));
   const out = new Map<string, string>();
-  for (const group of [t.services, t.workflows, t.models]) for (const [name, v] of Object.entries(group as Record<string, { s3_key: string }>)) out.set(name, v.s3_key);
+  for (const group of [t.services, t.workflows, t.models])
+    for (const [name, v] of Object.entries(group as Record<string, { s3_key: string }>)) out.set(name, v.s3_key);
   return out;
 }
 
@@ -78,7 +95,9 @@ async function expectAgree(biome: string, run: Run, projects: string[]): Promise
   expect([...records.keys()].sort(), run.output.slice(-3000)).toEqual([...projects].sort());
   const tfvars = await tfvarsKeys(biome);
   expect(Object.fromEntries(tfvars)).toEqual(Object.fromEntries([...records].map(([p, r]) => [p, r.artifactKey])));
-  expect(run.output).toContain(`rendered dist/terraform/${biome}.tfvars.json: ${projects.length} project(s) in biome ${biome}`);
+  expect(run.output).toContain(
+    `rendered dist/terraform/${biome}.tfvars.json: ${projects.length} project(s) in biome ${biome}`,
+  );
   expect(run.output).toMatch(/│ project\s+│ kind\s+│ outcome/);
 }
 
@@ -88,7 +107,13 @@ async function runRecord(biome: string): Promise<{ gitSha: string } | undefined>
 }
 
 /** Starts a deploy and stops it the moment the proxy sees `at` (held: it never gets an answer), with `signal`. */
-async function interruptAt(bin: string, args: string[], at: FaultMatch, signal: 'SIGINT' | 'SIGKILL', alsoSeen?: FaultMatch): Promise<Run> {
+async function interruptAt(
+  bin: string,
+  args: string[],
+  at: FaultMatch,
+  signal: 'SIGINT' | 'SIGKILL',
+  alsoSeen?: FaultMatch,
+): Promise<Run> {
   proxy.addRule({ match: at, action: { kind: 'hold' }, times: 1 });
   const seen = Promise.all([proxy.waitFor(at, 240_000), ...(alsoSeen ? [proxy.waitFor(alsoSeen, 240_000)] : [])]);
   const run = start(bin, args);
@@ -122,11 +147,49 @@ afterAll(async () => {
 describe('every command form of a deploy renders the biome and prints the summary', () => {
   // [command line, the projects it deploys, environment]. One service each: the form is what is under test.
   const rows: [string, string[], string[], Record<string, string>][] = [
-    ['nx deploy <p> (infix), static, in-process plugin', ['deploy', 'grade-predict', '--biome=dev-f1', '--output-style=static'], ['grade-predict'], {}],
-    ['nx run <p>:deploy, isolated plugin, stream', ['run', 'grade-predict:deploy', '--biome=dev-f2', '--output-style=stream'], ['grade-predict'], { NX_ISOLATE_PLUGINS: 'true' }],
-    ['run-many -t=deploy, CI=false, tui requested (no terminal)', ['run-many', '-t=deploy', '--projects=grade-predict', '--biome=dev-f3', '--output-style=tui'], ['grade-predict'], { CI: 'false', NX_TUI: 'true' }],
-    ['run-many --targets=build,deploy, isolated plugin', ['run-many', '--targets=build,deploy', '-p', 'grade-predict', '--biome=dev-f4', '--output-style=static'], ['grade-predict'], { NX_ISOLATE_PLUGINS: 'true' }],
-    ['run-many, repeated --projects and --exclude', ['run-many', '-t', 'deploy', '--projects', 'grade-predict', '--projects', 'assay-ingest', '--exclude', 'assay-ingest', '--biome', 'dev-f5', '--output-style=static'], ['grade-predict'], {}],
+    [
+      'nx deploy <p> (infix), static, in-process plugin',
+      ['deploy', 'grade-predict', '--biome=dev-f1', '--output-style=static'],
+      ['grade-predict'],
+      {},
+    ],
+    [
+      'nx run <p>:deploy, isolated plugin, stream',
+      ['run', 'grade-predict:deploy', '--biome=dev-f2', '--output-style=stream'],
+      ['grade-predict'],
+      { NX_ISOLATE_PLUGINS: 'true' },
+    ],
+    [
+      'run-many -t=deploy, CI=false, tui requested (no terminal)',
+      ['run-many', '-t=deploy', '--projects=grade-predict', '--biome=dev-f3', '--output-style=tui'],
+      ['grade-predict'],
+      { CI: 'false', NX_TUI: 'true' },
+    ],
+    [
+      'run-many --targets=build,deploy, isolated plugin',
+      ['run-many', '--targets=build,deploy', '-p', 'grade-predict', '--biome=dev-f4', '--output-style=static'],
+      ['grade-predict'],
+      { NX_ISOLATE_PLUGINS: 'true' },
+    ],
+    [
+      'run-many, repeated --projects and --exclude',
+      [
+        'run-many',
+        '-t',
+        'deploy',
+        '--projects',
+        'grade-predict',
+        '--projects',
+        'assay-ingest',
+        '--exclude',
+        'assay-ingest',
+        '--biome',
+        'dev-f5',
+        '--output-style=static',
+      ],
+      ['grade-predict'],
+      {},
+    ],
   ];
   for (const [name, args, projects, env] of rows) {
     it(name, async () => {
@@ -138,18 +201,23 @@ describe('every command form of a deploy renders the biome and prints the summar
     });
   }
 
-  it.skipIf(!hasScript && process.env.CI !== 'true')('nx deploy <p> in a real terminal (TUI): summary and tfvars', async () => {
-    const run = await nxInTerminal(['deploy', 'grade-predict', '--biome=dev-f6', '--output-style=tui']);
-    expect(run.code, run.output.slice(-3000)).toBe(0);
-    await expectAgree('dev-f6', run, ['grade-predict']);
-  });
+  it.skipIf(!hasScript && process.env.CI !== 'true')(
+    'nx deploy <p> in a real terminal (TUI): summary and tfvars',
+    async () => {
+      const run = await nxInTerminal(['deploy', 'grade-predict', '--biome=dev-f6', '--output-style=tui']);
+      expect(run.code, run.output.slice(-3000)).toBe(0);
+      await expectAgree('dev-f6', run, ['grade-predict']);
+    },
+  );
 
   it('nx affected --target=deploy --base=<sha>, isolated plugin: what changed since <sha>, summary of the whole biome', async () => {
     const base = ws.git('rev-parse', 'HEAD').trim();
     await writeFile(join(ws.root, 'apps/services/grade-predict/src/extra.ts'), 'export const extra = 1;\n');
     ws.git('add', '-A');
     ws.git('commit', '-qm', 'grade-predict: a new file');
-    const run = await nx(['affected', '--target=deploy', `--base=${base}`, '--biome=dev-f1', '--output-style=static'], { NX_ISOLATE_PLUGINS: 'true' });
+    const run = await nx(['affected', '--target=deploy', `--base=${base}`, '--biome=dev-f1', '--output-style=static'], {
+      NX_ISOLATE_PLUGINS: 'true',
+    });
     expect(run.code, run.output.slice(-3000)).toBe(0);
     expect(run.output).toMatch(/grade-predict → dev-f1: (unchanged|uploaded)/);
     expect(run.output).not.toMatch(/ore-grade → dev-f1/);
@@ -164,10 +232,24 @@ describe('exit codes', () => {
     const before = await readFile(file, 'utf8');
     await writeFile(file, `${before}// local edit\n`);
     try {
-      const dirty = await nx(['run-many', '-t', 'deploy', '--projects', 'grade-predict', '--projects', 'assay-ingest', '--biome=dev-x1', '--output-style=static']);
+      const dirty = await nx([
+        'run-many',
+        '-t',
+        'deploy',
+        '--projects',
+        'grade-predict',
+        '--projects',
+        'assay-ingest',
+        '--biome=dev-x1',
+        '--output-style=static',
+      ]);
       expect(dirty.code).toBe(1);
-      expect(dirty.output).toMatch(/GIT_DIRTY_TREE: grade-predict, assay-ingest: .*\n\s+apps\/services\/assay-ingest\/src\/main\.ts/);
-      const infix = await nx(['deploy', 'assay-ingest', '--biome=dev-x1', '--output-style=static'], { NX_ISOLATE_PLUGINS: 'true' });
+      expect(dirty.output).toMatch(
+        /GIT_DIRTY_TREE: grade-predict, assay-ingest: .*\n\s+apps\/services\/assay-ingest\/src\/main\.ts/,
+      );
+      const infix = await nx(['deploy', 'assay-ingest', '--biome=dev-x1', '--output-style=static'], {
+        NX_ISOLATE_PLUGINS: 'true',
+      });
       expect(infix.code).toBe(1);
       expect(infix.output).toMatch(/GIT_DIRTY_TREE: assay-ingest/);
       expect(infix.output).not.toMatch(/Running target/);
@@ -207,7 +289,13 @@ describe('exit codes', () => {
 describe('nx-biome deploy and the headline command after an interrupted run', () => {
   it('a first deploy of a new biome interrupted (SIGINT, exit 130) after some projects are recorded: the headline command deploys the rest and writes tfvars', async () => {
     // Held: ore-grade's history record (written before its ledger record), once another project is recorded.
-    const run = await interruptAt(NX_BIN, ['run-many', '-t', 'deploy', '--biome=dev-int', '--output-style=static'], { method: 'PUT', path: /\/biomes\/dev-int\/history\/ore-grade\// }, 'SIGINT', { method: 'PUT', path: /\/biomes\/dev-int\/ledger\/(assay-ingest|grade-predict)\.json/ });
+    const run = await interruptAt(
+      NX_BIN,
+      ['run-many', '-t', 'deploy', '--biome=dev-int', '--output-style=static'],
+      { method: 'PUT', path: /\/biomes\/dev-int\/history\/ore-grade\// },
+      'SIGINT',
+      { method: 'PUT', path: /\/biomes\/dev-int\/ledger\/(assay-ingest|grade-predict)\.json/ },
+    );
     expect(run.code, run.output.slice(-3000)).toBe(130);
     const recorded = [...(await ledger('dev-int')).keys()];
     expect(recorded.length).toBeGreaterThan(0);
@@ -229,7 +317,8 @@ describe('nx-biome deploy and the headline command after an interrupted run', ()
 
   it('an existing biome: a commit touches two services, the deploy is killed (SIGKILL) after one is recorded; nx-biome deploy brings both up, tfvars name the new keys', async () => {
     const previous = (await runRecord('dev-int'))!.gitSha;
-    for (const p of ['assay-ingest', 'grade-predict']) await writeFile(join(ws.root, `apps/services/${p}/src/extra2.ts`), `export const changed = '${p}';\n`);
+    for (const p of ['assay-ingest', 'grade-predict'])
+      await writeFile(join(ws.root, `apps/services/${p}/src/extra2.ts`), `export const changed = '${p}';\n`);
     for (const p of ['assay-ingest', 'grade-predict']) {
       const main = join(ws.root, `apps/services/${p}/src/main.ts`);
       await writeFile(main, `${await readFile(main, 'utf8')}export { changed } from './extra2';\n`);
@@ -237,7 +326,13 @@ describe('nx-biome deploy and the headline command after an interrupted run', ()
     ws.git('add', '-A');
     ws.git('commit', '-qm', 'two services change');
     const head = ws.git('rev-parse', 'HEAD').trim();
-    const run = await interruptAt(join(ws.root, BIOME_BIN), ['deploy', '--biome=dev-int', '--output-style=static'], { method: 'PUT', path: /\/biomes\/dev-int\/history\/grade-predict\// }, 'SIGKILL', { method: 'PUT', path: /\/biomes\/dev-int\/ledger\/assay-ingest\.json/ });
+    const run = await interruptAt(
+      join(ws.root, BIOME_BIN),
+      ['deploy', '--biome=dev-int', '--output-style=static'],
+      { method: 'PUT', path: /\/biomes\/dev-int\/history\/grade-predict\// },
+      'SIGKILL',
+      { method: 'PUT', path: /\/biomes\/dev-int\/ledger\/assay-ingest\.json/ },
+    );
     expect(run.output).toContain(`--base=${previous}`);
     const cut = await ledger('dev-int');
     expect(cut.get('assay-ingest')?.gitSha).toBe(head);
@@ -264,7 +359,9 @@ describe('nx-biome deploy and the headline command after an interrupted run', ()
   });
 
   it('the headline command with an isolated plugin refuses with the command that needs no second Nx start', async () => {
-    const run = await nx(['affected', '-t', 'deploy', '--biome=dev-iso', '--output-style=static'], { NX_ISOLATE_PLUGINS: 'true' });
+    const run = await nx(['affected', '-t', 'deploy', '--biome=dev-iso', '--output-style=static'], {
+      NX_ISOLATE_PLUGINS: 'true',
+    });
     expect(run.code).toBe(1);
     expect(run.output).toMatch(/Run: npx nx-biome deploy --biome=dev-iso/);
     expect(await store.list('biomes/dev-iso/')).toEqual([]);

@@ -16,7 +16,8 @@ async function readJson(path: string) {
 async function listFiles(dir: string): Promise<string[]> {
   if (!existsSync(dir)) return [];
   const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) out.push(join(e.parentPath, e.name).slice(dir.length + 1));
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true }))
+    if (e.isFile()) out.push(join(e.parentPath, e.name).slice(dir.length + 1));
   return out.sort();
 }
 
@@ -61,15 +62,26 @@ describe.each([
   it('deploys every sample project, records it and renders tfvars for the whole biome', async () => {
     const run = await ws.nx(['run-many', '-t', 'deploy', `--biome=${BIOME}`, '--output-style=static'], env);
     expect(run.code, run.output).toBe(0);
-    expect(run.output).toMatch(new RegExp(`assay-ingest → ${BIOME}: uploaded .* artifacts/assay-ingest/assay-ingest-${first}\\.zip`));
+    expect(run.output).toMatch(
+      new RegExp(`assay-ingest → ${BIOME}: uploaded .* artifacts/assay-ingest/assay-ingest-${first}\\.zip`),
+    );
     const keys = await withStoreEnv(async () => (await store().list('')).map((o) => o.key));
-    expect(keys).toEqual(expect.arrayContaining([`artifacts/assay-ingest/assay-ingest-${first}.zip`, `artifacts/grade-predict/grade-predict-${first}.zip`, `biomes/${BIOME}/ledger/assay-ingest.json`, `biomes/${BIOME}/biome.json`]));
+    expect(keys).toEqual(
+      expect.arrayContaining([
+        `artifacts/assay-ingest/assay-ingest-${first}.zip`,
+        `artifacts/grade-predict/grade-predict-${first}.zip`,
+        `biomes/${BIOME}/ledger/assay-ingest.json`,
+        `biomes/${BIOME}/biome.json`,
+      ]),
+    );
     const tfvars = await readJson(join(ws.root, `dist/terraform/${BIOME}.tfvars.json`));
     expect(Object.keys(tfvars.services).sort()).toEqual(['assay-ingest', 'grade-predict']);
     expect(Object.keys(tfvars.workflows)).toEqual(['plant-feed']);
     expect(Object.keys(tfvars.models)).toEqual(['ore-grade']);
     expect(tfvars.services['assay-ingest'].git_sha).toBe(first);
-    const sha256 = (await readFile(join(ws.root, `dist/artifacts/assay-ingest-${first}.zip.sha256`), 'utf8')).split(' ')[0];
+    const sha256 = (await readFile(join(ws.root, `dist/artifacts/assay-ingest-${first}.zip.sha256`), 'utf8')).split(
+      ' ',
+    )[0];
     expect(tfvars.services['assay-ingest'].source_code_hash).toBe(Buffer.from(sha256, 'hex').toString('base64'));
     expect(tfvars.biome).toBe(BIOME);
     expect(tfvars.environment).toBe('dev');
@@ -103,7 +115,9 @@ describe.each([
         `artifacts/plant-feed/plant-feed-${first}.zip`,
       ].sort(),
     );
-    const ledger = await withStoreEnv(async () => JSON.parse((await store().get(`biomes/${BIOME}/ledger/grade-predict.json`))!.toString()));
+    const ledger = await withStoreEnv(async () =>
+      JSON.parse((await store().get(`biomes/${BIOME}/ledger/grade-predict.json`))!.toString()),
+    );
     expect(ledger.gitSha).toBe(first);
     const tfvars = await readJson(join(ws.root, `dist/terraform/${BIOME}.tfvars.json`));
     expect(tfvars.services['assay-ingest'].s3_key).toBe(`artifacts/assay-ingest/assay-ingest-${second}.zip`);
@@ -155,7 +169,13 @@ describe('nx deploy refuses bad input and writes nothing', () => {
 
   it('--allow-dirty deploys an artifact labelled dirty, in its name and its record', async () => {
     await changeService(ws, 'grade-predict', '// local experiment');
-    const run = await ws.nx(['run', 'grade-predict:deploy', '--biome=dev-bob', '--allow-dirty', '--output-style=static']);
+    const run = await ws.nx([
+      'run',
+      'grade-predict:deploy',
+      '--biome=dev-bob',
+      '--allow-dirty',
+      '--output-style=static',
+    ]);
     expect(run.code, run.output).toBe(0);
     const ledger = await readJson(join(ws.root, '.biome-store/dev/biomes/dev-bob/ledger/grade-predict.json'));
     expect(ledger.dirty).toBe(true);
@@ -171,7 +191,11 @@ describe('nx deploy refuses bad input and writes nothing', () => {
       const shallow = `${ws.root}-shallow-${depth}`;
       execFileSync('git', ['clone', '-q', `--depth=${depth}`, `file://${ws.root}`, shallow]);
       execFileSync('ln', ['-s', join(ws.root, 'node_modules'), join(shallow, 'node_modules')]);
-      const r = spawnSync(process.execPath, [NX_BIN, 'affected', '-t', 'deploy', '--biome=dev-bob', '--base=HEAD~1'], { cwd: shallow, env: nxEnv(), encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [NX_BIN, 'affected', '-t', 'deploy', '--biome=dev-bob', '--base=HEAD~1'], {
+        cwd: shallow,
+        env: nxEnv(),
+        encoding: 'utf8',
+      });
       execFileSync('rm', ['-rf', shallow]);
       expect(r.status, `depth ${depth}`).not.toBe(0);
       // Depth 1: Nx cannot resolve the base at all. Depth 2: the base resolves, and the plugin refuses the shallow clone.

@@ -43,7 +43,10 @@ async function output(fn: () => Promise<unknown>): Promise<string> {
 
 async function calls(): Promise<Array<{ argv: string[]; env: Record<string, string>; override: boolean }>> {
   if (!existsSync(recordFile())) return [];
-  return (await readFile(recordFile(), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  return (await readFile(recordFile(), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 }
 
 beforeAll(async () => {
@@ -51,11 +54,18 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'hcp-biomes-'));
   home = await mkdtemp(join(tmpdir(), 'hcp-home-'));
   await mkdir(join(home, '.terraform.d'), { recursive: true });
-  await writeFile(join(home, '.terraform.d/credentials.tfrc.json'), JSON.stringify({ credentials: { [api.hostname]: { token: api.token } } }));
+  await writeFile(
+    join(home, '.terraform.d/credentials.tfrc.json'),
+    JSON.stringify({ credentials: { [api.hostname]: { token: api.token } } }),
+  );
   const raw = {
     namePrefix: 'geo',
     promotionOrder: ['dev', 'staging', 'prod'],
-    environments: { dev: { account: '111111111111', region: 'ap-southeast-2', multiTenant: true }, staging: { account: '222222222222', region: 'ap-southeast-2' }, prod: { account: '333333333333', region: 'ap-southeast-2' } },
+    environments: {
+      dev: { account: '111111111111', region: 'ap-southeast-2', multiTenant: true },
+      staging: { account: '222222222222', region: 'ap-southeast-2' },
+      prod: { account: '333333333333', region: 'ap-southeast-2' },
+    },
     terraform: { backend: 'cloud', cloud: { organization: 'geo-platform', hostname: api.hostname } },
   };
   await writeFile(join(root, 'nx-biome.json'), JSON.stringify(raw));
@@ -75,7 +85,13 @@ beforeAll(async () => {
     ].join('\n'),
   );
   await chmod(bin, 0o755);
-  const env = { HOME: home, TERRAFORM_BINARY: bin, TF_RECORD: recordFile(), BIOME_DEPLOYED_BY: 'amy', PATH: process.env.PATH };
+  const env = {
+    HOME: home,
+    TERRAFORM_BINARY: bin,
+    TF_RECORD: recordFile(),
+    BIOME_DEPLOYED_BY: 'amy',
+    PATH: process.env.PATH,
+  };
   deps = { ...realDeps(root, config, env), now: () => new Date((clock += 1000)), log: (line) => lines.push(line), env };
 });
 
@@ -93,10 +109,18 @@ describe('a sandpit with terraform.backend "cloud"', () => {
   it('biome-create creates its workspace through the API: project, variable set, workspace, tags', async () => {
     const out = await output(() => biomeCreateWith({ biome: 'dev-amy', owner: 'amy', ttl: 1 }, context(), deps));
     expect(out).toMatch(/created dev-amy .*: owner amy/);
-    expect(out).toContain(`HCP Terraform: created workspace geo-dev-amy in project geo-dev-sandpits: http://${api.hostname}/app/geo-platform/workspaces/geo-dev-amy`);
+    expect(out).toContain(
+      `HCP Terraform: created workspace geo-dev-amy in project geo-dev-sandpits: http://${api.hostname}/app/geo-platform/workspaces/geo-dev-amy`,
+    );
     const project = [...api.projects.values()].find((p) => p.name === 'geo-dev-sandpits')!;
     expect(project).toBeDefined();
-    expect(ws('geo-dev-amy')).toMatchObject({ projectId: project.id, autoApply: false, executionMode: 'remote', workingDirectory: 'infra/stacks/biome', tags: ['dev', 'biome', 'sandpit'] });
+    expect(ws('geo-dev-amy')).toMatchObject({
+      projectId: project.id,
+      autoApply: false,
+      executionMode: 'remote',
+      workingDirectory: 'infra/stacks/biome',
+      tags: ['dev', 'biome', 'sandpit'],
+    });
     const varset = [...api.varsets.values()].find((v) => v.name === 'geo-dev-sandpits')!;
     expect(varset.projectIds).toEqual([project.id]);
     expect(varset.vars.map((v) => [v.key, v.value, v.category])).toEqual([
@@ -105,7 +129,9 @@ describe('a sandpit with terraform.backend "cloud"', () => {
     ]);
     // Run again: nothing new is created (idempotent), and it says the workspace exists.
     const before = api.requests.filter((r) => r.method === 'POST').length;
-    expect(await output(() => biomeCreateWith({ biome: 'dev-amy', ttl: 2 }, context(), deps))).toContain('HCP Terraform workspace geo-dev-amy already exists');
+    expect(await output(() => biomeCreateWith({ biome: 'dev-amy', ttl: 2 }, context(), deps))).toContain(
+      'HCP Terraform workspace geo-dev-amy already exists',
+    );
     expect(api.requests.filter((r) => r.method === 'POST').length).toBe(before);
     expect(api.workspaces.size).toBe(1);
   });
@@ -113,10 +139,14 @@ describe('a sandpit with terraform.backend "cloud"', () => {
   it('infra:deploy --apply --dry-run prints the workspace and the commands, calls nothing and writes no override', async () => {
     const requests = api.requests.length;
     const out = await output(() => infraDeployWith({ biome: 'dev-amy', apply: true, dryRun: true }, context(), deps));
-    expect(out).toContain('HCP Terraform workspace geo-dev-amy (organization geo-platform, project geo-dev-sandpits, tags dev, biome, sandpit)');
+    expect(out).toContain(
+      'HCP Terraform workspace geo-dev-amy (organization geo-platform, project geo-dev-sandpits, tags dev, biome, sandpit)',
+    );
     const env = `TF_CLOUD_HOSTNAME=${api.hostname} TF_CLOUD_ORGANIZATION=geo-platform TF_CLOUD_PROJECT=geo-dev-sandpits TF_WORKSPACE=geo-dev-amy`;
     expect(out).toContain(`${env} terraform -chdir=infra/stacks/biome init -input=false`);
-    expect(out).toContain(`${env} terraform -chdir=infra/stacks/biome plan -input=false -var-file=../../../dist/terraform/dev-amy.tfvars.json -var=state_backend=cloud -out=dev-amy.tfplan`);
+    expect(out).toContain(
+      `${env} terraform -chdir=infra/stacks/biome plan -input=false -var-file=../../../dist/terraform/dev-amy.tfvars.json -var=state_backend=cloud -out=dev-amy.tfplan`,
+    );
     expect(out).toContain(`${env} terraform -chdir=infra/stacks/biome apply -input=false dev-amy.tfplan`);
     expect(out).not.toContain('workspace select');
     expect(api.requests.length).toBe(requests);
@@ -128,19 +158,38 @@ describe('a sandpit with terraform.backend "cloud"', () => {
     const out = await output(() => infraDeployWith({ biome: 'dev-amy', apply: true }, context(), deps));
     expect(await readFile(override(), 'utf8')).toBe(CLOUD_OVERRIDE_CONTENT);
     const recorded = await calls();
-    expect(recorded.map((c) => c.argv.slice(1).join(' '))).toEqual(['init -input=false', 'plan -input=false -var-file=../../../dist/terraform/dev-amy.tfvars.json -var=state_backend=cloud -out=dev-amy.tfplan', 'apply -input=false dev-amy.tfplan']);
+    expect(recorded.map((c) => c.argv.slice(1).join(' '))).toEqual([
+      'init -input=false',
+      'plan -input=false -var-file=../../../dist/terraform/dev-amy.tfvars.json -var=state_backend=cloud -out=dev-amy.tfplan',
+      'apply -input=false dev-amy.tfplan',
+    ]);
     for (const c of recorded) {
       expect(c.override).toBe(true);
-      expect(c.env).toEqual({ TF_CLOUD_HOSTNAME: api.hostname, TF_CLOUD_ORGANIZATION: 'geo-platform', TF_CLOUD_PROJECT: 'geo-dev-sandpits', TF_WORKSPACE: 'geo-dev-amy' });
+      expect(c.env).toEqual({
+        TF_CLOUD_HOSTNAME: api.hostname,
+        TF_CLOUD_ORGANIZATION: 'geo-platform',
+        TF_CLOUD_PROJECT: 'geo-dev-sandpits',
+        TF_WORKSPACE: 'geo-dev-amy',
+      });
     }
     const runUrl = `https://${api.hostname}/app/geo-platform/geo-dev-amy/runs/run-Stand1n2Run3`;
     expect(out).toContain(`HCP Terraform run: ${runUrl} (written to dist/terraform/dev-amy.hcp-terraform.env)`);
-    expect(await readFile(join(root, 'dist/terraform/dev-amy.hcp-terraform.env'), 'utf8')).toContain(`HCP_TERRAFORM_RUN_URL=${runUrl}\n`);
+    expect(await readFile(join(root, 'dist/terraform/dev-amy.hcp-terraform.env'), 'utf8')).toContain(
+      `HCP_TERRAFORM_RUN_URL=${runUrl}\n`,
+    );
   });
 
   it('the first apply of a biome nobody created makes its workspace too', async () => {
     const dev = deps.storeFor('dev');
-    await writeBiomeMeta(dev, { schemaVersion: 1, biome: 'dev-new', environment: 'dev', owner: 'amy', created: '2026-11-26T00:00:00.000Z', expires: '2026-11-27T00:00:00.000Z', asleep: false });
+    await writeBiomeMeta(dev, {
+      schemaVersion: 1,
+      biome: 'dev-new',
+      environment: 'dev',
+      owner: 'amy',
+      created: '2026-11-26T00:00:00.000Z',
+      expires: '2026-11-27T00:00:00.000Z',
+      asleep: false,
+    });
     expect(ws('geo-dev-new')).toBeUndefined();
     const out = await output(() => infraDeployWith({ biome: 'dev-new', apply: true }, context(), deps));
     expect(out).toContain('HCP Terraform: created workspace geo-dev-new');
@@ -149,11 +198,16 @@ describe('a sandpit with terraform.backend "cloud"', () => {
 
   it('biome-destroy refuses while the workspace still manages resources (nothing deleted), then deletes the workspace and the biome', async () => {
     ws('geo-dev-amy')!.resourceCount = 7;
-    await expect(biomeDestroyWith({ biome: 'dev-amy' }, context(), deps)).rejects.toMatchObject({ code: 'HCP_WORKSPACE_NOT_EMPTY', hint: expect.stringContaining('--terraform') });
+    await expect(biomeDestroyWith({ biome: 'dev-amy' }, context(), deps)).rejects.toMatchObject({
+      code: 'HCP_WORKSPACE_NOT_EMPTY',
+      hint: expect.stringContaining('--terraform'),
+    });
     expect(ws('geo-dev-amy')).toBeDefined();
     expect(await readBiomeMeta(deps.storeFor('dev'), 'dev-amy')).toMatchObject({ owner: 'amy' });
 
-    expect(await output(() => biomeDestroyWith({ biome: 'dev-amy', dryRun: true }, context(), deps))).toContain('[dry-run] would delete HCP Terraform workspace geo-dev-amy (organization geo-platform) if it manages no resources');
+    expect(await output(() => biomeDestroyWith({ biome: 'dev-amy', dryRun: true }, context(), deps))).toContain(
+      '[dry-run] would delete HCP Terraform workspace geo-dev-amy (organization geo-platform) if it manages no resources',
+    );
     expect(ws('geo-dev-amy')).toBeDefined();
 
     ws('geo-dev-amy')!.resourceCount = 0;
@@ -169,7 +223,11 @@ describe('a sandpit with terraform.backend "cloud"', () => {
     await biomeCreateWith({ biome: 'dev-cat', owner: 'cat', ttl: 1 }, context(), deps);
     await output(() => biomeDestroyWith({ biome: 'dev-cat', terraform: true }, context(), deps));
     const recorded = await calls();
-    expect(recorded.map((c) => c.argv.slice(1).join(' '))).toEqual(['init -input=false', 'plan -input=false -var-file=../../../dist/terraform/dev-cat.tfvars.json -var=state_backend=cloud -destroy -out=dev-cat.tfplan', 'apply -input=false dev-cat.tfplan']);
+    expect(recorded.map((c) => c.argv.slice(1).join(' '))).toEqual([
+      'init -input=false',
+      'plan -input=false -var-file=../../../dist/terraform/dev-cat.tfvars.json -var=state_backend=cloud -destroy -out=dev-cat.tfplan',
+      'apply -input=false dev-cat.tfplan',
+    ]);
     expect(recorded.every((c) => c.env.TF_WORKSPACE === 'geo-dev-cat')).toBe(true);
     expect(ws('geo-dev-cat')).toBeUndefined();
   });
@@ -189,14 +247,20 @@ describe('a sandpit with terraform.backend "cloud"', () => {
     expect(ws('geo-dev')).toMatchObject({ projectId: mainProject.id, tags: ['dev', 'biome', 'main'] });
     const mainSet = [...api.varsets.values()].find((v) => v.name === 'geo-dev')!;
     expect(mainSet.projectIds).toEqual([mainProject.id]);
-    expect(mainSet.vars.find((v) => v.key === 'TFC_AWS_RUN_ROLE_ARN')?.value).toBe('arn:aws:iam::111111111111:role/geo-deploy-dev');
+    expect(mainSet.vars.find((v) => v.key === 'TFC_AWS_RUN_ROLE_ARN')?.value).toBe(
+      'arn:aws:iam::111111111111:role/geo-deploy-dev',
+    );
     await biomeCreateWith({ biome: 'prod', owner: 'platform' }, context(), deps);
     const out = await output(() => infraDeployWith({ biome: 'prod', apply: true }, context(), deps));
     expect((await calls()).map((c) => c.argv[1])).toEqual(['init', 'plan']);
-    expect(out).toContain('prod is the production main biome: the plan is not applied here; approve it in HCP Terraform');
+    expect(out).toContain(
+      'prod is the production main biome: the plan is not applied here; approve it in HCP Terraform',
+    );
     expect(ws('geo-prod')).toMatchObject({ autoApply: false, tags: ['prod', 'biome', 'main'] });
     const prodSet = [...api.varsets.values()].find((v) => v.name === 'geo-prod')!;
-    expect(prodSet.vars.find((v) => v.key === 'TFC_AWS_RUN_ROLE_ARN')?.value).toBe('arn:aws:iam::333333333333:role/geo-deploy-prod');
+    expect(prodSet.vars.find((v) => v.key === 'TFC_AWS_RUN_ROLE_ARN')?.value).toBe(
+      'arn:aws:iam::333333333333:role/geo-deploy-prod',
+    );
   });
 
   it('--planOnly (the manual CI check): init and a saved plan in the workspace, never an apply', async () => {
@@ -208,17 +272,21 @@ describe('a sandpit with terraform.backend "cloud"', () => {
     expect(out).toContain(`HCP Terraform run: https://${api.hostname}/app/geo-platform/geo-dev/runs/run-Stand1n2Run3`);
   });
 
-  it('when Terraform\'s output holds no run URL, the workspace\'s latest run (runs API) is reported', async () => {
+  it("when Terraform's output holds no run URL, the workspace's latest run (runs API) is reported", async () => {
     ws('geo-dev')!.runs = [{ id: 'run-Latest42', status: 'planned_and_saved' }];
     const quiet = { ...deps, env: { ...deps.env, STANDIN_QUIET: '1' } };
     const out = await output(() => infraDeployWith({ biome: 'dev', planOnly: true }, context(), quiet));
-    expect(out).toContain(`HCP Terraform run: http://${api.hostname}/app/geo-platform/workspaces/geo-dev/runs/run-Latest42`);
+    expect(out).toContain(
+      `HCP Terraform run: http://${api.hostname}/app/geo-platform/workspaces/geo-dev/runs/run-Latest42`,
+    );
     expect(api.requests.some((r) => r.path.includes(`/workspaces/${ws('geo-dev')!.id}/runs`))).toBe(true);
   });
 
   it('without a token nothing is created: HCP_TERRAFORM_TOKEN_MISSING before the biome is written', async () => {
     const bare = { ...deps, env: { ...deps.env, HOME: join(root, 'no-home') } };
-    await expect(biomeCreateWith({ biome: 'dev-tok', owner: 'x' }, context(), bare)).rejects.toMatchObject({ code: 'HCP_TERRAFORM_TOKEN_MISSING' });
+    await expect(biomeCreateWith({ biome: 'dev-tok', owner: 'x' }, context(), bare)).rejects.toMatchObject({
+      code: 'HCP_TERRAFORM_TOKEN_MISSING',
+    });
     expect(await readBiomeMeta(deps.storeFor('dev'), 'dev-tok')).toBeUndefined();
     expect(ws('geo-dev-tok')).toBeUndefined();
   });
@@ -227,8 +295,17 @@ describe('a sandpit with terraform.backend "cloud"', () => {
 describe('switching back to the default backend', () => {
   it('the next S3 run removes the generated override and runs exactly the S3 commands', async () => {
     await writeFile(override(), CLOUD_OVERRIDE_CONTENT);
-    const s3Config = parseWorkspaceConfig({ ...JSON.parse(await readFile(join(root, 'nx-biome.json'), 'utf8')), terraform: { backend: 's3' } });
-    await writeFile(join(root, 'nx-biome.json'), JSON.stringify({ ...JSON.parse(await readFile(join(root, 'nx-biome.json'), 'utf8')), terraform: { backend: 's3' } }));
+    const s3Config = parseWorkspaceConfig({
+      ...JSON.parse(await readFile(join(root, 'nx-biome.json'), 'utf8')),
+      terraform: { backend: 's3' },
+    });
+    await writeFile(
+      join(root, 'nx-biome.json'),
+      JSON.stringify({
+        ...JSON.parse(await readFile(join(root, 'nx-biome.json'), 'utf8')),
+        terraform: { backend: 's3' },
+      }),
+    );
     const s3Deps = { ...deps, ...realDeps(root, s3Config, deps.env), log: deps.log, now: deps.now, env: deps.env };
     const requests = api.requests.length;
     const out = await output(() => infraDeployWith({ biome: 'dev', apply: true }, context(), s3Deps));
@@ -245,7 +322,9 @@ describe('switching back to the default backend', () => {
 
   it('an override the plugin did not write is never touched: TERRAFORM_OVERRIDE_FOREIGN', async () => {
     await writeFile(override(), 'terraform {\n  cloud {}\n}\n');
-    await expect(infraDeployWith({ biome: 'dev', apply: true }, context(), deps)).rejects.toMatchObject({ code: 'TERRAFORM_OVERRIDE_FOREIGN' });
+    await expect(infraDeployWith({ biome: 'dev', apply: true }, context(), deps)).rejects.toMatchObject({
+      code: 'TERRAFORM_OVERRIDE_FOREIGN',
+    });
     expect(await readFile(override(), 'utf8')).toBe('terraform {\n  cloud {}\n}\n');
     await rm(override());
   });
@@ -256,14 +335,32 @@ describe('the real Nx CLI on a copy of this workspace', () => {
     const copy = await copyWorkspace('hcp-nx-');
     try {
       const file = join(copy.root, 'nx-biome.json');
-      await writeFile(file, JSON.stringify({ ...JSON.parse(await readFile(file, 'utf8')), terraform: { backend: 'cloud', cloud: { organization: 'geo-platform' } } }, null, 2));
+      await writeFile(
+        file,
+        JSON.stringify(
+          {
+            ...JSON.parse(await readFile(file, 'utf8')),
+            terraform: { backend: 'cloud', cloud: { organization: 'geo-platform' } },
+          },
+          null,
+          2,
+        ),
+      );
       copy.git('commit', '-qam', 'terraform.backend cloud');
-      const run = await copy.nx(['run', 'infra:deploy', '--biome=dev-bob', '--apply', '--dry-run', '--output-style=static'], { HOME: join(copy.root, 'no-home'), TERRAFORM_BINARY: '/nonexistent/terraform' });
+      const run = await copy.nx(
+        ['run', 'infra:deploy', '--biome=dev-bob', '--apply', '--dry-run', '--output-style=static'],
+        { HOME: join(copy.root, 'no-home'), TERRAFORM_BINARY: '/nonexistent/terraform' },
+      );
       expect(run.code, run.output).toBe(0);
-      expect(run.output).toContain('HCP Terraform workspace geo-dev-bob (organization geo-platform, project geo-dev-sandpits, tags dev, biome, sandpit): https://app.terraform.io/app/geo-platform/workspaces/geo-dev-bob');
-      const env = 'TF_CLOUD_HOSTNAME=app.terraform.io TF_CLOUD_ORGANIZATION=geo-platform TF_CLOUD_PROJECT=geo-dev-sandpits TF_WORKSPACE=geo-dev-bob';
+      expect(run.output).toContain(
+        'HCP Terraform workspace geo-dev-bob (organization geo-platform, project geo-dev-sandpits, tags dev, biome, sandpit): https://app.terraform.io/app/geo-platform/workspaces/geo-dev-bob',
+      );
+      const env =
+        'TF_CLOUD_HOSTNAME=app.terraform.io TF_CLOUD_ORGANIZATION=geo-platform TF_CLOUD_PROJECT=geo-dev-sandpits TF_WORKSPACE=geo-dev-bob';
       expect(run.output).toContain(`${env} terraform -chdir=infra/stacks/biome init -input=false`);
-      expect(run.output).toContain(`${env} terraform -chdir=infra/stacks/biome plan -input=false -var-file=../../../dist/terraform/dev-bob.tfvars.json -var=state_backend=cloud -out=dev-bob.tfplan`);
+      expect(run.output).toContain(
+        `${env} terraform -chdir=infra/stacks/biome plan -input=false -var-file=../../../dist/terraform/dev-bob.tfvars.json -var=state_backend=cloud -out=dev-bob.tfplan`,
+      );
       expect(run.output).toContain(`${env} terraform -chdir=infra/stacks/biome apply -input=false dev-bob.tfplan`);
       expect(existsSync(join(copy.root, 'infra/stacks/biome/cloud_override.tf'))).toBe(false);
       expect(existsSync(join(copy.root, 'dist/terraform/dev-bob.tfvars.json'))).toBe(false);

@@ -46,9 +46,17 @@ function nx(root: string, args: string[], env: Record<string, string>): Promise<
 
 /** One CI job: endpoint up, `nx run-many -t build`, endpoint down (its stats line is in `serve`). */
 async function buildJob(clone: Clone, ref: string, s3env: Record<string, string>) {
-  const jobEnv = { ...s3env, CI_COMMIT_REF_NAME: ref, CI_DEFAULT_BRANCH: 'main', NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: TOKEN };
+  const jobEnv = {
+    ...s3env,
+    CI_COMMIT_REF_NAME: ref,
+    CI_DEFAULT_BRANCH: 'main',
+    NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: TOKEN,
+  };
   const serve = await startCacheServe(clone.root, [`--url=${CACHE_URL}`], jobEnv);
-  const build = await nx(clone.root, ['run-many', '-t', 'build', '--output-style=static', '--parallel=1'], { ...jobEnv, NX_SELF_HOSTED_REMOTE_CACHE_SERVER: serve.url });
+  const build = await nx(clone.root, ['run-many', '-t', 'build', '--output-style=static', '--parallel=1'], {
+    ...jobEnv,
+    NX_SELF_HOSTED_REMOTE_CACHE_SERVER: serve.url,
+  });
   const stopped = await serve.stop();
   return { build, serve: stopped };
 }
@@ -68,7 +76,8 @@ describe('shared Nx cache on S3 through nx run infra:cache-serve', () => {
   let firstJob: Awaited<ReturnType<typeof buildJob>>;
   let first: Clone;
 
-  const keys = async (prefix: string) => (await withS3(() => openStore(CACHE_URL, origin.root).list(prefix))).map((o) => o.key);
+  const keys = async (prefix: string) =>
+    (await withS3(() => openStore(CACHE_URL, origin.root).list(prefix))).map((o) => o.key);
   const withS3 = async <T>(fn: () => Promise<T>): Promise<T> => {
     const saved = { ...process.env };
     Object.assign(process.env, s3.env);
@@ -92,7 +101,7 @@ describe('shared Nx cache on S3 through nx run infra:cache-serve', () => {
     await s3?.stop();
   });
 
-  it('a main job builds everything and stores each build in main\'s scope', async () => {
+  it("a main job builds everything and stores each build in main's scope", async () => {
     expect(firstJob.build.code, firstJob.build.output).toBe(0);
     expect(remoteHits(firstJob.build.output)).toEqual([]);
     const built = ranTasks(firstJob.build.output);
@@ -105,19 +114,21 @@ describe('shared Nx cache on S3 through nx run infra:cache-serve', () => {
     expect(firstJob.serve.output).toMatch(new RegExp(`0 hits, ${built.length} misses, ${built.length} stored`));
   });
 
-  it('a second clone restores the first clone\'s build outputs from the cache: no build runs', async () => {
+  it("a second clone restores the first clone's build outputs from the cache: no build runs", async () => {
     const second = await cloneOf(origin.root, 'main', parent);
     const job = await buildJob(second, 'main', s3.env);
     expect(job.build.code, job.build.output).toBe(0);
     const built = ranTasks(firstJob.build.output);
     expect(remoteHits(job.build.output)).toEqual(built);
-    expect(job.build.output).toContain(`Nx read the output from the cache instead of running the command for ${built.length} out of ${built.length} tasks.`);
+    expect(job.build.output).toContain(
+      `Nx read the output from the cache instead of running the command for ${built.length} out of ${built.length} tasks.`,
+    );
     // The esbuild bundle is on disk, byte for byte what the first clone built.
     expect(await readFile(join(second.root, BUILT))).toEqual(await readFile(join(first.root, BUILT)));
     expect(job.serve.output).toMatch(new RegExp(`${built.length} hits, 0 misses, 0 stored`));
   });
 
-  it('a branch job writes only its own scope; main does not see it, the branch reads main\'s', async () => {
+  it("a branch job writes only its own scope; main does not see it, the branch reads main's", async () => {
     const change = async (clone: Clone) => {
       const main = join(clone.root, `apps/services/${SERVICE}/src/main.ts`);
       await writeFile(main, `${await readFile(main, 'utf8')}\nexport const branchMarker = 'feature';\n`);

@@ -48,26 +48,49 @@ describe('generated services, workflows and models deploy with the samples', () 
       model: await readFile(artifacts(NEW.model, 'tar.gz')),
     };
     // The stored bytes are the packaged bytes (their sha256 is what package recorded).
-    const sha256 = async (file: string) => (await readFile(join(ws.root, 'dist/artifacts', `${file}.sha256`), 'utf8')).split(' ')[0];
+    const sha256 = async (file: string) =>
+      (await readFile(join(ws.root, 'dist/artifacts', `${file}.sha256`), 'utf8')).split(' ')[0];
     const { createHash } = await import('node:crypto');
     expect(createHash('sha256').update(stored.model).digest('hex')).toBe(await sha256(`${NEW.model}-${head}.tar.gz`));
-    expect(execFileSync('tar', ['tzf', artifacts(NEW.model, 'tar.gz')], { encoding: 'utf8' }).split('\n').filter(Boolean).sort()).toEqual(['code/inference.py', 'coefficients.json']);
-    expect(execFileSync('tar', ['tzf', join(ws.root, STORE, `artifacts/ore-grade/ore-grade-${head}.tar.gz`)], { encoding: 'utf8' })).toContain('coefficients.json');
+    expect(
+      execFileSync('tar', ['tzf', artifacts(NEW.model, 'tar.gz')], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean)
+        .sort(),
+    ).toEqual(['code/inference.py', 'coefficients.json']);
+    expect(
+      execFileSync('tar', ['tzf', join(ws.root, STORE, `artifacts/ore-grade/ore-grade-${head}.tar.gz`)], {
+        encoding: 'utf8',
+      }),
+    ).toContain('coefficients.json');
     expect(stored.workflow.includes(Buffer.from('definition.asl.json'))).toBe(true);
 
     const tfvars = await readJson(join(ws.root, `dist/terraform/${BIOME}.tfvars.json`));
     expect(Object.keys(tfvars.services)).toEqual(['assay-ingest', 'grade-predict', NEW.service]);
     expect(Object.keys(tfvars.workflows)).toEqual(['plant-feed', NEW.workflow]);
     expect(Object.keys(tfvars.models)).toEqual(['ore-grade', NEW.model]);
-    expect(tfvars.services[NEW.service]).toMatchObject({ function_name: `geo-${BIOME}--${NEW.service}`, memory_size: 512, timeout: 60, s3_key: `artifacts/${NEW.service}/${NEW.service}-${head}.zip` });
+    expect(tfvars.services[NEW.service]).toMatchObject({
+      function_name: `geo-${BIOME}--${NEW.service}`,
+      memory_size: 512,
+      timeout: 60,
+      s3_key: `artifacts/${NEW.service}/${NEW.service}-${head}.zip`,
+    });
     const flow = tfvars.workflows[NEW.workflow];
-    expect(flow).toMatchObject({ state_machine_name: `geo-${BIOME}--${NEW.workflow}`, git_sha: head, version_description: `${NEW.workflow} ${head}`, services: ['grade-predict', NEW.service] });
+    expect(flow).toMatchObject({
+      state_machine_name: `geo-${BIOME}--${NEW.workflow}`,
+      git_sha: head,
+      version_description: `${NEW.workflow} ${head}`,
+      services: ['grade-predict', NEW.service],
+    });
     expect(flow.function_arns).toEqual([arn('grade-predict'), arn(NEW.service)]);
     const definition = JSON.parse(flow.definition);
     expect(definition.Comment).toContain(head);
     expect(definition.States.TailingsWatch.Parameters.FunctionName).toBe(arn(NEW.service));
     expect(flow.definition).not.toContain('${service:');
-    expect(tfvars.models[NEW.model]).toMatchObject({ s3_key: `artifacts/${NEW.model}/${NEW.model}-${head}.tar.gz`, target_path: `${BIOME}/${NEW.model}-${head}.tar.gz` });
+    expect(tfvars.models[NEW.model]).toMatchObject({
+      s3_key: `artifacts/${NEW.model}/${NEW.model}-${head}.tar.gz`,
+      target_path: `${BIOME}/${NEW.model}-${head}.tar.gz`,
+    });
     // The samples: grade-predict reaches its model's biome target, plant-feed its biome's functions.
     expect(tfvars.services['grade-predict'].environment.MODEL_TARGET).toBe(tfvars.models['ore-grade'].target_path);
     expect(tfvars.workflows['plant-feed'].function_arns).toEqual([arn('assay-ingest'), arn('grade-predict')]);
@@ -77,7 +100,11 @@ describe('generated services, workflows and models deploy with the samples', () 
     const clone = `${ws.root}-clone/elsewhere`;
     execFileSync('sh', ['-c', 'umask 077 && git clone -q "$0" "$1"', ws.root, clone]);
     await symlink(join(WORKSPACE_ROOT, 'node_modules'), join(clone, 'node_modules'), 'dir');
-    const r = spawnSync(process.execPath, [NX_BIN, 'run-many', '-t', 'package', `--projects=${Object.values(NEW).join(',')}`, '--output-style=static'], { cwd: clone, env: nxEnv({ TZ: 'Australia/Perth' }), encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [NX_BIN, 'run-many', '-t', 'package', `--projects=${Object.values(NEW).join(',')}`, '--output-style=static'],
+      { cwd: clone, env: nxEnv({ TZ: 'Australia/Perth' }), encoding: 'utf8' },
+    );
     expect(r.status, r.stdout + r.stderr).toBe(0);
     for (const file of [`${NEW.service}-${head}.zip`, `${NEW.workflow}-${head}.zip`, `${NEW.model}-${head}.tar.gz`]) {
       const here = await readFile(join(ws.root, STORE, 'artifacts', file.slice(0, file.indexOf(`-${head}`)), file));
@@ -91,10 +118,16 @@ describe('generated services, workflows and models deploy with the samples', () 
     ws.git('commit', '-qam', `${NEW.service}: version 2`);
     const r = await ws.nx(['show', 'projects', '--affected', '--base=HEAD~1', '--head=HEAD']);
     expect(r.code, r.output).toBe(0);
-    expect(r.stdout.split('\n').map((l) => l.trim()).filter(Boolean).sort()).toEqual([NEW.workflow, NEW.service].sort());
+    expect(
+      r.stdout
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean)
+        .sort(),
+    ).toEqual([NEW.workflow, NEW.service].sort());
   });
 
-  it('a workflow with a broken definition fails its build with the validator\'s message and the file name', async () => {
+  it("a workflow with a broken definition fails its build with the validator's message and the file name", async () => {
     const file = `apps/workflows/${NEW.workflow}/${NEW.workflow}.asl.json`;
     const definition = await readJson(join(ws.root, file));
     definition.States.TailingsWatch.Next = 'Blend';
@@ -102,6 +135,8 @@ describe('generated services, workflows and models deploy with the samples', () 
     const r = await ws.nx(['run', `${NEW.workflow}:build`, '--output-style=static']);
     expect(r.code).not.toBe(0);
     expect(r.output).toContain(`WORKFLOW_INVALID: ${file}: asl-validator rejected the definition:`);
-    expect(r.output).toMatch(/TERMINAL_STATE_WITH_NEXT|MISSING_TRANSITION_TARGET: Missing 'StartAt'\|'Next'\|'Default' target: Blend/);
+    expect(r.output).toMatch(
+      /TERMINAL_STATE_WITH_NEXT|MISSING_TRANSITION_TARGET: Missing 'StartAt'\|'Next'\|'Default' target: Blend/,
+    );
   });
 });

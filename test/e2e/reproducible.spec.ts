@@ -22,7 +22,11 @@ describe('package is byte-for-byte reproducible', () => {
   it('two clones in different folders, umask and time zone give identical sha256 for every sample project', async () => {
     const sha = ws.git('rev-parse', 'HEAD').trim();
     const packageIn = (cwd: string, tz: string) => {
-      const r = spawnSync(process.execPath, [NX_BIN, 'run-many', '-t', 'package', '--output-style=static'], { cwd, env: nxEnv({ TZ: tz }), encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [NX_BIN, 'run-many', '-t', 'package', '--output-style=static'], {
+        cwd,
+        env: nxEnv({ TZ: tz }),
+        encoding: 'utf8',
+      });
       expect(r.status, r.stdout + r.stderr).toBe(0);
     };
     packageIn(ws.root, 'UTC');

@@ -31,7 +31,13 @@ const PROJECTS = ['assay-ingest', 'grade-predict', 'tailings-watch'];
  * (grade-predict changed and deployed to dev); the branch `mr` forks at c1 and
  * changes assay-ingest (m1), so it is behind dev.
  */
-async function makeRepo(): Promise<{ root: string; git: (...a: string[]) => string; c1: string; c2: string; m1: string }> {
+async function makeRepo(): Promise<{
+  root: string;
+  git: (...a: string[]) => string;
+  c1: string;
+  c2: string;
+  m1: string;
+}> {
   const root = await mkdtemp(join(tmpdir(), 'seed-'));
   await copyFile(join(WORKSPACE_ROOT, 'nx-biome.json'), join(root, 'nx-biome.json'));
   // Marks the workspace root for the nx-biome command line.
@@ -62,7 +68,8 @@ describe.each([
   let clock = Date.parse('2026-12-01T00:00:00.000Z');
   let lines: string[] = [];
   const savedEnv = { ...process.env };
-  const context = () => ({ root: repo.root, cwd: repo.root, projectName: 'infra', isVerbose: false }) as unknown as ExecutorContext;
+  const context = () =>
+    ({ root: repo.root, cwd: repo.root, projectName: 'infra', isVerbose: false }) as unknown as ExecutorContext;
   const dev = (): StorePort => deps.storeFor('dev');
   const keys = async (prefix = '') => (await dev().list(prefix)).map((o) => o.key);
   async function output(fn: () => Promise<unknown>): Promise<string> {
@@ -73,9 +80,29 @@ describe.each([
   async function deploy(biomeName: string, project: string, gitSha: string) {
     const biome = parseBiomeName(biomeName, config);
     const body = Buffer.from(`${project}@${gitSha}\n`.repeat(40));
-    const manifest: PackageManifest = { project, kind: 'service', file: artifactFileName(project, gitSha, 'service', false, sha256(body)), sha256: sha256(body), size: body.length, gitSha, dirty: false, dirtyFiles: [], settings: { memorySize: 256 } };
+    const manifest: PackageManifest = {
+      project,
+      kind: 'service',
+      file: artifactFileName(project, gitSha, 'service', false, sha256(body)),
+      sha256: sha256(body),
+      size: body.length,
+      gitSha,
+      dirty: false,
+      dirtyFiles: [],
+      settings: { memorySize: 256 },
+    };
     clock += 60_000;
-    return deployProject({ store: dev(), config, biome, manifest, readBody: async () => body, now: new Date(clock), deployedBy: 'amy', allowDirty: false, dryRun: false });
+    return deployProject({
+      store: dev(),
+      config,
+      biome,
+      manifest,
+      readBody: async () => body,
+      now: new Date(clock),
+      deployedBy: 'amy',
+      allowDirty: false,
+      dryRun: false,
+    });
   }
 
   beforeAll(async () => {
@@ -87,7 +114,12 @@ describe.each([
       Object.assign(process.env, server.env);
       storeEnv = { BIOME_STORE_DEV: 's3://geo-dev/seed' };
     }
-    deps = { ...realDeps(repo.root, config, storeEnv), now: () => new Date((clock += 1000)), log: (line) => lines.push(line), env: { ...storeEnv, BIOME_DEPLOYED_BY: 'mia' } };
+    deps = {
+      ...realDeps(repo.root, config, storeEnv),
+      now: () => new Date((clock += 1000)),
+      log: (line) => lines.push(line),
+      env: { ...storeEnv, BIOME_DEPLOYED_BY: 'mia' },
+    };
     for (const p of PROJECTS) await deploy('dev', p, repo.c1);
     await deploy('dev', 'grade-predict', repo.c2);
     // Another sandpit runs one of dev's artifacts too (destroy must keep it for both).
@@ -99,23 +131,35 @@ describe.each([
     if (repo) await rm(repo.root, { recursive: true, force: true });
   });
 
-  it('refuses a source that is not the main biome of the sandpit\'s environment, and seeding a main biome', async () => {
+  it("refuses a source that is not the main biome of the sandpit's environment, and seeding a main biome", async () => {
     const before = await keys();
-    await expect(biomeCreateWith({ biome: 'dev-mr-7', from: 'dev-bob' }, context(), deps)).rejects.toMatchObject({ code: 'SEED_INVALID', message: expect.stringContaining('only from dev') });
-    await expect(biomeCreateWith({ biome: 'dev-mr-7', from: 'staging' }, context(), deps)).rejects.toMatchObject({ code: 'SEED_INVALID' });
-    await expect(biomeCreateWith({ biome: 'dev', from: 'dev' }, context(), deps)).rejects.toMatchObject({ code: 'SEED_INVALID', message: expect.stringContaining('only sandpits are seeded') });
-    await expect(biomeCreateWith({ biome: 'dev-mr-7', from: 'Dev' }, context(), deps)).rejects.toMatchObject({ code: 'BIOME_NAME_INVALID' });
+    await expect(biomeCreateWith({ biome: 'dev-mr-7', from: 'dev-bob' }, context(), deps)).rejects.toMatchObject({
+      code: 'SEED_INVALID',
+      message: expect.stringContaining('only from dev'),
+    });
+    await expect(biomeCreateWith({ biome: 'dev-mr-7', from: 'staging' }, context(), deps)).rejects.toMatchObject({
+      code: 'SEED_INVALID',
+    });
+    await expect(biomeCreateWith({ biome: 'dev', from: 'dev' }, context(), deps)).rejects.toMatchObject({
+      code: 'SEED_INVALID',
+      message: expect.stringContaining('only sandpits are seeded'),
+    });
+    await expect(biomeCreateWith({ biome: 'dev-mr-7', from: 'Dev' }, context(), deps)).rejects.toMatchObject({
+      code: 'BIOME_NAME_INVALID',
+    });
     expect(await keys()).toEqual(before);
   });
 
   it('--dry-run says what the seed would copy and writes nothing', async () => {
     const before = await keys();
     const out = await output(() => biomeCreateWith({ biome: 'dev-mr-7', from: 'dev', dryRun: true }, context(), deps));
-    expect(out).toContain(`[dry-run] would have seeded dev-mr-7 from dev at ${repo.c2}: 3 records, same artifact keys, nothing uploaded.`);
+    expect(out).toContain(
+      `[dry-run] would have seeded dev-mr-7 from dev at ${repo.c2}: 3 records, same artifact keys, nothing uploaded.`,
+    );
     expect(await keys()).toEqual(before);
   });
 
-  it('copies every record of dev: same artifact keys, the commit the bytes were built from, origin seed; nothing uploaded; the sandpit\'s own settings layer', async () => {
+  it("copies every record of dev: same artifact keys, the commit the bytes were built from, origin seed; nothing uploaded; the sandpit's own settings layer", async () => {
     // The sandpit's own layer, set before it exists: the seed resolves with it, not with dev's.
     await biomeConfigWith({ biome: 'dev-mr-7', projects: 'assay-ingest', set: 'LOG_LEVEL=debug' }, context(), deps);
     const artifactsBefore = await keys('artifacts/');
@@ -129,14 +173,24 @@ describe.each([
     expect(seeded.map((r) => r.project)).toEqual(PROJECTS);
     for (const r of seeded) {
       const d = devRecords.find((x) => x.project === r.project)!;
-      expect({ key: r.artifactKey, sha256: r.sha256, gitSha: r.gitSha, size: r.size }).toEqual({ key: d.artifactKey, sha256: d.sha256, gitSha: d.gitSha, size: d.size });
+      expect({ key: r.artifactKey, sha256: r.sha256, gitSha: r.gitSha, size: r.size }).toEqual({
+        key: d.artifactKey,
+        sha256: d.sha256,
+        gitSha: d.gitSha,
+        size: d.size,
+      });
       expect(r.origin).toEqual({ action: 'seed', from: 'dev', commit: repo.c2 });
       expect(r.biome).toBe('dev-mr-7');
       expect(r.deployedBy).toBe('mia');
     }
     // Traceability: grade-predict's bytes were built at c2, the others at c1.
-    expect(Object.fromEntries(seeded.map((r) => [r.project, r.gitSha]))).toEqual({ 'assay-ingest': repo.c1, 'grade-predict': repo.c2, 'tailings-watch': repo.c1 });
-    const env = (r: LedgerRecord | undefined) => (r?.resolvedSettings as { environment?: Record<string, unknown> } | undefined)?.environment ?? {};
+    expect(Object.fromEntries(seeded.map((r) => [r.project, r.gitSha]))).toEqual({
+      'assay-ingest': repo.c1,
+      'grade-predict': repo.c2,
+      'tailings-watch': repo.c1,
+    });
+    const env = (r: LedgerRecord | undefined) =>
+      (r?.resolvedSettings as { environment?: Record<string, unknown> } | undefined)?.environment ?? {};
     expect(env(seeded.find((r) => r.project === 'assay-ingest'))).toMatchObject({ LOG_LEVEL: 'debug' });
     expect(env(devRecords.find((r) => r.project === 'assay-ingest'))).not.toHaveProperty('LOG_LEVEL');
 
@@ -145,21 +199,31 @@ describe.each([
     const tfvars = JSON.parse(await readFile(join(repo.root, 'dist/terraform/dev-mr-7.tfvars.json'), 'utf8'));
     expect(Object.keys(tfvars.services).sort()).toEqual(PROJECTS);
     expect(tfvars.services['grade-predict'].git_sha).toBe(repo.c2);
-    expect(await output(() => biomeShowWith({ biome: 'dev-mr-7' }, context(), deps))).toContain(`seed from dev @${repo.c2.slice(0, 8)}`);
+    expect(await output(() => biomeShowWith({ biome: 'dev-mr-7' }, context(), deps))).toContain(
+      `seed from dev @${repo.c2.slice(0, 8)}`,
+    );
   });
 
-  it('the sandpit\'s base is dev\'s commit, or its merge base with a branch that lacks it', async () => {
+  it("the sandpit's base is dev's commit, or its merge base with a branch that lacks it", async () => {
     repo.git('checkout', '-q', 'main');
     expect(await biomeBaseWith({ biome: 'dev-mr-7' }, context(), deps)).toBe(repo.c2);
     repo.git('checkout', '-q', 'mr');
-    const out = await output(async () => expect(await biomeBaseWith({ biome: 'dev-mr-7' }, context(), deps)).toBe(repo.c1));
-    expect(out).toContain(`dev-mr-7 was seeded from dev at ${repo.c2}, which this branch lacks: its merge base ${repo.c1}`);
+    const out = await output(async () =>
+      expect(await biomeBaseWith({ biome: 'dev-mr-7' }, context(), deps)).toBe(repo.c1),
+    );
+    expect(out).toContain(
+      `dev-mr-7 was seeded from dev at ${repo.c2}, which this branch lacks: its merge base ${repo.c1}`,
+    );
   });
 
-  it('a second seed changes nothing; a deploy of the branch replaces one record, and the base stays the seed\'s until a complete run', async () => {
+  it("a second seed changes nothing; a deploy of the branch replaces one record, and the base stays the seed's until a complete run", async () => {
     const before = await keys('biomes/dev-mr-7/');
-    expect(await output(() => biomeCreateWith({ biome: 'dev-mr-7', from: 'dev' }, context(), deps))).toContain('not seeded: dev-mr-7 was seeded from dev at');
-    expect((await keys('biomes/dev-mr-7/')).filter((k) => !k.endsWith('biome.json'))).toEqual(before.filter((k) => !k.endsWith('biome.json')));
+    expect(await output(() => biomeCreateWith({ biome: 'dev-mr-7', from: 'dev' }, context(), deps))).toContain(
+      'not seeded: dev-mr-7 was seeded from dev at',
+    );
+    expect((await keys('biomes/dev-mr-7/')).filter((k) => !k.endsWith('biome.json'))).toEqual(
+      before.filter((k) => !k.endsWith('biome.json')),
+    );
 
     const result = await deploy('dev-mr-7', 'assay-ingest', repo.m1);
     expect(result.outcome).toBe('uploaded');
@@ -173,14 +237,21 @@ describe.each([
 
   it('a sandpit that deployed on its own is not seeded over', async () => {
     const before = await keys('biomes/dev-bob/');
-    expect(await output(() => biomeCreateWith({ biome: 'dev-bob', from: 'dev' }, context(), deps))).toContain('not seeded: dev-bob already records 1 project of its own');
-    expect((await keys('biomes/dev-bob/')).filter((k) => !k.endsWith('biome.json'))).toEqual(before.filter((k) => !k.endsWith('biome.json')));
+    expect(await output(() => biomeCreateWith({ biome: 'dev-bob', from: 'dev' }, context(), deps))).toContain(
+      'not seeded: dev-bob already records 1 project of its own',
+    );
+    expect((await keys('biomes/dev-bob/')).filter((k) => !k.endsWith('biome.json'))).toEqual(
+      before.filter((k) => !k.endsWith('biome.json')),
+    );
   });
 
   it('a seed cut short is finished by running it again', async () => {
     // What a seed killed after its first record leaves: one seed record, no biome.json mark.
     const first = (await readLedger(dev(), 'dev-mr-7')).find((r) => r.project === 'grade-predict')!;
-    await dev().put(ledgerKey('dev-mr-8', 'grade-predict'), Buffer.from(JSON.stringify({ ...first, biome: 'dev-mr-8' })));
+    await dev().put(
+      ledgerKey('dev-mr-8', 'grade-predict'),
+      Buffer.from(JSON.stringify({ ...first, biome: 'dev-mr-8' })),
+    );
     const out = await output(() => biomeCreateWith({ biome: 'dev-mr-8', from: 'dev' }, context(), deps));
     expect(out).toContain('seeded dev-mr-8 from dev at');
     expect(out).toContain('2 records (1 already seeded)');
@@ -191,7 +262,11 @@ describe.each([
     // Asynchronously: the S3 server of this test answers from this very process.
     const cli = async (...a: string[]) => {
       try {
-        const { stderr } = await execFileAsync(process.execPath, [join(WORKSPACE_ROOT, 'tools/nx-biome/bin/nx-biome.js'), ...a], { cwd: repo.root, env: { ...process.env, ...deps.env } });
+        const { stderr } = await execFileAsync(
+          process.execPath,
+          [join(WORKSPACE_ROOT, 'tools/nx-biome/bin/nx-biome.js'), ...a],
+          { cwd: repo.root, env: { ...process.env, ...deps.env } },
+        );
         return { code: 0, err: String(stderr) };
       } catch (e) {
         return { code: (e as { code: number }).code, err: String((e as { stderr: string }).stderr) };
@@ -200,7 +275,10 @@ describe.each([
     const bad = await cli('seed', '--biome=dev-mr-9', '--from=dev-bob');
     expect(bad.code).toBe(1);
     expect(bad.err).toContain('SEED_INVALID: dev-mr-9 can be seeded only from dev');
-    expect(await cli('seed', '--biome=dev-mr-9', '--from=dev')).toEqual({ code: 0, err: expect.stringContaining('seeded dev-mr-9 from dev') });
+    expect(await cli('seed', '--biome=dev-mr-9', '--from=dev')).toEqual({
+      code: 0,
+      err: expect.stringContaining('seeded dev-mr-9 from dev'),
+    });
     expect((await readLedger(dev(), 'dev-mr-9')).map((r) => r.project)).toEqual(PROJECTS);
   });
 
@@ -223,7 +301,9 @@ describe('a merge-request biome seeded from dev, with the real Nx CLI on S3 (s3r
     const saved = { ...process.env };
     Object.assign(process.env, env);
     try {
-      return (await openStore(STORE, ws.root).list('artifacts/')).map((o) => o.key).filter((k) => !k.endsWith('.sha256'));
+      return (await openStore(STORE, ws.root).list('artifacts/'))
+        .map((o) => o.key)
+        .filter((k) => !k.endsWith('.sha256'));
     } finally {
       process.env = saved;
     }
@@ -268,7 +348,9 @@ describe('a merge-request biome seeded from dev, with the real Nx CLI on S3 (s3r
 
     run = await ws.nx(['affected', '-t', 'deploy', '--biome=dev-mr-7', '--output-style=static'], env);
     expect(run.code, run.output).toBe(0);
-    expect(run.output).toContain(`dev-mr-7 was seeded from dev at ${c2.slice(0, 8)}, which this branch lacks: deploying what changed since their merge base ${c1.slice(0, 8)}`);
+    expect(run.output).toContain(
+      `dev-mr-7 was seeded from dev at ${c2.slice(0, 8)}, which this branch lacks: deploying what changed since their merge base ${c1.slice(0, 8)}`,
+    );
     const uploaded = (await artifactKeys()).filter((k) => !before.includes(k));
     expect(uploaded).toEqual([`artifacts/assay-ingest/assay-ingest-${m1}.zip`]);
 

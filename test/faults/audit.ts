@@ -22,7 +22,8 @@ export async function auditBiome(store: StorePort, biome: string): Promise<Biome
     records.push(record);
     const body = await store.get(record.artifactKey);
     if (!body) dangling.push(`${record.project}: ${record.artifactKey} is missing`);
-    else if (sha256(body) !== record.sha256) dangling.push(`${record.project}: ${record.artifactKey} has sha256 ${sha256(body)}, recorded ${record.sha256}`);
+    else if (sha256(body) !== record.sha256)
+      dangling.push(`${record.project}: ${record.artifactKey} has sha256 ${sha256(body)}, recorded ${record.sha256}`);
   }
   return { records, dangling };
 }

@@ -21,7 +21,14 @@ export interface Figures {
 
 /** Collects one test file's figures and writes them to dist/reliability/<name>.json. */
 export function createFigures(name: string) {
-  const figures: Figures = { faultsInjected: 0, badInputs: 0, recordsLost: 0, danglingRecords: 0, partialArtifacts: 0, notes: {} };
+  const figures: Figures = {
+    faultsInjected: 0,
+    badInputs: 0,
+    recordsLost: 0,
+    danglingRecords: 0,
+    partialArtifacts: 0,
+    notes: {},
+  };
   return {
     figures,
     add(key: Exclude<keyof Figures, 'notes'>, n: number) {
@@ -32,7 +39,10 @@ export function createFigures(name: string) {
     },
     async write() {
       await mkdir(FIGURES_DIR, { recursive: true });
-      await writeFile(join(FIGURES_DIR, `${name}.json`), `${JSON.stringify({ file: name, writtenAt: new Date().toISOString(), ...figures }, null, 2)}\n`);
+      await writeFile(
+        join(FIGURES_DIR, `${name}.json`),
+        `${JSON.stringify({ file: name, writtenAt: new Date().toISOString(), ...figures }, null, 2)}\n`,
+      );
     },
   };
 }

@@ -63,7 +63,10 @@ export interface DeployFixture {
   cleanup(): Promise<void>;
 }
 
-export async function createDeployFixture(projects: FixtureProject[], prefix = 'fault-fixture-'): Promise<DeployFixture> {
+export async function createDeployFixture(
+  projects: FixtureProject[],
+  prefix = 'fault-fixture-',
+): Promise<DeployFixture> {
   const root = await mkdtemp(join(tmpdir(), prefix));
   await writeFile(join(root, 'nx-biome.json'), JSON.stringify(FIXTURE_CONFIG, null, 2));
   await writeFile(join(root, '.gitignore'), 'dist/\n.biome-store/\n');
@@ -73,7 +76,8 @@ export async function createDeployFixture(projects: FixtureProject[], prefix = '
     const out = join(root, 'dist/apps/services', p.name);
     await mkdir(out, { recursive: true });
     await writeFile(join(out, 'index.js'), noise(p.name, p.bytes ?? 64 * 1024));
-    if ((p.kind ?? 'service') === 'workflow') await writeFile(join(out, 'definition.asl.json'), '{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}');
+    if ((p.kind ?? 'service') === 'workflow')
+      await writeFile(join(out, 'definition.asl.json'), '{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}');
   }
   const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8' });
   git('init', '-q', '-b', 'main');
@@ -84,7 +88,9 @@ export async function createDeployFixture(projects: FixtureProject[], prefix = '
   const config = await loadWorkspaceConfig(root);
   const lines: string[] = [];
   const projectGraph = {
-    nodes: Object.fromEntries(projects.map((p) => [p.name, { name: p.name, type: 'app', data: { root: `apps/services/${p.name}` } }])),
+    nodes: Object.fromEntries(
+      projects.map((p) => [p.name, { name: p.name, type: 'app', data: { root: `apps/services/${p.name}` } }]),
+    ),
     dependencies: Object.fromEntries(projects.map((p) => [p.name, []])),
   };
   const context = (project?: string) =>
@@ -94,9 +100,15 @@ export async function createDeployFixture(projects: FixtureProject[], prefix = '
       isVerbose: false,
       projectName: project,
       projectGraph,
-      projectsConfigurations: { version: 2, projects: Object.fromEntries(projects.map((p) => [p.name, { root: `apps/services/${p.name}` }])) },
+      projectsConfigurations: {
+        version: 2,
+        projects: Object.fromEntries(projects.map((p) => [p.name, { root: `apps/services/${p.name}` }])),
+      },
     }) as unknown as ExecutorContext;
-  const deps = (env: Record<string, string | undefined>): Deps => ({ ...realDeps(root, config, env), log: (line) => lines.push(line) });
+  const deps = (env: Record<string, string | undefined>): Deps => ({
+    ...realDeps(root, config, env),
+    log: (line) => lines.push(line),
+  });
   const kindOf = (name: string) => projects.find((p) => p.name === name)?.kind ?? 'service';
   return {
     root,
@@ -105,7 +117,8 @@ export async function createDeployFixture(projects: FixtureProject[], prefix = '
     lines,
     context,
     deps,
-    package: (project) => packageProject({ kind: kindOf(project), buildOutput: `dist/apps/services/${project}` }, context(project)),
+    package: (project) =>
+      packageProject({ kind: kindOf(project), buildOutput: `dist/apps/services/${project}` }, context(project)),
     deploy: (project, biome, env) => deployExecutorWith({ biome }, context(project), () => deps(env)),
     render: (biome, env) => infraDeployWith({ biome }, context('infra'), deps(env)),
     cleanup: () => rm(root, { recursive: true, force: true }),

@@ -71,7 +71,15 @@ const HEAD_END = Buffer.from('\r\n\r\n');
 
 function slowDownResponse(method: string, requestId: string): Buffer {
   const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>${requestId}</RequestId></Error>`;
-  const head = ['HTTP/1.1 503 Slow Down', 'Content-Type: application/xml', `Content-Length: ${Buffer.byteLength(body)}`, `x-amz-request-id: ${requestId}`, 'Connection: close', '', ''].join('\r\n');
+  const head = [
+    'HTTP/1.1 503 Slow Down',
+    'Content-Type: application/xml',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    `x-amz-request-id: ${requestId}`,
+    'Connection: close',
+    '',
+    '',
+  ].join('\r\n');
   return Buffer.from(method === 'HEAD' ? head : head + body);
 }
 
@@ -308,7 +316,15 @@ export class FaultProxy extends EventEmitter {
           if (i > 0) headers.set(line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim());
         }
         const attempt = /attempt=(\d+)/.exec(headers.get('amz-sdk-request') ?? '');
-        const req: SeenRequest = { id: this.nextId++, connection, method, path, invocationId: headers.get('amz-sdk-invocation-id'), attempt: attempt ? Number(attempt[1]) : undefined, at: Date.now() };
+        const req: SeenRequest = {
+          id: this.nextId++,
+          connection,
+          method,
+          path,
+          invocationId: headers.get('amz-sdk-invocation-id'),
+          attempt: attempt ? Number(attempt[1]) : undefined,
+          at: Date.now(),
+        };
         const action = this.choose(method, path);
         if (action) {
           req.fault = action.kind;

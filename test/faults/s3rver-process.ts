@@ -18,7 +18,9 @@ const CHILD = join(__dirname, 's3rver-child.mjs');
 
 function launch(directory: string, port: number, buckets: string[]): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, directory, String(port), ...buckets], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CHILD, directory, String(port), ...buckets], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let err = '';
     child.stderr!.on('data', (d) => (err += d));
     child.stdout!.on('data', (d: Buffer) => {

@@ -30,19 +30,33 @@ describe('CodePipeline (V2) in the devops stack', () => {
     const trigger = first(pipeline.trigger);
     expect(trigger.provider_type).toBe('CodeStarSourceConnection');
     expect(first(first(first(first(trigger.git_configuration).push).branches).includes)).toBe('${var.pipeline_branch}');
-    expect(JSON.stringify(devops.variables.main_orchestrator.validation)).toContain('[\\"gitlab\\", \\"codepipeline\\"]');
+    expect(JSON.stringify(devops.variables.main_orchestrator.validation)).toContain(
+      '[\\"gitlab\\", \\"codepipeline\\"]',
+    );
   });
 
   it('takes its source from GitLab through a CodeConnections connection, as a full clone for the builds', () => {
     const source = first(devops.resources.aws_codepipeline.main.stage);
     expect(source.name).toBe('Source');
     const action = first(source.action);
-    expect(action).toMatchObject({ category: 'Source', owner: 'AWS', provider: 'CodeStarSourceConnection', output_artifacts: ['source'] });
-    expect(action.configuration).toMatchObject({ ConnectionArn: '${local.source_connection_arn}', FullRepositoryId: '${var.gitlab_project_path}', BranchName: '${var.pipeline_branch}', OutputArtifactFormat: 'CODEBUILD_CLONE_REF' });
+    expect(action).toMatchObject({
+      category: 'Source',
+      owner: 'AWS',
+      provider: 'CodeStarSourceConnection',
+      output_artifacts: ['source'],
+    });
+    expect(action.configuration).toMatchObject({
+      ConnectionArn: '${local.source_connection_arn}',
+      FullRepositoryId: '${var.gitlab_project_path}',
+      BranchName: '${var.pipeline_branch}',
+      OutputArtifactFormat: 'CODEBUILD_CLONE_REF',
+    });
     const connection = devops.resources.aws_codestarconnections_connection.gitlab;
     expect(connection.provider_type).toContain('GitLab');
     expect(connection.host_arn).toContain('aws_codestarconnections_host.gitlab[0].arn');
-    expect(JSON.stringify(devops.variables.gitlab_provider_type.validation)).toContain('[\\"GitLab\\", \\"GitLabSelfManaged\\"]');
+    expect(JSON.stringify(devops.variables.gitlab_provider_type.validation)).toContain(
+      '[\\"GitLab\\", \\"GitLabSelfManaged\\"]',
+    );
   });
 
   it('then deploys the first environment and, for each next one, a manual approval and a promotion; a failure fails the stage', () => {
@@ -61,13 +75,18 @@ describe('CodePipeline (V2) in the devops stack', () => {
   it('its role may start only the main-biome projects it runs and use only its connection and artifact store', () => {
     const statements = policyStatements(devops).filter((s) => s.document === 'pipeline');
     expect(statements.map((s) => JSON.stringify(s.actions)).join()).not.toMatch(/"\*"|codebuild:\*/);
-    expect(JSON.stringify(statements.find((s) => JSON.stringify(s.actions).includes('codebuild:StartBuild'))!.resources)).toContain('local.pipeline_projects');
+    expect(
+      JSON.stringify(statements.find((s) => JSON.stringify(s.actions).includes('codebuild:StartBuild'))!.resources),
+    ).toContain('local.pipeline_projects');
   });
 
-  it('nx-biome\'s GitLab pipeline and the stack agree on the orchestrator switch, and GitLab stands down when CodePipeline drives', () => {
-    const ci = parse(readFileSync(join(INFRA_ROOT, '../.gitlab-ci.yml'), 'utf8'), { customTags: [{ tag: '!reference', collection: 'seq', resolve: (v: unknown) => v }] });
+  it("nx-biome's GitLab pipeline and the stack agree on the orchestrator switch, and GitLab stands down when CodePipeline drives", () => {
+    const ci = parse(readFileSync(join(INFRA_ROOT, '../.gitlab-ci.yml'), 'utf8'), {
+      customTags: [{ tag: '!reference', collection: 'seq', resolve: (v: unknown) => v }],
+    });
     expect(ci.variables.MAIN_ORCHESTRATOR).toBe(devops.variables.main_orchestrator.default);
-    for (const job of ['deploy:dev', 'promote:staging', 'promote:prod']) expect(ci[job].rules[0].if, job).toContain('$MAIN_ORCHESTRATOR != "codepipeline"');
+    for (const job of ['deploy:dev', 'promote:staging', 'promote:prod'])
+      expect(ci[job].rules[0].if, job).toContain('$MAIN_ORCHESTRATOR != "codepipeline"');
   });
 });
 
@@ -82,8 +101,12 @@ describe('CodeBuild projects split by trust', () => {
     expect(settings).toMatch(/ALLOWED_PROMOTIONS = \\"\$\{job\.from\}:\$\{job\.env\}\\"/);
 
     const deny = policyStatements(devops).filter((s) => s.document === 'main_projects_fixed');
-    expect(deny.every((s) => s.effect === 'Deny' && JSON.stringify(s.resources).includes('local.main_project_arns'))).toBe(true);
-    const conditions = deny.flatMap((s) => s.conditions.map((c) => `${c.test} ${c.variable} ${JSON.stringify(c.values)}`));
+    expect(
+      deny.every((s) => s.effect === 'Deny' && JSON.stringify(s.resources).includes('local.main_project_arns')),
+    ).toBe(true);
+    const conditions = deny.flatMap((s) =>
+      s.conditions.map((c) => `${c.test} ${c.variable} ${JSON.stringify(c.values)}`),
+    );
     expect(conditions).toEqual(
       expect.arrayContaining([
         'Null codebuild:source.buildspec ["false"]',
@@ -94,15 +117,19 @@ describe('CodeBuild projects split by trust', () => {
       ]),
     );
     const attached = devops.resources.aws_iam_role_policy_attachment.main_projects_fixed;
-    expect(JSON.stringify(attached.for_each)).toMatch(/aws_iam_role\.gitlab_release\.name[\s\S]*aws_iam_role\.gitlab_sandpit\.name/);
+    expect(JSON.stringify(attached.for_each)).toMatch(
+      /aws_iam_role\.gitlab_release\.name[\s\S]*aws_iam_role\.gitlab_sandpit\.name/,
+    );
   });
 
-  it('sandpit roles (CodeBuild and GitLab) may not write or delete a main biome\'s keys', () => {
+  it("sandpit roles (CodeBuild and GitLab) may not write or delete a main biome's keys", () => {
     const [s] = policyStatements(devops).filter((x) => x.document === 'sandpit_not_main_biomes');
     expect(s.effect).toBe('Deny');
     expect(JSON.stringify(s.actions)).toContain('s3:PutObject');
     expect(JSON.stringify(s.resources)).toContain('/biomes/${env}/*');
-    expect(JSON.stringify(devops.resources.aws_iam_role_policy.sandpit_not_main_biomes.for_each)).toMatch(/local\.sandpit_project_keys[\s\S]*gitlab_sandpit/);
+    expect(JSON.stringify(devops.resources.aws_iam_role_policy.sandpit_not_main_biomes.for_each)).toMatch(
+      /local\.sandpit_project_keys[\s\S]*gitlab_sandpit/,
+    );
   });
 
   it('the GitLab sandpit role may start sandpit projects only', () => {
@@ -111,12 +138,18 @@ describe('CodeBuild projects split by trust', () => {
 });
 
 describe('the CodeBuild build cache', () => {
-  it('codebuild-job has a cache (LOCAL by default, or S3 with the role allowed on its prefix) that the buildspecs\' cache.paths use', () => {
+  it("codebuild-job has a cache (LOCAL by default, or S3 with the role allowed on its prefix) that the buildspecs' cache.paths use", () => {
     const cache = first(module.resources.aws_codebuild_project.this.cache);
     expect(cache).toMatchObject({ type: '${var.cache.type}' });
     expect(module.variables.cache.default).toEqual({ type: 'LOCAL' });
     expect(JSON.stringify(module.variables.cache.type)).toContain('LOCAL_CUSTOM_CACHE');
-    expect(JSON.stringify(policyStatements(module).filter((s) => s.source.includes('data.aws_iam_policy_document.this')).map((s) => s.actions))).toContain('s3:PutObject');
+    expect(
+      JSON.stringify(
+        policyStatements(module)
+          .filter((s) => s.source.includes('data.aws_iam_policy_document.this'))
+          .map((s) => s.actions),
+      ),
+    ).toContain('s3:PutObject');
     for (const spec of ['deploy', 'promote', 'destroy']) {
       const doc = parse(readFileSync(join(INFRA_ROOT, '../buildspecs', `${spec}.yml`), 'utf8'));
       expect(doc.cache.paths, spec).toEqual(expect.arrayContaining(['.nx/cache/**/*', '/root/.npm/**/*']));
@@ -125,7 +158,9 @@ describe('the CodeBuild build cache', () => {
 
   it('the devops stack gives every project its own cache (per-project S3 prefix when build_cache_bucket is set)', () => {
     expect(devops.modules.codebuild.cache).toBe('${local.job_settings[each.key].cache}');
-    expect(JSON.stringify(devops.locals.find((l) => 'job_settings' in l)!.job_settings)).toContain('codebuild-cache/${var.name_prefix}-${key}');
+    expect(JSON.stringify(devops.locals.find((l) => 'job_settings' in l)!.job_settings)).toContain(
+      'codebuild-cache/${var.name_prefix}-${key}',
+    );
   });
 });
 
@@ -136,13 +171,18 @@ describe('CodeBuild batch builds (the deploy fan-out)', () => {
     expect(batch.for_each).toBe('${var.batch_builds == null ? [] : [var.batch_builds]}');
     const content = first(batch.content);
     expect(content).toMatchObject({ service_role: '${aws_iam_role.this.arn}', combine_artifacts: false });
-    expect(first(content.restrictions)).toMatchObject({ maximum_builds_allowed: '${build_batch_config.value.maximum_builds}', compute_types_allowed: ['${var.compute_type}'] });
+    expect(first(content.restrictions)).toMatchObject({
+      maximum_builds_allowed: '${build_batch_config.value.maximum_builds}',
+      compute_types_allowed: ['${var.compute_type}'],
+    });
     expect(module.variables.batch_builds.default).toEqual({ maximum_builds: 8, timeout_minutes: 120 });
   });
 
   it('the role may start, stop and retry builds of its own project only', () => {
     const statement = policyStatements(module).find((s) => s.actions.includes('codebuild:StartBuild'));
     expect(statement?.actions.sort()).toEqual(['codebuild:RetryBuild', 'codebuild:StartBuild', 'codebuild:StopBuild']);
-    expect(JSON.stringify(module.locals)).toContain(':codebuild:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:project/${var.name}');
+    expect(JSON.stringify(module.locals)).toContain(
+      ':codebuild:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:project/${var.name}',
+    );
   });
 });

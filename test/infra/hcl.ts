@@ -56,19 +56,34 @@ export interface TerraformDir {
 
 /** Parses every .tf file of one folder (not its subfolders) and merges the blocks. */
 export async function loadTerraformDir(dir: string): Promise<TerraformDir> {
-  const result: TerraformDir = { dir, variables: {}, resources: {}, data: {}, modules: {}, outputs: {}, locals: [], providers: [], terraform: [], files: {} };
-  const names = readdirSync(dir).filter((n) => n.endsWith('.tf')).sort();
+  const result: TerraformDir = {
+    dir,
+    variables: {},
+    resources: {},
+    data: {},
+    modules: {},
+    outputs: {},
+    locals: [],
+    providers: [],
+    terraform: [],
+    files: {},
+  };
+  const names = readdirSync(dir)
+    .filter((n) => n.endsWith('.tf'))
+    .sort();
   for (const name of names) {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- hcl2json output, walked dynamically
     const parsed = (await parse(name, readFileSync(join(dir, name), 'utf8'))) as Record<string, any>;
     result.files[name] = parsed;
-    for (const [vname, blocks] of Object.entries(parsed.variable ?? {})) result.variables[vname] = (blocks as Block[])[0];
+    for (const [vname, blocks] of Object.entries(parsed.variable ?? {}))
+      result.variables[vname] = (blocks as Block[])[0];
     for (const [oname, blocks] of Object.entries(parsed.output ?? {})) result.outputs[oname] = (blocks as Block[])[0];
     for (const [mname, blocks] of Object.entries(parsed.module ?? {})) result.modules[mname] = (blocks as Block[])[0];
     for (const kind of ['resource', 'data'] as const) {
       const target = kind === 'resource' ? result.resources : result.data;
       for (const [type, byName] of Object.entries(parsed[kind] ?? {})) {
-        for (const [rname, blocks] of Object.entries(byName as Record<string, Block[]>)) (target[type] ??= {})[rname] = blocks[0];
+        for (const [rname, blocks] of Object.entries(byName as Record<string, Block[]>))
+          (target[type] ??= {})[rname] = blocks[0];
       }
     }
     result.locals.push(...(parsed.locals ?? []));
@@ -116,7 +131,8 @@ export function isDirWithTf(path: string): boolean {
 export function* strings(value: unknown, path: string[] = []): Generator<{ path: string[]; value: string }> {
   if (typeof value === 'string') yield { path, value };
   else if (Array.isArray(value)) for (const [i, v] of value.entries()) yield* strings(v, [...path, String(i)]);
-  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) yield* strings(v, [...path, k]);
+  else if (value && typeof value === 'object')
+    for (const [k, v] of Object.entries(value)) yield* strings(v, [...path, k]);
 }
 
 /** Names of the input variables an expression string refers to (`var.<name>`). */
@@ -149,9 +165,12 @@ export interface HclExpr {
   $expr: string;
 }
 
-export const isExpr = (v: unknown): v is HclExpr => !!v && typeof v === 'object' && !Array.isArray(v) && typeof (v as HclExpr).$expr === 'string';
-export const isCall = (v: unknown): v is HclCall => !!v && typeof v === 'object' && !Array.isArray(v) && typeof (v as HclCall).$call === 'string';
-export const isObject = (v: unknown): v is HclObject => !!v && typeof v === 'object' && !Array.isArray(v) && !isExpr(v) && !isCall(v);
+export const isExpr = (v: unknown): v is HclExpr =>
+  !!v && typeof v === 'object' && !Array.isArray(v) && typeof (v as HclExpr).$expr === 'string';
+export const isCall = (v: unknown): v is HclCall =>
+  !!v && typeof v === 'object' && !Array.isArray(v) && typeof (v as HclCall).$call === 'string';
+export const isObject = (v: unknown): v is HclObject =>
+  !!v && typeof v === 'object' && !Array.isArray(v) && !isExpr(v) && !isCall(v);
 
 type Context = 'object' | 'list' | 'top';
 
@@ -162,7 +181,10 @@ class ExpressionParser {
   parseAll(): HclValue {
     const value = this.expression('top');
     this.space(true);
-    if (this.pos < this.text.length) throw new Error(`unexpected ${JSON.stringify(this.text.slice(this.pos, this.pos + 20))} in ${JSON.stringify(this.text)}`);
+    if (this.pos < this.text.length)
+      throw new Error(
+        `unexpected ${JSON.stringify(this.text.slice(this.pos, this.pos + 20))} in ${JSON.stringify(this.text)}`,
+      );
     return value;
   }
 
@@ -178,7 +200,8 @@ class ExpressionParser {
     for (;;) {
       const c = this.text[this.pos];
       if (c === ' ' || c === '\t' || c === '\r' || (newlines && c === '\n')) this.pos++;
-      else if (c === '#' || (c === '/' && this.text[this.pos + 1] === '/')) while (this.pos < this.text.length && this.text[this.pos] !== '\n') this.pos++;
+      else if (c === '#' || (c === '/' && this.text[this.pos + 1] === '/'))
+        while (this.pos < this.text.length && this.text[this.pos] !== '\n') this.pos++;
       else return;
     }
   }
@@ -216,8 +239,7 @@ class ExpressionParser {
       } else if (depth > 0 && (c === ')' || c === ']' || c === '}')) {
         depth--;
         this.pos++;
-      }
-      else if (depth === 0 && this.atItemEnd(ctx)) break;
+      } else if (depth === 0 && this.atItemEnd(ctx)) break;
       else this.pos++;
     }
     return this.text.slice(start, this.pos).trim();
@@ -284,7 +306,7 @@ class ExpressionParser {
       }
     }
     const num = /^-?\d+(\.\d+)?([eE][+-]?\d+)?/.exec(this.text.slice(this.pos));
-    if (num) return (this.pos += num[0].length, Number(num[0]));
+    if (num) return ((this.pos += num[0].length), Number(num[0]));
     const ident = /^[A-Za-z_][A-Za-z0-9_-]*/.exec(this.text.slice(this.pos));
     if (!ident) throw new Error('not a primary');
     this.pos += ident[0].length;
@@ -452,7 +474,9 @@ export function checkValue(value: unknown, type: TfType, path: string, problems:
       break;
     case 'map':
       if (kindOf(value) !== 'object') fail(kindOf(value));
-      else for (const [k, v] of Object.entries(value as object)) checkValue(v, type.of, `${path}[${JSON.stringify(k)}]`, problems);
+      else
+        for (const [k, v] of Object.entries(value as object))
+          checkValue(v, type.of, `${path}[${JSON.stringify(k)}]`, problems);
       break;
     case 'object': {
       if (kindOf(value) !== 'object') {
@@ -466,7 +490,10 @@ export function checkValue(value: unknown, type: TfType, path: string, problems:
         } else checkValue(obj[name], attr.type, `${path}.${name}`, problems);
       }
       for (const name of Object.keys(obj)) {
-        if (!(name in type.attributes)) problems.push(`${path}: attribute "${name}" is rendered but not declared in the type (Terraform would drop it)`);
+        if (!(name in type.attributes))
+          problems.push(
+            `${path}: attribute "${name}" is rendered but not declared in the type (Terraform would drop it)`,
+          );
       }
       break;
     }
@@ -491,11 +518,13 @@ export function checkTfvars(tfvars: Record<string, unknown>, variables: Record<s
       problems.push(`variable "${name}" has no type`);
       continue;
     }
-    if (value === null && !('default' in declared)) problems.push(`${name}: null given for a variable without a default`);
+    if (value === null && !('default' in declared))
+      problems.push(`${name}: null given for a variable without a default`);
     checkValue(value, parseTypeExpression(declared.type, name), name, problems);
   }
   for (const [name, declared] of Object.entries(variables)) {
-    if (!('default' in declared) && !(name in tfvars)) problems.push(`required variable "${name}" (no default) is not set`);
+    if (!('default' in declared) && !(name in tfvars))
+      problems.push(`required variable "${name}" (no default) is not set`);
   }
   return problems;
 }
@@ -516,13 +545,23 @@ export interface PolicyStatement {
   conditions: { test: string; variable: string; values: HclValue }[];
 }
 
-const asList = (v: unknown): HclValue[] => (v === undefined ? [] : Array.isArray(v) ? (v as HclValue[]) : typeof v === 'string' && v.includes('${') ? [parseExpression(v)] : [v as HclValue]);
+const asList = (v: unknown): HclValue[] =>
+  v === undefined
+    ? []
+    : Array.isArray(v)
+      ? (v as HclValue[])
+      : typeof v === 'string' && v.includes('${')
+        ? [parseExpression(v)]
+        : [v as HclValue];
 
 /** Statements of every aws_iam_policy_document data source, module policy_statements argument and jsonencode'd policy of a configuration. */
 export function policyStatements(config: TerraformDir): PolicyStatement[] {
   const out: PolicyStatement[] = [];
   for (const [name, doc] of Object.entries(config.data.aws_iam_policy_document ?? {})) {
-    const blocks = [...((doc.statement as Block[]) ?? []), ...(((doc.dynamic as Block)?.statement as Block[]) ?? []).flatMap((d) => (d.content as Block[]) ?? [])];
+    const blocks = [
+      ...((doc.statement as Block[]) ?? []),
+      ...(((doc.dynamic as Block)?.statement as Block[]) ?? []).flatMap((d) => (d.content as Block[]) ?? []),
+    ];
     for (const s of blocks) {
       out.push({
         source: `${show(config.dir)}: data.aws_iam_policy_document.${name}`,
@@ -531,7 +570,11 @@ export function policyStatements(config: TerraformDir): PolicyStatement[] {
         actions: asList(s.actions),
         notActions: asList(s.not_actions),
         resources: asList(s.resources),
-        conditions: ((s.condition as Block[]) ?? []).map((c) => ({ test: String(c.test), variable: String(c.variable), values: c.values as HclValue })),
+        conditions: ((s.condition as Block[]) ?? []).map((c) => ({
+          test: String(c.test),
+          variable: String(c.variable),
+          values: c.values as HclValue,
+        })),
       });
     }
   }
@@ -543,12 +586,28 @@ export function policyStatements(config: TerraformDir): PolicyStatement[] {
     const given = call.policy_statements;
     const map = typeof given === 'string' ? forExpressionCollection(given) : (given as HclValue);
     if (!isObject(map)) {
-      out.push({ source, document: null, effect: 'unreadable', actions: [{ $expr: String(given) }], notActions: [], resources: [], conditions: [] });
+      out.push({
+        source,
+        document: null,
+        effect: 'unreadable',
+        actions: [{ $expr: String(given) }],
+        notActions: [],
+        resources: [],
+        conditions: [],
+      });
       continue;
     }
     for (const [sid, s] of Object.entries(map)) {
       const statement = isObject(s) ? s : {};
-      out.push({ source: `${source}.${sid}`, document: null, effect: 'Allow', actions: asList(statement.actions), notActions: [], resources: asList(statement.resources), conditions: [] });
+      out.push({
+        source: `${source}.${sid}`,
+        document: null,
+        effect: 'Allow',
+        actions: asList(statement.actions),
+        notActions: [],
+        resources: asList(statement.resources),
+        conditions: [],
+      });
     }
   }
   for (const [file, parsed] of Object.entries(config.files)) {
@@ -557,7 +616,15 @@ export function policyStatements(config: TerraformDir): PolicyStatement[] {
       const found = findCalls(parseExpression(value), 'jsonencode');
       if (found.length === 0 && value.includes('Statement')) {
         // A policy this reader cannot see into must not pass unchecked.
-        out.push({ source: `${show(config.dir)}/${file}: ${path.join('.')}`, document: null, effect: 'unreadable', actions: [{ $expr: value }], notActions: [], resources: [], conditions: [] });
+        out.push({
+          source: `${show(config.dir)}/${file}: ${path.join('.')}`,
+          document: null,
+          effect: 'unreadable',
+          actions: [{ $expr: value }],
+          notActions: [],
+          resources: [],
+          conditions: [],
+        });
       }
       for (const doc of found) {
         const arg = doc.args[0];
@@ -565,7 +632,15 @@ export function policyStatements(config: TerraformDir): PolicyStatement[] {
         const statements = Array.isArray(arg.Statement) ? arg.Statement : [arg.Statement];
         for (const s of statements) {
           if (!isObject(s)) {
-            out.push({ source: `${show(config.dir)}/${file}: ${path.join('.')}`, document: null, effect: '?', actions: [s], notActions: [], resources: [], conditions: [] });
+            out.push({
+              source: `${show(config.dir)}/${file}: ${path.join('.')}`,
+              document: null,
+              effect: '?',
+              actions: [s],
+              notActions: [],
+              resources: [],
+              conditions: [],
+            });
             continue;
           }
           out.push({

@@ -88,11 +88,16 @@ check "rendered" {
 }
 `;
 
-const override = (target: string, account: string) => `override_data {\n  target = ${target}\n  values = { account_id = "${account}" }\n}\n`;
+const override = (target: string, account: string) =>
+  `override_data {\n  target = ${target}\n  values = { account_id = "${account}" }\n}\n`;
 const TEST_FILE = [
   ...(['dev', 'prod', 'plain'] as const).flatMap((m) => {
     const account = m === 'prod' ? ACCOUNT.prod : m === 'plain' ? '222222222222' : ACCOUNT.dev;
-    return [`module.${m}.data.aws_caller_identity.current`, `module.${m}.module.artifact_bucket.data.aws_caller_identity.current`, `module.${m}.module.state_bucket.data.aws_caller_identity.current`].map((t) => override(t, account));
+    return [
+      `module.${m}.data.aws_caller_identity.current`,
+      `module.${m}.module.artifact_bucket.data.aws_caller_identity.current`,
+      `module.${m}.module.state_bucket.data.aws_caller_identity.current`,
+    ].map((t) => override(t, account));
   }),
   'run "render" {\n  command = plan\n}\n',
 ].join('\n');
@@ -133,16 +138,27 @@ function requireRendered(ctx: { skip(note?: string): void }) {
 
 /** Where the plugin puts a dev workspace: sandpits in geo-dev-sandpits, the main biome in geo-dev. */
 const devProject = (workspace: string) => (workspace.startsWith('geo-dev-') ? 'geo-dev-sandpits' : 'geo-dev');
-const sub = (workspace: string, phase: 'plan' | 'apply', project = devProject(workspace), org = ORG) => `organization:${org}:project:${project}:workspace:${workspace}:run_phase:${phase}`;
+const sub = (workspace: string, phase: 'plan' | 'apply', project = devProject(workspace), org = ORG) =>
+  `organization:${org}:project:${project}:workspace:${workspace}:run_phase:${phase}`;
 
 /** Whether a run whose token carries `sub` (and `aud`) may assume the role with this trust policy, as AWS decides. */
-function decide(trust: Trust, role: string, account: string, claims: { sub: string; aud?: string; provider?: string }): string {
+function decide(
+  trust: Trust,
+  role: string,
+  account: string,
+  claims: { sub: string; aud?: string; provider?: string },
+): string {
   const provider = claims.provider ?? `arn:aws:iam::${account}:oidc-provider/${HOST}`;
   const host = provider.split('oidc-provider/')[1];
   const resourcePolicy = createValidatedPolicy(trust, validateTrustPolicy, { name: `${role}-trust` });
   return runUnsafeSimulation(
     {
-      request: { principal: provider, action: 'sts:AssumeRoleWithWebIdentity', resource: { resource: `arn:aws:iam::${account}:role/${role}`, accountId: account }, contextVariables: { [`${host}:sub`]: claims.sub, [`${host}:aud`]: claims.aud ?? AUDIENCE } },
+      request: {
+        principal: provider,
+        action: 'sts:AssumeRoleWithWebIdentity',
+        resource: { resource: `arn:aws:iam::${account}:role/${role}`, accountId: account },
+        contextVariables: { [`${host}:sub`]: claims.sub, [`${host}:aud`]: claims.aud ?? AUDIENCE },
+      },
       identityPolicies: [],
       serviceControlPolicies: [],
       resourceControlPolicies: [],
@@ -163,12 +179,15 @@ describe('HCP Terraform dynamic credentials: who may assume which deploy role', 
     expect(r.plain_main.Statement).toHaveLength(1);
   });
 
-  it('the main biome\'s workspace geo-dev assumes the main deploy role in plan and apply; no sandpit workspace can, in either project', (ctx) => {
+  it("the main biome's workspace geo-dev assumes the main deploy role in plan and apply; no sandpit workspace can, in either project", (ctx) => {
     const { dev_main } = requireRendered(ctx);
     const main = (claims: Parameters<typeof decide>[3]) => decide(dev_main, 'geo-deploy-dev', ACCOUNT.dev, claims);
     expect(main({ sub: sub('geo-dev', 'plan', 'geo-dev') })).toBe('Allowed');
     expect(main({ sub: sub('geo-dev', 'apply', 'geo-dev') })).toBe('Allowed');
-    expect(main({ sub: sub('geo-dev', 'apply', 'geo-dev-sandpits') }), 'the main workspace name in the sandpit project').toBe('ImplicitlyDenied');
+    expect(
+      main({ sub: sub('geo-dev', 'apply', 'geo-dev-sandpits') }),
+      'the main workspace name in the sandpit project',
+    ).toBe('ImplicitlyDenied');
     for (const ws of ['geo-dev-bob', 'geo-dev-mr-142', 'geo-devx', 'geo-staging', 'geo-prod']) {
       for (const project of ['geo-dev', 'geo-dev-sandpits']) {
         expect(main({ sub: sub(ws, 'apply', project) }), `${project}/${ws}`).toBe('ImplicitlyDenied');
@@ -179,11 +198,13 @@ describe('HCP Terraform dynamic credentials: who may assume which deploy role', 
 
   it('a sandpit workspace of the sandpit project assumes the sandpit deploy role; the main workspace and other environments cannot', (ctx) => {
     const { dev_sandpit } = requireRendered(ctx);
-    const sandpit = (claims: Parameters<typeof decide>[3]) => decide(dev_sandpit, 'geo-deploy-dev-sandpit', ACCOUNT.dev, claims);
+    const sandpit = (claims: Parameters<typeof decide>[3]) =>
+      decide(dev_sandpit, 'geo-deploy-dev-sandpit', ACCOUNT.dev, claims);
     expect(sandpit({ sub: sub('geo-dev-bob', 'plan', 'geo-dev-sandpits') })).toBe('Allowed');
     expect(sandpit({ sub: sub('geo-dev-mr-142', 'apply', 'geo-dev-sandpits') })).toBe('Allowed');
     for (const ws of ['geo-dev', 'geo-dev-', 'geo-devx-bob', 'geo-staging-bob']) {
-      for (const project of ['geo-dev', 'geo-dev-sandpits']) expect(sandpit({ sub: sub(ws, 'apply', project) }), `${project}/${ws}`).toBe('ImplicitlyDenied');
+      for (const project of ['geo-dev', 'geo-dev-sandpits'])
+        expect(sandpit({ sub: sub(ws, 'apply', project) }), `${project}/${ws}`).toBe('ImplicitlyDenied');
     }
     // A sandpit-named workspace placed in the main project gets neither role.
     expect(sandpit({ sub: sub('geo-dev-bob', 'apply', 'geo-dev') })).toBe('ImplicitlyDenied');
@@ -192,14 +213,20 @@ describe('HCP Terraform dynamic credentials: who may assume which deploy role', 
   it('organization, project, audience and the identity provider are all pinned', (ctx) => {
     const { dev_main, dev_sandpit } = requireRendered(ctx);
     const main = (claims: Parameters<typeof decide>[3]) => decide(dev_main, 'geo-deploy-dev', ACCOUNT.dev, claims);
-    const sandpit = (claims: Parameters<typeof decide>[3]) => decide(dev_sandpit, 'geo-deploy-dev-sandpit', ACCOUNT.dev, claims);
+    const sandpit = (claims: Parameters<typeof decide>[3]) =>
+      decide(dev_sandpit, 'geo-deploy-dev-sandpit', ACCOUNT.dev, claims);
     for (const check of [main, sandpit]) {
       const ws = check === main ? 'geo-dev' : 'geo-dev-bob';
       expect(check({ sub: sub(ws, 'apply') }), 'the control case').toBe('Allowed');
-      expect(check({ sub: sub(ws, 'apply', undefined, 'someone-else') }), 'another organization').toBe('ImplicitlyDenied');
+      expect(check({ sub: sub(ws, 'apply', undefined, 'someone-else') }), 'another organization').toBe(
+        'ImplicitlyDenied',
+      );
       expect(check({ sub: sub(ws, 'apply', 'Default Project') }), 'another project').toBe('ImplicitlyDenied');
       expect(check({ sub: sub(ws, 'apply'), aud: 'sts.amazonaws.com' }), 'another audience').toBe('ImplicitlyDenied');
-      expect(check({ sub: sub(ws, 'apply'), provider: `arn:aws:iam::${ACCOUNT.dev}:oidc-provider/gitlab.example.com` }), 'another identity provider').toBe('ImplicitlyDenied');
+      expect(
+        check({ sub: sub(ws, 'apply'), provider: `arn:aws:iam::${ACCOUNT.dev}:oidc-provider/gitlab.example.com` }),
+        'another identity provider',
+      ).toBe('ImplicitlyDenied');
       expect(check({ sub: `${sub(ws, 'apply')}:extra` }), 'a longer subject').toBe('ImplicitlyDenied');
     }
   });
@@ -208,13 +235,25 @@ describe('HCP Terraform dynamic credentials: who may assume which deploy role', 
     const { prod_main } = requireRendered(ctx);
     const prod = (claims: Parameters<typeof decide>[3]) => decide(prod_main, 'geo-deploy-prod', ACCOUNT.prod, claims);
     expect(prod({ sub: sub('geo-prod', 'apply', 'geo-prod') })).toBe('Allowed');
-    for (const [ws, project] of [['geo-dev', 'geo-dev'], ['geo-dev-bob', 'geo-dev'], ['geo-prod', 'geo-dev'], ['geo-prod-x', 'geo-prod']]) expect(prod({ sub: sub(ws, 'apply', project) }), `${project}/${ws}`).toBe('ImplicitlyDenied');
+    for (const [ws, project] of [
+      ['geo-dev', 'geo-dev'],
+      ['geo-dev-bob', 'geo-dev'],
+      ['geo-prod', 'geo-dev'],
+      ['geo-prod-x', 'geo-prod'],
+    ])
+      expect(prod({ sub: sub(ws, 'apply', project) }), `${project}/${ws}`).toBe('ImplicitlyDenied');
   });
 
   it('the CodeBuild deployers keep their AssumeRole trust unchanged', (ctx) => {
     const { dev_main, plain_main } = requireRendered(ctx);
     const awsPrincipal = (t: Trust) => t.Statement.filter((s) => JSON.stringify(s.Principal ?? {}).includes('"AWS"'));
-    expect(awsPrincipal(dev_main)).toEqual([{ Effect: 'Allow', Action: ['sts:TagSession', 'sts:AssumeRole'], Principal: { AWS: 'arn:aws:iam::999999999999:role/geo-deploy-dev-codebuild' } }]);
+    expect(awsPrincipal(dev_main)).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['sts:TagSession', 'sts:AssumeRole'],
+        Principal: { AWS: 'arn:aws:iam::999999999999:role/geo-deploy-dev-codebuild' },
+      },
+    ]);
     expect(awsPrincipal(plain_main)).toHaveLength(1);
   });
 });

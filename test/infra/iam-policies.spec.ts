@@ -60,22 +60,50 @@ function arnsIn(text: string): string[] {
   return out;
 }
 
-const SERVICES = new Set(['s3', 'iam', 'sts', 'kms', 'lambda', 'logs', 'states', 'scheduler', 'rds', 'rds-db', 'secretsmanager', 'ssm', 'codepipeline', 'sagemaker', 'sqs', 'sns', 'ecr', 'ec2', 'codebuild', 'codeconnections', 'codestar-connections', 'events', 'cloudwatch', 'apigateway']);
+const SERVICES = new Set([
+  's3',
+  'iam',
+  'sts',
+  'kms',
+  'lambda',
+  'logs',
+  'states',
+  'scheduler',
+  'rds',
+  'rds-db',
+  'secretsmanager',
+  'ssm',
+  'codepipeline',
+  'sagemaker',
+  'sqs',
+  'sns',
+  'ecr',
+  'ec2',
+  'codebuild',
+  'codeconnections',
+  'codestar-connections',
+  'events',
+  'cloudwatch',
+  'apigateway',
+]);
 const GLOBAL_SERVICES = new Set(['s3', 'iam', 'sts']);
 
 /** What is wrong with one ARN template (unresolved interpolations count as a placeholder segment), or null. */
 export function arnProblem(arn: string): string | null {
   const flat = arn.replace(/\$\{(?:[^{}]|\{[^{}]*\})*\}/g, 'X');
   const [prefix, partition, service, region, account, ...rest] = flat.split(':');
-  if (prefix !== 'arn' || rest.length === 0 || rest.join(':') === '') return 'not arn:<partition>:<service>:<region>:<account>:<resource>';
+  if (prefix !== 'arn' || rest.length === 0 || rest.join(':') === '')
+    return 'not arn:<partition>:<service>:<region>:<account>:<resource>';
   if (!['aws', 'aws-cn', 'aws-us-gov', 'X'].includes(partition)) return `partition "${partition}" is not a partition`;
   if (!SERVICES.has(service)) return `service "${service}" is not a service name`;
   if (service === 's3' && (region !== '' || account !== '')) return 'an S3 ARN has no region and no account';
   if (service === 'iam' && region !== '') return 'an IAM ARN has no region';
   // Step Functions service integrations: arn:aws:states:::<service>:<api>.
   if (service === 'states' && region === '' && account === '') return null;
-  if (!GLOBAL_SERVICES.has(service) && !(region === 'X' || region === '*' || /^[a-z]{2}(-[a-z]+)+-\d$/.test(region))) return `region "${region}" is not a region`;
-  if (service !== 's3' && !(account === 'X' || account === '*' || account === 'aws' || /^\d{12}$/.test(account))) return `account "${account}" is not an account id`;
+  if (!GLOBAL_SERVICES.has(service) && !(region === 'X' || region === '*' || /^[a-z]{2}(-[a-z]+)+-\d$/.test(region)))
+    return `region "${region}" is not a region`;
+  if (service !== 's3' && !(account === 'X' || account === '*' || account === 'aws' || /^\d{12}$/.test(account)))
+    return `account "${account}" is not an account id`;
   return null;
 }
 
@@ -114,7 +142,12 @@ describe('every ARN in infra/ is well formed (arn:<partition>:<service>:<region>
     const problems: string[] = [];
     for (const c of configs) {
       for (const [name, doc] of Object.entries(c.data.aws_iam_policy_document ?? {})) {
-        const blocks = [...((doc.statement as Record<string, unknown>[]) ?? []), ...(((doc.dynamic as Record<string, unknown>)?.statement as Record<string, unknown>[]) ?? []).flatMap((d) => (d.content as Record<string, unknown>[]) ?? [])];
+        const blocks = [
+          ...((doc.statement as Record<string, unknown>[]) ?? []),
+          ...(((doc.dynamic as Record<string, unknown>)?.statement as Record<string, unknown>[]) ?? []).flatMap(
+            (d) => (d.content as Record<string, unknown>[]) ?? [],
+          ),
+        ];
         for (const s of blocks) {
           const resources = s.resources === undefined ? [] : Array.isArray(s.resources) ? s.resources : [s.resources];
           for (const r of resources as string[]) {
@@ -122,8 +155,11 @@ describe('every ARN in infra/ is well formed (arn:<partition>:<service>:<region>
             // Statements a module receives (dynamic "statement" over var.policy_statements) are written, and checked, at the caller.
             if (text.startsWith('${statement.value')) continue;
             // A map local of ARNs, indexed.
-            const arnMaps = [...text.matchAll(/local\.(\w+)\[/g)].some(([, name]) => JSON.stringify(c.locals.find((l) => name in l)?.[name] ?? '').includes('arn:'));
-            if (text !== '*' && !/arn/i.test(text) && !arnMaps) problems.push(`${show(c.dir)}: ${name}.${String(s.sid ?? '?')}: ${r}`);
+            const arnMaps = [...text.matchAll(/local\.(\w+)\[/g)].some(([, name]) =>
+              JSON.stringify(c.locals.find((l) => name in l)?.[name] ?? '').includes('arn:'),
+            );
+            if (text !== '*' && !/arn/i.test(text) && !arnMaps)
+              problems.push(`${show(c.dir)}: ${name}.${String(s.sid ?? '?')}: ${r}`);
           }
         }
       }
@@ -152,7 +188,9 @@ describe('every ARN in infra/ is well formed (arn:<partition>:<service>:<region>
       );
       const bad = await loadTerraformDir(dir);
       const { problems } = arnProblems(bad);
-      expect(problems.some((p) => p.includes('arn:aws:${local.region}') && p.includes('is not a service name'))).toBe(true);
+      expect(problems.some((p) => p.includes('arn:aws:${local.region}') && p.includes('is not a service name'))).toBe(
+        true,
+      );
       expect(problems.some((p) => p.includes('an S3 ARN has no region'))).toBe(true);
       expect(arnProblem('arn:aws:lambda:ap-southeast-2:111111111111:function:geo-dev-x')).toBeNull();
       expect(arnProblem('arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole')).toBeNull();
@@ -164,41 +202,101 @@ describe('every ARN in infra/ is well formed (arn:<partition>:<service>:<region>
 });
 
 /** IAM's wildcards: `*` any run of characters (also none), `?` exactly one. */
-const glob = (pattern: string) => new RegExp(`^${pattern.split('*').map((p) => p.split('?').map((q) => q.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.')).join('.*')}$`);
+const glob = (pattern: string) =>
+  new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) =>
+        p
+          .split('?')
+          .map((q) => q.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+          .join('.'),
+      )
+      .join('.*')}$`,
+  );
 
 describe('what the IAM simulation relies on (static reading)', () => {
   it('the deploy-role table of iam-simulate.spec.ts covers every resource type of the biome stack and its modules (a new type needs its rows there)', () => {
-    const covered = new Set(['aws_cloudwatch_log_group', 'aws_iam_role', 'aws_iam_role_policy', 'aws_iam_role_policy_attachment', 'aws_lambda_function', 'aws_lambda_invocation', 'aws_s3_bucket', 'aws_s3_bucket_ownership_controls', 'aws_s3_bucket_policy', 'aws_s3_bucket_public_access_block', 'aws_s3_bucket_server_side_encryption_configuration', 'aws_s3_object_copy', 'aws_scheduler_schedule', 'aws_sfn_alias', 'aws_sfn_state_machine']);
-    const dirs = ['stacks/biome', 'modules/lambda-service', 'modules/state-machine', 'modules/model-placement', 'modules/database-schema'];
+    const covered = new Set([
+      'aws_cloudwatch_log_group',
+      'aws_iam_role',
+      'aws_iam_role_policy',
+      'aws_iam_role_policy_attachment',
+      'aws_lambda_function',
+      'aws_lambda_invocation',
+      'aws_s3_bucket',
+      'aws_s3_bucket_ownership_controls',
+      'aws_s3_bucket_policy',
+      'aws_s3_bucket_public_access_block',
+      'aws_s3_bucket_server_side_encryption_configuration',
+      'aws_s3_object_copy',
+      'aws_scheduler_schedule',
+      'aws_sfn_alias',
+      'aws_sfn_state_machine',
+    ]);
+    const dirs = [
+      'stacks/biome',
+      'modules/lambda-service',
+      'modules/state-machine',
+      'modules/model-placement',
+      'modules/database-schema',
+    ];
     const types = new Set(dirs.flatMap((d) => Object.keys(configAt(d).resources)));
     expect([...types].filter((t) => !covered.has(t))).toEqual([]);
     const dataTypes = new Set(dirs.flatMap((d) => Object.keys(configAt(d).data)));
-    expect([...dataTypes].filter((t) => !['aws_iam_policy_document', 'aws_partition', 'aws_vpc', 'aws_subnets', 'aws_security_group', 'aws_db_instance', 'aws_s3_object'].includes(t))).toEqual([]);
+    expect(
+      [...dataTypes].filter(
+        (t) =>
+          ![
+            'aws_iam_policy_document',
+            'aws_partition',
+            'aws_vpc',
+            'aws_subnets',
+            'aws_security_group',
+            'aws_db_instance',
+            'aws_s3_object',
+          ].includes(t),
+      ),
+    ).toEqual([]);
   });
 
   it('every role the deploy role may touch carries the boundary: biome roles pass it, the shared stack names its roles outside <prefix>-<env>-*', () => {
     const pattern = glob('geo-dev-*');
     const biome = configAt('stacks/biome');
-    for (const m of ['service', 'workflow']) expect(biome.modules[m].permissions_boundary, m).toBe('${local.permissions_boundary_arn}');
+    for (const m of ['service', 'workflow'])
+      expect(biome.modules[m].permissions_boundary, m).toBe('${local.permissions_boundary_arn}');
     expect(biome.resources.aws_iam_role.scheduler.permissions_boundary).toBe('${local.permissions_boundary_arn}');
-    for (const dir of ['modules/lambda-service', 'modules/state-machine']) expect(configAt(dir).resources.aws_iam_role.this.permissions_boundary).toBe('${var.permissions_boundary}');
+    for (const dir of ['modules/lambda-service', 'modules/state-machine'])
+      expect(configAt(dir).resources.aws_iam_role.this.permissions_boundary).toBe('${var.permissions_boundary}');
     const shared = configAt('stacks/shared');
     const values = { 'var.name_prefix': 'geo', 'var.environment': 'dev' };
     // The schema managers are one module over local.schema_managers: their names are the map's name fields.
-    const schemaManagers = [...JSON.stringify(shared.locals.find((l) => 'schema_managers' in l)).matchAll(/\bname = (?:\\"([^"\\]*)\\"|(local\.\w+))/g)].map(([, quoted, local]) => quoted ?? `\${${local}}`);
+    const schemaManagers = [
+      ...JSON.stringify(shared.locals.find((l) => 'schema_managers' in l)).matchAll(
+        /\bname = (?:\\"([^"\\]*)\\"|(local\.\w+))/g,
+      ),
+    ].map(([, quoted, local]) => quoted ?? `\${${local}}`);
     expect(shared.modules.schema_manager.function_name).toBe('${each.value.name}');
     const functionNames = Object.values(shared.modules)
       .filter((m) => m.source === '../../modules/lambda-service')
       .flatMap((m) => (m.function_name === '${each.value.name}' ? schemaManagers : [String(m.function_name)]));
-    const names = [String(shared.resources.aws_iam_role.sagemaker.name), ...functionNames].map((n) => expand(n, shared, values));
-    expect(names.sort()).toEqual(['geo-artifact-deployer-dev', 'geo-models-endpoint-dev', 'geo-schema-manager-dev', 'geo-schema-manager-dev-sandpit']);
+    const names = [String(shared.resources.aws_iam_role.sagemaker.name), ...functionNames].map((n) =>
+      expand(n, shared, values),
+    );
+    expect(names.sort()).toEqual([
+      'geo-artifact-deployer-dev',
+      'geo-models-endpoint-dev',
+      'geo-schema-manager-dev',
+      'geo-schema-manager-dev-sandpit',
+    ]);
     for (const n of names) expect(pattern.test(n), n).toBe(false);
     expect(pattern.test('geo-dev-bob-assay-ingest')).toBe(true);
   });
 
   it('is trusted only by the sandpit deployers, and the main deploy role never by them (devops stack wiring)', () => {
     const baseline = configAt('modules/workload-baseline');
-    const principals = (doc: string) => JSON.stringify((baseline.data.aws_iam_policy_document[doc].statement as Record<string, unknown>[])[0].principals);
+    const principals = (doc: string) =>
+      JSON.stringify((baseline.data.aws_iam_policy_document[doc].statement as Record<string, unknown>[])[0].principals);
     expect(principals('sandpit_deploy_assume')).toContain('${var.sandpit_deployer_role_arns}');
     expect(principals('sandpit_deploy_assume')).not.toContain('var.deployer_role_arns');
     expect(principals('deploy_assume')).toContain('${var.deployer_role_arns}');
@@ -208,21 +306,27 @@ describe('what the IAM simulation relies on (static reading)', () => {
     expect(deployers).toContain('job.trust == \\"main\\"');
     expect(deployers).toContain('job.trust == \\"sandpit\\"');
     for (const env of ['dev', 'staging', 'prod']) {
-      expect(devops.modules[`workload_${env}`].sandpit_deployer_role_arns).toBe(`\${local.sandpit_deployers["${env}"]}`);
+      expect(devops.modules[`workload_${env}`].sandpit_deployer_role_arns).toBe(
+        `\${local.sandpit_deployers["${env}"]}`,
+      );
       expect(devops.modules[`workload_${env}`].multi_tenant).toBe(`\${var.environments["${env}"].multi_tenant}`);
     }
   });
 
-
   it('the sandpit projects open the state through the sandpit role: backends/<env>-sandpit.s3.tfbackend differs from <env>.s3.tfbackend only in the role', async () => {
     const dir = join(INFRA_ROOT, 'stacks/biome/backends');
-    const read = async (f: string) => (await readFile(join(dir, f), 'utf8')).split('\n').filter((l) => l.trim() !== '' && !l.trim().startsWith('#'));
+    const read = async (f: string) =>
+      (await readFile(join(dir, f), 'utf8')).split('\n').filter((l) => l.trim() !== '' && !l.trim().startsWith('#'));
     const main = await read('dev.s3.tfbackend');
     const sandpitBackend = await read('dev-sandpit.s3.tfbackend');
-    expect(sandpitBackend).toEqual(main.map((l) => l.replace(':role/geo-deploy-dev"', ':role/geo-deploy-dev-sandpit"')));
+    expect(sandpitBackend).toEqual(
+      main.map((l) => l.replace(':role/geo-deploy-dev"', ':role/geo-deploy-dev-sandpit"')),
+    );
     expect(sandpitBackend.join('\n')).toContain('workspace_key_prefix = "biomes"');
     expect(main.join('\n')).toContain('role/geo-deploy-dev"');
     const codebuild = JSON.stringify(configAt('stacks/devops').modules.codebuild.environment_variables);
-    expect(codebuild).toContain('backends/${each.value.env}${each.value.trust == \\"sandpit\\" ? \\"-sandpit\\" : \\"\\"}.s3.tfbackend');
+    expect(codebuild).toContain(
+      'backends/${each.value.env}${each.value.trust == \\"sandpit\\" ? \\"-sandpit\\" : \\"\\"}.s3.tfbackend',
+    );
   });
 });

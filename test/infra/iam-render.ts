@@ -52,7 +52,8 @@ const hcl = (value: unknown): string => JSON.stringify(value);
 function instancesOf(state: { values?: { root_module?: StateModule }; root_module?: StateModule }): StateInstance[] {
   const out: StateInstance[] = [];
   const walk = (m: StateModule | undefined) => {
-    for (const r of m?.resources ?? []) out.push({ address: r.address, mode: r.mode, type: r.type, name: r.name, values: r.values ?? {} });
+    for (const r of m?.resources ?? [])
+      out.push({ address: r.address, mode: r.mode, type: r.type, name: r.name, values: r.values ?? {} });
     for (const c of m?.child_modules ?? []) walk(c);
   };
   walk(state.values?.root_module ?? state.root_module);
@@ -60,7 +61,13 @@ function instancesOf(state: { values?: { root_module?: StateModule }; root_modul
 }
 
 interface StateModule {
-  resources?: { address: string; mode: 'managed' | 'data'; type: string; name: string; values?: Record<string, unknown> }[];
+  resources?: {
+    address: string;
+    mode: 'managed' | 'data';
+    type: string;
+    name: string;
+    values?: Record<string, unknown>;
+  }[];
   child_modules?: StateModule[];
 }
 
@@ -79,7 +86,6 @@ function accountOf(address: string, accounts: Record<string, string>): string {
   return accounts[match];
 }
 
-
 /** A stable fake id from an address (KMS key ids, unique ids): what the render gives a KMS key at that address. */
 export const fakeKeyId = (address: string) => idOf(address);
 const idOf = (address: string, length = 8) => createHash('sha256').update(address).digest('hex').slice(0, length);
@@ -96,32 +102,65 @@ function computedValues(i: StateInstance, account: string, region: string): Reco
     case 'aws_region':
       return { name: region, id: region };
     case 'aws_kms_alias':
-      return { target_key_arn: `arn:aws:kms:${region}:${account}:key/${idOf(String(v.name))}`, target_key_id: idOf(String(v.name)) };
+      return {
+        target_key_arn: `arn:aws:kms:${region}:${account}:key/${idOf(String(v.name))}`,
+        target_key_id: idOf(String(v.name)),
+      };
     case 'aws_availability_zones':
       return { names: [`${region}a`, `${region}b`, `${region}c`] };
     case 'aws_iam_role':
-      return { arn: `arn:aws:iam::${account}:role/${name}`, id: name, unique_id: `AROA${idOf(i.address, 12).toUpperCase()}` };
+      return {
+        arn: `arn:aws:iam::${account}:role/${name}`,
+        id: name,
+        unique_id: `AROA${idOf(i.address, 12).toUpperCase()}`,
+      };
     case 'aws_iam_policy':
-      return { arn: `arn:aws:iam::${account}:policy/${name}`, id: `arn:aws:iam::${account}:policy/${name}`, policy_id: `ANPA${idOf(i.address, 12).toUpperCase()}` };
+      return {
+        arn: `arn:aws:iam::${account}:policy/${name}`,
+        id: `arn:aws:iam::${account}:policy/${name}`,
+        policy_id: `ANPA${idOf(i.address, 12).toUpperCase()}`,
+      };
     case 'aws_iam_openid_connect_provider':
       return { arn: `arn:aws:iam::${account}:oidc-provider/${String(v.url).replace(/^https:\/\//, '')}` };
     case 'aws_s3_bucket':
-      return { arn: `arn:aws:s3:::${v.bucket}`, id: v.bucket, bucket_regional_domain_name: `${v.bucket}.s3.${region}.amazonaws.com` };
+      return {
+        arn: `arn:aws:s3:::${v.bucket}`,
+        id: v.bucket,
+        bucket_regional_domain_name: `${v.bucket}.s3.${region}.amazonaws.com`,
+      };
     case 'aws_kms_key':
-      return { arn: `arn:aws:kms:${region}:${account}:key/${idOf(i.address)}`, key_id: idOf(i.address), id: idOf(i.address) };
+      return {
+        arn: `arn:aws:kms:${region}:${account}:key/${idOf(i.address)}`,
+        key_id: idOf(i.address),
+        id: idOf(i.address),
+      };
     case 'aws_codebuild_project':
-      return { arn: `arn:aws:codebuild:${region}:${account}:project/${name}`, id: `arn:aws:codebuild:${region}:${account}:project/${name}` };
+      return {
+        arn: `arn:aws:codebuild:${region}:${account}:project/${name}`,
+        id: `arn:aws:codebuild:${region}:${account}:project/${name}`,
+      };
     case 'aws_cloudwatch_log_group':
       return { arn: `arn:aws:logs:${region}:${account}:log-group:${name}`, id: name };
     case 'aws_sqs_queue':
-      return { arn: `arn:aws:sqs:${region}:${account}:${name}`, url: `https://sqs.${region}.amazonaws.com/${account}/${name}`, id: `https://sqs.${region}.amazonaws.com/${account}/${name}` };
+      return {
+        arn: `arn:aws:sqs:${region}:${account}:${name}`,
+        url: `https://sqs.${region}.amazonaws.com/${account}/${name}`,
+        id: `https://sqs.${region}.amazonaws.com/${account}/${name}`,
+      };
     case 'aws_lambda_function': {
       const arn = `arn:aws:lambda:${region}:${account}:function:${v.function_name}`;
-      return { arn, qualified_arn: `${arn}:1`, invoke_arn: `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${arn}/invocations`, version: '1' };
+      return {
+        arn,
+        qualified_arn: `${arn}:1`,
+        invoke_arn: `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${arn}/invocations`,
+        version: '1',
+      };
     }
     case 'aws_codestarconnections_connection':
     case 'aws_codestarconnections_host':
-      return { arn: `arn:aws:codestar-connections:${region}:${account}:${i.type === 'aws_codestarconnections_host' ? 'host' : 'connection'}/${idOf(i.address)}` };
+      return {
+        arn: `arn:aws:codestar-connections:${region}:${account}:${i.type === 'aws_codestarconnections_host' ? 'host' : 'connection'}/${idOf(i.address)}`,
+      };
     case 'aws_codepipeline':
       return { arn: `arn:aws:codepipeline:${region}:${account}:${name}` };
     default:
@@ -152,17 +191,37 @@ function providerBlocks(providers: string[], mock: boolean, region: string): str
 }
 
 /** Runs one generated test file and returns the state of its only run. */
-async function applyTestFile(tf: OfflineTerraform, stackDir: string, name: string, text: string): Promise<StateInstance[]> {
+async function applyTestFile(
+  tf: OfflineTerraform,
+  stackDir: string,
+  name: string,
+  text: string,
+): Promise<StateInstance[]> {
   const file = join(stackDir, 'tests', name);
   await writeFile(file, text);
   try {
     // A call that escaped an override would go to a closed loopback port, never to AWS.
     const proxy = 'http://127.0.0.1:9';
-    const out = await tf.exec(['test', '-no-color', '-json', '-verbose', `-filter=tests/${name}`], stackDir, { timeoutMs: 900_000, env: { HTTPS_PROXY: proxy, HTTP_PROXY: proxy, https_proxy: proxy, http_proxy: proxy, NO_PROXY: '', no_proxy: '' } });
+    const out = await tf.exec(['test', '-no-color', '-json', '-verbose', `-filter=tests/${name}`], stackDir, {
+      timeoutMs: 900_000,
+      env: { HTTPS_PROXY: proxy, HTTP_PROXY: proxy, https_proxy: proxy, http_proxy: proxy, NO_PROXY: '', no_proxy: '' },
+    });
     const lines = out.split('\n').filter((l) => l.startsWith('{'));
-    const messages = lines.map((l) => JSON.parse(l) as { type: string; test_state?: Record<string, unknown>; test_run?: { status?: string }; '@message'?: string; diagnostic?: { summary?: string; detail?: string } });
+    const messages = lines.map(
+      (l) =>
+        JSON.parse(l) as {
+          type: string;
+          test_state?: Record<string, unknown>;
+          test_run?: { status?: string };
+          '@message'?: string;
+          diagnostic?: { summary?: string; detail?: string };
+        },
+    );
     const failed = messages.filter((m) => m.diagnostic && (m as { '@level'?: string })['@level'] === 'error');
-    if (failed.length > 0) throw new Error(`${name}: ${failed.map((m) => `${m.diagnostic!.summary}: ${m.diagnostic!.detail ?? ''}`).join('\n')}`);
+    if (failed.length > 0)
+      throw new Error(
+        `${name}: ${failed.map((m) => `${m.diagnostic!.summary}: ${m.diagnostic!.detail ?? ''}`).join('\n')}`,
+      );
     const state = messages.find((m) => m.type === 'test_state')?.test_state;
     if (!state) throw new Error(`${name}: terraform test printed no state:\n${out.slice(-4000)}`);
     return instancesOf(state as never);
@@ -181,7 +240,12 @@ export async function renderStack(tf: OfflineTerraform, options: RenderOptions):
     .map(([k, v]) => `  ${k} = ${hcl(v)}`)
     .join('\n')}\n}\n`;
   const label = options.label ?? 'default';
-  const mocked = await applyTestFile(tf, options.stackDir, `zz-iam-enumerate-${label}.tftest.hcl`, `${providerBlocks(options.providers, true, region)}\n${variables}\nrun "enumerate" {\n  command = apply\n}\n`);
+  const mocked = await applyTestFile(
+    tf,
+    options.stackDir,
+    `zz-iam-enumerate-${label}.tftest.hcl`,
+    `${providerBlocks(options.providers, true, region)}\n${variables}\nrun "enumerate" {\n  command = apply\n}\n`,
+  );
 
   const overrides = mocked
     .filter((i) => !(i.mode === 'data' && i.type === 'aws_iam_policy_document'))

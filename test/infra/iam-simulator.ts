@@ -27,7 +27,10 @@ const parse = (text: unknown): Policy => JSON.parse(String(text)) as Policy;
 const accountOfArn = (arn: string) => arn.split(':')[4];
 
 /** Everything that allows anything: what a role minted with any inline policy may hold before its boundary. */
-export const ALLOW_EVERYTHING: Policy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
+export const ALLOW_EVERYTHING: Policy = {
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }],
+};
 
 export class RenderedIam {
   constructor(readonly state: StateInstance[]) {}
@@ -38,8 +41,11 @@ export class RenderedIam {
 
   /** The rendered instance of a role by name (and account, when two accounts hold the name). */
   roleInstance(name: string, account?: string): StateInstance {
-    const found = this.all('aws_iam_role').filter((r) => r.values.name === name && (!account || accountOfArn(String(r.values.arn)) === account));
-    if (found.length !== 1) throw new Error(`${found.length} roles named ${name}${account ? ` in ${account}` : ''} in the rendered state`);
+    const found = this.all('aws_iam_role').filter(
+      (r) => r.values.name === name && (!account || accountOfArn(String(r.values.arn)) === account),
+    );
+    if (found.length !== 1)
+      throw new Error(`${found.length} roles named ${name}${account ? ` in ${account}` : ''} in the rendered state`);
     return found[0];
   }
 
@@ -54,7 +60,8 @@ export class RenderedIam {
   role(name: string, account?: string): Principal {
     const role = this.roleInstance(name, account);
     const arn = String(role.values.arn);
-    const own = (i: StateInstance) => i.account === accountOfArn(arn) && (i.values.role === name || i.values.role === role.values.id);
+    const own = (i: StateInstance) =>
+      i.account === accountOfArn(arn) && (i.values.role === name || i.values.role === role.values.id);
     const inline = this.all('aws_iam_role_policy')
       .filter(own)
       .map((p) => ({ name: String(p.values.name), policy: parse(p.values.policy) }));
@@ -62,12 +69,23 @@ export class RenderedIam {
       .filter(own)
       .map((a) => ({ name: String(a.values.policy_arn), policy: this.policy(String(a.values.policy_arn)) }));
     const boundaryArn = role.values.permissions_boundary ? String(role.values.permissions_boundary) : undefined;
-    return { arn, account: accountOfArn(arn), identity: [...inline, ...attached], boundary: boundaryArn ? this.policy(boundaryArn) : undefined };
+    return {
+      arn,
+      account: accountOfArn(arn),
+      identity: [...inline, ...attached],
+      boundary: boundaryArn ? this.policy(boundaryArn) : undefined,
+    };
   }
 
   /** A role a sandpit could create: any inline policy, bounded by `boundaryArn`, with the given tags. */
   mintedRole(name: string, account: string, boundaryArn: string, tags: Record<string, string> = {}): Principal {
-    return { arn: `arn:aws:iam::${account}:role/${name}`, account, identity: [{ name: 'anything', policy: ALLOW_EVERYTHING }], boundary: this.policy(boundaryArn), tags };
+    return {
+      arn: `arn:aws:iam::${account}:role/${name}`,
+      account,
+      identity: [{ name: 'anything', policy: ALLOW_EVERYTHING }],
+      boundary: this.policy(boundaryArn),
+      tags,
+    };
   }
 
   /** The bucket policy of a bucket, if it has one. */
@@ -87,7 +105,13 @@ export class RenderedIam {
    * name's last segment, as every bucket here is named); role ARNs with
    * sts:AssumeRole bring the role's trust policy.
    */
-  async decide(principal: Principal, action: string, resource: string, context: Record<string, string | string[]> = {}, options: { oidcSub?: string } = {}): Promise<Decision> {
+  async decide(
+    principal: Principal,
+    action: string,
+    resource: string,
+    context: Record<string, string | string[]> = {},
+    options: { oidcSub?: string } = {},
+  ): Promise<Decision> {
     let resourcePolicy: Policy | undefined;
     let resourceAccount = principal.account;
     const s3 = /^arn:aws:s3:::([^/]+)/.exec(resource);
@@ -96,13 +120,28 @@ export class RenderedIam {
       resourceAccount = /-(\d{12})$/.exec(s3[1])?.[1] ?? principal.account;
     } else if (/^arn:aws:iam::\d{12}:role\//.test(resource) && action.startsWith('sts:AssumeRole')) {
       const [, account, name] = /^arn:aws:iam::(\d{12}):role\/(.+)$/.exec(resource)!;
-      resourcePolicy = this.state.some((i) => i.type === 'aws_iam_role' && i.values.arn === resource) ? this.trust(name, account) : undefined;
+      resourcePolicy = this.state.some((i) => i.type === 'aws_iam_role' && i.values.arn === resource)
+        ? this.trust(name, account)
+        : undefined;
       resourceAccount = account;
     } else if (/^arn:aws:kms:[^:]*:\d{12}:key\//.test(resource)) {
       // A key's own policy decides; keys no stack here creates have AWS's default one (the account's IAM decides).
       resourceAccount = accountOfArn(resource);
       const key = this.all('aws_kms_key').find((k) => k.values.arn === resource);
-      resourcePolicy = key ? parse(key.values.policy) : { Version: '2012-10-17', Statement: [{ Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${resourceAccount}:root` }, Action: 'kms:*', Resource: '*' }] };
+      resourcePolicy = key
+        ? parse(key.values.policy)
+        : {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Sid: 'Enable IAM User Permissions',
+                Effect: 'Allow',
+                Principal: { AWS: `arn:aws:iam::${resourceAccount}:root` },
+                Action: 'kms:*',
+                Resource: '*',
+              },
+            ],
+          };
     } else if (/^arn:aws:[^:]+:[^:]*:\d{12}:/.test(resource)) {
       resourceAccount = accountOfArn(resource);
     }
@@ -111,7 +150,10 @@ export class RenderedIam {
     const claims: Record<string, string> = {};
     if (options.oidcSub !== undefined) {
       // The token's sub as a policy variable (${gitlab.com:sub}): see OIDC_SUB_STAND_IN.
-      identity = identity.map((p) => ({ ...p, policy: JSON.parse(JSON.stringify(p.policy).split('${gitlab.com:sub}').join(`\${${OIDC_SUB_STAND_IN}}`)) }));
+      identity = identity.map((p) => ({
+        ...p,
+        policy: JSON.parse(JSON.stringify(p.policy).split('${gitlab.com:sub}').join(`\${${OIDC_SUB_STAND_IN}}`)),
+      }));
       claims[OIDC_SUB_STAND_IN] = options.oidcSub;
     }
     const simulation: Simulation = {
@@ -119,7 +161,14 @@ export class RenderedIam {
         principal: principal.arn,
         action,
         resource: { resource, accountId: resourceAccount },
-        contextVariables: { 'aws:PrincipalArn': principal.arn, 'aws:PrincipalAccount': principal.account, 'aws:SecureTransport': 'true', ...tags, ...claims, ...context },
+        contextVariables: {
+          'aws:PrincipalArn': principal.arn,
+          'aws:PrincipalAccount': principal.account,
+          'aws:SecureTransport': 'true',
+          ...tags,
+          ...claims,
+          ...context,
+        },
       },
       identityPolicies: identity,
       serviceControlPolicies: [],
@@ -135,13 +184,24 @@ export class RenderedIam {
    * :aud, :ref_protected) may assume a role with web identity.
    */
   async assumeWithWebIdentity(roleName: string, account: string, claims: Record<string, string>): Promise<Decision> {
-    const provider = this.state.find((i) => i.type === 'aws_iam_openid_connect_provider' && accountOfArn(String(i.values.arn)) === account && String(i.values.url).includes('gitlab'));
+    const provider = this.state.find(
+      (i) =>
+        i.type === 'aws_iam_openid_connect_provider' &&
+        accountOfArn(String(i.values.arn)) === account &&
+        String(i.values.url).includes('gitlab'),
+    );
     if (!provider) throw new Error(`no OIDC provider in ${account}`);
     const roleArn = `arn:aws:iam::${account}:role/${roleName}`;
-    const standIn = (text: string) => Object.entries(CLAIM_STAND_INS).reduce((t, [from, to]) => t.split(`"${from}"`).join(`"${to}"`), text);
+    const standIn = (text: string) =>
+      Object.entries(CLAIM_STAND_INS).reduce((t, [from, to]) => t.split(`"${from}"`).join(`"${to}"`), text);
     const context = JSON.parse(standIn(JSON.stringify(claims))) as Record<string, string>;
     return simulate({
-      request: { principal: String(provider.values.arn), action: 'sts:AssumeRoleWithWebIdentity', resource: { resource: roleArn, accountId: account }, contextVariables: context },
+      request: {
+        principal: String(provider.values.arn),
+        action: 'sts:AssumeRoleWithWebIdentity',
+        resource: { resource: roleArn, accountId: account },
+        contextVariables: context,
+      },
       identityPolicies: [],
       serviceControlPolicies: [],
       resourceControlPolicies: [],
@@ -159,12 +219,18 @@ export class RenderedIam {
  * AssumeRoleWithWebIdentity with the same meaning (a string claim of the
  * token); gitlab.com:ref_protected is known as it is.
  */
-const CLAIM_STAND_INS: Record<string, string> = { 'gitlab.com:sub': 'accounts.google.com:sub', 'gitlab.com:aud': 'accounts.google.com:aud' };
+const CLAIM_STAND_INS: Record<string, string> = {
+  'gitlab.com:sub': 'accounts.google.com:sub',
+  'gitlab.com:aud': 'accounts.google.com:aud',
+};
 /** The same for the policy variable ${gitlab.com:sub} in an S3 resource: a global key stands in for it. */
 const OIDC_SUB_STAND_IN = 'aws:PrincipalTag/gitlab-oidc-sub';
 
 async function simulate(simulation: Simulation): Promise<Decision> {
   const r = await runSimulation(simulation, {});
-  if (r.resultType === 'error') throw new Error(`simulation of ${simulation.request.action} on ${simulation.request.resource.resource} by ${String(simulation.request.principal)} is invalid: ${JSON.stringify(r.errors)}`);
+  if (r.resultType === 'error')
+    throw new Error(
+      `simulation of ${simulation.request.action} on ${simulation.request.resource.resource} by ${String(simulation.request.principal)} is invalid: ${JSON.stringify(r.errors)}`,
+    );
   return r.overallResult as Decision;
 }

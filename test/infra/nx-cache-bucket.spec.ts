@@ -20,12 +20,26 @@ describe('the shared Nx cache bucket', () => {
 
   it('is private, encrypted, TLS-only and expires main and branch entries (branches sooner)', () => {
     const r = devops.resources;
-    expect(r.aws_s3_bucket_public_access_block.nx_cache).toMatchObject({ block_public_acls: true, block_public_policy: true, ignore_public_acls: true, restrict_public_buckets: true });
+    expect(r.aws_s3_bucket_public_access_block.nx_cache).toMatchObject({
+      block_public_acls: true,
+      block_public_policy: true,
+      ignore_public_acls: true,
+      restrict_public_buckets: true,
+    });
     expect(text(r.aws_s3_bucket_server_side_encryption_configuration.nx_cache)).toContain('"sse_algorithm":"AES256"');
     expect(text(r.aws_s3_bucket_ownership_controls.nx_cache)).toContain('BucketOwnerEnforced');
     const lifecycle = text(r.aws_s3_bucket_lifecycle_configuration.nx_cache);
-    for (const s of ['${local.nx_cache_prefix}/main/', '${local.nx_cache_prefix}/branches/', 'var.nx_cache_main_expiry_days', 'var.nx_cache_branch_expiry_days', 'abort_incomplete_multipart_upload']) expect(lifecycle).toContain(s);
-    expect(devops.variables.nx_cache_branch_expiry_days.default).toBeLessThan(devops.variables.nx_cache_main_expiry_days.default as number);
+    for (const s of [
+      '${local.nx_cache_prefix}/main/',
+      '${local.nx_cache_prefix}/branches/',
+      'var.nx_cache_main_expiry_days',
+      'var.nx_cache_branch_expiry_days',
+      'abort_incomplete_multipart_upload',
+    ])
+      expect(lifecycle).toContain(s);
+    expect(devops.variables.nx_cache_branch_expiry_days.default).toBeLessThan(
+      devops.variables.nx_cache_main_expiry_days.default as number,
+    );
     const tls = of('nx_cache_bucket').find((s) => s.conditions.some((c) => c.variable === 'aws:SecureTransport'));
     expect(tls?.effect).toBe('Deny');
   });
@@ -37,12 +51,16 @@ describe('the shared Nx cache bucket', () => {
     for (const s of release) expect(text(s.resources)).not.toContain('branches/');
     const bucket = of('nx_cache_bucket').filter((s) => s.effect === 'Deny');
     const mainDeny = bucket.find((s) => text(s.resources).includes('/main/*'))!;
-    expect(mainDeny.conditions).toEqual([{ test: 'ArnNotEquals', variable: 'aws:PrincipalArn', values: expect.anything() }]);
+    expect(mainDeny.conditions).toEqual([
+      { test: 'ArnNotEquals', variable: 'aws:PrincipalArn', values: expect.anything() },
+    ]);
     expect(text(mainDeny.conditions[0].values)).toContain('local.nx_cache_main_writers');
     const writers = text(devops.locals.find((l) => 'nx_cache_main_writers' in l));
     expect(writers).toContain('job.trust == \\"main\\"');
     expect(writers).toContain('aws_iam_role.gitlab_release.arn');
-    expect(text(bucket.find((s) => s.conditions.some((c) => c.variable === 's3:if-none-match'))?.actions)).toContain('s3:PutObject');
+    expect(text(bucket.find((s) => s.conditions.some((c) => c.variable === 's3:if-none-match'))?.actions)).toContain(
+      's3:PutObject',
+    );
     expect(text(bucket.map((s) => s.actions))).toContain('s3:DeleteObject');
   });
 

@@ -57,13 +57,31 @@ export async function offlineTerraform(): Promise<OfflineTerraform | undefined> 
     pluginDir,
     cliConfigFile,
     async exec(args, cwd, options = {}) {
-      const env = { ...process.env, TF_CLI_CONFIG_FILE: cliConfigFile, TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1', TF_CLI_ARGS: '', TF_CLI_ARGS_init: '', TF_INPUT: '0', ...options.env };
+      const env = {
+        ...process.env,
+        TF_CLI_CONFIG_FILE: cliConfigFile,
+        TF_IN_AUTOMATION: '1',
+        CHECKPOINT_DISABLE: '1',
+        TF_CLI_ARGS: '',
+        TF_CLI_ARGS_init: '',
+        TF_INPUT: '0',
+        ...options.env,
+      };
       try {
-        const { stdout, stderr } = await run(binary, args, { cwd, env, maxBuffer: 16 * 1024 * 1024, timeout: options.timeoutMs ?? 0, killSignal: 'SIGTERM' });
+        const { stdout, stderr } = await run(binary, args, {
+          cwd,
+          env,
+          maxBuffer: 16 * 1024 * 1024,
+          timeout: options.timeoutMs ?? 0,
+          killSignal: 'SIGTERM',
+        });
         return `${stdout}${stderr}`;
       } catch (e) {
         const err = e as { stdout?: string; stderr?: string; message: string };
-        throw new Error(`terraform ${args.join(' ')} failed in ${cwd}:\n${err.stdout ?? ''}${err.stderr ?? err.message}`, { cause: e });
+        throw new Error(
+          `terraform ${args.join(' ')} failed in ${cwd}:\n${err.stdout ?? ''}${err.stderr ?? err.message}`,
+          { cause: e },
+        );
       }
     },
     hasProvider(source) {
@@ -78,7 +96,8 @@ export async function offlineTerraform(): Promise<OfflineTerraform | undefined> 
  */
 export function unavailable(tf: OfflineTerraform | undefined): string | undefined {
   if (!tf) return 'terraform is not on PATH (nor TERRAFORM_BINARY)';
-  if (!tf.hasProvider(AWS_PROVIDER)) return `terraform found, but ${AWS_PROVIDER} is not in a local provider mirror (TF_PLUGIN_DIR or /opt/tf-plugins)`;
+  if (!tf.hasProvider(AWS_PROVIDER))
+    return `terraform found, but ${AWS_PROVIDER} is not in a local provider mirror (TF_PLUGIN_DIR or /opt/tf-plugins)`;
   return undefined;
 }
 
@@ -88,7 +107,9 @@ export function unavailable(tf: OfflineTerraform | undefined): string | undefine
  * provider fails here instead of being rewritten.
  */
 export async function initOffline(tf: OfflineTerraform, dir: string, backend = false): Promise<void> {
-  await tf.exec(['init', '-input=false', '-no-color', `-backend=${backend}`, '-lockfile=readonly'], dir, { timeoutMs: 300_000 });
+  await tf.exec(['init', '-input=false', '-no-color', `-backend=${backend}`, '-lockfile=readonly'], dir, {
+    timeoutMs: 300_000,
+  });
 }
 
 /**
@@ -99,12 +120,18 @@ export async function initOffline(tf: OfflineTerraform, dir: string, backend = f
  */
 export async function copyInfraForCli(): Promise<{ root: string; biomeStack: string; cleanup(): Promise<void> }> {
   const root = await mkdtemp(join(tmpdir(), 'infra-cli-'));
-  await cp(INFRA_ROOT, join(root, 'infra'), { recursive: true, filter: (src) => !/[/\\]\.terraform([/\\]|$)/.test(src) && !src.endsWith('.tfstate') });
+  await cp(INFRA_ROOT, join(root, 'infra'), {
+    recursive: true,
+    filter: (src) => !/[/\\]\.terraform([/\\]|$)/.test(src) && !src.endsWith('.tfstate'),
+  });
   const biomeStack = join(root, 'infra/stacks/biome');
   const versions = join(biomeStack, 'versions.tf');
   const text = await readFile(versions, 'utf8');
   const next = text.replace(/\n {2}backend "s3" \{\}\n/, '\n');
-  if (next === text) throw new Error('copyInfraForCli: infra/stacks/biome/versions.tf no longer holds `backend "s3" {}`; update this helper.');
+  if (next === text)
+    throw new Error(
+      'copyInfraForCli: infra/stacks/biome/versions.tf no longer holds `backend "s3" {}`; update this helper.',
+    );
   await writeFile(versions, next);
   return { root, biomeStack, cleanup: () => rm(root, { recursive: true, force: true }) };
 }

@@ -47,18 +47,49 @@ describe.each([
   const savedEnv = { ...process.env };
   const context = () => ({ root, cwd: root, projectName: 'infra', isVerbose: false }) as unknown as ExecutorContext;
   const dev = () => deps.storeFor('dev');
-  const keys = async (store: StorePort, prefix = '') => (await store.list(prefix)).map((o) => o.key).filter((k) => !k.startsWith('locks/'));
+  const keys = async (store: StorePort, prefix = '') =>
+    (await store.list(prefix)).map((o) => o.key).filter((k) => !k.startsWith('locks/'));
   const bodyOf = (project: string, sha: string) => Buffer.from(`${project}@${sha}\n`.repeat(40));
-  const put = (key: string, value: unknown) => dev().put(key, Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)));
+  const put = (key: string, value: unknown) =>
+    dev().put(key, Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)));
 
   async function deploy(biomeName: string, project: string, gitSha: string, at?: number, store?: StorePort) {
     const biome = parseBiomeName(biomeName, config);
     const body = bodyOf(project, gitSha);
-    const manifest: PackageManifest = { project, kind: 'service', file: artifactFileName(project, gitSha, 'service', false, sha256(body)), sha256: sha256(body), size: body.length, gitSha, dirty: false, dirtyFiles: [], settings: { memorySize: 256 } };
+    const manifest: PackageManifest = {
+      project,
+      kind: 'service',
+      file: artifactFileName(project, gitSha, 'service', false, sha256(body)),
+      sha256: sha256(body),
+      size: body.length,
+      gitSha,
+      dirty: false,
+      dirtyFiles: [],
+      settings: { memorySize: 256 },
+    };
     clock += 60_000;
-    return deployProject({ store: store ?? dev(), config, biome, manifest, readBody: async () => body, now: new Date(at ?? clock), deployedBy: 'amy', allowDirty: false, dryRun: false });
+    return deployProject({
+      store: store ?? dev(),
+      config,
+      biome,
+      manifest,
+      readBody: async () => body,
+      now: new Date(at ?? clock),
+      deployedBy: 'amy',
+      allowDirty: false,
+      dryRun: false,
+    });
   }
-  const meta = (biome: string, extra: Record<string, unknown> = {}) => ({ schemaVersion: 1, biome, environment: 'dev', owner: 'amy', created: '2026-11-01T00:00:00.000Z', expires: '2026-11-04T00:00:00.000Z', asleep: false, ...extra });
+  const meta = (biome: string, extra: Record<string, unknown> = {}) => ({
+    schemaVersion: 1,
+    biome,
+    environment: 'dev',
+    owner: 'amy',
+    created: '2026-11-01T00:00:00.000Z',
+    expires: '2026-11-04T00:00:00.000Z',
+    asleep: false,
+    ...extra,
+  });
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'bad-objects-'));
@@ -79,7 +110,12 @@ describe.each([
       Object.assign(process.env, server.env);
       storeEnv = { BIOME_STORE_DEV: 's3://geo-dev' };
     }
-    deps = { ...realDeps(root, config, storeEnv), now: () => new Date((clock += 1000)), log: (line) => lines.push(line), env: { ...storeEnv, BIOME_DEPLOYED_BY: 'amy' } };
+    deps = {
+      ...realDeps(root, config, storeEnv),
+      now: () => new Date((clock += 1000)),
+      log: (line) => lines.push(line),
+      env: { ...storeEnv, BIOME_DEPLOYED_BY: 'amy' },
+    };
   });
   afterAll(async () => {
     process.env = savedEnv;
@@ -108,7 +144,13 @@ describe.each([
     ['created "yesterday"', { created: 'yesterday' }, /invalid created "yesterday"/],
     ['asleep "no"', { asleep: 'no' }, /invalid asleep "no"/],
   ])('biome.json with %s is refused before any record is written', async (_case, extra, message) => {
-    const biome = `dev-odd${Math.abs(JSON.stringify(extra).split('').reduce((h, c) => (h * 31 + c.charCodeAt(0)) | 0, 7)) % 1000}`;
+    const biome = `dev-odd${
+      Math.abs(
+        JSON.stringify(extra)
+          .split('')
+          .reduce((h, c) => (h * 31 + c.charCodeAt(0)) | 0, 7),
+      ) % 1000
+    }`;
     await put(`biomes/${biome}/biome.json`, meta(biome, extra));
     const before = await keys(dev());
     const error = await deploy(biome, 'assay-ingest', commits[0]).catch((e) => e);
@@ -118,10 +160,27 @@ describe.each([
   });
 
   it('a ledger size of 1e300, a fractional or negative size, or a bad time is refused', () => {
-    const good = { schemaVersion: 1, project: 'a', kind: 'service', biome: 'dev-a', environment: 'dev', artifactKey: `artifacts/a/a-${commits[0]}.zip`, sha256: 'a'.repeat(64), size: 10, gitSha: commits[0], dirty: false, deployedAt: '2026-11-26T00:00:00.000Z', deployedBy: 'amy', settings: {} };
+    const good = {
+      schemaVersion: 1,
+      project: 'a',
+      kind: 'service',
+      biome: 'dev-a',
+      environment: 'dev',
+      artifactKey: `artifacts/a/a-${commits[0]}.zip`,
+      sha256: 'a'.repeat(64),
+      size: 10,
+      gitSha: commits[0],
+      dirty: false,
+      deployedAt: '2026-11-26T00:00:00.000Z',
+      deployedBy: 'amy',
+      settings: {},
+    };
     expect(parseLedgerRecord(JSON.stringify(good), 'x').size).toBe(10);
-    for (const size of [1e300, 1.5, -1, '10']) expect(() => parseLedgerRecord(JSON.stringify({ ...good, size }), 'x')).toThrow(/invalid size|missing fields/);
-    expect(() => parseLedgerRecord(JSON.stringify({ ...good, deployedAt: '1' }), 'x')).toThrow(/invalid deployedAt "1"/);
+    for (const size of [1e300, 1.5, -1, '10'])
+      expect(() => parseLedgerRecord(JSON.stringify({ ...good, size }), 'x')).toThrow(/invalid size|missing fields/);
+    expect(() => parseLedgerRecord(JSON.stringify({ ...good, deployedAt: '1' }), 'x')).toThrow(
+      /invalid deployedAt "1"/,
+    );
     expect(() => parseLedgerRecord(JSON.stringify({ ...good, sequence: 0 }), 'x')).toThrow(/invalid sequence 0/);
   });
 
@@ -133,7 +192,9 @@ describe.each([
     await rollbackWith({ biome: 'dev-skew', projects: 'assay-ingest' }, context(), deps);
     expect((await readRecord(dev(), 'dev-skew', 'assay-ingest'))?.gitSha).toBe(commits[0]);
     // And once more: back past v1 is refused, not toggled to v2.
-    await expect(rollbackWith({ biome: 'dev-skew', projects: 'assay-ingest' }, context(), deps)).rejects.toMatchObject({ code: 'ROLLBACK_INVALID' });
+    await expect(rollbackWith({ biome: 'dev-skew', projects: 'assay-ingest' }, context(), deps)).rejects.toMatchObject({
+      code: 'ROLLBACK_INVALID',
+    });
   });
 
   it('history written before sequences existed is still read, and comes before the new records', async () => {
@@ -156,7 +217,9 @@ describe.each([
     await deploy('dev-bent', 'assay-ingest', commits[1]);
     await put('biomes/dev-bent/ledger/assay-ingest.json', '{"schemaVersion":1,"project":"assay-ingest",');
     await rollbackWith({ biome: 'dev-bent', projects: 'assay-ingest' }, context(), deps);
-    expect(lines.join('\n')).toMatch(/warning: Ledger record .*biomes\/dev-bent\/ledger\/assay-ingest\.json is not valid JSON/);
+    expect(lines.join('\n')).toMatch(
+      /warning: Ledger record .*biomes\/dev-bent\/ledger\/assay-ingest\.json is not valid JSON/,
+    );
     expect((await readRecord(dev(), 'dev-bent', 'assay-ingest'))?.gitSha).toBe(commits[0]);
 
     await put('biomes/dev-bent/ledger/assay-ingest.json', 'garbage');
@@ -183,7 +246,10 @@ describe.each([
     // Far in the future every sandpit has expired: the good ones are reaped; the broken ones that nothing
     // dates (no valid record either) are skipped with the reason, and the run fails so that someone repairs them.
     lines = [];
-    const error = await biomeReapWith({ environment: 'dev', confirm: true }, context(), { ...deps, now: () => new Date('2027-06-01T00:00:00.000Z') }).catch((e) => e);
+    const error = await biomeReapWith({ environment: 'dev', confirm: true }, context(), {
+      ...deps,
+      now: () => new Date('2027-06-01T00:00:00.000Z'),
+    }).catch((e) => e);
     expect(error.code, String(error)).toBe('LEDGER_RECORD_INVALID');
     expect(error.message).toMatch(/reap could not date .*dev-broken.*dev-never/);
     expect(error.hint).toMatch(/biome-repair/);
@@ -196,11 +262,19 @@ describe.each([
   it('a sandpit whose biome.json says expires "never" is reaped once its newest record is older than the sandpit TTL', async () => {
     await deploy('dev-forever', 'assay-ingest', commits[0]);
     await put('biomes/dev-forever/biome.json', meta('dev-forever', { expires: 'never' }));
-    const soon = await biomeReapWith({ environment: 'dev', confirm: true }, context(), { ...deps, now: () => new Date(clock + 3600_000) }).catch(() => []);
+    const soon = await biomeReapWith({ environment: 'dev', confirm: true }, context(), {
+      ...deps,
+      now: () => new Date(clock + 3600_000),
+    }).catch(() => []);
     expect(soon).not.toContain('dev-forever');
     expect(await keys(dev(), 'biomes/dev-forever/')).not.toEqual([]);
-    const later = await biomeReapWith({ environment: 'dev', confirm: true }, context(), { ...deps, now: () => new Date(clock + (config.sandpitTtlHours + 1) * 3600_000) }).catch((e) => e);
-    expect(lines.join('\n')).toMatch(/dev-forever has an unusable biome\.json \(.*invalid expires "never".*\); it is dated by its newest record/);
+    const later = await biomeReapWith({ environment: 'dev', confirm: true }, context(), {
+      ...deps,
+      now: () => new Date(clock + (config.sandpitTtlHours + 1) * 3600_000),
+    }).catch((e) => e);
+    expect(lines.join('\n')).toMatch(
+      /dev-forever has an unusable biome\.json \(.*invalid expires "never".*\); it is dated by its newest record/,
+    );
     expect(await keys(dev(), 'biomes/dev-forever/'), String(later)).toEqual([]);
   });
 
@@ -211,8 +285,28 @@ describe.each([
     let openGate!: () => void;
     const gate = new Promise<void>((resolve) => (openGate = resolve));
     const body = bodyOf('assay-ingest', commits[1]);
-    const manifest: PackageManifest = { project: 'assay-ingest', kind: 'service', file: artifactFileName('assay-ingest', commits[1], 'service', false, sha256(body)), sha256: sha256(body), size: body.length, gitSha: commits[1], dirty: false, dirtyFiles: [], settings: { memorySize: 256 } };
-    const deploying = deployProject({ store: dev(), config, biome: parseBiomeName('dev-late', config), manifest, readBody: async () => (await gate, body), now: new Date(T), deployedBy: 'amy', allowDirty: false, dryRun: false });
+    const manifest: PackageManifest = {
+      project: 'assay-ingest',
+      kind: 'service',
+      file: artifactFileName('assay-ingest', commits[1], 'service', false, sha256(body)),
+      sha256: sha256(body),
+      size: body.length,
+      gitSha: commits[1],
+      dirty: false,
+      dirtyFiles: [],
+      settings: { memorySize: 256 },
+    };
+    const deploying = deployProject({
+      store: dev(),
+      config,
+      biome: parseBiomeName('dev-late', config),
+      manifest,
+      readBody: async () => (await gate, body),
+      now: new Date(T),
+      deployedBy: 'amy',
+      allowDirty: false,
+      dryRun: false,
+    });
     const reapLines: string[] = [];
     const reaping = biomeReapWith({ environment: 'dev', confirm: true }, context(), {
       ...deps,
@@ -232,14 +326,31 @@ describe.each([
   }, 120_000);
 
   it('a biome destroyed and created again is a new incarnation: every record and history key of it carries the incarnation', async () => {
-    const destroy = () => destroyBiomes({ store: dev(), config, biomes: [parseBiomeName('dev-again', config)], workspaceRoot: root, dryRun: false, terraform: false, deps });
+    const destroy = () =>
+      destroyBiomes({
+        store: dev(),
+        config,
+        biomes: [parseBiomeName('dev-again', config)],
+        workspaceRoot: root,
+        dryRun: false,
+        terraform: false,
+        deps,
+      });
     await deploy('dev-again', 'assay-ingest', commits[0]);
     expect((await readRecord(dev(), 'dev-again', 'assay-ingest'))!.incarnation).toBeUndefined();
     for (const incarnation of [1, 2]) {
       await destroy();
       await deploy('dev-again', 'assay-ingest', commits[incarnation]);
-      expect(await readRecord(dev(), 'dev-again', 'assay-ingest')).toMatchObject({ gitSha: commits[incarnation], sequence: 1, incarnation });
-      expect(await keys(dev(), historyPrefix('dev-again', 'assay-ingest'))).toEqual([expect.stringMatching(new RegExp(`/s000000000001-\\d{8}T\\d{6}Z-${commits[incarnation]}-i${incarnation}\\.json$`))]);
+      expect(await readRecord(dev(), 'dev-again', 'assay-ingest')).toMatchObject({
+        gitSha: commits[incarnation],
+        sequence: 1,
+        incarnation,
+      });
+      expect(await keys(dev(), historyPrefix('dev-again', 'assay-ingest'))).toEqual([
+        expect.stringMatching(
+          new RegExp(`/s000000000001-\\d{8}T\\d{6}Z-${commits[incarnation]}-i${incarnation}\\.json$`),
+        ),
+      ]);
     }
   });
 
@@ -251,7 +362,9 @@ describe.each([
     expect(error.hint).toMatch(/nx run infra:biome-repair --biome=dev-one/);
     expect(error.hint).not.toMatch(/rollback/);
     // Rollback cannot (one history record); the named fix can.
-    await expect(rollbackWith({ biome: 'dev-one', projects: 'assay-ingest' }, context(), deps)).rejects.toMatchObject({ code: 'ROLLBACK_INVALID' });
+    await expect(rollbackWith({ biome: 'dev-one', projects: 'assay-ingest' }, context(), deps)).rejects.toMatchObject({
+      code: 'ROLLBACK_INVALID',
+    });
     await biomeRepairWith({ biome: 'dev-one' }, context(), deps);
     expect((await readRecord(dev(), 'dev-one', 'assay-ingest'))?.gitSha).toBe(commits[0]);
   });
@@ -260,13 +373,19 @@ describe.each([
     await deploy('dev-orphan', 'assay-ingest', commits[0]);
     await dev().delete(['biomes/dev-orphan/biome.json']);
     // (Other biomes of this store that nothing dates make reap fail at its end, after it reaped the rest.)
-    await biomeReapWith({ environment: 'dev', confirm: true }, context(), { ...deps, now: () => new Date(clock + 3600_000) }).catch(() => undefined);
+    await biomeReapWith({ environment: 'dev', confirm: true }, context(), {
+      ...deps,
+      now: () => new Date(clock + 3600_000),
+    }).catch(() => undefined);
     expect(await keys(dev(), 'biomes/dev-orphan/')).not.toEqual([]);
-    await biomeReapWith({ environment: 'dev', confirm: true }, context(), { ...deps, now: () => new Date(clock + (config.sandpitTtlHours + 1) * 3600_000) }).catch(() => undefined);
+    await biomeReapWith({ environment: 'dev', confirm: true }, context(), {
+      ...deps,
+      now: () => new Date(clock + (config.sandpitTtlHours + 1) * 3600_000),
+    }).catch(() => undefined);
     expect(await keys(dev(), 'biomes/dev-orphan/')).toEqual([]);
   });
 
-  it('a sleep during a batched deploy is not undone by the deploy\'s end-of-run biome.json write', async () => {
+  it("a sleep during a batched deploy is not undone by the deploy's end-of-run biome.json write", async () => {
     await deploy('dev-nap', 'assay-ingest', commits[0]);
     const batch = batchStore(dev(), 'dev-nap');
     await deploy('dev-nap', 'assay-ingest', commits[1], undefined, batch);
@@ -288,10 +407,18 @@ describe.each([
     await dev().delete([...(await keys(dev(), historyPrefix('dev-fix', 'grade-predict')))]);
     await put('biomes/dev-fix/ledger/assay-ingest.json', '{"schemaVersion":1,"project":"assay-ingest","size":1e300}');
     await put('biomes/dev-fix/ledger/grade-predict.json', 'not json');
-    await put(`${historyPrefix('dev-fix', 'assay-ingest')}s000000000009-20261126T000000Z-${commits[2]}.json`, '{"half":');
-    await put('biomes/dev-fix/biome.json', JSON.stringify(meta('dev-victim', { owner: 'amy', ttlHours: 'soon', asleep: true })));
+    await put(
+      `${historyPrefix('dev-fix', 'assay-ingest')}s000000000009-20261126T000000Z-${commits[2]}.json`,
+      '{"half":',
+    );
+    await put(
+      'biomes/dev-fix/biome.json',
+      JSON.stringify(meta('dev-victim', { owner: 'amy', ttlHours: 'soon', asleep: true })),
+    );
 
-    const before = await Promise.all((await keys(dev(), 'biomes/dev-fix/')).map(async (k) => [k, (await dev().get(k))!.toString('utf8')]));
+    const before = await Promise.all(
+      (await keys(dev(), 'biomes/dev-fix/')).map(async (k) => [k, (await dev().get(k))!.toString('utf8')]),
+    );
     const planned = await biomeRepairWith({ biome: 'dev-fix', dryRun: true }, context(), deps);
     expect(planned.map((a) => [a.kind, a.key])).toEqual([
       ['restore', 'biomes/dev-fix/ledger/assay-ingest.json'],
@@ -300,12 +427,22 @@ describe.each([
       ['rewrite-meta', 'biomes/dev-fix/biome.json'],
     ]);
     expect(lines.join('\n')).toMatch(/\[dry-run\] would repair 4 object\(s\) of dev-fix/);
-    expect(await Promise.all((await keys(dev(), 'biomes/dev-fix/')).map(async (k) => [k, (await dev().get(k))!.toString('utf8')]))).toEqual(before);
+    expect(
+      await Promise.all(
+        (await keys(dev(), 'biomes/dev-fix/')).map(async (k) => [k, (await dev().get(k))!.toString('utf8')]),
+      ),
+    ).toEqual(before);
 
     await biomeRepairWith({ biome: 'dev-fix' }, context(), deps);
     expect((await readRecord(dev(), 'dev-fix', 'assay-ingest'))?.gitSha).toBe(commits[1]);
     expect(await readRecord(dev(), 'dev-fix', 'grade-predict')).toBeUndefined();
-    expect(await readBiomeMeta(dev(), 'dev-fix')).toMatchObject({ biome: 'dev-fix', environment: 'dev', owner: 'amy', asleep: true, expires: '2026-11-04T00:00:00.000Z' });
+    expect(await readBiomeMeta(dev(), 'dev-fix')).toMatchObject({
+      biome: 'dev-fix',
+      environment: 'dev',
+      owner: 'amy',
+      asleep: true,
+      expires: '2026-11-04T00:00:00.000Z',
+    });
     expect(await keys(dev(), 'biomes/dev-victim/')).toEqual([]);
     lines = [];
     await biomeListWith({ environment: 'dev' }, context(), deps);

@@ -13,5 +13,18 @@ export function packagedFor(project: string, content: string) {
   const body = Buffer.from(content.repeat(200));
   const sha256 = createHash('sha256').update(body).digest('hex');
   const gitSha = createHash('sha1').update(content).digest('hex');
-  return { body, manifest: { project, kind: 'service' as const, file: `${project}-${gitSha}.zip`, sha256, size: body.length, gitSha, dirty: false, dirtyFiles: [], settings: { memorySize: 256 } } };
+  return {
+    body,
+    manifest: {
+      project,
+      kind: 'service' as const,
+      file: `${project}-${gitSha}.zip`,
+      sha256,
+      size: body.length,
+      gitSha,
+      dirty: false,
+      dirtyFiles: [],
+      settings: { memorySize: 256 },
+    },
+  };
 }

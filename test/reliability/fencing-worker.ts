@@ -46,7 +46,17 @@ async function main() {
   } else {
     const store = stoppingAt(real, (call, key) => call === 'list' && key.includes('/history/'));
     const p = packagedFor(project, content);
-    await deployProject({ store, config: FENCING_CONFIG, biome, manifest: p.manifest, readBody: async () => p.body, now: new Date(), deployedBy: 'stopped', allowDirty: false, dryRun: false });
+    await deployProject({
+      store,
+      config: FENCING_CONFIG,
+      biome,
+      manifest: p.manifest,
+      readBody: async () => p.body,
+      now: new Date(),
+      deployedBy: 'stopped',
+      allowDirty: false,
+      dryRun: false,
+    });
   }
   process.stdout.write('WROTE\n');
 }
@@ -54,7 +64,9 @@ async function main() {
 main().then(
   () => process.exit(0),
   (e: unknown) => {
-    process.stdout.write(isBiomeError(e) ? `${e.code}: ${e.message}\n` : `internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+    process.stdout.write(
+      isBiomeError(e) ? `${e.code}: ${e.message}\n` : `internal error: ${(e as Error)?.stack ?? String(e)}\n`,
+    );
     process.exit(1);
   },
 );

@@ -29,7 +29,10 @@ const TTL_SECONDS = 8;
 const figures = createFigures('fencing');
 
 /** A worker process, its output, and a way to see that it has stopped. */
-function startWorker(args: string[], env: Record<string, string>): { child: ChildProcess; done: Promise<{ code: number; output: string }>; output: () => string } {
+function startWorker(
+  args: string[],
+  env: Record<string, string>,
+): { child: ChildProcess; done: Promise<{ code: number; output: string }>; output: () => string } {
   const child = spawn(process.execPath, ['-r', '@swc-node/register', join(__dirname, 'fencing-worker.ts'), ...args], {
     cwd: WORKSPACE_ROOT,
     env: { ...process.env, ...env },
@@ -38,7 +41,9 @@ function startWorker(args: string[], env: Record<string, string>): { child: Chil
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
-  const done = new Promise<{ code: number; output: string }>((resolve) => child.on('close', (code) => resolve({ code: code ?? 1, output })));
+  const done = new Promise<{ code: number; output: string }>((resolve) =>
+    child.on('close', (code) => resolve({ code: code ?? 1, output })),
+  );
   return { child, done, output: () => output };
 }
 
@@ -85,17 +90,44 @@ describe.each([
 
   const deploy = (biome: string, project: string, content: string) => {
     const p = packagedFor(project, content);
-    return deployProject({ store, config: FENCING_CONFIG, biome: parseBiomeName(biome, FENCING_CONFIG), manifest: p.manifest, readBody: async () => p.body, now: new Date(), deployedBy: 'amy', allowDirty: false, dryRun: false });
+    return deployProject({
+      store,
+      config: FENCING_CONFIG,
+      biome: parseBiomeName(biome, FENCING_CONFIG),
+      manifest: p.manifest,
+      readBody: async () => p.body,
+      now: new Date(),
+      deployedBy: 'amy',
+      allowDirty: false,
+      dryRun: false,
+    });
   };
 
-  it.runIf(useS3)('s3rver ignores If-Match on PUT (so no guarantee here rests on it; real S3 answers 412)', async () => {
-    const { S3Client, PutObjectCommand, GetObjectCommand } = await import('@aws-sdk/client-s3');
-    const client = new S3Client({ endpoint: server!.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
-    await client.send(new PutObjectCommand({ Bucket: 'geo-fence', Key: 'probe/if-match', Body: 'first' }));
-    await client.send(new PutObjectCommand({ Bucket: 'geo-fence', Key: 'probe/if-match', Body: 'second', IfMatch: '"00000000000000000000000000000000"' }));
-    const body = await (await client.send(new GetObjectCommand({ Bucket: 'geo-fence', Key: 'probe/if-match' }))).Body!.transformToString();
-    expect(body).toBe('second');
-  });
+  it.runIf(useS3)(
+    's3rver ignores If-Match on PUT (so no guarantee here rests on it; real S3 answers 412)',
+    async () => {
+      const { S3Client, PutObjectCommand, GetObjectCommand } = await import('@aws-sdk/client-s3');
+      const client = new S3Client({
+        endpoint: server!.endpoint,
+        forcePathStyle: true,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      });
+      await client.send(new PutObjectCommand({ Bucket: 'geo-fence', Key: 'probe/if-match', Body: 'first' }));
+      await client.send(
+        new PutObjectCommand({
+          Bucket: 'geo-fence',
+          Key: 'probe/if-match',
+          Body: 'second',
+          IfMatch: '"00000000000000000000000000000000"',
+        }),
+      );
+      const body = await (
+        await client.send(new GetObjectCommand({ Bucket: 'geo-fence', Key: 'probe/if-match' }))
+      ).Body!.transformToString();
+      expect(body).toBe('second');
+    },
+  );
 
   it('biome.json: the resumed holder fails LEASE_LOST and the update made meanwhile stands (no lost update)', async () => {
     await deploy('dev-meta', 'vein-a', 'a1');
@@ -118,7 +150,15 @@ describe.each([
     const worker = startWorker(['deploy', url, root, 'dev-new', 'vein-b', 'b1'], env);
     await waitStopped(worker.child.pid!, worker.output);
     const deps = { log: () => undefined, env: {} } as unknown as Deps;
-    await destroyBiomes({ store, config: FENCING_CONFIG, biomes: [parseBiomeName('dev-old', FENCING_CONFIG)], workspaceRoot: root, dryRun: false, terraform: false, deps });
+    await destroyBiomes({
+      store,
+      config: FENCING_CONFIG,
+      biomes: [parseBiomeName('dev-old', FENCING_CONFIG)],
+      workspaceRoot: root,
+      dryRun: false,
+      terraform: false,
+      deps,
+    });
     expect(await store.head(artifactKey('vein-b', packagedFor('vein-b', 'b1').manifest.file))).toBeUndefined();
     worker.child.kill('SIGCONT');
     const { code, output } = await worker.done;

@@ -31,7 +31,10 @@ const SECRETS = {
   DATABASE_PASSWORD: 'FAKE-db-password-planted-7f3a',
 };
 const FILE_SECRETS = ['FAKE-dotenv-secret-9c1e', 'npm_FAKEnpmrcAuthToken5b7d'];
-const PLANTED_AWS = { AWS_ACCESS_KEY_ID: 'AKIAFAKEPLANTED12345', AWS_SECRET_ACCESS_KEY: 'FAKEplantedSecretAccessKey/abcdefghij0123' };
+const PLANTED_AWS = {
+  AWS_ACCESS_KEY_ID: 'AKIAFAKEPLANTED12345',
+  AWS_SECRET_ACCESS_KEY: 'FAKEplantedSecretAccessKey/abcdefghij0123',
+};
 
 let ws: TempWorkspace;
 let server: S3Server;
@@ -52,12 +55,22 @@ async function addService(name: string) {
 }
 
 /** Runs Nx as its own process group, so that a kill takes every task process with it. */
-function startNx(args: string[], env: Record<string, string> = {}, cwd = ws.root): { child: ChildProcess; done: Promise<{ code: number; output: string }> } {
-  const child = spawn(process.execPath, [NX_BIN, ...args, '--output-style=static'], { cwd, env: nxEnv(env), detached: true });
+function startNx(
+  args: string[],
+  env: Record<string, string> = {},
+  cwd = ws.root,
+): { child: ChildProcess; done: Promise<{ code: number; output: string }> } {
+  const child = spawn(process.execPath, [NX_BIN, ...args, '--output-style=static'], {
+    cwd,
+    env: nxEnv(env),
+    detached: true,
+  });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
-  const done = new Promise<{ code: number; output: string }>((resolve) => child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), output })));
+  const done = new Promise<{ code: number; output: string }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), output })),
+  );
   return { child, done };
 }
 
@@ -68,7 +81,12 @@ function startNx(args: string[], env: Record<string, string> = {}, cwd = ws.root
  * reads the ledger more than once: the deploy batch at its start, the
  * end-of-run render after the last record).
  */
-async function killAt(args: string[], env: Record<string, string>, at: FaultMatch, after?: FaultMatch): Promise<string> {
+async function killAt(
+  args: string[],
+  env: Record<string, string>,
+  at: FaultMatch,
+  after?: FaultMatch,
+): Promise<string> {
   const armed = after ? proxy.waitFor(after, 240_000) : Promise.resolve(undefined);
   const run = startNx(args, env);
   await armed;
@@ -81,8 +99,12 @@ async function killAt(args: string[], env: Record<string, string>, at: FaultMatc
   return output;
 }
 
-const failedTasks = (output: string) => [...output.matchAll(/^\s*-\s+([a-z0-9-]+):([a-z-]+)\s*$/gm)].map((m) => `${m[1]}:${m[2]}`).sort();
-const artifactPuts = (from: number) => proxy.requests({ method: 'PUT', path: /\/artifacts\// }, from).map((r) => /\/artifacts\/([a-z0-9-]+)\//.exec(r.path)![1]);
+const failedTasks = (output: string) =>
+  [...output.matchAll(/^\s*-\s+([a-z0-9-]+):([a-z-]+)\s*$/gm)].map((m) => `${m[1]}:${m[2]}`).sort();
+const artifactPuts = (from: number) =>
+  proxy
+    .requests({ method: 'PUT', path: /\/artifacts\// }, from)
+    .map((r) => /\/artifacts\/([a-z0-9-]+)\//.exec(r.path)![1]);
 
 async function expectSound(biome: string, expected: string[]) {
   const audit = await auditBiome(store, biome);
@@ -94,7 +116,8 @@ async function expectSound(biome: string, expected: string[]) {
   return audit;
 }
 
-const readTfvars = async (biome: string, root = ws.root) => JSON.parse(await readFile(join(root, `dist/terraform/${biome}.tfvars.json`), 'utf8'));
+const readTfvars = async (biome: string, root = ws.root) =>
+  JSON.parse(await readFile(join(root, `dist/terraform/${biome}.tfvars.json`), 'utf8'));
 
 /** A second checkout of the workspace, as a second CI job would have (Nx runs never share a dist/ folder). */
 async function cloneWorkspace(name: string): Promise<string> {
@@ -103,7 +126,8 @@ async function cloneWorkspace(name: string): Promise<string> {
   await symlink(join(WORKSPACE_ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
   return dir;
 }
-const tfvarsProjects = (t: { services: object; workflows: object; models: object }) => [...Object.keys(t.services), ...Object.keys(t.workflows), ...Object.keys(t.models)].sort();
+const tfvarsProjects = (t: { services: object; workflows: object; models: object }) =>
+  [...Object.keys(t.services), ...Object.keys(t.workflows), ...Object.keys(t.models)].sort();
 
 beforeAll(async () => {
   ws = await copyWorkspace('rel-nx-');
@@ -117,7 +141,10 @@ beforeAll(async () => {
     await writeFile(join(ws.root, dir, '.npmrc'), `//registry.npmjs.org/:_authToken=${FILE_SECRETS[1]}\n`);
   }
   // One service does not compile.
-  await writeFile(join(ws.root, 'apps/services/tail-watch/src/main.ts'), 'export const handler = async (: number => ;\n');
+  await writeFile(
+    join(ws.root, 'apps/services/tail-watch/src/main.ts'),
+    'export const handler = async (: number => ;\n',
+  );
   ws.git('add', '-A');
   ws.git('commit', '-qm', 'five services, one broken');
   server = await startS3rver([BUCKET]);
@@ -142,26 +169,40 @@ afterAll(async () => {
 
 describe('one of five services fails to build', () => {
   it('exits non-zero naming it, records the others and renders no tfvars', async () => {
-    const run = await ws.nx(['run-many', '-t', 'deploy', '--biome=dev-rel', '--parallel=2', '--output-style=static'], { ...SECRETS, ...PLANTED_AWS });
+    const run = await ws.nx(['run-many', '-t', 'deploy', '--biome=dev-rel', '--parallel=2', '--output-style=static'], {
+      ...SECRETS,
+      ...PLANTED_AWS,
+    });
     expect(run.code).not.toBe(0);
     // Nx lists the failed build and the tasks it held back; no other project's task failed.
     expect(failedTasks(run.output)).toEqual(['tail-watch:build', 'tail-watch:deploy', 'tail-watch:package']);
     expect(run.output).toMatch(/tail-watch\/src\/main\.ts/);
     const ledger = join(ws.root, '.biome-store/dev/biomes/dev-rel/ledger');
-    expect((await readdir(ledger)).sort()).toEqual(DEPLOYABLES.filter((p) => p !== 'tail-watch').map((p) => `${p}.json`));
+    expect((await readdir(ledger)).sort()).toEqual(
+      DEPLOYABLES.filter((p) => p !== 'tail-watch').map((p) => `${p}.json`),
+    );
     // No tfvars is rendered from a half-failed run; the table still says what the biome holds and what failed.
     expect(existsSync(join(ws.root, 'dist/terraform/dev-rel.tfvars.json'))).toBe(false);
-    expect(run.output).toMatch(/dist\/terraform\/dev-rel\.tfvars\.json was NOT rendered \(1 deploy\(s\) of this run did not succeed: tail-watch/);
+    expect(run.output).toMatch(
+      /dist\/terraform\/dev-rel\.tfvars\.json was NOT rendered \(1 deploy\(s\) of this run did not succeed: tail-watch/,
+    );
     expect(run.output).toMatch(/│ tail-watch\s+│\s+│ skipped \(not deployed\)/);
   });
 
   it('after the fix, a re-run redoes only the failed one and renders tfvars for all six', async () => {
-    await writeFile(join(ws.root, 'apps/services/tail-watch/src/main.ts'), (await readFile(join(ws.root, 'apps/services/assay-ingest/src/main.ts'), 'utf8')));
+    await writeFile(
+      join(ws.root, 'apps/services/tail-watch/src/main.ts'),
+      await readFile(join(ws.root, 'apps/services/assay-ingest/src/main.ts'), 'utf8'),
+    );
     ws.git('commit', '-qam', 'fix tail-watch');
-    const run = await ws.nx(['run-many', '-t', 'deploy', '--biome=dev-rel', '--parallel=2', '--output-style=static'], { ...SECRETS, ...PLANTED_AWS });
+    const run = await ws.nx(['run-many', '-t', 'deploy', '--biome=dev-rel', '--parallel=2', '--output-style=static'], {
+      ...SECRETS,
+      ...PLANTED_AWS,
+    });
     expect(run.code, run.output).toBe(0);
     expect(run.output).toMatch(/tail-watch → dev-rel: uploaded/);
-    for (const p of DEPLOYABLES.filter((x) => x !== 'tail-watch')) expect(run.output).toMatch(new RegExp(`${p} → dev-rel: unchanged`));
+    for (const p of DEPLOYABLES.filter((x) => x !== 'tail-watch'))
+      expect(run.output).toMatch(new RegExp(`${p} → dev-rel: unchanged`));
     const files = await readdir(join(ws.root, '.biome-store/dev/artifacts'), { recursive: true });
     expect(files.filter((f) => /\.(zip|tar\.gz)$/.test(f)).length).toBe(DEPLOYABLES.length);
     expect(tfvarsProjects(await readTfvars('dev-rel'))).toEqual(DEPLOYABLES);
@@ -171,14 +212,19 @@ describe('one of five services fails to build', () => {
     const needles = [...Object.values(SECRETS), ...Object.values(PLANTED_AWS), ...FILE_SECRETS];
     const haystacks: [string, Buffer][] = [];
     const walk = async (dir: string) => {
-      for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) haystacks.push([join(e.parentPath, e.name), await readFile(join(e.parentPath, e.name))]);
+      for (const e of await readdir(dir, { withFileTypes: true, recursive: true }))
+        if (e.isFile()) haystacks.push([join(e.parentPath, e.name), await readFile(join(e.parentPath, e.name))]);
     };
     await walk(join(ws.root, '.biome-store'));
     await walk(join(ws.root, 'dist/terraform'));
     await walk(join(ws.root, 'dist/artifacts'));
     let entries = 0;
     for (const [path, body] of [...haystacks]) {
-      const inner = path.endsWith('.zip') ? unzipEntries(body) : path.endsWith('.tar.gz') ? untarEntries(gunzipSync(body)) : [];
+      const inner = path.endsWith('.zip')
+        ? unzipEntries(body)
+        : path.endsWith('.tar.gz')
+          ? untarEntries(gunzipSync(body))
+          : [];
       for (const e of inner) {
         haystacks.push([`${path}!${e.name}`, e.data]);
         entries++;
@@ -197,7 +243,15 @@ describe('one of five services fails to build', () => {
 describe('S3 faults under the Nx CLI', () => {
   it('30% SlowDown: success, or exactly the failed deploy tasks lack a record; one request per project in flight at most', async () => {
     const projects = ['assay-ingest', 'grade-predict', 'ore-sort'];
-    const args = ['run-many', '-t', 'deploy', `--projects=${projects.join(',')}`, '--biome=dev-slow', '--parallel=2', '--output-style=static'];
+    const args = [
+      'run-many',
+      '-t',
+      'deploy',
+      `--projects=${projects.join(',')}`,
+      '--biome=dev-slow',
+      '--parallel=2',
+      '--output-style=static',
+    ];
     const from = proxy.seen.length;
     proxy.maxInFlight = 0;
     proxy.addRule({ action: { kind: 'slowDown' }, rate: 0.3 });
@@ -210,10 +264,17 @@ describe('S3 faults under the Nx CLI', () => {
     expect(proxy.maxInFlight, JSON.stringify(proxy.peak)).toBeLessThanOrEqual(Math.min(8, projects.length));
     const audit = await expectSound('dev-slow', []);
     const missing = projects.filter((p) => !audit.records.some((r) => r.project === p));
-    const failedDeploys = failedTasks(run.output).filter((t) => t.endsWith(':deploy')).map((t) => t.split(':')[0]);
+    const failedDeploys = failedTasks(run.output)
+      .filter((t) => t.endsWith(':deploy'))
+      .map((t) => t.split(':')[0]);
     expect(failedDeploys).toEqual(missing);
     expect(run.code === 0).toBe(missing.length === 0);
-    figures.note('nxSlowDown30', { slowed, requests: proxy.requests({}, from).length, exit: run.code, failed: missing });
+    figures.note('nxSlowDown30', {
+      slowed,
+      requests: proxy.requests({}, from).length,
+      exit: run.code,
+      failed: missing,
+    });
     if (missing.length > 0) {
       const again = await ws.nx(args, s3env);
       expect(again.code, again.output).toBe(0);
@@ -232,7 +293,12 @@ describe('S3 faults under the Nx CLI', () => {
     expect(artifactPuts(from).length).toBeGreaterThan(0);
     // 2. Re-run, SIGKILL when the end-of-run step lists the ledger to render: every record is written, no tfvars yet.
     const from2 = proxy.seen.length;
-    await killAt(args, s3env, { method: 'GET', path: /list-type=2.*prefix=nx%2Fbiomes%2Fdev-crash%2Fledger/ }, { method: 'PUT', path: /\/biomes\/dev-crash\/ledger\// });
+    await killAt(
+      args,
+      s3env,
+      { method: 'GET', path: /list-type=2.*prefix=nx%2Fbiomes%2Fdev-crash%2Fledger/ },
+      { method: 'PUT', path: /\/biomes\/dev-crash\/ledger\// },
+    );
     await expectSound('dev-crash', DEPLOYABLES);
     expect(existsSync(join(ws.root, 'dist/terraform/dev-crash.tfvars.json'))).toBe(false);
     // 3. Re-run: converges, and renders the whole biome.
@@ -247,7 +313,11 @@ describe('S3 faults under the Nx CLI', () => {
     expect(new Set(puts).size).toBe(DEPLOYABLES.length);
     expect(puts.length).toBeLessThanOrEqual(DEPLOYABLES.length + 2);
     expect(await partialArtifacts(store)).toEqual([]);
-    figures.note('nxCrash', { recordedAfterFirstKill: afterFirst.records.length, artifactPuts: puts.length, rerun2Puts: artifactPuts(from2).length });
+    figures.note('nxCrash', {
+      recordedAfterFirstKill: afterFirst.records.length,
+      artifactPuts: puts.length,
+      rerun2Puts: artifactPuts(from2).length,
+    });
   });
 
   it('two deploys of one biome at once and a third of another biome: no record lost, each tfvars whole and its own', async () => {
@@ -259,7 +329,10 @@ describe('S3 faults under the Nx CLI', () => {
       const solo = startNx(['run-many', '-t', 'deploy', '--biome=dev-solo', '--parallel=1'], s3env, third);
       const [a, b, c] = await Promise.all([twin1.done, twin2.done, solo.done]);
       for (const r of [a, b, c]) expect(r.code, r.output.slice(-3000)).toBe(0);
-      for (const [biome, other, roots] of [['dev-twin', 'dev-solo', [ws.root, second]], ['dev-solo', 'dev-twin', [third]]] as const) {
+      for (const [biome, other, roots] of [
+        ['dev-twin', 'dev-solo', [ws.root, second]],
+        ['dev-solo', 'dev-twin', [third]],
+      ] as const) {
         const audit = await expectSound(biome, DEPLOYABLES);
         expect(audit.records.every((r) => r.biome === biome)).toBe(true);
         for (const root of roots) {
@@ -289,7 +362,8 @@ describe('names reach subprocesses as argv, never through a shell', () => {
     const project = await ws.nx(['run', 'pwn-$(touch pwned):deploy', '--biome=dev-rel', '--output-style=static']);
     expect(project.code).not.toBe(0);
     expect(project.output).toMatch(/PROJECT_NAME_INVALID: Project name "pwn-\$\(touch pwned\)" is invalid/);
-    for (const dir of [ws.root, join(ws.root, 'apps/services/pwn'), join(ws.root, 'dist')]) expect(existsSync(join(dir, 'pwned'))).toBe(false);
+    for (const dir of [ws.root, join(ws.root, 'apps/services/pwn'), join(ws.root, 'dist')])
+      expect(existsSync(join(dir, 'pwned'))).toBe(false);
     expect(await store.list('biomes/dev-rel/ledger/pwn')).toEqual([]);
     figures.add('badInputs', 2);
   });
@@ -320,10 +394,20 @@ function unzipEntries(zip: Buffer): { name: string; data: Buffer }[] {
 /** Entries of a tar. */
 function untarEntries(tar: Buffer): { name: string; data: Buffer }[] {
   const out: { name: string; data: Buffer }[] = [];
-  for (let p = 0; p + 512 <= tar.length; ) {
-    const name = tar.subarray(p, p + 100).toString('utf8').replace(/\0.*$/s, '');
+  for (let p = 0; p + 512 <= tar.length;) {
+    const name = tar
+      .subarray(p, p + 100)
+      .toString('utf8')
+      .replace(/\0.*$/s, '');
     if (!name) break;
-    const size = parseInt(tar.subarray(p + 124, p + 136).toString('utf8').replace(/\0.*$/s, '').trim() || '0', 8);
+    const size = parseInt(
+      tar
+        .subarray(p + 124, p + 136)
+        .toString('utf8')
+        .replace(/\0.*$/s, '')
+        .trim() || '0',
+      8,
+    );
     out.push({ name, data: tar.subarray(p + 512, p + 512 + size) });
     p += 512 + Math.ceil(size / 512) * 512;
   }

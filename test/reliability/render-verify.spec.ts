@@ -33,7 +33,10 @@ describe.each([
   const saved = { ...process.env };
 
   beforeAll(async () => {
-    fx = await createDeployFixture(PROJECTS.map((name) => ({ name, bytes: 16 * 1024 })), 'render-verify-');
+    fx = await createDeployFixture(
+      PROJECTS.map((name) => ({ name, bytes: 16 * 1024 })),
+      'render-verify-',
+    );
     if (useS3) {
       server = await startS3rver(['geo-render']);
       env = { ...server.env, BIOME_STORE: 's3://geo-render/store' };
@@ -61,7 +64,10 @@ describe.each([
   }
 
   const renderFails = async (biome: string) => {
-    const error = await fx.render(biome, env).then(() => undefined, (e: { code?: string; message: string; hint?: string }) => e);
+    const error = await fx.render(biome, env).then(
+      () => undefined,
+      (e: { code?: string; message: string; hint?: string }) => e,
+    );
     expect(error, 'the render must fail').toBeDefined();
     return error!;
   };
@@ -84,7 +90,12 @@ describe.each([
         }
       },
     };
-    const rendered = await renderBiomeTfvars({ store: counting, config: fx.config, biome: { ...(await import('../../tools/nx-biome/src/core/names')).parseBiomeName(biome, fx.config) }, workspaceRoot: fx.root });
+    const rendered = await renderBiomeTfvars({
+      store: counting,
+      config: fx.config,
+      biome: { ...(await import('../../tools/nx-biome/src/core/names')).parseBiomeName(biome, fx.config) },
+      workspaceRoot: fx.root,
+    });
     expect(rendered.records.map((r) => r.project)).toEqual(PROJECTS);
     expect(heads).toBe(PROJECTS.length);
     expect(peak).toBe(PROJECTS.length);
@@ -124,7 +135,9 @@ describe.each([
 
   it('missing artifacts fail the render listing every project; nothing is written for a first render either', async () => {
     const { biome, path } = await deployedBiome();
-    const keys = await Promise.all(['vein-a', 'vein-c'].map(async (p) => (await readRecord(store, biome, p))!.artifactKey));
+    const keys = await Promise.all(
+      ['vein-a', 'vein-c'].map(async (p) => (await readRecord(store, biome, p))!.artifactKey),
+    );
     await store.delete(keys);
     await rm(path);
     const error = await renderFails(biome);

@@ -29,7 +29,10 @@ const env = () => ({ BIOME_STORE: undefined, BIOME_STORE_DEV: undefined });
 
 async function files(dir: string): Promise<string[]> {
   if (!existsSync(dir)) return [];
-  return (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(dir.length + 1)).sort();
+  return (await readdir(dir, { recursive: true, withFileTypes: true }))
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
+    .sort();
 }
 
 /**
@@ -38,13 +41,19 @@ async function files(dir: string): Promise<string[]> {
  * never deleted; docs/reliability.md) is no object of the ledger and is left out.
  */
 async function written(): Promise<string[]> {
-  return [...(await files(STORE())).filter((f) => !/(^|\/)locks\/.*\/scope\.json$/.test(f)), ...(await files(join(fx.root, 'dist/terraform')))];
+  return [
+    ...(await files(STORE())).filter((f) => !/(^|\/)locks\/.*\/scope\.json$/.test(f)),
+    ...(await files(join(fx.root, 'dist/terraform'))),
+  ];
 }
 
 /** Runs `fn`, expects a BiomeError with `code` and a message matching `message`, and that nothing new was written. */
 async function expectRefused(fn: () => Promise<unknown>, code: string, message: RegExp) {
   const before = await written();
-  const error = await fn().then(() => undefined, (e) => e);
+  const error = await fn().then(
+    () => undefined,
+    (e) => e,
+  );
   figures.add('badInputs', 1);
   expect(error, 'should have failed').toBeDefined();
   expect(error.code, error.message).toBe(code);
@@ -101,35 +110,86 @@ describe('CLI options: --biome', () => {
   ])('infra:deploy and package --biome=%j: %s, no tfvars, no archive', async (biome, code) => {
     await expectRefused(() => fx.render(biome, env()), code, /is invalid/);
     const before = await files(join(fx.root, 'dist/artifacts'));
-    const error = await import('../../tools/nx-biome/src/executors/package/executor').then((m) => m.packageProject({ kind: 'service', buildOutput: 'dist/apps/services/assay-ingest', biome } as never, fx.context('assay-ingest'))).then(() => undefined, (e) => e);
+    const error = await import('../../tools/nx-biome/src/executors/package/executor')
+      .then((m) =>
+        m.packageProject(
+          { kind: 'service', buildOutput: 'dist/apps/services/assay-ingest', biome } as never,
+          fx.context('assay-ingest'),
+        ),
+      )
+      .then(
+        () => undefined,
+        (e) => e,
+      );
     expect(error?.code).toBe(code);
     expect(await files(join(fx.root, 'dist/artifacts'))).toEqual(before);
     expect(existsSync(join(fx.root, 'pwned'))).toBe(false);
   });
 
-  it.each([['Assay_Ingest'], ['x-$(touch pwned)'], ['../escape'], ['a\u0430'], ['a\nb']])('a project named %j is refused before packaging', async (name) => {
-    const ctx = { ...fx.context('assay-ingest'), projectName: name, projectsConfigurations: { version: 2, projects: { [name]: { root: 'apps/services/assay-ingest' } } } };
-    const { packageProject } = await import('../../tools/nx-biome/src/executors/package/executor');
-    const error = await packageProject({ kind: 'service', buildOutput: 'dist/apps/services/assay-ingest' }, ctx as never).then(() => undefined, (e) => e);
-    figures.add('badInputs', 1);
-    expect(error?.code).toBe('PROJECT_NAME_INVALID');
-  });
+  it.each([['Assay_Ingest'], ['x-$(touch pwned)'], ['../escape'], ['a\u0430'], ['a\nb']])(
+    'a project named %j is refused before packaging',
+    async (name) => {
+      const ctx = {
+        ...fx.context('assay-ingest'),
+        projectName: name,
+        projectsConfigurations: { version: 2, projects: { [name]: { root: 'apps/services/assay-ingest' } } },
+      };
+      const { packageProject } = await import('../../tools/nx-biome/src/executors/package/executor');
+      const error = await packageProject(
+        { kind: 'service', buildOutput: 'dist/apps/services/assay-ingest' },
+        ctx as never,
+      ).then(
+        () => undefined,
+        (e) => e,
+      );
+      figures.add('badInputs', 1);
+      expect(error?.code).toBe('PROJECT_NAME_INVALID');
+    },
+  );
 });
 
 describe('workspace config (nx-biome.json)', () => {
   const variants: [string, (c: typeof FIXTURE_CONFIG) => unknown, RegExp][] = [
-    ['unknown environment in promotionOrder', (c) => ({ ...c, promotionOrder: ['dev', 'qa', 'prod'] }), /promotionOrder: names unknown environment "qa"/],
-    ['bad account id', (c) => ({ ...c, environments: { ...c.environments, dev: { ...c.environments.dev, account: '1234' } } }), /environments\.dev\.account: must be a 12-digit AWS account id/],
-    ['bad region', (c) => ({ ...c, environments: { ...c.environments, dev: { ...c.environments.dev, region: 'mars-1' } } }), /environments\.dev\.region: must be an AWS region/],
+    [
+      'unknown environment in promotionOrder',
+      (c) => ({ ...c, promotionOrder: ['dev', 'qa', 'prod'] }),
+      /promotionOrder: names unknown environment "qa"/,
+    ],
+    [
+      'bad account id',
+      (c) => ({ ...c, environments: { ...c.environments, dev: { ...c.environments.dev, account: '1234' } } }),
+      /environments\.dev\.account: must be a 12-digit AWS account id/,
+    ],
+    [
+      'bad region',
+      (c) => ({ ...c, environments: { ...c.environments, dev: { ...c.environments.dev, region: 'mars-1' } } }),
+      /environments\.dev\.region: must be an AWS region/,
+    ],
     ['unknown top-level field', (c) => ({ ...c, deployEverywhere: true }), /deployEverywhere/],
-    ['unknown environment field', (c) => ({ ...c, environments: { ...c.environments, dev: { ...c.environments.dev, secretKey: 'x' } } }), /environments\.dev.*secretKey/],
-    ['environment name with a path', (c) => ({ ...c, environments: { ...c.environments, '../x': c.environments.dev } }), /environments/],
+    [
+      'unknown environment field',
+      (c) => ({ ...c, environments: { ...c.environments, dev: { ...c.environments.dev, secretKey: 'x' } } }),
+      /environments\.dev.*secretKey/,
+    ],
+    [
+      'environment name with a path',
+      (c) => ({ ...c, environments: { ...c.environments, '../x': c.environments.dev } }),
+      /environments/,
+    ],
     ['name prefix with shell characters', (c) => ({ ...c, namePrefix: 'geo;id' }), /namePrefix/],
-    ['bucket that is not a bucket name', (c) => ({ ...c, environments: { ...c.environments, dev: { ...c.environments.dev, bucket: 'Bad_Bucket' } } }), /environments\.dev\.bucket/],
+    [
+      'bucket that is not a bucket name',
+      (c) => ({ ...c, environments: { ...c.environments, dev: { ...c.environments.dev, bucket: 'Bad_Bucket' } } }),
+      /environments\.dev\.bucket/,
+    ],
     ['no environments', (c) => ({ ...c, environments: {}, promotionOrder: [] }), /CONFIG|environments|promotionOrder/],
     [
       'several problems of different kinds',
-      (c) => ({ ...c, promotionOrder: ['dev', 'qa', 'uat'], environments: { ...c.environments, dev: { ...c.environments.dev, account: '1234' } } }),
+      (c) => ({
+        ...c,
+        promotionOrder: ['dev', 'qa', 'uat'],
+        environments: { ...c.environments, dev: { ...c.environments.dev, account: '1234' } },
+      }),
       // Schema problems first: one round of fixes shows the rest, all of them at once.
       /environments\.dev\.account: must be a 12-digit AWS account id/,
     ],
@@ -186,45 +246,85 @@ describe('store URLs (BIOME_STORE)', () => {
 
 describe('ledger records read back from the store', () => {
   const sha = '0123456789abcdef0123456789abcdef01234567';
-  const good = { schemaVersion: 1, project: 'assay-ingest', kind: 'service', biome: 'dev-led', environment: 'dev', artifactKey: `artifacts/assay-ingest/assay-ingest-${sha}.zip`, sha256: 'a'.repeat(64), size: 1, gitSha: sha, dirty: false, deployedAt: '2026-01-01T00:00:00.000Z', deployedBy: 'x', settings: {} };
+  const good = {
+    schemaVersion: 1,
+    project: 'assay-ingest',
+    kind: 'service',
+    biome: 'dev-led',
+    environment: 'dev',
+    artifactKey: `artifacts/assay-ingest/assay-ingest-${sha}.zip`,
+    sha256: 'a'.repeat(64),
+    size: 1,
+    gitSha: sha,
+    dirty: false,
+    deployedAt: '2026-01-01T00:00:00.000Z',
+    deployedBy: 'x',
+    settings: {},
+  };
   const rows: [string, string, RegExp][] = [
     ['not JSON', '{"schemaVersion": 1, "project": "assay-', /is not valid JSON/],
     ['a JSON array', '[]', /is not a JSON object/],
     ['unknown schema version', JSON.stringify({ ...good, schemaVersion: 2 }), /unknown schemaVersion 2/],
-    ['artifactKey with ..', JSON.stringify({ ...good, artifactKey: 'artifacts/assay-ingest/../../biomes/prod/x.zip' }), /points outside artifacts\/assay-ingest\//],
-    ['artifactKey of another project', JSON.stringify({ ...good, artifactKey: `artifacts/grade-predict/grade-predict-${sha}.zip` }), /points outside/],
-    ['artifactKey as an s3 URL', JSON.stringify({ ...good, artifactKey: `s3://other-bucket/artifacts/assay-ingest/assay-ingest-${sha}.zip` }), /points outside/],
+    [
+      'artifactKey with ..',
+      JSON.stringify({ ...good, artifactKey: 'artifacts/assay-ingest/../../biomes/prod/x.zip' }),
+      /points outside artifacts\/assay-ingest\//,
+    ],
+    [
+      'artifactKey of another project',
+      JSON.stringify({ ...good, artifactKey: `artifacts/grade-predict/grade-predict-${sha}.zip` }),
+      /points outside/,
+    ],
+    [
+      'artifactKey as an s3 URL',
+      JSON.stringify({ ...good, artifactKey: `s3://other-bucket/artifacts/assay-ingest/assay-ingest-${sha}.zip` }),
+      /points outside/,
+    ],
     ['absolute artifactKey', JSON.stringify({ ...good, artifactKey: '/etc/passwd' }), /points outside/],
     ['project name with shell characters', JSON.stringify({ ...good, project: 'a$(id)' }), /invalid project name/],
     ['short git SHA', JSON.stringify({ ...good, gitSha: sha.slice(0, 8) }), /invalid git SHA/],
-    ['record of another project under this key', JSON.stringify({ ...good, project: 'grade-predict', artifactKey: `artifacts/grade-predict/grade-predict-${sha}.zip` }), /grade-predict/],
+    [
+      'record of another project under this key',
+      JSON.stringify({
+        ...good,
+        project: 'grade-predict',
+        artifactKey: `artifacts/grade-predict/grade-predict-${sha}.zip`,
+      }),
+      /grade-predict/,
+    ],
     ['record of another biome under this key', JSON.stringify({ ...good, biome: 'dev-other' }), /dev-other/],
   ];
-  it.each(rows)('%s: render fails with LEDGER_RECORD_INVALID and renders nothing; a deploy of the project replaces the record, with a warning', async (_label, text, message) => {
-    const store = createFileStore(join(STORE(), 'dev'));
-    await store.put('biomes/dev-led/ledger/assay-ingest.json', Buffer.from(text));
-    try {
-      await expectRefused(() => fx.render('dev-led', env()), 'LEDGER_RECORD_INVALID', message);
-      // The fix the error names works: the deploy overwrites the bad record (the history keeps every valid one).
-      const warnings: string[] = [];
-      const warn = console.warn;
-      console.warn = (line: string) => warnings.push(line);
+  it.each(rows)(
+    '%s: render fails with LEDGER_RECORD_INVALID and renders nothing; a deploy of the project replaces the record, with a warning',
+    async (_label, text, message) => {
+      const store = createFileStore(join(STORE(), 'dev'));
+      await store.put('biomes/dev-led/ledger/assay-ingest.json', Buffer.from(text));
       try {
-        await fx.deploy('assay-ingest', 'dev-led', env());
+        await expectRefused(() => fx.render('dev-led', env()), 'LEDGER_RECORD_INVALID', message);
+        // The fix the error names works: the deploy overwrites the bad record (the history keeps every valid one).
+        const warnings: string[] = [];
+        const warn = console.warn;
+        console.warn = (line: string) => warnings.push(line);
+        try {
+          await fx.deploy('assay-ingest', 'dev-led', env());
+        } finally {
+          console.warn = warn;
+        }
+        expect(warnings.join('\n')).toMatch(message);
+        expect(warnings.join('\n')).toMatch(/It is replaced by this deploy/);
+        expect(
+          JSON.parse((await store.get('biomes/dev-led/ledger/assay-ingest.json'))!.toString('utf8')),
+        ).toMatchObject({ project: 'assay-ingest', biome: 'dev-led' });
       } finally {
-        console.warn = warn;
+        await store.delete((await store.list('biomes/dev-led/')).map((o) => o.key));
       }
-      expect(warnings.join('\n')).toMatch(message);
-      expect(warnings.join('\n')).toMatch(/It is replaced by this deploy/);
-      expect(JSON.parse((await store.get('biomes/dev-led/ledger/assay-ingest.json'))!.toString('utf8'))).toMatchObject({ project: 'assay-ingest', biome: 'dev-led' });
-    } finally {
-      await store.delete((await store.list('biomes/dev-led/')).map((o) => o.key));
-    }
-  });
+    },
+  );
 });
 
 describe('artifacts in the store that are not what they claim', () => {
-  const manifest = async () => JSON.parse(await readFile(join(fx.root, 'dist/artifacts/grade-predict.manifest.json'), 'utf8'));
+  const manifest = async () =>
+    JSON.parse(await readFile(join(fx.root, 'dist/artifacts/grade-predict.manifest.json'), 'utf8'));
   const body = async () => readFile(join(fx.root, 'dist/artifacts', (await manifest()).file));
   const store = () => createFileStore(join(STORE(), 'dev'));
   const key = async () => `artifacts/grade-predict/${(await manifest()).file}`;
@@ -235,7 +335,11 @@ describe('artifacts in the store that are not what they claim', () => {
     b[100] ^= 0xff;
     await store().put(await key(), b, { metadata: { sha256: (await manifest()).sha256 } });
     try {
-      await expectRefused(() => fx.deploy('grade-predict', 'dev-art', env()), 'ARTIFACT_CORRUPT', /corrupt or truncated/);
+      await expectRefused(
+        () => fx.deploy('grade-predict', 'dev-art', env()),
+        'ARTIFACT_CORRUPT',
+        /corrupt or truncated/,
+      );
     } finally {
       await clear();
     }
@@ -268,7 +372,11 @@ describe('artifacts in the store that are not what they claim', () => {
     const original = await readFile(path);
     await writeFile(path, Buffer.concat([original, Buffer.from('x')]));
     try {
-      await expectRefused(() => fx.deploy('grade-predict', 'dev-art', env()), 'ARTIFACT_CORRUPT', /does not match its recorded sha256/);
+      await expectRefused(
+        () => fx.deploy('grade-predict', 'dev-art', env()),
+        'ARTIFACT_CORRUPT',
+        /does not match its recorded sha256/,
+      );
     } finally {
       await writeFile(path, original);
     }
@@ -293,7 +401,10 @@ describe('project folders with escaping symlinks and secret files', () => {
     await mkdir(join(dir, 'other'), { recursive: true });
     await writeFile(join(d, 'index.js'), 'ok');
     await plant(d);
-    const error = await collectFolder(d).then(() => undefined, (e) => e);
+    const error = await collectFolder(d).then(
+      () => undefined,
+      (e) => e,
+    );
     figures.add('badInputs', 1);
     expect(error?.code).toBe('PACKAGE_INPUT_INVALID');
     expect(error.message).toMatch(/points outside the project/);
@@ -303,12 +414,23 @@ describe('project folders with escaping symlinks and secret files', () => {
     const fixture = await createDeployFixture([{ name: 'leaky' }], 'leaky-');
     try {
       const out = join(fixture.root, 'dist/apps/services/leaky');
-      const secrets = { '.env': 'A=1', '.env.local': 'B=2', '.npmrc': '//r/:_authToken=x', '.netrc': 'machine x', 'id_rsa': 'KEY', 'server.pem': '-----BEGIN PRIVATE KEY-----\nMIIE', 'sub/.env': 'C=3' };
+      const secrets = {
+        '.env': 'A=1',
+        '.env.local': 'B=2',
+        '.npmrc': '//r/:_authToken=x',
+        '.netrc': 'machine x',
+        id_rsa: 'KEY',
+        'server.pem': '-----BEGIN PRIVATE KEY-----\nMIIE',
+        'sub/.env': 'C=3',
+      };
       await mkdir(join(out, 'sub'), { recursive: true });
       await mkdir(join(out, '.aws'), { recursive: true });
       await writeFile(join(out, '.aws/credentials'), '[default]');
       for (const [name, text] of Object.entries(secrets)) await writeFile(join(out, name), text);
-      const error = await fixture.package('leaky').then(() => undefined, (e) => e);
+      const error = await fixture.package('leaky').then(
+        () => undefined,
+        (e) => e,
+      );
       figures.add('badInputs', Object.keys(secrets).length + 1);
       expect(error?.code).toBe('PACKAGE_INPUT_INVALID');
       for (const name of [...Object.keys(secrets), '.aws']) expect(error.message).toContain(`"${name}"`);
@@ -319,13 +441,23 @@ describe('project folders with escaping symlinks and secret files', () => {
   });
 
   it('model-build refuses a model folder holding .env or an escaping symlink', async () => {
-    for (const plant of [(d: string) => writeFile(join(d, '.env'), 'SECRET=1'), (d: string) => symlink('/etc', join(d, 'etc'))]) {
+    for (const plant of [
+      (d: string) => writeFile(join(d, '.env'), 'SECRET=1'),
+      (d: string) => symlink('/etc', join(d, 'etc')),
+    ]) {
       const root = await mkdtemp(join(tmpdir(), 'model-in-'));
       await mkdir(join(root, 'apps/models/m/model'), { recursive: true });
       await writeFile(join(root, 'apps/models/m/model/weights.json'), '{}');
       await plant(join(root, 'apps/models/m/model'));
-      const ctx = { root, projectName: 'm', projectsConfigurations: { version: 2, projects: { m: { root: 'apps/models/m' } } } };
-      const error = await buildModel({ outputPath: 'dist/apps/models/m' } as never, ctx as never).then(() => undefined, (e) => e);
+      const ctx = {
+        root,
+        projectName: 'm',
+        projectsConfigurations: { version: 2, projects: { m: { root: 'apps/models/m' } } },
+      };
+      const error = await buildModel({ outputPath: 'dist/apps/models/m' } as never, ctx as never).then(
+        () => undefined,
+        (e) => e,
+      );
       figures.add('badInputs', 1);
       expect(error?.code).toBe('PACKAGE_INPUT_INVALID');
       expect(existsSync(join(root, 'dist/apps/models/m'))).toBe(false);
@@ -335,11 +467,26 @@ describe('project folders with escaping symlinks and secret files', () => {
 });
 
 describe('generator names', () => {
-  it.each([['$(touch pwned)'], ['Tailings'], ['../escape'], ['t\u0430il'], ['tail\nings'], ['tail--ings'], ['x'.repeat(60)], ['']])('%j is refused by every generator, writing nothing', async (name) => {
-    for (const generator of [serviceGenerator, modelGenerator, workflowGenerator] as ((t: unknown, o: { name: string }) => Promise<unknown>)[]) {
+  it.each([
+    ['$(touch pwned)'],
+    ['Tailings'],
+    ['../escape'],
+    ['t\u0430il'],
+    ['tail\nings'],
+    ['tail--ings'],
+    ['x'.repeat(60)],
+    [''],
+  ])('%j is refused by every generator, writing nothing', async (name) => {
+    for (const generator of [serviceGenerator, modelGenerator, workflowGenerator] as ((
+      t: unknown,
+      o: { name: string },
+    ) => Promise<unknown>)[]) {
       const tree = createBiomeTree();
       const before = snapshot(tree);
-      const error = await generator(tree, { name }).then(() => undefined, (e) => e);
+      const error = await generator(tree, { name }).then(
+        () => undefined,
+        (e) => e,
+      );
       figures.add('badInputs', 1);
       expect(error, name).toBeDefined();
       expect(String(error.message)).toMatch(/PROJECT_NAME_INVALID|AWS_NAME_TOO_LONG|OPTIONS_INVALID/);
@@ -349,7 +496,9 @@ describe('generator names', () => {
 });
 
 describe('S3 events reaching the artifact deployer', () => {
-  const event = (key: string, eventName = 'ObjectCreated:Put') => ({ Records: [{ eventName, s3: { bucket: { name: 'b' }, object: { key } } }] });
+  const event = (key: string, eventName = 'ObjectCreated:Put') => ({
+    Records: [{ eventName, s3: { bucket: { name: 'b' }, object: { key } } }],
+  });
   it.each([
     ['history record', 'biomes/dev-bob/history/assay-ingest/20260101T000000Z-x.json'],
     ['biome.json', 'biomes/dev-bob/biome.json'],

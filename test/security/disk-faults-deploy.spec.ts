@@ -20,7 +20,10 @@ const STORE = () => join(fx.root, '.biome-store/dev');
 
 async function storeFiles(): Promise<string[]> {
   if (!existsSync(STORE())) return [];
-  return (await readdir(STORE(), { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(STORE().length + 1)).sort();
+  return (await readdir(STORE(), { recursive: true, withFileTypes: true }))
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(STORE().length + 1))
+    .sort();
 }
 
 /** Writes fail with ENOSPC after writing half of their bytes, once `budget` writes have succeeded. */
@@ -32,7 +35,11 @@ function fillsUpAfter(budget: number): WriteFs {
       if (left-- > 0) return realFs.writeFile(path, body);
       const bytes = Buffer.from(body as string | Buffer);
       await writeFile(path, bytes.subarray(0, bytes.length >> 1));
-      throw Object.assign(new Error(`ENOSPC: no space left on device, write`), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+      throw Object.assign(new Error(`ENOSPC: no space left on device, write`), {
+        code: 'ENOSPC',
+        errno: -28,
+        syscall: 'write',
+      });
     },
   };
 }
@@ -44,18 +51,24 @@ beforeAll(async () => {
 afterAll(() => fx?.cleanup());
 
 describe('deploy on a full disk', () => {
-  it.each([0, 1, 2])('the disk fills after %i writes: DISK_FULL naming the path and the fix, no temp file, no record; a re-run completes', async (budget) => {
-    const deps = () => ({ ...fx.deps({}), storeFor: () => createFileStore(STORE(), fillsUpAfter(budget)) });
-    const error = await deployExecutorWith({ biome: 'dev-full' }, fx.context('assay-ingest'), deps).then(() => undefined, (e) => e);
-    expect(error?.code, String(error?.stack)).toBe('DISK_FULL');
-    expect(error.message).toContain(STORE());
-    expect(error.hint).toMatch(/Free space .*BIOME_STORE/);
-    const files = await storeFiles();
-    expect(files.filter((f) => f.endsWith('.tmp'))).toEqual([]);
-    expect(files.filter((f) => f.startsWith('biomes/dev-full/ledger/'))).toEqual([]);
+  it.each([0, 1, 2])(
+    'the disk fills after %i writes: DISK_FULL naming the path and the fix, no temp file, no record; a re-run completes',
+    async (budget) => {
+      const deps = () => ({ ...fx.deps({}), storeFor: () => createFileStore(STORE(), fillsUpAfter(budget)) });
+      const error = await deployExecutorWith({ biome: 'dev-full' }, fx.context('assay-ingest'), deps).then(
+        () => undefined,
+        (e) => e,
+      );
+      expect(error?.code, String(error?.stack)).toBe('DISK_FULL');
+      expect(error.message).toContain(STORE());
+      expect(error.hint).toMatch(/Free space .*BIOME_STORE/);
+      const files = await storeFiles();
+      expect(files.filter((f) => f.endsWith('.tmp'))).toEqual([]);
+      expect(files.filter((f) => f.startsWith('biomes/dev-full/ledger/'))).toEqual([]);
 
-    await fx.deploy('assay-ingest', 'dev-full', {});
-    expect(await storeFiles()).toContain('biomes/dev-full/ledger/assay-ingest.json');
-    await realFs.rm(STORE(), { recursive: true, force: true });
-  });
+      await fx.deploy('assay-ingest', 'dev-full', {});
+      expect(await storeFiles()).toContain('biomes/dev-full/ledger/assay-ingest.json');
+      await realFs.rm(STORE(), { recursive: true, force: true });
+    },
+  );
 });

@@ -17,10 +17,15 @@ const MODEL = 'apps/models/ore-grade';
 
 async function artifacts(project: string): Promise<string[]> {
   const dir = join(ws.root, 'dist/artifacts');
-  return existsSync(dir) ? (await readdir(dir)).filter((f) => f.startsWith(`${project}-`) || f.startsWith(`${project}.`)) : [];
+  return existsSync(dir)
+    ? (await readdir(dir)).filter((f) => f.startsWith(`${project}-`) || f.startsWith(`${project}.`))
+    : [];
 }
 
-async function editJson(path: string, edit: (value: { targets: Record<string, { options?: Record<string, unknown> }> }) => void) {
+async function editJson(
+  path: string,
+  edit: (value: { targets: Record<string, { options?: Record<string, unknown> }> }) => void,
+) {
   const value = JSON.parse(await readFile(join(ws.root, path), 'utf8'));
   edit(value);
   await writeFile(join(ws.root, path), `${JSON.stringify(value, null, 2)}\n`);
@@ -30,7 +35,12 @@ beforeAll(async () => {
   ws = await copyWorkspace('pkg-policy-nx-');
   await editJson(`${SERVICE}/project.json`, (p) => {
     // An option over the inferred build target (Nx merges project.json over what the plugin infers).
-    p.targets.build = { options: { ...p.targets.build?.options, assets: [{ input: `${SERVICE}/assets`, glob: '**/*', output: 'assets' }] } };
+    p.targets.build = {
+      options: {
+        ...p.targets.build?.options,
+        assets: [{ input: `${SERVICE}/assets`, glob: '**/*', output: 'assets' }],
+      },
+    };
   });
   await mkdir(join(ws.root, SERVICE, 'assets'), { recursive: true });
   await writeFile(join(ws.root, SERVICE, 'assets/readme.txt'), 'shipped with the service\n');
@@ -42,16 +52,23 @@ beforeAll(async () => {
 afterAll(() => ws?.cleanup());
 
 describe('nx run <project>:package refuses and writes no artifact', () => {
-  it.each([['one task', []], ['batch mode', ['--batch']]])('an esbuild asset folder with a symlink to ../../../../.git (%s)', async (_mode, extra) => {
-    await rm(join(ws.root, 'dist'), { recursive: true, force: true });
-    const r = await ws.nx(['run', 'assay-ingest:package', '--output-style=static', '--skip-nx-cache', ...extra]);
-    expect(r.code, r.output).not.toBe(0);
-    expect(r.output).toContain(`"${SERVICE}/assets/link" [symlink]`);
-    expect(r.output).toMatch(/fix: Replace the symlink/);
-    // Refused before the asset copy: no .git content in the build output, no archive.
-    expect(existsSync(join(ws.root, 'dist', SERVICE, 'assets/link'))).toBe(false);
-    expect(await artifacts('assay-ingest')).toEqual([]);
-  }, 300_000);
+  it.each([
+    ['one task', []],
+    ['batch mode', ['--batch']],
+  ])(
+    'an esbuild asset folder with a symlink to ../../../../.git (%s)',
+    async (_mode, extra) => {
+      await rm(join(ws.root, 'dist'), { recursive: true, force: true });
+      const r = await ws.nx(['run', 'assay-ingest:package', '--output-style=static', '--skip-nx-cache', ...extra]);
+      expect(r.code, r.output).not.toBe(0);
+      expect(r.output).toContain(`"${SERVICE}/assets/link" [symlink]`);
+      expect(r.output).toMatch(/fix: Replace the symlink/);
+      // Refused before the asset copy: no .git content in the build output, no archive.
+      expect(existsSync(join(ws.root, 'dist', SERVICE, 'assets/link'))).toBe(false);
+      expect(await artifacts('assay-ingest')).toEqual([]);
+    },
+    300_000,
+  );
 
   it('a git-ignored notes.log in a model folder; packaged once the project opts it in', async () => {
     await writeFile(join(ws.root, MODEL, 'model/notes.log'), 'run 7: used the prod password\n');
@@ -62,7 +79,10 @@ describe('nx run <project>:package refuses and writes no artifact', () => {
     expect(await artifacts('ore-grade')).toEqual([]);
 
     await editJson(`${MODEL}/project.json`, (p) => {
-      p.targets = { ...p.targets, package: { options: { ...p.targets.package?.options, allowUntracked: ['model/*.log'] } } };
+      p.targets = {
+        ...p.targets,
+        package: { options: { ...p.targets.package?.options, allowUntracked: ['model/*.log'] } },
+      };
     });
     ws.git('commit', '-qam', 'ore-grade ships its run notes');
     const ok = await ws.nx(['run', 'ore-grade:package', '--output-style=static', '--skip-nx-cache']);

@@ -36,10 +36,19 @@ async function resetOutput(files: Record<string, string> = {}) {
   }
 }
 
-const packageSvc = (options: Record<string, unknown> = {}) => packageProject({ kind: 'service', buildOutput: 'dist/apps/services/svc', ...options } as never, fx.context('svc'), undefined, () => undefined);
+const packageSvc = (options: Record<string, unknown> = {}) =>
+  packageProject(
+    { kind: 'service', buildOutput: 'dist/apps/services/svc', ...options } as never,
+    fx.context('svc'),
+    undefined,
+    () => undefined,
+  );
 
 async function expectRefused(rule: string, path: string, options: Record<string, unknown> = {}) {
-  const error = await packageSvc(options).then(() => undefined, (e) => e);
+  const error = await packageSvc(options).then(
+    () => undefined,
+    (e) => e,
+  );
   expect(error, `${path} should have been refused`).toBeDefined();
   expect(error.code, error.message).toBe('PACKAGE_INPUT_INVALID');
   expect(error.message).toContain(`"${path}"`);
@@ -73,7 +82,10 @@ describe('package refuses, naming the file, the rule and the fix; no artifact is
   });
 
   it('the same file is packaged once the project opts its path in (allowUntracked)', async () => {
-    await resetOutput({ 'assets/notes.log': 'db password is hunter2\n', 'weights/w.bin': 'fetched weights, not in git' });
+    await resetOutput({
+      'assets/notes.log': 'db password is hunter2\n',
+      'weights/w.bin': 'fetched weights, not in git',
+    });
     await expectRefused('untracked-source', 'weights/w.bin', { allowUntracked: ['assets/notes.log'] });
     const manifest = await packageSvc({ allowUntracked: ['assets/*.log', 'weights/**'] });
     expect(manifest.dirty).toBe(false);
@@ -102,7 +114,12 @@ describe('package refuses, naming the file, the rule and the fix; no artifact is
   it('a copied .git folder, under any name', async () => {
     await resetOutput({ 'vendor/.git/config': '[remote "origin"]\n\turl = git@example.com:geo/x.git\n' });
     await expectRefused('git-metadata', 'vendor/.git');
-    await resetOutput({ 'assets/link/HEAD': 'ref: refs/heads/main\n', 'assets/link/objects/info/packs': '', 'assets/link/refs/heads/main': 'x', 'assets/link/config': '[core]\n' });
+    await resetOutput({
+      'assets/link/HEAD': 'ref: refs/heads/main\n',
+      'assets/link/objects/info/packs': '',
+      'assets/link/refs/heads/main': 'x',
+      'assets/link/config': '[core]\n',
+    });
     await expectRefused('git-metadata', 'assets/link');
   });
 
@@ -161,7 +178,12 @@ describe('package refuses, naming the file, the rule and the fix; no artifact is
 
 describe('model-build', () => {
   let root: string;
-  const ctx = () => ({ root, projectName: 'm', projectsConfigurations: { version: 2, projects: { m: { root: 'apps/models/m' } } } }) as never;
+  const ctx = () =>
+    ({
+      root,
+      projectName: 'm',
+      projectsConfigurations: { version: 2, projects: { m: { root: 'apps/models/m' } } },
+    }) as never;
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'model-loop-'));
   });
@@ -171,23 +193,33 @@ describe('model-build', () => {
     ['a loop to its own folder (model/self -> .)', 'self', '.'],
     ['a loop to the parent (model/up -> ..)', 'up', '..'],
     ['a symlink to a file inside the folder', 'alias.json', 'weights.json'],
-  ])('refuses %s at once, naming the link, and writes no build output', async (_label, link, target) => {
-    await rm(join(root, 'apps'), { recursive: true, force: true });
-    await mkdir(join(root, 'apps/models/m/model'), { recursive: true });
-    await writeFile(join(root, 'apps/models/m/model/weights.json'), '{}');
-    await symlink(target, join(root, 'apps/models/m/model', link));
-    const error = await buildModel({ outputPath: 'dist/m' }, ctx()).then(() => undefined, (e) => e);
-    expect(error?.code, String(error?.stack)).toBe('PACKAGE_INPUT_INVALID');
-    expect(error.message).toContain(`"${link}"`);
-    expect(error.message).toContain('[symlink]');
-    expect(existsSync(join(root, 'dist/m'))).toBe(false);
-  }, 300_000);
+  ])(
+    'refuses %s at once, naming the link, and writes no build output',
+    async (_label, link, target) => {
+      await rm(join(root, 'apps'), { recursive: true, force: true });
+      await mkdir(join(root, 'apps/models/m/model'), { recursive: true });
+      await writeFile(join(root, 'apps/models/m/model/weights.json'), '{}');
+      await symlink(target, join(root, 'apps/models/m/model', link));
+      const error = await buildModel({ outputPath: 'dist/m' }, ctx()).then(
+        () => undefined,
+        (e) => e,
+      );
+      expect(error?.code, String(error?.stack)).toBe('PACKAGE_INPUT_INVALID');
+      expect(error.message).toContain(`"${link}"`);
+      expect(error.message).toContain('[symlink]');
+      expect(existsSync(join(root, 'dist/m'))).toBe(false);
+    },
+    300_000,
+  );
 
   it('refuses a private key in a model file by its content', async () => {
     await rm(join(root, 'apps'), { recursive: true, force: true });
     await mkdir(join(root, 'apps/models/m/model'), { recursive: true });
     await writeFile(join(root, 'apps/models/m/model/weights.json'), '{"note":"-----BEGIN EC PRIVATE KEY-----"}');
-    const error = await buildModel({ outputPath: 'dist/m' }, ctx()).then(() => undefined, (e) => e);
+    const error = await buildModel({ outputPath: 'dist/m' }, ctx()).then(
+      () => undefined,
+      (e) => e,
+    );
     expect(error?.code).toBe('PACKAGE_INPUT_INVALID');
     expect(error.message).toContain('[private-key]');
     expect(existsSync(join(root, 'dist/m'))).toBe(false);

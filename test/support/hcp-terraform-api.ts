@@ -78,8 +78,19 @@ export async function startHcpTerraformDouble(organization = 'geo'): Promise<Hcp
   const wsResource = (w: DoubleWorkspace) => ({
     id: w.id,
     type: 'workspaces',
-    attributes: { name: w.name, 'auto-apply': w.autoApply, 'execution-mode': w.executionMode, 'working-directory': w.workingDirectory, description: w.description, 'resource-count': w.resourceCount, 'tag-names': w.tags },
-    relationships: { project: { data: { id: w.projectId, type: 'projects' } }, organization: { data: { id: organization, type: 'organizations' } } },
+    attributes: {
+      name: w.name,
+      'auto-apply': w.autoApply,
+      'execution-mode': w.executionMode,
+      'working-directory': w.workingDirectory,
+      description: w.description,
+      'resource-count': w.resourceCount,
+      'tag-names': w.tags,
+    },
+    relationships: {
+      project: { data: { id: w.projectId, type: 'projects' } },
+      organization: { data: { id: organization, type: 'organizations' } },
+    },
     links: { self: `/api/v2/organizations/${organization}/workspaces/${w.name}` },
   });
 
@@ -87,7 +98,8 @@ export async function startHcpTerraformDouble(organization = 'geo'): Promise<Hcp
     res.writeHead(status, { ...(body === undefined ? {} : { 'Content-Type': JSON_API }), ...headers });
     res.end(body === undefined ? undefined : JSON.stringify(body));
   }
-  const error = (res: ServerResponse, status: number, title: string, detail?: string) => send(res, status, { errors: [{ status: String(status), title, ...(detail ? { detail } : {}) }] });
+  const error = (res: ServerResponse, status: number, title: string, detail?: string) =>
+    send(res, status, { errors: [{ status: String(status), title, ...(detail ? { detail } : {}) }] });
 
   /** One page of a collection, with the documented meta and links. */
   function page(res: ServerResponse, url: URL, items: unknown[]): void {
@@ -97,8 +109,23 @@ export async function startHcpTerraformDouble(organization = 'geo'): Promise<Hcp
     const link = (n: number) => `${url.pathname}?page%5Bnumber%5D=${n}&page%5Bsize%5D=${size}`;
     send(res, 200, {
       data: items.slice((number - 1) * size, number * size),
-      links: { self: link(number), first: link(1), prev: number > 1 ? link(number - 1) : null, next: number < totalPages ? link(number + 1) : null, last: link(totalPages) },
-      meta: { pagination: { 'current-page': number, 'page-size': size, 'prev-page': number > 1 ? number - 1 : null, 'next-page': number < totalPages ? number + 1 : null, 'total-pages': totalPages, 'total-count': items.length } },
+      links: {
+        self: link(number),
+        first: link(1),
+        prev: number > 1 ? link(number - 1) : null,
+        next: number < totalPages ? link(number + 1) : null,
+        last: link(totalPages),
+      },
+      meta: {
+        pagination: {
+          'current-page': number,
+          'page-size': size,
+          'prev-page': number > 1 ? number - 1 : null,
+          'next-page': number < totalPages ? number + 1 : null,
+          'total-pages': totalPages,
+          'total-count': items.length,
+        },
+      },
     });
   }
 
@@ -117,10 +144,21 @@ export async function startHcpTerraformDouble(organization = 'geo'): Promise<Hcp
     const method = req.method ?? 'GET';
     if (throttled.count > 0) {
       throttled.count--;
-      return send(res, 429, { errors: [{ status: '429', title: 'Too many requests' }] }, { 'Retry-After': String(throttled.seconds), 'X-RateLimit-Limit': '30', 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': String(throttled.seconds) });
+      return send(
+        res,
+        429,
+        { errors: [{ status: '429', title: 'Too many requests' }] },
+        {
+          'Retry-After': String(throttled.seconds),
+          'X-RateLimit-Limit': '30',
+          'X-RateLimit-Remaining': '0',
+          'X-RateLimit-Reset': String(throttled.seconds),
+        },
+      );
     }
     if (req.headers.authorization !== `Bearer ${token}`) return error(res, 401, 'unauthorized');
-    if (['POST', 'PATCH'].includes(method) && req.headers['content-type'] !== JSON_API) return error(res, 415, 'unsupported media type', `Content-Type must be ${JSON_API}`);
+    if (['POST', 'PATCH'].includes(method) && req.headers['content-type'] !== JSON_API)
+      return error(res, 415, 'unsupported media type', `Content-Type must be ${JSON_API}`);
     const body = ['POST', 'PATCH'].includes(method) ? await readBody(req) : undefined;
     const p = url.pathname.replace(/^\/api\/v2/, '');
     let m: RegExpMatchArray | null;
@@ -131,25 +169,45 @@ export async function startHcpTerraformDouble(organization = 'geo'): Promise<Hcp
       if (rest === 'projects' && method === 'GET') {
         const names = url.searchParams.get('filter[names]')?.split(',');
         const all = [...projects.values()].filter((x) => !names || names.includes(x.name));
-        return page(res, url, all.map((x) => ({ id: x.id, type: 'projects', attributes: { name: x.name } })));
+        return page(
+          res,
+          url,
+          all.map((x) => ({ id: x.id, type: 'projects', attributes: { name: x.name } })),
+        );
       }
       if (rest === 'projects' && method === 'POST') {
         const name = String((body?.data as { attributes?: { name?: string } })?.attributes?.name ?? '');
-        if ([...projects.values()].some((x) => x.name === name)) return error(res, 422, 'invalid attribute', 'Name has already been taken');
+        if ([...projects.values()].some((x) => x.name === name))
+          return error(res, 422, 'invalid attribute', 'Name has already been taken');
         const project = { id: id('prj'), name };
         projects.set(project.id, project);
         return send(res, 201, { data: { id: project.id, type: 'projects', attributes: { name } } });
       }
       if (rest === 'workspaces' && method === 'GET') return page(res, url, [...workspaces.values()].map(wsResource));
       if (rest === 'workspaces' && method === 'POST') {
-        const data = body?.data as { type?: string; attributes?: Record<string, unknown>; relationships?: { project?: { data?: { id: string } } } };
+        const data = body?.data as {
+          type?: string;
+          attributes?: Record<string, unknown>;
+          relationships?: { project?: { data?: { id: string } } };
+        };
         if (data?.type !== 'workspaces') return error(res, 422, 'invalid type', 'data.type must be workspaces');
         const name = String(data.attributes?.name ?? '');
         if (!/^[A-Za-z0-9_-]{1,90}$/.test(name)) return error(res, 422, 'invalid attribute', 'Name is invalid');
         if (wsByName(name)) return error(res, 422, 'invalid attribute', 'Name has already been taken');
         const projectId = data.relationships?.project?.data?.id ?? defaultProject.id;
         if (!projects.has(projectId)) return error(res, 404, 'not found', 'project not found');
-        const w: DoubleWorkspace = { id: id('ws'), name, projectId, autoApply: data.attributes?.['auto-apply'] === true, executionMode: String(data.attributes?.['execution-mode'] ?? 'remote'), workingDirectory: (data.attributes?.['working-directory'] as string | undefined) ?? null, description: String(data.attributes?.description ?? ''), tags: [], resourceCount: 0, runs: [] };
+        const w: DoubleWorkspace = {
+          id: id('ws'),
+          name,
+          projectId,
+          autoApply: data.attributes?.['auto-apply'] === true,
+          executionMode: String(data.attributes?.['execution-mode'] ?? 'remote'),
+          workingDirectory: (data.attributes?.['working-directory'] as string | undefined) ?? null,
+          description: String(data.attributes?.description ?? ''),
+          tags: [],
+          resourceCount: 0,
+          runs: [],
+        };
         workspaces.set(w.id, w);
         return send(res, 201, { data: wsResource(w) });
       }
@@ -162,12 +220,36 @@ export async function startHcpTerraformDouble(organization = 'geo'): Promise<Hcp
           return send(res, 204);
         }
       }
-      if (rest === 'varsets' && method === 'GET') return page(res, url, [...varsets.values()].map((v) => ({ id: v.id, type: 'varsets', attributes: { name: v.name, global: v.global, 'var-count': v.vars.length } })));
+      if (rest === 'varsets' && method === 'GET')
+        return page(
+          res,
+          url,
+          [...varsets.values()].map((v) => ({
+            id: v.id,
+            type: 'varsets',
+            attributes: { name: v.name, global: v.global, 'var-count': v.vars.length },
+          })),
+        );
       if (rest === 'varsets' && method === 'POST') {
-        const data = body?.data as { attributes?: { name?: string; global?: boolean }; relationships?: { projects?: { data?: Array<{ id: string }> }; workspaces?: { data?: Array<{ id: string }> }; vars?: { data?: Array<{ attributes: Omit<DoubleVar, 'id'> }> } } };
+        const data = body?.data as {
+          attributes?: { name?: string; global?: boolean };
+          relationships?: {
+            projects?: { data?: Array<{ id: string }> };
+            workspaces?: { data?: Array<{ id: string }> };
+            vars?: { data?: Array<{ attributes: Omit<DoubleVar, 'id'> }> };
+          };
+        };
         const name = String(data?.attributes?.name ?? '');
-        if ([...varsets.values()].some((v) => v.name === name)) return error(res, 422, 'invalid attribute', 'Name has already been taken');
-        const v: DoubleVarset = { id: id('varset'), name, global: !!data?.attributes?.global, projectIds: (data?.relationships?.projects?.data ?? []).map((x) => x.id), workspaceIds: (data?.relationships?.workspaces?.data ?? []).map((x) => x.id), vars: (data?.relationships?.vars?.data ?? []).map((x) => ({ id: id('var'), ...x.attributes })) };
+        if ([...varsets.values()].some((v) => v.name === name))
+          return error(res, 422, 'invalid attribute', 'Name has already been taken');
+        const v: DoubleVarset = {
+          id: id('varset'),
+          name,
+          global: !!data?.attributes?.global,
+          projectIds: (data?.relationships?.projects?.data ?? []).map((x) => x.id),
+          workspaceIds: (data?.relationships?.workspaces?.data ?? []).map((x) => x.id),
+          vars: (data?.relationships?.vars?.data ?? []).map((x) => ({ id: id('var'), ...x.attributes })),
+        };
         varsets.set(v.id, v);
         return send(res, 201, { data: { id: v.id, type: 'varsets', attributes: { name, global: v.global } } });
       }
@@ -177,15 +259,26 @@ export async function startHcpTerraformDouble(organization = 'geo'): Promise<Hcp
       const w = findWs(m[1]);
       if (!w) return error(res, 404, 'not found');
       const rest = m[2];
-      if (rest === 'relationships/tags' && method === 'GET') return page(res, url, w.tags.map((name) => ({ id: `tag-${name}`, type: 'tags', attributes: { name, 'instance-count': 1 } })));
+      if (rest === 'relationships/tags' && method === 'GET')
+        return page(
+          res,
+          url,
+          w.tags.map((name) => ({ id: `tag-${name}`, type: 'tags', attributes: { name, 'instance-count': 1 } })),
+        );
       if (rest === 'relationships/tags' && method === 'POST') {
         for (const t of (body?.data as Array<{ type: string; attributes: { name: string } }>) ?? []) {
-          if (t.type !== 'tags' || !/^[a-z0-9:_-]{1,255}$/.test(t.attributes.name)) return error(res, 422, 'invalid tag', t.attributes?.name);
+          if (t.type !== 'tags' || !/^[a-z0-9:_-]{1,255}$/.test(t.attributes.name))
+            return error(res, 422, 'invalid tag', t.attributes?.name);
           if (!w.tags.includes(t.attributes.name)) w.tags.push(t.attributes.name);
         }
         return send(res, 204);
       }
-      if (rest === 'runs' && method === 'GET') return page(res, url, w.runs.map((r) => ({ id: r.id, type: 'runs', attributes: { status: r.status } })));
+      if (rest === 'runs' && method === 'GET')
+        return page(
+          res,
+          url,
+          w.runs.map((r) => ({ id: r.id, type: 'runs', attributes: { status: r.status } })),
+        );
       if (rest === 'actions/safe-delete' && method === 'POST') {
         if (w.resourceCount > 0) return error(res, 409, 'conflict', 'Workspace is currently managing resources');
         workspaces.delete(w.id);
@@ -196,7 +289,8 @@ export async function startHcpTerraformDouble(organization = 'geo'): Promise<Hcp
     if ((m = p.match(/^\/varsets\/([^/]+)\/relationships\/workspaces$/)) && method === 'POST') {
       const v = varsets.get(m[1]);
       if (!v) return error(res, 404, 'not found');
-      for (const x of (body?.data as Array<{ id: string }>) ?? []) if (!v.workspaceIds.includes(x.id)) v.workspaceIds.push(x.id);
+      for (const x of (body?.data as Array<{ id: string }>) ?? [])
+        if (!v.workspaceIds.includes(x.id)) v.workspaceIds.push(x.id);
       return send(res, 204);
     }
     return error(res, 404, 'not found');
@@ -204,7 +298,9 @@ export async function startHcpTerraformDouble(organization = 'geo'): Promise<Hcp
 
   const server = createServer((req, res) => {
     const status = () => res.statusCode;
-    res.on('finish', () => requests.push({ method: req.method ?? 'GET', path: decodeURIComponent(req.url ?? ''), status: status() }));
+    res.on('finish', () =>
+      requests.push({ method: req.method ?? 'GET', path: decodeURIComponent(req.url ?? ''), status: status() }),
+    );
     route(req, res).catch((e) => error(res, 500, 'internal error', String(e)));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -15,10 +15,26 @@ export interface RunningCacheServe {
  * where <job> is a stand-in for the CI job's shell (a sleeping process this
  * helper owns), and waits for the URL file.
  */
-export async function startCacheServe(root: string, args: string[], env: Record<string, string>): Promise<RunningCacheServe> {
+export async function startCacheServe(
+  root: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<RunningCacheServe> {
   const job: ChildProcess = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
   const urlFile = `dist/ci/nx-cache-${job.pid}.url`;
-  const child = spawn(process.execPath, [NX_BIN, 'run', 'infra:cache-serve', `--urlFile=${urlFile}`, `--watchPid=${job.pid}`, '--output-style=static', ...args], { cwd: root, env: nxEnv(env) });
+  const child = spawn(
+    process.execPath,
+    [
+      NX_BIN,
+      'run',
+      'infra:cache-serve',
+      `--urlFile=${urlFile}`,
+      `--watchPid=${job.pid}`,
+      '--output-style=static',
+      ...args,
+    ],
+    { cwd: root, env: nxEnv(env) },
+  );
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));

@@ -14,10 +14,19 @@ export interface S3Server {
  * Starts a real S3-compatible server (s3rver) on 127.0.0.1 with the given
  * buckets, on a free port, storing into a temporary folder.
  */
-export async function startS3rver(buckets: string[], options: { port?: number; directory?: string } = {}): Promise<S3Server> {
+export async function startS3rver(
+  buckets: string[],
+  options: { port?: number; directory?: string } = {},
+): Promise<S3Server> {
   const { default: S3rver } = await import('s3rver');
   const directory = options.directory ?? (await mkdtemp(join(tmpdir(), 's3rver-')));
-  const server = new S3rver({ port: options.port ?? 0, address: '127.0.0.1', silent: true, directory, configureBuckets: buckets.map((name) => ({ name })) });
+  const server = new S3rver({
+    port: options.port ?? 0,
+    address: '127.0.0.1',
+    silent: true,
+    directory,
+    configureBuckets: buckets.map((name) => ({ name })),
+  });
   const address = await server.run();
   const endpoint = `http://127.0.0.1:${address.port}`;
   return {

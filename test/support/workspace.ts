@@ -13,15 +13,37 @@ const SKIP = new Set(['node_modules', 'dist', '.nx', '.git', '.biome-store', 'tm
 
 /** Environment for running Nx in tests: offline, no daemon, no TUI, no plugin workers. */
 export function nxEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', NX_ISOLATE_PLUGINS: 'false', NX_SKIP_NX_CACHE: undefined, CI: 'true', FORCE_COLOR: '0', NX_USE_LOCAL: 'true', ...extra };
-  for (const k of ['BIOME_STORE', 'BIOME_STORE_DEV', 'BIOME_STORE_STAGING', 'BIOME_STORE_PROD', 'AWS_ENDPOINT_URL_S3', 'AWS_PROFILE']) if (!(k in extra)) delete env[k];
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NX_DAEMON: 'false',
+    NX_NO_CLOUD: 'true',
+    NX_TUI: 'false',
+    NX_ISOLATE_PLUGINS: 'false',
+    NX_SKIP_NX_CACHE: undefined,
+    CI: 'true',
+    FORCE_COLOR: '0',
+    NX_USE_LOCAL: 'true',
+    ...extra,
+  };
+  for (const k of [
+    'BIOME_STORE',
+    'BIOME_STORE_DEV',
+    'BIOME_STORE_STAGING',
+    'BIOME_STORE_PROD',
+    'AWS_ENDPOINT_URL_S3',
+    'AWS_PROFILE',
+  ])
+    if (!(k in extra)) delete env[k];
   return env;
 }
 
 export interface TempWorkspace {
   root: string;
   git(...args: string[]): string;
-  nx(args: string[], env?: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string; output: string }>;
+  nx(
+    args: string[],
+    env?: Record<string, string>,
+  ): Promise<{ code: number; stdout: string; stderr: string; output: string }>;
   cleanup(): Promise<void>;
 }
 
@@ -36,9 +58,25 @@ export async function copyWorkspace(prefix = 'ws-'): Promise<TempWorkspace> {
   ensurePluginBuilt();
   const root = await mkdtemp(join(tmpdir(), prefix));
   // bench/.work holds the benchmark's generated workspaces (hundreds of MB, changing while a benchmark runs).
-  await cp(WORKSPACE_ROOT, root, { recursive: true, filter: (src) => (!SKIP.has(src.slice(WORKSPACE_ROOT.length + 1).split('/')[0]) && src !== join(WORKSPACE_ROOT, 'bench/.work')) || src === WORKSPACE_ROOT });
+  await cp(WORKSPACE_ROOT, root, {
+    recursive: true,
+    filter: (src) =>
+      (!SKIP.has(src.slice(WORKSPACE_ROOT.length + 1).split('/')[0]) && src !== join(WORKSPACE_ROOT, 'bench/.work')) ||
+      src === WORKSPACE_ROOT,
+  });
   await symlink(join(WORKSPACE_ROOT, 'node_modules'), join(root, 'node_modules'), 'dir');
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 'Test', GIT_AUTHOR_EMAIL: 'test@example.com', GIT_COMMITTER_NAME: 'Test', GIT_COMMITTER_EMAIL: 'test@example.com' } });
+  const git = (...args: string[]) =>
+    execFileSync('git', args, {
+      cwd: root,
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        GIT_AUTHOR_NAME: 'Test',
+        GIT_AUTHOR_EMAIL: 'test@example.com',
+        GIT_COMMITTER_NAME: 'Test',
+        GIT_COMMITTER_EMAIL: 'test@example.com',
+      },
+    });
   git('init', '-q', '-b', 'main');
   git('config', 'user.email', 'test@example.com');
   git('config', 'user.name', 'Test');

@@ -15,8 +15,16 @@ const pureCore = {
   setup(build) {
     build.onResolve({ filter: /^\.\.?\// }, async (args) => {
       if (args.pluginData === pureCore.name) return undefined;
-      const r = await build.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, importer: args.importer, pluginData: pureCore.name });
-      if (r.errors.length > 0 || !r.path.startsWith(pluginCore)) return r.errors.length > 0 ? { errors: r.errors } : { path: r.path, namespace: r.namespace, external: r.external };
+      const r = await build.resolve(args.path, {
+        resolveDir: args.resolveDir,
+        kind: args.kind,
+        importer: args.importer,
+        pluginData: pureCore.name,
+      });
+      if (r.errors.length > 0 || !r.path.startsWith(pluginCore))
+        return r.errors.length > 0
+          ? { errors: r.errors }
+          : { path: r.path, namespace: r.namespace, external: r.external };
       return { path: r.path, namespace: r.namespace, sideEffects: false };
     });
   },

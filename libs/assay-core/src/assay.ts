@@ -16,8 +16,14 @@ export const assaySchema = z
   .strict()
   .superRefine((a, ctx) => {
     const percent = ELEMENTS.filter((e) => e !== 'Au').reduce((sum, e) => sum + (a.grades[e] ?? 0), 0);
-    if (percent > 100) ctx.addIssue({ code: 'custom', path: ['grades'], message: `percent grades add up to ${percent.toFixed(2)} > 100` });
-    if (a.grades.Fe === undefined) ctx.addIssue({ code: 'custom', path: ['grades', 'Fe'], message: 'Fe grade is required' });
+    if (percent > 100)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['grades'],
+        message: `percent grades add up to ${percent.toFixed(2)} > 100`,
+      });
+    if (a.grades.Fe === undefined)
+      ctx.addIssue({ code: 'custom', path: ['grades', 'Fe'], message: 'Fe grade is required' });
   });
 
 export type Assay = z.infer<typeof assaySchema>;

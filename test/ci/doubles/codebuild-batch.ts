@@ -63,7 +63,11 @@ const now = () => Math.floor(Date.now() / 1000);
  * fails the batch; the builds that depend on it never start. RetryBuildBatch
  * with RETRY_FAILED_BUILDS reruns only failed and never-started builds.
  */
-export async function startCodeBuildBatchDouble(options: { workspaceRoot: string; projects: string[]; run: RunBatchBuild }): Promise<CodeBuildBatchDouble> {
+export async function startCodeBuildBatchDouble(options: {
+  workspaceRoot: string;
+  projects: string[];
+  run: RunBatchBuild;
+}): Promise<CodeBuildBatchDouble> {
   const calls: CodeBuildBatchDouble['calls'] = [];
   const runs: BatchBuildRun[] = [];
   const batches = new Map<string, BatchState>();
@@ -98,7 +102,9 @@ export async function startCodeBuildBatchDouble(options: { workspaceRoot: string
         identifier: g.identifier,
         dependsOn: g.dependsOn,
         ignoreFailure: g.ignoreFailure,
-        ...(g.current ? { currentBuildSummary: { ...g.current, primaryArtifact: undefined, secondaryArtifacts: [] } } : {}),
+        ...(g.current
+          ? { currentBuildSummary: { ...g.current, primaryArtifact: undefined, secondaryArtifacts: [] } }
+          : {}),
         priorBuildSummaryList: g.prior,
       })),
     };
@@ -110,10 +116,25 @@ export async function startCodeBuildBatchDouble(options: { workspaceRoot: string
     for (const g of b.groups) {
       if (g.current) continue;
       const deps = g.dependsOn.map((id) => b.groups.find((x) => x.identifier === id)!);
-      if (!deps.every((d) => d.current?.buildStatus === 'SUCCEEDED' || (d.ignoreFailure && d.current?.buildStatus === 'FAILED'))) continue;
+      if (
+        !deps.every(
+          (d) => d.current?.buildStatus === 'SUCCEEDED' || (d.ignoreFailure && d.current?.buildStatus === 'FAILED'),
+        )
+      )
+        continue;
       g.attempts++;
-      g.current = { arn: `arn:aws:codebuild:us-east-1:000000000000:build/${b.projectName}:${g.identifier}-${g.attempts}`, requestedOn: now(), buildStatus: 'IN_PROGRESS' };
-      const run: BatchBuildRun = { batchId: b.id, identifier: g.identifier, attempt: g.attempts, variables: { ...b.overrides, ...g.variables }, sourceVersion: b.sourceVersion };
+      g.current = {
+        arn: `arn:aws:codebuild:us-east-1:000000000000:build/${b.projectName}:${g.identifier}-${g.attempts}`,
+        requestedOn: now(),
+        buildStatus: 'IN_PROGRESS',
+      };
+      const run: BatchBuildRun = {
+        batchId: b.id,
+        identifier: g.identifier,
+        attempt: g.attempts,
+        variables: { ...b.overrides, ...g.variables },
+        sourceVersion: b.sourceVersion,
+      };
       runs.push(run);
       const mine = g.current;
       options
@@ -127,30 +148,65 @@ export async function startCodeBuildBatchDouble(options: { workspaceRoot: string
   };
 
   const readGraph = (buildspec: string) => {
-    const doc = parse(readFileSync(join(options.workspaceRoot, buildspec), 'utf8')) as { batch?: { 'build-graph'?: { identifier: string; 'depend-on'?: string[]; 'ignore-failure'?: boolean; env?: { variables?: Record<string, string> } }[] } };
+    const doc = parse(readFileSync(join(options.workspaceRoot, buildspec), 'utf8')) as {
+      batch?: {
+        'build-graph'?: {
+          identifier: string;
+          'depend-on'?: string[];
+          'ignore-failure'?: boolean;
+          env?: { variables?: Record<string, string> };
+        }[];
+      };
+    };
     const graph = doc.batch?.['build-graph'];
     if (!graph?.length) return undefined;
-    return graph.map((e) => ({ identifier: e.identifier, dependsOn: e['depend-on'] ?? [], ignoreFailure: e['ignore-failure'] ?? false, variables: e.env?.variables ?? {}, prior: [], attempts: 0 }));
+    return graph.map((e) => ({
+      identifier: e.identifier,
+      dependsOn: e['depend-on'] ?? [],
+      ignoreFailure: e['ignore-failure'] ?? false,
+      variables: e.env?.variables ?? {},
+      prior: [],
+      attempts: 0,
+    }));
   };
 
   const reply = (res: ServerResponse, status: number, body: unknown, type?: string) => {
     const text = JSON.stringify(type ? { __type: type, ...(body as object) } : body);
-    res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'content-length': Buffer.byteLength(text), 'x-amzn-requestid': `req-${calls.length}` });
+    res.writeHead(status, {
+      'content-type': 'application/x-amz-json-1.1',
+      'content-length': Buffer.byteLength(text),
+      'x-amzn-requestid': `req-${calls.length}`,
+    });
     res.end(text);
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse, raw: string) => {
     const target = String(req.headers['x-amz-target'] ?? '');
     const operation = target.replace(/^CodeBuild_20161006\./, '');
-    if (req.method !== 'POST' || !target.startsWith('CodeBuild_20161006.') || !String(req.headers['content-type']).startsWith('application/x-amz-json-1.1')) {
-      return reply(res, 400, { message: 'expected POST / with x-amz-target CodeBuild_20161006.* and application/x-amz-json-1.1' }, 'InvalidInputException');
+    if (
+      req.method !== 'POST' ||
+      !target.startsWith('CodeBuild_20161006.') ||
+      !String(req.headers['content-type']).startsWith('application/x-amz-json-1.1')
+    ) {
+      return reply(
+        res,
+        400,
+        { message: 'expected POST / with x-amz-target CodeBuild_20161006.* and application/x-amz-json-1.1' },
+        'InvalidInputException',
+      );
     }
     const body = JSON.parse(raw || '{}') as Record<string, unknown>;
     calls.push({ operation, body });
     switch (operation) {
       case 'StartBuildBatch': {
         const projectName = String(body.projectName ?? '');
-        if (!options.projects.includes(projectName)) return reply(res, 400, { message: `Project cannot be found: arn:aws:codebuild:us-east-1:000000000000:project/${projectName}` }, 'ResourceNotFoundException');
+        if (!options.projects.includes(projectName))
+          return reply(
+            res,
+            400,
+            { message: `Project cannot be found: arn:aws:codebuild:us-east-1:000000000000:project/${projectName}` },
+            'ResourceNotFoundException',
+          );
         const buildspec = String(body.buildspecOverride ?? 'buildspec.yml');
         let groups: GroupState[] | undefined;
         try {
@@ -158,24 +214,46 @@ export async function startCodeBuildBatchDouble(options: { workspaceRoot: string
         } catch (e) {
           return reply(res, 400, { message: `YAML_FILE_ERROR: ${(e as Error).message}` }, 'InvalidInputException');
         }
-        if (!groups) return reply(res, 400, { message: `Batch build configuration not found in ${buildspec}` }, 'InvalidInputException');
+        if (!groups)
+          return reply(
+            res,
+            400,
+            { message: `Batch build configuration not found in ${buildspec}` },
+            'InvalidInputException',
+          );
         const number = ++counter;
         const id = `${projectName}:batch-${number}`;
         const overrides: Record<string, string> = {};
-        for (const v of (body.environmentVariablesOverride as { name: string; value: string }[] | undefined) ?? []) overrides[v.name] = v.value;
-        const b: BatchState = { id, arn: `arn:aws:codebuild:us-east-1:000000000000:build-batch/${id}`, projectName, sourceVersion: String(body.sourceVersion ?? 'main'), number, startTime: now(), overrides, groups, stopped: false };
+        for (const v of (body.environmentVariablesOverride as { name: string; value: string }[] | undefined) ?? [])
+          overrides[v.name] = v.value;
+        const b: BatchState = {
+          id,
+          arn: `arn:aws:codebuild:us-east-1:000000000000:build-batch/${id}`,
+          projectName,
+          sourceVersion: String(body.sourceVersion ?? 'main'),
+          number,
+          startTime: now(),
+          overrides,
+          groups,
+          stopped: false,
+        };
         batches.set(id, b);
         schedule(b);
         return reply(res, 200, { buildBatch: json(b) });
       }
       case 'BatchGetBuildBatches': {
         const ids = (body.ids as string[] | undefined) ?? [];
-        return reply(res, 200, { buildBatches: ids.filter((i) => batches.has(i)).map((i) => json(batches.get(i)!)), buildBatchesNotFound: ids.filter((i) => !batches.has(i)) });
+        return reply(res, 200, {
+          buildBatches: ids.filter((i) => batches.has(i)).map((i) => json(batches.get(i)!)),
+          buildBatchesNotFound: ids.filter((i) => !batches.has(i)),
+        });
       }
       case 'RetryBuildBatch': {
         const b = batches.get(String(body.id ?? ''));
-        if (!b) return reply(res, 400, { message: `Build batch ${String(body.id)} not found` }, 'ResourceNotFoundException');
-        if (status(b) === 'IN_PROGRESS') return reply(res, 400, { message: 'Only a completed batch can be retried' }, 'InvalidInputException');
+        if (!b)
+          return reply(res, 400, { message: `Build batch ${String(body.id)} not found` }, 'ResourceNotFoundException');
+        if (status(b) === 'IN_PROGRESS')
+          return reply(res, 400, { message: 'Only a completed batch can be retried' }, 'InvalidInputException');
         const all = body.retryType === 'RETRY_ALL_BUILDS';
         for (const g of b.groups) {
           if (g.current && (all || g.current.buildStatus !== 'SUCCEEDED')) {
@@ -190,7 +268,8 @@ export async function startCodeBuildBatchDouble(options: { workspaceRoot: string
       }
       case 'StopBuildBatch': {
         const b = batches.get(String(body.id ?? ''));
-        if (!b) return reply(res, 400, { message: `Build batch ${String(body.id)} not found` }, 'ResourceNotFoundException');
+        if (!b)
+          return reply(res, 400, { message: `Build batch ${String(body.id)} not found` }, 'ResourceNotFoundException');
         b.stopped = true;
         return reply(res, 200, { buildBatch: json(b) });
       }

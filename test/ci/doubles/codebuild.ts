@@ -18,24 +18,61 @@ export interface BuildStep {
   phases: PhaseJson[];
 }
 
-export const PHASE_ORDER = ['SUBMITTED', 'QUEUED', 'PROVISIONING', 'DOWNLOAD_SOURCE', 'INSTALL', 'PRE_BUILD', 'BUILD', 'POST_BUILD', 'UPLOAD_ARTIFACTS', 'FINALIZING', 'COMPLETED'];
+export const PHASE_ORDER = [
+  'SUBMITTED',
+  'QUEUED',
+  'PROVISIONING',
+  'DOWNLOAD_SOURCE',
+  'INSTALL',
+  'PRE_BUILD',
+  'BUILD',
+  'POST_BUILD',
+  'UPLOAD_ARTIFACTS',
+  'FINALIZING',
+  'COMPLETED',
+];
 
 /**
  * The observations of a build that runs through CodeBuild's phases up to
  * `until`, ending with `status` (a failed phase carries `context`).
  */
-export function buildSteps(until: string, status: 'SUCCEEDED' | 'FAILED' | 'IN_PROGRESS', context?: { statusCode: string; message: string }): BuildStep[] {
+export function buildSteps(
+  until: string,
+  status: 'SUCCEEDED' | 'FAILED' | 'IN_PROGRESS',
+  context?: { statusCode: string; message: string },
+): BuildStep[] {
   const last = PHASE_ORDER.indexOf(until);
   const steps: BuildStep[] = [];
   for (let i = 0; i <= last; i++) {
-    const done: PhaseJson[] = PHASE_ORDER.slice(0, i).map((phaseType) => ({ phaseType, phaseStatus: 'SUCCEEDED', startTime: 1_700_000_000, endTime: 1_700_000_002, durationInSeconds: 2 }));
-    steps.push({ buildStatus: 'IN_PROGRESS', currentPhase: PHASE_ORDER[i], phases: [...done, { phaseType: PHASE_ORDER[i], startTime: 1_700_000_000 }] });
+    const done: PhaseJson[] = PHASE_ORDER.slice(0, i).map((phaseType) => ({
+      phaseType,
+      phaseStatus: 'SUCCEEDED',
+      startTime: 1_700_000_000,
+      endTime: 1_700_000_002,
+      durationInSeconds: 2,
+    }));
+    steps.push({
+      buildStatus: 'IN_PROGRESS',
+      currentPhase: PHASE_ORDER[i],
+      phases: [...done, { phaseType: PHASE_ORDER[i], startTime: 1_700_000_000 }],
+    });
   }
   if (status === 'IN_PROGRESS') return steps;
   const final = steps[steps.length - 1];
   const failedAt = status === 'FAILED' ? final.currentPhase : undefined;
-  const phases: PhaseJson[] = final.phases.map((p) => (p.phaseType === failedAt ? { ...p, phaseStatus: 'FAILED', endTime: 1_700_000_009, durationInSeconds: 9, contexts: context ? [context] : [] } : p));
-  if (status === 'SUCCEEDED') phases[phases.length - 1] = { ...phases[phases.length - 1], phaseStatus: 'SUCCEEDED', durationInSeconds: 1 };
+  const phases: PhaseJson[] = final.phases.map((p) =>
+    p.phaseType === failedAt
+      ? {
+          ...p,
+          phaseStatus: 'FAILED',
+          endTime: 1_700_000_009,
+          durationInSeconds: 9,
+          contexts: context ? [context] : [],
+        }
+      : p,
+  );
+  if (status === 'SUCCEEDED')
+    phases[phases.length - 1] = { ...phases[phases.length - 1], phaseStatus: 'SUCCEEDED', durationInSeconds: 1 };
   phases.push({ phaseType: 'COMPLETED', startTime: 1_700_000_010 });
   steps.push({ buildStatus: status, currentPhase: 'COMPLETED', phases });
   return steps;
@@ -67,8 +104,18 @@ export async function startCodeBuildDouble(projects: Record<string, BuildStep[]>
   const buildJson = (id: string) => {
     const b = builds.get(id)!;
     const steps = projects[b.project];
-    const step = b.stopped ? { ...steps[Math.min(b.polls, steps.length - 1)], buildStatus: 'STOPPED', currentPhase: 'COMPLETED' } : steps[Math.min(b.polls, steps.length - 1)];
-    return { id, arn: `arn:aws:codebuild:us-east-1:000000000000:build/${id}`, projectName: b.project, sourceVersion: b.sourceVersion, startTime: 1_700_000_000, ...step, logs: { deepLink: `https://console.example.invalid/logs/${encodeURIComponent(id)}` } };
+    const step = b.stopped
+      ? { ...steps[Math.min(b.polls, steps.length - 1)], buildStatus: 'STOPPED', currentPhase: 'COMPLETED' }
+      : steps[Math.min(b.polls, steps.length - 1)];
+    return {
+      id,
+      arn: `arn:aws:codebuild:us-east-1:000000000000:build/${id}`,
+      projectName: b.project,
+      sourceVersion: b.sourceVersion,
+      startTime: 1_700_000_000,
+      ...step,
+      logs: { deepLink: `https://console.example.invalid/logs/${encodeURIComponent(id)}` },
+    };
   };
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -77,13 +124,25 @@ export async function startCodeBuildDouble(projects: Record<string, BuildStep[]>
     req.on('end', () => {
       const target = String(req.headers['x-amz-target'] ?? '');
       const operation = target.replace(/^CodeBuild_20161006\./, '');
-      if (req.method !== 'POST' || req.url !== '/' || !target.startsWith('CodeBuild_20161006.') || !String(req.headers['content-type']).startsWith('application/x-amz-json-1.1')) {
-        return send(res, 400, { __type: 'SerializationException', message: `unexpected request ${req.method} ${req.url} ${target}` });
+      if (
+        req.method !== 'POST' ||
+        req.url !== '/' ||
+        !target.startsWith('CodeBuild_20161006.') ||
+        !String(req.headers['content-type']).startsWith('application/x-amz-json-1.1')
+      ) {
+        return send(res, 400, {
+          __type: 'SerializationException',
+          message: `unexpected request ${req.method} ${req.url} ${target}`,
+        });
       }
       const body = raw ? JSON.parse(raw) : {};
       calls.push({ operation, body });
       if (operation === 'StartBuild') {
-        if (!projects[body.projectName]) return send(res, 400, { __type: 'ResourceNotFoundException', message: `Project cannot be found: arn:aws:codebuild:us-east-1:000000000000:project/${body.projectName}` });
+        if (!projects[body.projectName])
+          return send(res, 400, {
+            __type: 'ResourceNotFoundException',
+            message: `Project cannot be found: arn:aws:codebuild:us-east-1:000000000000:project/${body.projectName}`,
+          });
         const id = `${body.projectName}:build-${++counter}`;
         builds.set(id, { project: body.projectName, polls: 0, stopped: false, sourceVersion: body.sourceVersion });
         return send(res, 200, { build: buildJson(id) });
@@ -91,7 +150,10 @@ export async function startCodeBuildDouble(projects: Record<string, BuildStep[]>
       if (operation === 'BatchGetBuilds') {
         const found = (body.ids as string[]).filter((id) => builds.has(id));
         for (const id of found) builds.get(id)!.polls++;
-        return send(res, 200, { builds: found.map(buildJson), buildsNotFound: (body.ids as string[]).filter((id) => !builds.has(id)) });
+        return send(res, 200, {
+          builds: found.map(buildJson),
+          buildsNotFound: (body.ids as string[]).filter((id) => !builds.has(id)),
+        });
       }
       if (operation === 'StopBuild') {
         const b = builds.get(body.id);
@@ -99,14 +161,23 @@ export async function startCodeBuildDouble(projects: Record<string, BuildStep[]>
         b.stopped = true;
         return send(res, 200, { build: buildJson(body.id) });
       }
-      return send(res, 400, { __type: 'InvalidInputException', message: `operation ${operation} is not supported by this double` });
+      return send(res, 400, {
+        __type: 'InvalidInputException',
+        message: `operation ${operation} is not supported by this double`,
+      });
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     endpoint,
-    env: { AWS_ENDPOINT_URL_CODEBUILD: endpoint, AWS_ACCESS_KEY_ID: 'DOUBLE', AWS_SECRET_ACCESS_KEY: 'DOUBLE', AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true' },
+    env: {
+      AWS_ENDPOINT_URL_CODEBUILD: endpoint,
+      AWS_ACCESS_KEY_ID: 'DOUBLE',
+      AWS_SECRET_ACCESS_KEY: 'DOUBLE',
+      AWS_REGION: 'us-east-1',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    },
     calls,
     stop: () => new Promise((r) => server.close(() => r())),
   };

@@ -19,7 +19,17 @@ export interface SqsDouble {
   /** Messages of a queue (sent with SendMessage or enqueued by the test). */
   messages(name: string): FakeMessage[];
   /** Puts a message in a queue and receives it, as the Lambda event source does: the SQS record Lambda gets. */
-  receive(name: string, body: string): { eventSource: string; eventSourceARN: string; messageId: string; receiptHandle: string; body: string; attributes: { ApproximateReceiveCount: string } };
+  receive(
+    name: string,
+    body: string,
+  ): {
+    eventSource: string;
+    eventSourceARN: string;
+    messageId: string;
+    receiptHandle: string;
+    body: string;
+    attributes: { ApproximateReceiveCount: string };
+  };
   /** Receives a message again (the next delivery after a failure). */
   redeliver(name: string, messageId: string): ReturnType<SqsDouble['receive']>;
   calls: { target: string; body: Record<string, unknown> }[];
@@ -45,7 +55,8 @@ export async function startSqsDouble(): Promise<SqsDouble> {
     res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': randomUUID() });
     res.end(JSON.stringify(body));
   };
-  const fail = (res: ServerResponse, type: string, message: string) => reply(res, 400, { __type: `com.amazonaws.sqs#${type}`, message });
+  const fail = (res: ServerResponse, type: string, message: string) =>
+    reply(res, 400, { __type: `com.amazonaws.sqs#${type}`, message });
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let raw = '';
@@ -54,20 +65,39 @@ export async function startSqsDouble(): Promise<SqsDouble> {
       const target = String(req.headers['x-amz-target'] ?? '');
       const body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
       calls.push({ target, body });
-      if (req.method !== 'POST' || !target.startsWith('AmazonSQS.')) return fail(res, 'InvalidAction', `unsupported ${req.method} ${target}`);
+      if (req.method !== 'POST' || !target.startsWith('AmazonSQS.'))
+        return fail(res, 'InvalidAction', `unsupported ${req.method} ${target}`);
       const queue = queueOf(String(body.QueueUrl ?? ''));
       if (target === 'AmazonSQS.SendMessage') {
         const text = String(body.MessageBody ?? '');
         if (!text) return fail(res, 'MissingParameter', 'The request must contain the parameter MessageBody.');
-        const message: FakeMessage = { messageId: randomUUID(), body: text, attributes: (body.MessageAttributes as FakeMessage['attributes']) ?? {}, receiveCount: 0 };
+        const message: FakeMessage = {
+          messageId: randomUUID(),
+          body: text,
+          attributes: (body.MessageAttributes as FakeMessage['attributes']) ?? {},
+          receiveCount: 0,
+        };
         queue.push(message);
-        return reply(res, 200, { MessageId: message.messageId, MD5OfMessageBody: createHash('md5').update(text).digest('hex') });
+        return reply(res, 200, {
+          MessageId: message.messageId,
+          MD5OfMessageBody: createHash('md5').update(text).digest('hex'),
+        });
       }
       if (target === 'AmazonSQS.ChangeMessageVisibility') {
         const timeout = Number(body.VisibilityTimeout);
-        if (!Number.isInteger(timeout) || timeout < 0 || timeout > 43200) return fail(res, 'InvalidParameterValue', `Value ${body.VisibilityTimeout} for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200.`);
+        if (!Number.isInteger(timeout) || timeout < 0 || timeout > 43200)
+          return fail(
+            res,
+            'InvalidParameterValue',
+            `Value ${body.VisibilityTimeout} for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200.`,
+          );
         const message = queue.find((m) => m.receiptHandle === body.ReceiptHandle);
-        if (!message) return fail(res, 'ReceiptHandleIsInvalid', `The input receipt handle "${body.ReceiptHandle}" is not a valid receipt handle.`);
+        if (!message)
+          return fail(
+            res,
+            'ReceiptHandleIsInvalid',
+            `The input receipt handle "${body.ReceiptHandle}" is not a valid receipt handle.`,
+          );
         message.visibilityTimeout = timeout;
         return reply(res, 200, {});
       }
@@ -79,7 +109,14 @@ export async function startSqsDouble(): Promise<SqsDouble> {
   const deliver = (name: string, message: FakeMessage) => {
     message.receiveCount += 1;
     message.receiptHandle = randomUUID();
-    return { eventSource: 'aws:sqs', eventSourceARN: `arn:aws:sqs:us-east-1:000000000000:${name}`, messageId: message.messageId, receiptHandle: message.receiptHandle, body: message.body, attributes: { ApproximateReceiveCount: String(message.receiveCount) } };
+    return {
+      eventSource: 'aws:sqs',
+      eventSourceARN: `arn:aws:sqs:us-east-1:000000000000:${name}`,
+      messageId: message.messageId,
+      receiptHandle: message.receiptHandle,
+      body: message.body,
+      attributes: { ApproximateReceiveCount: String(message.receiveCount) },
+    };
   };
   return {
     endpoint,
@@ -91,7 +128,10 @@ export async function startSqsDouble(): Promise<SqsDouble> {
       return deliver(name, message);
     },
     redeliver(name, messageId) {
-      return deliver(name, queueOf(name).find((m) => m.messageId === messageId)!);
+      return deliver(
+        name,
+        queueOf(name).find((m) => m.messageId === messageId)!,
+      );
     },
     calls,
     stop: () => new Promise((r) => server.close(() => r())),

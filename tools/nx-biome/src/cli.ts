@@ -118,26 +118,47 @@ export async function main(
  * biome's base with a single Nx start, whatever the plugin isolation.
  */
 async function deploy(argv: string[], io: { out: (s: string) => void; err: (s: string) => void }): Promise<number> {
-  const { tokens, values } = parseArgs({ args: argv, allowPositionals: true, strict: false, tokens: true, options: { biome: { type: 'string' }, fallback: { type: 'string' }, base: { type: 'string' } } });
+  const { tokens, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: false,
+    tokens: true,
+    options: { biome: { type: 'string' }, fallback: { type: 'string' }, base: { type: 'string' } },
+  });
   const ours = new Set(['biome', 'fallback']);
   const passThrough: string[] = [];
   for (const t of tokens) {
     if (t.kind === 'option' && ours.has(t.name)) continue;
-    if (t.kind === 'option') passThrough.push(t.rawName + (t.inlineValue ? `=${t.value}` : ''), ...(!t.inlineValue && t.value !== undefined ? [t.value] : []));
+    if (t.kind === 'option')
+      passThrough.push(
+        t.rawName + (t.inlineValue ? `=${t.value}` : ''),
+        ...(!t.inlineValue && t.value !== undefined ? [t.value] : []),
+      );
     else if (t.kind === 'positional') passThrough.push(t.value);
     else passThrough.push('--');
   }
   if (typeof values.biome !== 'string' || values.biome === '') {
-    throw new BiomeError('OPTIONS_INVALID', 'No biome given: a deploy needs to know where to go.', 'Pass --biome=<env> or --biome=<env>-<suffix>, e.g. npx nx-biome deploy --biome=dev-bob.');
+    throw new BiomeError(
+      'OPTIONS_INVALID',
+      'No biome given: a deploy needs to know where to go.',
+      'Pass --biome=<env> or --biome=<env>-<suffix>, e.g. npx nx-biome deploy --biome=dev-bob.',
+    );
   }
   const root = workspaceRoot(process.cwd());
   let base = 'given';
   if (typeof values.base !== 'string') {
     const config = await loadWorkspaceConfig(root);
     const context = { root, cwd: process.cwd(), isVerbose: false } as unknown as ExecutorContext;
-    base = await biomeBaseWith({ biome: values.biome, fallback: typeof values.fallback === 'string' ? values.fallback : 'all' }, context, { ...realDeps(root, config), log: io.err });
+    base = await biomeBaseWith(
+      { biome: values.biome, fallback: typeof values.fallback === 'string' ? values.fallback : 'all' },
+      context,
+      { ...realDeps(root, config), log: io.err },
+    );
   }
-  const nxArgv = base === 'given' ? ['affected', '-t', 'deploy', `--biome=${values.biome}`, ...passThrough] : planDeployCommand({ biome: values.biome, base, passThrough });
+  const nxArgv =
+    base === 'given'
+      ? ['affected', '-t', 'deploy', `--biome=${values.biome}`, ...passThrough]
+      : planDeployCommand({ biome: values.biome, base, passThrough });
   io.err(`nx ${nxArgv.join(' ')}`);
   return runNx(root, nxArgv);
 }

@@ -74,9 +74,18 @@ export function lambdaUpdater(client: LambdaClient, sdk: typeof import('@aws-sdk
     },
     async updateCode({ name, bucket, key, versionId, revisionId }) {
       try {
-        await client.send(new sdk.UpdateFunctionCodeCommand({ FunctionName: name, S3Bucket: bucket, S3Key: key, S3ObjectVersion: versionId, RevisionId: revisionId }));
+        await client.send(
+          new sdk.UpdateFunctionCodeCommand({
+            FunctionName: name,
+            S3Bucket: bucket,
+            S3Key: key,
+            S3ObjectVersion: versionId,
+            RevisionId: revisionId,
+          }),
+        );
       } catch (e) {
-        if (errorName(e) === 'ResourceConflictException' || errorName(e) === 'PreconditionFailedException') throw new UpdateConflict(`${errorName(e)}: ${(e as Error).message}`);
+        if (errorName(e) === 'ResourceConflictException' || errorName(e) === 'PreconditionFailedException')
+          throw new UpdateConflict(`${errorName(e)}: ${(e as Error).message}`);
         throw e;
       }
     },
@@ -87,13 +96,30 @@ export function lambdaUpdater(client: LambdaClient, sdk: typeof import('@aws-sdk
 }
 
 /** The deployer's queue and its dead-letter queue through the SDK. */
-export function sqsQueue(client: SQSClient, sdk: typeof import('@aws-sdk/client-sqs'), queueUrl: string, deadLetterQueueUrl: string): QueuePort {
+export function sqsQueue(
+  client: SQSClient,
+  sdk: typeof import('@aws-sdk/client-sqs'),
+  queueUrl: string,
+  deadLetterQueueUrl: string,
+): QueuePort {
   return {
     async retryAfter(receiptHandle, seconds) {
-      await client.send(new sdk.ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: seconds }));
+      await client.send(
+        new sdk.ChangeMessageVisibilityCommand({
+          QueueUrl: queueUrl,
+          ReceiptHandle: receiptHandle,
+          VisibilityTimeout: seconds,
+        }),
+      );
     },
     async deadLetter(body, reason) {
-      await client.send(new sdk.SendMessageCommand({ QueueUrl: deadLetterQueueUrl, MessageBody: body, MessageAttributes: { reason: { DataType: 'String', StringValue: reason.slice(0, 1000) } } }));
+      await client.send(
+        new sdk.SendMessageCommand({
+          QueueUrl: deadLetterQueueUrl,
+          MessageBody: body,
+          MessageAttributes: { reason: { DataType: 'String', StringValue: reason.slice(0, 1000) } },
+        }),
+      );
     },
   };
 }

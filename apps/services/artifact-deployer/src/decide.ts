@@ -11,7 +11,8 @@ export const SEQUENCE_TAG = 'biome:sequence';
 export const INCARNATION_TAG = 'biome:incarnation';
 
 /** A whole-number tag, or undefined when absent or malformed. */
-const wholeTag = (fn: FunctionState, tag: string) => (fn.tags[tag] !== undefined && /^\d{1,15}$/.test(fn.tags[tag]) ? Number(fn.tags[tag]) : undefined);
+const wholeTag = (fn: FunctionState, tag: string) =>
+  fn.tags[tag] !== undefined && /^\d{1,15}$/.test(fn.tags[tag]) ? Number(fn.tags[tag]) : undefined;
 
 /** What the function runs now, as GetFunction reports it. */
 export interface FunctionState {
@@ -59,7 +60,12 @@ export function isNewer(record: LedgerRecord, fn: FunctionState, historyReset = 
 
 /** The tags that say which record a function runs. */
 export function recordTags(record: LedgerRecord): Record<string, string> {
-  return { [DEPLOYED_AT_TAG]: record.deployedAt, [GIT_SHA_TAG]: record.gitSha, ...(record.sequence !== undefined ? { [SEQUENCE_TAG]: String(record.sequence) } : {}), ...(record.incarnation ? { [INCARNATION_TAG]: String(record.incarnation) } : {}) };
+  return {
+    [DEPLOYED_AT_TAG]: record.deployedAt,
+    [GIT_SHA_TAG]: record.gitSha,
+    ...(record.sequence !== undefined ? { [SEQUENCE_TAG]: String(record.sequence) } : {}),
+    ...(record.incarnation ? { [INCARNATION_TAG]: String(record.incarnation) } : {}),
+  };
 }
 
 /**
@@ -72,10 +78,23 @@ export function decideCodeUpdate(record: LedgerRecord, fn: FunctionState, histor
   const newer = isNewer(record, fn, historyReset);
   const tags = recordTags(record);
   if (fn.codeSha256 === sha256HexToBase64(record.sha256)) {
-    return { action: 'skip', outcome: 'unchanged', reason: 'the function already runs these bytes', retag: newer && Object.entries(tags).some(([k, v]) => fn.tags[k] !== v) };
+    return {
+      action: 'skip',
+      outcome: 'unchanged',
+      reason: 'the function already runs these bytes',
+      retag: newer && Object.entries(tags).some(([k, v]) => fn.tags[k] !== v),
+    };
   }
-  const running = fn.tags[SEQUENCE_TAG] !== undefined ? `sequence ${fn.tags[SEQUENCE_TAG]}` : `deployed ${fn.tags[DEPLOYED_AT_TAG]}`;
-  if (!newer) return { action: 'skip', outcome: 'older', reason: `the function runs a newer record (${running}) than this one (${record.sequence !== undefined ? `sequence ${record.sequence}` : `deployed ${record.deployedAt}`})`, retag: false };
-  if (fn.lastUpdateStatus === 'InProgress' || fn.state === 'Pending') return { action: 'wait', reason: `an update of ${fn.name} is in progress` };
+  const running =
+    fn.tags[SEQUENCE_TAG] !== undefined ? `sequence ${fn.tags[SEQUENCE_TAG]}` : `deployed ${fn.tags[DEPLOYED_AT_TAG]}`;
+  if (!newer)
+    return {
+      action: 'skip',
+      outcome: 'older',
+      reason: `the function runs a newer record (${running}) than this one (${record.sequence !== undefined ? `sequence ${record.sequence}` : `deployed ${record.deployedAt}`})`,
+      retag: false,
+    };
+  if (fn.lastUpdateStatus === 'InProgress' || fn.state === 'Pending')
+    return { action: 'wait', reason: `an update of ${fn.name} is in progress` };
   return { action: 'update' };
 }

@@ -17,7 +17,13 @@ export interface ObjectReader {
 export interface FunctionUpdater {
   getFunction(name: string): Promise<FunctionState | undefined>;
   /** Throws UpdateConflict when an update is in progress or the revision moved on. */
-  updateCode(input: { name: string; bucket: string; key: string; versionId?: string; revisionId?: string }): Promise<void>;
+  updateCode(input: {
+    name: string;
+    bucket: string;
+    key: string;
+    versionId?: string;
+    revisionId?: string;
+  }): Promise<void>;
   tag(arn: string, tags: Record<string, string>): Promise<void>;
 }
 
@@ -77,7 +83,8 @@ export function functionNameOf(namePrefix: string, biome: string, project: strin
  * to `artifacts/<project>/<project>-<sha>.<ext>`.
  */
 export function artifactObjectKey(storePrefix: string, record: LedgerRecord): string {
-  if (!record.artifactKey.startsWith(`artifacts/${record.project}/`)) throw new Error(`artifact key ${record.artifactKey} is outside artifacts/${record.project}/`);
+  if (!record.artifactKey.startsWith(`artifacts/${record.project}/`))
+    throw new Error(`artifact key ${record.artifactKey} is outside artifacts/${record.project}/`);
   return `${storePrefix}${record.artifactKey}`;
 }
 
@@ -87,19 +94,35 @@ export function artifactObjectKey(storePrefix: string, record: LedgerRecord): st
  * and hashed here: metadata is not evidence. The version read is the one
  * deployed, where the bucket keeps versions.
  */
-async function checkArtifact(ref: LedgerObjectRef, record: LedgerRecord, deps: DeployerDeps): Promise<{ key: string; versionId?: string }> {
+async function checkArtifact(
+  ref: LedgerObjectRef,
+  record: LedgerRecord,
+  deps: DeployerDeps,
+): Promise<{ key: string; versionId?: string }> {
   const key = artifactObjectKey(deps.storePrefix ?? '', record);
   const head = await deps.s3.head(ref.bucket, key);
-  if (!head || head.size === 0) throw new RetryLater(`artifact s3://${ref.bucket}/${key} is not there yet (replication pending)`);
-  if (head.size !== record.size) throw new RetryLater(`artifact s3://${ref.bucket}/${key} is ${head.size} bytes, the record says ${record.size}: not deployed`);
+  if (!head || head.size === 0)
+    throw new RetryLater(`artifact s3://${ref.bucket}/${key} is not there yet (replication pending)`);
+  if (head.size !== record.size)
+    throw new RetryLater(
+      `artifact s3://${ref.bucket}/${key} is ${head.size} bytes, the record says ${record.size}: not deployed`,
+    );
   const read = await deps.s3.sha256(ref.bucket, key);
   if (!read) throw new RetryLater(`artifact s3://${ref.bucket}/${key} is not there yet (replication pending)`);
-  if (read.sha256 !== record.sha256) throw new RetryLater(`artifact s3://${ref.bucket}/${key} has sha256 ${read.sha256}, the record says ${record.sha256}: not deployed`);
+  if (read.sha256 !== record.sha256)
+    throw new RetryLater(
+      `artifact s3://${ref.bucket}/${key} has sha256 ${read.sha256}, the record says ${record.sha256}: not deployed`,
+    );
   return { key, ...(read.versionId ? { versionId: read.versionId } : {}) };
 }
 
 /** True when the record a function's tags name is no longer in the biome's history (the biome was destroyed and created again). */
-async function taggedRecordGone(ref: LedgerObjectRef, record: LedgerRecord, fn: FunctionState, deps: DeployerDeps): Promise<boolean> {
+async function taggedRecordGone(
+  ref: LedgerObjectRef,
+  record: LedgerRecord,
+  fn: FunctionState,
+  deps: DeployerDeps,
+): Promise<boolean> {
   const sequence = Number(fn.tags[SEQUENCE_TAG]);
   const deployedAt = fn.tags[DEPLOYED_AT_TAG];
   const gitSha = fn.tags[GIT_SHA_TAG];
@@ -121,20 +144,31 @@ export async function deployLedgerObject(ref: LedgerObjectRef, deps: DeployerDep
   if (text === undefined) return { ...base, outcome: 'record-gone' };
   const record = readLedgerRecord(text, ref);
   if (record.environment !== deps.environment || !biomeOfEnvironment(record.biome, deps.environment)) {
-    throw new RecordRefused(`s3://${ref.bucket}/${ref.key} is a record of biome ${record.biome} in environment ${record.environment}; this deployer serves ${deps.environment} only`);
+    throw new RecordRefused(
+      `s3://${ref.bucket}/${ref.key} is a record of biome ${record.biome} in environment ${record.environment}; this deployer serves ${deps.environment} only`,
+    );
   }
-  if (record.kind !== 'service') return { ...base, outcome: 'not-a-service', reason: `${record.kind}s are deployed by Terraform` };
+  if (record.kind !== 'service')
+    return { ...base, outcome: 'not-a-service', reason: `${record.kind}s are deployed by Terraform` };
   const artifact = await checkArtifact(ref, record, deps);
   const artifactKey = artifact.key;
   const functionName = functionNameOf(deps.namePrefix, ref.biome, ref.project);
   const deadline = deps.now() + deps.maxWaitMs;
-  const result = (outcome: Outcome, reason?: string): DeployResult => ({ ...base, functionName, outcome, reason, artifactKey });
+  const result = (outcome: Outcome, reason?: string): DeployResult => ({
+    ...base,
+    functionName,
+    outcome,
+    reason,
+    artifactKey,
+  });
 
   for (;;) {
     const fn = await deps.lambda.getFunction(functionName);
-    if (!fn) return result('no-function', 'Terraform has not created it yet; it will create it with the recorded artifact');
+    if (!fn)
+      return result('no-function', 'Terraform has not created it yet; it will create it with the recorded artifact');
     let decision = decideCodeUpdate(record, fn);
-    if (decision.action === 'skip' && decision.outcome === 'older' && (await taggedRecordGone(ref, record, fn, deps))) decision = decideCodeUpdate(record, fn, true);
+    if (decision.action === 'skip' && decision.outcome === 'older' && (await taggedRecordGone(ref, record, fn, deps)))
+      decision = decideCodeUpdate(record, fn, true);
     if (decision.action === 'skip') {
       if (decision.retag) await deps.lambda.tag(fn.arn, recordTags(record));
       return result(decision.outcome, decision.reason);
@@ -143,14 +177,37 @@ export async function deployLedgerObject(ref: LedgerObjectRef, deps: DeployerDep
       // Tag first: if the update then fails, a late event for an older record is still ignored, and a retry updates.
       await deps.lambda.tag(fn.arn, recordTags(record));
       try {
-        await deps.lambda.updateCode({ name: functionName, bucket: ref.bucket, key: artifactKey, versionId: artifact.versionId, revisionId: fn.revisionId });
+        await deps.lambda.updateCode({
+          name: functionName,
+          bucket: ref.bucket,
+          key: artifactKey,
+          versionId: artifact.versionId,
+          revisionId: fn.revisionId,
+        });
         const after = await waitForUpdate(functionName, deps, deadline);
         // What Lambda took from S3 is what was hashed: else the object changed in between (retry: it is hashed again).
         if (after && after.codeSha256 !== sha256HexToBase64(record.sha256)) {
-          deps.log({ level: 'error', message: 'deployed code does not match the record', functionName, artifactKey, codeSha256: after.codeSha256, expected: sha256HexToBase64(record.sha256) });
-          throw new RetryLater(`${functionName}: Lambda reports CodeSha256 ${after.codeSha256} after the update, the record says ${sha256HexToBase64(record.sha256)}: s3://${ref.bucket}/${artifactKey} changed while it was deployed`);
+          deps.log({
+            level: 'error',
+            message: 'deployed code does not match the record',
+            functionName,
+            artifactKey,
+            codeSha256: after.codeSha256,
+            expected: sha256HexToBase64(record.sha256),
+          });
+          throw new RetryLater(
+            `${functionName}: Lambda reports CodeSha256 ${after.codeSha256} after the update, the record says ${sha256HexToBase64(record.sha256)}: s3://${ref.bucket}/${artifactKey} changed while it was deployed`,
+          );
         }
-        deps.log({ level: 'info', message: 'updated', functionName, artifactKey, gitSha: record.gitSha, deployedAt: record.deployedAt, sequence: record.sequence });
+        deps.log({
+          level: 'info',
+          message: 'updated',
+          functionName,
+          artifactKey,
+          gitSha: record.gitSha,
+          deployedAt: record.deployedAt,
+          sequence: record.sequence,
+        });
         return result('updated');
       } catch (e) {
         if (!(e instanceof UpdateConflict)) throw e;
@@ -159,7 +216,10 @@ export async function deployLedgerObject(ref: LedgerObjectRef, deps: DeployerDep
     } else {
       deps.log({ level: 'info', message: 'waiting', functionName, reason: decision.reason });
     }
-    if (deps.now() >= deadline) throw new RetryLater(`${functionName}: an update is still in progress after ${Math.round(deps.maxWaitMs / 1000)} s`);
+    if (deps.now() >= deadline)
+      throw new RetryLater(
+        `${functionName}: an update is still in progress after ${Math.round(deps.maxWaitMs / 1000)} s`,
+      );
     await deps.sleep(deps.pollMs);
   }
 }
@@ -169,7 +229,8 @@ async function waitForUpdate(name: string, deps: DeployerDeps, deadline: number)
   for (;;) {
     const fn = await deps.lambda.getFunction(name);
     if (!fn || fn.lastUpdateStatus !== 'InProgress') {
-      if (fn?.lastUpdateStatus === 'Failed') throw new Error(`${name}: the code update failed: ${fn.lastUpdateStatusReason ?? 'no reason given'}`);
+      if (fn?.lastUpdateStatus === 'Failed')
+        throw new Error(`${name}: the code update failed: ${fn.lastUpdateStatusReason ?? 'no reason given'}`);
       return fn;
     }
     // Started; Lambda finishes it on its own. CodeSha256 is already the new package's.

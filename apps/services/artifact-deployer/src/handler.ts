@@ -40,7 +40,8 @@ export function retryDelaySeconds(receiveCount: number): number {
   return Math.min(900, 30 * 2 ** Math.min(n - 1, 10));
 }
 
-const invalidRecord = (e: unknown) => (e as { code?: string }).code === 'LEDGER_RECORD_INVALID' || /^Ledger record /.test((e as Error).message);
+const invalidRecord = (e: unknown) =>
+  (e as { code?: string }).code === 'LEDGER_RECORD_INVALID' || /^Ledger record /.test((e as Error).message);
 
 /** Deploys the records of one S3 event; what cannot be deployed yet is thrown as RetryLater after the others are done. */
 async function deployRefs(refs: LedgerObjectRef[], deps: DeployerDeps, results: DeployResult[]): Promise<void> {
@@ -69,16 +70,35 @@ async function deployRefs(refs: LedgerObjectRef[], deps: DeployerDeps, results: 
 export async function handleEvent(event: DeployerEvent, deps: DeployerDeps): Promise<DeployResult[]> {
   const results: DeployResult[] = [];
   const { refs, malformed } = parseS3Event(event, deps.storePrefix ?? '');
-  for (const m of malformed) deps.log({ level: 'error', message: 'malformed event record, not deployed', reason: m.reason, key: m.key });
+  for (const m of malformed)
+    deps.log({ level: 'error', message: 'malformed event record, not deployed', reason: m.reason, key: m.key });
   const retry: string[] = [];
   for (const ref of refs) {
     try {
       await deployRefs([ref], deps, results);
     } catch (e) {
       if (e instanceof RetryLater) retry.push(e.message);
-      else if (e instanceof RecordRefused) deps.log({ level: 'error', message: 'record of another environment, not deployed', key: ref.key, reason: e.message });
-      else if (e instanceof KeyContentMismatch) deps.log({ level: 'error', message: 'record key and content disagree, not deployed', key: ref.key, reason: e.message });
-      else if (invalidRecord(e)) deps.log({ level: 'error', message: 'invalid ledger record, not deployed', key: ref.key, reason: (e as Error).message });
+      else if (e instanceof RecordRefused)
+        deps.log({
+          level: 'error',
+          message: 'record of another environment, not deployed',
+          key: ref.key,
+          reason: e.message,
+        });
+      else if (e instanceof KeyContentMismatch)
+        deps.log({
+          level: 'error',
+          message: 'record key and content disagree, not deployed',
+          key: ref.key,
+          reason: e.message,
+        });
+      else if (invalidRecord(e))
+        deps.log({
+          level: 'error',
+          message: 'invalid ledger record, not deployed',
+          key: ref.key,
+          reason: (e as Error).message,
+        });
       else throw e;
     }
   }
@@ -94,7 +114,10 @@ export async function handleEvent(event: DeployerEvent, deps: DeployerDeps): Pro
  * when no retry can help (bad JSON, bad %-encoding, an invalid record,
  * another environment's record).
  */
-export async function handleSqsEvent(event: DeployerEvent, deps: DeployerDeps & { queue: QueuePort }): Promise<BatchResponse & { results: DeployResult[] }> {
+export async function handleSqsEvent(
+  event: DeployerEvent,
+  deps: DeployerDeps & { queue: QueuePort },
+): Promise<BatchResponse & { results: DeployResult[] }> {
   const failures: { itemIdentifier: string }[] = [];
   const results: DeployResult[] = [];
   for (const message of event.Records ?? []) {
@@ -126,8 +149,22 @@ export async function handleSqsEvent(event: DeployerEvent, deps: DeployerDeps & 
         // Not deployable yet, or a call failed (a throttled API, a timeout): try again later, sooner first.
         const receives = Number(message.attributes?.ApproximateReceiveCount ?? 1);
         const delay = retryDelaySeconds(receives);
-        deps.log({ level: e instanceof RetryLater ? 'warn' : 'error', message: 'retrying later', messageId, receives, delaySeconds: delay, reason: (e as Error).message });
-        await deps.queue.retryAfter(receiptHandle, delay).catch((err) => deps.log({ level: 'warn', message: 'could not change the message visibility', messageId, reason: (err as Error).message }));
+        deps.log({
+          level: e instanceof RetryLater ? 'warn' : 'error',
+          message: 'retrying later',
+          messageId,
+          receives,
+          delaySeconds: delay,
+          reason: (e as Error).message,
+        });
+        await deps.queue.retryAfter(receiptHandle, delay).catch((err) =>
+          deps.log({
+            level: 'warn',
+            message: 'could not change the message visibility',
+            messageId,
+            reason: (err as Error).message,
+          }),
+        );
         failures.push({ itemIdentifier: messageId });
       }
     }

@@ -39,7 +39,10 @@ export async function handler(event: DeployerEvent) {
     pollMs: Number(process.env.POLL_SECONDS ?? 2) * 1000,
   };
   if (event.Records?.[0]?.eventSource === 'aws:sqs') {
-    const { batchItemFailures } = await handleSqsEvent(event, { ...deps, queue: sqsQueue(sqs, sqsSdk, required('QUEUE_URL'), required('DEAD_LETTER_QUEUE_URL')) });
+    const { batchItemFailures } = await handleSqsEvent(event, {
+      ...deps,
+      queue: sqsQueue(sqs, sqsSdk, required('QUEUE_URL'), required('DEAD_LETTER_QUEUE_URL')),
+    });
     return { batchItemFailures };
   }
   return handleEvent(event, deps);

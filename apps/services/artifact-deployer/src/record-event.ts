@@ -16,7 +16,10 @@ const LEDGER_KEY = new RegExp(`^biomes/(${NAME})/ledger/(${NAME})\\.json$`);
 
 /** Minimal shape of an S3 event notification (as delivered to Lambda). */
 export interface S3EventLike {
-  Records?: { eventName?: string; s3?: { bucket?: { name?: string }; object?: { key?: string; sequencer?: string } } }[];
+  Records?: {
+    eventName?: string;
+    s3?: { bucket?: { name?: string }; object?: { key?: string; sequencer?: string } };
+  }[];
 }
 
 /** An event record that can never be handled (retrying cannot make it well-formed). */
@@ -32,8 +35,17 @@ export interface MalformedRecord {
 export function normalizeStorePrefix(prefix: string | undefined): string {
   const p = prefix ?? '';
   if (p === '') return '';
-  if (!p.endsWith('/') || p.startsWith('/') || p.slice(0, -1).split('/').some((s) => s === '' || s === '.' || s === '..')) {
-    throw new Error(`STORE_PREFIX ${JSON.stringify(p)} is not a store prefix: use '' or segments ending in '/' (e.g. stores/dev/)`);
+  if (
+    !p.endsWith('/') ||
+    p.startsWith('/') ||
+    p
+      .slice(0, -1)
+      .split('/')
+      .some((s) => s === '' || s === '.' || s === '..')
+  ) {
+    throw new Error(
+      `STORE_PREFIX ${JSON.stringify(p)} is not a store prefix: use '' or segments ending in '/' (e.g. stores/dev/)`,
+    );
   }
   return p;
 }
@@ -45,12 +57,18 @@ export function normalizeStorePrefix(prefix: string | undefined): string {
  * one (a forged or nested ledger key: never deployed, dead-lettered), or any
  * other object (history, biome.json, artifacts: ignored).
  */
-export function classifyObjectKey(key: string, prefix: string): { kind: 'ledger'; biome: string; project: string } | { kind: 'forged'; reason: string } | { kind: 'other' } {
+export function classifyObjectKey(
+  key: string,
+  prefix: string,
+): { kind: 'ledger'; biome: string; project: string } | { kind: 'forged'; reason: string } | { kind: 'other' } {
   const m = key.startsWith(prefix) ? LEDGER_KEY.exec(key.slice(prefix.length)) : null;
   if (m) return { kind: 'ledger', biome: m[1], project: m[2] };
   // Anything else that names a ledger folder is a key the plugin never writes.
   if (/(^|\/)ledger\//.test(key) && key.endsWith('.json')) {
-    return { kind: 'forged', reason: `the key is not ${prefix}biomes/<biome>/ledger/<project>.json (the only ledger layout this deployer serves)` };
+    return {
+      kind: 'forged',
+      reason: `the key is not ${prefix}biomes/<biome>/ledger/<project>.json (the only ledger layout this deployer serves)`,
+    };
   }
   return { kind: 'other' };
 }
@@ -62,7 +80,10 @@ export function classifyObjectKey(key: string, prefix: string): { kind: 'ledger'
  * below another biome, `..`, encoded slashes), is malformed. Objects that are
  * not ledger records (history, biome.json, artifacts) are left out.
  */
-export function parseS3Event(event: S3EventLike, prefix = ''): { refs: LedgerObjectRef[]; malformed: MalformedRecord[] } {
+export function parseS3Event(
+  event: S3EventLike,
+  prefix = '',
+): { refs: LedgerObjectRef[]; malformed: MalformedRecord[] } {
   const refs: LedgerObjectRef[] = [];
   const malformed: MalformedRecord[] = [];
   for (const r of event.Records ?? []) {
@@ -103,7 +124,9 @@ export function readLedgerRecord(text: string, ref: LedgerObjectRef): LedgerReco
   const source = `s3://${ref.bucket}/${ref.key}`;
   const record = parseLedgerRecord(text, source);
   if (record.biome !== ref.biome || record.project !== ref.project) {
-    throw new KeyContentMismatch(`Ledger record ${source} is for ${record.project} in ${record.biome}, not ${ref.project} in ${ref.biome}: its key and its content disagree, not deployed`);
+    throw new KeyContentMismatch(
+      `Ledger record ${source} is for ${record.project} in ${record.biome}, not ${ref.project} in ${ref.biome}: its key and its content disagree, not deployed`,
+    );
   }
   return record;
 }

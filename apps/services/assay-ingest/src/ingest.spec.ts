@@ -1,12 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { ingestAssays } from './ingest';
 
-const good = { sampleId: 'DDH-00123', source: 'drill-core', takenAt: '2026-11-02T08:30:00+08:00', massKg: 2.5, grades: { Fe: 62.1, SiO2: 4.2, Al2O3: 2.1, P: 0.08 } };
+const good = {
+  sampleId: 'DDH-00123',
+  source: 'drill-core',
+  takenAt: '2026-11-02T08:30:00+08:00',
+  massKg: 2.5,
+  grades: { Fe: 62.1, SiO2: 4.2, Al2O3: 2.1, P: 0.08 },
+};
 
 describe('ingestAssays', () => {
   it('stores valid assays under a day-partitioned key and rejects invalid ones with reasons', async () => {
     const stored = new Map<string, string>();
-    const result = await ingestAssays([good, { ...good, sampleId: 'bad id', grades: { Fe: 90, SiO2: 20 } }], { put: async (k, b) => void stored.set(k, b) });
+    const result = await ingestAssays([good, { ...good, sampleId: 'bad id', grades: { Fe: 90, SiO2: 20 } }], {
+      put: async (k, b) => void stored.set(k, b),
+    });
     expect(result.accepted).toEqual([{ sampleId: 'DDH-00123', key: 'assays/2026-11-02/DDH-00123.json' }]);
     expect(JSON.parse(stored.get('assays/2026-11-02/DDH-00123.json')!).grades.Fe).toBe(62.1);
     expect(result.rejected).toHaveLength(1);

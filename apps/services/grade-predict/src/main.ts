@@ -11,7 +11,14 @@ export async function handler(event: { samples?: { sampleId: string; grades: Rec
     event.samples ?? [],
     {
       invoke: async (targetModel, body) => {
-        const r = await runtime.send(new InvokeEndpointCommand({ EndpointName: endpoint, TargetModel: targetModel, ContentType: 'application/json', Body: body }));
+        const r = await runtime.send(
+          new InvokeEndpointCommand({
+            EndpointName: endpoint,
+            TargetModel: targetModel,
+            ContentType: 'application/json',
+            Body: body,
+          }),
+        );
         return new TextDecoder().decode(r.Body);
       },
     },

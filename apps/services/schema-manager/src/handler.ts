@@ -22,7 +22,11 @@ export interface HandlerResult {
  * Plans, then runs every statement in one transaction: a failure leaves the
  * instance as it was, and the invocation fails with the database's message.
  */
-export async function handleInvocation(payload: unknown, deps: HandlerDeps, options: ParseOptions = {}): Promise<HandlerResult> {
+export async function handleInvocation(
+  payload: unknown,
+  deps: HandlerDeps,
+  options: ParseOptions = {},
+): Promise<HandlerResult> {
   const request = parseRequest(payload, options);
   const statements = planStatements(request);
   const db = await deps.connect();

@@ -17,14 +17,29 @@ function required(name: string): string {
  * SCHEMA_PREFIX (the sandpit schema manager) limits it to sandpit schemas.
  */
 export async function handler(event: unknown) {
-  return handleInvocation(event, {
-    async connect() {
-      const secret = await secrets.send(new GetSecretValueCommand({ SecretId: required('DB_SECRET_ARN') }));
-      const { username, password } = JSON.parse(secret.SecretString ?? '{}') as { username?: string; password?: string };
-      const client = new Client({ host: required('DB_HOST'), port: Number(process.env.DB_PORT ?? 5432), database: required('DB_NAME'), user: username, password, ssl: { rejectUnauthorized: false }, connectionTimeoutMillis: 15_000 });
-      await client.connect();
-      return client;
+  return handleInvocation(
+    event,
+    {
+      async connect() {
+        const secret = await secrets.send(new GetSecretValueCommand({ SecretId: required('DB_SECRET_ARN') }));
+        const { username, password } = JSON.parse(secret.SecretString ?? '{}') as {
+          username?: string;
+          password?: string;
+        };
+        const client = new Client({
+          host: required('DB_HOST'),
+          port: Number(process.env.DB_PORT ?? 5432),
+          database: required('DB_NAME'),
+          user: username,
+          password,
+          ssl: { rejectUnauthorized: false },
+          connectionTimeoutMillis: 15_000,
+        });
+        await client.connect();
+        return client;
+      },
+      log: (line) => console.log(line),
     },
-    log: (line) => console.log(line),
-  }, { schemaPrefix: process.env.SCHEMA_PREFIX || undefined });
+    { schemaPrefix: process.env.SCHEMA_PREFIX || undefined },
+  );
 }

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { handleInvocation } from './handler';
 import { parseRequest, planStatements, SchemaRequestError } from './plan';
 
-const input = { schema: 'biome_dev_bob', role: 'biome_dev_bob', iam_authentication: true, connection_limit: 20, drop_cascade: true };
+const input = {
+  schema: 'biome_dev_bob',
+  role: 'biome_dev_bob',
+  iam_authentication: true,
+  connection_limit: 20,
+  drop_cascade: true,
+};
 
 describe('schema manager: planning', () => {
   it('creates the role if missing, then sets limit, rds_iam, search path, and owns the schema (idempotent statements only)', () => {
@@ -21,10 +27,14 @@ describe('schema manager: planning', () => {
   });
 
   it('an update (asleep: connection limit 0) is the same idempotent plan; a missing tf key is a create', () => {
-    const asleep = planStatements(parseRequest({ ...input, connection_limit: 0, tf: { action: 'update', prev_input: input } }));
+    const asleep = planStatements(
+      parseRequest({ ...input, connection_limit: 0, tf: { action: 'update', prev_input: input } }),
+    );
     expect(asleep).toContain('ALTER ROLE "biome_dev_bob" WITH LOGIN CONNECTION LIMIT 0');
     expect(parseRequest(input).action).toBe('create');
-    expect(planStatements(parseRequest({ ...input, iam_authentication: false }))[2]).toContain(`REVOKE rds_iam FROM "biome_dev_bob"`);
+    expect(planStatements(parseRequest({ ...input, iam_authentication: false }))[2]).toContain(
+      `REVOKE rds_iam FROM "biome_dev_bob"`,
+    );
   });
 
   it('delete drops a sandpit schema with CASCADE and its role; a main biome schema only when empty (RESTRICT)', () => {
@@ -33,7 +43,9 @@ describe('schema manager: planning', () => {
     expect(sandpit[1]).toContain(`IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'biome_dev_bob')`);
     expect(sandpit[1]).toContain(`DROP OWNED BY "biome_dev_bob"`);
     expect(sandpit[1]).toContain(`DROP ROLE "biome_dev_bob"`);
-    const main = planStatements(parseRequest({ ...input, schema: 'biome_dev', role: 'biome_dev', drop_cascade: false, tf: { action: 'delete' } }));
+    const main = planStatements(
+      parseRequest({ ...input, schema: 'biome_dev', role: 'biome_dev', drop_cascade: false, tf: { action: 'delete' } }),
+    );
     expect(main[0]).toBe('DROP SCHEMA IF EXISTS "biome_dev" RESTRICT');
     expect(main[1]).not.toContain('DROP OWNED');
   });
@@ -46,7 +58,10 @@ describe('schema manager: planning', () => {
     [{ ...input, connection_limit: '5' }, 'connection_limit must be an integer'],
     [{ ...input, drop_cascade: 'yes' }, 'drop_cascade must be true or false'],
     [{ ...input, tf: { action: 'read' } }, 'tf.action must be create, update or delete'],
-    [{ ...input, tf: { action: 'update', prev_input: { ...input, schema: 'biome_dev_old' } } }, 'Renaming biome_dev_old'],
+    [
+      { ...input, tf: { action: 'update', prev_input: { ...input, schema: 'biome_dev_old' } } },
+      'Renaming biome_dev_old',
+    ],
     ['biome_dev_bob', 'must be a JSON object'],
   ])('refuses %j', (payload, message) => {
     expect(() => parseRequest(payload)).toThrow(SchemaRequestError);
@@ -62,7 +77,10 @@ describe('schema manager: the sandpit instance (SCHEMA_PREFIX)', () => {
   });
 
   it.each([
-    [{ ...input, schema: 'biome_dev', role: 'biome_dev', tf: { action: 'delete' } }, 'schema must start with biome_dev_'],
+    [
+      { ...input, schema: 'biome_dev', role: 'biome_dev', tf: { action: 'delete' } },
+      'schema must start with biome_dev_',
+    ],
     [{ ...input, schema: 'biome_dev', role: 'biome_dev', connection_limit: 0 }, 'schema must start with biome_dev_'],
     [{ ...input, role: 'biome_dev' }, 'role must start with biome_dev_'],
     [{ ...input, schema: 'biome_devx', role: 'biome_devx' }, 'schema must start with biome_dev_'],
@@ -107,7 +125,9 @@ describe('schema manager: running a plan', () => {
 
   it('rolls back and fails the invocation with the database error; refuses bad input before connecting', async () => {
     const r = recorder(/^CREATE SCHEMA/);
-    await expect(handleInvocation({ ...input, tf: { action: 'create' } }, r.deps)).rejects.toThrow('relation failure in: CREATE SCHEMA');
+    await expect(handleInvocation({ ...input, tf: { action: 'create' } }, r.deps)).rejects.toThrow(
+      'relation failure in: CREATE SCHEMA',
+    );
     expect(r.queries.at(-1)).toBe('ROLLBACK');
     expect(r.queries).not.toContain('COMMIT');
     expect(r.ended()).toBe(true);
@@ -115,7 +135,13 @@ describe('schema manager: running a plan', () => {
     await expect(handleInvocation({ ...input, schema: 'public' }, bad.deps)).rejects.toThrow(SchemaRequestError);
     expect(bad.queries).toEqual([]);
     const main = recorder();
-    await expect(handleInvocation({ ...input, schema: 'biome_dev', role: 'biome_dev', drop_cascade: true, tf: { action: 'delete' } }, main.deps, { schemaPrefix: 'biome_dev_' })).rejects.toThrow('serves sandpits only');
+    await expect(
+      handleInvocation(
+        { ...input, schema: 'biome_dev', role: 'biome_dev', drop_cascade: true, tf: { action: 'delete' } },
+        main.deps,
+        { schemaPrefix: 'biome_dev_' },
+      ),
+    ).rejects.toThrow('serves sandpits only');
     expect(main.queries).toEqual([]);
   });
 });

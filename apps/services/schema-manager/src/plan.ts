@@ -31,13 +31,16 @@ const MAX_CONNECTIONS = 1000;
 
 function identifier(value: unknown, field: string): string {
   if (typeof value !== 'string' || !BIOME_IDENTIFIER.test(value)) {
-    throw new SchemaRequestError(`${field} must be biome_<lowercase letters, digits, underscores> (at most 63 characters), got ${JSON.stringify(value)}.`);
+    throw new SchemaRequestError(
+      `${field} must be biome_<lowercase letters, digits, underscores> (at most 63 characters), got ${JSON.stringify(value)}.`,
+    );
   }
   return value;
 }
 
 function record(value: unknown, what: string): Record<string, unknown> {
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new SchemaRequestError(`${what} must be a JSON object.`);
+  if (!value || typeof value !== 'object' || Array.isArray(value))
+    throw new SchemaRequestError(`${what} must be a JSON object.`);
   return value as Record<string, unknown>;
 }
 
@@ -55,29 +58,49 @@ export function parseRequest(payload: unknown, options: ParseOptions = {}): Sche
   const input = record(payload, 'The invocation input');
   const tf = input.tf === undefined ? { action: 'create' } : record(input.tf, 'tf');
   const action = tf.action;
-  if (action !== 'create' && action !== 'update' && action !== 'delete') throw new SchemaRequestError(`tf.action must be create, update or delete, got ${JSON.stringify(action)}.`);
+  if (action !== 'create' && action !== 'update' && action !== 'delete')
+    throw new SchemaRequestError(`tf.action must be create, update or delete, got ${JSON.stringify(action)}.`);
   const schema = identifier(input.schema, 'schema');
   const role = identifier(input.role ?? schema, 'role');
   const prefix = options.schemaPrefix;
   if (prefix) {
-    for (const [field, name] of [['schema', schema], ['role', role]] as const) {
-      if (!name.startsWith(prefix)) throw new SchemaRequestError(`This schema manager serves sandpits only: ${field} must start with ${prefix}, got ${JSON.stringify(name)}.`);
+    for (const [field, name] of [
+      ['schema', schema],
+      ['role', role],
+    ] as const) {
+      if (!name.startsWith(prefix))
+        throw new SchemaRequestError(
+          `This schema manager serves sandpits only: ${field} must start with ${prefix}, got ${JSON.stringify(name)}.`,
+        );
     }
   }
   const limit = input.connection_limit ?? 20;
-  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0 || limit > MAX_CONNECTIONS) throw new SchemaRequestError(`connection_limit must be an integer from 0 to ${MAX_CONNECTIONS}, got ${JSON.stringify(limit)}.`);
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0 || limit > MAX_CONNECTIONS)
+    throw new SchemaRequestError(
+      `connection_limit must be an integer from 0 to ${MAX_CONNECTIONS}, got ${JSON.stringify(limit)}.`,
+    );
   for (const flag of ['iam_authentication', 'drop_cascade'] as const) {
-    if (input[flag] !== undefined && typeof input[flag] !== 'boolean') throw new SchemaRequestError(`${flag} must be true or false, got ${JSON.stringify(input[flag])}.`);
+    if (input[flag] !== undefined && typeof input[flag] !== 'boolean')
+      throw new SchemaRequestError(`${flag} must be true or false, got ${JSON.stringify(input[flag])}.`);
   }
   if (action === 'update' && tf.prev_input !== undefined) {
     // A biome's schema follows from its name: a rename would orphan the old
     // schema and its data, so it is refused rather than guessed at.
     const prev = record(tf.prev_input, 'tf.prev_input');
     if ((prev.schema !== undefined && prev.schema !== schema) || (prev.role !== undefined && prev.role !== role)) {
-      throw new SchemaRequestError(`Renaming ${String(prev.schema)}/${String(prev.role)} to ${schema}/${role} is not supported: destroy the old biome's database first.`);
+      throw new SchemaRequestError(
+        `Renaming ${String(prev.schema)}/${String(prev.role)} to ${schema}/${role} is not supported: destroy the old biome's database first.`,
+      );
     }
   }
-  return { action, schema, role, iamAuthentication: input.iam_authentication !== false, connectionLimit: limit, dropCascade: input.drop_cascade === true };
+  return {
+    action,
+    schema,
+    role,
+    iamAuthentication: input.iam_authentication !== false,
+    connectionLimit: limit,
+    dropCascade: input.drop_cascade === true,
+  };
 }
 
 const quote = (name: string) => `"${name}"`;
@@ -99,7 +122,9 @@ export function planStatements(request: SchemaRequest): string[] {
     `DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ${literal(request.role)}) THEN CREATE ROLE ${role} LOGIN; END IF; END $$`,
     // Connection limit 0 while asleep: the role keeps its grants but cannot log in.
     `ALTER ROLE ${role} WITH LOGIN CONNECTION LIMIT ${request.connectionLimit}`,
-    request.iamAuthentication ? `GRANT rds_iam TO ${role}` : `DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'rds_iam') THEN EXECUTE 'REVOKE rds_iam FROM ${role}'; END IF; END $$`,
+    request.iamAuthentication
+      ? `GRANT rds_iam TO ${role}`
+      : `DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'rds_iam') THEN EXECUTE 'REVOKE rds_iam FROM ${role}'; END IF; END $$`,
     `ALTER ROLE ${role} SET search_path = ${schema}`,
     // The master user (rds_superuser, not a superuser) may give a schema only to a role it is a member of.
     `GRANT ${role} TO CURRENT_USER`,

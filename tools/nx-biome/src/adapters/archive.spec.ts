@@ -13,7 +13,11 @@ afterAll(async () => rm(base, { recursive: true, force: true }));
 
 async function makeTree(dir: string, options: { mtime: Date; mode: number; order: string[] }) {
   await mkdir(join(dir, 'lib'), { recursive: true });
-  const files: Record<string, string> = { 'main.js': 'exports.handler = async () => 42;\n', 'lib/util.js': 'module.exports = 1;\n', 'model/coef.json': '{"a":1}' };
+  const files: Record<string, string> = {
+    'main.js': 'exports.handler = async () => 42;\n',
+    'lib/util.js': 'module.exports = 1;\n',
+    'model/coef.json': '{"a":1}',
+  };
   for (const name of options.order) {
     await mkdir(join(dir, name, '..'), { recursive: true });
     await writeFile(join(dir, name), files[name]);
@@ -23,16 +27,27 @@ async function makeTree(dir: string, options: { mtime: Date; mode: number; order
 }
 
 describe('createArchive', () => {
-  it.each(['zip', 'tar.gz'] as const)('gives identical %s bytes for the same files whatever their mtime, mode bits, creation order and folder', async (format) => {
-    const a = join(base, `a-${format}`);
-    const b = join(base, `elsewhere/deeper/b-${format}`);
-    await makeTree(a, { mtime: new Date('2020-01-01'), mode: 0o644, order: ['main.js', 'lib/util.js', 'model/coef.json'] });
-    await makeTree(b, { mtime: new Date('2026-06-30T23:59:59Z'), mode: 0o600, order: ['model/coef.json', 'lib/util.js', 'main.js'] });
-    const first = await createArchive(await collectFolder(a), format, a);
-    const second = await createArchive(await collectFolder(b), format, b);
-    expect(second.sha256).toBe(first.sha256);
-    expect(second.body.equals(first.body)).toBe(true);
-  });
+  it.each(['zip', 'tar.gz'] as const)(
+    'gives identical %s bytes for the same files whatever their mtime, mode bits, creation order and folder',
+    async (format) => {
+      const a = join(base, `a-${format}`);
+      const b = join(base, `elsewhere/deeper/b-${format}`);
+      await makeTree(a, {
+        mtime: new Date('2020-01-01'),
+        mode: 0o644,
+        order: ['main.js', 'lib/util.js', 'model/coef.json'],
+      });
+      await makeTree(b, {
+        mtime: new Date('2026-06-30T23:59:59Z'),
+        mode: 0o600,
+        order: ['model/coef.json', 'lib/util.js', 'main.js'],
+      });
+      const first = await createArchive(await collectFolder(a), format, a);
+      const second = await createArchive(await collectFolder(b), format, b);
+      expect(second.sha256).toBe(first.sha256);
+      expect(second.body.equals(first.body)).toBe(true);
+    },
+  );
 
   it('a changed byte changes the archive', async () => {
     const a = join(base, 'c1');
@@ -48,11 +63,35 @@ describe('createArchive', () => {
     const { body } = await createArchive(await collectFolder(a), 'tar.gz', a);
     const tar = gunzipSync(body);
     const names: string[] = [];
-    for (let off = 0; off + 512 <= tar.length && tar[off] !== 0; ) {
-      const name = tar.subarray(off, off + 100).toString().replace(/\0.*$/s, '');
-      const size = parseInt(tar.subarray(off + 124, off + 136).toString().replace(/\0.*$/s, '').trim(), 8);
-      const mtime = parseInt(tar.subarray(off + 136, off + 148).toString().replace(/\0.*$/s, '').trim(), 8);
-      const uid = parseInt(tar.subarray(off + 108, off + 116).toString().replace(/\0.*$/s, '').trim() || '0', 8);
+    for (let off = 0; off + 512 <= tar.length && tar[off] !== 0;) {
+      const name = tar
+        .subarray(off, off + 100)
+        .toString()
+        .replace(/\0.*$/s, '');
+      const size = parseInt(
+        tar
+          .subarray(off + 124, off + 136)
+          .toString()
+          .replace(/\0.*$/s, '')
+          .trim(),
+        8,
+      );
+      const mtime = parseInt(
+        tar
+          .subarray(off + 136, off + 148)
+          .toString()
+          .replace(/\0.*$/s, '')
+          .trim(),
+        8,
+      );
+      const uid = parseInt(
+        tar
+          .subarray(off + 108, off + 116)
+          .toString()
+          .replace(/\0.*$/s, '')
+          .trim() || '0',
+        8,
+      );
       names.push(name);
       expect(mtime).toBe(Date.parse('1980-01-01T00:00:00Z') / 1000);
       expect(uid).toBe(0);
@@ -70,19 +109,29 @@ describe('createArchive', () => {
     expect(input.skipped).toEqual(['.DS_Store']);
     await writeFile(join(a, '.env'), 'AWS_SECRET_ACCESS_KEY=planted');
     await writeFile(join(a, '.npmrc'), '//registry/:_authToken=planted');
-    await expect(collectFolder(a)).rejects.toMatchObject({ code: 'PACKAGE_INPUT_INVALID', message: expect.stringMatching(/"\.env" \[credential-file\][\s\S]*"\.npmrc" \[credential-file\]/) });
+    await expect(collectFolder(a)).rejects.toMatchObject({
+      code: 'PACKAGE_INPUT_INVALID',
+      message: expect.stringMatching(/"\.env" \[credential-file\][\s\S]*"\.npmrc" \[credential-file\]/),
+    });
     await rm(join(a, '.env'));
     await rm(join(a, '.npmrc'));
     await symlink('/etc/passwd', join(a, 'passwd'));
-    await expect(collectFolder(a)).rejects.toMatchObject({ code: 'PACKAGE_INPUT_INVALID', message: expect.stringContaining('"passwd" [symlink]: points outside the project') });
+    await expect(collectFolder(a)).rejects.toMatchObject({
+      code: 'PACKAGE_INPUT_INVALID',
+      message: expect.stringContaining('"passwd" [symlink]: points outside the project'),
+    });
     await rm(join(a, 'passwd'));
     await symlink('main.js', join(a, 'alias.js'));
-    await expect(collectFolder(a)).rejects.toMatchObject({ message: expect.stringContaining('"alias.js" [symlink]: points to main.js inside the folder') });
+    await expect(collectFolder(a)).rejects.toMatchObject({
+      message: expect.stringContaining('"alias.js" [symlink]: points to main.js inside the folder'),
+    });
   });
 
   it('a missing or empty build output is a clear error', async () => {
     await expect(collectFolder(join(base, 'nope'))).rejects.toMatchObject({ code: 'BUILD_OUTPUT_MISSING' });
     await mkdir(join(base, 'empty'));
-    await expect(createArchive(await collectFolder(join(base, 'empty')), 'zip', 'empty')).rejects.toMatchObject({ code: 'BUILD_OUTPUT_MISSING' });
+    await expect(createArchive(await collectFolder(join(base, 'empty')), 'zip', 'empty')).rejects.toMatchObject({
+      code: 'BUILD_OUTPUT_MISSING',
+    });
   });
 });

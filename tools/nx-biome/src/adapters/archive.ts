@@ -2,7 +2,18 @@ import { createHash } from 'node:crypto';
 import { lstat, readdir, readFile, readlink, realpath } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { BiomeError } from '../core/errors';
-import { ARCHIVE_DATE, archiveMode, assertPackagePolicy, contentRule, isOmitted, looksLikeGitDir, PackageEntry, PackageViolation, pathRule, planArchiveEntries } from '../core/package-files';
+import {
+  ARCHIVE_DATE,
+  archiveMode,
+  assertPackagePolicy,
+  contentRule,
+  isOmitted,
+  looksLikeGitDir,
+  PackageEntry,
+  PackageViolation,
+  pathRule,
+  planArchiveEntries,
+} from '../core/package-files';
 
 /** Fixed deflate level: part of the byte-for-byte contract. */
 export const DEFLATE_LEVEL = 6;
@@ -25,18 +36,25 @@ export async function collectFolder(root: string, label = root): Promise<Archive
   try {
     rootReal = await realpath(root);
   } catch {
-    throw new BiomeError('BUILD_OUTPUT_MISSING', `Build output ${root} does not exist.`, 'Run the build target first (nx run <project>:build).');
+    throw new BiomeError(
+      'BUILD_OUTPUT_MISSING',
+      `Build output ${root} does not exist.`,
+      'Run the build target first (nx run <project>:build).',
+    );
   }
   const entries: PackageEntry[] = [];
   const skipped: string[] = [];
   const violations: PackageViolation[] = [];
   async function symlinkDetail(full: string): Promise<string> {
     const real = await realpath(full).catch(() => undefined);
-    if (!real || (real !== rootReal && !real.startsWith(rootReal + sep))) return `points outside the project (${real ?? 'broken link'})`;
+    if (!real || (real !== rootReal && !real.startsWith(rootReal + sep)))
+      return `points outside the project (${real ?? 'broken link'})`;
     return `points to ${await readlink(full)} inside the folder`;
   }
   async function walk(dir: string, relDir: string): Promise<void> {
-    const children = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const children = (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+    );
     if (looksLikeGitDir(children.map((c) => ({ name: c.name, dir: c.isDirectory() })))) {
       violations.push({ path: relDir || '.', rule: 'git-metadata', detail: 'a git directory (HEAD, objects/, refs/)' });
       return;
@@ -67,7 +85,11 @@ export async function collectFolder(root: string, label = root): Promise<Archive
 }
 
 /** Builds a reproducible archive in memory and returns it with its sha256. */
-export async function createArchive(input: ArchiveInput, format: 'zip' | 'tar.gz', source: string): Promise<{ body: Buffer; sha256: string }> {
+export async function createArchive(
+  input: ArchiveInput,
+  format: 'zip' | 'tar.gz',
+  source: string,
+): Promise<{ body: Buffer; sha256: string }> {
   const entries = planArchiveEntries(input.entries, source);
   // archiver is ESM-only and heavy: load it only when something is packaged.
   const { ZipArchive, TarArchive } = await import('archiver');

@@ -29,7 +29,16 @@ function toState(b: BuildBatch): BatchState {
 /** CodeBuild batch builds through the AWS SDK (standard credentials, region and AWS_ENDPOINT_URL_CODEBUILD). */
 export function createCodeBuildBatch(options: { client?: CodeBuildClient } = {}): CodeBuildBatchPort {
   let loaded: Promise<{ client: CodeBuildClient; sdk: typeof import('@aws-sdk/client-codebuild') }> | undefined;
-  const load = () => (loaded ??= import('@aws-sdk/client-codebuild').then((sdk) => ({ sdk, client: options.client ?? new sdk.CodeBuildClient({ region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1', maxAttempts: 5 }) })));
+  const load = () =>
+    (loaded ??= import('@aws-sdk/client-codebuild').then((sdk) => ({
+      sdk,
+      client:
+        options.client ??
+        new sdk.CodeBuildClient({
+          region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+          maxAttempts: 5,
+        }),
+    })));
   let projectName = '';
   const one = (r: { buildBatch?: BuildBatch }, what: string) => {
     if (!r.buildBatch) throw new Error(`${what} returned no batch`);
@@ -45,7 +54,11 @@ export function createCodeBuildBatch(options: { client?: CodeBuildClient } = {})
             projectName: request.projectName,
             sourceVersion: request.sourceVersion,
             buildspecOverride: request.buildspec,
-            environmentVariablesOverride: request.variables.map((v) => ({ name: v.name, value: v.value, type: 'PLAINTEXT' })),
+            environmentVariablesOverride: request.variables.map((v) => ({
+              name: v.name,
+              value: v.value,
+              type: 'PLAINTEXT',
+            })),
             buildTimeoutInMinutesOverride: request.timeoutInMinutes,
             idempotencyToken: request.idempotencyToken,
           }),
@@ -60,7 +73,12 @@ export function createCodeBuildBatch(options: { client?: CodeBuildClient } = {})
       try {
         const r = await client.send(new sdk.BatchGetBuildBatchesCommand({ ids: [id] }));
         const batch = r.buildBatches?.[0];
-        if (!batch) throw new BiomeError('CODEBUILD_FAILED', `CodeBuild does not know build batch ${id}.`, 'Check the batch id (nx run infra:codebuild printed it) and AWS_REGION.');
+        if (!batch)
+          throw new BiomeError(
+            'CODEBUILD_FAILED',
+            `CodeBuild does not know build batch ${id}.`,
+            'Check the batch id (nx run infra:codebuild printed it) and AWS_REGION.',
+          );
         return toState(batch);
       } catch (e) {
         throw translate(e, projectName);
@@ -70,7 +88,10 @@ export function createCodeBuildBatch(options: { client?: CodeBuildClient } = {})
       const { client, sdk } = await load();
       projectName ||= id.split(':')[0];
       try {
-        return one(await client.send(new sdk.RetryBuildBatchCommand({ id, retryType: 'RETRY_FAILED_BUILDS' })), 'RetryBuildBatch');
+        return one(
+          await client.send(new sdk.RetryBuildBatchCommand({ id, retryType: 'RETRY_FAILED_BUILDS' })),
+          'RetryBuildBatch',
+        );
       } catch (e) {
         throw translate(e, projectName);
       }

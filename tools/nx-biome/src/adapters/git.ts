@@ -8,7 +8,11 @@ const run = promisify(execFile);
 
 async function git(cwd: string, args: string[]): Promise<string> {
   // argv array, never a shell string: names with shell metacharacters stay inert.
-  const { stdout } = await run('git', args, { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C' } });
+  const { stdout } = await run('git', args, {
+    cwd,
+    maxBuffer: 64 * 1024 * 1024,
+    env: { ...process.env, GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C' },
+  });
   return stdout;
 }
 
@@ -40,9 +44,18 @@ export function createGit(cwd: string): GitPort {
       try {
         sha = (await git(cwd, ['rev-parse', '--verify', 'HEAD'])).trim();
       } catch {
-        throw new BiomeError('GIT_NOT_A_REPOSITORY', `${cwd} is not a git repository with a commit.`, 'Run from a git clone of the workspace with at least one commit.');
+        throw new BiomeError(
+          'GIT_NOT_A_REPOSITORY',
+          `${cwd} is not a git repository with a commit.`,
+          'Run from a git clone of the workspace with at least one commit.',
+        );
       }
-      if (!FULL_SHA.test(sha)) throw new BiomeError('GIT_NOT_A_REPOSITORY', `git rev-parse HEAD gave "${sha}", not a 40-character SHA.`, 'Use a SHA-1 repository.');
+      if (!FULL_SHA.test(sha))
+        throw new BiomeError(
+          'GIT_NOT_A_REPOSITORY',
+          `git rev-parse HEAD gave "${sha}", not a 40-character SHA.`,
+          'Use a SHA-1 repository.',
+        );
       return sha;
     },
     async isShallow() {
@@ -62,13 +75,15 @@ export function createGit(cwd: string): GitPort {
     async commitSubjects(shas) {
       const found = new Map<string, string>();
       await Promise.all(
-        [...new Set(shas)].filter((s) => FULL_SHA.test(s)).map(async (sha) => {
-          try {
-            found.set(sha, (await git(cwd, ['log', '-1', '--format=%s', sha, '--'])).trim());
-          } catch {
-            /* commit not in this clone */
-          }
-        }),
+        [...new Set(shas)]
+          .filter((s) => FULL_SHA.test(s))
+          .map(async (sha) => {
+            try {
+              found.set(sha, (await git(cwd, ['log', '-1', '--format=%s', sha, '--'])).trim());
+            } catch {
+              /* commit not in this clone */
+            }
+          }),
       );
       return found;
     },
@@ -103,7 +118,11 @@ export function createGit(cwd: string): GitPort {
 /** Throws GIT_SHALLOW_CLONE: a shallow clone makes `nx affected` silently wrong. */
 export async function assertNotShallow(gitPort: GitPort): Promise<void> {
   if (await gitPort.isShallow()) {
-    throw new BiomeError('GIT_SHALLOW_CLONE', 'This is a shallow clone: nx affected cannot see the base commit and would report too little.', 'Fetch full history (git fetch --unshallow, or GIT_DEPTH: 0 in GitLab CI).');
+    throw new BiomeError(
+      'GIT_SHALLOW_CLONE',
+      'This is a shallow clone: nx affected cannot see the base commit and would report too little.',
+      'Fetch full history (git fetch --unshallow, or GIT_DEPTH: 0 in GitLab CI).',
+    );
   }
 }
 
@@ -112,7 +131,9 @@ export async function resolveCommit(cwd: string, ref: string): Promise<string | 
   // A ref that looks like an option is never passed to git.
   if (ref.startsWith('-')) return undefined;
   try {
-    return (await git(cwd, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`])).trim() || undefined;
+    return (
+      (await git(cwd, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`])).trim() || undefined
+    );
   } catch {
     return undefined;
   }

@@ -45,11 +45,17 @@ export interface HcpTerraformPort {
   createProject(organization: string, name: string): Promise<HcpProject>;
   findWorkspace(organization: string, name: string): Promise<HcpWorkspace | undefined>;
   /** Creates a workspace; a name already taken (422/409) is answered with the existing workspace. */
-  createWorkspace(organization: string, input: { name: string; projectId?: string; description: string; autoApply: boolean; workingDirectory: string }): Promise<HcpWorkspace>;
+  createWorkspace(
+    organization: string,
+    input: { name: string; projectId?: string; description: string; autoApply: boolean; workingDirectory: string },
+  ): Promise<HcpWorkspace>;
   addWorkspaceTags(workspaceId: string, tags: string[]): Promise<void>;
   listWorkspaceTags(workspaceId: string): Promise<string[]>;
   findVariableSet(organization: string, name: string): Promise<HcpVariableSet | undefined>;
-  createVariableSet(organization: string, input: { name: string; description: string; projectIds: string[]; variables: HcpVariable[] }): Promise<HcpVariableSet>;
+  createVariableSet(
+    organization: string,
+    input: { name: string; description: string; projectIds: string[]; variables: HcpVariable[] },
+  ): Promise<HcpVariableSet>;
   applyVariableSetToWorkspace(variableSetId: string, workspaceId: string): Promise<void>;
   listRuns(workspaceId: string, limit: number): Promise<HcpRun[]>;
   /** Deletes a workspace only if it manages no resources: false (409) when it still does. */
@@ -90,7 +96,12 @@ export function createHcpTerraformClient(options: HcpClientOptions): HcpTerrafor
   const maxRetries = options.maxRetries ?? 5;
   const base = `${apiOrigin(options.hostname)}/api/v2`;
 
-  async function request(method: string, path: string, body?: unknown, accept: number[] = []): Promise<{ status: number; doc: Document }> {
+  async function request(
+    method: string,
+    path: string,
+    body?: unknown,
+    accept: number[] = [],
+  ): Promise<{ status: number; doc: Document }> {
     for (let attempt = 0; ; attempt++) {
       let res: Response;
       try {
@@ -100,13 +111,19 @@ export function createHcpTerraformClient(options: HcpClientOptions): HcpTerrafor
           body: body === undefined ? undefined : JSON.stringify(body),
         });
       } catch (e) {
-        throw new BiomeError('HCP_TERRAFORM_UNREACHABLE', `HCP Terraform at ${options.hostname} did not answer ${method} ${path}: ${(e as Error).message}.`, 'Check terraform.cloud.hostname in nx-biome.json and the network; nothing was changed by this call.');
+        throw new BiomeError(
+          'HCP_TERRAFORM_UNREACHABLE',
+          `HCP Terraform at ${options.hostname} did not answer ${method} ${path}: ${(e as Error).message}.`,
+          'Check terraform.cloud.hostname in nx-biome.json and the network; nothing was changed by this call.',
+        );
       }
       const text = await res.text();
       const doc = text ? (parseDocument(text) ?? {}) : {};
       if (res.status === 429 && attempt < maxRetries) {
         const waitMs = retryDelayMs(res.headers, attempt);
-        options.log?.(`HCP Terraform rate limit (429) on ${method} ${path}: retrying in ${(waitMs / 1000).toFixed(1)} s`);
+        options.log?.(
+          `HCP Terraform rate limit (429) on ${method} ${path}: retrying in ${(waitMs / 1000).toFixed(1)} s`,
+        );
         await sleep(waitMs);
         continue;
       }
@@ -119,7 +136,7 @@ export function createHcpTerraformClient(options: HcpClientOptions): HcpTerrafor
   async function listAll(path: string): Promise<Resource[]> {
     const out: Resource[] = [];
     const sep = path.includes('?') ? '&' : '?';
-    for (let page: number | null = 1; page; ) {
+    for (let page: number | null = 1; page;) {
       const { doc } = await request('GET', `${path}${sep}page%5Bnumber%5D=${page}&page%5Bsize%5D=${MAX_PAGE_SIZE}`);
       out.push(...asList(doc.data));
       page = doc.meta?.pagination?.['next-page'] ?? null;
@@ -137,19 +154,34 @@ export function createHcpTerraformClient(options: HcpClientOptions): HcpTerrafor
       return found && { id: found.id, name };
     },
     async createProject(organization, name) {
-      const { doc } = await request('POST', `${org(organization)}/projects`, { data: { type: 'projects', attributes: { name } } });
+      const { doc } = await request('POST', `${org(organization)}/projects`, {
+        data: { type: 'projects', attributes: { name } },
+      });
       return { id: one(doc).id, name };
     },
     async findWorkspace(organization, name) {
-      const { status, doc } = await request('GET', `${org(organization)}/workspaces/${encodeURIComponent(name)}`, undefined, [404]);
+      const { status, doc } = await request(
+        'GET',
+        `${org(organization)}/workspaces/${encodeURIComponent(name)}`,
+        undefined,
+        [404],
+      );
       return status === 404 ? undefined : toWorkspace(one(doc));
     },
     async createWorkspace(organization, input) {
       const body = {
         data: {
           type: 'workspaces',
-          attributes: { name: input.name, description: input.description, 'auto-apply': input.autoApply, 'execution-mode': 'remote', 'working-directory': input.workingDirectory },
-          ...(input.projectId ? { relationships: { project: { data: { type: 'projects', id: input.projectId } } } } : {}),
+          attributes: {
+            name: input.name,
+            description: input.description,
+            'auto-apply': input.autoApply,
+            'execution-mode': 'remote',
+            'working-directory': input.workingDirectory,
+          },
+          ...(input.projectId
+            ? { relationships: { project: { data: { type: 'projects', id: input.projectId } } } }
+            : {}),
         },
       };
       const { status, doc } = await request('POST', `${org(organization)}/workspaces`, body, [409, 422]);
@@ -160,7 +192,9 @@ export function createHcpTerraformClient(options: HcpClientOptions): HcpTerrafor
       return existing;
     },
     async addWorkspaceTags(workspaceId, tags) {
-      await request('POST', `/workspaces/${workspaceId}/relationships/tags`, { data: tags.map((name) => ({ type: 'tags', attributes: { name } })) });
+      await request('POST', `/workspaces/${workspaceId}/relationships/tags`, {
+        data: tags.map((name) => ({ type: 'tags', attributes: { name } })),
+      });
     },
     async listWorkspaceTags(workspaceId) {
       return (await listAll(`/workspaces/${workspaceId}/relationships/tags`)).map((t) => String(t.attributes.name));
@@ -184,10 +218,15 @@ export function createHcpTerraformClient(options: HcpClientOptions): HcpTerrafor
       return { id: one(doc).id, name: input.name };
     },
     async applyVariableSetToWorkspace(variableSetId, workspaceId) {
-      await request('POST', `/varsets/${variableSetId}/relationships/workspaces`, { data: [{ type: 'workspaces', id: workspaceId }] });
+      await request('POST', `/varsets/${variableSetId}/relationships/workspaces`, {
+        data: [{ type: 'workspaces', id: workspaceId }],
+      });
     },
     async listRuns(workspaceId, limit) {
-      const { doc } = await request('GET', `/workspaces/${workspaceId}/runs?page%5Bsize%5D=${Math.min(limit, MAX_PAGE_SIZE)}`);
+      const { doc } = await request(
+        'GET',
+        `/workspaces/${workspaceId}/runs?page%5Bsize%5D=${Math.min(limit, MAX_PAGE_SIZE)}`,
+      );
       return asList(doc.data).map((r) => ({ id: r.id, status: String(r.attributes.status) }));
     },
     async safeDeleteWorkspace(workspaceId) {
@@ -243,12 +282,13 @@ function toWorkspace(r: Resource): HcpWorkspace {
 }
 
 function apiError(hostname: string, method: string, path: string, status: number, doc: Document): BiomeError {
-  const detail = (doc.errors ?? []).map((e) => [e.title, e.detail].filter(Boolean).join(': ')).join('; ') || 'no error detail';
+  const detail =
+    (doc.errors ?? []).map((e) => [e.title, e.detail].filter(Boolean).join(': ')).join('; ') || 'no error detail';
   const hint =
     status === 401
       ? `The token for ${hostname} is missing or expired: run terraform login ${hostname}, or set ${tokenVariableName(hostname) ?? 'the credentials file entry'}.`
       : status === 404
-        ? 'The organization or resource does not exist, or the token may not see it (HCP Terraform answers 404 for both): check terraform.cloud.organization and the team\'s permissions.'
+        ? "The organization or resource does not exist, or the token may not see it (HCP Terraform answers 404 for both): check terraform.cloud.organization and the team's permissions."
         : status === 429
           ? 'HCP Terraform kept rate-limiting the calls; run the command again in a minute.'
           : 'Read the detail above; nothing after this call was attempted.';
@@ -271,7 +311,11 @@ export async function readHcpToken(hostname: string, env: Record<string, string 
     try {
       parsed = JSON.parse(text);
     } catch {
-      throw new BiomeError('HCP_TERRAFORM_TOKEN_MISSING', `${file} is not valid JSON.`, `Run terraform login ${hostname} again, or set ${variable ?? 'a token in that file'}.`);
+      throw new BiomeError(
+        'HCP_TERRAFORM_TOKEN_MISSING',
+        `${file} is not valid JSON.`,
+        `Run terraform login ${hostname} again, or set ${variable ?? 'a token in that file'}.`,
+      );
     }
     const token = parsed.credentials?.[hostname]?.token;
     if (typeof token === 'string' && token.trim()) return token.trim();

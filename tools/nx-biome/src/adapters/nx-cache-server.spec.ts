@@ -29,19 +29,30 @@ async function startS3Front(upstream: number, options: { enforce: boolean; barri
   const conditions: (string | undefined)[] = [];
   const waiting = new Map<string, (() => void)[]>();
   let chain = Promise.resolve();
-  const forward = (req: import('node:http').IncomingMessage, body: Buffer): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> =>
+  const forward = (
+    req: import('node:http').IncomingMessage,
+    body: Buffer,
+  ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> =>
     new Promise((resolve, reject) => {
-      const up = request({ host: '127.0.0.1', port: upstream, method: req.method, path: req.url, headers: req.headers }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 500, headers: res.headers, body: Buffer.concat(chunks) }));
-      });
+      const up = request(
+        { host: '127.0.0.1', port: upstream, method: req.method, path: req.url, headers: req.headers },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 500, headers: res.headers, body: Buffer.concat(chunks) }),
+          );
+        },
+      );
       up.on('error', reject);
       up.end(body);
     });
   const head = (path: string) =>
     new Promise<number>((resolve, reject) => {
-      const up = request({ host: '127.0.0.1', port: upstream, method: 'HEAD', path }, (res) => (res.resume(), resolve(res.statusCode ?? 500)));
+      const up = request(
+        { host: '127.0.0.1', port: upstream, method: 'HEAD', path },
+        (res) => (res.resume(), resolve(res.statusCode ?? 500)),
+      );
       up.on('error', reject);
       up.end();
     });
@@ -64,12 +75,26 @@ async function startS3Front(upstream: number, options: { enforce: boolean; barri
       }
       // One conditional write at a time, in arrival order, as S3 decides them.
       const turn = chain.then(async () => {
-        if (req.method === 'PUT' && options.enforce && req.headers['if-none-match'] === '*' && (await head(path)) === 200) {
-          return { status: 412, headers: { 'content-type': 'application/xml' }, body: Buffer.from('<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>') };
+        if (
+          req.method === 'PUT' &&
+          options.enforce &&
+          req.headers['if-none-match'] === '*' &&
+          (await head(path)) === 200
+        ) {
+          return {
+            status: 412,
+            headers: { 'content-type': 'application/xml' },
+            body: Buffer.from(
+              '<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>',
+            ),
+          };
         }
         return forward(req, body);
       });
-      chain = turn.then(() => undefined, () => undefined);
+      chain = turn.then(
+        () => undefined,
+        () => undefined,
+      );
       try {
         const r = await turn;
         res.writeHead(r.status, { ...r.headers, 'content-length': r.body.length });
@@ -80,7 +105,11 @@ async function startS3Front(upstream: number, options: { enforce: boolean; barri
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, conditions, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    conditions,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }
 
 describe('Nx cache endpoint over S3 (s3rver)', () => {
@@ -91,7 +120,15 @@ describe('Nx cache endpoint over S3 (s3rver)', () => {
   // Each store gets its own client aimed at an explicit loopback endpoint (s3rver, the front, or a dead port).
   const storeAt = (endpoint: string) =>
     createS3Store(BUCKET, 'nx', {
-      client: new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, maxAttempts: 1, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }),
+      client: new S3Client({
+        endpoint,
+        region: 'us-east-1',
+        forcePathStyle: true,
+        maxAttempts: 1,
+        credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      }),
     });
   const open = async (scopes = main, token?: string, endpoint = s3.endpoint) => {
     const server = await startCacheServer({ store: storeAt(endpoint), scopes, token });
@@ -144,10 +181,11 @@ describe('Nx cache endpoint over S3 (s3rver)', () => {
     const server = await open();
     expect((await call(server.url, 'PUT', '..%2F..%2Fmain%2Fx', Buffer.from('x'))).status).toBe(400);
     expect((await call(server.url, 'GET', 'a.b')).status).toBe(400);
-    for (const o of await storeAt(s3.endpoint).list('')) expect(o.key).toMatch(/^(main|branches\/[^/]+)\/[0-9]+\.tar\.gz$/);
+    for (const o of await storeAt(s3.endpoint).list(''))
+      expect(o.key).toMatch(/^(main|branches\/[^/]+)\/[0-9]+\.tar\.gz$/);
   });
 
-  it('a branch writes its own scope and reads its own, then main\'s; main never reads the branch', async () => {
+  it("a branch writes its own scope and reads its own, then main's; main never reads the branch", async () => {
     const onMain = await open(main);
     const onBranch = await open(branch);
     await call(onMain.url, 'PUT', '3001', Buffer.from('from main'));
@@ -163,7 +201,10 @@ describe('Nx cache endpoint over S3 (s3rver)', () => {
 
   it('two concurrent writes of one hash through one endpoint: the first is kept, the second gets 409', async () => {
     const server = await open();
-    const [a, b] = await Promise.all([call(server.url, 'PUT', '4001', Buffer.from('first')), call(server.url, 'PUT', '4001', Buffer.from('second'))]);
+    const [a, b] = await Promise.all([
+      call(server.url, 'PUT', '4001', Buffer.from('first')),
+      call(server.url, 'PUT', '4001', Buffer.from('second')),
+    ]);
     expect([a.status, b.status].sort()).toEqual([200, 409]);
     const winner = a.status === 200 ? 'first' : 'second';
     expect(await stored('main/4001.tar.gz')).toEqual(Buffer.from(winner));
@@ -176,7 +217,10 @@ describe('Nx cache endpoint over S3 (s3rver)', () => {
       const jobA = await open(main, undefined, front.endpoint);
       const jobB = await open(main, undefined, front.endpoint);
       // Both check the key (absent) before either writes: only the conditional write can decide.
-      const [a, b] = await Promise.all([call(jobA.url, 'PUT', '5001', Buffer.from('job A')), call(jobB.url, 'PUT', '5001', Buffer.from('job B'))]);
+      const [a, b] = await Promise.all([
+        call(jobA.url, 'PUT', '5001', Buffer.from('job A')),
+        call(jobB.url, 'PUT', '5001', Buffer.from('job B')),
+      ]);
       expect([a.status, b.status].sort()).toEqual([200, 409]);
       expect(front.conditions).toEqual(['*', '*']);
       expect(await stored('main/5001.tar.gz')).toEqual(Buffer.from(a.status === 200 ? 'job A' : 'job B'));
@@ -192,7 +236,10 @@ describe('Nx cache endpoint over S3 (s3rver)', () => {
     try {
       const jobA = await open(main, undefined, front.endpoint);
       const jobB = await open(main, undefined, front.endpoint);
-      const [a, b] = await Promise.all([call(jobA.url, 'PUT', '6001', Buffer.from('job A')), call(jobB.url, 'PUT', '6001', Buffer.from('job B'))]);
+      const [a, b] = await Promise.all([
+        call(jobA.url, 'PUT', '6001', Buffer.from('job A')),
+        call(jobB.url, 'PUT', '6001', Buffer.from('job B')),
+      ]);
       expect([a.status, b.status]).toEqual([200, 200]);
       expect(front.conditions).toEqual(['*', '*']);
       const final = await stored('main/6001.tar.gz');
@@ -230,19 +277,25 @@ describe('Nx cache endpoint over S3 (s3rver)', () => {
       if (req.method === 'PUT') {
         req.resume();
         res.writeHead(403, { 'content-type': 'application/xml' });
-        res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>');
+        res.end(
+          '<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>',
+        );
         return;
       }
-      const up = request({ host: '127.0.0.1', port: s3.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
-        res.writeHead(r.statusCode ?? 500, r.headers);
-        r.pipe(res);
-      });
+      const up = request(
+        { host: '127.0.0.1', port: s3.port, method: req.method, path: req.url, headers: req.headers },
+        (r) => {
+          res.writeHead(r.statusCode ?? 500, r.headers);
+          r.pipe(res);
+        },
+      );
       req.pipe(up);
     });
     await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
     try {
       const server = await open(main, undefined, `http://127.0.0.1:${(front.address() as AddressInfo).port}`);
-      for (const hash of ['8101', '8102', '8103', '8104']) expect((await call(server.url, 'PUT', hash, Buffer.from('x'))).status).toBe(403);
+      for (const hash of ['8101', '8102', '8103', '8104'])
+        expect((await call(server.url, 'PUT', hash, Buffer.from('x'))).status).toBe(403);
       expect(server.stats.writeErrors).toBe(4);
       expect(await call(server.url, 'GET', '8001')).toEqual({ status: 200, body: Buffer.from('from release') });
       expect((await call(server.url, 'GET', '8101')).status).toBe(404);

@@ -51,7 +51,10 @@ function tokenMatches(expected: string, header: string | undefined): boolean {
 
 function answer(res: ServerResponse, status: number, body?: Buffer | string): void {
   const bytes = body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(body) ? body : Buffer.from(body);
-  res.writeHead(status, { 'content-type': Buffer.isBuffer(body) ? 'application/octet-stream' : 'text/plain; charset=utf-8', 'content-length': bytes.length });
+  res.writeHead(status, {
+    'content-type': Buffer.isBuffer(body) ? 'application/octet-stream' : 'text/plain; charset=utf-8',
+    'content-length': bytes.length,
+  });
   res.end(bytes);
 }
 
@@ -85,7 +88,15 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
   const { store, scopes, token } = options;
   const log = options.log ?? (() => undefined);
   const maxFailures = options.maxConsecutiveFailures ?? 3;
-  const stats: CacheServerStats = { hits: 0, misses: 0, stored: 0, existing: 0, readErrors: 0, writeErrors: 0, rejected: 0 };
+  const stats: CacheServerStats = {
+    hits: 0,
+    misses: 0,
+    stored: 0,
+    existing: 0,
+    readErrors: 0,
+    writeErrors: 0,
+    rejected: 0,
+  };
   // Reads and writes fail apart: a role that may not write a scope (CodeBuild on
   // the default branch) still reads it.
   const breaker = { read: { inRow: 0, off: false }, write: { inRow: 0, off: false } };
@@ -114,7 +125,12 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
     // The check first: servers that ignore If-None-Match would otherwise replace the entry.
     if (await store.head(key)) return 'exists';
     const sha256 = createHash('sha256').update(body).digest('hex');
-    const result = await store.put(key, body, { ifAbsent: true, sha256, contentType: 'application/gzip', metadata: { sha256 } });
+    const result = await store.put(key, body, {
+      ifAbsent: true,
+      sha256,
+      contentType: 'application/gzip',
+      metadata: { sha256 },
+    });
     return result === 'written' ? 'stored' : 'exists';
   }
 
@@ -160,7 +176,8 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
       return answer(res, CACHE_STATUS.writeFailed);
     }
     // A job that may not name its scope writes nothing (Nx reads 403 as "not stored" and goes on).
-    if (scopes.write === undefined) return (stats.rejected++, answer(res, CACHE_STATUS.writeFailed, 'this job writes no cache scope'));
+    if (scopes.write === undefined)
+      return (stats.rejected++, answer(res, CACHE_STATUS.writeFailed, 'this job writes no cache scope'));
     if (breaker.write.off) return (stats.writeErrors++, answer(res, CACHE_STATUS.writeFailed, 'cache writes are off'));
     // One write per hash at a time: the second waits, then finds the first.
     const before = writing.get(hash) ?? Promise.resolve();
@@ -171,7 +188,8 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
     try {
       const result = await mine;
       breaker.write.inRow = 0;
-      if (result === 'exists') return (stats.existing++, answer(res, CACHE_STATUS.exists, 'entry exists; it is never replaced'));
+      if (result === 'exists')
+        return (stats.existing++, answer(res, CACHE_STATUS.exists, 'entry exists; it is never replaced'));
       stats.stored++;
       return answer(res, CACHE_STATUS.stored);
     } catch (e) {

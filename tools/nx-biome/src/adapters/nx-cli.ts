@@ -5,7 +5,15 @@ import { BiomeError } from '../core/errors';
 const run = promisify(execFile);
 
 /** Nx settings a nested Nx may inherit; the per-task NX_* variables of the calling task must not leak into it. */
-const NX_KEEP = new Set(['NX_DAEMON', 'NX_NO_CLOUD', 'NX_TUI', 'NX_ISOLATE_PLUGINS', 'NX_USE_LOCAL', 'NX_CACHE_DIRECTORY', 'NX_VERBOSE_LOGGING']);
+const NX_KEEP = new Set([
+  'NX_DAEMON',
+  'NX_NO_CLOUD',
+  'NX_TUI',
+  'NX_ISOLATE_PLUGINS',
+  'NX_USE_LOCAL',
+  'NX_CACHE_DIRECTORY',
+  'NX_VERBOSE_LOGGING',
+]);
 
 function nestedEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {};
@@ -24,14 +32,29 @@ export function createNxCli(workspaceRoot: string, env: NodeJS.ProcessEnv = proc
   return {
     async projectsWithTarget(target, affected) {
       const bin = require.resolve('nx/bin/nx.js', { paths: [workspaceRoot] });
-      const args = [bin, 'show', 'projects', `--withTarget=${target}`, '--json', ...(affected ? ['--affected', `--base=${affected.base}`, `--head=${affected.head}`] : [])];
+      const args = [
+        bin,
+        'show',
+        'projects',
+        `--withTarget=${target}`,
+        '--json',
+        ...(affected ? ['--affected', `--base=${affected.base}`, `--head=${affected.head}`] : []),
+      ];
       try {
-        const { stdout } = await run(process.execPath, args, { cwd: workspaceRoot, env: nestedEnv(env), maxBuffer: 64 * 1024 * 1024 });
+        const { stdout } = await run(process.execPath, args, {
+          cwd: workspaceRoot,
+          env: nestedEnv(env),
+          maxBuffer: 64 * 1024 * 1024,
+        });
         const start = stdout.indexOf('[');
         return (JSON.parse(stdout.slice(start)) as string[]).sort();
       } catch (e) {
         const err = e as { stderr?: string; message: string };
-        throw new BiomeError('OPTIONS_INVALID', `nx show projects${affected ? ` --affected --base=${affected.base}` : ''} failed: ${(err.stderr || err.message).trim().split('\n').slice(-3).join(' ')}`, 'Check that --base names a commit this clone has (full history, not shallow).');
+        throw new BiomeError(
+          'OPTIONS_INVALID',
+          `nx show projects${affected ? ` --affected --base=${affected.base}` : ''} failed: ${(err.stderr || err.message).trim().split('\n').slice(-3).join(' ')}`,
+          'Check that --base names a commit this clone has (full history, not shallow).',
+        );
       }
     },
   };

@@ -20,7 +20,11 @@ interface YargsParser {
   parse(): Promise<unknown>;
 }
 
-type CommandModule = { command: string | string[]; builder: (y: unknown) => unknown; handler: (a: Record<string, unknown>) => unknown };
+type CommandModule = {
+  command: string | string[];
+  builder: (y: unknown) => unknown;
+  handler: (a: Record<string, unknown>) => unknown;
+};
 
 /**
  * Nx's own modules, resolved from the `nx` this workspace runs (its yargs
@@ -35,14 +39,27 @@ function nxModules() {
     yargs: fromNx('yargs') as (args: string[]) => YargsParser,
     runMany: load('nx/src/command-line/run-many/command-object').yargsRunManyCommand as CommandModule,
     affected: load('nx/src/command-line/affected/command-object').yargsAffectedCommand as CommandModule,
-    run: load('nx/src/command-line/run/command-object') as { yargsRunCommand: CommandModule; yargsNxInfixCommand: CommandModule },
-    shared: load('nx/src/command-line/yargs-utils/shared-options') as { withOverrides(args: Record<string, unknown>, level?: number): Record<string, unknown> },
-    split: load('nx/src/utils/command-line-utils') as { splitArgsIntoNxArgsAndOverrides(args: Record<string, unknown>, mode: string, o: { printWarnings: boolean }, nxJson: object): { nxArgs: Record<string, unknown>; overrides: Record<string, unknown> } },
+    run: load('nx/src/command-line/run/command-object') as {
+      yargsRunCommand: CommandModule;
+      yargsNxInfixCommand: CommandModule;
+    },
+    shared: load('nx/src/command-line/yargs-utils/shared-options') as {
+      withOverrides(args: Record<string, unknown>, level?: number): Record<string, unknown>;
+    },
+    split: load('nx/src/utils/command-line-utils') as {
+      splitArgsIntoNxArgsAndOverrides(
+        args: Record<string, unknown>,
+        mode: string,
+        o: { printWarnings: boolean },
+        nxJson: object,
+      ): { nxArgs: Record<string, unknown>; overrides: Record<string, unknown> };
+    },
     target: load('nx/src/utils/split-target') as { splitByColons(s: string): string[] },
   };
 }
 
-const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' && v !== '' ? v.split(',') : []);
+const list = (v: unknown): string[] =>
+  Array.isArray(v) ? v.map(String) : typeof v === 'string' && v !== '' ? v.split(',') : [];
 
 /**
  * Reads an `nx` command line (`process.argv` of the Nx process, as Nx hands it
@@ -57,7 +74,10 @@ export async function readNxCommandLine(argv: readonly string[]): Promise<NxComm
   const nx = nxModules();
   const args = argv.slice(2);
   let captured: { name: NxCommandLine['command']; args: Record<string, unknown>; level: number } | undefined;
-  const capture = (name: NxCommandLine['command'], module: CommandModule, level = 1): CommandModule => ({ ...module, handler: (a) => void (captured = { name, args: a, level }) });
+  const capture = (name: NxCommandLine['command'], module: CommandModule, level = 1): CommandModule => ({
+    ...module,
+    handler: (a) => void (captured = { name, args: a, level }),
+  });
   try {
     await nx
       .yargs(args)
@@ -95,7 +115,12 @@ export async function readNxCommandLine(argv: readonly string[]): Promise<NxComm
     }
   }
   // 'run-one' splits without resolving anything (affected mode would run git merge-base here).
-  const { nxArgs, overrides } = nx.split.splitArgsIntoNxArgsAndOverrides({ ...parsed }, name === 'run-many' ? 'run-many' : 'run-one', { printWarnings: false }, {});
+  const { nxArgs, overrides } = nx.split.splitArgsIntoNxArgsAndOverrides(
+    { ...parsed },
+    name === 'run-many' ? 'run-many' : 'run-one',
+    { printWarnings: false },
+    {},
+  );
   if (name !== 'run') {
     targets = list(nxArgs.targets);
     projects = list(nxArgs.projects);

@@ -12,13 +12,21 @@ export async function loadWorkspaceConfig(workspaceRoot: string): Promise<Worksp
   try {
     text = await readFile(path, 'utf8');
   } catch {
-    throw new BiomeError('CONFIG_INVALID', `${WORKSPACE_CONFIG_FILE} not found at ${workspaceRoot}.`, 'Create it (see docs/configuration.md) at the workspace root.');
+    throw new BiomeError(
+      'CONFIG_INVALID',
+      `${WORKSPACE_CONFIG_FILE} not found at ${workspaceRoot}.`,
+      'Create it (see docs/configuration.md) at the workspace root.',
+    );
   }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new BiomeError('CONFIG_INVALID', `${WORKSPACE_CONFIG_FILE} is not valid JSON: ${(e as Error).message}`, 'Fix the JSON syntax.');
+    throw new BiomeError(
+      'CONFIG_INVALID',
+      `${WORKSPACE_CONFIG_FILE} is not valid JSON: ${(e as Error).message}`,
+      'Fix the JSON syntax.',
+    );
   }
   return parseWorkspaceConfig(raw);
 }
@@ -27,7 +35,11 @@ export async function loadWorkspaceConfig(workspaceRoot: string): Promise<Worksp
 export type WriteFs = Pick<typeof fsp, 'mkdir' | 'writeFile' | 'rename' | 'link' | 'unlink' | 'rm'>;
 
 const SPACE = new Set(['ENOSPC', 'EDQUOT']);
-const NOT_WRITABLE: Record<string, string> = { EROFS: 'is on a read-only file system', EACCES: 'is not writable (permission denied)', EPERM: 'is not writable (operation not permitted)' };
+const NOT_WRITABLE: Record<string, string> = {
+  EROFS: 'is on a read-only file system',
+  EACCES: 'is not writable (permission denied)',
+  EPERM: 'is not writable (operation not permitted)',
+};
 
 /**
  * The user error for a write the file system refused for lack of space or of
@@ -36,12 +48,23 @@ const NOT_WRITABLE: Record<string, string> = { EROFS: 'is on a read-only file sy
  */
 export function diskError(e: unknown, path: string, where = 'the workspace'): BiomeError | undefined {
   const code = (e as NodeJS.ErrnoException)?.code ?? '';
-  const elsewhere = where === 'the workspace' ? '' : ', or point BIOME_STORE (or BIOME_STORE_<ENV>) at another folder or an s3:// bucket';
+  const elsewhere =
+    where === 'the workspace'
+      ? ''
+      : ', or point BIOME_STORE (or BIOME_STORE_<ENV>) at another folder or an s3:// bucket';
   if (SPACE.has(code)) {
-    return new BiomeError('DISK_FULL', `Cannot write ${path}: no space left on the device (${code}). Nothing was half-written: the temporary file was removed.`, `Free space on the volume holding ${where} (df -h ${dirname(path)})${elsewhere}, then re-run.`);
+    return new BiomeError(
+      'DISK_FULL',
+      `Cannot write ${path}: no space left on the device (${code}). Nothing was half-written: the temporary file was removed.`,
+      `Free space on the volume holding ${where} (df -h ${dirname(path)})${elsewhere}, then re-run.`,
+    );
   }
   if (NOT_WRITABLE[code]) {
-    return new BiomeError('DISK_READ_ONLY', `Cannot write ${path}: it ${NOT_WRITABLE[code]} (${code}).`, `Make ${where} writable (remount it read-write, or fix its owner)${elsewhere}, then re-run.`);
+    return new BiomeError(
+      'DISK_READ_ONLY',
+      `Cannot write ${path}: it ${NOT_WRITABLE[code]} (${code}).`,
+      `Make ${where} writable (remount it read-write, or fix its owner)${elsewhere}, then re-run.`,
+    );
   }
   return undefined;
 }
@@ -52,7 +75,11 @@ export function diskError(e: unknown, path: string, where = 'the workspace'): Bi
  * (false when it exists). A failed write leaves no temporary file; a full or
  * read-only disk is a DISK_FULL / DISK_READ_ONLY user error.
  */
-export async function writeFileAtomic(path: string, body: string | Buffer, options: { exclusive?: boolean; fs?: WriteFs; where?: string } = {}): Promise<boolean> {
+export async function writeFileAtomic(
+  path: string,
+  body: string | Buffer,
+  options: { exclusive?: boolean; fs?: WriteFs; where?: string } = {},
+): Promise<boolean> {
   const fs = options.fs ?? fsp;
   const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   let placed = false;
@@ -87,7 +114,11 @@ export function workspaceOutputPath(workspaceRoot: string, option: string, value
   const target = resolve(workspaceRoot, value);
   const inside = relative(workspaceRoot, target);
   if (!inside || inside.startsWith('..') || resolve(workspaceRoot, inside) !== target) {
-    throw new BiomeError('OPTIONS_INVALID', `--${option}=${value} is outside the workspace.`, `Give a path inside the workspace, e.g. --${option}=dist/ci/<file>.`);
+    throw new BiomeError(
+      'OPTIONS_INVALID',
+      `--${option}=${value} is outside the workspace.`,
+      `Give a path inside the workspace, e.g. --${option}=dist/ci/<file>.`,
+    );
   }
   return target;
 }

@@ -14,7 +14,13 @@ export function archiveExtension(kind: ProjectKind): 'zip' | 'tar.gz' {
  * `<name>-<sha>-dirty-<first 12 of sha256>.<ext>`: it never carries a clean
  * SHA label, and two different dirty builds of one commit never collide.
  */
-export function artifactFileName(project: string, gitSha: string, kind: ProjectKind, dirty: boolean, sha256: string): string {
+export function artifactFileName(
+  project: string,
+  gitSha: string,
+  kind: ProjectKind,
+  dirty: boolean,
+  sha256: string,
+): string {
   if (!FULL_SHA.test(gitSha)) throw new Error(`artifactFileName needs a full 40-character SHA, got "${gitSha}"`);
   const ext = archiveExtension(kind);
   return dirty ? `${project}-${gitSha}-dirty-${sha256.slice(0, 12)}.${ext}` : `${project}-${gitSha}.${ext}`;
@@ -43,11 +49,23 @@ export interface PackageManifest {
 export function parsePackageManifest(raw: unknown, source: string): PackageManifest {
   const m = raw as Partial<PackageManifest> | null;
   const ok =
-    !!m && typeof m === 'object' && typeof m.project === 'string' && typeof m.file === 'string' &&
-    typeof m.sha256 === 'string' && SHA256_HEX.test(m.sha256) && typeof m.gitSha === 'string' && FULL_SHA.test(m.gitSha) &&
-    typeof m.size === 'number' && typeof m.dirty === 'boolean' && (m.kind === 'service' || m.kind === 'workflow' || m.kind === 'model');
+    !!m &&
+    typeof m === 'object' &&
+    typeof m.project === 'string' &&
+    typeof m.file === 'string' &&
+    typeof m.sha256 === 'string' &&
+    SHA256_HEX.test(m.sha256) &&
+    typeof m.gitSha === 'string' &&
+    FULL_SHA.test(m.gitSha) &&
+    typeof m.size === 'number' &&
+    typeof m.dirty === 'boolean' &&
+    (m.kind === 'service' || m.kind === 'workflow' || m.kind === 'model');
   if (!ok) {
-    throw new BiomeError('ARTIFACT_CORRUPT', `Package manifest ${source} is missing fields or malformed.`, 'Run the package target again (nx run <project>:package).');
+    throw new BiomeError(
+      'ARTIFACT_CORRUPT',
+      `Package manifest ${source} is missing fields or malformed.`,
+      'Run the package target again (nx run <project>:package).',
+    );
   }
   return { dirtyFiles: [], settings: {}, ...m } as PackageManifest;
 }

@@ -29,15 +29,26 @@ export const runRecordKey = (biome: string) => `biomes/${biome}/last-run.json`;
 export function parseRunRecord(text: string, biome: string): BiomeRunRecord | undefined {
   try {
     const r = JSON.parse(text) as Partial<BiomeRunRecord>;
-    if (r.biome !== biome || typeof r.gitSha !== 'string' || !/^[0-9a-f]{40}$/.test(r.gitSha) || typeof r.finishedAt !== 'string') return undefined;
+    if (
+      r.biome !== biome ||
+      typeof r.gitSha !== 'string' ||
+      !/^[0-9a-f]{40}$/.test(r.gitSha) ||
+      typeof r.finishedAt !== 'string'
+    )
+      return undefined;
     const incarnation = r.incarnation === undefined ? 0 : r.incarnation;
     if (!Number.isInteger(incarnation) || incarnation < 0) return undefined;
-    return { biome, gitSha: r.gitSha, finishedAt: r.finishedAt, projects: Array.isArray(r.projects) ? r.projects.filter((p): p is string => typeof p === 'string') : [], incarnation };
+    return {
+      biome,
+      gitSha: r.gitSha,
+      finishedAt: r.finishedAt,
+      projects: Array.isArray(r.projects) ? r.projects.filter((p): p is string => typeof p === 'string') : [],
+      incarnation,
+    };
   } catch {
     return undefined;
   }
 }
-
 
 /**
  * The commit a record says its biome was at: the commit its bytes were built
@@ -57,17 +68,27 @@ export function recordBiomeCommit(r: LedgerRecord): string {
  * main biome): the caller compares with its merge base with HEAD when the
  * branch lacks it, so only what the branch changed is deployed.
  */
-export function chooseAffectedBase(records: LedgerRecord[], known: (sha: string) => boolean, fallback?: string): { base?: string; from: 'ledger' | 'seed' | 'fallback' | 'none'; seedFrom?: string } {
-  const newest = [...records].filter((r) => !r.dirty && known(recordBiomeCommit(r))).sort((a, b) => Date.parse(b.deployedAt) - Date.parse(a.deployedAt))[0];
-  if (newest?.origin?.action === 'seed' && newest.origin.commit) return { base: newest.origin.commit, from: 'seed', ...(newest.origin.from ? { seedFrom: newest.origin.from } : {}) };
+export function chooseAffectedBase(
+  records: LedgerRecord[],
+  known: (sha: string) => boolean,
+  fallback?: string,
+): { base?: string; from: 'ledger' | 'seed' | 'fallback' | 'none'; seedFrom?: string } {
+  const newest = [...records]
+    .filter((r) => !r.dirty && known(recordBiomeCommit(r)))
+    .sort((a, b) => Date.parse(b.deployedAt) - Date.parse(a.deployedAt))[0];
+  if (newest?.origin?.action === 'seed' && newest.origin.commit)
+    return {
+      base: newest.origin.commit,
+      from: 'seed',
+      ...(newest.origin.from ? { seedFrom: newest.origin.from } : {}),
+    };
   if (newest) return { base: newest.gitSha, from: 'ledger' };
   return fallback ? { base: fallback, from: 'fallback' } : { from: 'none' };
 }
 
 /** What a `nx affected -t deploy --biome=<b>` run without `--base` should do. */
 export type DefaultBasePlan =
-  | { action: 'keep'; base: string; message: string }
-  | { action: 'rerun'; argv: string[]; message: string };
+  { action: 'keep'; base: string; message: string } | { action: 'rerun'; argv: string[]; message: string };
 
 /**
  * Without `--base`, `nx affected` compares with nx.json's `defaultBase`
@@ -77,11 +98,23 @@ export type DefaultBasePlan =
  * records none. When that is not the base Nx already used, the command is run
  * again with the right one (`argv` without the node and script entries).
  */
-export function planDefaultBase(input: { biome: string; argv: string[]; biomeBase?: string; nxBaseSha?: string; seed?: { from?: string; commit: string; mergedWithHead?: boolean } }): DefaultBasePlan {
+export function planDefaultBase(input: {
+  biome: string;
+  argv: string[];
+  biomeBase?: string;
+  nxBaseSha?: string;
+  seed?: { from?: string; commit: string; mergedWithHead?: boolean };
+}): DefaultBasePlan {
   const { biome, argv } = input;
   if (!input.biomeBase) {
-    const rerun = argv.map((a) => (a === 'affected' ? 'run-many' : a)).filter((a) => !/^--(head|uncommitted|untracked|files)(=|$)/.test(a));
-    return { action: 'rerun', argv: rerun, message: `${biome} has no complete deploy run yet: deploying every project (nx ${rerun.join(' ')}).` };
+    const rerun = argv
+      .map((a) => (a === 'affected' ? 'run-many' : a))
+      .filter((a) => !/^--(head|uncommitted|untracked|files)(=|$)/.test(a));
+    return {
+      action: 'rerun',
+      argv: rerun,
+      message: `${biome} has no complete deploy run yet: deploying every project (nx ${rerun.join(' ')}).`,
+    };
   }
   const short = input.biomeBase.slice(0, 8);
   const { seed } = input;
@@ -89,5 +122,9 @@ export function planDefaultBase(input: { biome: string; argv: string[]; biomeBas
     ? `${biome} was seeded from ${seed.from ?? 'its main biome'} at ${seed.commit.slice(0, 8)}${seed.mergedWithHead ? `, which this branch lacks: deploying what changed since their merge base ${short}` : ': deploying what changed since then'}`
     : `${biome} was last brought up to date at ${short}: deploying what changed since then`;
   if (input.biomeBase === input.nxBaseSha) return { action: 'keep', base: input.biomeBase, message: `${since}.` };
-  return { action: 'rerun', argv: [...argv, `--base=${input.biomeBase}`], message: `${since} (--base=${input.biomeBase}; pass --base to choose another).` };
+  return {
+    action: 'rerun',
+    argv: [...argv, `--base=${input.biomeBase}`],
+    message: `${since} (--base=${input.biomeBase}; pass --base to choose another).`,
+  };
 }

@@ -100,7 +100,12 @@ export function renderBoard(model: BoardModel): Map<string, string> {
   const e = eta();
   const files = new Map<string, string>();
   files.set('index.html', page('Biome board', '', model.generatedAt, e.render('@index', { model }), INDEX_SCRIPT));
-  for (const p of model.biomePages) files.set(p.column.page, page(`Biome ${p.column.biome}`, '../', model.generatedAt, e.render('@biome', { page: p })));
-  for (const d of model.diffPages) files.set(d.page, page(`Diff ${d.from} → ${d.to}`, '../', model.generatedAt, e.render('@diff', { diff: d })));
+  for (const p of model.biomePages)
+    files.set(
+      p.column.page,
+      page(`Biome ${p.column.biome}`, '../', model.generatedAt, e.render('@biome', { page: p })),
+    );
+  for (const d of model.diffPages)
+    files.set(d.page, page(`Diff ${d.from} → ${d.to}`, '../', model.generatedAt, e.render('@diff', { diff: d })));
   return files;
 }

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { ageClass, buildBoardModel, CommitChange, commitsTouching, formatAge, planBoardPairs, planCommitPairs } from './board';
+import {
+  ageClass,
+  buildBoardModel,
+  CommitChange,
+  commitsTouching,
+  formatAge,
+  planBoardPairs,
+  planCommitPairs,
+} from './board';
 import { judgeDrift, planDriftTargets } from './drift';
 import { LedgerRecord } from './ledger';
 import { parseBiomeName } from './names';
@@ -26,8 +34,19 @@ const record = (biome: string, project: string, gitSha: string, bytes = gitSha):
 
 describe('board view model', () => {
   it('ages are coarse and banded: a day, a week, a month', () => {
-    expect([formatAge(30 * 60_000), formatAge(5 * 3_600_000), formatAge(3 * 86_400_000), formatAge(20 * 86_400_000), formatAge(90 * 86_400_000)]).toEqual(['30m', '5h', '3d', '2w', '3mo']);
-    expect([ageClass(3_600_000), ageClass(3 * 86_400_000), ageClass(10 * 86_400_000), ageClass(40 * 86_400_000)]).toEqual(['a0', 'a1', 'a2', 'a3']);
+    expect([
+      formatAge(30 * 60_000),
+      formatAge(5 * 3_600_000),
+      formatAge(3 * 86_400_000),
+      formatAge(20 * 86_400_000),
+      formatAge(90 * 86_400_000),
+    ]).toEqual(['30m', '5h', '3d', '2w', '3mo']);
+    expect([
+      ageClass(3_600_000),
+      ageClass(3 * 86_400_000),
+      ageClass(10 * 86_400_000),
+      ageClass(40 * 86_400_000),
+    ]).toEqual(['a0', 'a1', 'a2', 'a3']);
   });
 
   it('compares each sandpit with its main biome and each main biome with the previous environment', () => {
@@ -45,14 +64,37 @@ describe('board view model', () => {
   it('asks git once per distinct pair of commits, only for commits the clone has', () => {
     const ledgers = new Map([
       ['dev', [record('dev', 'a', sha('1')), record('dev', 'b', sha('1')), record('dev', 'c', sha('3'))]],
-      ['dev-bob', [record('dev-bob', 'a', sha('2')), record('dev-bob', 'b', sha('2')), record('dev-bob', 'c', sha('4'))]],
+      [
+        'dev-bob',
+        [record('dev-bob', 'a', sha('2')), record('dev-bob', 'b', sha('2')), record('dev-bob', 'c', sha('4'))],
+      ],
     ]);
-    expect(planCommitPairs({ pairs: [{ from: 'dev', to: 'dev-bob' }], ledgers, known: new Set([sha('1'), sha('2'), sha('3')]) })).toEqual([{ from: sha('1'), to: sha('2') }]);
+    expect(
+      planCommitPairs({
+        pairs: [{ from: 'dev', to: 'dev-bob' }],
+        ledgers,
+        known: new Set([sha('1'), sha('2'), sha('3')]),
+      }),
+    ).toEqual([{ from: sha('1'), to: sha('2') }]);
   });
 
   it('keeps the commits that touch a project folder, not a folder that only starts the same way', () => {
-    const c = (s: string, files: string[]): CommitChange => ({ sha: sha(s), subject: s, author: 'amy', date: '', files });
-    const changes = { ahead: [c('1', ['apps/services/assay/main.ts']), c('2', ['apps/services/assay-ingest/main.ts']), c('3', ['libs/x.ts'])], behind: [c('4', ['apps/services/assay/README.md'])], truncated: false };
+    const c = (s: string, files: string[]): CommitChange => ({
+      sha: sha(s),
+      subject: s,
+      author: 'amy',
+      date: '',
+      files,
+    });
+    const changes = {
+      ahead: [
+        c('1', ['apps/services/assay/main.ts']),
+        c('2', ['apps/services/assay-ingest/main.ts']),
+        c('3', ['libs/x.ts']),
+      ],
+      behind: [c('4', ['apps/services/assay/README.md'])],
+      truncated: false,
+    };
     const range = commitsTouching(changes, 'apps/services/assay', 30);
     expect(range.ahead.map((x) => x.subject)).toEqual(['1']);
     expect(range.behind.map((x) => x.subject)).toEqual(['4']);
@@ -64,7 +106,14 @@ describe('board view model', () => {
       config,
       now: NOW,
       stores: {},
-      biomes: [{ biome: parseBiomeName('dev-bob', config), records: [record('dev-bob', 'a', sha('1')), record('dev-bob', 'b', sha('2'))], history: [], historyTotal: 0 }],
+      biomes: [
+        {
+          biome: parseBiomeName('dev-bob', config),
+          records: [record('dev-bob', 'a', sha('1')), record('dev-bob', 'b', sha('2'))],
+          history: [],
+          historyTotal: 0,
+        },
+      ],
       references: new Map([
         ['dev', [record('dev', 'a', sha('1'))]],
         ['staging', [record('staging', 'a', sha('1')), record('staging', 'b', sha('3'))]],
@@ -85,16 +134,30 @@ describe('board view model', () => {
 
 describe('drift judgement', () => {
   const biome = parseBiomeName('staging', config);
-  const [target] = planDriftTargets({ config, biome, records: [{ ...record('staging', 'assay-ingest', sha('1')), sha256: 'ab'.repeat(32) }] });
+  const [target] = planDriftTargets({
+    config,
+    biome,
+    records: [{ ...record('staging', 'assay-ingest', sha('1')), sha256: 'ab'.repeat(32) }],
+  });
 
   it('names the function as the tfvars do and expects the base64 CodeSha256 of the ledger sha256', () => {
-    expect(target.lambda).toEqual({ functionName: 'geo-staging--assay-ingest', codeSha256: Buffer.from('ab'.repeat(32), 'hex').toString('base64') });
+    expect(target.lambda).toEqual({
+      functionName: 'geo-staging--assay-ingest',
+      codeSha256: Buffer.from('ab'.repeat(32), 'hex').toString('base64'),
+    });
   });
 
   it('a throttled call is unchecked, never drift; a different CodeSha256 is drift', () => {
-    expect(judgeDrift(target, { failure: 'throttled', message: 'Lambda GetFunction answered TooManyRequestsException' }).status).toBe('unchecked');
-    expect(judgeDrift(target, { found: true, codeSha256: target.lambda!.codeSha256, version: '$LATEST', tags: {} }).status).toBe('ok');
-    expect(judgeDrift(target, { found: true, codeSha256: 'AAAA', version: '$LATEST', tags: { 'biome:git-sha': sha('9') } })).toMatchObject({ status: 'drift', running: sha('9') });
+    expect(
+      judgeDrift(target, { failure: 'throttled', message: 'Lambda GetFunction answered TooManyRequestsException' })
+        .status,
+    ).toBe('unchecked');
+    expect(
+      judgeDrift(target, { found: true, codeSha256: target.lambda!.codeSha256, version: '$LATEST', tags: {} }).status,
+    ).toBe('ok');
+    expect(
+      judgeDrift(target, { found: true, codeSha256: 'AAAA', version: '$LATEST', tags: { 'biome:git-sha': sha('9') } }),
+    ).toMatchObject({ status: 'drift', running: sha('9') });
     expect(judgeDrift(target, { found: false }).status).toBe('missing');
   });
 });

@@ -158,7 +158,12 @@ export const diffPagePath = (pair: BoardPair) => `diff/${pair.from}..${pair.to}.
 export function orderBiomes<T extends { biome: BiomeRef }>(biomes: T[], config: WorkspaceConfig): T[] {
   const envOrder = [...new Set([...config.promotionOrder, ...Object.keys(config.environments).sort()])];
   const rank = (b: BiomeRef) => envOrder.indexOf(b.environment.name);
-  return [...biomes].sort((x, y) => rank(x.biome) - rank(y.biome) || Number(x.biome.sandpit) - Number(y.biome.sandpit) || (x.biome.name < y.biome.name ? -1 : x.biome.name > y.biome.name ? 1 : 0));
+  return [...biomes].sort(
+    (x, y) =>
+      rank(x.biome) - rank(y.biome) ||
+      Number(x.biome.sandpit) - Number(y.biome.sandpit) ||
+      (x.biome.name < y.biome.name ? -1 : x.biome.name > y.biome.name ? 1 : 0),
+  );
 }
 
 /**
@@ -195,7 +200,11 @@ export interface CommitChanges {
  * project, the two recorded commits when they differ and the clone knows
  * both. One `git log` per distinct pair of commits serves every project.
  */
-export function planCommitPairs(input: { pairs: BoardPair[]; ledgers: Map<string, LedgerRecord[]>; known: Set<string> }): { from: string; to: string }[] {
+export function planCommitPairs(input: {
+  pairs: BoardPair[];
+  ledgers: Map<string, LedgerRecord[]>;
+  known: Set<string>;
+}): { from: string; to: string }[] {
   const seen = new Map<string, { from: string; to: string }>();
   for (const pair of input.pairs) {
     const from = new Map((input.ledgers.get(pair.from) ?? []).map((r) => [r.project, r]));
@@ -215,7 +224,11 @@ export function commitsTouching(changes: CommitChanges, root: string, limit: num
   const strip = ({ sha, subject, author, date }: CommitChange): CommitInfo => ({ sha, subject, author, date });
   const ahead = changes.ahead.filter(touches);
   const behind = changes.behind.filter(touches);
-  return { ahead: ahead.slice(0, limit).map(strip), behind: behind.slice(0, limit).map(strip), truncated: changes.truncated || ahead.length > limit || behind.length > limit };
+  return {
+    ahead: ahead.slice(0, limit).map(strip),
+    behind: behind.slice(0, limit).map(strip),
+    truncated: changes.truncated || ahead.length > limit || behind.length > limit,
+  };
 }
 
 /**
@@ -246,7 +259,9 @@ export function buildBoardModel(input: {
     const when = Date.parse(commit?.date ?? r.deployedAt);
     const ms = now.getTime() - when;
     const later = order.slice(order.indexOf(r.environment) + 1);
-    const sameAs = (order.includes(r.environment) ? later : order).filter((env) => env !== r.biome && refSha.get(env)?.get(r.project) === r.sha256);
+    const sameAs = (order.includes(r.environment) ? later : order).filter(
+      (env) => env !== r.biome && refSha.get(env)?.get(r.project) === r.sha256,
+    );
     return {
       short: r.gitSha.slice(0, 8),
       sha: r.gitSha,
@@ -265,7 +280,10 @@ export function buildBoardModel(input: {
   for (const p of input.pairs) for (const b of [p.from, p.to]) pairsOf.set(b, [...(pairsOf.get(b) ?? []), p]);
 
   const columns: BoardColumn[] = biomes.map((b) => {
-    const newest = b.records.reduce<string | undefined>((acc, r) => (!acc || r.deployedAt > acc ? r.deployedAt : acc), undefined);
+    const newest = b.records.reduce<string | undefined>(
+      (acc, r) => (!acc || r.deployedAt > acc ? r.deployedAt : acc),
+      undefined,
+    );
     return {
       biome: b.biome.name,
       environment: b.biome.environment.name,
@@ -304,7 +322,13 @@ export function buildBoardModel(input: {
     return {
       column: columns[i],
       created: formatTime(b.meta?.created),
-      records: b.records.map((r) => ({ project: r.project, kind: r.kind, cell: cached(r), artifactKey: r.artifactKey, sha256: r.sha256 })),
+      records: b.records.map((r) => ({
+        project: r.project,
+        kind: r.kind,
+        cell: cached(r),
+        artifactKey: r.artifactKey,
+        sha256: r.sha256,
+      })),
       history: b.history.map((r) => ({
         time: formatTime(r.deployedAt),
         project: r.project,
@@ -321,12 +345,26 @@ export function buildBoardModel(input: {
   });
 
   const ledgers = new Map(biomes.map((b) => [b.biome.name, b.records]));
-  const diffPages = input.pairs.map((pair) => buildDiffPage({ pair, from: ledgers.get(pair.from) ?? [], to: ledgers.get(pair.to) ?? [], cellOf: cached, ranges: input.ranges, commits: input.commits, projectRoots: input.projectRoots }));
+  const diffPages = input.pairs.map((pair) =>
+    buildDiffPage({
+      pair,
+      from: ledgers.get(pair.from) ?? [],
+      to: ledgers.get(pair.to) ?? [],
+      cellOf: cached,
+      ranges: input.ranges,
+      commits: input.commits,
+      projectRoots: input.projectRoots,
+    }),
+  );
 
   const envNames = [...new Set(biomes.map((b) => b.biome.environment.name))];
   return {
     generatedAt: formatTime(now.toISOString()),
-    environments: envNames.map((name) => ({ name, store: input.stores[name] ?? '', biomes: biomes.filter((b) => b.biome.environment.name === name).length })),
+    environments: envNames.map((name) => ({
+      name,
+      store: input.stores[name] ?? '',
+      biomes: biomes.filter((b) => b.biome.environment.name === name).length,
+    })),
     references: [...input.references.keys()],
     columns,
     rows,
@@ -335,7 +373,15 @@ export function buildBoardModel(input: {
   };
 }
 
-function buildDiffPage(input: { pair: BoardPair; from: LedgerRecord[]; to: LedgerRecord[]; cellOf: (r: LedgerRecord) => BoardCell; ranges: Map<string, CommitRange | undefined>; commits: Map<string, CommitInfo>; projectRoots: Record<string, string> }): BoardDiffPage {
+function buildDiffPage(input: {
+  pair: BoardPair;
+  from: LedgerRecord[];
+  to: LedgerRecord[];
+  cellOf: (r: LedgerRecord) => BoardCell;
+  ranges: Map<string, CommitRange | undefined>;
+  commits: Map<string, CommitInfo>;
+  projectRoots: Record<string, string>;
+}): BoardDiffPage {
   const from = new Map(input.from.map((r) => [r.project, r]));
   const to = new Map(input.to.map((r) => [r.project, r]));
   const projects = [...new Set([...from.keys(), ...to.keys()])].sort();
@@ -345,15 +391,34 @@ function buildDiffPage(input: { pair: BoardPair; from: LedgerRecord[]; to: Ledge
     const b = to.get(project);
     const status: DiffStatus = !a ? 'only-to' : !b ? 'only-from' : a.sha256 === b.sha256 ? 'same' : 'differs';
     counts[status]++;
-    const row: BoardDiffRow = { project, status, ...(a ? { from: input.cellOf(a) } : {}), ...(b ? { to: input.cellOf(b) } : {}), ahead: [], behind: [], truncated: false };
+    const row: BoardDiffRow = {
+      project,
+      status,
+      ...(a ? { from: input.cellOf(a) } : {}),
+      ...(b ? { to: input.cellOf(b) } : {}),
+      ahead: [],
+      behind: [],
+      truncated: false,
+    };
     if (status !== 'differs') return row;
     if (a!.gitSha === b!.gitSha) return { ...row, note: 'same commit, different bytes (settings or a dirty build)' };
     const range = input.ranges.get(rangeKey(a!.gitSha, b!.gitSha, input.projectRoots[project] ?? '.'));
     if (!range) {
       const missing = [a!, b!].filter((r) => !input.commits.has(r.gitSha)).map((r) => r.gitSha.slice(0, 8));
-      return { ...row, note: missing.length ? `this clone lacks ${missing.join(' and ')}: fetch to see the commits` : 'commits not compared' };
+      return {
+        ...row,
+        note: missing.length
+          ? `this clone lacks ${missing.join(' and ')}: fetch to see the commits`
+          : 'commits not compared',
+      };
     }
-    return { ...row, ahead: range.ahead, behind: range.behind, truncated: range.truncated, ...(range.ahead.length + range.behind.length === 0 ? { note: 'no commit touches the project between them' } : {}) };
+    return {
+      ...row,
+      ahead: range.ahead,
+      behind: range.behind,
+      truncated: range.truncated,
+      ...(range.ahead.length + range.behind.length === 0 ? { note: 'no commit touches the project between them' } : {}),
+    };
   });
   return { from: input.pair.from, to: input.pair.to, page: diffPagePath(input.pair), rows, counts };
 }

@@ -60,7 +60,12 @@ export function isCacheHash(hash: string): boolean {
  */
 export function cacheRefOf(input: CacheRefInput): string | undefined {
   const e = input.env;
-  const raw = input.ref ?? e.CI_MERGE_REQUEST_SOURCE_BRANCH_NAME ?? e.CI_COMMIT_REF_NAME ?? e.CODEBUILD_WEBHOOK_HEAD_REF ?? (e.CODEBUILD_SOURCE_VERSION?.startsWith('refs/') ? e.CODEBUILD_SOURCE_VERSION : undefined);
+  const raw =
+    input.ref ??
+    e.CI_MERGE_REQUEST_SOURCE_BRANCH_NAME ??
+    e.CI_COMMIT_REF_NAME ??
+    e.CODEBUILD_WEBHOOK_HEAD_REF ??
+    (e.CODEBUILD_SOURCE_VERSION?.startsWith('refs/') ? e.CODEBUILD_SOURCE_VERSION : undefined);
   const ref = raw?.trim().replace(/^refs\/(heads|tags)\//, '');
   return ref ? ref : undefined;
 }
@@ -88,7 +93,11 @@ function statedScope(input: CacheRefInput): CacheScopeChoice | undefined {
   const raw = (input.scope ?? input.env.BIOME_NX_CACHE_SCOPE)?.trim();
   if (raw === undefined || raw === '') return undefined;
   if (!(CACHE_SCOPE_CHOICES as readonly string[]).includes(raw)) {
-    throw new BiomeError('OPTIONS_INVALID', `Cache scope "${raw}" is not one of ${CACHE_SCOPE_CHOICES.join(', ')}.`, 'Set BIOME_NX_CACHE_SCOPE (or --scope) to main (the protected branch), branch (this branch) or none (read main only).');
+    throw new BiomeError(
+      'OPTIONS_INVALID',
+      `Cache scope "${raw}" is not one of ${CACHE_SCOPE_CHOICES.join(', ')}.`,
+      'Set BIOME_NX_CACHE_SCOPE (or --scope) to main (the protected branch), branch (this branch) or none (read main only).',
+    );
   }
   return raw as CacheScopeChoice;
 }
@@ -103,7 +112,11 @@ function branchScope(ref: string | undefined, subject: string | undefined): stri
   if (subject !== undefined) {
     // IAM puts the claim into the key verbatim: refuse what could name another folder or act as a wildcard.
     if (subject.length > 512 || !/^[\x21-\x7e]+$/.test(subject) || /[*?~\\]|\/\.{1,2}(\/|$)|^\.{1,2}\//.test(subject)) {
-      throw new BiomeError('OPTIONS_INVALID', `The OIDC subject "${subject.slice(0, 60)}" cannot name a cache folder.`, 'Check the job\'s ID token (AWS_WEB_IDENTITY_TOKEN_FILE), or set BIOME_NX_CACHE_SCOPE=none.');
+      throw new BiomeError(
+        'OPTIONS_INVALID',
+        `The OIDC subject "${subject.slice(0, 60)}" cannot name a cache folder.`,
+        "Check the job's ID token (AWS_WEB_IDENTITY_TOKEN_FILE), or set BIOME_NX_CACHE_SCOPE=none.",
+      );
     }
     return `${BRANCH_SCOPES}/${subject}/~`;
   }
@@ -117,12 +130,22 @@ function branchScope(ref: string | undefined, subject: string | undefined): stri
  * token) writes nothing and reads main's scope only.
  */
 export function planCacheScopes(input: CacheRefInput): CacheScopes {
-  if (!input.mainBranch.trim()) throw new BiomeError('OPTIONS_INVALID', 'The default branch name is empty.', 'Pass --mainBranch=<branch> (or set defaultBase in nx.json).');
+  if (!input.mainBranch.trim())
+    throw new BiomeError(
+      'OPTIONS_INVALID',
+      'The default branch name is empty.',
+      'Pass --mainBranch=<branch> (or set defaultBase in nx.json).',
+    );
   const stated = statedScope(input);
   if (stated === 'main') return mainScopes(true);
   if (stated === 'none') return mainScopes(false);
   const ref = cacheRefOf(input);
-  if (ref !== undefined && ref.length > 255) throw new BiomeError('OPTIONS_INVALID', `The git ref "${ref.slice(0, 40)}…" is longer than 255 characters.`, 'Pass a shorter --ref, or none to use the job environment.');
+  if (ref !== undefined && ref.length > 255)
+    throw new BiomeError(
+      'OPTIONS_INVALID',
+      `The git ref "${ref.slice(0, 40)}…" is longer than 255 characters.`,
+      'Pass a shorter --ref, or none to use the job environment.',
+    );
   if (stated === undefined && ref === input.mainBranch) return mainScopes(true);
   const own = branchScope(ref, input.subject);
   return own === undefined ? mainScopes(false) : { write: own, read: [own, MAIN_SCOPE] };
@@ -142,7 +165,12 @@ export function subjectOfIdToken(token: string): string | undefined {
 
 /** The store key of one entry in one scope. */
 export function cacheEntryKey(scope: string, hash: string): string {
-  if (!isCacheHash(hash)) throw new BiomeError('OPTIONS_INVALID', `"${hash}" is not a task hash.`, 'Nx sends digits and letters only; check NX_SELF_HOSTED_REMOTE_CACHE_SERVER points at this endpoint.');
+  if (!isCacheHash(hash))
+    throw new BiomeError(
+      'OPTIONS_INVALID',
+      `"${hash}" is not a task hash.`,
+      'Nx sends digits and letters only; check NX_SELF_HOSTED_REMOTE_CACHE_SERVER points at this endpoint.',
+    );
   return `${scope}/${hash}.tar.gz`;
 }
 

@@ -1,4 +1,10 @@
-import { EnvironmentConfig, explicitStoreUrl, storeVariableNames, WorkspaceConfig, WORKSPACE_CONFIG_FILE } from './config';
+import {
+  EnvironmentConfig,
+  explicitStoreUrl,
+  storeVariableNames,
+  WorkspaceConfig,
+  WORKSPACE_CONFIG_FILE,
+} from './config';
 import { BiomeError } from './errors';
 
 /**
@@ -35,7 +41,11 @@ export function requireExplicitStore(env: EnvironmentConfig, vars: Record<string
  * runs (for the plugin's pre-run hook): throws for the first one that has no
  * explicit store.
  */
-export function requireExplicitStores(config: WorkspaceConfig, environments: string[], vars: Record<string, string | undefined>): void {
+export function requireExplicitStores(
+  config: WorkspaceConfig,
+  environments: string[],
+  vars: Record<string, string | undefined>,
+): void {
   for (const name of environments) {
     const env = config.environments[name];
     if (env) requireExplicitStore(env, vars);

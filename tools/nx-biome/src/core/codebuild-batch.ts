@@ -33,10 +33,15 @@ export function describeBatchProgress(previous: BatchState | undefined, current:
 }
 
 /** Whether the batch ended, and the error that names its failed builds when it failed. */
-export function batchOutcome(batch: BatchState, projectName: string): { done: false } | { done: true; error?: BiomeError } {
+export function batchOutcome(
+  batch: BatchState,
+  projectName: string,
+): { done: false } | { done: true; error?: BiomeError } {
   if (batch.status === 'IN_PROGRESS') return { done: false };
   if (batch.status === 'SUCCEEDED') return { done: true };
-  const failed = batch.groups.filter((g) => g.status !== undefined && !['SUCCEEDED', 'IN_PROGRESS'].includes(g.status)).map((g) => `${g.identifier} ${g.status}`);
+  const failed = batch.groups
+    .filter((g) => g.status !== undefined && !['SUCCEEDED', 'IN_PROGRESS'].includes(g.status))
+    .map((g) => `${g.identifier} ${g.status}`);
   const skipped = batch.groups.filter((g) => g.status === undefined).map((g) => g.identifier);
   return {
     done: true,

@@ -27,7 +27,8 @@ export interface Buildspec {
   phases: BuildspecPhaseSpec[];
 }
 
-const isCommandList = (v: unknown): v is string[] => Array.isArray(v) && v.length > 0 && v.every((c) => typeof c === 'string' && c.trim() !== '');
+const isCommandList = (v: unknown): v is string[] =>
+  Array.isArray(v) && v.length > 0 && v.every((c) => typeof c === 'string' && c.trim() !== '');
 
 /**
  * Checks a parsed buildspec against CodeBuild's schema as far as this
@@ -37,15 +38,25 @@ const isCommandList = (v: unknown): v is string[] => Array.isArray(v) && v.lengt
  */
 export function validateBuildspec(doc: unknown, source: string): Buildspec {
   const problems: string[] = [];
-  const d = doc as { version?: unknown; phases?: Record<string, { commands?: unknown; finally?: unknown; 'on-failure'?: unknown }>; env?: { variables?: Record<string, unknown> } } | null;
-  if (!d || typeof d !== 'object' || Array.isArray(d)) throw new BiomeError('OPTIONS_INVALID', `Buildspec ${source} is not a YAML mapping.`, 'Start it with "version: 0.2" and a "phases" map.');
+  const d = doc as {
+    version?: unknown;
+    phases?: Record<string, { commands?: unknown; finally?: unknown; 'on-failure'?: unknown }>;
+    env?: { variables?: Record<string, unknown> };
+  } | null;
+  if (!d || typeof d !== 'object' || Array.isArray(d))
+    throw new BiomeError(
+      'OPTIONS_INVALID',
+      `Buildspec ${source} is not a YAML mapping.`,
+      'Start it with "version: 0.2" and a "phases" map.',
+    );
   if (d.version !== 0.2 && d.version !== '0.2') problems.push(`version is ${JSON.stringify(d.version)}, expected 0.2`);
   const phases: Buildspec['phases'] = [];
   if (!d.phases || typeof d.phases !== 'object' || Array.isArray(d.phases) || Object.keys(d.phases).length === 0) {
     problems.push('phases is missing or empty');
   } else {
     for (const name of Object.keys(d.phases)) {
-      if (!(BUILDSPEC_PHASES as readonly string[]).includes(name)) problems.push(`phase "${name}" is not one of ${BUILDSPEC_PHASES.join(', ')}`);
+      if (!(BUILDSPEC_PHASES as readonly string[]).includes(name))
+        problems.push(`phase "${name}" is not one of ${BUILDSPEC_PHASES.join(', ')}`);
     }
     for (const name of BUILDSPEC_PHASES) {
       const phase = d.phases[name];
@@ -53,9 +64,17 @@ export function validateBuildspec(doc: unknown, source: string): Buildspec {
       const commands = phase?.commands;
       const onFailure = phase?.['on-failure'];
       if (!isCommandList(commands)) problems.push(`phases.${name}.commands must be a non-empty list of commands`);
-      if (phase?.finally !== undefined && !isCommandList(phase.finally)) problems.push(`phases.${name}.finally must be a non-empty list of commands`);
-      if (onFailure !== undefined && onFailure !== 'ABORT' && onFailure !== 'CONTINUE') problems.push(`phases.${name}.on-failure must be ABORT or CONTINUE, not ${JSON.stringify(onFailure)}`);
-      if (isCommandList(commands)) phases.push({ name, commands, finally: isCommandList(phase.finally) ? phase.finally : [], ...(onFailure === 'ABORT' || onFailure === 'CONTINUE' ? { onFailure } : {}) });
+      if (phase?.finally !== undefined && !isCommandList(phase.finally))
+        problems.push(`phases.${name}.finally must be a non-empty list of commands`);
+      if (onFailure !== undefined && onFailure !== 'ABORT' && onFailure !== 'CONTINUE')
+        problems.push(`phases.${name}.on-failure must be ABORT or CONTINUE, not ${JSON.stringify(onFailure)}`);
+      if (isCommandList(commands))
+        phases.push({
+          name,
+          commands,
+          finally: isCommandList(phase.finally) ? phase.finally : [],
+          ...(onFailure === 'ABORT' || onFailure === 'CONTINUE' ? { onFailure } : {}),
+        });
     }
   }
   const variables: Record<string, string> = {};
@@ -63,7 +82,12 @@ export function validateBuildspec(doc: unknown, source: string): Buildspec {
     if (typeof v !== 'string') problems.push(`env.variables.${k} must be a string (quote it)`);
     else variables[k] = v;
   }
-  if (problems.length > 0) throw new BiomeError('OPTIONS_INVALID', `Buildspec ${source} is invalid:\n  - ${problems.join('\n  - ')}`, 'See https://docs.aws.amazon.com/codebuild/latest/userguide/build-spec-ref.html');
+  if (problems.length > 0)
+    throw new BiomeError(
+      'OPTIONS_INVALID',
+      `Buildspec ${source} is invalid:\n  - ${problems.join('\n  - ')}`,
+      'See https://docs.aws.amazon.com/codebuild/latest/userguide/build-spec-ref.html',
+    );
   return { version: 0.2, variables, phases };
 }
 
@@ -102,7 +126,13 @@ export interface CodeBuildOptions {
 }
 
 /** Variables copied from the CI job into the build, so records name the GitLab user and job. */
-export const PASSED_THROUGH_VARIABLES = ['GITLAB_USER_LOGIN', 'CI_JOB_URL', 'CI_PIPELINE_URL', 'CI_COMMIT_REF_NAME', 'CI_MERGE_REQUEST_IID'] as const;
+export const PASSED_THROUGH_VARIABLES = [
+  'GITLAB_USER_LOGIN',
+  'CI_JOB_URL',
+  'CI_PIPELINE_URL',
+  'CI_COMMIT_REF_NAME',
+  'CI_MERGE_REQUEST_IID',
+] as const;
 
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -133,19 +163,42 @@ function bad(message: string, hint: string): BiomeError {
  * commit, and the variables (biome, base, from, to, extra ones, and the CI
  * job's identity). Rejects conflicts with a message that says how to fix them.
  */
-export function planCodeBuildRequest(options: CodeBuildOptions, env: Record<string, string | undefined>, headSha: string): CodeBuildRequest {
+export function planCodeBuildRequest(
+  options: CodeBuildOptions,
+  env: Record<string, string | undefined>,
+  headSha: string,
+): CodeBuildRequest {
   const projectName = options.codebuildProject ?? env.CODEBUILD_PROJECT ?? (options.local ? 'local' : '');
   if (!/^[A-Za-z0-9][A-Za-z0-9_-]{1,254}$/.test(projectName)) {
-    throw bad(projectName ? `CodeBuild project name "${projectName}" is invalid.` : 'No CodeBuild project given.', 'Pass --codebuildProject=<name> or set CODEBUILD_PROJECT (the project the devops stack creates).');
+    throw bad(
+      projectName ? `CodeBuild project name "${projectName}" is invalid.` : 'No CodeBuild project given.',
+      'Pass --codebuildProject=<name> or set CODEBUILD_PROJECT (the project the devops stack creates).',
+    );
   }
   const spec = options.buildspec;
-  if (!spec) throw bad('No buildspec given.', `Pass --buildspec=${BUILDSPEC_NAMES.join('|')} or a path such as buildspecs/deploy.yml.`);
+  if (!spec)
+    throw bad(
+      'No buildspec given.',
+      `Pass --buildspec=${BUILDSPEC_NAMES.join('|')} or a path such as buildspecs/deploy.yml.`,
+    );
   const buildspec = (BUILDSPEC_NAMES as readonly string[]).includes(spec) ? `buildspecs/${spec}.yml` : spec;
-  if (!/^[A-Za-z0-9_./-]+\.ya?ml$/.test(buildspec) || buildspec.startsWith('/') || buildspec.split('/').includes('..')) {
-    throw bad(`Buildspec "${spec}" is not a known name or a relative .yml path in the repository.`, `Use ${BUILDSPEC_NAMES.join(', ')} or a path like buildspecs/deploy.yml.`);
+  if (
+    !/^[A-Za-z0-9_./-]+\.ya?ml$/.test(buildspec) ||
+    buildspec.startsWith('/') ||
+    buildspec.split('/').includes('..')
+  ) {
+    throw bad(
+      `Buildspec "${spec}" is not a known name or a relative .yml path in the repository.`,
+      `Use ${BUILDSPEC_NAMES.join(', ')} or a path like buildspecs/deploy.yml.`,
+    );
   }
-  const sourceVersion = options.sourceVersion ?? (env.CI_COMMIT_SHA && FULL_SHA.test(env.CI_COMMIT_SHA) ? env.CI_COMMIT_SHA : headSha);
-  if (!FULL_SHA.test(sourceVersion)) throw bad(`Source version "${sourceVersion}" is not a full 40-character commit SHA.`, 'Pass --sourceVersion=<full sha> (git rev-parse HEAD).');
+  const sourceVersion =
+    options.sourceVersion ?? (env.CI_COMMIT_SHA && FULL_SHA.test(env.CI_COMMIT_SHA) ? env.CI_COMMIT_SHA : headSha);
+  if (!FULL_SHA.test(sourceVersion))
+    throw bad(
+      `Source version "${sourceVersion}" is not a full 40-character commit SHA.`,
+      'Pass --sourceVersion=<full sha> (git rev-parse HEAD).',
+    );
 
   const variables = new Map<string, string>();
   for (const name of PASSED_THROUGH_VARIABLES) if (env[name]) variables.set(name, env[name]!);
@@ -166,8 +219,10 @@ export function planCodeBuildRequest(options: CodeBuildOptions, env: Record<stri
     : Object.entries(options.variables ?? {});
   for (const [name, value] of extra) variables.set(name, String(value));
   for (const name of variables.keys()) {
-    if (!VARIABLE_NAME.test(name)) throw bad(`Variable name "${name}" is invalid.`, 'Use letters, digits and underscores, starting with a letter.');
-    if (name.startsWith('CODEBUILD_')) throw bad(`Variable "${name}" uses the CODEBUILD_ prefix, which CodeBuild reserves.`, 'Rename it.');
+    if (!VARIABLE_NAME.test(name))
+      throw bad(`Variable name "${name}" is invalid.`, 'Use letters, digits and underscores, starting with a letter.');
+    if (name.startsWith('CODEBUILD_'))
+      throw bad(`Variable "${name}" uses the CODEBUILD_ prefix, which CodeBuild reserves.`, 'Rename it.');
   }
 
   const fixedProject = !!options.fixedProject && !options.local;
@@ -175,7 +230,8 @@ export function planCodeBuildRequest(options: CodeBuildOptions, env: Record<stri
   const all = [...variables].map(([name, value]) => ({ name, value })).sort((a, b) => (a.name < b.name ? -1 : 1));
   const timeoutSeconds = options.timeoutSeconds ?? 3600;
   const pollSeconds = options.pollSeconds ?? 10;
-  if (!(timeoutSeconds > 0) || !(pollSeconds > 0)) throw bad('timeoutSeconds and pollSeconds must be positive.', 'Pass e.g. --timeoutSeconds=3600 --pollSeconds=10.');
+  if (!(timeoutSeconds > 0) || !(pollSeconds > 0))
+    throw bad('timeoutSeconds and pollSeconds must be positive.', 'Pass e.g. --timeoutSeconds=3600 --pollSeconds=10.');
   return {
     projectName,
     buildspec,
@@ -217,22 +273,38 @@ export function describeBuildProgress(previous: BuildState | undefined, current:
   for (const p of current.phases) {
     if (!p.status || seen.has(p.type) || p.type === 'COMPLETED') continue;
     const took = p.durationSeconds !== undefined ? ` (${p.durationSeconds} s)` : '';
-    lines.push(`  ${p.type.padEnd(16)} ${p.status}${took}${p.status !== 'SUCCEEDED' && p.messages.length ? `: ${p.messages.join('; ')}` : ''}`);
+    lines.push(
+      `  ${p.type.padEnd(16)} ${p.status}${took}${p.status !== 'SUCCEEDED' && p.messages.length ? `: ${p.messages.join('; ')}` : ''}`,
+    );
   }
-  if (current.status === 'IN_PROGRESS' && current.currentPhase && current.currentPhase !== previous?.currentPhase) lines.push(`  ${current.currentPhase.padEnd(16)} running…`);
+  if (current.status === 'IN_PROGRESS' && current.currentPhase && current.currentPhase !== previous?.currentPhase)
+    lines.push(`  ${current.currentPhase.padEnd(16)} running…`);
   return lines;
 }
 
 /** Whether a build has finished, and if it failed, the error that says which phase and why. */
-export function buildOutcome(build: BuildState, projectName: string): { done: false } | { done: true; error?: BiomeError } {
+export function buildOutcome(
+  build: BuildState,
+  projectName: string,
+): { done: false } | { done: true; error?: BiomeError } {
   if (build.status === 'IN_PROGRESS') return { done: false };
   if (build.status === 'SUCCEEDED') return { done: true };
-  const failed = build.phases.find((p) => p.status && !['SUCCEEDED', 'IN_PROGRESS'].includes(p.status) && p.type !== 'COMPLETED');
-  const where = failed ? `phase ${failed.type} ${failed.status}${failed.messages.length ? `: ${failed.messages.join('; ')}` : ''}` : `status ${build.status}`;
+  const failed = build.phases.find(
+    (p) => p.status && !['SUCCEEDED', 'IN_PROGRESS'].includes(p.status) && p.type !== 'COMPLETED',
+  );
+  const where = failed
+    ? `phase ${failed.type} ${failed.status}${failed.messages.length ? `: ${failed.messages.join('; ')}` : ''}`
+    : `status ${build.status}`;
   const logs = build.logsUrl ? ` Logs: ${build.logsUrl}` : '';
   return {
     done: true,
-    error: new BiomeError('CODEBUILD_FAILED', `CodeBuild build ${build.id} (${projectName}) ended ${build.status}: ${where}.${logs}`, failed?.type === 'DOWNLOAD_SOURCE' ? 'Check that the commit is pushed and the project can read the repository.' : 'Read the build log for the failing command; fix it and run the job again.'),
+    error: new BiomeError(
+      'CODEBUILD_FAILED',
+      `CodeBuild build ${build.id} (${projectName}) ended ${build.status}: ${where}.${logs}`,
+      failed?.type === 'DOWNLOAD_SOURCE'
+        ? 'Check that the commit is pushed and the project can read the repository.'
+        : 'Read the build log for the failing command; fix it and run the job again.',
+    ),
   };
 }
 
@@ -246,11 +318,15 @@ export function buildOutcome(build: BuildState, projectName: string): { done: fa
  * implicit `set -e`).
  */
 export function planPhaseScript(phase: BuildspecPhaseSpec): string {
-  const run = (c: string) => `{\n${c}\n} ; __cb_status=$? ; if [ "$__cb_status" -ne 0 ]; then echo "[local] Command did not exit successfully (exit status $__cb_status): ${JSON.stringify(c.split('\n')[0]).slice(1, -1).replace(/[`$]/g, '')}" >&2; __cb_failed=$__cb_status; fi`;
+  const run = (c: string) =>
+    `{\n${c}\n} ; __cb_status=$? ; if [ "$__cb_status" -ne 0 ]; then echo "[local] Command did not exit successfully (exit status $__cb_status): ${JSON.stringify(c.split('\n')[0]).slice(1, -1).replace(/[`$]/g, '')}" >&2; __cb_failed=$__cb_status; fi`;
   const lines = ['__cb_failed=0'];
   // `commands`: stop at the first failure (later commands are skipped).
   for (const c of phase.commands) lines.push(`if [ "$__cb_failed" -eq 0 ]; then ${run(c)} ; fi`);
-  for (const c of phase.finally) lines.push(`__cb_keep=$__cb_failed ; __cb_failed=0 ; ${run(c)} ; [ "$__cb_failed" -ne 0 ] || __cb_failed=$__cb_keep`);
+  for (const c of phase.finally)
+    lines.push(
+      `__cb_keep=$__cb_failed ; __cb_failed=0 ; ${run(c)} ; [ "$__cb_failed" -ne 0 ] || __cb_failed=$__cb_keep`,
+    );
   lines.push('exit "$__cb_failed"');
   return lines.join('\n');
 }
@@ -281,7 +357,8 @@ export function sharedShellScript(script: string, stateFile: string, succeeding:
 
 export function nextPhase(spec: Buildspec, phase: BuildspecPhase, failed: boolean): BuildspecPhase | undefined {
   const declared = spec.phases.map((p) => p.name);
-  const after = (name: BuildspecPhase) => declared.find((p) => BUILDSPEC_PHASES.indexOf(p) > BUILDSPEC_PHASES.indexOf(name));
+  const after = (name: BuildspecPhase) =>
+    declared.find((p) => BUILDSPEC_PHASES.indexOf(p) > BUILDSPEC_PHASES.indexOf(name));
   if (!failed) return after(phase);
   const onFailure = spec.phases.find((p) => p.name === phase)?.onFailure;
   if (onFailure === 'CONTINUE') return after(phase);
@@ -289,16 +366,31 @@ export function nextPhase(spec: Buildspec, phase: BuildspecPhase, failed: boolea
   return phase === 'build' && declared.includes('post_build') ? 'post_build' : undefined;
 }
 
-const NX_SETTINGS = new Set(['NX_DAEMON', 'NX_NO_CLOUD', 'NX_TUI', 'NX_ISOLATE_PLUGINS', 'NX_USE_LOCAL', 'NX_SKIP_NX_CACHE', 'NX_CACHE_DIRECTORY', 'NX_VERBOSE_LOGGING', 'NX_PARALLEL']);
+const NX_SETTINGS = new Set([
+  'NX_DAEMON',
+  'NX_NO_CLOUD',
+  'NX_TUI',
+  'NX_ISOLATE_PLUGINS',
+  'NX_USE_LOCAL',
+  'NX_SKIP_NX_CACHE',
+  'NX_CACHE_DIRECTORY',
+  'NX_VERBOSE_LOGGING',
+  'NX_PARALLEL',
+]);
 
 /**
  * Environment of a local run: the buildspec's `env.variables` are defaults,
  * the request's variables override them (as StartBuild overrides do).
  */
-export function localBuildEnvironment(spec: Buildspec, request: CodeBuildRequest, env: Record<string, string | undefined>): Record<string, string> {
+export function localBuildEnvironment(
+  spec: Buildspec,
+  request: CodeBuildRequest,
+  env: Record<string, string | undefined>,
+): Record<string, string> {
   const out: Record<string, string> = {};
   // The Nx task running this runner sets per-task NX_* variables; a nested Nx must not inherit them.
-  for (const [k, v] of Object.entries(env)) if (v !== undefined && (!k.startsWith('NX_') || NX_SETTINGS.has(k))) out[k] = v;
+  for (const [k, v] of Object.entries(env))
+    if (v !== undefined && (!k.startsWith('NX_') || NX_SETTINGS.has(k))) out[k] = v;
   for (const [k, v] of Object.entries(spec.variables)) if (out[k] === undefined) out[k] = v;
   for (const { name, value } of request.variables) out[name] = value;
   // CodeBuild's own: 1 until a phase fails.
@@ -313,12 +405,20 @@ export function localBuildEnvironment(spec: Buildspec, request: CodeBuildRequest
  * `<prefix>-promote-<target env>`), so that `--codebuildProject` is needed
  * only for a project named otherwise. Undefined when the options do not say.
  */
-export function defaultCodeBuildProject(input: { namePrefix: string; buildspec?: string; biome?: { sandpit: boolean; environment: { name: string } }; to?: string }): { name: string; fixed: boolean } | undefined {
+export function defaultCodeBuildProject(input: {
+  namePrefix: string;
+  buildspec?: string;
+  biome?: { sandpit: boolean; environment: { name: string } };
+  to?: string;
+}): { name: string; fixed: boolean } | undefined {
   const job = input.buildspec === 'deploy-batch' ? 'deploy' : input.buildspec;
   if (job === 'promote' && input.to) return { name: `${input.namePrefix}-promote-${input.to}`, fixed: true };
   if (!input.biome) return undefined;
   const env = input.biome.environment.name;
-  if (job === 'deploy') return input.biome.sandpit ? { name: `${input.namePrefix}-deploy-${env}-sandpit`, fixed: false } : { name: `${input.namePrefix}-deploy-${env}`, fixed: true };
+  if (job === 'deploy')
+    return input.biome.sandpit
+      ? { name: `${input.namePrefix}-deploy-${env}-sandpit`, fixed: false }
+      : { name: `${input.namePrefix}-deploy-${env}`, fixed: true };
   if (job === 'destroy') return { name: `${input.namePrefix}-destroy-${env}`, fixed: false };
   return undefined;
 }

@@ -16,7 +16,12 @@ describe('deploy fan-out plan', () => {
   });
 
   it('every project lands in exactly one shard; the costs are balanced (longest first to the least loaded)', () => {
-    const projects = [svc('big', 4), svc('mid', 2), svc('mid2', 2), ...Array.from({ length: 20 }, (_, i) => svc(`s${String(i).padStart(2, '0')}`))];
+    const projects = [
+      svc('big', 4),
+      svc('mid', 2),
+      svc('mid2', 2),
+      ...Array.from({ length: 20 }, (_, i) => svc(`s${String(i).padStart(2, '0')}`)),
+    ];
     const shards = planShards(projects, 3);
     expect(shards.map((s) => s.index)).toEqual([1, 2, 3]);
     expect(shards.flatMap((s) => s.projects).sort()).toEqual(projects.map((p) => p.name).sort());
@@ -37,14 +42,24 @@ describe('deploy fan-out plan', () => {
   it('keeps empty shards when K exceeds the projects (a fixed batch graph), and models and workflows cost by kind', () => {
     const shards = planShards([svc('a'), { name: 'wf', kind: 'workflow', sourceBytes: 1000 }], 4);
     expect(shards.map((s) => s.projects.length)).toEqual([1, 1, 0, 0]);
-    expect(estimateCost({ name: 'm', kind: 'model', sourceBytes: 100 * MiB })).toBeGreaterThan(estimateCost(svc('s', 1)));
+    expect(estimateCost({ name: 'm', kind: 'model', sourceBytes: 100 * MiB })).toBeGreaterThan(
+      estimateCost(svc('s', 1)),
+    );
   });
 
   it('the plan carries biome, base, head, K and a shard lookup; bad K or shard is refused with the fix', () => {
-    const plan = planDeploy({ biome: 'dev-x', base: 'all', head: 'abc', projects: [svc('a'), svc('b'), svc('c')], settings: { projectsPerShard: 2, maxShards: 8 } });
+    const plan = planDeploy({
+      biome: 'dev-x',
+      base: 'all',
+      head: 'abc',
+      projects: [svc('a'), svc('b'), svc('c')],
+      settings: { projectsPerShard: 2, maxShards: 8 },
+    });
     expect(plan).toMatchObject({ biome: 'dev-x', base: 'all', head: 'abc', shardCount: 2, projects: 3 });
     expect([...shardProjects(plan, 1), ...shardProjects(plan, 2)].sort()).toEqual(['a', 'b', 'c']);
-    expect(() => shardProjects(plan, 3)).toThrow(expect.objectContaining({ code: 'OPTIONS_INVALID', hint: expect.stringContaining('1 to 2') }));
+    expect(() => shardProjects(plan, 3)).toThrow(
+      expect.objectContaining({ code: 'OPTIONS_INVALID', hint: expect.stringContaining('1 to 2') }),
+    );
     expect(() => planShards([svc('a')], 0)).toThrow(expect.objectContaining({ code: 'OPTIONS_INVALID' }));
     expect(() => planShards([svc('a'), svc('a')], 1)).toThrow(/listed twice/);
   });

@@ -73,15 +73,22 @@ const round = (n: number) => Math.round(n * 1000) / 1000;
  */
 export function planShards(projects: PlanProject[], shardCount: number): DeployShard[] {
   if (!Number.isInteger(shardCount) || shardCount < 1 || shardCount > 100) {
-    throw new BiomeError('OPTIONS_INVALID', `--shards=${shardCount} is not a shard count.`, 'Pass a whole number from 1 to 100, or leave it out for the default (fanout in nx-biome.json).');
+    throw new BiomeError(
+      'OPTIONS_INVALID',
+      `--shards=${shardCount} is not a shard count.`,
+      'Pass a whole number from 1 to 100, or leave it out for the default (fanout in nx-biome.json).',
+    );
   }
   const names = new Set<string>();
   for (const p of projects) {
-    if (names.has(p.name)) throw new BiomeError('OPTIONS_INVALID', `Project ${p.name} is listed twice.`, 'List each project once.');
+    if (names.has(p.name))
+      throw new BiomeError('OPTIONS_INVALID', `Project ${p.name} is listed twice.`, 'List each project once.');
     names.add(p.name);
   }
   const shards: DeployShard[] = Array.from({ length: shardCount }, (_, i) => ({ index: i + 1, projects: [], cost: 0 }));
-  const ordered = projects.map((p) => ({ name: p.name, cost: estimateCost(p) })).sort((a, b) => b.cost - a.cost || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const ordered = projects
+    .map((p) => ({ name: p.name, cost: estimateCost(p) }))
+    .sort((a, b) => b.cost - a.cost || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const p of ordered) {
     let target = shards[0];
     for (const s of shards) if (s.cost < target.cost - 1e-9) target = s;
@@ -96,7 +103,14 @@ export function planShards(projects: PlanProject[], shardCount: number): DeployS
 }
 
 /** The whole plan of a deploy run, with K from the settings unless given. */
-export function planDeploy(input: { biome: string; base: string; head: string; projects: PlanProject[]; shards?: number; settings: FanoutSettings }): DeployPlan {
+export function planDeploy(input: {
+  biome: string;
+  base: string;
+  head: string;
+  projects: PlanProject[];
+  shards?: number;
+  settings: FanoutSettings;
+}): DeployPlan {
   const shardCount = input.shards ?? defaultShardCount(input.projects.length, input.settings);
   const shards = planShards(input.projects, shardCount);
   return {
@@ -113,6 +127,11 @@ export function planDeploy(input: { biome: string; base: string; head: string; p
 /** The projects of shard `index` (1-based) of a plan. */
 export function shardProjects(plan: DeployPlan, index: number): string[] {
   const shard = plan.shards.find((s) => s.index === index);
-  if (!shard) throw new BiomeError('OPTIONS_INVALID', `--shard=${index} is not a shard of this plan (1-${plan.shardCount}).`, `Pass --shard from 1 to ${plan.shardCount}, with the same --shards as the other shards.`);
+  if (!shard)
+    throw new BiomeError(
+      'OPTIONS_INVALID',
+      `--shard=${index} is not a shard of this plan (1-${plan.shardCount}).`,
+      `Pass --shard from 1 to ${plan.shardCount}, with the same --shards as the other shards.`,
+    );
   return shard.projects;
 }

@@ -6,39 +6,99 @@ import { parseRunRecord } from './base';
 const sha = 'a'.repeat(40);
 
 describe('the run record', () => {
-  const finish = (over: Partial<{ succeeded: string[]; failed: string[]; skipped: string[]; dryRun: boolean }> = {}) => ({ succeeded: ['a', 'b'], failed: [], skipped: [], dryRun: false, ...over });
-  it('is written by a run that deployed every deployable, or an affected run from the biome\'s base, and nothing else', () => {
+  const finish = (
+    over: Partial<{ succeeded: string[]; failed: string[]; skipped: string[]; dryRun: boolean }> = {},
+  ) => ({ succeeded: ['a', 'b'], failed: [], skipped: [], dryRun: false, ...over });
+  it("is written by a run that deployed every deployable, or an affected run from the biome's base, and nothing else", () => {
     expect(runCompletesBiome({ finish: finish(), deployables: ['a', 'b'], anyDirty: false })).toBe(true);
-    expect(runCompletesBiome({ finish: finish({ succeeded: ['a'] }), deployables: ['a', 'b'], anyDirty: false })).toBe(false);
-    expect(runCompletesBiome({ finish: finish({ succeeded: [] }), deployables: ['a', 'b'], anyDirty: false, affectedFromBiomeBase: true })).toBe(true);
-    expect(runCompletesBiome({ finish: finish({ succeeded: ['a'] }), deployables: ['a', 'b'], anyDirty: false, affectedFromBiomeBase: false })).toBe(false);
-    expect(runCompletesBiome({ finish: finish({ skipped: ['b'] }), deployables: ['a', 'b'], anyDirty: false, affectedFromBiomeBase: true })).toBe(false);
-    expect(runCompletesBiome({ finish: finish({ failed: ['b'] }), deployables: ['a', 'b'], anyDirty: false })).toBe(false);
-    expect(runCompletesBiome({ finish: finish({ dryRun: true }), deployables: ['a', 'b'], anyDirty: false })).toBe(false);
+    expect(runCompletesBiome({ finish: finish({ succeeded: ['a'] }), deployables: ['a', 'b'], anyDirty: false })).toBe(
+      false,
+    );
+    expect(
+      runCompletesBiome({
+        finish: finish({ succeeded: [] }),
+        deployables: ['a', 'b'],
+        anyDirty: false,
+        affectedFromBiomeBase: true,
+      }),
+    ).toBe(true);
+    expect(
+      runCompletesBiome({
+        finish: finish({ succeeded: ['a'] }),
+        deployables: ['a', 'b'],
+        anyDirty: false,
+        affectedFromBiomeBase: false,
+      }),
+    ).toBe(false);
+    expect(
+      runCompletesBiome({
+        finish: finish({ skipped: ['b'] }),
+        deployables: ['a', 'b'],
+        anyDirty: false,
+        affectedFromBiomeBase: true,
+      }),
+    ).toBe(false);
+    expect(runCompletesBiome({ finish: finish({ failed: ['b'] }), deployables: ['a', 'b'], anyDirty: false })).toBe(
+      false,
+    );
+    expect(runCompletesBiome({ finish: finish({ dryRun: true }), deployables: ['a', 'b'], anyDirty: false })).toBe(
+      false,
+    );
     expect(runCompletesBiome({ finish: finish(), deployables: ['a', 'b'], anyDirty: true })).toBe(false);
   });
 
   it('parses; a malformed one is no record', () => {
-    const run = parseRunRecord(JSON.stringify({ biome: 'dev-bob', gitSha: sha, finishedAt: '2026-12-01T00:00:00.000Z', projects: ['a'] }), 'dev-bob');
+    const run = parseRunRecord(
+      JSON.stringify({ biome: 'dev-bob', gitSha: sha, finishedAt: '2026-12-01T00:00:00.000Z', projects: ['a'] }),
+      'dev-bob',
+    );
     expect(run).toMatchObject({ gitSha: sha, incarnation: 0, projects: ['a'] });
-    expect(parseRunRecord(JSON.stringify({ biome: 'dev-other', gitSha: sha, finishedAt: 'x' }), 'dev-bob')).toBeUndefined();
+    expect(
+      parseRunRecord(JSON.stringify({ biome: 'dev-other', gitSha: sha, finishedAt: 'x' }), 'dev-bob'),
+    ).toBeUndefined();
     expect(parseRunRecord('{"biome":"dev-bob","gitSha":"HEAD","finishedAt":"x"}', 'dev-bob')).toBeUndefined();
     expect(parseRunRecord('not json', 'dev-bob')).toBeUndefined();
   });
 });
 
 describe('exit codes', () => {
-  it('a failed task fails the run (exit 1); a stopped one is an interruption (Nx\'s 130 stands)', () => {
+  it("a failed task fails the run (exit 1); a stopped one is an interruption (Nx's 130 stands)", () => {
     expect(failedRunError([{ id: 'p:build', status: 'failure' }])?.code).toBe('RUN_FAILED');
     expect(failedRunError([{ id: 'p:build', status: 'failure' }])?.message).toMatch(/p:build/);
-    expect(failedRunError([{ id: 'p:build', status: 'failure' }, { id: 'q:deploy', status: 'stopped' }])).toBeUndefined();
-    expect(failedRunError([{ id: 'p:build', status: 'success' }, { id: 'p:package', status: 'local-cache' }])).toBeUndefined();
+    expect(
+      failedRunError([
+        { id: 'p:build', status: 'failure' },
+        { id: 'q:deploy', status: 'stopped' },
+      ]),
+    ).toBeUndefined();
+    expect(
+      failedRunError([
+        { id: 'p:build', status: 'success' },
+        { id: 'p:package', status: 'local-cache' },
+      ]),
+    ).toBeUndefined();
   });
 });
 
 describe('nx-biome deploy', () => {
   it('runs nx affected from the base, or run-many for a biome with no complete run, passing the rest through', () => {
-    expect(planDeployCommand({ biome: 'dev-bob', base: sha, passThrough: ['--output-style=static', '--parallel', '2'] })).toEqual(['affected', '-t', 'deploy', `--base=${sha}`, '--biome=dev-bob', '--output-style=static', '--parallel', '2']);
-    expect(planDeployCommand({ biome: 'dev-bob', base: 'all', passThrough: [] })).toEqual(['run-many', '-t', 'deploy', '--biome=dev-bob']);
+    expect(
+      planDeployCommand({ biome: 'dev-bob', base: sha, passThrough: ['--output-style=static', '--parallel', '2'] }),
+    ).toEqual([
+      'affected',
+      '-t',
+      'deploy',
+      `--base=${sha}`,
+      '--biome=dev-bob',
+      '--output-style=static',
+      '--parallel',
+      '2',
+    ]);
+    expect(planDeployCommand({ biome: 'dev-bob', base: 'all', passThrough: [] })).toEqual([
+      'run-many',
+      '-t',
+      'deploy',
+      '--biome=dev-bob',
+    ]);
   });
 });

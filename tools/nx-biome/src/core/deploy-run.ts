@@ -26,7 +26,10 @@ export function plannedDeploys(
   projects: Record<string, { targets?: Record<string, { executor?: string }> }> | undefined,
 ): string[] {
   return Object.values(tasks ?? {})
-    .filter((t) => t.target.target === 'deploy' && projects?.[t.target.project]?.targets?.deploy?.executor === DEPLOY_EXECUTOR)
+    .filter(
+      (t) =>
+        t.target.target === 'deploy' && projects?.[t.target.project]?.targets?.deploy?.executor === DEPLOY_EXECUTOR,
+    )
     .map((t) => t.target.project);
 }
 
@@ -90,14 +93,21 @@ export function planRunFinish(tasks: FinishedTask[]): BiomeRunFinish[] {
         skipped: [],
         dryRun: flag(t.overrides.dryRun) || flag(t.overrides['dry-run']),
         apply: flag(t.overrides.apply) || flag(infraTask?.overrides.apply),
-        ...(typeof infraTask?.overrides.terraformDir === 'string' ? { terraformDir: infraTask.overrides.terraformDir } : {}),
+        ...(typeof infraTask?.overrides.terraformDir === 'string'
+          ? { terraformDir: infraTask.overrides.terraformDir }
+          : {}),
       };
       byBiome.set(biome, finish);
     }
     const bucket = t.status === 'success' ? finish.succeeded : t.status === 'failure' ? finish.failed : finish.skipped;
     bucket.push(t.project);
   }
-  return [...byBiome.values()].map((f) => ({ ...f, succeeded: f.succeeded.sort(), failed: f.failed.sort(), skipped: f.skipped.sort() }));
+  return [...byBiome.values()].map((f) => ({
+    ...f,
+    succeeded: f.succeeded.sort(),
+    failed: f.failed.sort(),
+    skipped: f.skipped.sort(),
+  }));
 }
 
 /** A deployed project of the biome as the summary shows it. */
@@ -114,28 +124,66 @@ export interface SummaryProject {
  * Rows of the end-of-run table: every project of the biome (the whole
  * ledger, as Terraform will see it), with what this run did to it.
  */
-export function summaryRows(projects: SummaryProject[], outcomes: DeployOutcomeEntry[], finish: Pick<BiomeRunFinish, 'failed' | 'skipped'>, formatSize: (n: number) => string): string[][] {
+export function summaryRows(
+  projects: SummaryProject[],
+  outcomes: DeployOutcomeEntry[],
+  finish: Pick<BiomeRunFinish, 'failed' | 'skipped'>,
+  formatSize: (n: number) => string,
+): string[][] {
   const byProject = new Map(outcomes.map((o) => [o.project, o]));
   const rows = projects.map((p) => {
     const o = byProject.get(p.project);
-    const outcome = finish.failed.includes(p.project) ? 'FAILED (record kept)' : finish.skipped.includes(p.project) ? 'skipped (record kept)' : o ? describeOutcome(o) : 'not in this run';
+    const outcome = finish.failed.includes(p.project)
+      ? 'FAILED (record kept)'
+      : finish.skipped.includes(p.project)
+        ? 'skipped (record kept)'
+        : o
+          ? describeOutcome(o)
+          : 'not in this run';
     // A dry run records nothing: show the commit it would record.
     const sha = o?.dryRun && o.outcome !== 'unchanged' ? o.gitSha : p.gitSha;
-    return [p.project, p.kind, outcome, sha.slice(0, 8) + (p.dirty ? '*' : ''), formatSize(o?.size ?? p.size), p.awsName];
+    return [
+      p.project,
+      p.kind,
+      outcome,
+      sha.slice(0, 8) + (p.dirty ? '*' : ''),
+      formatSize(o?.size ?? p.size),
+      p.awsName,
+    ];
   });
   // Projects this run failed or skipped before they had any record.
   for (const name of [...finish.failed, ...finish.skipped]) {
-    if (!projects.some((p) => p.project === name)) rows.push([name, '', finish.failed.includes(name) ? 'FAILED (not deployed)' : 'skipped (not deployed)', '', '', '']);
+    if (!projects.some((p) => p.project === name))
+      rows.push([
+        name,
+        '',
+        finish.failed.includes(name) ? 'FAILED (not deployed)' : 'skipped (not deployed)',
+        '',
+        '',
+        '',
+      ]);
   }
   for (const o of outcomes) {
-    if (o.dryRun && !projects.some((p) => p.project === o.project)) rows.push([o.project, o.kind, describeOutcome(o), o.gitSha.slice(0, 8), formatSize(o.size), '']);
+    if (o.dryRun && !projects.some((p) => p.project === o.project))
+      rows.push([o.project, o.kind, describeOutcome(o), o.gitSha.slice(0, 8), formatSize(o.size), '']);
   }
   return rows.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
 
 function describeOutcome(o: DeployOutcomeEntry): string {
-  if (o.dryRun) return { uploaded: 'would upload', present: 'would record', unchanged: 'unchanged', restored: 'would restore artifact' }[o.outcome];
-  return { uploaded: 'uploaded', present: 'recorded (already stored)', unchanged: 'unchanged', restored: 'unchanged (artifact restored)' }[o.outcome];
+  if (o.dryRun)
+    return {
+      uploaded: 'would upload',
+      present: 'would record',
+      unchanged: 'unchanged',
+      restored: 'would restore artifact',
+    }[o.outcome];
+  return {
+    uploaded: 'uploaded',
+    present: 'recorded (already stored)',
+    unchanged: 'unchanged',
+    restored: 'unchanged (artifact restored)',
+  }[o.outcome];
 }
 
 /**
@@ -169,7 +217,14 @@ export function runCompletesBiome(input: {
  */
 export function failedRunError(results: { id: string; status: string }[]): BiomeError | undefined {
   if (results.some((r) => r.status === 'stopped')) return undefined;
-  const failed = results.filter((r) => r.status === 'failure').map((r) => r.id).sort();
+  const failed = results
+    .filter((r) => r.status === 'failure')
+    .map((r) => r.id)
+    .sort();
   if (failed.length === 0) return undefined;
-  return new BiomeError('RUN_FAILED', `${failed.length} task(s) failed: ${failed.join(', ')}; the tasks that depend on them did not run.`, 'See the failed task output above, fix it and run the same command again.');
+  return new BiomeError(
+    'RUN_FAILED',
+    `${failed.length} task(s) failed: ${failed.join(', ')}; the tasks that depend on them did not run.`,
+    'See the failed task output above, fix it and run the same command again.',
+  );
 }

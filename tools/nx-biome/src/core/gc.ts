@@ -9,7 +9,10 @@ const HISTORY_KEY = /^biomes\/([^/]+)\/history\/([^/]+)\/[^/]*-([0-9a-f]{40})\.j
  * (the SHA is in the history key). Reading only these keeps a destroy cheap in
  * a bucket with a long history.
  */
-export function selectReferenceKeys(keys: string[], input: { excluded: ReadonlySet<string>; candidates: LedgerRecord[] }): string[] {
+export function selectReferenceKeys(
+  keys: string[],
+  input: { excluded: ReadonlySet<string>; candidates: LedgerRecord[] },
+): string[] {
   const projects = new Set(input.candidates.map((r) => r.project));
   const commits = new Set(input.candidates.map((r) => `${r.project}@${r.gitSha}`));
   return keys.filter((key) => {
@@ -35,7 +38,13 @@ export interface DestroyPlan {
  * Plans the removal of biomes: their keys, and the artifacts their ledgers and
  * histories refer to that no remaining biome's ledger or history record does.
  */
-export function planDestroy(input: { biomes: string[]; biomeKeys: string[]; records: LedgerRecord[]; references: LedgerRecord[]; unreadable?: string[] }): DestroyPlan {
+export function planDestroy(input: {
+  biomes: string[];
+  biomeKeys: string[];
+  records: LedgerRecord[];
+  references: LedgerRecord[];
+  unreadable?: string[];
+}): DestroyPlan {
   const destroyed = new Set(input.biomes);
   const usedBy = new Map<string, Set<string>>();
   const use = (key: string, by: string) => {
@@ -50,16 +59,23 @@ export function planDestroy(input: { biomes: string[]; biomeKeys: string[]; reco
     const history = HISTORY_KEY.exec(key);
     const m = ledger ?? history;
     if (!m || destroyed.has(m[1])) continue;
-    for (const c of input.records) if (c.project === m[2] && (!history || c.gitSha === history[3])) use(c.artifactKey, `${m[1]} (unreadable ${key})`);
+    for (const c of input.records)
+      if (c.project === m[2] && (!history || c.gitSha === history[3]))
+        use(c.artifactKey, `${m[1]} (unreadable ${key})`);
   }
   const metaKeys = new Set(input.biomes.map(biomeMetaKey));
   // biome.json last: a destroy that stops half-way leaves the biome visible, and a re-run finishes it.
-  const biomeKeys = [...input.biomeKeys.filter((k) => !metaKeys.has(k)).sort(), ...input.biomeKeys.filter((k) => metaKeys.has(k)).sort()];
+  const biomeKeys = [
+    ...input.biomeKeys.filter((k) => !metaKeys.has(k)).sort(),
+    ...input.biomeKeys.filter((k) => metaKeys.has(k)).sort(),
+  ];
   return {
     biomes: [...input.biomes].sort(),
     biomeKeys,
     deleteArtifacts: candidates.filter((k) => !usedBy.has(k)),
-    keptArtifacts: candidates.filter((k) => usedBy.has(k)).map((key) => ({ key, usedBy: [...usedBy.get(key)!].sort() })),
+    keptArtifacts: candidates
+      .filter((k) => usedBy.has(k))
+      .map((key) => ({ key, usedBy: [...usedBy.get(key)!].sort() })),
   };
 }
 

@@ -121,7 +121,12 @@ export function parseIncarnation(text: string | undefined, source: string): numb
   } catch {
     n = undefined;
   }
-  if (!Number.isSafeInteger(n) || (n as number) < 0) throw new BiomeError('LEDGER_RECORD_INVALID', `The incarnation counter ${source} is not {"incarnation": <whole number>}.`, 'Restore it (the highest incarnation any record of the biome carries, plus one) or delete it if the biome was never destroyed.');
+  if (!Number.isSafeInteger(n) || (n as number) < 0)
+    throw new BiomeError(
+      'LEDGER_RECORD_INVALID',
+      `The incarnation counter ${source} is not {"incarnation": <whole number>}.`,
+      'Restore it (the highest incarnation any record of the biome carries, plus one) or delete it if the biome was never destroyed.',
+    );
   return n as number;
 }
 
@@ -171,21 +176,41 @@ export function parseLedgerRecord(text: string, source: string): LedgerRecord {
   const r = raw as Partial<LedgerRecord>;
   if (!r || typeof r !== 'object' || Array.isArray(r)) throw invalid(source, 'is not a JSON object');
   if (r.schemaVersion !== 1) throw invalid(source, `has unknown schemaVersion ${JSON.stringify(r.schemaVersion)}`);
-  if (typeof r.project !== 'string' || !NAME_PATTERN.test(r.project)) throw invalid(source, 'has an invalid project name');
+  if (typeof r.project !== 'string' || !NAME_PATTERN.test(r.project))
+    throw invalid(source, 'has an invalid project name');
   if (typeof r.biome !== 'string' || !NAME_PATTERN.test(r.biome)) throw invalid(source, 'has an invalid biome name');
-  if (!PROJECT_KINDS.includes(r.kind as ProjectKind)) throw invalid(source, `has unknown kind ${JSON.stringify(r.kind)}`);
-  const keyPattern = new RegExp(`^artifacts/${r.project}/${r.project}-[0-9a-f]{40}(-dirty-[0-9a-f]{12})?\\.(zip|tar\\.gz)$`);
-  if (typeof r.artifactKey !== 'string' || !keyPattern.test(r.artifactKey)) throw invalid(source, `points outside artifacts/${r.project}/ (artifactKey ${JSON.stringify(r.artifactKey)})`);
+  if (!PROJECT_KINDS.includes(r.kind as ProjectKind))
+    throw invalid(source, `has unknown kind ${JSON.stringify(r.kind)}`);
+  const keyPattern = new RegExp(
+    `^artifacts/${r.project}/${r.project}-[0-9a-f]{40}(-dirty-[0-9a-f]{12})?\\.(zip|tar\\.gz)$`,
+  );
+  if (typeof r.artifactKey !== 'string' || !keyPattern.test(r.artifactKey))
+    throw invalid(source, `points outside artifacts/${r.project}/ (artifactKey ${JSON.stringify(r.artifactKey)})`);
   if (typeof r.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(r.sha256)) throw invalid(source, 'has an invalid sha256');
   if (typeof r.gitSha !== 'string' || !FULL_SHA.test(r.gitSha)) throw invalid(source, 'has an invalid git SHA');
   if (typeof r.dirty !== 'boolean') throw invalid(source, 'has no dirty flag');
-  if (!isIsoTime(r.deployedAt)) throw invalid(source, `has an invalid deployedAt ${JSON.stringify(r.deployedAt)} (an ISO date-time is expected)`);
-  if (typeof r.environment !== 'string' || typeof r.deployedBy !== 'string' || r.size === undefined) throw invalid(source, 'is missing fields');
-  if (!Number.isSafeInteger(r.size) || r.size < 0 || r.size > MAX_ARTIFACT_BYTES) throw invalid(source, `has an invalid size ${JSON.stringify(r.size)} (a whole number of bytes up to ${MAX_ARTIFACT_BYTES} is expected)`);
-  if (r.sequence !== undefined && (!Number.isSafeInteger(r.sequence) || r.sequence < 1)) throw invalid(source, `has an invalid sequence ${JSON.stringify(r.sequence)}`);
-  if (r.incarnation !== undefined && (!Number.isSafeInteger(r.incarnation) || r.incarnation < 0)) throw invalid(source, `has an invalid incarnation ${JSON.stringify(r.incarnation)}`);
-  if (r.origin !== undefined && (!r.origin || typeof r.origin !== 'object' || (r.origin.commit !== undefined && (typeof r.origin.commit !== 'string' || !FULL_SHA.test(r.origin.commit))))) throw invalid(source, `has an invalid origin ${JSON.stringify(r.origin)}`);
-  if (r.settings !== undefined && (!r.settings || typeof r.settings !== 'object' || Array.isArray(r.settings))) throw invalid(source, 'has settings that are not an object');
+  if (!isIsoTime(r.deployedAt))
+    throw invalid(source, `has an invalid deployedAt ${JSON.stringify(r.deployedAt)} (an ISO date-time is expected)`);
+  if (typeof r.environment !== 'string' || typeof r.deployedBy !== 'string' || r.size === undefined)
+    throw invalid(source, 'is missing fields');
+  if (!Number.isSafeInteger(r.size) || r.size < 0 || r.size > MAX_ARTIFACT_BYTES)
+    throw invalid(
+      source,
+      `has an invalid size ${JSON.stringify(r.size)} (a whole number of bytes up to ${MAX_ARTIFACT_BYTES} is expected)`,
+    );
+  if (r.sequence !== undefined && (!Number.isSafeInteger(r.sequence) || r.sequence < 1))
+    throw invalid(source, `has an invalid sequence ${JSON.stringify(r.sequence)}`);
+  if (r.incarnation !== undefined && (!Number.isSafeInteger(r.incarnation) || r.incarnation < 0))
+    throw invalid(source, `has an invalid incarnation ${JSON.stringify(r.incarnation)}`);
+  if (
+    r.origin !== undefined &&
+    (!r.origin ||
+      typeof r.origin !== 'object' ||
+      (r.origin.commit !== undefined && (typeof r.origin.commit !== 'string' || !FULL_SHA.test(r.origin.commit))))
+  )
+    throw invalid(source, `has an invalid origin ${JSON.stringify(r.origin)}`);
+  if (r.settings !== undefined && (!r.settings || typeof r.settings !== 'object' || Array.isArray(r.settings)))
+    throw invalid(source, 'has settings that are not an object');
   return { settings: {}, ...r } as LedgerRecord;
 }
 
@@ -197,7 +222,12 @@ export function parseLedgerRecord(text: string, source: string): LedgerRecord {
  * meets "soon" or "never".
  */
 export function parseBiomeMeta(text: string, source: string, expectedBiome?: string): BiomeMeta {
-  const bad = (problem: string) => new BiomeError('LEDGER_RECORD_INVALID', `Biome metadata ${source} ${problem}.`, `Repair it with nx run infra:biome-repair --biome=${expectedBiome ?? '<biome>'} (or recreate it with the biome-create target).`);
+  const bad = (problem: string) =>
+    new BiomeError(
+      'LEDGER_RECORD_INVALID',
+      `Biome metadata ${source} ${problem}.`,
+      `Repair it with nx run infra:biome-repair --biome=${expectedBiome ?? '<biome>'} (or recreate it with the biome-create target).`,
+    );
   let raw: Partial<BiomeMeta>;
   try {
     raw = JSON.parse(text);
@@ -205,18 +235,50 @@ export function parseBiomeMeta(text: string, source: string, expectedBiome?: str
     throw bad('is not valid JSON');
   }
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw bad('is not a JSON object');
-  if (typeof raw.biome !== 'string' || !NAME_PATTERN.test(raw.biome) || typeof raw.owner !== 'string' || typeof raw.created !== 'string') throw bad('is missing fields');
-  if (expectedBiome !== undefined && raw.biome !== expectedBiome) throw bad(`names biome ${JSON.stringify(raw.biome)}, not ${expectedBiome}`);
-  if (raw.schemaVersion !== undefined && raw.schemaVersion !== 1) throw bad(`has unknown schemaVersion ${JSON.stringify(raw.schemaVersion)}`);
-  if (!isIsoTime(raw.created)) throw bad(`has an invalid created ${JSON.stringify(raw.created)} (an ISO date-time is expected)`);
-  if (raw.expires !== undefined && raw.expires !== null && !isIsoTime(raw.expires)) throw bad(`has an invalid expires ${JSON.stringify(raw.expires)} (an ISO date-time or null is expected)`);
-  if (raw.lastDeployedAt !== undefined && !isIsoTime(raw.lastDeployedAt)) throw bad(`has an invalid lastDeployedAt ${JSON.stringify(raw.lastDeployedAt)}`);
-  if (raw.ttlHours !== undefined && (typeof raw.ttlHours !== 'number' || !Number.isFinite(raw.ttlHours) || raw.ttlHours <= 0 || raw.ttlHours > MAX_TTL_HOURS)) throw bad(`has an invalid ttlHours ${JSON.stringify(raw.ttlHours)} (hours between 0 and ${MAX_TTL_HOURS} are expected)`);
-  if (raw.asleep !== undefined && typeof raw.asleep !== 'boolean') throw bad(`has an invalid asleep ${JSON.stringify(raw.asleep)}`);
+  if (
+    typeof raw.biome !== 'string' ||
+    !NAME_PATTERN.test(raw.biome) ||
+    typeof raw.owner !== 'string' ||
+    typeof raw.created !== 'string'
+  )
+    throw bad('is missing fields');
+  if (expectedBiome !== undefined && raw.biome !== expectedBiome)
+    throw bad(`names biome ${JSON.stringify(raw.biome)}, not ${expectedBiome}`);
+  if (raw.schemaVersion !== undefined && raw.schemaVersion !== 1)
+    throw bad(`has unknown schemaVersion ${JSON.stringify(raw.schemaVersion)}`);
+  if (!isIsoTime(raw.created))
+    throw bad(`has an invalid created ${JSON.stringify(raw.created)} (an ISO date-time is expected)`);
+  if (raw.expires !== undefined && raw.expires !== null && !isIsoTime(raw.expires))
+    throw bad(`has an invalid expires ${JSON.stringify(raw.expires)} (an ISO date-time or null is expected)`);
+  if (raw.lastDeployedAt !== undefined && !isIsoTime(raw.lastDeployedAt))
+    throw bad(`has an invalid lastDeployedAt ${JSON.stringify(raw.lastDeployedAt)}`);
+  if (
+    raw.ttlHours !== undefined &&
+    (typeof raw.ttlHours !== 'number' ||
+      !Number.isFinite(raw.ttlHours) ||
+      raw.ttlHours <= 0 ||
+      raw.ttlHours > MAX_TTL_HOURS)
+  )
+    throw bad(
+      `has an invalid ttlHours ${JSON.stringify(raw.ttlHours)} (hours between 0 and ${MAX_TTL_HOURS} are expected)`,
+    );
+  if (raw.asleep !== undefined && typeof raw.asleep !== 'boolean')
+    throw bad(`has an invalid asleep ${JSON.stringify(raw.asleep)}`);
   if (raw.environment !== undefined && typeof raw.environment !== 'string') throw bad('has an invalid environment');
   if (raw.seed !== undefined) {
     const seed = raw.seed as Partial<BiomeSeed> | null;
-    if (!seed || typeof seed !== 'object' || typeof seed.from !== 'string' || !NAME_PATTERN.test(seed.from) || typeof seed.commit !== 'string' || !FULL_SHA.test(seed.commit) || !isIsoTime(seed.at)) throw bad(`has an invalid seed ${JSON.stringify(raw.seed)} (a biome name, a full commit SHA and an ISO date-time are expected)`);
+    if (
+      !seed ||
+      typeof seed !== 'object' ||
+      typeof seed.from !== 'string' ||
+      !NAME_PATTERN.test(seed.from) ||
+      typeof seed.commit !== 'string' ||
+      !FULL_SHA.test(seed.commit) ||
+      !isIsoTime(seed.at)
+    )
+      throw bad(
+        `has an invalid seed ${JSON.stringify(raw.seed)} (a biome name, a full commit SHA and an ISO date-time are expected)`,
+      );
   }
   return { schemaVersion: 1, asleep: false, expires: null, environment: '', ...raw } as BiomeMeta;
 }
@@ -244,9 +306,11 @@ export function planProjectDeploy(input: {
   currentArtifact?: 'same' | 'absent' | 'different';
 }): DeployAction {
   const { current, next } = input;
-  if (!current || current.sha256 !== next.sha256 || input.currentArtifact === 'different') return { action: 'record', record: next, restore: false };
+  if (!current || current.sha256 !== next.sha256 || input.currentArtifact === 'different')
+    return { action: 'record', record: next, restore: false };
   const restore = input.currentArtifact === 'absent';
-  if (sameSettings(current.settings, next.settings) && sameSettings(current.resolvedSettings, next.resolvedSettings)) return { action: 'unchanged', record: current, restore };
+  if (sameSettings(current.settings, next.settings) && sameSettings(current.resolvedSettings, next.resolvedSettings))
+    return { action: 'unchanged', record: current, restore };
   return { action: 'record', record: { ...next, artifactKey: current.artifactKey, size: current.size }, restore };
 }
 
@@ -258,7 +322,15 @@ function sameSettings(a: unknown, b: unknown): boolean {
  * Refreshes a sandpit's expiry on deploy by its own time-to-live (the one it
  * was created with, else the configured default); main biomes never expire.
  */
-export function touchBiomeMeta(input: { existing?: BiomeMeta; biome: string; environment: string; sandpit: boolean; owner: string; now: Date; ttlHours: number }): BiomeMeta {
+export function touchBiomeMeta(input: {
+  existing?: BiomeMeta;
+  biome: string;
+  environment: string;
+  sandpit: boolean;
+  owner: string;
+  now: Date;
+  ttlHours: number;
+}): BiomeMeta {
   const ttlHours = input.existing?.ttlHours ?? input.ttlHours;
   const expires = input.sandpit ? new Date(input.now.getTime() + ttlHours * 3600_000).toISOString() : null;
   const base: BiomeMeta = input.existing ?? {
@@ -271,5 +343,9 @@ export function touchBiomeMeta(input: { existing?: BiomeMeta; biome: string; env
     asleep: false,
   };
   const keepLonger = base.expires && expires && Date.parse(base.expires) > Date.parse(expires);
-  return { ...base, expires: input.sandpit ? (keepLonger ? base.expires : expires) : null, lastDeployedAt: input.now.toISOString() };
+  return {
+    ...base,
+    expires: input.sandpit ? (keepLonger ? base.expires : expires) : null,
+    lastDeployedAt: input.now.toISOString(),
+  };
 }

@@ -6,7 +6,12 @@ export const MODEL_CODE_DIR = 'code';
 
 /** Interpreter and test leftovers that never belong in a model artifact (they differ from machine to machine). */
 export function isBuildLeftover(path: string): boolean {
-  return path.split('/').some((part) => part === '__pycache__' || part === '.pytest_cache' || part === '.ipynb_checkpoints') || /\.py[co]$/.test(path);
+  return (
+    path
+      .split('/')
+      .some((part) => part === '__pycache__' || part === '.pytest_cache' || part === '.ipynb_checkpoints') ||
+    /\.py[co]$/.test(path)
+  );
 }
 
 export interface ModelFile {
@@ -28,15 +33,28 @@ export function planModelLayout(input: { modelDir: string; model: PackageEntry[]
   const model = input.model.filter((e) => !isBuildLeftover(e.path));
   const code = input.code.filter((e) => !isBuildLeftover(e.path));
   if (model.length === 0) {
-    throw new BiomeError('BUILD_OUTPUT_MISSING', `${input.modelDir} holds no model files.`, 'Put the model files (weights, coefficients...) in that folder, or point the build target\'s "modelDir" option at them.');
+    throw new BiomeError(
+      'BUILD_OUTPUT_MISSING',
+      `${input.modelDir} holds no model files.`,
+      'Put the model files (weights, coefficients...) in that folder, or point the build target\'s "modelDir" option at them.',
+    );
   }
   const clash = model.find((e) => e.path === MODEL_CODE_DIR || e.path.startsWith(`${MODEL_CODE_DIR}/`));
   if (clash && code.length > 0) {
-    throw new BiomeError('PACKAGE_INPUT_INVALID', `${input.modelDir}/${clash.path} would collide with the inference code folder ${MODEL_CODE_DIR}/.`, `Rename it; inference code belongs in the project's ${MODEL_CODE_DIR}/ folder.`);
+    throw new BiomeError(
+      'PACKAGE_INPUT_INVALID',
+      `${input.modelDir}/${clash.path} would collide with the inference code folder ${MODEL_CODE_DIR}/.`,
+      `Rename it; inference code belongs in the project's ${MODEL_CODE_DIR}/ folder.`,
+    );
   }
   const files: ModelFile[] = [
     ...model.map((e) => ({ source: 'model' as const, from: e.path, to: e.path, executable: e.executable })),
-    ...code.map((e) => ({ source: 'code' as const, from: e.path, to: `${MODEL_CODE_DIR}/${e.path}`, executable: e.executable })),
+    ...code.map((e) => ({
+      source: 'code' as const,
+      from: e.path,
+      to: `${MODEL_CODE_DIR}/${e.path}`,
+      executable: e.executable,
+    })),
   ];
   return files.sort((a, b) => (a.to < b.to ? -1 : a.to > b.to ? 1 : 0));
 }

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { BiomeError } from './errors';
-import { awsNamesFor, checkAwsNameBudget, maxProjectNameLength, parseBiomeName, parseResourceName, ProjectKind, resourceName, validateProjectName } from './names';
+import {
+  awsNamesFor,
+  checkAwsNameBudget,
+  maxProjectNameLength,
+  parseBiomeName,
+  parseResourceName,
+  ProjectKind,
+  resourceName,
+  validateProjectName,
+} from './names';
 import { testConfig } from './test-config';
 
 const config = testConfig();
@@ -55,20 +64,28 @@ describe('AWS name budget', () => {
   it('names every resource over its limit, with its length and the limit', () => {
     const long = testConfig({ maxBiomeLength: 40 });
     const biome = parseBiomeName('dev-a-rather-long-sandpit-name-x', long);
-    const e = errorOf(() => checkAwsNameBudget(long, biome, [{ name: 'assay-ingest-and-validate-lab', kind: 'service' }]));
+    const e = errorOf(() =>
+      checkAwsNameBudget(long, biome, [{ name: 'assay-ingest-and-validate-lab', kind: 'service' }]),
+    );
     expect(e.code).toBe('AWS_NAME_TOO_LONG');
-    expect(e.message).toContain('Lambda function (assay-ingest-and-validate-lab) "geo-dev-a-rather-long-sandpit-name-x--assay-ingest-and-validate-lab" is 67 characters (AWS limit 64)');
+    expect(e.message).toContain(
+      'Lambda function (assay-ingest-and-validate-lab) "geo-dev-a-rather-long-sandpit-name-x--assay-ingest-and-validate-lab" is 67 characters (AWS limit 64)',
+    );
     expect(e.message).toContain('IAM role');
   });
 
   it('the data bucket name counts too (S3: 63)', () => {
     const long = testConfig({ maxBiomeLength: 48 });
     const biome = parseBiomeName('dev-abcdefghij-abcdefghij-abcdefghij-abcde', long);
-    expect(errorOf(() => checkAwsNameBudget(long, biome, [])).message).toMatch(/S3 bucket \(biome data\) "geo-dev-abcdefghij-abcdefghij-abcdefghij-abcde-data-111111111111" is 64 characters \(AWS limit 63\)/);
+    expect(errorOf(() => checkAwsNameBudget(long, biome, [])).message).toMatch(
+      /S3 bucket \(biome data\) "geo-dev-abcdefghij-abcdefghij-abcdefghij-abcde-data-111111111111" is 64 characters \(AWS limit 63\)/,
+    );
   });
 
   it('passes for normal names and gives generators a project budget', () => {
-    expect(() => checkAwsNameBudget(config, parseBiomeName('dev-bob', config), [{ name: 'grade-predict', kind: 'service' }])).not.toThrow();
+    expect(() =>
+      checkAwsNameBudget(config, parseBiomeName('dev-bob', config), [{ name: 'grade-predict', kind: 'service' }]),
+    ).not.toThrow();
     expect(maxProjectNameLength(config)).toBe(34);
   });
 
@@ -115,29 +132,42 @@ describe('AWS names are unambiguous: no two (biome, project) pairs share a name'
           const names = owners.get(n.namespace) ?? new Map<string, string>();
           owners.set(n.namespace, names);
           const previous = names.get(n.name);
-          if (previous !== undefined && previous !== owner) throw new Error(`${n.namespace} name "${n.name}" belongs to both "${previous}" and "${owner}"`);
+          if (previous !== undefined && previous !== owner)
+            throw new Error(`${n.namespace} name "${n.name}" belongs to both "${previous}" and "${owner}"`);
           names.set(n.name, owner);
           checked++;
         }
       }
     }
     expect(checked).toBeGreaterThan(100_000);
-    expect([...owners.keys()].sort()).toEqual(['iam-role', 'lambda', 'logs', 'postgres', 's3-bucket', 's3-key', 'sagemaker-target', 'states']);
+    expect([...owners.keys()].sort()).toEqual([
+      'iam-role',
+      'lambda',
+      'logs',
+      'postgres',
+      's3-bucket',
+      's3-key',
+      'sagemaker-target',
+      'states',
+    ]);
   });
 
   it('a resource name parses back to its one (biome, project) pair', () => {
     for (const b of biomes) {
-      for (const p of projects) expect(parseResourceName(config, resourceName(config, b, p))).toEqual({ biome: b, project: p });
+      for (const p of projects)
+        expect(parseResourceName(config, resourceName(config, b, p))).toEqual({ biome: b, project: p });
     }
     expect(parseResourceName(config, 'geo-dev-assay-ingest')).toBeUndefined();
     expect(parseResourceName(config, 'other-dev--x')).toBeUndefined();
     expect(parseResourceName(config, 'geo-dev--x--y')).toBeUndefined();
   });
 
-  it('the generators\' project budget is exactly what the tightest per-project limit allows', () => {
+  it("the generators' project budget is exactly what the tightest per-project limit allows", () => {
     const longest = parseBiomeName(`dev-${'b'.repeat(config.maxBiomeLength - 4)}`, config);
     const max = maxProjectNameLength(config);
     expect(() => checkAwsNameBudget(config, longest, [{ name: 'p'.repeat(max), kind: 'service' }])).not.toThrow();
-    expect(() => checkAwsNameBudget(config, longest, [{ name: 'p'.repeat(max + 1), kind: 'service' }])).toThrow(/Lambda function/);
+    expect(() => checkAwsNameBudget(config, longest, [{ name: 'p'.repeat(max + 1), kind: 'service' }])).toThrow(
+      /Lambda function/,
+    );
   });
 });

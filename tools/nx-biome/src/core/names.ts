@@ -4,8 +4,8 @@ import { NAME_PATTERN, ProjectKind, WORKSPACE_CONFIG_FILE } from './constants';
 
 export { NAME_PATTERN, PROJECT_KINDS } from './constants';
 export type { ProjectKind } from './constants';
-const NAME_RULE = 'lowercase letters a-z, digits and single hyphens, starting with a letter and not ending with a hyphen';
-
+const NAME_RULE =
+  'lowercase letters a-z, digits and single hyphens, starting with a letter and not ending with a hyphen';
 
 export interface BiomeRef {
   name: string;
@@ -21,7 +21,11 @@ function show(name: string): string {
 
 function checkPattern(what: 'Biome' | 'Project', name: string, example: string): void {
   if (typeof name !== 'string' || name.length === 0) {
-    throw new BiomeError(what === 'Biome' ? 'BIOME_NAME_INVALID' : 'PROJECT_NAME_INVALID', `${what} name is empty.`, `Give a name such as ${example}.`);
+    throw new BiomeError(
+      what === 'Biome' ? 'BIOME_NAME_INVALID' : 'PROJECT_NAME_INVALID',
+      `${what} name is empty.`,
+      `Give a name such as ${example}.`,
+    );
   }
   if (!NAME_PATTERN.test(name)) {
     throw new BiomeError(
@@ -40,17 +44,29 @@ function checkPattern(what: 'Biome' | 'Project', name: string, example: string):
 export function parseBiomeName(name: string, config: WorkspaceConfig): BiomeRef {
   checkPattern('Biome', name, 'dev-bob');
   if (name.length > config.maxBiomeLength) {
-    throw new BiomeError('BIOME_NAME_INVALID', `Biome name ${show(name)} is ${name.length} characters; the limit is ${config.maxBiomeLength} (maxBiomeLength in ${WORKSPACE_CONFIG_FILE}).`, 'Use a shorter suffix, e.g. dev-bob or dev-mr-142.');
+    throw new BiomeError(
+      'BIOME_NAME_INVALID',
+      `Biome name ${show(name)} is ${name.length} characters; the limit is ${config.maxBiomeLength} (maxBiomeLength in ${WORKSPACE_CONFIG_FILE}).`,
+      'Use a shorter suffix, e.g. dev-bob or dev-mr-142.',
+    );
   }
   const envNames = Object.keys(config.environments).sort((a, b) => b.length - a.length);
   const envName = envNames.find((env) => name === env || name.startsWith(`${env}-`));
   if (!envName) {
-    throw new BiomeError('BIOME_UNKNOWN_ENVIRONMENT', `Biome ${show(name)} does not belong to a configured environment.`, `Start the name with one of ${envNames.map((e) => `"${e}"`).join(', ')}, e.g. ${envNames.includes('dev') ? 'dev-bob' : `${envNames[0]}-bob`}.`);
+    throw new BiomeError(
+      'BIOME_UNKNOWN_ENVIRONMENT',
+      `Biome ${show(name)} does not belong to a configured environment.`,
+      `Start the name with one of ${envNames.map((e) => `"${e}"`).join(', ')}, e.g. ${envNames.includes('dev') ? 'dev-bob' : `${envNames[0]}-bob`}.`,
+    );
   }
   const environment = config.environments[envName];
   const sandpit = name !== envName;
   if (sandpit && !environment.multiTenant) {
-    throw new BiomeError('BIOME_SANDPIT_NOT_ALLOWED', `Biome ${show(name)}: environment "${envName}" is single-tenant, so it has only the main biome "${envName}".`, `Deploy to "${envName}" (promotion), or use a sandpit in a multi-tenant environment such as ${multiTenantExample(config)}.`);
+    throw new BiomeError(
+      'BIOME_SANDPIT_NOT_ALLOWED',
+      `Biome ${show(name)}: environment "${envName}" is single-tenant, so it has only the main biome "${envName}".`,
+      `Deploy to "${envName}" (promotion), or use a sandpit in a multi-tenant environment such as ${multiTenantExample(config)}.`,
+    );
   }
   return { name, environment, sandpit };
 }
@@ -66,7 +82,8 @@ export function validateProjectName(name: string): void {
 }
 
 /** Where an AWS name must be unique: two names in one namespace name one resource. */
-export type AwsNamespace = 'lambda' | 'iam-role' | 'states' | 'logs' | 's3-bucket' | 'postgres' | 'sagemaker-target' | 's3-key';
+export type AwsNamespace =
+  'lambda' | 'iam-role' | 'states' | 'logs' | 's3-bucket' | 'postgres' | 'sagemaker-target' | 's3-key';
 
 /** The AWS resource names a biome and its projects produce, with their limits. */
 export interface AwsName {
@@ -95,7 +112,10 @@ export function resourceName(config: Pick<WorkspaceConfig, 'namePrefix'>, biome:
 }
 
 /** The (biome, project) pair a resource name was made from, or undefined when it does not follow the rule. */
-export function parseResourceName(config: Pick<WorkspaceConfig, 'namePrefix'>, name: string): { biome: string; project: string } | undefined {
+export function parseResourceName(
+  config: Pick<WorkspaceConfig, 'namePrefix'>,
+  name: string,
+): { biome: string; project: string } | undefined {
   const prefix = `${config.namePrefix}-`;
   if (!name.startsWith(prefix)) return undefined;
   const parts = name.slice(prefix.length).split(NAME_SEPARATOR);
@@ -127,8 +147,18 @@ const LONGEST_ARTIFACT_SUFFIX = `-${'0'.repeat(40)}-dirty-${'0'.repeat(12)}.tar.
  * in. Biome-level names differ from project names by construction: they hold
  * no `--`.
  */
-export function awsNamesFor(config: WorkspaceConfig, biome: BiomeRef, projects: { name: string; kind: ProjectKind }[]): AwsName[] {
-  const own = (resource: string, name: string, limit: number, namespace: AwsNamespace): AwsName => ({ resource, name, limit, namespace, scope: 'biome' });
+export function awsNamesFor(
+  config: WorkspaceConfig,
+  biome: BiomeRef,
+  projects: { name: string; kind: ProjectKind }[],
+): AwsName[] {
+  const own = (resource: string, name: string, limit: number, namespace: AwsNamespace): AwsName => ({
+    resource,
+    name,
+    limit,
+    namespace,
+    scope: 'biome',
+  });
   const names: AwsName[] = [
     own('S3 bucket (biome data)', biomeBucketName(config, biome), 63, 's3-bucket'),
     own('Postgres schema and role', databaseSchemaName(biome.name), 63, 'postgres'),
@@ -136,14 +166,30 @@ export function awsNamesFor(config: WorkspaceConfig, biome: BiomeRef, projects: 
   ];
   for (const p of projects) {
     const base = resourceName(config, biome.name, p.name);
-    const of = (resource: string, name: string, limit: number, namespace: AwsNamespace): AwsName => ({ resource: `${resource} (${p.name})`, name, limit, namespace, scope: 'project' });
+    const of = (resource: string, name: string, limit: number, namespace: AwsNamespace): AwsName => ({
+      resource: `${resource} (${p.name})`,
+      name,
+      limit,
+      namespace,
+      scope: 'project',
+    });
     names.push(of('ledger record key', `biomes/${biome.name}/ledger/${p.name}.json`, 1024, 's3-key'));
     if (p.kind === 'service') {
-      names.push(of('Lambda function', base, 64, 'lambda'), of('IAM role', base, 64, 'iam-role'), of('log group', `/aws/lambda/${base}`, 512, 'logs'));
+      names.push(
+        of('Lambda function', base, 64, 'lambda'),
+        of('IAM role', base, 64, 'iam-role'),
+        of('log group', `/aws/lambda/${base}`, 512, 'logs'),
+      );
     } else if (p.kind === 'workflow') {
-      names.push(of('Step Functions state machine', base, 80, 'states'), of('IAM role', base, 64, 'iam-role'), of('log group', `/aws/vendedlogs/states/${base}`, 512, 'logs'));
+      names.push(
+        of('Step Functions state machine', base, 80, 'states'),
+        of('IAM role', base, 64, 'iam-role'),
+        of('log group', `/aws/vendedlogs/states/${base}`, 512, 'logs'),
+      );
     } else {
-      names.push(of('SageMaker target model', `${biome.name}/${p.name}${LONGEST_ARTIFACT_SUFFIX}`, 1024, 'sagemaker-target'));
+      names.push(
+        of('SageMaker target model', `${biome.name}/${p.name}${LONGEST_ARTIFACT_SUFFIX}`, 1024, 'sagemaker-target'),
+      );
     }
   }
   return names;
@@ -153,11 +199,19 @@ export function awsNamesFor(config: WorkspaceConfig, biome: BiomeRef, projects: 
  * Checks that every AWS name fits its limit; throws AWS_NAME_TOO_LONG naming
  * each name over the limit, the limit and by how much.
  */
-export function checkAwsNameBudget(config: WorkspaceConfig, biome: BiomeRef, projects: { name: string; kind: ProjectKind }[]): void {
+export function checkAwsNameBudget(
+  config: WorkspaceConfig,
+  biome: BiomeRef,
+  projects: { name: string; kind: ProjectKind }[],
+): void {
   const over = awsNamesFor(config, biome, projects).filter((n) => n.name.length > n.limit);
   if (over.length === 0) return;
   const lines = over.map((n) => `${n.resource} "${n.name}" is ${n.name.length} characters (AWS limit ${n.limit})`);
-  throw new BiomeError('AWS_NAME_TOO_LONG', `Biome "${biome.name}" would produce AWS names over their limit:\n  - ${lines.join('\n  - ')}`, 'Use a shorter biome suffix or project name.');
+  throw new BiomeError(
+    'AWS_NAME_TOO_LONG',
+    `Biome "${biome.name}" would produce AWS names over their limit:\n  - ${lines.join('\n  - ')}`,
+    'Use a shorter biome suffix or project name.',
+  );
 }
 
 /**

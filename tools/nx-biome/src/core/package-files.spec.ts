@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { assertPackagePolicy, contentRule, isOmitted, looksLikeGitDir, parseAllowUntracked, pathRule, untrackedCandidates, untrackedViolations } from './package-files';
+import {
+  assertPackagePolicy,
+  contentRule,
+  isOmitted,
+  looksLikeGitDir,
+  parseAllowUntracked,
+  pathRule,
+  untrackedCandidates,
+  untrackedViolations,
+} from './package-files';
 
 describe('pathRule: files and folders refused by name', () => {
   it.each([
@@ -97,7 +106,11 @@ describe('contentRule: credentials by content', () => {
   });
 
   it('finds a key in the middle of a large binary file', () => {
-    const body = Buffer.concat([Buffer.alloc(3_000_000, 7), Buffer.from('\n-----BEGIN DSA PRIVATE KEY-----\n'), Buffer.alloc(1000, 1)]);
+    const body = Buffer.concat([
+      Buffer.alloc(3_000_000, 7),
+      Buffer.from('\n-----BEGIN DSA PRIVATE KEY-----\n'),
+      Buffer.alloc(1000, 1),
+    ]);
     expect(contentRule(body)).toBe('private-key');
   });
 });
@@ -132,11 +145,17 @@ describe('untracked sources', () => {
     const copies = untrackedCandidates(files, untracked);
     const violations = untrackedViolations(copies, 'apps/services/svc', allow);
     expect(violations.map((v) => v.path)).toEqual(refused);
-    for (const v of violations) expect(v).toMatchObject({ rule: 'untracked-source', detail: expect.stringContaining(`apps/services/svc/${v.path}`) });
+    for (const v of violations)
+      expect(v).toMatchObject({
+        rule: 'untracked-source',
+        detail: expect.stringContaining(`apps/services/svc/${v.path}`),
+      });
   });
 
   it('a source outside the project root is never opted in', () => {
-    expect(untrackedViolations([{ path: 'x.log', source: 'libs/shared/x.log' }], 'apps/services/svc', ['**'])).toHaveLength(1);
+    expect(
+      untrackedViolations([{ path: 'x.log', source: 'libs/shared/x.log' }], 'apps/services/svc', ['**']),
+    ).toHaveLength(1);
   });
 
   it.each([[['model/weights/**']], [undefined]])('accepts allowUntracked %j', (value) => {
@@ -169,6 +188,8 @@ describe('assertPackagePolicy', () => {
         '  - "link" [symlink]: points outside the project (/repo/.git); symlinks are never packaged or followed (a link can pull in .git, secrets or itself)\n' +
         '  - "z/id_rsa" [credential-file]: a credential or local-state file by its name',
     );
-    expect(error.hint).toMatch(/^\[symlink\] Replace the symlink[\s\S]*\n {2}\[credential-file\] Remove it from the project/);
+    expect(error.hint).toMatch(
+      /^\[symlink\] Replace the symlink[\s\S]*\n {2}\[credential-file\] Remove it from the project/,
+    );
   });
 });

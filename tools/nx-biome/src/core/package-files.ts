@@ -9,7 +9,15 @@ import { BiomeError } from './errors';
  */
 
 /** Id of a packaging rule, as shown in errors (`[credential-file]`). */
-export type PackageRuleId = 'symlink' | 'special-file' | 'git-metadata' | 'credential-file' | 'private-key' | 'aws-access-key-id' | 'aws-secret-access-key' | 'untracked-source';
+export type PackageRuleId =
+  | 'symlink'
+  | 'special-file'
+  | 'git-metadata'
+  | 'credential-file'
+  | 'private-key'
+  | 'aws-access-key-id'
+  | 'aws-secret-access-key'
+  | 'untracked-source';
 
 export interface PackageRule {
   id: PackageRuleId;
@@ -24,7 +32,11 @@ export const PACKAGE_RULES: Record<PackageRuleId, PackageRule> = {
     reason: 'symlinks are never packaged or followed (a link can pull in .git, secrets or itself)',
     fix: 'Replace the symlink with the file itself (or copy it in the build), or remove it.',
   },
-  'special-file': { id: 'special-file', reason: 'not a regular file (socket, FIFO or device)', fix: 'Remove it from the folder.' },
+  'special-file': {
+    id: 'special-file',
+    reason: 'not a regular file (socket, FIFO or device)',
+    fix: 'Remove it from the folder.',
+  },
   'git-metadata': {
     id: 'git-metadata',
     reason: 'git metadata (remote URLs, history, index) never belongs in an artifact',
@@ -35,7 +47,11 @@ export const PACKAGE_RULES: Record<PackageRuleId, PackageRule> = {
     reason: 'a credential or local-state file by its name',
     fix: 'Remove it from the project and keep secrets in the Lambda environment, Secrets Manager or SSM (see docs/projects.md).',
   },
-  'private-key': { id: 'private-key', reason: 'holds a PEM private key', fix: 'Remove the key; load it at run time from Secrets Manager or SSM.' },
+  'private-key': {
+    id: 'private-key',
+    reason: 'holds a PEM private key',
+    fix: 'Remove the key; load it at run time from Secrets Manager or SSM.',
+  },
   'aws-access-key-id': {
     id: 'aws-access-key-id',
     reason: 'holds an AWS access key id (AKIA.../ASIA...)',
@@ -48,7 +64,8 @@ export const PACKAGE_RULES: Record<PackageRuleId, PackageRule> = {
   },
   'untracked-source': {
     id: 'untracked-source',
-    reason: 'a copy of a source file git does not track (ignored or never added), so the artifact would not match its commit',
+    reason:
+      'a copy of a source file git does not track (ignored or never added), so the artifact would not match its commit',
     fix: 'Commit the file, remove it, or opt its path in with the package target option "allowUntracked" (globs relative to the project root, see docs/projects.md).',
   },
 };
@@ -74,7 +91,8 @@ export function pathRule(path: string, type: 'file' | 'dir'): PackageRuleId | un
   const base = path.slice(path.lastIndexOf('/') + 1);
   if (base === '.git') return 'git-metadata';
   if (type === 'dir') return CREDENTIAL_DIRS.has(base) ? 'credential-file' : undefined;
-  if (CREDENTIAL_NAMES.some((re) => re.test(base)) || CREDENTIAL_PATHS.some((re) => re.test(path))) return 'credential-file';
+  if (CREDENTIAL_NAMES.some((re) => re.test(base)) || CREDENTIAL_PATHS.some((re) => re.test(path)))
+    return 'credential-file';
   return undefined;
 }
 
@@ -105,11 +123,17 @@ export function contentRule(body: Buffer): PackageRuleId | undefined {
   // Cheap byte searches first; most files (and every large binary) hold none of the markers.
   if (body.includes('PRIVATE KEY') && PRIVATE_KEY.test(body.toString('latin1'))) return 'private-key';
   if (body.includes('AKIA') || body.includes('ASIA')) {
-    for (const m of body.toString('latin1').matchAll(ACCESS_KEY_ID)) if (!EXAMPLE.test(m[0])) return 'aws-access-key-id';
+    for (const m of body.toString('latin1').matchAll(ACCESS_KEY_ID))
+      if (!EXAMPLE.test(m[0])) return 'aws-access-key-id';
   }
-  const lower = body.includes('secret_access_key') || body.includes('SECRET_ACCESS_KEY') || body.includes('SecretAccessKey') || body.includes('secretAccessKey');
+  const lower =
+    body.includes('secret_access_key') ||
+    body.includes('SECRET_ACCESS_KEY') ||
+    body.includes('SecretAccessKey') ||
+    body.includes('secretAccessKey');
   if (lower) {
-    for (const m of body.toString('latin1').matchAll(SECRET_KEY)) if (!EXAMPLE.test(m[2])) return 'aws-secret-access-key';
+    for (const m of body.toString('latin1').matchAll(SECRET_KEY))
+      if (!EXAMPLE.test(m[2])) return 'aws-secret-access-key';
   }
   return undefined;
 }
@@ -125,7 +149,9 @@ export interface PackageViolation {
 export function assertPackagePolicy(source: string, violations: PackageViolation[]): void {
   if (violations.length === 0) return;
   const sorted = [...violations].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const lines = sorted.map((v) => `"${v.path}" [${v.rule}]: ${v.detail ? `${v.detail}; ` : ''}${PACKAGE_RULES[v.rule].reason}`);
+  const lines = sorted.map(
+    (v) => `"${v.path}" [${v.rule}]: ${v.detail ? `${v.detail}; ` : ''}${PACKAGE_RULES[v.rule].reason}`,
+  );
   const rules = [...new Set(sorted.map((v) => v.rule))];
   throw new BiomeError(
     'PACKAGE_INPUT_INVALID',
@@ -141,13 +167,18 @@ const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1);
  * Pairs of (file in the folder, untracked source file) that may be copies of
  * each other: same base name and size. The caller compares their bytes.
  */
-export function untrackedCandidates(files: { path: string; size: number }[], untracked: { path: string; size: number }[]): { path: string; source: string }[] {
+export function untrackedCandidates(
+  files: { path: string; size: number }[],
+  untracked: { path: string; size: number }[],
+): { path: string; source: string }[] {
   const byKey = new Map<string, string[]>();
   for (const u of untracked) {
     const key = `${baseName(u.path)}\0${u.size}`;
     byKey.set(key, [...(byKey.get(key) ?? []), u.path]);
   }
-  return files.flatMap((f) => (byKey.get(`${baseName(f.path)}\0${f.size}`) ?? []).map((source) => ({ path: f.path, source })));
+  return files.flatMap((f) =>
+    (byKey.get(`${baseName(f.path)}\0${f.size}`) ?? []).map((source) => ({ path: f.path, source })),
+  );
 }
 
 /**
@@ -155,7 +186,11 @@ export function untrackedCandidates(files: { path: string; size: number }[], unt
  * except sources the project opts in: `allowUntracked` globs, relative to the
  * project root (a source outside the root never matches).
  */
-export function untrackedViolations(copies: { path: string; source: string }[], projectRoot: string, allowUntracked: string[]): PackageViolation[] {
+export function untrackedViolations(
+  copies: { path: string; source: string }[],
+  projectRoot: string,
+  allowUntracked: string[],
+): PackageViolation[] {
   const allowed = allowUntracked.length > 0 ? picomatch(allowUntracked, { dot: true }) : () => false;
   const prefix = projectRoot === '.' || projectRoot === '' ? '' : `${projectRoot.replace(/\/+$/, '')}/`;
   const seen = new Set<string>();
@@ -173,8 +208,15 @@ export function untrackedViolations(copies: { path: string; source: string }[], 
 /** Checks the `allowUntracked` option: a list of non-empty globs relative to the project root. */
 export function parseAllowUntracked(value: unknown, project: string): string[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v.length === 0 || v.startsWith('/') || v.split('/').includes('..'))) {
-    throw new BiomeError('OPTIONS_INVALID', `${project}: package option "allowUntracked" must be a list of globs relative to the project root, such as ["model/weights/**"].`, 'Fix the option in the project\'s project.json (targets.package.options.allowUntracked).');
+  if (
+    !Array.isArray(value) ||
+    value.some((v) => typeof v !== 'string' || v.length === 0 || v.startsWith('/') || v.split('/').includes('..'))
+  ) {
+    throw new BiomeError(
+      'OPTIONS_INVALID',
+      `${project}: package option "allowUntracked" must be a list of globs relative to the project root, such as ["model/weights/**"].`,
+      "Fix the option in the project's project.json (targets.package.options.allowUntracked).",
+    );
   }
   return value as string[];
 }
@@ -196,11 +238,19 @@ export interface PackageEntry {
 export function planArchiveEntries(entries: PackageEntry[], source: string): PackageEntry[] {
   for (const e of entries) {
     if (e.path.startsWith('/') || e.path.split('/').some((part) => part === '..' || part === '')) {
-      throw new BiomeError('PACKAGE_INPUT_INVALID', `${source}: entry "${e.path}" would escape the archive root.`, 'Remove it from the build output.');
+      throw new BiomeError(
+        'PACKAGE_INPUT_INVALID',
+        `${source}: entry "${e.path}" would escape the archive root.`,
+        'Remove it from the build output.',
+      );
     }
   }
   if (entries.length === 0) {
-    throw new BiomeError('BUILD_OUTPUT_MISSING', `${source} holds no files to package.`, 'Run the build target first and check its outputPath.');
+    throw new BiomeError(
+      'BUILD_OUTPUT_MISSING',
+      `${source} holds no files to package.`,
+      'Run the build target first and check its outputPath.',
+    );
   }
   return [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

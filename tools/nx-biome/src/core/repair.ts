@@ -42,7 +42,13 @@ export function planBiomeRepair(input: RepairInput): RepairAction[] {
     } else actions.push({ kind: 'remove', key: bad.key, why: `${bad.why}; no valid history record to restore` });
   }
   for (const bad of input.badHistory) actions.push({ kind: 'remove', key: bad.key, why: bad.why });
-  if (input.badMeta) actions.push({ kind: 'rewrite-meta', key: input.badMeta.key, meta: rebuildMeta(input, [...input.records, ...restored]), why: input.badMeta.why });
+  if (input.badMeta)
+    actions.push({
+      kind: 'rewrite-meta',
+      key: input.badMeta.key,
+      meta: rebuildMeta(input, [...input.records, ...restored]),
+      why: input.badMeta.why,
+    });
   return actions;
 }
 
@@ -57,8 +63,13 @@ function rebuildMeta(input: RepairInput, records: LedgerRecord[]): BiomeMeta {
   }
   const newest = newestRecord(records);
   const sandpit = input.biome.sandpit;
-  const ttl = typeof raw.ttlHours === 'number' && raw.ttlHours > 0 && raw.ttlHours <= MAX_TTL_HOURS ? raw.ttlHours : undefined;
-  const expires = sandpit ? (isIsoTime(raw.expires) ? raw.expires : new Date(input.now.getTime() + (ttl ?? input.ttlHours) * 3600_000).toISOString()) : null;
+  const ttl =
+    typeof raw.ttlHours === 'number' && raw.ttlHours > 0 && raw.ttlHours <= MAX_TTL_HOURS ? raw.ttlHours : undefined;
+  const expires = sandpit
+    ? isIsoTime(raw.expires)
+      ? raw.expires
+      : new Date(input.now.getTime() + (ttl ?? input.ttlHours) * 3600_000).toISOString()
+    : null;
   return {
     schemaVersion: 1,
     biome: input.biome.name,
@@ -68,6 +79,10 @@ function rebuildMeta(input: RepairInput, records: LedgerRecord[]): BiomeMeta {
     expires,
     ...(sandpit && ttl !== undefined ? { ttlHours: ttl } : {}),
     asleep: typeof raw.asleep === 'boolean' ? raw.asleep : false,
-    ...(isIsoTime(raw.lastDeployedAt) ? { lastDeployedAt: raw.lastDeployedAt } : newest ? { lastDeployedAt: newest.deployedAt } : {}),
+    ...(isIsoTime(raw.lastDeployedAt)
+      ? { lastDeployedAt: raw.lastDeployedAt }
+      : newest
+        ? { lastDeployedAt: newest.deployedAt }
+        : {}),
   };
 }

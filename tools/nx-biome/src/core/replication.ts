@@ -10,9 +10,17 @@ export type ReplicationPlan = { wait: false; reason: string } | { wait: true; bu
 
 export function planReplicationWait(tfvars: BiomeTfvars, store: { url: string; bucket?: string }): ReplicationPlan {
   const bucket = tfvars.artifact_bucket;
-  if (!store.bucket) return { wait: false, reason: `the store ${store.url} is not an S3 bucket, so nothing replicates to ${bucket}` };
-  if (store.bucket === bucket) return { wait: false, reason: `the store is the workload bucket ${bucket} itself (no replication)` };
-  const keys = [...new Set([...Object.values(tfvars.services), ...Object.values(tfvars.workflows), ...Object.values(tfvars.models)].map((p) => p.s3_key))].sort();
+  if (!store.bucket)
+    return { wait: false, reason: `the store ${store.url} is not an S3 bucket, so nothing replicates to ${bucket}` };
+  if (store.bucket === bucket)
+    return { wait: false, reason: `the store is the workload bucket ${bucket} itself (no replication)` };
+  const keys = [
+    ...new Set(
+      [...Object.values(tfvars.services), ...Object.values(tfvars.workflows), ...Object.values(tfvars.models)].map(
+        (p) => p.s3_key,
+      ),
+    ),
+  ].sort();
   if (keys.length === 0) return { wait: false, reason: 'the biome records no artifact' };
   return { wait: true, bucket, keys };
 }

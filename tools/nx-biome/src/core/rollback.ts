@@ -6,11 +6,17 @@ const SHA_PREFIX = /^[0-9a-f]{7,40}$/;
 /** Checks a `--to` commit: 7 to 40 lowercase hex characters. */
 export function parseShaPrefix(to: string): string {
   const sha = String(to).trim().toLowerCase();
-  if (!SHA_PREFIX.test(sha)) throw new BiomeError('ROLLBACK_INVALID', `--to=${JSON.stringify(to)} is not a commit SHA.`, 'Pass a commit SHA (at least 7 hex characters) that the biome deployed before, e.g. from nx run infra:biome-show.');
+  if (!SHA_PREFIX.test(sha))
+    throw new BiomeError(
+      'ROLLBACK_INVALID',
+      `--to=${JSON.stringify(to)} is not a commit SHA.`,
+      'Pass a commit SHA (at least 7 hex characters) that the biome deployed before, e.g. from nx run infra:biome-show.',
+    );
   return sha;
 }
 
-const sameDeployment = (a: LedgerRecord, b: LedgerRecord) => a.sha256 === b.sha256 && canonicalJson(a.settings) === canonicalJson(b.settings);
+const sameDeployment = (a: LedgerRecord, b: LedgerRecord) =>
+  a.sha256 === b.sha256 && canonicalJson(a.settings) === canonicalJson(b.settings);
 
 /**
  * The record a rollback of one project restores: the newest history record
@@ -31,7 +37,12 @@ export function previousRecord(current: LedgerRecord, history: LedgerRecord[]): 
 export function recordAtSha(history: LedgerRecord[], sha: string): LedgerRecord | undefined {
   const matches = history.filter((r) => r.gitSha.startsWith(sha) && !r.dirty);
   const commits = [...new Set(matches.map((r) => r.gitSha))];
-  if (commits.length > 1) throw new BiomeError('ROLLBACK_INVALID', `--to=${sha} matches several commits: ${commits.join(', ')}.`, 'Give more characters of the SHA.');
+  if (commits.length > 1)
+    throw new BiomeError(
+      'ROLLBACK_INVALID',
+      `--to=${sha} matches several commits: ${commits.join(', ')}.`,
+      'Give more characters of the SHA.',
+    );
   return matches[matches.length - 1];
 }
 
@@ -40,7 +51,12 @@ export function artifactKeysAtSha(keys: string[], project: string, sha: string):
   const pattern = new RegExp(`^artifacts/${project}/${project}-(${sha}[0-9a-f]*)\\.(zip|tar\\.gz)$`);
   const matches = keys.filter((k) => pattern.test(k));
   const commits = [...new Set(matches.map((k) => pattern.exec(k)![1]))];
-  if (commits.length > 1) throw new BiomeError('ROLLBACK_INVALID', `--to=${sha} matches several commits of ${project}: ${commits.join(', ')}.`, 'Give more characters of the SHA.');
+  if (commits.length > 1)
+    throw new BiomeError(
+      'ROLLBACK_INVALID',
+      `--to=${sha} matches several commits of ${project}: ${commits.join(', ')}.`,
+      'Give more characters of the SHA.',
+    );
   return matches;
 }
 
@@ -51,14 +67,21 @@ export function artifactKeysAtSha(keys: string[], project: string, sha: string):
  * leaves projects it did not touch alone.
  */
 export function lastChangeProjects(records: LedgerRecord[]): string[] {
-  const group = (r: LedgerRecord) => ((r.origin?.action ?? 'deploy') === 'deploy' ? `deploy:${r.gitSha}` : `${r.origin!.action}:${r.deployedAt}`);
+  const group = (r: LedgerRecord) =>
+    (r.origin?.action ?? 'deploy') === 'deploy' ? `deploy:${r.gitSha}` : `${r.origin!.action}:${r.deployedAt}`;
   const newest = [...records].sort((a, b) => Date.parse(b.deployedAt) - Date.parse(a.deployedAt))[0];
   if (!newest) return [];
-  return records.filter((r) => group(r) === group(newest)).map((r) => r.project).sort();
+  return records
+    .filter((r) => group(r) === group(newest))
+    .map((r) => r.project)
+    .sort();
 }
 
 /** The record a rollback writes: the restored deployment, stamped with who and when. */
-export function rollbackRecord(restored: LedgerRecord, input: { current: LedgerRecord; now: Date; deployedBy: string; ciJobUrl?: string; from: string }): LedgerRecord {
+export function rollbackRecord(
+  restored: LedgerRecord,
+  input: { current: LedgerRecord; now: Date; deployedBy: string; ciJobUrl?: string; from: string },
+): LedgerRecord {
   const { ciJobUrl: _ignored, ...rest } = restored;
   return {
     ...rest,

@@ -10,13 +10,26 @@ import type { ResolvedSettings } from './settings';
  * is seeded (a main biome is what others are seeded from).
  */
 export function resolveSeedSource(config: WorkspaceConfig, target: BiomeRef, from: string): BiomeRef {
-  if (typeof from !== 'string' || from === '') throw new BiomeError('SEED_INVALID', '--from was given without a value.', `Pass --from=${target.environment.name} (the main biome of ${target.name}'s environment).`);
+  if (typeof from !== 'string' || from === '')
+    throw new BiomeError(
+      'SEED_INVALID',
+      '--from was given without a value.',
+      `Pass --from=${target.environment.name} (the main biome of ${target.name}'s environment).`,
+    );
   if (!target.sandpit) {
-    throw new BiomeError('SEED_INVALID', `${target.name} is the main biome of ${target.environment.name}; only sandpits are seeded.`, `Leave --from out, or seed a sandpit such as ${target.name}-bob.`);
+    throw new BiomeError(
+      'SEED_INVALID',
+      `${target.name} is the main biome of ${target.environment.name}; only sandpits are seeded.`,
+      `Leave --from out, or seed a sandpit such as ${target.name}-bob.`,
+    );
   }
   const source = parseBiomeName(from, config);
   if (source.name !== target.environment.name) {
-    throw new BiomeError('SEED_INVALID', `${target.name} can be seeded only from ${target.environment.name}, the main biome of its environment, not from ${source.name}.`, `Pass --from=${target.environment.name}.`);
+    throw new BiomeError(
+      'SEED_INVALID',
+      `${target.name} can be seeded only from ${target.environment.name}, the main biome of its environment, not from ${source.name}.`,
+      `Pass --from=${target.environment.name}.`,
+    );
   }
   return source;
 }
@@ -55,10 +68,22 @@ export function planSeed(input: {
   resolve: (record: LedgerRecord) => ResolvedSettings;
 }): SeedPlan {
   const { source, target } = input;
-  if (input.targetMeta?.seed) return { action: 'skip', reason: `${target.name} was seeded from ${input.targetMeta.seed.from} at ${input.targetMeta.seed.commit.slice(0, 8)} already` };
+  if (input.targetMeta?.seed)
+    return {
+      action: 'skip',
+      reason: `${target.name} was seeded from ${input.targetMeta.seed.from} at ${input.targetMeta.seed.commit.slice(0, 8)} already`,
+    };
   const own = input.targetRecords.filter((r) => r.origin?.action !== 'seed');
-  if (own.length > 0) return { action: 'skip', reason: `${target.name} already records ${own.length} project${own.length > 1 ? 's' : ''} of its own; a seed would replace them (destroy it first to start again from ${source.name})` };
-  if (input.sourceRecords.length === 0 || !input.commit) return { action: 'skip', reason: `${source.name} records no deployed project yet: nothing to seed, the first deploy deploys every project` };
+  if (own.length > 0)
+    return {
+      action: 'skip',
+      reason: `${target.name} already records ${own.length} project${own.length > 1 ? 's' : ''} of its own; a seed would replace them (destroy it first to start again from ${source.name})`,
+    };
+  if (input.sourceRecords.length === 0 || !input.commit)
+    return {
+      action: 'skip',
+      reason: `${source.name} records no deployed project yet: nothing to seed, the first deploy deploys every project`,
+    };
   const have = new Set(input.targetRecords.map((r) => r.project));
   const at = input.now.toISOString();
   const records = input.sourceRecords

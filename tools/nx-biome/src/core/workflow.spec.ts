@@ -6,34 +6,96 @@ import { parseBiomeName } from './names';
 import { testConfig } from './test-config';
 import { renderTfvars } from './tfvars';
 import { LedgerRecord } from './ledger';
-import { AslValidate, checkWorkflowDefinition, findHardCodedArns, planWorkflowDependencies, ProjectShape } from './workflow';
+import {
+  AslValidate,
+  checkWorkflowDefinition,
+  findHardCodedArns,
+  planWorkflowDependencies,
+  ProjectShape,
+} from './workflow';
 
 const validate = createRequire(__filename)('asl-validator') as AslValidate;
 const FILE = 'apps/workflows/flow/flow.asl.json';
-const task = (functionName: string, extra: Record<string, unknown> = {}) => ({ Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke', Parameters: { FunctionName: functionName }, ...extra });
+const task = (functionName: string, extra: Record<string, unknown> = {}) => ({
+  Type: 'Task',
+  Resource: 'arn:aws:states:::lambda:invoke',
+  Parameters: { FunctionName: functionName },
+  ...extra,
+});
 const check = (definition: unknown, services = ['assay-ingest', 'grade-predict']) =>
-  checkWorkflowDefinition({ file: FILE, text: typeof definition === 'string' ? definition : JSON.stringify(definition), services, validate });
+  checkWorkflowDefinition({
+    file: FILE,
+    text: typeof definition === 'string' ? definition : JSON.stringify(definition),
+    services,
+    validate,
+  });
 
 describe('checkWorkflowDefinition', () => {
   it('accepts service references and keeps them in the canonical output', () => {
-    const checked = check({ StartAt: 'A', States: { A: task('${service:assay-ingest}', { Next: 'B' }), B: task('${service:grade-predict}', { End: true }) } });
+    const checked = check({
+      StartAt: 'A',
+      States: { A: task('${service:assay-ingest}', { Next: 'B' }), B: task('${service:grade-predict}', { End: true }) },
+    });
     expect(checked.services).toEqual(['assay-ingest', 'grade-predict']);
     expect(JSON.parse(checked.text).States.A.Parameters.FunctionName).toBe('${service:assay-ingest}');
   });
 
   it('accepts a reference used directly as a Task Resource (validated as the function ARN it becomes)', () => {
-    expect(check({ StartAt: 'A', States: { A: { Type: 'Task', Resource: '${service:assay-ingest}', End: true } } }).services).toEqual(['assay-ingest']);
+    expect(
+      check({ StartAt: 'A', States: { A: { Type: 'Task', Resource: '${service:assay-ingest}', End: true } } }).services,
+    ).toEqual(['assay-ingest']);
   });
 
   it.each([
-    ['a dangling transition', { StartAt: 'A', States: { A: task('${service:assay-ingest}', { Next: 'Nowhere' }) } }, /flow\.asl\.json: asl-validator rejected the definition:[\s\S]*MISSING_TRANSITION_TARGET: Missing 'StartAt'\|'Next'\|'Default' target: Nowhere/],
-    ['an unreachable state', { StartAt: 'A', States: { A: { Type: 'Pass', End: true }, Lost: { Type: 'Pass', End: true } } }, /MISSING_TRANSITION_TARGET: State Lost is not reachable/],
-    ['a bad path', { StartAt: 'A', States: { A: { Type: 'Pass', InputPath: 'not a path', End: true } } }, /SCHEMA_VALIDATION_FAILED: \/States\/A\/InputPath is invalid/],
+    [
+      'a dangling transition',
+      { StartAt: 'A', States: { A: task('${service:assay-ingest}', { Next: 'Nowhere' }) } },
+      /flow\.asl\.json: asl-validator rejected the definition:[\s\S]*MISSING_TRANSITION_TARGET: Missing 'StartAt'\|'Next'\|'Default' target: Nowhere/,
+    ],
+    [
+      'an unreachable state',
+      { StartAt: 'A', States: { A: { Type: 'Pass', End: true }, Lost: { Type: 'Pass', End: true } } },
+      /MISSING_TRANSITION_TARGET: State Lost is not reachable/,
+    ],
+    [
+      'a bad path',
+      { StartAt: 'A', States: { A: { Type: 'Pass', InputPath: 'not a path', End: true } } },
+      /SCHEMA_VALIDATION_FAILED: \/States\/A\/InputPath is invalid/,
+    ],
     ['broken JSON', '{"StartAt": "A",', /flow\.asl\.json: not valid JSON/],
-    ['a function ARN with an account', { StartAt: 'A', States: { A: task('arn:aws:lambda:ap-southeast-2:111111111111:function:geo-dev-assay-ingest', { End: true }) } }, /hard-codes "arn:aws:lambda:ap-southeast-2:111111111111:function:geo-dev-assay-ingest" at \/States\/A\/Parameters\/FunctionName/],
-    ['an account in another ARN', { StartAt: 'A', States: { A: { Type: 'Task', Resource: 'arn:aws:states:::sns:publish', Parameters: { TopicArn: 'arn:aws:sns:ap-southeast-2:222222222222:alerts' }, End: true } } }, /hard-codes "arn:aws:sns:ap-southeast-2:222222222222:alerts" at \/States\/A\/Parameters\/TopicArn/],
-    ['a reference to a project that is not a service', { StartAt: 'A', States: { A: task('${service:tailings}', { End: true }) } }, /refers to \$\{service:tailings\}, but that is not a service project of this workspace/],
-    ['a malformed reference', { StartAt: 'A', States: { A: task('${service:Grade_Predict}', { End: true }) } }, /placeholders that are not service references: \$\{service:Grade_Predict\}/],
+    [
+      'a function ARN with an account',
+      {
+        StartAt: 'A',
+        States: { A: task('arn:aws:lambda:ap-southeast-2:111111111111:function:geo-dev-assay-ingest', { End: true }) },
+      },
+      /hard-codes "arn:aws:lambda:ap-southeast-2:111111111111:function:geo-dev-assay-ingest" at \/States\/A\/Parameters\/FunctionName/,
+    ],
+    [
+      'an account in another ARN',
+      {
+        StartAt: 'A',
+        States: {
+          A: {
+            Type: 'Task',
+            Resource: 'arn:aws:states:::sns:publish',
+            Parameters: { TopicArn: 'arn:aws:sns:ap-southeast-2:222222222222:alerts' },
+            End: true,
+          },
+        },
+      },
+      /hard-codes "arn:aws:sns:ap-southeast-2:222222222222:alerts" at \/States\/A\/Parameters\/TopicArn/,
+    ],
+    [
+      'a reference to a project that is not a service',
+      { StartAt: 'A', States: { A: task('${service:tailings}', { End: true }) } },
+      /refers to \$\{service:tailings\}, but that is not a service project of this workspace/,
+    ],
+    [
+      'a malformed reference',
+      { StartAt: 'A', States: { A: task('${service:Grade_Predict}', { End: true }) } },
+      /placeholders that are not service references: \$\{service:Grade_Predict\}/,
+    ],
   ])('rejects %s with WORKFLOW_INVALID and the file name', (_label, definition, message) => {
     expect(() => check(definition)).toThrow(/^apps\/workflows\/flow\/flow\.asl\.json: /);
     expect(() => check(definition)).toThrow(message);
@@ -51,19 +113,29 @@ describe('checkWorkflowDefinition', () => {
   });
 
   it('lets service integrations without an account through', () => {
-    expect(findHardCodedArns({ a: 'arn:aws:states:::lambda:invoke', b: 'arn:aws:states:::aws-sdk:s3:getObject', c: 'no arn here' })).toEqual([]);
+    expect(
+      findHardCodedArns({
+        a: 'arn:aws:states:::lambda:invoke',
+        b: 'arn:aws:states:::aws-sdk:s3:getObject',
+        c: 'no arn here',
+      }),
+    ).toEqual([]);
   });
 });
 
 describe('planWorkflowDependencies', () => {
   const projects: Record<string, ProjectShape> = {
     flow: { root: 'apps/workflows/flow', targets: { build: { executor: '@geo/nx-biome:asl-build', options: {} } } },
-    other: { root: 'apps/workflows/other', targets: { build: { executor: '@geo/nx-biome:asl-build', options: { definition: 'shared/other.asl.json' } } } },
+    other: {
+      root: 'apps/workflows/other',
+      targets: { build: { executor: '@geo/nx-biome:asl-build', options: { definition: 'shared/other.asl.json' } } },
+    },
     'assay-ingest': { root: 'apps/services/assay-ingest', tags: ['kind:service'] },
     'grade-predict': { root: 'apps/services/grade-predict', tags: ['kind:service'] },
   };
   const files: Record<string, string> = {
-    'apps/workflows/flow/flow.asl.json': '{"a":"${service:assay-ingest}","b":"${service:grade-predict}","c":"${service:gone}","d":"${service:assay-ingest}"}',
+    'apps/workflows/flow/flow.asl.json':
+      '{"a":"${service:assay-ingest}","b":"${service:grade-predict}","c":"${service:gone}","d":"${service:assay-ingest}"}',
     'shared/other.asl.json': '{"a":"${service:grade-predict}"}',
   };
 
@@ -84,24 +156,55 @@ describe('workflow and model variables', () => {
   const config = testConfig();
   const biome = parseBiomeName('dev-bob', config);
   const SHA = 'c'.repeat(40);
-  const record = (project: string, kind: LedgerRecord['kind'], settings: Record<string, unknown> = {}): LedgerRecord => ({
-    schemaVersion: 1, project, kind, biome: 'dev-bob', environment: 'dev', artifactKey: `artifacts/${project}/${project}-${SHA}.${kind === 'model' ? 'tar.gz' : 'zip'}`,
-    sha256: 'f'.repeat(64), size: 1, gitSha: SHA, dirty: false, deployedAt: '2026-11-20T10:00:00.000Z', deployedBy: 'bob', settings,
+  const record = (
+    project: string,
+    kind: LedgerRecord['kind'],
+    settings: Record<string, unknown> = {},
+  ): LedgerRecord => ({
+    schemaVersion: 1,
+    project,
+    kind,
+    biome: 'dev-bob',
+    environment: 'dev',
+    artifactKey: `artifacts/${project}/${project}-${SHA}.${kind === 'model' ? 'tar.gz' : 'zip'}`,
+    sha256: 'f'.repeat(64),
+    size: 1,
+    gitSha: SHA,
+    dirty: false,
+    deployedAt: '2026-11-20T10:00:00.000Z',
+    deployedBy: 'bob',
+    settings,
   });
 
   it('puts the commit in the state machine definition and version description, and lists the functions the role may invoke', () => {
-    const definition = JSON.stringify({ Comment: 'Plant feed', StartAt: 'A', States: { A: task('${service:assay-ingest}', { End: true }) } });
-    const { tfvars } = renderTfvars({ config, biome, records: [record('plant-feed', 'workflow', { definition }), record('assay-ingest', 'service')] });
+    const definition = JSON.stringify({
+      Comment: 'Plant feed',
+      StartAt: 'A',
+      States: { A: task('${service:assay-ingest}', { End: true }) },
+    });
+    const { tfvars } = renderTfvars({
+      config,
+      biome,
+      records: [record('plant-feed', 'workflow', { definition }), record('assay-ingest', 'service')],
+    });
     const vars = tfvars.workflows['plant-feed'];
     expect(JSON.parse(vars.definition).Comment).toBe(`Plant feed (plant-feed ${SHA})`);
-    expect(JSON.parse(vars.definition).States.A.Parameters.FunctionName).toBe('arn:aws:lambda:ap-southeast-2:111111111111:function:geo-dev-bob--assay-ingest');
+    expect(JSON.parse(vars.definition).States.A.Parameters.FunctionName).toBe(
+      'arn:aws:lambda:ap-southeast-2:111111111111:function:geo-dev-bob--assay-ingest',
+    );
     expect(vars.version_description).toBe(`plant-feed ${SHA}`);
-    expect(vars.function_arns).toEqual(['arn:aws:lambda:ap-southeast-2:111111111111:function:geo-dev-bob--assay-ingest']);
+    expect(vars.function_arns).toEqual([
+      'arn:aws:lambda:ap-southeast-2:111111111111:function:geo-dev-bob--assay-ingest',
+    ]);
     expect(vars.state_machine_name).toBe('geo-dev-bob--plant-feed');
   });
 
   it('gives a definition without a Comment one that names the commit', () => {
-    const { tfvars } = renderTfvars({ config, biome, records: [record('w', 'workflow', { definition: '{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}' })] });
+    const { tfvars } = renderTfvars({
+      config,
+      biome,
+      records: [record('w', 'workflow', { definition: '{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}' })],
+    });
     expect(JSON.parse(tfvars.workflows.w.definition).Comment).toBe(`w ${SHA}`);
   });
 });
@@ -110,12 +213,20 @@ describe('planModelLayout', () => {
   const e = (path: string, executable = false) => ({ path, executable });
 
   it('puts model files at the root and inference code under code/, sorted, without interpreter leftovers', () => {
-    const layout = planModelLayout({ modelDir: 'm', model: [e('weights.json'), e('a/b.bin')], code: [e('inference.py'), e('__pycache__/inference.cpython-311.pyc'), e('util.pyc'), e('requirements.txt')] });
+    const layout = planModelLayout({
+      modelDir: 'm',
+      model: [e('weights.json'), e('a/b.bin')],
+      code: [e('inference.py'), e('__pycache__/inference.cpython-311.pyc'), e('util.pyc'), e('requirements.txt')],
+    });
     expect(layout.map((f) => f.to)).toEqual(['a/b.bin', 'code/inference.py', 'code/requirements.txt', 'weights.json']);
   });
 
   it('refuses an empty model and a model file shadowing code/', () => {
-    expect(() => planModelLayout({ modelDir: 'apps/models/x/model', model: [], code: [e('inference.py')] })).toThrow(/apps\/models\/x\/model holds no model files/);
-    expect(() => planModelLayout({ modelDir: 'm', model: [e('code/inference.py')], code: [e('inference.py')] })).toThrow(/would collide with the inference code folder code\//);
+    expect(() => planModelLayout({ modelDir: 'apps/models/x/model', model: [], code: [e('inference.py')] })).toThrow(
+      /apps\/models\/x\/model holds no model files/,
+    );
+    expect(() =>
+      planModelLayout({ modelDir: 'm', model: [e('code/inference.py')], code: [e('inference.py')] }),
+    ).toThrow(/would collide with the inference code folder code\//);
   });
 });

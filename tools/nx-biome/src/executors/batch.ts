@@ -15,7 +15,11 @@ export interface BatchTask<T> {
 }
 
 /** The tasks of an Nx batch in dependency order, each with a context naming its project and target. */
-export function batchTasks<T>(taskGraph: TaskGraph, inputs: Record<string, T>, context: ExecutorContext): BatchTask<T>[] {
+export function batchTasks<T>(
+  taskGraph: TaskGraph,
+  inputs: Record<string, T>,
+  context: ExecutorContext,
+): BatchTask<T>[] {
   const order: string[] = [];
   const seen = new Set<string>();
   const visit = (id: string) => {
@@ -28,7 +32,17 @@ export function batchTasks<T>(taskGraph: TaskGraph, inputs: Record<string, T>, c
   return order.map((id) => {
     const { project, target, configuration } = taskGraph.tasks[id].target;
     const targetConfig = context.projectsConfigurations?.projects[project]?.targets?.[target];
-    return { id, options: inputs[id], context: { ...context, projectName: project, targetName: target, configurationName: configuration, target: targetConfig } };
+    return {
+      id,
+      options: inputs[id],
+      context: {
+        ...context,
+        projectName: project,
+        targetName: target,
+        configurationName: configuration,
+        target: targetConfig,
+      },
+    };
   });
 }
 
@@ -61,13 +75,25 @@ export async function* runBatch<T>(
         .then(
           (ok) => ok !== false,
           (e: unknown) => {
-            log(isBiomeError(e) ? `✖ ${label(task)}: ${formatBiomeError(e)}` : `✖ ${label(task)}: internal error\n${(e as Error)?.stack ?? String(e)}`);
+            log(
+              isBiomeError(e)
+                ? `✖ ${label(task)}: ${formatBiomeError(e)}`
+                : `✖ ${label(task)}: internal error\n${(e as Error)?.stack ?? String(e)}`,
+            );
             return false;
           },
         )
         .then((success) => {
           running--;
-          done.push({ task: task.id, result: { success, terminalOutput: lines.length ? `${lines.join('\n')}\n` : '', startTime, endTime: Date.now() } });
+          done.push({
+            task: task.id,
+            result: {
+              success,
+              terminalOutput: lines.length ? `${lines.join('\n')}\n` : '',
+              startTime,
+              endTime: Date.now(),
+            },
+          });
           wake?.();
         });
     }

@@ -26,7 +26,11 @@ export function currentProject(context: ExecutorContext): { name: string; root: 
 /** Requires a biome option, with the fix in the message. */
 export function requireBiomeOption(biome: unknown): string {
   if (typeof biome !== 'string' || biome.length === 0) {
-    throw new BiomeError('OPTIONS_INVALID', 'No biome given.', 'Pass --biome=<env> or --biome=<env>-<suffix>, e.g. nx affected -t deploy --biome=dev-bob.');
+    throw new BiomeError(
+      'OPTIONS_INVALID',
+      'No biome given.',
+      'Pass --biome=<env> or --biome=<env>-<suffix>, e.g. nx affected -t deploy --biome=dev-bob.',
+    );
   }
   return biome;
 }

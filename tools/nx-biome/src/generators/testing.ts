@@ -11,7 +11,10 @@ export function createBiomeTree(overrides: Record<string, unknown> = {}): Tree {
       namePrefix: 'geo',
       maxBiomeLength: 24,
       promotionOrder: ['dev', 'prod'],
-      environments: { dev: { account: '111111111111', region: 'ap-southeast-2', multiTenant: true }, prod: { account: '333333333333', region: 'ap-southeast-2' } },
+      environments: {
+        dev: { account: '111111111111', region: 'ap-southeast-2', multiTenant: true },
+        prod: { account: '333333333333', region: 'ap-southeast-2' },
+      },
       ...overrides,
     }),
   );
@@ -20,7 +23,10 @@ export function createBiomeTree(overrides: Record<string, unknown> = {}): Tree {
 
 /** Paths and contents of every pending change, to prove a failed generator wrote nothing. */
 export function snapshot(tree: Tree): string[] {
-  return tree.listChanges().map((c) => `${c.type} ${c.path} ${c.content?.toString('base64') ?? ''}`).sort();
+  return tree
+    .listChanges()
+    .map((c) => `${c.type} ${c.path} ${c.content?.toString('base64') ?? ''}`)
+    .sort();
 }
 
 /** Fails when generated TypeScript does not parse (templates are not type-checked in the plugin). */

@@ -12,13 +12,18 @@ import { asNxError, runsInNxProcess } from './nx-error';
  * time. It reads the command line only where it is the Nx command's own
  * (plugin in the Nx process); in an isolated worker Nx's own git error stands.
  */
-export async function checkAffectedBase(workspaceRoot: string, argv: readonly string[] = process.argv, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function checkAffectedBase(
+  workspaceRoot: string,
+  argv: readonly string[] = process.argv,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
   if (!runsInNxProcess(argv) || !argv.includes('affected')) return;
   const cmd = await readNxCommandLine(argv);
   if (!cmd || cmd.command !== 'affected') return;
   const run = selectRun(cmd);
   const base = run.base ?? env.NX_BASE;
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: workspaceRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  const git = (...args: string[]) =>
+    execFileSync('git', args, { cwd: workspaceRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   try {
     let shallow: boolean;
     try {
@@ -27,14 +32,22 @@ export async function checkAffectedBase(workspaceRoot: string, argv: readonly st
       return; // not a git repository: Nx says so itself
     }
     if (shallow) {
-      throw new BiomeError('GIT_SHALLOW_CLONE', 'This is a shallow clone: nx affected cannot see the base commit and would report too little.', 'Fetch full history (git fetch --unshallow, or GIT_DEPTH: 0 in GitLab CI).');
+      throw new BiomeError(
+        'GIT_SHALLOW_CLONE',
+        'This is a shallow clone: nx affected cannot see the base commit and would report too little.',
+        'Fetch full history (git fetch --unshallow, or GIT_DEPTH: 0 in GitLab CI).',
+      );
     }
     if (base === undefined) return;
     try {
       if (base.startsWith('-')) throw new Error('option-like ref');
       git('rev-parse', '--verify', '--quiet', '--end-of-options', `${base}^{commit}`);
     } catch {
-      throw new BiomeError('GIT_BASE_UNKNOWN', `--base=${base} names no commit in this clone.`, `Check the spelling, fetch it (git fetch origin ${base}), or leave --base out: npx nx-biome deploy --biome=<b> starts from the biome's last complete deploy run.`);
+      throw new BiomeError(
+        'GIT_BASE_UNKNOWN',
+        `--base=${base} names no commit in this clone.`,
+        `Check the spelling, fetch it (git fetch origin ${base}), or leave --base out: npx nx-biome deploy --biome=<b> starts from the biome's last complete deploy run.`,
+      );
     }
   } catch (e) {
     // Nx shows a graph-time error only as "Failed to process project graph"

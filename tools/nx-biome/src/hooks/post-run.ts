@@ -15,7 +15,9 @@ export async function finishRun(context: PostTasksExecutionContext): Promise<voi
   const cmd = await readNxCommandLine(context.argv ?? []);
   // A deploy command whose run had no deploy task renders the biome it names; a failed run does not (its deploys never ran).
   const selection = cmd && !results.some((r) => r.status === 'failure') ? selectRun(cmd) : undefined;
-  const deployTasks = results.some((r) => r.task.target.target === 'deploy' && typeof r.task.overrides?.biome === 'string');
+  const deployTasks = results.some(
+    (r) => r.task.target.target === 'deploy' && typeof r.task.overrides?.biome === 'string',
+  );
   try {
     if (deployTasks || (selection?.deploys && selection.biome)) {
       // Loaded here, not at plugin load: most Nx runs deploy nothing.

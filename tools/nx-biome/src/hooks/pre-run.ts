@@ -54,7 +54,10 @@ function silenceSdkNodeWarning(): Record<string, string> {
 }
 
 /** The projects the command names, as Nx matches them (names, globs, tags, minus --exclude); undefined: all. */
-async function namedProjects(run: RunSelection, nodes: Record<string, { name: string; type: string; data: { tags?: string[]; root: string } }>): Promise<string[] | undefined> {
+async function namedProjects(
+  run: RunSelection,
+  nodes: Record<string, { name: string; type: string; data: { tags?: string[]; root: string } }>,
+): Promise<string[] | undefined> {
   if (run.projects.length === 0 && run.exclude.length === 0) return undefined;
   const { findMatchingProjects } = await import('nx/src/utils/find-matching-projects');
   const selected = findMatchingProjects(run.projects.length > 0 ? run.projects : ['*'], nodes as never);
@@ -64,7 +67,13 @@ async function namedProjects(run: RunSelection, nodes: Record<string, { name: st
 
 async function check(run: RunSelection, context: PreTasksExecutionContext): Promise<void> {
   // Loaded here, not at plugin load: every Nx command loads the plugin, few run this check.
-  const [{ parseBiomeName }, { loadWorkspaceConfig }, { assertNotShallow, createGit }, { dirtyTreeError, inputRootsOf }, { readCachedProjectGraph }] = await Promise.all([
+  const [
+    { parseBiomeName },
+    { loadWorkspaceConfig },
+    { assertNotShallow, createGit },
+    { dirtyTreeError, inputRootsOf },
+    { readCachedProjectGraph },
+  ] = await Promise.all([
     import('../core/names'),
     import('../adapters/workspace'),
     import('../adapters/git'),
@@ -74,24 +83,42 @@ async function check(run: RunSelection, context: PreTasksExecutionContext): Prom
   const git = createGit(context.workspaceRoot);
   if (run.affected) await assertNotShallow(git);
   if (run.deploys && run.biome === undefined) {
-    throw new BiomeError('OPTIONS_INVALID', 'No biome given: a deploy needs to know where to go.', 'Pass --biome=<env> or --biome=<env>-<suffix>, e.g. npx nx-biome deploy --biome=dev-bob.');
+    throw new BiomeError(
+      'OPTIONS_INVALID',
+      'No biome given: a deploy needs to know where to go.',
+      'Pass --biome=<env> or --biome=<env>-<suffix>, e.g. npx nx-biome deploy --biome=dev-bob.',
+    );
   }
   if (!run.deploys && run.biome === undefined) return;
   const graph = readCachedProjectGraph();
   const projects = await namedProjects(run, graph.nodes);
   if (run.biome !== undefined) {
-    if (run.biome === '') throw new BiomeError('OPTIONS_INVALID', '--biome was given without a value.', 'Pass --biome=<env> or --biome=<env>-<suffix>, e.g. --biome=dev-bob.');
+    if (run.biome === '')
+      throw new BiomeError(
+        'OPTIONS_INVALID',
+        '--biome was given without a value.',
+        'Pass --biome=<env> or --biome=<env>-<suffix>, e.g. --biome=dev-bob.',
+      );
     const config = await loadWorkspaceConfig(context.workspaceRoot);
     const biome = parseBiomeName(run.biome, config);
     const { resolveStoreUrl } = await import('../core/config');
-    if (sdkNodeNotice && resolveStoreUrl(biome.environment, process.env).startsWith('s3://')) console.warn(sdkNodeNotice);
+    if (sdkNodeNotice && resolveStoreUrl(biome.environment, process.env).startsWith('s3://'))
+      console.warn(sdkNodeNotice);
     sdkNodeNotice = undefined;
     if (run.deploys) {
       const { preflightDeploy, checkDataSetsOf } = await import('../operations/preflight');
       // Every project's data sets exist in the biome's environment: one error before anything is built.
       checkDataSetsOf(graph, projects, biome);
       const argv = (context.argv ?? []).slice(2);
-      const { plan, note } = await preflightDeploy({ workspaceRoot: context.workspaceRoot, config, biome, run, argv, nxDefaultBase: context.nxJsonConfiguration?.defaultBase ?? 'main', env: process.env });
+      const { plan, note } = await preflightDeploy({
+        workspaceRoot: context.workspaceRoot,
+        config,
+        biome,
+        run,
+        argv,
+        nxDefaultBase: context.nxJsonConfiguration?.defaultBase ?? 'main',
+        env: process.env,
+      });
       if (note) console.log(note);
       if (plan?.action === 'rerun') rerunNx(context.argv ?? [], plan.argv, plan.message, biome.name);
       if (plan?.action === 'keep') console.log(plan.message);
@@ -124,6 +151,9 @@ function rerunNx(nxArgv: string[], argv: string[], message: string, biome: strin
     );
   }
   console.log(message);
-  const r = spawnSync(nxArgv[0] ?? process.execPath, [nxArgv[1], ...argv], { stdio: 'inherit', env: { ...process.env, [BASE_RESOLVED_VARIABLE]: 'true' } });
+  const r = spawnSync(nxArgv[0] ?? process.execPath, [nxArgv[1], ...argv], {
+    stdio: 'inherit',
+    env: { ...process.env, [BASE_RESOLVED_VARIABLE]: 'true' },
+  });
   process.exit(r.status ?? (r.signal === 'SIGINT' ? 130 : 1));
 }

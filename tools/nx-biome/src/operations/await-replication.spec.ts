@@ -20,10 +20,28 @@ const SHA = 'c'.repeat(40);
 
 let server: S3Server;
 let tfvars: BiomeTfvars;
-const keys = [`artifacts/assay-ingest/assay-ingest-${SHA}.zip`, `artifacts/grade-predict/grade-predict-${SHA}.zip`, `artifacts/ore-grade/ore-grade-${SHA}.tar.gz`];
+const keys = [
+  `artifacts/assay-ingest/assay-ingest-${SHA}.zip`,
+  `artifacts/grade-predict/grade-predict-${SHA}.zip`,
+  `artifacts/ore-grade/ore-grade-${SHA}.tar.gz`,
+];
 
 function record(project: string, kind: LedgerRecord['kind'], key: string): LedgerRecord {
-  return { schemaVersion: 1, project, kind, biome: 'dev-bob', environment: 'dev', artifactKey: key, sha256: 'f'.repeat(64), size: 1, gitSha: SHA, dirty: false, deployedAt: '2026-11-20T10:00:00.000Z', deployedBy: 'bob', settings: {} };
+  return {
+    schemaVersion: 1,
+    project,
+    kind,
+    biome: 'dev-bob',
+    environment: 'dev',
+    artifactKey: key,
+    sha256: 'f'.repeat(64),
+    size: 1,
+    gitSha: SHA,
+    dirty: false,
+    deployedAt: '2026-11-20T10:00:00.000Z',
+    deployedBy: 'bob',
+    settings: {},
+  };
 }
 
 const inS3 = <T>(fn: () => Promise<T>) => withEnv(server.env, fn);
@@ -34,13 +52,29 @@ const sourceStore = { url: `s3://${SOURCE}`, bucket: SOURCE };
 function clock(onSleep: (ms: number, slept: number[]) => Promise<void> = async () => undefined) {
   let t = 0;
   const slept: number[] = [];
-  return { slept, now: () => t, sleep: async (ms: number) => { slept.push(ms); t += ms; await onSleep(ms, slept); } };
+  return {
+    slept,
+    now: () => t,
+    sleep: async (ms: number) => {
+      slept.push(ms);
+      t += ms;
+      await onSleep(ms, slept);
+    },
+  };
 }
 
 beforeAll(async () => {
   server = await startS3rver([SOURCE, REPLICA]);
   const config = testConfig();
-  tfvars = renderTfvars({ config, biome: parseBiomeName('dev-bob', config), records: [record('assay-ingest', 'service', keys[0]), record('grade-predict', 'service', keys[1]), record('ore-grade', 'model', keys[2])] }).tfvars;
+  tfvars = renderTfvars({
+    config,
+    biome: parseBiomeName('dev-bob', config),
+    records: [
+      record('assay-ingest', 'service', keys[0]),
+      record('grade-predict', 'service', keys[1]),
+      record('ore-grade', 'model', keys[2]),
+    ],
+  }).tfvars;
   for (const k of keys) await put(SOURCE, k);
 }, 300_000);
 
@@ -55,14 +89,19 @@ describe('awaitReplication (before infra:deploy --apply runs Terraform)', () => 
     for (const k of keys) await put(REPLICA, k);
     const lines: string[] = [];
     const c = clock();
-    await inS3(() => awaitReplication({ tfvars, store: sourceStore, log: (l) => lines.push(l), sleep: c.sleep, now: c.now }));
+    await inS3(() =>
+      awaitReplication({ tfvars, store: sourceStore, log: (l) => lines.push(l), sleep: c.sleep, now: c.now }),
+    );
     expect(c.slept).toEqual([]);
     expect(lines).toEqual([`replication: all 3 artifact(s) are in s3://${REPLICA}.`]);
   });
 
   it('waits, with growing delays, until a late artifact arrives, and HEADs only what is still missing', async () => {
     const late = `artifacts/late/late-${SHA}.zip`;
-    const withLate = { ...tfvars, services: { ...tfvars.services, late: { ...tfvars.services['assay-ingest'], s3_key: late } } };
+    const withLate = {
+      ...tfvars,
+      services: { ...tfvars.services, late: { ...tfvars.services['assay-ingest'], s3_key: late } },
+    };
     const heads: string[] = [];
     const c = clock(async (_ms, slept) => {
       if (slept.length === 3) await put(REPLICA, late);
@@ -84,15 +123,34 @@ describe('awaitReplication (before infra:deploy --apply runs Terraform)', () => 
     expect(c.slept).toEqual([2_000, 4_000, 8_000]);
     expect(heads.filter((k) => k === late)).toHaveLength(4);
     expect(heads.filter((k) => k === keys[0])).toHaveLength(1);
-    expect(lines[0]).toBe(`replication: waiting for 1 artifact(s) in s3://${REPLICA} (e.g. ${late}); next check in 2 s.`);
+    expect(lines[0]).toBe(
+      `replication: waiting for 1 artifact(s) in s3://${REPLICA} (e.g. ${late}); next check in 2 s.`,
+    );
     expect(lines.at(-1)).toBe(`replication: all 4 artifact(s) are in s3://${REPLICA}.`);
   });
 
   it('gives up after the timeout with REPLICATION_TIMEOUT naming every missing key and the fix; Terraform is not reached', async () => {
     const missing = [`artifacts/never/never-${SHA}.zip`, `artifacts/gone/gone-${SHA}.zip`];
-    const withMissing = { ...tfvars, services: { ...tfvars.services, never: { ...tfvars.services['assay-ingest'], s3_key: missing[0] }, gone: { ...tfvars.services['assay-ingest'], s3_key: missing[1] } } };
+    const withMissing = {
+      ...tfvars,
+      services: {
+        ...tfvars.services,
+        never: { ...tfvars.services['assay-ingest'], s3_key: missing[0] },
+        gone: { ...tfvars.services['assay-ingest'], s3_key: missing[1] },
+      },
+    };
     const c = clock();
-    const error = await inS3(() => awaitReplication({ tfvars: withMissing, store: sourceStore, log: () => undefined, sleep: c.sleep, now: c.now, timeoutMs: 60_000, maxDelayMs: 30_000 })).catch((e: unknown) => e);
+    const error = await inS3(() =>
+      awaitReplication({
+        tfvars: withMissing,
+        store: sourceStore,
+        log: () => undefined,
+        sleep: c.sleep,
+        now: c.now,
+        timeoutMs: 60_000,
+        maxDelayMs: 30_000,
+      }),
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BiomeError);
     const e = error as BiomeError;
     expect(e.code).toBe('REPLICATION_TIMEOUT');
@@ -109,8 +167,18 @@ describe('awaitReplication (before infra:deploy --apply runs Terraform)', () => 
     const never = async () => {
       throw new Error('no HEAD expected');
     };
-    await awaitReplication({ tfvars, store: { url: 'file:///tmp/.biome-store/dev' }, log: (l) => lines.push(l), head: never });
-    await awaitReplication({ tfvars, store: { url: `s3://${REPLICA}`, bucket: REPLICA }, log: (l) => lines.push(l), head: never });
+    await awaitReplication({
+      tfvars,
+      store: { url: 'file:///tmp/.biome-store/dev' },
+      log: (l) => lines.push(l),
+      head: never,
+    });
+    await awaitReplication({
+      tfvars,
+      store: { url: `s3://${REPLICA}`, bucket: REPLICA },
+      log: (l) => lines.push(l),
+      head: never,
+    });
     expect(lines).toEqual([
       `replication: not waiting (the store file:///tmp/.biome-store/dev is not an S3 bucket, so nothing replicates to ${REPLICA}).`,
       `replication: not waiting (the store is the workload bucket ${REPLICA} itself (no replication)).`,
@@ -118,7 +186,15 @@ describe('awaitReplication (before infra:deploy --apply runs Terraform)', () => 
   });
 
   it('an unreachable workload bucket is a STORE_UNREACHABLE error, not a silent wait', async () => {
-    const error = await inS3(() => awaitReplication({ tfvars: { ...tfvars, artifact_bucket: 'geo-artifacts-dev-999999999999' }, store: sourceStore, log: () => undefined, sleep: async () => undefined, timeoutMs: 1_000 })).catch((e: unknown) => e);
+    const error = await inS3(() =>
+      awaitReplication({
+        tfvars: { ...tfvars, artifact_bucket: 'geo-artifacts-dev-999999999999' },
+        store: sourceStore,
+        log: () => undefined,
+        sleep: async () => undefined,
+        timeoutMs: 1_000,
+      }),
+    ).catch((e: unknown) => e);
     expect((error as BiomeError).code).toBe('STORE_UNREACHABLE');
     expect((error as BiomeError).message).toContain('s3://geo-artifacts-dev-999999999999');
   });

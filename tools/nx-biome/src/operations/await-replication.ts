@@ -24,8 +24,14 @@ export interface AwaitReplicationOptions {
   now?: () => number;
 }
 
-const realHead = (bucket: string, key: string) => createS3Store(bucket, '').head(key).then((o) => o !== undefined);
-const realProbe = (bucket: string, firstKey: string) => createS3Store(bucket, '').list(firstKey).then(() => undefined);
+const realHead = (bucket: string, key: string) =>
+  createS3Store(bucket, '')
+    .head(key)
+    .then((o) => o !== undefined);
+const realProbe = (bucket: string, firstKey: string) =>
+  createS3Store(bucket, '')
+    .list(firstKey)
+    .then(() => undefined);
 
 /**
  * Before Terraform runs: waits until every artifact key the biome's ledger
@@ -65,7 +71,9 @@ export async function awaitReplication(options: AwaitReplicationOptions): Promis
       );
     }
     const delay = Math.min(backoffDelay(attempt, first, max), timeoutMs - elapsed);
-    options.log(`replication: waiting for ${missing.length} artifact(s) in s3://${plan.bucket} (e.g. ${missing[0]}); next check in ${Math.ceil(delay / 1000)} s.`);
+    options.log(
+      `replication: waiting for ${missing.length} artifact(s) in s3://${plan.bucket} (e.g. ${missing[0]}); next check in ${Math.ceil(delay / 1000)} s.`,
+    );
     await sleep(delay);
   }
 }

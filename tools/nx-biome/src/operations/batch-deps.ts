@@ -36,7 +36,10 @@ export function batchGit(git: GitPort, allRoots: string[]): GitPort {
  * instead of a locked read and write per project. Everything else goes to
  * the store unchanged.
  */
-export function batchStore(store: StorePort, biome: string): StorePort & DeferredBiomeMeta & { flush(): Promise<void> } {
+export function batchStore(
+  store: StorePort,
+  biome: string,
+): StorePort & DeferredBiomeMeta & { flush(): Promise<void> } {
   const updates: ((meta: BiomeMeta | undefined) => BiomeMeta | undefined)[] = [];
   const metaKey = biomeMetaKey(biome);
   const settingsKey = biomeSettingsKey(biome);
@@ -57,12 +60,17 @@ export function batchStore(store: StorePort, biome: string): StorePort & Deferre
       // Each task reads its project's current record: the whole ledger is read once (one listing and the
       // ledger index, see readLedgerEntries) when the batch asks for the first one.
       if (key.startsWith(recordPrefix) && key.endsWith('.json') && !key.slice(recordPrefix.length).includes('/')) {
-        const snapshot = (ledger ??= readLedgerEntries(store, biome).then((entries) => new Map(entries.flatMap((e) => (e.body ? [[e.key, e.body] as const] : [])))));
+        const snapshot = (ledger ??= readLedgerEntries(store, biome).then(
+          (entries) => new Map(entries.flatMap((e) => (e.body ? [[e.key, e.body] as const] : []))),
+        ));
         // A failed read fails the tasks waiting for it; the next task reads again.
-        return snapshot.then((bodies) => bodies.get(key), (e) => {
-          if (ledger === snapshot) ledger = undefined;
-          throw e;
-        });
+        return snapshot.then(
+          (bodies) => bodies.get(key),
+          (e) => {
+            if (ledger === snapshot) ledger = undefined;
+            throw e;
+          },
+        );
       }
       return store.get(key);
     },
@@ -85,7 +93,9 @@ export function batchStore(store: StorePort, biome: string): StorePort & Deferre
       if (held) await (await held).release();
       if (updates.length === 0) return;
       const pending = updates.splice(0);
-      await updateBiomeMeta(store, biome, (meta) => pending.reduce<BiomeMeta | undefined>((m, update) => update(m) ?? m, meta));
+      await updateBiomeMeta(store, biome, (meta) =>
+        pending.reduce<BiomeMeta | undefined>((m, update) => update(m) ?? m, meta),
+      );
     },
   };
 }

@@ -29,27 +29,47 @@ export interface BiomeBase {
  * it), their merge base: the branch's own changes are what gets deployed, and
  * what the main biome changed since stays as the seed copied it.
  */
-export async function findBiomeBase(input: { store: StorePort; biome: string; git: GitPort; fallback?: string; records?: LedgerRecord[] }): Promise<BiomeBase> {
-  const [records, run] = await Promise.all([input.records ?? readLedger(input.store, input.biome), readRunRecord(input.store, input.biome)]);
-  if (run && (await input.git.commitSubjects([run.gitSha])).has(run.gitSha)) return { base: run.gitSha, from: 'run', records };
+export async function findBiomeBase(input: {
+  store: StorePort;
+  biome: string;
+  git: GitPort;
+  fallback?: string;
+  records?: LedgerRecord[];
+}): Promise<BiomeBase> {
+  const [records, run] = await Promise.all([
+    input.records ?? readLedger(input.store, input.biome),
+    readRunRecord(input.store, input.biome),
+  ]);
+  if (run && (await input.git.commitSubjects([run.gitSha])).has(run.gitSha))
+    return { base: run.gitSha, from: 'run', records };
   // No complete run: only the seed is a base (every project was at the main biome's commit it copied).
   const seeds = records.filter((r) => r.origin?.action === 'seed');
   const known = await input.git.commitSubjects(seeds.map(recordBiomeCommit));
-  const chosen = seeds.length > 0 ? chooseAffectedBase(seeds, (sha) => known.has(sha), input.fallback) : input.fallback ? { base: input.fallback, from: 'fallback' as const } : { from: 'none' as const };
+  const chosen =
+    seeds.length > 0
+      ? chooseAffectedBase(seeds, (sha) => known.has(sha), input.fallback)
+      : input.fallback
+        ? { base: input.fallback, from: 'fallback' as const }
+        : { from: 'none' as const };
   if (chosen.from !== 'seed' || !chosen.base) return { base: chosen.base, from: chosen.from, records };
   const seed = { ...(chosen.seedFrom ? { from: chosen.seedFrom } : {}), commit: chosen.base };
   const head = await input.git.headSha();
-  if ((await input.git.isAncestor(chosen.base, head)) !== false) return { base: chosen.base, from: 'seed', seed, records };
+  if ((await input.git.isAncestor(chosen.base, head)) !== false)
+    return { base: chosen.base, from: 'seed', seed, records };
   const merged = await input.git.mergeBase(chosen.base, head);
   // No common history at all: the seed commit itself (Nx then compares the two trees).
-  return merged ? { base: merged, from: 'seed', seed, mergedWithHead: true, records } : { base: chosen.base, from: 'seed', seed, records };
+  return merged
+    ? { base: merged, from: 'seed', seed, mergedWithHead: true, records }
+    : { base: chosen.base, from: 'seed', seed, records };
 }
 
 /** One line saying which base a biome's deploy starts from, for logs. */
 export function describeBiomeBase(biome: string, found: BiomeBase): string {
   if (found.from === 'seed') {
     const at = `seeded from ${found.seed?.from ?? 'its main biome'} at ${found.seed!.commit}`;
-    return found.mergedWithHead ? `${biome} was ${at}, which this branch lacks: its merge base ${found.base}` : `${biome} was ${at}: ${found.base}`;
+    return found.mergedWithHead
+      ? `${biome} was ${at}, which this branch lacks: its merge base ${found.base}`
+      : `${biome} was ${at}: ${found.base}`;
   }
   return `${found.from === 'run' || found.from === 'ledger' ? 'last complete deploy run of' : 'no complete deploy run in'} ${biome}: ${found.base}`;
 }

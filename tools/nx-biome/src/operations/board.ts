@@ -1,4 +1,14 @@
-import { BoardBiomeInput, BoardModel, buildBoardModel, CommitChanges, commitsTouching, CommitRange, planBoardPairs, planCommitPairs, rangeKey } from '../core/board';
+import {
+  BoardBiomeInput,
+  BoardModel,
+  buildBoardModel,
+  CommitChanges,
+  commitsTouching,
+  CommitRange,
+  planBoardPairs,
+  planCommitPairs,
+  rangeKey,
+} from '../core/board';
 import { WorkspaceConfig } from '../core/config';
 import { LedgerRecord } from '../core/ledger';
 import { mapLimited } from '../core/map-limited';
@@ -49,7 +59,11 @@ async function withListingSnapshot(store: StorePort): Promise<StorePort> {
 
 /** One biome as the board shows it: metadata, ledger, and its newest `historyLimit` history records. */
 async function readBoardBiome(store: StorePort, biome: BiomeRef, historyLimit: number): Promise<BoardBiomeInput> {
-  const [meta, records, historyObjects] = await Promise.all([readBiomeMeta(store, biome.name), readLedger(store, biome.name), store.list(`biomes/${biome.name}/history/`)]);
+  const [meta, records, historyObjects] = await Promise.all([
+    readBiomeMeta(store, biome.name),
+    readLedger(store, biome.name),
+    store.list(`biomes/${biome.name}/history/`),
+  ]);
   const keys = historyObjects.map((o) => o.key).filter((k) => k.endsWith('.json'));
   const history = await readRecordsAt(store, newestHistoryKeys(keys, historyLimit));
   return { biome, meta, records, history, historyTotal: keys.length };
@@ -95,7 +109,9 @@ export async function collectBoard(input: {
   const ledgers = new Map(biomes.map((b) => [b.biome.name, b.records]));
   const known = new Set(commits.keys());
   const changes = new Map<string, CommitChanges | undefined>();
-  await mapLimited(planCommitPairs({ pairs, ledgers, known }), 4, async (w) => changes.set(`${w.from}..${w.to}`, await input.commitLog.changes(w.from, w.to, MAX_RANGE_COMMITS)));
+  await mapLimited(planCommitPairs({ pairs, ledgers, known }), 4, async (w) =>
+    changes.set(`${w.from}..${w.to}`, await input.commitLog.changes(w.from, w.to, MAX_RANGE_COMMITS)),
+  );
   // Per project, the commits of its pair that touch its folder.
   const ranges = new Map<string, CommitRange | undefined>();
   for (const pair of pairs) {
@@ -107,6 +123,16 @@ export async function collectBoard(input: {
       if (c) ranges.set(rangeKey(old!, r.gitSha, root), commitsTouching(c, root, input.commitLimit));
     }
   }
-  const model = buildBoardModel({ config, now: input.now, stores, biomes, references, commits, ranges, projectRoots: input.projectRoots, pairs });
+  const model = buildBoardModel({
+    config,
+    now: input.now,
+    stores,
+    biomes,
+    references,
+    commits,
+    ranges,
+    projectRoots: input.projectRoots,
+    pairs,
+  });
   return { model, unknown };
 }

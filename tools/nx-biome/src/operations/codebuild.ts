@@ -2,7 +2,18 @@ import { BiomeError } from '../core/errors';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Buildspec, BuildspecPhase, BuildState, buildOutcome, CodeBuildRequest, describeBuildProgress, localBuildEnvironment, nextPhase, planPhaseScript, sharedShellScript } from '../core/codebuild';
+import {
+  Buildspec,
+  BuildspecPhase,
+  BuildState,
+  buildOutcome,
+  CodeBuildRequest,
+  describeBuildProgress,
+  localBuildEnvironment,
+  nextPhase,
+  planPhaseScript,
+  sharedShellScript,
+} from '../core/codebuild';
 import { CodeBuildPort, runShellPhase } from '../adapters/codebuild';
 
 /** What following a build needs from the outside world. */
@@ -23,10 +34,14 @@ export interface FollowDeps {
 export async function runInCodeBuild(request: CodeBuildRequest, deps: FollowDeps): Promise<BuildState> {
   const started = deps.now();
   if (request.fixedProject) {
-    deps.log(`CodeBuild ${request.projectName} fixes its buildspec and variables: not sent${request.withheld.length ? `: ${request.withheld.map((v) => `${v.name}=${v.value}`).join(', ')}` : ''}`);
+    deps.log(
+      `CodeBuild ${request.projectName} fixes its buildspec and variables: not sent${request.withheld.length ? `: ${request.withheld.map((v) => `${v.name}=${v.value}`).join(', ')}` : ''}`,
+    );
   }
   let build = await deps.codebuild.startBuild(request);
-  deps.log(`CodeBuild ${request.projectName}: build ${build.id} started (${request.buildspec} at ${request.sourceVersion.slice(0, 12)})${build.logsUrl ? `\n  logs: ${build.logsUrl}` : ''}`);
+  deps.log(
+    `CodeBuild ${request.projectName}: build ${build.id} started (${request.buildspec} at ${request.sourceVersion.slice(0, 12)})${build.logsUrl ? `\n  logs: ${build.logsUrl}` : ''}`,
+  );
   const deadline = started + request.timeoutSeconds * 1000;
   let previous: BuildState | undefined;
   for (;;) {
@@ -34,7 +49,9 @@ export async function runInCodeBuild(request: CodeBuildRequest, deps: FollowDeps
     const outcome = buildOutcome(build, request.projectName);
     if (outcome.done) {
       if (outcome.error) throw outcome.error;
-      deps.log(`CodeBuild ${request.projectName}: build ${build.id} SUCCEEDED in ${Math.round((deps.now() - started) / 1000)} s`);
+      deps.log(
+        `CodeBuild ${request.projectName}: build ${build.id} SUCCEEDED in ${Math.round((deps.now() - started) / 1000)} s`,
+      );
       return build;
     }
     if (deps.now() >= deadline) {
@@ -58,7 +75,17 @@ export async function runInCodeBuild(request: CodeBuildRequest, deps: FollowDeps
  * POST_BUILD, with CODEBUILD_BUILD_SUCCEEDING=0). Fails naming every phase
  * that failed.
  */
-export async function runBuildspecLocally(spec: Buildspec, request: CodeBuildRequest, deps: { cwd: string; env: Record<string, string | undefined>; now(): number; log(line: string): void; output?: (chunk: string) => void }): Promise<void> {
+export async function runBuildspecLocally(
+  spec: Buildspec,
+  request: CodeBuildRequest,
+  deps: {
+    cwd: string;
+    env: Record<string, string | undefined>;
+    now(): number;
+    log(line: string): void;
+    output?: (chunk: string) => void;
+  },
+): Promise<void> {
   const env = localBuildEnvironment(spec, request, deps.env);
   deps.log(`local build: ${request.buildspec} (${spec.phases.map((p) => p.name).join(' → ')})`);
   const stateDir = await mkdtemp(join(tmpdir(), 'nx-biome-build-'));
@@ -73,7 +100,9 @@ export async function runBuildspecLocally(spec: Buildspec, request: CodeBuildReq
       const code = await runShellPhase(script, { cwd: deps.cwd, env, output: deps.output });
       const took = `${Math.round((deps.now() - started) / 1000)} s`;
       if (code !== 0) failed.push({ phase: phase.toUpperCase(), code });
-      deps.log(`  ${phase.toUpperCase().padEnd(16)} ${code === 0 ? 'SUCCEEDED' : `FAILED (exit status ${code})`} (${took})`);
+      deps.log(
+        `  ${phase.toUpperCase().padEnd(16)} ${code === 0 ? 'SUCCEEDED' : `FAILED (exit status ${code})`} (${took})`,
+      );
       phase = nextPhase(spec, phase, code !== 0);
     }
   } finally {

@@ -20,7 +20,11 @@ export interface Deps {
 }
 
 /** Real dependencies: stores from config and environment variables, the git binary, the clock. */
-export function realDeps(workspaceRoot: string, config: WorkspaceConfig, env: Record<string, string | undefined> = process.env): Deps {
+export function realDeps(
+  workspaceRoot: string,
+  config: WorkspaceConfig,
+  env: Record<string, string | undefined> = process.env,
+): Deps {
   const stores = new Map<string, StorePort>();
   return {
     storeFor(environment) {
@@ -44,7 +48,14 @@ export function realDeps(workspaceRoot: string, config: WorkspaceConfig, env: Re
 /** Who deploys: the CI user when there is one, else git's user, else the OS user. */
 export async function deployerName(deps: Deps): Promise<string> {
   const e = deps.env;
-  return e.GITLAB_USER_LOGIN ?? e.CODEBUILD_INITIATOR ?? e.BIOME_DEPLOYED_BY ?? (await deps.git.userName()) ?? e.USER ?? userInfo().username;
+  return (
+    e.GITLAB_USER_LOGIN ??
+    e.CODEBUILD_INITIATOR ??
+    e.BIOME_DEPLOYED_BY ??
+    (await deps.git.userName()) ??
+    e.USER ??
+    userInfo().username
+  );
 }
 
 /** The CI job that deploys, when there is one. */

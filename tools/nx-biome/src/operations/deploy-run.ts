@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { DeployOutcomeEntry, RUN_ID_VARIABLE } from '../core/deploy-run';
 import { writeFileAtomic } from '../adapters/workspace';
 
-
 const plansWritten = new Set<string>();
 
 /** Where the deploy tasks of one run leave their outcomes (gitignored, removed at the end of the run). */
@@ -18,7 +17,12 @@ export function runFolder(workspaceRoot: string, runId: string): string {
  * projects whose deploy the run planned (Nx's post-run hook hears nothing of
  * a task that never started because its build failed). No-op outside an Nx run.
  */
-export async function recordRunOutcome(workspaceRoot: string, env: Record<string, string | undefined>, entry: DeployOutcomeEntry, planned: string[]): Promise<void> {
+export async function recordRunOutcome(
+  workspaceRoot: string,
+  env: Record<string, string | undefined>,
+  entry: DeployOutcomeEntry,
+  planned: string[],
+): Promise<void> {
   const runId = env[RUN_ID_VARIABLE];
   if (!runId) return;
   const dir = runFolder(workspaceRoot, runId);
@@ -38,7 +42,11 @@ export async function readRunPlan(workspaceRoot: string, runId: string, biome: s
 }
 
 /** Every outcome recorded in a run for one biome. */
-export async function readRunOutcomes(workspaceRoot: string, runId: string, biome: string): Promise<DeployOutcomeEntry[]> {
+export async function readRunOutcomes(
+  workspaceRoot: string,
+  runId: string,
+  biome: string,
+): Promise<DeployOutcomeEntry[]> {
   const dir = runFolder(workspaceRoot, runId);
   const names = await readdir(dir).catch(() => [] as string[]);
   const out: DeployOutcomeEntry[] = [];

@@ -47,24 +47,40 @@ export async function deployProject(input: {
 }): Promise<DeployResult> {
   const { store, biome, manifest } = input;
   if (manifest.dirty && !input.allowDirty) {
-    throw new BiomeError('ARTIFACT_DIRTY', `${manifest.project}: the artifact was built from a dirty tree (${manifest.dirtyFiles.slice(0, 10).join(', ')}).`, 'Commit or stash the changes, or pass --allow-dirty for a sandpit (dirty artifacts can never be promoted).');
+    throw new BiomeError(
+      'ARTIFACT_DIRTY',
+      `${manifest.project}: the artifact was built from a dirty tree (${manifest.dirtyFiles.slice(0, 10).join(', ')}).`,
+      'Commit or stash the changes, or pass --allow-dirty for a sandpit (dirty artifacts can never be promoted).',
+    );
   }
   const key = artifactKey(manifest.project, manifest.file);
   // A malformed or hostile biome.json stops the deploy before anything is written.
   await readBiomeMeta(store, biome.name);
   // The settings are resolved, and the record written, under one shared lease on the biome:
   // biome-config holds it alone, so a setting it saves is either in this record or re-applied by it.
-  const { result, write } = input.dryRun ? await planAndRecord(input, key) : await withBiomeShared(store, biome.name, () => planAndRecord(input, key));
+  const { result, write } = input.dryRun
+    ? await planAndRecord(input, key)
+    : await withBiomeShared(store, biome.name, () => planAndRecord(input, key));
   if (write) await refreshBiome(input);
   return result;
 }
 
 /** Plans one project's deploy against the biome as it is now, and (unless a dry run) publishes and records it. */
-async function planAndRecord(input: Parameters<typeof deployProject>[0], key: string): Promise<{ result: DeployResult; write: boolean }> {
+async function planAndRecord(
+  input: Parameters<typeof deployProject>[0],
+  key: string,
+): Promise<{ result: DeployResult; write: boolean }> {
   const { store, biome, manifest } = input;
   const current = await readRecordToReplace(store, biome.name, manifest.project);
   // Layered settings (project → environment → biome) resolve per biome and go into the record, never into the artifact.
-  const resolvedSettings = await resolveProjectSettings({ store, config: input.config, biome, project: manifest.project, kind: manifest.kind, settings: manifest.settings });
+  const resolvedSettings = await resolveProjectSettings({
+    store,
+    config: input.config,
+    biome,
+    project: manifest.project,
+    kind: manifest.kind,
+    settings: manifest.settings,
+  });
   const next: LedgerRecord = {
     schemaVersion: 1,
     project: manifest.project,
@@ -83,11 +99,30 @@ async function planAndRecord(input: Parameters<typeof deployProject>[0], key: st
     settings: manifest.settings,
     resolvedSettings,
   };
-  const currentArtifact = current && current.sha256 === manifest.sha256 ? await checkStoredArtifact(store, current.artifactKey, current) : undefined;
+  const currentArtifact =
+    current && current.sha256 === manifest.sha256
+      ? await checkStoredArtifact(store, current.artifactKey, current)
+      : undefined;
   const plan = planProjectDeploy({ current, next, currentArtifact });
-  const result = { project: manifest.project, kind: manifest.kind, gitSha: plan.record.gitSha, dryRun: input.dryRun, key: plan.record.artifactKey, size: plan.record.size };
+  const result = {
+    project: manifest.project,
+    kind: manifest.kind,
+    gitSha: plan.record.gitSha,
+    dryRun: input.dryRun,
+    key: plan.record.artifactKey,
+    size: plan.record.size,
+  };
   const publish = async () =>
-    publishArtifact(store, { key: plan.record.artifactKey, body: await input.readBody(), sha256: plan.record.sha256, metadata: { 'git-sha': plan.restore ? current!.gitSha : manifest.gitSha, project: manifest.project, dirty: String(plan.restore ? current!.dirty : manifest.dirty) } });
+    publishArtifact(store, {
+      key: plan.record.artifactKey,
+      body: await input.readBody(),
+      sha256: plan.record.sha256,
+      metadata: {
+        'git-sha': plan.restore ? current!.gitSha : manifest.gitSha,
+        project: manifest.project,
+        dirty: String(plan.restore ? current!.dirty : manifest.dirty),
+      },
+    });
   if (plan.action === 'unchanged') {
     if (input.dryRun) return { result: { ...result, outcome: plan.restore ? 'restored' : 'unchanged' }, write: false };
     if (plan.restore) await publish();
@@ -103,8 +138,22 @@ async function planAndRecord(input: Parameters<typeof deployProject>[0], key: st
 }
 
 /** Registers the biome on first deploy and refreshes a sandpit's expiry (on biome.json as it is when written, under the biome's lease). */
-async function refreshBiome(input: { store: StorePort; config: WorkspaceConfig; biome: BiomeRef; now: Date; deployedBy: string }): Promise<void> {
+async function refreshBiome(input: {
+  store: StorePort;
+  config: WorkspaceConfig;
+  biome: BiomeRef;
+  now: Date;
+  deployedBy: string;
+}): Promise<void> {
   await updateBiomeMeta(input.store, input.biome.name, (existing) =>
-    touchBiomeMeta({ existing, biome: input.biome.name, environment: input.biome.environment.name, sandpit: input.biome.sandpit, owner: input.deployedBy, now: input.now, ttlHours: input.config.sandpitTtlHours }),
+    touchBiomeMeta({
+      existing,
+      biome: input.biome.name,
+      environment: input.biome.environment.name,
+      sandpit: input.biome.sandpit,
+      owner: input.deployedBy,
+      now: input.now,
+      ttlHours: input.config.sandpitTtlHours,
+    }),
   );
 }

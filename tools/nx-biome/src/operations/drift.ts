@@ -18,7 +18,15 @@ function observe(probe: WorkloadProbe, t: DriftTarget) {
  * names every resource as the tfvars do, probes them a few at a time (the
  * SDK retries throttling), and judges each project.
  */
-export async function checkDrift(input: { store: StorePort; config: WorkspaceConfig; biome: BiomeRef; git: GitPort; probe: WorkloadProbe; now: Date; concurrency?: number }): Promise<DriftReport> {
+export async function checkDrift(input: {
+  store: StorePort;
+  config: WorkspaceConfig;
+  biome: BiomeRef;
+  git: GitPort;
+  probe: WorkloadProbe;
+  now: Date;
+  concurrency?: number;
+}): Promise<DriftReport> {
   const { meta, records } = await readBiome(input.store, input.biome, input.git);
   const targets = planDriftTargets({ config: input.config, biome: input.biome, meta, records });
   const rows = new Array(targets.length);

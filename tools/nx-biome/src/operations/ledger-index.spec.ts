@@ -14,7 +14,22 @@ const SHA = (n: number) => n.toString(16).padStart(40, '0');
 const PROJECTS = ['assay-ingest', 'grade-predict', 'ore-grade', 'plant-feed', 'tailings-watch'];
 
 function record(project: string, n: number): LedgerRecord {
-  return { schemaVersion: 1, project, kind: 'service', biome: 'dev-ix', environment: 'dev', artifactKey: `artifacts/${project}/${project}-${SHA(n)}.zip`, sha256: 'a'.repeat(64), size: 10, gitSha: SHA(n), dirty: false, deployedAt: `2026-12-01T00:00:0${n}.000Z`, deployedBy: 'amy', origin: { action: 'deploy' }, settings: {} };
+  return {
+    schemaVersion: 1,
+    project,
+    kind: 'service',
+    biome: 'dev-ix',
+    environment: 'dev',
+    artifactKey: `artifacts/${project}/${project}-${SHA(n)}.zip`,
+    sha256: 'a'.repeat(64),
+    size: 10,
+    gitSha: SHA(n),
+    dirty: false,
+    deployedAt: `2026-12-01T00:00:0${n}.000Z`,
+    deployedBy: 'amy',
+    origin: { action: 'deploy' },
+    settings: {},
+  };
 }
 
 /** The real store, with every call it receives counted (what a user pays for in requests). */
@@ -28,7 +43,12 @@ function counted(store: StorePort) {
     list: (p) => (calls.push(`LIST ${p}`), store.list(p)),
     delete: (k) => (calls.push(`DELETE ${k.join(',')}`), store.delete(k)),
   };
-  return { store: wrapped, calls, reads: () => calls.filter((c) => c.startsWith('GET biomes/') || c.startsWith('LIST biomes/')), reset: () => calls.splice(0) };
+  return {
+    store: wrapped,
+    calls,
+    reads: () => calls.filter((c) => c.startsWith('GET biomes/') || c.startsWith('LIST biomes/')),
+    reset: () => calls.splice(0),
+  };
 }
 
 describe('the ledger index: one object instead of one read per record', () => {
@@ -73,10 +93,14 @@ describe('the ledger index: one object instead of one read per record', () => {
     const c = counted(s3);
     const records = await readLedger(c.store, 'dev-ix');
     expect(records.find((r) => r.project === 'grade-predict')?.gitSha).toBe(SHA(9));
-    expect(c.reads()).toEqual(['LIST biomes/dev-ix/ledger/', `GET ${ledgerIndexKey('dev-ix')}`, 'GET biomes/dev-ix/ledger/grade-predict.json']);
+    expect(c.reads()).toEqual([
+      'LIST biomes/dev-ix/ledger/',
+      `GET ${ledgerIndexKey('dev-ix')}`,
+      'GET biomes/dev-ix/ledger/grade-predict.json',
+    ]);
   });
 
-  it('an index whose entry does not hash to the record\'s ETag (stale, hostile or corrupt) is not believed', async () => {
+  it("an index whose entry does not hash to the record's ETag (stale, hostile or corrupt) is not believed", async () => {
     const text = (await s3.get(ledgerIndexKey('dev-ix')))!.toString('utf8');
     const index = JSON.parse(text) as { records: Record<string, string> };
     index.records['ore-grade'] = index.records['ore-grade'].replace(SHA(3), SHA(7));
@@ -87,7 +111,7 @@ describe('the ledger index: one object instead of one read per record', () => {
     expect((await readLedger(s3, 'dev-ix')).map((r) => r.project)).toEqual(PROJECTS);
   });
 
-  it('a deploy batch reads every project\'s current record with one listing and the index', async () => {
+  it("a deploy batch reads every project's current record with one listing and the index", async () => {
     await refreshLedgerIndex(s3, 'dev-ix', await readLedgerEntries(s3, 'dev-ix'));
     const c = counted(s3);
     const batch = batchStore(c.store, 'dev-ix');

@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { collectFolder, createArchive } from '../adapters/archive';
-import { archiveInputDigest, archiveStamp, batchArtifactListing, buildOutputKey, placeReusedArchive, reusableArchive } from './package-reuse';
+import {
+  archiveInputDigest,
+  archiveStamp,
+  batchArtifactListing,
+  buildOutputKey,
+  placeReusedArchive,
+  reusableArchive,
+} from './package-reuse';
 
 describe('package reuse: a previous archive stands for this run when its inputs are the same', () => {
   let root: string;
@@ -25,7 +32,17 @@ describe('package reuse: a previous archive stands for this run when its inputs 
     const inputDigest = await archiveInputDigest(input, 'zip');
     const { body, sha256 } = await createArchive(input, 'zip', build);
     await writeFile(join(dist, file), body);
-    return { body, manifest: { kind: 'service', file, sha256, size: body.length, inputDigest, archiveStamp: await archiveStamp(join(dist, file)) } };
+    return {
+      body,
+      manifest: {
+        kind: 'service',
+        file,
+        sha256,
+        size: body.length,
+        inputDigest,
+        archiveStamp: await archiveStamp(join(dist, file)),
+      },
+    };
   }
 
   it('trusts an archive that still has its recorded stamp without reading it, and renames it for a new commit', async () => {
@@ -47,7 +64,12 @@ describe('package reuse: a previous archive stands for this run when its inputs 
     const { body, manifest } = await packaged('svc-aaaa.zip');
     const later = new Date(Date.now() + 5000);
     await utimes(join(dist, 'svc-aaaa.zip'), later, later);
-    expect(await reusableArchive(manifest, dist, 'service', manifest.inputDigest)).toEqual({ file: 'svc-aaaa.zip', sha256: manifest.sha256, size: body.length, body });
+    expect(await reusableArchive(manifest, dist, 'service', manifest.inputDigest)).toEqual({
+      file: 'svc-aaaa.zip',
+      sha256: manifest.sha256,
+      size: body.length,
+      body,
+    });
     const other = Buffer.from(body);
     other[other.length - 30] ^= 0xff;
     await writeFile(join(dist, 'svc-aaaa.zip'), other);
@@ -57,20 +79,28 @@ describe('package reuse: a previous archive stands for this run when its inputs 
   it('reads and checks an archive of a manifest that has no stamp (written before stamps)', async () => {
     const { body, manifest } = await packaged('svc-aaaa.zip');
     const { archiveStamp: _stamp, ...older } = manifest;
-    expect(await reusableArchive(older, dist, 'service', manifest.inputDigest)).toMatchObject({ sha256: manifest.sha256, body });
+    expect(await reusableArchive(older, dist, 'service', manifest.inputDigest)).toMatchObject({
+      sha256: manifest.sha256,
+      body,
+    });
   });
 
   it('reuses nothing when the inputs, the kind or the file differ', async () => {
     const { manifest } = await packaged('svc-aaaa.zip');
     expect(await reusableArchive(manifest, dist, 'service', 'other-digest')).toBeUndefined();
     expect(await reusableArchive(manifest, dist, 'workflow', manifest.inputDigest)).toBeUndefined();
-    expect(await reusableArchive({ ...manifest, file: '../svc-aaaa.zip' }, dist, 'service', manifest.inputDigest)).toBeUndefined();
+    expect(
+      await reusableArchive({ ...manifest, file: '../svc-aaaa.zip' }, dist, 'service', manifest.inputDigest),
+    ).toBeUndefined();
     await rm(join(dist, 'svc-aaaa.zip'));
     expect(await reusableArchive(manifest, dist, 'service', manifest.inputDigest)).toBeUndefined();
   });
 
   it('keys an archive by the Nx hashes of the build it packages, so a cached build is not read again', async () => {
-    const graph = (hash?: string) => ({ tasks: { 'svc:build': { hash }, 'svc:package': {} }, dependencies: { 'svc:package': ['svc:build'], 'svc:build': [] } });
+    const graph = (hash?: string) => ({
+      tasks: { 'svc:build': { hash }, 'svc:package': {} },
+      dependencies: { 'svc:package': ['svc:build'], 'svc:build': [] },
+    });
     const key = buildOutputKey(graph('h1'), 'svc:package', 'zip');
     expect(key).toMatch(/^[0-9a-f]{64}$/);
     expect(buildOutputKey(graph('h1'), 'svc:package', 'zip')).toBe(key);
@@ -84,7 +114,9 @@ describe('package reuse: a previous archive stands for this run when its inputs 
 
   it('with stampOnly, an archive whose stamp changed is not read (the caller checks the build output instead)', async () => {
     const { manifest } = await packaged('svc-aaaa.zip');
-    expect(await reusableArchive(manifest, dist, 'service', manifest.inputDigest, { stampOnly: true })).toMatchObject({ sha256: manifest.sha256 });
+    expect(await reusableArchive(manifest, dist, 'service', manifest.inputDigest, { stampOnly: true })).toMatchObject({
+      sha256: manifest.sha256,
+    });
     const later = new Date(Date.now() + 5000);
     await utimes(join(dist, 'svc-aaaa.zip'), later, later);
     expect(await reusableArchive(manifest, dist, 'service', manifest.inputDigest, { stampOnly: true })).toBeUndefined();

@@ -30,7 +30,11 @@ export async function archiveInputDigest(input: ArchiveInput, format: 'zip' | 't
  * hash for a dependency (outside a task graph): the caller then reads and
  * hashes the output (archiveInputDigest).
  */
-export function buildOutputKey(taskGraph: { tasks: Record<string, { hash?: string }>; dependencies: Record<string, string[]> } | undefined, taskId: string, format: 'zip' | 'tar.gz'): string | undefined {
+export function buildOutputKey(
+  taskGraph: { tasks: Record<string, { hash?: string }>; dependencies: Record<string, string[]> } | undefined,
+  taskId: string,
+  format: 'zip' | 'tar.gz',
+): string | undefined {
   const deps = taskGraph?.dependencies?.[taskId];
   if (!deps || deps.length === 0) return undefined;
   const parts: string[] = [];
@@ -39,7 +43,9 @@ export function buildOutputKey(taskGraph: { tasks: Record<string, { hash?: strin
     if (!hash) return undefined;
     parts.push(`${id}=${hash}`);
   }
-  return createHash('sha256').update(`nx-biome-build-key-v1\0${format}\0${DEFLATE_LEVEL}\0${parts.join('\0')}`).digest('hex');
+  return createHash('sha256')
+    .update(`nx-biome-build-key-v1\0${format}\0${DEFLATE_LEVEL}\0${parts.join('\0')}`)
+    .digest('hex');
 }
 
 /**
@@ -75,11 +81,39 @@ export interface ReusableArchive {
  * unchanged project's package step cheap when a new commit touches other
  * projects.
  */
-export async function reusableArchive(previous: unknown, artifactsFolder: string, kind: ProjectKind, inputDigest: string, options: { stampOnly?: boolean } = {}): Promise<ReusableArchive | undefined> {
-  const m = previous as { kind?: unknown; file?: unknown; sha256?: unknown; size?: unknown; inputDigest?: unknown; archiveStamp?: unknown } | undefined;
-  if (!m || m.kind !== kind || m.inputDigest !== inputDigest || typeof m.file !== 'string' || typeof m.sha256 !== 'string' || m.file.includes('/')) return undefined;
+export async function reusableArchive(
+  previous: unknown,
+  artifactsFolder: string,
+  kind: ProjectKind,
+  inputDigest: string,
+  options: { stampOnly?: boolean } = {},
+): Promise<ReusableArchive | undefined> {
+  const m = previous as
+    | {
+        kind?: unknown;
+        file?: unknown;
+        sha256?: unknown;
+        size?: unknown;
+        inputDigest?: unknown;
+        archiveStamp?: unknown;
+      }
+    | undefined;
+  if (
+    !m ||
+    m.kind !== kind ||
+    m.inputDigest !== inputDigest ||
+    typeof m.file !== 'string' ||
+    typeof m.sha256 !== 'string' ||
+    m.file.includes('/')
+  )
+    return undefined;
   const path = join(artifactsFolder, m.file);
-  if (typeof m.archiveStamp === 'string' && typeof m.size === 'number' && m.archiveStamp.startsWith(`${m.size}:`) && (await archiveStamp(path)) === m.archiveStamp) {
+  if (
+    typeof m.archiveStamp === 'string' &&
+    typeof m.size === 'number' &&
+    m.archiveStamp.startsWith(`${m.size}:`) &&
+    (await archiveStamp(path)) === m.archiveStamp
+  ) {
     return { file: m.file, sha256: m.sha256, size: m.size };
   }
   if (options.stampOnly) return undefined;
@@ -93,7 +127,11 @@ export async function reusableArchive(previous: unknown, artifactsFolder: string
  * name is the same (same commit), else a rename (the bytes are not read or
  * written again). Its `.sha256` file is written by the caller.
  */
-export async function placeReusedArchive(artifactsFolder: string, reused: ReusableArchive, file: string): Promise<void> {
+export async function placeReusedArchive(
+  artifactsFolder: string,
+  reused: ReusableArchive,
+  file: string,
+): Promise<void> {
   if (reused.file === file) return;
   await rename(join(artifactsFolder, reused.file), join(artifactsFolder, file));
   await rm(join(artifactsFolder, `${reused.file}.sha256`), { force: true });

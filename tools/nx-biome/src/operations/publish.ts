@@ -27,7 +27,12 @@ function conflict(store: StorePort, key: string, stored: Buffer, sha256: string)
  * servers), or different bytes (a hard error: artifacts are immutable). An
  * empty object left by a failed write counts as absent.
  */
-export async function inspectArtifact(store: StorePort, key: string, sha256: string, body?: Buffer): Promise<'absent' | 'same' | 'partial'> {
+export async function inspectArtifact(
+  store: StorePort,
+  key: string,
+  sha256: string,
+  body?: Buffer,
+): Promise<'absent' | 'same' | 'partial'> {
   const head = await store.head(key);
   if (!head || head.size === 0) return 'absent';
   if (head.metadata?.sha256 === sha256 && (!body || head.size === body.length)) return 'same';
@@ -53,7 +58,12 @@ export type StoredState = 'same' | 'absent' | 'different';
  * metadata (all that an S3-compatible server without either gives), or, with
  * `readUnvouched`, the bytes themselves, downloaded and hashed.
  */
-export async function checkStoredArtifact(store: StorePort, key: string, expected: { sha256: string; size: number }, options: { readUnvouched?: boolean } = {}): Promise<StoredState> {
+export async function checkStoredArtifact(
+  store: StorePort,
+  key: string,
+  expected: { sha256: string; size: number },
+  options: { readUnvouched?: boolean } = {},
+): Promise<StoredState> {
   const head = await store.head(key, { checksum: true });
   if (!head || head.size === 0) return 'absent';
   if (head.size !== expected.size) return 'different';
@@ -94,7 +104,12 @@ export async function publishArtifact(
     state = 'partial';
   }
   // A fragment of these very bytes is not an artifact yet: completing it overwrites nothing anyone could rely on.
-  const result = await store.put(input.key, input.body, { metadata: artifactMetadata(input.body, input.sha256, input.metadata), sha256: input.sha256, ifAbsent: state === 'absent', contentType: input.key.endsWith('.zip') ? 'application/zip' : 'application/gzip' });
+  const result = await store.put(input.key, input.body, {
+    metadata: artifactMetadata(input.body, input.sha256, input.metadata),
+    sha256: input.sha256,
+    ifAbsent: state === 'absent',
+    contentType: input.key.endsWith('.zip') ? 'application/zip' : 'application/gzip',
+  });
   if (result === 'exists') {
     // Another writer got there first: accept it only if it is the same bytes.
     await inspectArtifact(store, input.key, input.sha256, input.body);
@@ -108,10 +123,19 @@ export async function publishArtifact(
 /** Reads an artifact back and checks its sha256; throws ARTIFACT_MISSING / ARTIFACT_CORRUPT. */
 export async function verifyArtifact(store: StorePort, key: string, sha256: string): Promise<Buffer> {
   const stored = await store.get(key);
-  if (!stored) throw new BiomeError('ARTIFACT_MISSING', `${store.url}: ${key} is missing.`, 'Deploy the project again so that its artifact is published.');
+  if (!stored)
+    throw new BiomeError(
+      'ARTIFACT_MISSING',
+      `${store.url}: ${key} is missing.`,
+      'Deploy the project again so that its artifact is published.',
+    );
   const actual = sha256Hex(stored);
   if (actual !== sha256) {
-    throw new BiomeError('ARTIFACT_CORRUPT', `${store.url}: ${key} has sha256 ${actual}, expected ${sha256} (corrupt or truncated).`, 'Delete the corrupt object and deploy again; no ledger record was written for it.');
+    throw new BiomeError(
+      'ARTIFACT_CORRUPT',
+      `${store.url}: ${key} has sha256 ${actual}, expected ${sha256} (corrupt or truncated).`,
+      'Delete the corrupt object and deploy again; no ledger record was written for it.',
+    );
   }
   return stored;
 }

@@ -13,40 +13,82 @@ import { assertLeasesHeld, biomeScope, withLease } from './store-lock';
  * validation and repairs them (see planBiomeRepair), under the biome's lease;
  * then re-renders its tfvars. A dry run only plans.
  */
-export async function repairBiome(input: { store: StorePort; config: WorkspaceConfig; biome: BiomeRef; project?: string; workspaceRoot: string; now: Date; dryRun: boolean }): Promise<{ actions: RepairAction[]; tfvarsPath?: string }> {
+export async function repairBiome(input: {
+  store: StorePort;
+  config: WorkspaceConfig;
+  biome: BiomeRef;
+  project?: string;
+  workspaceRoot: string;
+  now: Date;
+  dryRun: boolean;
+}): Promise<{ actions: RepairAction[]; tfvarsPath?: string }> {
   const run = async () => {
     const { store, biome } = input;
     const ledger = await readLedgerReport(store, biome.name);
-    const badLedger = ledger.invalid.filter((b) => !input.project || b.project === input.project).map((b) => ({ key: b.key, project: b.project, why: b.error.message }));
-    const projects = input.project ? [input.project] : [...new Set([...ledger.records.map((r) => r.project), ...ledger.invalid.map((b) => b.project), ...(await historyProjects(store, biome.name))])];
+    const badLedger = ledger.invalid
+      .filter((b) => !input.project || b.project === input.project)
+      .map((b) => ({ key: b.key, project: b.project, why: b.error.message }));
+    const projects = input.project
+      ? [input.project]
+      : [
+          ...new Set([
+            ...ledger.records.map((r) => r.project),
+            ...ledger.invalid.map((b) => b.project),
+            ...(await historyProjects(store, biome.name)),
+          ]),
+        ];
     const badHistory: { key: string; why: string }[] = [];
     const newestHistory = new Map<string, { key: string; record: (typeof ledger.records)[number] }>();
     for (const project of projects) {
       const history = await readHistoryReport(store, biome.name, project);
       badHistory.push(...history.invalid.map((b) => ({ key: b.key, why: b.error.message })));
-      if (history.records.length) newestHistory.set(project, { key: history.keys.at(-1)!, record: history.records.at(-1)! });
+      if (history.records.length)
+        newestHistory.set(project, { key: history.keys.at(-1)!, record: history.records.at(-1)! });
     }
     let badMeta: { key: string; text: string; why: string } | undefined;
     if (!input.project) {
-      const error = await readBiomeMeta(store, biome.name).then(() => undefined, (e) => e);
+      const error = await readBiomeMeta(store, biome.name).then(
+        () => undefined,
+        (e) => e,
+      );
       if (error && !(error instanceof BiomeError)) throw error;
-      if (error) badMeta = { key: biomeMetaKey(biome.name), text: (await store.get(biomeMetaKey(biome.name)))?.toString('utf8') ?? '', why: error.message };
+      if (error)
+        badMeta = {
+          key: biomeMetaKey(biome.name),
+          text: (await store.get(biomeMetaKey(biome.name)))?.toString('utf8') ?? '',
+          why: error.message,
+        };
     }
-    const actions = planBiomeRepair({ biome, badMeta, badLedger, badHistory, newestHistory, records: ledger.records, now: input.now, ttlHours: input.config.sandpitTtlHours });
+    const actions = planBiomeRepair({
+      biome,
+      badMeta,
+      badLedger,
+      badHistory,
+      newestHistory,
+      records: ledger.records,
+      now: input.now,
+      ttlHours: input.config.sandpitTtlHours,
+    });
     if (input.dryRun || actions.length === 0) return { actions };
     for (const a of actions) {
       if (a.kind === 'restore') await writeCurrentRecord(store, a.record);
       else if (a.kind === 'remove') {
         await assertLeasesHeld(store);
         await store.delete([a.key]);
-      }
-      else await writeBiomeMeta(store, a.meta);
+      } else await writeBiomeMeta(store, a.meta);
     }
-    const { path } = await renderBiomeTfvars({ store, config: input.config, biome, workspaceRoot: input.workspaceRoot });
+    const { path } = await renderBiomeTfvars({
+      store,
+      config: input.config,
+      biome,
+      workspaceRoot: input.workspaceRoot,
+    });
     return { actions, tfvarsPath: path };
   };
   if (input.dryRun) return run();
-  return withLease(input.store, biomeScope(input.biome.name), 'exclusive', run, { purpose: `repair ${input.biome.name}` });
+  return withLease(input.store, biomeScope(input.biome.name), 'exclusive', run, {
+    purpose: `repair ${input.biome.name}`,
+  });
 }
 
 /** Projects that have history in a biome (a project may have lost its current record). */

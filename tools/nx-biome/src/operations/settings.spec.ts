@@ -24,7 +24,12 @@ const config = parseWorkspaceConfig({
   namePrefix: 'geo',
   promotionOrder: ['dev', 'staging'],
   environments: {
-    dev: { account: '111111111111', region: 'ap-southeast-2', multiTenant: true, dataSets: { 'assay-reference': { prefix: 'assays/reference', description: 'd', owner: 'o' } } },
+    dev: {
+      account: '111111111111',
+      region: 'ap-southeast-2',
+      multiTenant: true,
+      dataSets: { 'assay-reference': { prefix: 'assays/reference', description: 'd', owner: 'o' } },
+    },
     staging: { account: '222222222222', region: 'ap-southeast-2' },
   },
 });
@@ -40,12 +45,41 @@ const now = () => new Date((clock += 60_000));
 async function deploy(gitSha: string) {
   const body = Buffer.from(`assay-ingest@${gitSha}\n`.repeat(20));
   const sha256 = createHash('sha256').update(body).digest('hex');
-  const manifest = { project: 'assay-ingest', kind: 'service' as const, file: `assay-ingest-${gitSha}.zip`, sha256, size: body.length, gitSha, dirty: false, dirtyFiles: [], settings: { dataSets: ['assay-reference'], environment: { LOG_LEVEL: 'info' } } };
-  return deployProject({ store, config, biome, manifest, readBody: async () => body, now: now(), deployedBy: 'amy', allowDirty: false, dryRun: false });
+  const manifest = {
+    project: 'assay-ingest',
+    kind: 'service' as const,
+    file: `assay-ingest-${gitSha}.zip`,
+    sha256,
+    size: body.length,
+    gitSha,
+    dirty: false,
+    dirtyFiles: [],
+    settings: { dataSets: ['assay-reference'], environment: { LOG_LEVEL: 'info' } },
+  };
+  return deployProject({
+    store,
+    config,
+    biome,
+    manifest,
+    readBody: async () => body,
+    now: now(),
+    deployedBy: 'amy',
+    allowDirty: false,
+    dryRun: false,
+  });
 }
 
 const configure = (set: Record<string, string>, unset: string[] = [], dryRun = false) =>
-  configureBiome({ store, config, biome, change: { projects: ['assay-ingest'], set, unset }, workspaceRoot: root, now: now(), by: 'amy', dryRun });
+  configureBiome({
+    store,
+    config,
+    biome,
+    change: { projects: ['assay-ingest'], set, unset },
+    workspaceRoot: root,
+    now: now(),
+    by: 'amy',
+    dryRun,
+  });
 
 beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), 'settings-op-'));
@@ -67,7 +101,12 @@ describe('configureBiome', () => {
 
     const done = await configure({ LOG_LEVEL: 'debug' });
     const after = await readRecord(store, 'dev-bob', 'assay-ingest');
-    expect(after).toMatchObject({ artifactKey: before!.artifactKey, sha256: before!.sha256, origin: { action: 'configure' }, resolvedSettings: { environment: { LOG_LEVEL: 'debug' } } });
+    expect(after).toMatchObject({
+      artifactKey: before!.artifactKey,
+      sha256: before!.sha256,
+      origin: { action: 'configure' },
+      resolvedSettings: { environment: { LOG_LEVEL: 'debug' } },
+    });
     const tfvars = JSON.parse(await readFile(done.tfvarsPath, 'utf8'));
     expect(tfvars.services['assay-ingest'].environment.LOG_LEVEL).toBe('debug');
     // Setting the same value again changes nothing.
@@ -86,7 +125,13 @@ describe('configureBiome', () => {
     await deploy(C1);
     await deploy(C2);
     await configure({ LOG_LEVEL: 'debug', FEATURE_FLAG: 'on' });
-    const deps: Deps = { storeFor: () => store, git: createGit(root), now, env: { BIOME_DEPLOYED_BY: 'amy' }, log: () => undefined };
+    const deps: Deps = {
+      storeFor: () => store,
+      git: createGit(root),
+      now,
+      env: { BIOME_DEPLOYED_BY: 'amy' },
+      log: () => undefined,
+    };
     await rollbackBiome({ store, config, biome, projects: ['assay-ingest'], deps, workspaceRoot: root, dryRun: false });
     const record = await readRecord(store, 'dev-bob', 'assay-ingest');
     expect(record).toMatchObject({ gitSha: C1, origin: { action: 'rollback' } });
@@ -99,14 +144,27 @@ describe('configureBiome', () => {
     const layer = JSON.parse((await store.get('biomes/dev-bob/config.json'))!.toString('utf8'));
     expect(JSON.stringify(layer)).toContain('LOG_LEVEL');
     expect(JSON.stringify(layer)).toContain('FEATURE_FLAG');
-    expect((await readRecord(store, 'dev-bob', 'assay-ingest'))!.resolvedSettings!.environment).toMatchObject({ LOG_LEVEL: 'debug', FEATURE_FLAG: 'on' });
+    expect((await readRecord(store, 'dev-bob', 'assay-ingest'))!.resolvedSettings!.environment).toMatchObject({
+      LOG_LEVEL: 'debug',
+      FEATURE_FLAG: 'on',
+    });
   });
 
   it('a biome-config saved while a deploy publishes is in the record and tfvars the deploy leaves', async () => {
     await deploy(C1);
     const body = Buffer.from(`assay-ingest@${C2}\n`.repeat(20));
     const sha256 = createHash('sha256').update(body).digest('hex');
-    const manifest = { project: 'assay-ingest', kind: 'service' as const, file: `assay-ingest-${C2}.zip`, sha256, size: body.length, gitSha: C2, dirty: false, dirtyFiles: [], settings: { dataSets: ['assay-reference'], environment: { LOG_LEVEL: 'info' } } };
+    const manifest = {
+      project: 'assay-ingest',
+      kind: 'service' as const,
+      file: `assay-ingest-${C2}.zip`,
+      sha256,
+      size: body.length,
+      gitSha: C2,
+      dirty: false,
+      dirtyFiles: [],
+      settings: { dataSets: ['assay-reference'], environment: { LOG_LEVEL: 'info' } },
+    };
     let configuring: ReturnType<typeof configure> | undefined;
     const readBody = async () => {
       // biome-config runs while this deploy uploads: it waits for the deploy's lease, or (before) ran straight through.
@@ -114,7 +172,17 @@ describe('configureBiome', () => {
       await Promise.race([configuring, new Promise((resolve) => setTimeout(resolve, 3000))]);
       return body;
     };
-    await deployProject({ store, config, biome, manifest, readBody, now: now(), deployedBy: 'amy', allowDirty: false, dryRun: false });
+    await deployProject({
+      store,
+      config,
+      biome,
+      manifest,
+      readBody,
+      now: now(),
+      deployedBy: 'amy',
+      allowDirty: false,
+      dryRun: false,
+    });
     const done = await configuring!;
     const record = await readRecord(store, 'dev-bob', 'assay-ingest');
     expect(record).toMatchObject({ gitSha: C2, resolvedSettings: { environment: { LOG_LEVEL: 'debug' } } });

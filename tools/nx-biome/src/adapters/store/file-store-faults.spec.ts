@@ -19,13 +19,26 @@ import { createFileStore } from './file-store';
 /** ENOSPC from the kernel (a write to /dev/full), or the same error built by hand where /dev/full does not exist. */
 async function enospc(): Promise<NodeJS.ErrnoException> {
   if (existsSync('/dev/full')) {
-    const e = await realFs.writeFile('/dev/full', 'x').then(() => undefined, (err: NodeJS.ErrnoException) => err);
+    const e = await realFs.writeFile('/dev/full', 'x').then(
+      () => undefined,
+      (err: NodeJS.ErrnoException) => err,
+    );
     if (e?.code === 'ENOSPC') return e;
   }
-  return Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+  return Object.assign(new Error('ENOSPC: no space left on device, write'), {
+    code: 'ENOSPC',
+    errno: -28,
+    syscall: 'write',
+  });
 }
 
-const erofs = (path: string, syscall: string) => Object.assign(new Error(`EROFS: read-only file system, ${syscall} '${path}'`), { code: 'EROFS', errno: -30, syscall, path });
+const erofs = (path: string, syscall: string) =>
+  Object.assign(new Error(`EROFS: read-only file system, ${syscall} '${path}'`), {
+    code: 'EROFS',
+    errno: -30,
+    syscall,
+    path,
+  });
 
 /** A disk that fills up: a write creates its file, writes half of the bytes, then fails with ENOSPC. */
 function fullDisk(): WriteFs {
@@ -53,7 +66,10 @@ function readOnly(): WriteFs {
 }
 
 async function allFiles(dir: string): Promise<string[]> {
-  return (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(dir.length + 1)).sort();
+  return (await readdir(dir, { recursive: true, withFileTypes: true }))
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
+    .sort();
 }
 
 let root: string;
@@ -70,7 +86,12 @@ describe('file store on a full disk', () => {
     const dir = join(root, `full-${key.replace(/\W/g, '-')}`);
     await createFileStore(dir).put('biomes/dev-x/ledger/a.json', Buffer.from('{"v":1}'));
     const before = await allFiles(dir);
-    const error = await createFileStore(dir, fullDisk()).put(key, Buffer.alloc(4096, 1), options).then(() => undefined, (e) => e);
+    const error = await createFileStore(dir, fullDisk())
+      .put(key, Buffer.alloc(4096, 1), options)
+      .then(
+        () => undefined,
+        (e) => e,
+      );
     expect(error?.code, String(error?.stack)).toBe('DISK_FULL');
     // The object, or its metadata file .meta/<key>.json (written first).
     expect(error.message).toContain(dir);
@@ -85,7 +106,10 @@ describe('file store on a full disk', () => {
   it('writeFileAtomic in the workspace (dist/artifacts): DISK_FULL, no temp file, the previous file intact', async () => {
     const dir = join(root, 'dist-full');
     await writeFileAtomic(join(dir, 'x.zip'), 'old bytes');
-    const error = await writeFileAtomic(join(dir, 'x.zip'), Buffer.alloc(4096, 2), { fs: fullDisk() }).then(() => undefined, (e) => e);
+    const error = await writeFileAtomic(join(dir, 'x.zip'), Buffer.alloc(4096, 2), { fs: fullDisk() }).then(
+      () => undefined,
+      (e) => e,
+    );
     expect(error?.code).toBe('DISK_FULL');
     expect(error.message).toContain(join(dir, 'x.zip'));
     expect(error.hint).toMatch(/free space/i);
@@ -95,8 +119,14 @@ describe('file store on a full disk', () => {
 
   it('other errors keep their own code (a bug is not reported as a full disk)', async () => {
     const dir = join(root, 'other');
-    const broken: WriteFs = { ...realFs, rename: async () => Promise.reject(Object.assign(new Error('EIO: i/o error, rename'), { code: 'EIO' })) };
-    const error = await writeFileAtomic(join(dir, 'f'), 'x', { fs: broken }).then(() => undefined, (e) => e);
+    const broken: WriteFs = {
+      ...realFs,
+      rename: async () => Promise.reject(Object.assign(new Error('EIO: i/o error, rename'), { code: 'EIO' })),
+    };
+    const error = await writeFileAtomic(join(dir, 'f'), 'x', { fs: broken }).then(
+      () => undefined,
+      (e) => e,
+    );
     expect(error?.code).toBe('EIO');
     expect(await allFiles(dir)).toEqual([]);
   });
@@ -108,8 +138,15 @@ describe('file store on a read-only file system', () => {
     await createFileStore(dir).put('biomes/dev-x/ledger/a.json', Buffer.from('{"v":1}'));
     const before = await allFiles(dir);
     const store = createFileStore(dir, readOnly());
-    for (const write of [() => store.put('artifacts/a/a-1.zip', Buffer.from('z'), { ifAbsent: true }), () => store.put('biomes/dev-x/ledger/a.json', Buffer.from('{}')), () => store.delete(['biomes/dev-x/ledger/a.json'])]) {
-      const error = await write().then(() => undefined, (e) => e);
+    for (const write of [
+      () => store.put('artifacts/a/a-1.zip', Buffer.from('z'), { ifAbsent: true }),
+      () => store.put('biomes/dev-x/ledger/a.json', Buffer.from('{}')),
+      () => store.delete(['biomes/dev-x/ledger/a.json']),
+    ]) {
+      const error = await write().then(
+        () => undefined,
+        (e) => e,
+      );
       expect(error?.code, String(error?.stack)).toBe('DISK_READ_ONLY');
       expect(error.message).toMatch(/read-only file system \(EROFS\)/);
       expect(error.message).toContain(dir);

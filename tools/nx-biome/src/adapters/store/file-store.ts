@@ -19,13 +19,15 @@ export function createFileStore(root: string, fs: WriteFs = fsp): StorePort {
   const base = resolve(root);
   const pathOf = (key: string) => {
     const p = resolve(base, key);
-    if (!p.startsWith(base + sep) || key.split('/').includes(META_DIR)) throw new Error(`key "${key}" escapes the store`);
+    if (!p.startsWith(base + sep) || key.split('/').includes(META_DIR))
+      throw new Error(`key "${key}" escapes the store`);
     return p;
   };
   const metaOf = (key: string) => join(base, META_DIR, `${key}.json`);
 
   const where = `the store ${base}`;
-  const writeAtomic = (path: string, body: Buffer | string, exclusive: boolean) => writeFileAtomic(path, body, { exclusive, fs, where });
+  const writeAtomic = (path: string, body: Buffer | string, exclusive: boolean) =>
+    writeFileAtomic(path, body, { exclusive, fs, where });
 
   return {
     url: pathToFileURL(base).href,
@@ -33,9 +35,20 @@ export function createFileStore(root: string, fs: WriteFs = fsp): StorePort {
       try {
         const info = await stat(pathOf(key));
         if (!info.isFile()) return undefined;
-        const metadata = await readFile(metaOf(key), 'utf8').then((t) => JSON.parse(t) as Record<string, string>, () => ({}));
+        const metadata = await readFile(metaOf(key), 'utf8').then(
+          (t) => JSON.parse(t) as Record<string, string>,
+          () => ({}),
+        );
         // A local file is cheap to hash: the store vouches for its bytes, not for its metadata.
-        if (options.checksum) return { key, size: info.size, metadata, sha256: createHash('sha256').update(await readFile(pathOf(key))).digest('hex') };
+        if (options.checksum)
+          return {
+            key,
+            size: info.size,
+            metadata,
+            sha256: createHash('sha256')
+              .update(await readFile(pathOf(key)))
+              .digest('hex'),
+          };
         return { key, size: info.size, metadata };
       } catch {
         return undefined;
@@ -45,7 +58,8 @@ export function createFileStore(root: string, fs: WriteFs = fsp): StorePort {
       try {
         return await readFile(pathOf(key));
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'EISDIR') return undefined;
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'EISDIR')
+          return undefined;
         throw e;
       }
     },

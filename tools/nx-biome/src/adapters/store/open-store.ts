@@ -13,14 +13,21 @@ const PREFIX = /^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*$/;
  * (absolute, or relative to the workspace root).
  */
 export function openStore(url: string, workspaceRoot: string): StorePort {
-  const bad = (why: string) => new BiomeError('STORE_URL_INVALID', `Store URL ${JSON.stringify(url)} is invalid: ${why}.`, 'Use s3://<bucket>[/<prefix>] or file://<path> (BIOME_STORE, or "store" in nx-biome.json).');
+  const bad = (why: string) =>
+    new BiomeError(
+      'STORE_URL_INVALID',
+      `Store URL ${JSON.stringify(url)} is invalid: ${why}.`,
+      'Use s3://<bucket>[/<prefix>] or file://<path> (BIOME_STORE, or "store" in nx-biome.json).',
+    );
   if (/[\s\0]/.test(url)) throw bad('it contains whitespace or control characters');
   if (url.startsWith('s3://')) {
     const rest = url.slice(5).replace(/\/+$/, '');
     const [bucket, ...parts] = rest.split('/');
-    if (!BUCKET.test(bucket)) throw bad(`"${bucket}" is not a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)`);
+    if (!BUCKET.test(bucket))
+      throw bad(`"${bucket}" is not a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)`);
     const prefix = parts.join('/');
-    if (prefix && (!PREFIX.test(prefix) || prefix.split('/').some((p) => p === '.' || p === '..'))) throw bad(`prefix "${prefix}" has characters or segments that are not allowed`);
+    if (prefix && (!PREFIX.test(prefix) || prefix.split('/').some((p) => p === '.' || p === '..')))
+      throw bad(`prefix "${prefix}" has characters or segments that are not allowed`);
     return createS3Store(bucket, prefix);
   }
   if (url.startsWith('file://')) {

@@ -15,21 +15,47 @@ function statusOf(e: unknown): number | undefined {
 function unreachable(url: string, e: unknown): BiomeError {
   const name = errorName(e);
   const msg = (e as Error)?.message ?? String(e);
-  if (name === 'NoSuchBucket') return new BiomeError('STORE_UNREACHABLE', `Store ${url}: the bucket does not exist.`, 'Create it (infra/stacks/devops) or fix BIOME_STORE / the bucket in nx-biome.json.');
-  if (name === 'AccessDenied' || name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch' || statusOf(e) === 403) {
-    return new BiomeError('STORE_UNREACHABLE', `Store ${url}: access denied (${name || 'HTTP 403'}).`, 'Check AWS_PROFILE / credentials and that the role may read and write the bucket.');
+  if (name === 'NoSuchBucket')
+    return new BiomeError(
+      'STORE_UNREACHABLE',
+      `Store ${url}: the bucket does not exist.`,
+      'Create it (infra/stacks/devops) or fix BIOME_STORE / the bucket in nx-biome.json.',
+    );
+  if (
+    name === 'AccessDenied' ||
+    name === 'InvalidAccessKeyId' ||
+    name === 'SignatureDoesNotMatch' ||
+    statusOf(e) === 403
+  ) {
+    return new BiomeError(
+      'STORE_UNREACHABLE',
+      `Store ${url}: access denied (${name || 'HTTP 403'}).`,
+      'Check AWS_PROFILE / credentials and that the role may read and write the bucket.',
+    );
   }
   if (name === 'CredentialsProviderError' || /credential/i.test(msg)) {
-    return new BiomeError('STORE_UNREACHABLE', `Store ${url}: no AWS credentials found (${msg}).`, 'Set AWS_PROFILE, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN.');
+    return new BiomeError(
+      'STORE_UNREACHABLE',
+      `Store ${url}: no AWS credentials found (${msg}).`,
+      'Set AWS_PROFILE, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN.',
+    );
   }
-  return new BiomeError('STORE_UNREACHABLE', `Store ${url} is unreachable: ${name ? `${name}: ` : ''}${msg}`, 'Check the network, AWS_REGION and AWS_ENDPOINT_URL_S3, then run again; nothing was recorded for what did not publish.');
+  return new BiomeError(
+    'STORE_UNREACHABLE',
+    `Store ${url} is unreachable: ${name ? `${name}: ` : ''}${msg}`,
+    'Check the network, AWS_REGION and AWS_ENDPOINT_URL_S3, then run again; nothing was recorded for what did not publish.',
+  );
 }
 
 /**
  * An S3 bucket (optionally below a prefix) through the AWS SDK, with the
  * standard credential chain, region and endpoint variables.
  */
-export function createS3Store(bucket: string, prefix: string, options: { client?: S3Client; url?: string } = {}): StorePort {
+export function createS3Store(
+  bucket: string,
+  prefix: string,
+  options: { client?: S3Client; url?: string } = {},
+): StorePort {
   const url = options.url ?? `s3://${bucket}${prefix ? `/${prefix}` : ''}`;
   const full = (key: string) => (prefix ? `${prefix}/${key}` : key);
   let clientPromise: Promise<{ client: S3Client; sdk: typeof import('@aws-sdk/client-s3') }> | undefined;
@@ -68,9 +94,24 @@ export function createS3Store(bucket: string, prefix: string, options: { client?
       call(async (c, sdk) => {
         try {
           // ChecksumMode returns S3's own SHA-256 of the bytes (objects uploaded with ChecksumSHA256).
-          const r = await c.send(new sdk.HeadObjectCommand({ Bucket: bucket, Key: full(key), ChecksumMode: opts.checksum ? 'ENABLED' : undefined }));
-          const sha256 = r.ChecksumSHA256 && !r.ChecksumSHA256.includes('-') ? Buffer.from(r.ChecksumSHA256, 'base64').toString('hex') : undefined;
-          return { key, size: r.ContentLength ?? 0, metadata: r.Metadata ?? {}, etag: r.ETag?.replace(/"/g, ''), ...(sha256 ? { sha256 } : {}) };
+          const r = await c.send(
+            new sdk.HeadObjectCommand({
+              Bucket: bucket,
+              Key: full(key),
+              ChecksumMode: opts.checksum ? 'ENABLED' : undefined,
+            }),
+          );
+          const sha256 =
+            r.ChecksumSHA256 && !r.ChecksumSHA256.includes('-')
+              ? Buffer.from(r.ChecksumSHA256, 'base64').toString('hex')
+              : undefined;
+          return {
+            key,
+            size: r.ContentLength ?? 0,
+            metadata: r.Metadata ?? {},
+            etag: r.ETag?.replace(/"/g, ''),
+            ...(sha256 ? { sha256 } : {}),
+          };
         } catch (e) {
           if (errorName(e) === 'NotFound' || errorName(e) === 'NoSuchKey' || statusOf(e) === 404) return undefined;
           throw e;
@@ -124,8 +165,15 @@ export function createS3Store(bucket: string, prefix: string, options: { client?
         const out: StoredObject[] = [];
         let token: string | undefined;
         do {
-          const r = await c.send(new sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: full(listPrefix), ContinuationToken: token }));
-          for (const o of r.Contents ?? []) out.push({ key: prefix ? o.Key!.slice(prefix.length + 1) : o.Key!, size: o.Size ?? 0, ...(o.ETag ? { etag: o.ETag.replace(/"/g, '') } : {}) });
+          const r = await c.send(
+            new sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: full(listPrefix), ContinuationToken: token }),
+          );
+          for (const o of r.Contents ?? [])
+            out.push({
+              key: prefix ? o.Key!.slice(prefix.length + 1) : o.Key!,
+              size: o.Size ?? 0,
+              ...(o.ETag ? { etag: o.ETag.replace(/"/g, '') } : {}),
+            });
           token = r.IsTruncated ? r.NextContinuationToken : undefined;
         } while (token);
         return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -134,8 +182,14 @@ export function createS3Store(bucket: string, prefix: string, options: { client?
       call(async (c, sdk) => {
         for (let i = 0; i < keys.length; i += 1000) {
           const batch = keys.slice(i, i + 1000);
-          const r = await c.send(new sdk.DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((k) => ({ Key: full(k) })), Quiet: true } }));
-          if (r.Errors?.length) throw new Error(`could not delete ${r.Errors.map((x) => `${x.Key}: ${x.Code}`).join(', ')}`);
+          const r = await c.send(
+            new sdk.DeleteObjectsCommand({
+              Bucket: bucket,
+              Delete: { Objects: batch.map((k) => ({ Key: full(k) })), Quiet: true },
+            }),
+          );
+          if (r.Errors?.length)
+            throw new Error(`could not delete ${r.Errors.map((x) => `${x.Key}: ${x.Code}`).join(', ')}`);
         }
       }),
   };

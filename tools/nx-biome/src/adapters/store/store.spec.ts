@@ -39,7 +39,9 @@ const stores: [string, () => StorePort][] = [
 describe.each(stores)('artifact store: %s', (_label, open) => {
   it('publishes, and the stored bytes hash to the sha256 that was published', async () => {
     const store = open();
-    expect(await publishArtifact(store, { key, body, sha256: sha(body), metadata: { 'git-sha': 'x' } })).toBe('uploaded');
+    expect(await publishArtifact(store, { key, body, sha256: sha(body), metadata: { 'git-sha': 'x' } })).toBe(
+      'uploaded',
+    );
     const stored = await store.get(key);
     expect(stored && sha(stored)).toBe(sha(body));
     expect((await store.head(key))?.metadata?.sha256).toBe(sha(body));
@@ -68,7 +70,9 @@ describe.each(stores)('artifact store: %s', (_label, open) => {
     await store.put(key, other.subarray(0, 10));
     await expect(inspectArtifact(store, key, sha(body))).rejects.toMatchObject({ code: 'ARTIFACT_CONFLICT' });
     await expect(verifyArtifact(store, key, sha(body))).rejects.toMatchObject({ code: 'ARTIFACT_CORRUPT' });
-    await expect(verifyArtifact(store, 'artifacts/none/none.zip', sha(body))).rejects.toMatchObject({ code: 'ARTIFACT_MISSING' });
+    await expect(verifyArtifact(store, 'artifacts/none/none.zip', sha(body))).rejects.toMatchObject({
+      code: 'ARTIFACT_MISSING',
+    });
   });
 
   it('lists below a prefix in key order and deletes', async () => {
@@ -76,7 +80,10 @@ describe.each(stores)('artifact store: %s', (_label, open) => {
     await store.put('biomes/dev-b/ledger/b.json', Buffer.from('{}'));
     await store.put('biomes/dev-b/ledger/a.json', Buffer.from('{}'));
     await store.put('biomes/dev-bc/ledger/c.json', Buffer.from('{}'));
-    expect((await store.list('biomes/dev-b/')).map((o) => o.key)).toEqual(['biomes/dev-b/ledger/a.json', 'biomes/dev-b/ledger/b.json']);
+    expect((await store.list('biomes/dev-b/')).map((o) => o.key)).toEqual([
+      'biomes/dev-b/ledger/a.json',
+      'biomes/dev-b/ledger/b.json',
+    ]);
     await store.delete(['biomes/dev-b/ledger/a.json']);
     expect(await store.get('biomes/dev-b/ledger/a.json')).toBeUndefined();
     expect(await store.head('biomes/dev-b/ledger/a.json')).toBeUndefined();
@@ -116,6 +123,8 @@ describe('openStore', () => {
     const store = createFileStore(join(folder, 'meta'));
     await store.put('artifacts/a/a.zip', body, { metadata: { sha256: sha(body) } });
     expect((await store.list('')).map((o) => o.key)).toEqual(['artifacts/a/a.zip']);
-    expect(JSON.parse(await readFile(join(folder, 'meta/.meta/artifacts/a/a.zip.json'), 'utf8')).sha256).toBe(sha(body));
+    expect(JSON.parse(await readFile(join(folder, 'meta/.meta/artifacts/a/a.zip.json'), 'utf8')).sha256).toBe(
+      sha(body),
+    );
   });
 });

@@ -30,7 +30,11 @@ export interface StorePort {
    * Writes an object. With `ifAbsent`, never replaces an existing key and
    * answers 'exists' instead (where the backend enforces it; see docs).
    */
-  put(key: string, body: Buffer, options?: { metadata?: Record<string, string>; contentType?: string; ifAbsent?: boolean; sha256?: string }): Promise<'written' | 'exists'>;
+  put(
+    key: string,
+    body: Buffer,
+    options?: { metadata?: Record<string, string>; contentType?: string; ifAbsent?: boolean; sha256?: string },
+  ): Promise<'written' | 'exists'>;
   /** Every object below a prefix, sorted by key. */
   list(prefix: string): Promise<StoredObject[]>;
   delete(keys: string[]): Promise<void>;

@@ -32,7 +32,21 @@ beforeAll(async () => {
 afterAll(async () => rm(root, { recursive: true, force: true }));
 
 function record(project: string, gitSha: string, deployedAt: string, dirty = false): LedgerRecord {
-  return { schemaVersion: 1, project, kind: 'service', biome: 'dev-bob', environment: 'dev', artifactKey: `artifacts/${project}/${project}-${gitSha}.zip`, sha256: 'a'.repeat(64), size: 1, gitSha, dirty, deployedAt, deployedBy: 't', settings: {} };
+  return {
+    schemaVersion: 1,
+    project,
+    kind: 'service',
+    biome: 'dev-bob',
+    environment: 'dev',
+    artifactKey: `artifacts/${project}/${project}-${gitSha}.zip`,
+    sha256: 'a'.repeat(64),
+    size: 1,
+    gitSha,
+    dirty,
+    deployedAt,
+    deployedBy: 't',
+    settings: {},
+  };
 }
 
 describe('biome-base', () => {
@@ -55,7 +69,12 @@ describe('biome-base', () => {
     await recordWithArtifact(record('b', shas[1], '2026-11-02T00:00:00.000Z'));
     // A run at shas[2] recorded c and was then cut short: it never wrote its run record.
     await recordWithArtifact(record('c', shas[2], '2026-11-03T00:00:00.000Z'));
-    await writeRunRecord(store, { biome: 'dev-bob', gitSha: shas[1], finishedAt: '2026-11-02T00:01:00.000Z', projects: ['a', 'b'] });
+    await writeRunRecord(store, {
+      biome: 'dev-bob',
+      gitSha: shas[1],
+      finishedAt: '2026-11-02T00:01:00.000Z',
+      projects: ['a', 'b'],
+    });
     const { base, lines } = await run({ biome: 'dev-bob', outputFile: 'dist/base.txt' });
     expect(base).toBe(shas[1]);
     expect(lines.join('\n')).toContain(`last complete deploy run of dev-bob: ${shas[1]}`);
@@ -68,7 +87,12 @@ describe('biome-base', () => {
     await store.put(cut.artifactKey, Buffer.from('a'));
     await writeRecord(store, cut);
     expect((await run({ biome: 'dev-cut', fallback: 'all' })).base).toBe('all');
-    await writeRunRecord(store, { biome: 'dev-cut', gitSha: 'f'.repeat(40), finishedAt: '2026-11-03T00:01:00.000Z', projects: ['a'] });
+    await writeRunRecord(store, {
+      biome: 'dev-cut',
+      gitSha: 'f'.repeat(40),
+      finishedAt: '2026-11-03T00:01:00.000Z',
+      projects: ['a'],
+    });
     expect((await run({ biome: 'dev-cut', fallback: 'all' })).base).toBe('all');
     await store.put('biomes/dev-cut/last-run.json', Buffer.from('{"biome":"dev-cut","gitSha":"HEAD~1"}'));
     expect((await run({ biome: 'dev-cut', fallback: shas[0] })).base).toBe(shas[0]);
@@ -76,12 +100,22 @@ describe('biome-base', () => {
 
   it('a run record left from before a destroy (an earlier incarnation) is no base for the biome created again', async () => {
     const store = createFileStore(join(root, 'store'));
-    await writeRunRecord(store, { biome: 'dev-again', gitSha: shas[1], finishedAt: '2026-11-02T00:01:00.000Z', projects: ['a'] });
+    await writeRunRecord(store, {
+      biome: 'dev-again',
+      gitSha: shas[1],
+      finishedAt: '2026-11-02T00:01:00.000Z',
+      projects: ['a'],
+    });
     expect((await run({ biome: 'dev-again', fallback: 'all' })).base).toBe(shas[1]);
     // A destroy counts the incarnation up; a run record written late by a run that raced it names the old one.
     await bumpIncarnation(store, 'dev-again');
     expect((await run({ biome: 'dev-again', fallback: 'all' })).base).toBe('all');
-    await writeRunRecord(store, { biome: 'dev-again', gitSha: shas[2], finishedAt: '2026-11-03T00:01:00.000Z', projects: ['a'] });
+    await writeRunRecord(store, {
+      biome: 'dev-again',
+      gitSha: shas[2],
+      finishedAt: '2026-11-03T00:01:00.000Z',
+      projects: ['a'],
+    });
     expect((await run({ biome: 'dev-again', fallback: 'all' })).base).toBe(shas[2]);
   });
 
@@ -91,7 +125,9 @@ describe('biome-base', () => {
   });
 
   it('refuses an output file outside the workspace', async () => {
-    await expect(run({ biome: 'dev-bob', outputFile: '../escape.txt' })).rejects.toMatchObject({ code: 'OPTIONS_INVALID' });
+    await expect(run({ biome: 'dev-bob', outputFile: '../escape.txt' })).rejects.toMatchObject({
+      code: 'OPTIONS_INVALID',
+    });
     expect(existsSync(join(root, '../escape.txt'))).toBe(false);
   });
 });

@@ -22,10 +22,19 @@ export async function biomeBaseWith(options: BiomeBaseOptions, context: Executor
   const biome = parseBiomeName(requireBiomeOption(options.biome), config);
   const d = deps ?? realDeps(context.root, config);
   await assertNotShallow(d.git);
-  const found = await findBiomeBase({ store: storeOf(d, biome), biome: biome.name, git: d.git, fallback: options.fallback });
+  const found = await findBiomeBase({
+    store: storeOf(d, biome),
+    biome: biome.name,
+    git: d.git,
+    fallback: options.fallback,
+  });
   const { base } = found;
   if (!base) {
-    throw new BiomeError('BIOME_NOT_FOUND', `Biome ${biome.name} records no complete deploy run at a commit this repository has.`, 'Pass --fallback=<ref> (e.g. the merge base with main, or "all"), or deploy every project: npx nx-biome deploy --biome=<b>.');
+    throw new BiomeError(
+      'BIOME_NOT_FOUND',
+      `Biome ${biome.name} records no complete deploy run at a commit this repository has.`,
+      'Pass --fallback=<ref> (e.g. the merge base with main, or "all"), or deploy every project: npx nx-biome deploy --biome=<b>.',
+    );
   }
   d.log(describeBiomeBase(biome.name, found));
   if (options.outputFile) {
@@ -35,7 +44,10 @@ export async function biomeBaseWith(options: BiomeBaseOptions, context: Executor
   return base;
 }
 
-export default async function biomeBaseExecutor(options: BiomeBaseOptions, context: ExecutorContext): Promise<{ success: boolean }> {
+export default async function biomeBaseExecutor(
+  options: BiomeBaseOptions,
+  context: ExecutorContext,
+): Promise<{ success: boolean }> {
   return runExecutor('biome-base', async () => {
     await biomeBaseWith(options, context);
   });

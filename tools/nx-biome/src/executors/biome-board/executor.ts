@@ -14,31 +14,64 @@ import type { BiomeBoardExecutorSchema } from './schema';
 function positiveInt(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 100_000) {
-    throw new BiomeError('OPTIONS_INVALID', `--${name} must be a whole number from 1 to 100000, got ${JSON.stringify(value)}.`, `Pass e.g. --${name}=${fallback}.`);
+    throw new BiomeError(
+      'OPTIONS_INVALID',
+      `--${name} must be a whole number from 1 to 100000, got ${JSON.stringify(value)}.`,
+      `Pass e.g. --${name}=${fallback}.`,
+    );
   }
   return value;
 }
 
 /** Renders the biome board into `out` and returns the pages written and where. */
-export async function biomeBoardWith(options: BiomeBoardExecutorSchema, context: ExecutorContext, deps?: Deps, commitLog?: CommitLogPort): Promise<{ dir: string; pages: string[] }> {
+export async function biomeBoardWith(
+  options: BiomeBoardExecutorSchema,
+  context: ExecutorContext,
+  deps?: Deps,
+  commitLog?: CommitLogPort,
+): Promise<{ dir: string; pages: string[] }> {
   const config = await loadWorkspaceConfig(context.root);
   const historyLimit = positiveInt('historyLimit', options.historyLimit, 200);
   const commitLimit = positiveInt('commitLimit', options.commitLimit, 30);
   const out = typeof options.out === 'string' && options.out ? options.out : 'dist/biome-board';
   const dir = isAbsolute(out) ? out : join(context.root, out);
-  if (relative(context.root, dir) === '') throw new BiomeError('OPTIONS_INVALID', '--out names the workspace root, which the board would replace.', 'Pass a folder of its own, e.g. --out=dist/biome-board.');
+  if (relative(context.root, dir) === '')
+    throw new BiomeError(
+      'OPTIONS_INVALID',
+      '--out names the workspace root, which the board would replace.',
+      'Pass a folder of its own, e.g. --out=dist/biome-board.',
+    );
   const d = deps ?? realDeps(context.root, config);
-  const environments = options.environment ? [requireEnvironment(config, options.environment).name] : [...new Set([...config.promotionOrder, ...Object.keys(config.environments)])];
-  const projectRoots = Object.fromEntries(Object.entries(context.projectsConfigurations?.projects ?? {}).map(([name, p]) => [name, p.root]));
-  const { model, unknown } = await collectBoard({ config, environments, storeFor: (env) => d.storeFor(env), commitLog: commitLog ?? createCommitLog(context.root), projectRoots, now: d.now(), historyLimit, commitLimit });
+  const environments = options.environment
+    ? [requireEnvironment(config, options.environment).name]
+    : [...new Set([...config.promotionOrder, ...Object.keys(config.environments)])];
+  const projectRoots = Object.fromEntries(
+    Object.entries(context.projectsConfigurations?.projects ?? {}).map(([name, p]) => [name, p.root]),
+  );
+  const { model, unknown } = await collectBoard({
+    config,
+    environments,
+    storeFor: (env) => d.storeFor(env),
+    commitLog: commitLog ?? createCommitLog(context.root),
+    projectRoots,
+    now: d.now(),
+    historyLimit,
+    commitLimit,
+  });
   const files = renderBoard(model);
   await writeSite(dir, files);
-  d.log(`biome board: ${model.columns.length} biome(s) × ${model.rows.length} project(s), ${files.size} page(s) → ${join(relative(context.root, dir) || '.', 'index.html')}`);
-  if (unknown.length) d.log(`  note: the stores also hold ${unknown.join(', ')}, which belong to no configured environment`);
+  d.log(
+    `biome board: ${model.columns.length} biome(s) × ${model.rows.length} project(s), ${files.size} page(s) → ${join(relative(context.root, dir) || '.', 'index.html')}`,
+  );
+  if (unknown.length)
+    d.log(`  note: the stores also hold ${unknown.join(', ')}, which belong to no configured environment`);
   return { dir, pages: [...files.keys()] };
 }
 
-export default async function biomeBoardExecutor(options: BiomeBoardExecutorSchema, context: ExecutorContext): Promise<{ success: boolean }> {
+export default async function biomeBoardExecutor(
+  options: BiomeBoardExecutorSchema,
+  context: ExecutorContext,
+): Promise<{ success: boolean }> {
   return runExecutor('biome-board', async () => {
     await biomeBoardWith(options, context);
   });

@@ -72,17 +72,41 @@ async function idTokenSubject(env: Record<string, string | undefined>): Promise<
  * Starts the endpoint (or, with dryRun, only says what it would serve) and
  * writes its URL to `urlFile`. Returns the running server.
  */
-export async function startCacheServe(options: CacheServeOptions, context: ExecutorContext, deps: CacheServeDeps): Promise<CacheServer | undefined> {
+export async function startCacheServe(
+  options: CacheServeOptions,
+  context: ExecutorContext,
+  deps: CacheServeDeps,
+): Promise<CacheServer | undefined> {
   const url = options.url ?? deps.env.BIOME_NX_CACHE;
-  if (!url) throw new BiomeError('OPTIONS_INVALID', 'No cache store given.', 'Pass --url=s3://<bucket>[/<prefix>] or set BIOME_NX_CACHE (the devops stack output nx_cache_url).');
+  if (!url)
+    throw new BiomeError(
+      'OPTIONS_INVALID',
+      'No cache store given.',
+      'Pass --url=s3://<bucket>[/<prefix>] or set BIOME_NX_CACHE (the devops stack output nx_cache_url).',
+    );
   if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)) {
-    throw new BiomeError('OPTIONS_INVALID', `--port=${options.port} is not a port.`, 'Pass 0 (a free port) or 1-65535.');
+    throw new BiomeError(
+      'OPTIONS_INVALID',
+      `--port=${options.port} is not a port.`,
+      'Pass 0 (a free port) or 1-65535.',
+    );
   }
   if (options.watchPid !== undefined && (!Number.isInteger(options.watchPid) || options.watchPid <= 0)) {
-    throw new BiomeError('OPTIONS_INVALID', `--watchPid=${options.watchPid} is not a process id.`, 'Pass the job shell: --watchPid=$$.');
+    throw new BiomeError(
+      'OPTIONS_INVALID',
+      `--watchPid=${options.watchPid} is not a process id.`,
+      'Pass the job shell: --watchPid=$$.',
+    );
   }
-  const mainBranch = options.mainBranch ?? deps.env.CI_DEFAULT_BRANCH ?? context.nxJsonConfiguration?.defaultBase ?? 'main';
-  const scopes = planCacheScopes({ ref: options.ref, scope: options.scope, mainBranch, env: deps.env, subject: await idTokenSubject(deps.env) });
+  const mainBranch =
+    options.mainBranch ?? deps.env.CI_DEFAULT_BRANCH ?? context.nxJsonConfiguration?.defaultBase ?? 'main';
+  const scopes = planCacheScopes({
+    ref: options.ref,
+    scope: options.scope,
+    mainBranch,
+    env: deps.env,
+    subject: await idTokenSubject(deps.env),
+  });
   const urlFile = options.urlFile ? workspaceOutputPath(context.root, 'urlFile', options.urlFile) : undefined;
   const store = openStore(url, context.root);
   const token = deps.env.NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN || undefined;
@@ -98,15 +122,24 @@ export async function startCacheServe(options: CacheServeOptions, context: Execu
 }
 
 /** Runs the endpoint until the job ends, then prints what it did. */
-export async function cacheServeWith(options: CacheServeOptions, context: ExecutorContext, deps: CacheServeDeps = realDeps()): Promise<void> {
+export async function cacheServeWith(
+  options: CacheServeOptions,
+  context: ExecutorContext,
+  deps: CacheServeDeps = realDeps(),
+): Promise<void> {
   const server = await startCacheServe(options, context, deps);
   if (!server) return;
   await deps.untilStopped(options.watchPid);
   await server.close();
   const s = server.stats;
-  deps.log(`nx cache: ${s.hits} hits, ${s.misses} misses, ${s.stored} stored, ${s.existing} already there, ${s.readErrors + s.writeErrors} store errors, ${s.rejected} rejected`);
+  deps.log(
+    `nx cache: ${s.hits} hits, ${s.misses} misses, ${s.stored} stored, ${s.existing} already there, ${s.readErrors + s.writeErrors} store errors, ${s.rejected} rejected`,
+  );
 }
 
-export default async function cacheServeExecutor(options: CacheServeOptions, context: ExecutorContext): Promise<{ success: boolean }> {
+export default async function cacheServeExecutor(
+  options: CacheServeOptions,
+  context: ExecutorContext,
+): Promise<{ success: boolean }> {
   return runExecutor('cache-serve', () => cacheServeWith(options, context));
 }

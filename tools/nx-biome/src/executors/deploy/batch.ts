@@ -50,10 +50,15 @@ export default async function* deployBatch(
     });
   };
   try {
-    yield* runBatch(tasks, STORE_CONCURRENCY, (t) => `deploy ${t.context.projectName}`, async (t, log) => {
-      const makeDeps = await depsFor(t.options.biome, log);
-      await deployExecutorWith(t.options, t.context, makeDeps);
-    });
+    yield* runBatch(
+      tasks,
+      STORE_CONCURRENCY,
+      (t) => `deploy ${t.context.projectName}`,
+      async (t, log) => {
+        const makeDeps = await depsFor(t.options.biome, log);
+        await deployExecutorWith(t.options, t.context, makeDeps);
+      },
+    );
   } finally {
     for (const store of stores.values()) await store.flush();
   }

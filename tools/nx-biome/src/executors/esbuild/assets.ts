@@ -41,7 +41,10 @@ export async function refuseAssetSymlinks(options: AssetOptions, context: Execut
       const rel = relative(root, path).split(sep).join('/');
       if (!violations.has(rel)) {
         const real = await realpath(path).catch(() => undefined);
-        const where = !real || (real !== root && !real.startsWith(root + sep)) ? `outside the workspace (${real ?? 'broken link'})` : `to ${await readlink(path)}`;
+        const where =
+          !real || (real !== root && !real.startsWith(root + sep))
+            ? `outside the workspace (${real ?? 'broken link'})`
+            : `to ${await readlink(path)}`;
         violations.set(rel, { path: rel, rule: 'symlink', detail: `an asset of the build; it points ${where}` });
       }
       break;

@@ -23,9 +23,19 @@ function nxEsbuildInternals() {
   const dir = dirname(require.resolve('@nx/esbuild/package.json'));
   const lib = join(dir, 'dist/src/executors/esbuild/lib');
   return {
-    normalizeOptions: require(join(lib, 'normalize.js')).normalizeOptions as (o: EsBuildExecutorOptions, c: ExecutorContext) => Promise<Normalized>,
-    buildEsbuildOptions: require(join(lib, 'build-esbuild-options.js')).buildEsbuildOptions as (format: string, o: Normalized, c: ExecutorContext) => BuildOptions,
-    deleteOutputDir: require(join(dir, 'dist/src/utils/fs.js')).deleteOutputDir as (root: string, outputPath: string) => void,
+    normalizeOptions: require(join(lib, 'normalize.js')).normalizeOptions as (
+      o: EsBuildExecutorOptions,
+      c: ExecutorContext,
+    ) => Promise<Normalized>,
+    buildEsbuildOptions: require(join(lib, 'build-esbuild-options.js')).buildEsbuildOptions as (
+      format: string,
+      o: Normalized,
+      c: ExecutorContext,
+    ) => BuildOptions,
+    deleteOutputDir: require(join(dir, 'dist/src/utils/fs.js')).deleteOutputDir as (
+      root: string,
+      outputPath: string,
+    ) => void,
     esbuild: require(require.resolve('esbuild', { paths: [dir] })) as typeof import('esbuild'),
   };
 }
@@ -64,9 +74,15 @@ function shareKey(shared: BuildOptions, tsconfig: string): string | undefined {
     return undefined;
   }
   // Paths relative to the file itself would mean different things in different folders.
-  if (parsed.compilerOptions && ('baseUrl' in parsed.compilerOptions || 'paths' in parsed.compilerOptions)) return undefined;
-  const base = typeof parsed.extends === 'string' && parsed.extends.startsWith('.') ? resolve(dirname(tsconfig), parsed.extends) : parsed.extends;
-  return createHash('sha256').update(JSON.stringify([shared, text, base])).digest('hex');
+  if (parsed.compilerOptions && ('baseUrl' in parsed.compilerOptions || 'paths' in parsed.compilerOptions))
+    return undefined;
+  const base =
+    typeof parsed.extends === 'string' && parsed.extends.startsWith('.')
+      ? resolve(dirname(tsconfig), parsed.extends)
+      : parsed.extends;
+  return createHash('sha256')
+    .update(JSON.stringify([shared, text, base]))
+    .digest('hex');
 }
 
 /**
@@ -103,12 +119,45 @@ export default async function* esbuildBatch(
   for (const t of tasks) {
     process.env.NODE_ENV ??= t.context.configurationName ?? 'production';
     const o = await nx.normalizeOptions(t.options, t.context).catch(() => undefined);
-    if (!o || o.watch || !o.skipTypeCheck || o.generatePackageJson || o.metafile || !o.bundle || !o.thirdParty || !o.singleEntry || o.format.length !== 1) continue;
-    const { entryPoints, outfile, tsconfig, entryNames: _names, ...shared } = nx.buildEsbuildOptions(o.format[0], o, t.context);
+    if (
+      !o ||
+      o.watch ||
+      !o.skipTypeCheck ||
+      o.generatePackageJson ||
+      o.metafile ||
+      !o.bundle ||
+      !o.thirdParty ||
+      !o.singleEntry ||
+      o.format.length !== 1
+    )
+      continue;
+    const {
+      entryPoints,
+      outfile,
+      tsconfig,
+      entryNames: _names,
+      ...shared
+    } = nx.buildEsbuildOptions(o.format[0], o, t.context);
     const ext = shared.outExtension?.['.js'] ?? '.js';
-    if (!Array.isArray(entryPoints) || entryPoints.length !== 1 || typeof entryPoints[0] !== 'string' || !outfile?.endsWith(ext) || !tsconfig || shared.outdir) continue;
+    if (
+      !Array.isArray(entryPoints) ||
+      entryPoints.length !== 1 ||
+      typeof entryPoints[0] !== 'string' ||
+      !outfile?.endsWith(ext) ||
+      !tsconfig ||
+      shared.outdir
+    )
+      continue;
     const key = shareKey(shared, tsconfig);
-    if (key) plans.set(t.id, { task: t, entry: entryPoints[0], out: outfile.slice(0, -ext.length), shared: { ...shared, tsconfig }, key, normalized: o });
+    if (key)
+      plans.set(t.id, {
+        task: t,
+        entry: entryPoints[0],
+        out: outfile.slice(0, -ext.length),
+        shared: { ...shared, tsconfig },
+        key,
+        normalized: o,
+      });
   }
 
   // Assets reached through a symlink fail their task before anything is copied.
@@ -127,24 +176,40 @@ export default async function* esbuildBatch(
   const byKey = new Map<string, Plan[]>();
   for (const p of plans.values()) byKey.set(p.key, [...(byKey.get(p.key) ?? []), p]);
   const calls: Plan[][] = [];
-  for (const members of byKey.values()) for (let i = 0; i < members.length; i += CALL_SIZE) calls.push(members.slice(i, i + CALL_SIZE));
+  for (const members of byKey.values())
+    for (let i = 0; i < members.length; i += CALL_SIZE) calls.push(members.slice(i, i + CALL_SIZE));
   const callOf = new Map<string, Promise<boolean>>();
   const started: Promise<boolean>[] = [];
   for (const members of calls) {
     const slot = started.length >= CALLS_IN_FLIGHT ? started[started.length - CALLS_IN_FLIGHT] : Promise.resolve(true);
     const ok = slot
-      .then(() => nx.esbuild.build({ ...members[0].shared, logLevel: 'silent', outdir: members[0].task.context.root, entryPoints: members.map((m) => ({ in: m.entry, out: m.out })) }))
-      .then((r) => r.errors.length === 0, () => false);
+      .then(() =>
+        nx.esbuild.build({
+          ...members[0].shared,
+          logLevel: 'silent',
+          outdir: members[0].task.context.root,
+          entryPoints: members.map((m) => ({ in: m.entry, out: m.out })),
+        }),
+      )
+      .then(
+        (r) => r.errors.length === 0,
+        () => false,
+      );
     started.push(ok);
     for (const m of members) callOf.set(m.task.id, ok);
   }
 
-  yield* runBatch(tasks, Math.max(2, availableParallelism()) * 2, (t) => `build ${t.context.projectName}`, async (t) => {
-    if (refused.has(t.id)) throw refused.get(t.id);
-    const plan = plans.get(t.id);
-    if (!plan) return runAlone(t);
-    if (await callOf.get(t.id)) return true;
-    // The shared call failed: build this project alone, so that its own errors are printed.
-    return runAlone(t);
-  });
+  yield* runBatch(
+    tasks,
+    Math.max(2, availableParallelism()) * 2,
+    (t) => `build ${t.context.projectName}`,
+    async (t) => {
+      if (refused.has(t.id)) throw refused.get(t.id);
+      const plan = plans.get(t.id);
+      if (!plan) return runAlone(t);
+      if (await callOf.get(t.id)) return true;
+      // The shared call failed: build this project alone, so that its own errors are printed.
+      return runAlone(t);
+    },
+  );
 }

@@ -9,7 +9,10 @@ import { refuseAssetSymlinks } from './assets';
  * `@nx/esbuild:esbuild`, except that assets reached through a symlink are
  * refused before anything is copied (the asset copy would follow the link).
  */
-export default async function* esbuildExecutor(options: EsBuildExecutorOptions, context: ExecutorContext): AsyncGenerator<{ success: boolean }> {
+export default async function* esbuildExecutor(
+  options: EsBuildExecutorOptions,
+  context: ExecutorContext,
+): AsyncGenerator<{ success: boolean }> {
   try {
     await refuseAssetSymlinks(options, context);
   } catch (e) {

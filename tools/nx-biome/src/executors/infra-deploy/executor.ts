@@ -122,9 +122,24 @@ export async function infraDeployWith(
     );
     return;
   }
-  const { records } = await finishBiome({ workspaceRoot: context.root, config, biome, deps: d, dryRun: !!options.dryRun, apply: !!options.apply, planOnly: !!options.planOnly, terraformDir: options.terraformDir });
+  const { records } = await finishBiome({
+    workspaceRoot: context.root,
+    config,
+    biome,
+    deps: d,
+    dryRun: !!options.dryRun,
+    apply: !!options.apply,
+    planOnly: !!options.planOnly,
+    terraformDir: options.terraformDir,
+  });
   // The render step of a deploy split over several runs (the CI fan-out): every shard succeeded, so the run from that base is complete.
-  if (options.completesRunFrom && !options.dryRun) await recordRunFrom(storeOf(d, biome), d, { workspaceRoot: context.root, biome: biome.name, base: options.completesRunFrom, records });
+  if (options.completesRunFrom && !options.dryRun)
+    await recordRunFrom(storeOf(d, biome), d, {
+      workspaceRoot: context.root,
+      biome: biome.name,
+      base: options.completesRunFrom,
+      records,
+    });
 }
 
 export default async function infraDeployExecutor(

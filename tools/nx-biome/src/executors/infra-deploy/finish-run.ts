@@ -15,7 +15,10 @@ const failedCount = (f: { failed: string[]; skipped: string[] }) => f.failed.len
 export interface FinishedRun {
   id: string;
   workspaceRoot: string;
-  taskResults: Record<string, { task: { target: { project: string; target: string }; overrides?: Record<string, unknown> }; status: string }>;
+  taskResults: Record<
+    string,
+    { task: { target: { project: string; target: string }; overrides?: Record<string, unknown> }; status: string }
+  >;
   nxJsonConfiguration?: { defaultBase?: string };
 }
 
@@ -29,7 +32,11 @@ export interface FinishedRun {
  * deploy task at all (`nx affected` with nothing affected) still renders the
  * biome named by `selection`, so its tfvars always match its ledger.
  */
-export async function finishDeployRun(run: FinishedRun, selection?: RunSelection, log: (line: string) => void = (line) => console.log(line)): Promise<void> {
+export async function finishDeployRun(
+  run: FinishedRun,
+  selection?: RunSelection,
+  log: (line: string) => void = (line) => console.log(line),
+): Promise<void> {
   const results = Object.values(run.taskResults ?? {});
   const graph = readCachedProjectGraph();
   const tasks: FinishedTask[] = results.map(({ task, status }) => ({
@@ -41,17 +48,28 @@ export async function finishDeployRun(run: FinishedRun, selection?: RunSelection
   }));
   const finishes = planRunFinish(tasks);
   if (selection?.deploys && selection.biome && !finishes.some((f) => f.biome === selection.biome)) {
-    finishes.push({ biome: selection.biome, succeeded: [], failed: [], skipped: [], dryRun: selection.dryRun, apply: false });
+    finishes.push({
+      biome: selection.biome,
+      succeeded: [],
+      failed: [],
+      skipped: [],
+      dryRun: selection.dryRun,
+      apply: false,
+    });
   }
   if (finishes.length === 0) return;
-  const deployables = Object.keys(graph.nodes).filter((p) => graph.nodes[p].data.targets?.deploy?.executor === DEPLOY_EXECUTOR);
+  const deployables = Object.keys(graph.nodes).filter(
+    (p) => graph.nodes[p].data.targets?.deploy?.executor === DEPLOY_EXECUTOR,
+  );
   try {
     const config = await loadWorkspaceConfig(run.workspaceRoot);
     for (const finish of finishes) {
       const biome = parseBiomeName(finish.biome, config);
       const ran = finish.succeeded.length + finish.failed.length + finish.skipped.length > 0;
       if (ran && finish.succeeded.length === 0) {
-        log(`${biome.name}: no deploy of this run succeeded; ${`dist/terraform/${biome.name}.tfvars.json`} was not rendered again.`);
+        log(
+          `${biome.name}: no deploy of this run succeeded; ${`dist/terraform/${biome.name}.tfvars.json`} was not rendered again.`,
+        );
         continue;
       }
       // Deploys that never started (their build failed) are missing from Nx's results: the plan names them.
@@ -73,9 +91,21 @@ export async function finishDeployRun(run: FinishedRun, selection?: RunSelection
         finish,
         // A half-failed run writes no tfvars (and applies nothing): a CI step
         // after it must not plan a biome that is half this commit, half the last.
-        ...(complete ? {} : { holdBack: `${failedCount(finish)} deploy(s) of this run did not succeed: ${[...finish.failed, ...finish.skipped].join(', ')}; fix them and run again` }),
+        ...(complete
+          ? {}
+          : {
+              holdBack: `${failedCount(finish)} deploy(s) of this run did not succeed: ${[...finish.failed, ...finish.skipped].join(', ')}; fix them and run again`,
+            }),
       });
-      await recordRunWhenComplete({ run, selection, finish, deployables, anyDirty: outcomes.some((o) => /-dirty-/.test(o.key)), biome, deps });
+      await recordRunWhenComplete({
+        run,
+        selection,
+        finish,
+        deployables,
+        anyDirty: outcomes.some((o) => /-dirty-/.test(o.key)),
+        biome,
+        deps,
+      });
     }
   } finally {
     await clearRunOutcomes(run.workspaceRoot, run.id);
@@ -87,19 +117,39 @@ export async function finishDeployRun(run: FinishedRun, selection?: RunSelection
  * project up to HEAD; a run cut short never gets here, so the base stays at
  * the last run that did.
  */
-async function recordRunWhenComplete(input: { run: FinishedRun; selection?: RunSelection; finish: BiomeRunFinish; deployables: string[]; anyDirty: boolean; biome: BiomeRef; deps: Deps }): Promise<void> {
+async function recordRunWhenComplete(input: {
+  run: FinishedRun;
+  selection?: RunSelection;
+  finish: BiomeRunFinish;
+  deployables: string[];
+  anyDirty: boolean;
+  biome: BiomeRef;
+  deps: Deps;
+}): Promise<void> {
   const { run, selection, finish, biome, deps } = input;
   const root = run.workspaceRoot;
   const head = await resolveCommit(root, 'HEAD');
   if (!head) return;
   const store = storeOf(deps, biome);
   let affectedFromBiomeBase: boolean | undefined;
-  if (selection?.affected && !selection.customRange && selection.projects.length === 0 && selection.exclude.length === 0) {
+  if (
+    selection?.affected &&
+    !selection.customRange &&
+    selection.projects.length === 0 &&
+    selection.exclude.length === 0
+  ) {
     // The base Nx compared with: --base, NX_BASE, else the merge base of nx.json's defaultBase and HEAD.
     const ref = selection.base ?? deps.env.NX_BASE ?? run.nxJsonConfiguration?.defaultBase ?? 'main';
     const base = (await resolveCommit(root, ref)) && (await mergeBase(root, ref, head));
     affectedFromBiomeBase = !!base && (await coversSinceLastRun(store, deps.git, biome.name, base));
   }
-  if (!runCompletesBiome({ finish, deployables: input.deployables, anyDirty: input.anyDirty, affectedFromBiomeBase })) return;
-  await recordCompleteRun(store, { biome: biome.name, gitSha: head, now: deps.now(), projects: finish.succeeded, log: deps.log });
+  if (!runCompletesBiome({ finish, deployables: input.deployables, anyDirty: input.anyDirty, affectedFromBiomeBase }))
+    return;
+  await recordCompleteRun(store, {
+    biome: biome.name,
+    gitSha: head,
+    now: deps.now(),
+    projects: finish.succeeded,
+    log: deps.log,
+  });
 }

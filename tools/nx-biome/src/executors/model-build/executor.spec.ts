@@ -7,7 +7,12 @@ import { buildModel } from './executor';
 
 let root: string;
 const project = 'apps/models/ore';
-const ctx = (): ExecutorContext => ({ root, projectName: 'ore', projectsConfigurations: { version: 2, projects: { ore: { root: project } } } }) as unknown as ExecutorContext;
+const ctx = (): ExecutorContext =>
+  ({
+    root,
+    projectName: 'ore',
+    projectsConfigurations: { version: 2, projects: { ore: { root: project } } },
+  }) as unknown as ExecutorContext;
 
 describe('model-build executor', () => {
   beforeAll(async () => {
@@ -30,7 +35,9 @@ describe('model-build executor', () => {
 
   it('refuses a secret-bearing file and a symlink leaving the project', async () => {
     await writeFile(join(root, project, 'model/.env'), 'TOKEN=x');
-    await expect(buildModel({}, ctx())).rejects.toThrow(/apps\/models\/ore\/model: a file must not be packaged:\n {2}- "\.env" \[credential-file\]/);
+    await expect(buildModel({}, ctx())).rejects.toThrow(
+      /apps\/models\/ore\/model: a file must not be packaged:\n {2}- "\.env" \[credential-file\]/,
+    );
     await rm(join(root, project, 'model/.env'));
     await symlink('/etc/hostname', join(root, project, 'model/host'));
     await expect(buildModel({}, ctx())).rejects.toThrow(/"host" \[symlink\]: points outside the project/);
@@ -38,6 +45,8 @@ describe('model-build executor', () => {
   });
 
   it('fails clearly when the model folder is missing', async () => {
-    await expect(buildModel({ modelDir: `${project}/weights` }, ctx())).rejects.toThrow(/BUILD_OUTPUT_MISSING|does not exist/);
+    await expect(buildModel({ modelDir: `${project}/weights` }, ctx())).rejects.toThrow(
+      /BUILD_OUTPUT_MISSING|does not exist/,
+    );
   });
 });

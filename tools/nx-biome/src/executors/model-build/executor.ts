@@ -14,13 +14,19 @@ const readInput = (root: string, dir: string) => collectFolder(join(root, dir), 
  * Lays out a model's files and inference code in its build output, the
  * folder `package` turns into `<name>-<sha>.tar.gz`.
  */
-export async function buildModel(options: ModelBuildExecutorSchema, context: ExecutorContext): Promise<{ files: string[]; size: number }> {
+export async function buildModel(
+  options: ModelBuildExecutorSchema,
+  context: ExecutorContext,
+): Promise<{ files: string[]; size: number }> {
   const project = currentProject(context);
   const modelDir = options.modelDir ?? `${project.root}/model`;
   const codeDir = options.codeDir ?? `${project.root}/code`;
   const model = await readInput(context.root, modelDir);
   // The default code folder is optional (a built-in container needs none); an explicit one must exist.
-  const code = options.codeDir !== undefined || existsSync(join(context.root, codeDir)) ? await readInput(context.root, codeDir) : undefined;
+  const code =
+    options.codeDir !== undefined || existsSync(join(context.root, codeDir))
+      ? await readInput(context.root, codeDir)
+      : undefined;
   const layout = planModelLayout({ modelDir, model: model.entries, code: code?.entries ?? [] });
   const outputPath = join(context.root, options.outputPath ?? join('dist', project.root));
   await rm(outputPath, { recursive: true, force: true });
@@ -32,11 +38,16 @@ export async function buildModel(options: ModelBuildExecutorSchema, context: Exe
     await mkdir(dirname(target), { recursive: true });
     await writeFile(target, body, { mode: f.executable ? 0o755 : 0o644 });
   }
-  console.log(`built ${project.name}: ${layout.length} files, ${formatBytes(size)} (${layout.map((f) => f.to).join(', ')})`);
+  console.log(
+    `built ${project.name}: ${layout.length} files, ${formatBytes(size)} (${layout.map((f) => f.to).join(', ')})`,
+  );
   return { files: layout.map((f) => f.to), size };
 }
 
-export default async function modelBuildExecutor(options: ModelBuildExecutorSchema, context: ExecutorContext): Promise<{ success: boolean }> {
+export default async function modelBuildExecutor(
+  options: ModelBuildExecutorSchema,
+  context: ExecutorContext,
+): Promise<{ success: boolean }> {
   return runExecutor(`build ${context.projectName}`, async () => {
     await buildModel(options, context);
   });

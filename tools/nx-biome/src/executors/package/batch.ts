@@ -21,9 +21,20 @@ export default async function* packageBatch(
   context: ExecutorContext,
 ): AsyncGenerator<BatchTaskResult> {
   const tasks = batchTasks(taskGraph, inputs, context);
-  const git = batchGit(createGit(context.root), inputRootsOf(context.projectGraph, tasks.map((t) => t.context.projectName!)));
+  const git = batchGit(
+    createGit(context.root),
+    inputRootsOf(
+      context.projectGraph,
+      tasks.map((t) => t.context.projectName!),
+    ),
+  );
   const listArtifacts = batchArtifactListing();
-  yield* runBatch(tasks, Math.max(2, availableParallelism()) * 2, (t) => `package ${t.context.projectName}`, async (t, log) => {
-    await packageProject(t.options, t.context, git, log, listArtifacts);
-  });
+  yield* runBatch(
+    tasks,
+    Math.max(2, availableParallelism()) * 2,
+    (t) => `package ${t.context.projectName}`,
+    async (t, log) => {
+      await packageProject(t.options, t.context, git, log, listArtifacts);
+    },
+  );
 }

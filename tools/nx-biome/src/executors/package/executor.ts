@@ -9,17 +9,28 @@ import { collectFolder, createArchive } from '../../adapters/archive';
 import { createGit, GitPort } from '../../adapters/git';
 import { loadWorkspaceConfig, readJsonFile, writeFileAtomic } from '../../adapters/workspace';
 import { dirtyTreeError, inputRootsOf } from '../../operations/dirty-check';
-import { archiveInputDigest, archiveStamp, buildOutputKey, placeReusedArchive, reusableArchive } from '../../operations/package-reuse';
+import {
+  archiveInputDigest,
+  archiveStamp,
+  buildOutputKey,
+  placeReusedArchive,
+  reusableArchive,
+} from '../../operations/package-reuse';
 import { currentProject, formatBytes, runExecutor } from '../run';
 import type { PackageExecutorSchema } from './schema';
 import { refuseUntrackedCopies } from './untracked';
 
 /** Where package writes, and deploy reads, a project's artifact and manifest. */
 export const artifactsDir = (workspaceRoot: string) => join(workspaceRoot, 'dist', 'artifacts');
-export const manifestPath = (workspaceRoot: string, project: string) => join(artifactsDir(workspaceRoot), `${project}.manifest.json`);
+export const manifestPath = (workspaceRoot: string, project: string) =>
+  join(artifactsDir(workspaceRoot), `${project}.manifest.json`);
 
 /** Settings that come from the build output rather than from project.json. */
-async function settingsFromBuild(kind: ProjectKind, buildOutput: string, settings: Record<string, unknown>): Promise<Record<string, unknown>> {
+async function settingsFromBuild(
+  kind: ProjectKind,
+  buildOutput: string,
+  settings: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
   if (kind !== 'workflow') return settings;
   const path = join(buildOutput, 'definition.asl.json');
   const definition = await readFile(path, 'utf8').catch(() => {
@@ -30,7 +41,11 @@ async function settingsFromBuild(kind: ProjectKind, buildOutput: string, setting
 
 /** The id Nx gives this package task (`<project>:<target>[:<configuration>]`). */
 function taskIdOf(context: ExecutorContext, project: string): string {
-  return [project, context.targetName ?? 'package', ...(context.configurationName ? [context.configurationName] : [])].join(':');
+  return [
+    project,
+    context.targetName ?? 'package',
+    ...(context.configurationName ? [context.configurationName] : []),
+  ].join(':');
 }
 
 /**
@@ -62,10 +77,14 @@ export async function packageProject(
   const buildOutput = join(context.root, buildOutputPath);
   const format = archiveExtension(kind) === 'zip' ? 'zip' : 'tar.gz';
   const dir = artifactsDir(context.root);
-  const previous = (await readJsonFile(manifestPath(context.root, project.name)).catch(() => undefined)) as { buildKey?: unknown; inputDigest?: unknown } | undefined;
+  const previous = (await readJsonFile(manifestPath(context.root, project.name)).catch(() => undefined)) as
+    { buildKey?: unknown; inputDigest?: unknown } | undefined;
   // The same build (by Nx's hash) as the archive on disk, which still has its stamp: its bytes stand, nothing is read.
   const buildKey = buildOutputKey(context.taskGraph, taskIdOf(context, project.name), format);
-  const byBuild = buildKey && previous?.buildKey === buildKey && typeof previous.inputDigest === 'string' ? await reusableArchive(previous, dir, kind, previous.inputDigest, { stampOnly: true }) : undefined;
+  const byBuild =
+    buildKey && previous?.buildKey === buildKey && typeof previous.inputDigest === 'string'
+      ? await reusableArchive(previous, dir, kind, previous.inputDigest, { stampOnly: true })
+      : undefined;
   let input: Awaited<ReturnType<typeof collectFolder>> | undefined;
   let inputDigest: string;
   let reused = byBuild;
@@ -73,7 +92,15 @@ export async function packageProject(
   else {
     // The content policy applies to the final folder, after the build copied its assets.
     input = await collectFolder(buildOutput, buildOutputPath);
-    await refuseUntrackedCopies({ context, project, buildOutput: buildOutputPath, folder: input, git, acceptedDirty: dirtyFiles, allowUntracked });
+    await refuseUntrackedCopies({
+      context,
+      project,
+      buildOutput: buildOutputPath,
+      folder: input,
+      git,
+      acceptedDirty: dirtyFiles,
+      allowUntracked,
+    });
     inputDigest = await archiveInputDigest(input, format);
     reused = await reusableArchive(previous, dir, kind, inputDigest);
   }
@@ -108,11 +135,16 @@ export async function packageProject(
   manifest.archiveStamp = await archiveStamp(join(dir, file));
   await writeFileAtomic(manifestPath(context.root, project.name), `${JSON.stringify(manifest, null, 2)}\n`);
   const skipped = input?.skipped.length ? ` (left out: ${input.skipped.join(', ')})` : '';
-  log(`packaged ${project.name}: ${file} ${formatBytes(size)} sha256 ${sha256.slice(0, 12)}${dirty ? ' DIRTY' : ''}${skipped}`);
+  log(
+    `packaged ${project.name}: ${file} ${formatBytes(size)} sha256 ${sha256.slice(0, 12)}${dirty ? ' DIRTY' : ''}${skipped}`,
+  );
   return manifest;
 }
 
-export default async function packageExecutor(options: PackageExecutorSchema, context: ExecutorContext): Promise<{ success: boolean }> {
+export default async function packageExecutor(
+  options: PackageExecutorSchema,
+  context: ExecutorContext,
+): Promise<{ success: boolean }> {
   return runExecutor(`package ${context.projectName}`, async () => {
     await packageProject(options, context);
   });

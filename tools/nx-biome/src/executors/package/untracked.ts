@@ -9,7 +9,8 @@ import { inputRootsOf } from '../../operations/dirty-check';
 /** Folders a build target copies files from (model-build's modelDir/codeDir, esbuild's assets), workspace-relative. */
 export function buildSourceFolders(options: Record<string, unknown> | undefined): string[] {
   const folders: string[] = [];
-  for (const key of ['modelDir', 'codeDir']) if (typeof options?.[key] === 'string') folders.push(options[key] as string);
+  for (const key of ['modelDir', 'codeDir'])
+    if (typeof options?.[key] === 'string') folders.push(options[key] as string);
   for (const asset of Array.isArray(options?.assets) ? options.assets : []) {
     const path = typeof asset === 'string' ? asset : typeof asset?.input === 'string' ? asset.input : undefined;
     // A string asset may be a glob: its folder is the one holding the first wildcard.
@@ -37,14 +38,32 @@ export async function refuseUntrackedCopies(input: {
   allowUntracked: string[];
 }): Promise<void> {
   const { context, project, folder } = input;
-  const roots = [...new Set([...inputRootsOf(context.projectGraph, [project.name]), project.root, ...buildSourceFolders(context.projectsConfigurations?.projects[project.name]?.targets?.build?.options)])].sort();
+  const roots = [
+    ...new Set([
+      ...inputRootsOf(context.projectGraph, [project.name]),
+      project.root,
+      ...buildSourceFolders(context.projectsConfigurations?.projects[project.name]?.targets?.build?.options),
+    ]),
+  ].sort();
   const output = input.buildOutput.replace(/\/+$/, '');
   const accepted = new Set(input.acceptedDirty);
-  const untracked = (await input.git.untrackedFiles(roots)).filter((f) => !accepted.has(f) && f !== output && !f.startsWith(`${output}/`));
+  const untracked = (await input.git.untrackedFiles(roots)).filter(
+    (f) => !accepted.has(f) && f !== output && !f.startsWith(`${output}/`),
+  );
   if (untracked.length === 0) return;
-  const sized = (await Promise.all(untracked.map(async (path) => ({ path, size: (await stat(join(context.root, path)).catch(() => undefined))?.size ?? -1 })))).filter((f) => f.size >= 0);
+  const sized = (
+    await Promise.all(
+      untracked.map(async (path) => ({
+        path,
+        size: (await stat(join(context.root, path)).catch(() => undefined))?.size ?? -1,
+      })),
+    )
+  ).filter((f) => f.size >= 0);
   const copies = [];
-  for (const c of untrackedCandidates(folder.entries.map((e) => ({ path: e.path, size: e.size ?? -1 })), sized)) {
+  for (const c of untrackedCandidates(
+    folder.entries.map((e) => ({ path: e.path, size: e.size ?? -1 })),
+    sized,
+  )) {
     if ((await folder.read(c.path)).equals(await readFile(join(context.root, c.source)))) copies.push(c);
   }
   assertPackagePolicy(input.buildOutput, untrackedViolations(copies, project.root, input.allowUntracked));

@@ -11,14 +11,21 @@ describe('model generator', () => {
     const root = 'apps/models/recovery-rate';
     const model = readJsonFrom(tree, `${root}/model/coefficients.json`);
     expect(model.coefficients).toHaveLength(model.features.length);
-    expect(tree.read(`${root}/code/inference.py`, 'utf-8')).toMatch(/def model_fn\(model_dir\)[\s\S]*def predict_fn\(data, model\)/);
+    expect(tree.read(`${root}/code/inference.py`, 'utf-8')).toMatch(
+      /def model_fn\(model_dir\)[\s\S]*def predict_fn\(data, model\)/,
+    );
     expect(tree.read(`${root}/.gitignore`, 'utf-8')).toContain('__pycache__/');
     assertParses(tree, `${root}/recovery-rate.spec.ts`);
     const project = readJsonFrom(tree, `${root}/project.json`);
     expect(project.tags).toEqual(['kind:model', 'deployable', 'team:ml']);
     // Nothing of its own: the plugin finds the model/ folder and infers model-build, package and deploy.
     expect(project.targets).toEqual({});
-    expect(detectProjects(tree.children(`${root}/model`).map((f) => `${root}/model/${f}`), (r) => tree.exists(`${r}/project.json`))).toEqual([{ root, kind: 'model' }]);
+    expect(
+      detectProjects(
+        tree.children(`${root}/model`).map((f) => `${root}/model/${f}`),
+        (r) => tree.exists(`${r}/project.json`),
+      ),
+    ).toEqual([{ root, kind: 'model' }]);
   });
 
   it.each([
