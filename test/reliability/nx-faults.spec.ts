@@ -74,20 +74,19 @@ function startNx(
   return { child, done };
 }
 
-/** Kills a run (the Nx process and all its task processes) the moment the proxy sees a request. */
 /**
- * Runs Nx and SIGKILLs it when a request matching `at` reaches the store; with
- * `after`, only a match that comes after a request matching `after` (a run
- * reads the ledger more than once: the deploy batch at its start, the
- * end-of-run render after the last record).
+ * Runs Nx and SIGKILLs it (the Nx process and all its task processes) when a request matching `at` reaches the store; with
+ * `armedBy`, only a match that comes once the requests matching each of those
+ * have been seen (a run lists the ledger more than once: each deploy batch at
+ * its start, the end-of-run render after the last record).
  */
 async function killAt(
   args: string[],
   env: Record<string, string>,
   at: FaultMatch,
-  after?: FaultMatch,
+  armedBy: FaultMatch[] = [],
 ): Promise<string> {
-  const armed = after ? proxy.waitFor(after, 240_000) : Promise.resolve(undefined);
+  const armed = Promise.all(armedBy.map((m) => proxy.waitFor(m, 240_000)));
   const run = startNx(args, env);
   await armed;
   proxy.addRule({ match: at, action: { kind: 'hold' }, times: 1 });
@@ -293,11 +292,13 @@ describe('S3 faults under the Nx CLI', () => {
     expect(artifactPuts(from).length).toBeGreaterThan(0);
     // 2. Re-run, SIGKILL when the end-of-run step lists the ledger to render: every record is written, no tfvars yet.
     const from2 = proxy.seen.length;
+    // Armed once the record of every project the first run left unrecorded has been sent.
+    const unrecorded = DEPLOYABLES.filter((p) => !afterFirst.records.some((r) => r.project === p));
     await killAt(
       args,
       s3env,
       { method: 'GET', path: /list-type=2.*prefix=nx%2Fbiomes%2Fdev-crash%2Fledger/ },
-      { method: 'PUT', path: /\/biomes\/dev-crash\/ledger\// },
+      unrecorded.map((p) => ({ method: 'PUT', path: new RegExp(`/biomes/dev-crash/ledger/${p}\\.json`) })),
     );
     await expectSound('dev-crash', DEPLOYABLES);
     expect(existsSync(join(ws.root, 'dist/terraform/dev-crash.tfvars.json'))).toBe(false);
