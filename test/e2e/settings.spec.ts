@@ -293,6 +293,9 @@ describe('bad input fails with a named error and writes nothing', () => {
       { ...env, API_PASSWORD: 'ssm:/geo/dev/api-password' },
     );
     expect(saved.code, saved.output).toBe(0);
+    // A value given through the environment stays out of the job log too: the log names where it came from.
+    expect(saved.output).not.toContain('ssm:/geo/dev/api-password');
+    expect(saved.output).toContain('API_PASSWORD=<from $API_PASSWORD>');
     expect((await tfvars()).services['assay-ingest'].environment.API_PASSWORD).toBe('ssm:/geo/dev/api-password');
     const cleanup = await nx(
       'run',

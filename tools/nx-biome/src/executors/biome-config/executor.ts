@@ -83,6 +83,9 @@ export async function biomeConfigWith(
       fromArgv,
     ),
   };
+  // A value given through --setFromEnv was kept off the command line: the log says where it came from instead.
+  const shown = (key: string, value: string) =>
+    Object.hasOwn(set, key) && !Object.hasOwn(fromArgv, key) ? `<from $${key}>` : value;
   const unset = asList(options.unset);
   const dryRun = !!options.dryRun;
   const tag = dryRun ? '[dry-run] ' : '';
@@ -171,7 +174,8 @@ export async function biomeConfigWith(
   const missing = new Set(result.notSet.map((n) => `${n.project} ${n.key}`));
   for (const n of result.notSet) d.log(`${tag}${n.key} is not set in ${biome.name} for ${n.project}: nothing to unset`);
   for (const project of projects) {
-    for (const [key, value] of Object.entries(set)) d.log(`${tag}${biome.name} ${project}: ${key}=${value}`);
+    for (const [key, value] of Object.entries(set))
+      d.log(`${tag}${biome.name} ${project}: ${key}=${shown(key, value)}`);
     for (const key of unset.filter((k) => !missing.has(`${project} ${k}`)))
       d.log(`${tag}${biome.name} ${project}: unset ${key}`);
   }
@@ -181,7 +185,7 @@ export async function biomeConfigWith(
     const diff = [...new Set([...Object.keys(before), ...Object.keys(after)])]
       .filter((k) => before[k] !== after[k])
       .sort()
-      .map((k) => (k in after ? `${k}=${after[k]}` : `-${k}`));
+      .map((k) => (k in after ? `${k}=${shown(k, after[k])}` : `-${k}`));
     d.log(
       `${tag}${u.project} in ${biome.name}: new record, same artifact ${u.record.artifactKey}${diff.length ? ` (${diff.join(', ')})` : ''}`,
     );
