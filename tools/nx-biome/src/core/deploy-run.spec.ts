@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { planDeployCommand } from './deploy-command';
-import { failedRunError, runCompletesBiome } from './deploy-run';
+import { failedRunError, FULL_TABLE_LIMIT, runCompletesBiome, summaryRows } from './deploy-run';
 import { parseRunRecord } from './base';
 
 const sha = 'a'.repeat(40);
@@ -100,5 +100,54 @@ describe('nx-biome deploy', () => {
       'deploy',
       '--biome=dev-bob',
     ]);
+  });
+});
+
+describe('the end-of-run table', () => {
+  const projects = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({
+      project: `svc-${String(i).padStart(4, '0')}`,
+      kind: 'service',
+      gitSha: sha,
+      dirty: false,
+      size: 1024,
+      awsName: `geo-dev-bob--svc-${i}`,
+    }));
+  const deployed = (project: string) => ({
+    project,
+    kind: 'service' as const,
+    biome: 'dev-bob',
+    outcome: 'uploaded' as const,
+    key: `artifacts/${project}/${project}-${sha}.zip`,
+    size: 2048,
+    gitSha: 'b'.repeat(40),
+    dryRun: false,
+  });
+  const none = { failed: [], skipped: [] };
+  const size = (n: number) => `${n} B`;
+
+  it('lists every project of a small biome, touched or not', () => {
+    const rows = summaryRows(projects(FULL_TABLE_LIMIT), [deployed('svc-0003')], none, size);
+    expect(rows).toHaveLength(FULL_TABLE_LIMIT);
+    expect(rows.filter((r) => r[2] === 'not in this run')).toHaveLength(FULL_TABLE_LIMIT - 1);
+  });
+
+  it("lists a large biome's run projects and folds the rest into one row", () => {
+    const rows = summaryRows(
+      projects(1000),
+      [deployed('svc-0003')],
+      { failed: ['svc-0500'], skipped: ['svc-0999'] },
+      size,
+    );
+    expect(rows.map((r) => [r[0], r[2]])).toEqual([
+      ['svc-0003', 'uploaded'],
+      ['svc-0500', 'FAILED (record kept)'],
+      ['svc-0999', 'skipped (record kept)'],
+      ['… 997 more', 'not in this run'],
+    ]);
+  });
+
+  it('lists the whole of a large biome when the run touched none of it (infra:deploy on its own)', () => {
+    expect(summaryRows(projects(1000), [], none, size)).toHaveLength(1000);
   });
 });

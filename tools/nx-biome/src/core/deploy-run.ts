@@ -121,8 +121,23 @@ export interface SummaryProject {
 }
 
 /**
+ * Up to this many projects the end-of-run table lists the whole biome; above
+ * it, a run that deployed something lists its own projects and folds the
+ * rest into one row (a one-service deploy to a biome of 1,000 projects is one
+ * row, not a thousand; `npx nx-biome show <biome>` lists every project).
+ */
+export const FULL_TABLE_LIMIT = 50;
+
+const NOT_IN_RUN = 'not in this run';
+
+/** True when summaryRows folded the untouched projects into one row. */
+export const isFoldedSummary = (rows: string[][]) => rows.at(-1)?.[0].startsWith('… ') === true;
+
+/**
  * Rows of the end-of-run table: every project of the biome (the whole
- * ledger, as Terraform will see it), with what this run did to it.
+ * ledger, as Terraform will see it), with what this run did to it. In a
+ * biome of more than FULL_TABLE_LIMIT projects, the projects this run did
+ * not touch are one row (`… 997 more`), when the run touched any.
  */
 export function summaryRows(
   projects: SummaryProject[],
@@ -139,7 +154,7 @@ export function summaryRows(
         ? 'skipped (record kept)'
         : o
           ? describeOutcome(o)
-          : 'not in this run';
+          : NOT_IN_RUN;
     // A dry run records nothing: show the commit it would record.
     const sha = o?.dryRun && o.outcome !== 'unchanged' ? o.gitSha : p.gitSha;
     return [
@@ -167,7 +182,10 @@ export function summaryRows(
     if (o.dryRun && !projects.some((p) => p.project === o.project))
       rows.push([o.project, o.kind, describeOutcome(o), o.gitSha.slice(0, 8), formatSize(o.size), '']);
   }
-  return rows.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  rows.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const untouched = rows.filter((r) => r[2] === NOT_IN_RUN);
+  if (rows.length <= FULL_TABLE_LIMIT || untouched.length === rows.length || untouched.length < 2) return rows;
+  return [...rows.filter((r) => r[2] !== NOT_IN_RUN), [`… ${untouched.length} more`, '', NOT_IN_RUN, '', '', '']];
 }
 
 function describeOutcome(o: DeployOutcomeEntry): string {

@@ -1,6 +1,12 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { relative } from 'node:path';
-import { BiomeRunFinish, DeployOutcomeEntry, plannedDeploys, summaryRows } from '../../core/deploy-run';
+import {
+  BiomeRunFinish,
+  DeployOutcomeEntry,
+  isFoldedSummary,
+  plannedDeploys,
+  summaryRows,
+} from '../../core/deploy-run';
 import { BiomeRef, parseBiomeName } from '../../core/names';
 import { renderTable } from '../../core/table';
 import { BiomeTfvars } from '../../core/tfvars';
@@ -15,12 +21,13 @@ import { recordRunFrom } from '../../operations/run-record';
 import { formatBytes, requireBiomeOption, runExecutor } from '../run';
 import type { InfraDeployExecutorSchema } from './schema';
 
-/** What is deployed where: one row per project of the biome, with what this run did to it. */
+/** What is deployed where: one row per project of the biome (folded above FULL_TABLE_LIMIT), with what this run did to it. */
 export function biomeTable(
   tfvars: BiomeTfvars,
   records: LedgerRecord[],
   outcomes: DeployOutcomeEntry[] = [],
   finish: Pick<BiomeRunFinish, 'failed' | 'skipped'> = { failed: [], skipped: [] },
+  biome?: string,
 ): string {
   const awsName = (r: LedgerRecord) =>
     r.kind === 'service'
@@ -36,10 +43,11 @@ export function biomeTable(
     size: r.size,
     awsName: awsName(r) ?? '',
   }));
-  return renderTable(
-    ['project', 'kind', 'outcome', 'commit', 'size', 'AWS name / model target'],
-    summaryRows(projects, outcomes, finish, formatBytes),
-  );
+  const rows = summaryRows(projects, outcomes, finish, formatBytes);
+  const table = renderTable(['project', 'kind', 'outcome', 'commit', 'size', 'AWS name / model target'], rows);
+  return isFoldedSummary(rows) && biome
+    ? `${table}\n(\`npx nx-biome show ${biome}\` lists all ${records.length} projects of ${biome})`
+    : table;
 }
 
 /**
@@ -81,7 +89,7 @@ export async function finishBiome(input: {
   d.log(
     `${what}: ${records.length} project(s) in biome ${biome.name} (${biome.environment.name}, ${store.url})${tfvars.asleep ? ', asleep' : ''}`,
   );
-  d.log(biomeTable(tfvars, records, input.outcomes, input.finish));
+  d.log(biomeTable(tfvars, records, input.outcomes, input.finish, biome.name));
   const stackDir = input.terraformDir ?? BIOME_STACK_DIR;
   if (input.holdBack) return { path, tfvars, records };
   const execute = (input.apply || !!input.planOnly) && !input.dryRun;
