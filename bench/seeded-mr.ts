@@ -102,8 +102,10 @@ async function main(): Promise<void> {
           let seconds = 0;
           let cpu = 0;
           let code = 0;
+          const parts: string[] = [];
           for (const s of steps) {
             const m = await s();
+            parts.push(`${m.cpuSeconds.toFixed(2)}`);
             seconds += m.seconds;
             cpu += m.cpuSeconds;
             code ||= m.code;
@@ -112,7 +114,7 @@ async function main(): Promise<void> {
           const uploaded = [...(await artifacts())].filter((k) => !before.has(k)).length;
           rows.push({ store, path, run, seconds, cpu, uploaded, code });
           log(
-            `  N=${N} ${store} run ${run} ${path}: ${seconds.toFixed(2)} s wall, ${cpu.toFixed(2)} s CPU, ${uploaded} artifact(s) uploaded${code ? ` EXIT ${code}` : ''}`,
+            `  N=${N} ${store} run ${run} ${path}: ${seconds.toFixed(2)} s wall, ${cpu.toFixed(2)} s CPU (${parts.join(' + ')}), ${uploaded} artifact(s) uploaded${code ? ` EXIT ${code}` : ''}`,
           );
         };
         const seed = () =>
@@ -121,13 +123,13 @@ async function main(): Promise<void> {
             [
               join(ws.root, 'node_modules/@geo/nx-biome/bin/nx-biome.js'),
               'seed',
-              `--biome=dev-mrs${run}`,
+              `--biome=dev-seeded${run}`,
               '--from=dev',
             ],
             { cwd: ws.root, env, sampleMs: 200 },
           );
-        await record('seeded', [seed, () => nx(['affected', '-t', 'deploy', `--biome=dev-mrs${run}`])]);
-        await record('unseeded', [() => nx(['affected', '-t', 'deploy', `--biome=dev-mru${run}`])]);
+        await record('seeded', [seed, () => nx(['affected', '-t', 'deploy', `--biome=dev-seeded${run}`])]);
+        await record('unseeded', [() => nx(['affected', '-t', 'deploy', `--biome=dev-full${run}`])]);
       }
     }
   } finally {

@@ -290,6 +290,24 @@ describe.each([
     expect(after.some((k) => k.startsWith('artifacts/assay-ingest/') && k.includes(repo.m1))).toBe(false);
     expect(after.filter((k) => k.startsWith('biomes/dev-mr-7/'))).toEqual([]);
   });
+
+  it('refuses to seed from a dev whose artifact is missing or altered, names the projects, and writes no record', async () => {
+    const records = await readLedger(dev(), 'dev');
+    const gone = records.find((r) => r.project === 'assay-ingest')!;
+    const altered = records.find((r) => r.project === 'grade-predict')!;
+    await dev().delete([gone.artifactKey]);
+    await dev().put(altered.artifactKey, Buffer.from('not the recorded bytes'));
+    const error = await biomeCreateWith({ biome: 'dev-mr-10', from: 'dev' }, context(), deps).then(
+      () => undefined,
+      (e: { code?: string; message: string }) => `${e.code}: ${e.message}`,
+    );
+    expect(error).toContain('ARTIFACT_UNVERIFIED: ');
+    expect(error).toContain(`assay-ingest: ${gone.artifactKey} is missing`);
+    expect(error).toContain(`grade-predict: ${altered.artifactKey} holds other bytes`);
+    expect(error).toContain('dev-mr-10 was not seeded (no record written)');
+    expect(await keys('biomes/dev-mr-10/ledger/')).toEqual([]);
+    expect(await keys('biomes/dev-mr-10/history/')).toEqual([]);
+  });
 });
 
 describe('a merge-request biome seeded from dev, with the real Nx CLI on S3 (s3rver)', () => {

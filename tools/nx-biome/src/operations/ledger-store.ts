@@ -16,8 +16,17 @@ import {
   parseBiomeMeta,
   parseLedgerRecord,
 } from '../core/ledger';
+import { mapLimited } from '../core/map-limited';
 import { StorePort } from '../adapters/store/store';
-import { assertLeasesHeld, biomeScope, collectionScope, Lease, withHeldLease, withLease } from './store-lock';
+import {
+  assertLeasesHeld,
+  biomeScope,
+  collectionScope,
+  heldLeaseMode,
+  Lease,
+  withHeldLease,
+  withLease,
+} from './store-lock';
 
 const json = (value: unknown) => Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
 
@@ -297,6 +306,61 @@ async function writeRecordUnderGcLease(store: StorePort, record: LedgerRecord): 
       }
     },
     { purpose: `record ${record.project} in ${record.biome}` },
+  );
+}
+
+/**
+ * Writes many records of one biome (a seed): the same keys, order and checks
+ * as writeRecord for each, but what writeRecord reads per record is read once:
+ * the incarnation, and one listing of the biome's history for the sequence
+ * numbers. Only for a caller that holds the biome's lease exclusively, so no
+ * other record of the biome is written meanwhile (a history key taken anyway
+ * falls back to writeRecord's own retry). `artifactsChecked`: the caller has
+ * verified every artifact under the collection lease it still holds (the
+ * seed checks sha256 and size, more than writeRecord's HEAD), so no HEAD is
+ * sent again. Returns the records as written.
+ */
+export async function writeRecords(
+  store: StorePort,
+  biome: string,
+  records: LedgerRecord[],
+  options: { concurrency: number; artifactsChecked: boolean },
+): Promise<LedgerRecord[]> {
+  if (records.some((r) => r.biome !== biome))
+    throw new Error(`writeRecords(${biome}) was given a record of another biome`);
+  return withBiomeShared(store, biome, () =>
+    withLease(
+      store,
+      collectionScope(biome),
+      'shared',
+      async () => {
+        if (heldLeaseMode(store, biomeScope(biome)) !== 'exclusive')
+          throw new Error(`writeRecords(${biome}) needs the biome's exclusive lease`);
+        const [incarnation, history] = await Promise.all([
+          readIncarnation(store, biome),
+          store.list(`biomes/${biome}/history/`),
+        ]);
+        const keysOf = new Map<string, string[]>();
+        for (const { key } of history) {
+          const project = key.slice(`biomes/${biome}/history/`.length).split('/')[0];
+          keysOf.set(project, [...(keysOf.get(project) ?? []), key]);
+        }
+        return mapLimited(records, options.concurrency, async (record) => {
+          if (!options.artifactsChecked) return writeRecordUnderGcLease(store, record);
+          const { incarnation: _stale, ...stamped } = record;
+          const sequenced: LedgerRecord = {
+            ...stamped,
+            ...(incarnation ? { incarnation } : {}),
+            sequence: nextHistorySequence(keysOf.get(record.project) ?? []),
+          };
+          if ((await putFenced(store, historyKey(sequenced), json(sequenced), { ifAbsent: true })) === 'exists')
+            return writeRecordUnderGcLease(store, record);
+          await putFenced(store, ledgerKey(biome, record.project), json(sequenced));
+          return sequenced;
+        });
+      },
+      { purpose: `record ${records.length} project(s) in ${biome}` },
+    ),
   );
 }
 

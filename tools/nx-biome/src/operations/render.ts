@@ -70,9 +70,11 @@ export async function renderBiomeTfvars(input: {
   dryRun?: boolean;
   verify?: boolean;
   now?: Date;
+  /** Artifacts the caller has just verified as verifyRecordedArtifacts does (it fills the set): not asked again. */
+  verified?: Set<string>;
 }): Promise<{ path: string; tfvars: BiomeTfvars; records: LedgerRecord[]; warnings: string[] }> {
   const verify = input.verify ?? true;
-  const verified = new Set<string>();
+  const verified = input.verified ?? new Set<string>();
   const render = async () => {
     const [entries, meta] = await Promise.all([
       readLedgerEntries(input.store, input.biome.name),
@@ -89,6 +91,8 @@ export async function renderBiomeTfvars(input: {
   const path = tfvarsPath(input.workspaceRoot, input.biome.name);
   let result = await render();
   if (input.dryRun) return { path, tfvars: result.tfvars, records: result.records, warnings: result.warnings };
+  // Written now, not only at the end: the read-back below (and the next run) then reads one index, not every record.
+  await refreshLedgerIndex(input.store, input.biome.name, result.entries);
   // Another deploy of the biome may record a project between our read and our
   // write, and its own render may land before ours: read the ledger again after
   // writing, and write again until the file matches the ledger (bounded).

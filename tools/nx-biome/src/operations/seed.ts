@@ -1,14 +1,14 @@
 import { chooseAffectedBase, recordBiomeCommit } from '../core/base';
 import { WorkspaceConfig } from '../core/config';
+import { BiomeError, isBiomeError } from '../core/errors';
 import { BiomeMeta } from '../core/ledger';
 import { planBiomeCreate } from '../core/lifecycle';
-import { mapLimited } from '../core/map-limited';
 import { BiomeRef } from '../core/names';
 import { planSeed, resolveSeedSource, SeedPlan } from '../core/seed';
 import { resolveSettings } from '../core/settings';
 import { ciJobUrl, Deps, deployerName, storeOf } from './context';
-import { readBiomeMeta, readLedger, updateBiomeMeta, writeRecord } from './ledger-store';
-import { renderBiomeTfvars } from './render';
+import { readBiomeMeta, readLedger, updateBiomeMeta, writeRecords } from './ledger-store';
+import { renderBiomeTfvars, verifyRecordedArtifacts } from './render';
 import { readBiomeSettings } from './settings';
 import { biomeScope, collectionScope, withLease } from './store-lock';
 
@@ -110,6 +110,7 @@ export async function seedBiome(input: {
     const { targetMeta, plan } = await planWith();
     return { source, plan, ...create(targetMeta, plan), previous: targetMeta };
   }
+  const verified = new Set<string>();
   // Planned again under the sandpit's lease: two seeds (or a seed and a deploy) of one sandpit never interleave.
   const result = await withLease(
     store,
@@ -118,12 +119,26 @@ export async function seedBiome(input: {
     async () => {
       const { targetMeta, plan } = await planWith();
       if (plan.action === 'seed') {
-        // One shared collection lease for every record (writeRecord takes it again, re-entrantly).
+        // One shared collection lease for every record: the artifacts are checked (size and sha256, as the render
+        // checks them) under it, and no collection can delete one before its record is written.
         await withLease(
           store,
           collectionScope(target.name),
           'shared',
-          () => mapLimited(plan.records, WRITES_IN_FLIGHT, (r) => writeRecord(store, r)),
+          async () => {
+            await verifyRecordedArtifacts(store, source.name, plan.records, verified).catch((e: unknown) => {
+              if (!isBiomeError(e) || e.code !== 'ARTIFACT_UNVERIFIED') throw e;
+              throw new BiomeError(
+                'ARTIFACT_UNVERIFIED',
+                `${target.name} was not seeded (no record written): ${e.message}`,
+                `Deploy those projects to ${source.name} again (its pipeline on main does), then seed again; or create ${target.name} without --from and deploy it in full.`,
+              );
+            });
+            await writeRecords(store, target.name, plan.records, {
+              concurrency: WRITES_IN_FLIGHT,
+              artifactsChecked: true,
+            });
+          },
           { purpose: `seed ${target.name} from ${source.name}` },
         );
       }
@@ -140,7 +155,7 @@ export async function seedBiome(input: {
   // Its tfvars name every project now: an MR that changes nothing deployable still has a complete biome.
   if (result.plan.action === 'seed')
     result.tfvarsPath = (
-      await renderBiomeTfvars({ store, config, biome: target, workspaceRoot: input.workspaceRoot })
+      await renderBiomeTfvars({ store, config, biome: target, workspaceRoot: input.workspaceRoot, verified })
     ).path;
   return result;
 }

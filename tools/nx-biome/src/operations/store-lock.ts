@@ -296,6 +296,11 @@ export async function assertLeasesHeld(store: StorePort): Promise<void> {
   );
 }
 
+/** The mode in which this call chain holds `scope`'s lease, if it does. */
+export function heldLeaseMode(store: StorePort, scope: string): LeaseMode | undefined {
+  return held.getStore()?.get(leaseId(store, scope))?.mode;
+}
+
 /**
  * Runs `fn` holding a lease on `scope`, and releases it whatever happens.
  * Re-entrant within one call chain: inside an exclusive lease (or a shared
