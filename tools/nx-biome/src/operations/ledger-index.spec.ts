@@ -8,7 +8,15 @@ import { createFileStore } from '../adapters/store/file-store';
 import { openStore } from '../adapters/store/open-store';
 import { StorePort } from '../adapters/store/store';
 import { batchStore } from './batch-deps';
-import { readLedger, readLedgerEntries, readRecord, refreshLedgerIndex, writeRecord } from './ledger-store';
+import {
+  readLedger,
+  readLedgerEntries,
+  readRecord,
+  refreshLedgerIndex,
+  writeRecord,
+  writeRecords,
+} from './ledger-store';
+import { assertLeasesHeld, biomeScope, withLease } from './store-lock';
 
 const SHA = (n: number) => n.toString(16).padStart(40, '0');
 const PROJECTS = ['assay-ingest', 'grade-predict', 'ore-grade', 'plant-feed', 'tailings-watch'];
@@ -119,6 +127,64 @@ describe('the ledger index: one object instead of one read per record', () => {
     expect(records.map((r) => r?.project)).toEqual(PROJECTS);
     expect(await readRecord(batch, 'dev-ix', 'not-deployed')).toBeUndefined();
     expect(c.reads()).toEqual(['LIST biomes/dev-ix/ledger/', `GET ${ledgerIndexKey('dev-ix')}`]);
+  });
+
+  it('a seed writes its records in one batch: two PUTs per record, three reads in all, and the index', async () => {
+    const seeded = PROJECTS.map((p, i) => ({
+      ...record(p, i + 1),
+      biome: 'dev-sd',
+      origin: { action: 'seed' as const },
+    }));
+    const c = counted(s3);
+    const written = await withLease(s3, biomeScope('dev-sd'), 'exclusive', () =>
+      writeRecords(c.store, 'dev-sd', seeded, { concurrency: 8, artifactsChecked: true }),
+    );
+    expect(written.map((r) => [r.project, r.sequence])).toEqual(PROJECTS.map((p) => [p, 1]));
+    const perRecord = c.calls.filter(
+      (k) => / biomes\/dev-sd\/(history|ledger)\/[^/]+\//.test(k) || / biomes\/dev-sd\/ledger\/[^/]+\.json$/.test(k),
+    );
+    expect(perRecord.filter((k) => !k.startsWith('PUT '))).toEqual([]);
+    expect(perRecord).toHaveLength(2 * PROJECTS.length);
+    // No artifact HEAD (the seed checked them); the fence's look at the lease entry is shared by concurrent writes.
+    expect(c.calls.filter((k) => k.startsWith('HEAD ') && !k.startsWith('HEAD locks/'))).toEqual([]);
+    expect(c.calls.filter((k) => k.startsWith('HEAD locks/')).length).toBeLessThan(perRecord.length);
+    expect(c.reads()).toEqual(
+      ['GET biomes/dev-sd/incarnation.json', 'LIST biomes/dev-sd/history/', 'LIST biomes/dev-sd/ledger/'].filter((k) =>
+        c.calls.includes(k),
+      ),
+    );
+    c.reset();
+    expect((await readLedger(c.store, 'dev-sd')).map((r) => r.project)).toEqual(PROJECTS);
+    expect(c.reads()).toEqual(['LIST biomes/dev-sd/ledger/', `GET ${ledgerIndexKey('dev-sd')}`]);
+  });
+
+  it('the fence asks the store once for writes checked together, and a lease lost meanwhile still fails them all', async () => {
+    const c = counted(s3);
+    await withLease(c.store, biomeScope('dev-fence'), 'exclusive', async () => {
+      c.reset();
+      await Promise.all(Array.from({ length: 8 }, () => assertLeasesHeld(c.store)));
+      expect(c.calls.filter((k) => k.startsWith('HEAD locks/biomes/dev-fence/'))).toHaveLength(1);
+      // Another writer removed the entry (it judged the lease expired): the next look at the store sees it.
+      const entry = (await s3.list('locks/biomes/dev-fence/')).find((o) => /exclusive\./.test(o.key))!;
+      await s3.delete([entry.key]);
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      const results = await Promise.allSettled(Array.from({ length: 3 }, () => assertLeasesHeld(c.store)));
+      expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+      expect(String((results[0] as PromiseRejectedResult).reason)).toContain('is gone from the store');
+    }).catch((e: { code?: string }) => {
+      // Releasing a lost lease is the caller's LEASE_LOST too: the entry is already gone.
+      if (e.code !== 'LEASE_LOST') throw e;
+    });
+  });
+
+  it("a batch of records is refused without the biome's exclusive lease", async () => {
+    await expect(
+      writeRecords(s3, 'dev-sd2', [{ ...record('ore-grade', 1), biome: 'dev-sd2' }], {
+        concurrency: 8,
+        artifactsChecked: true,
+      }),
+    ).rejects.toThrow("needs the biome's exclusive lease");
+    expect(await s3.list('biomes/dev-sd2/ledger/')).toEqual([]);
   });
 
   it('the folder store (no ETags in its listing) reads every record and writes no index', async () => {

@@ -345,7 +345,7 @@ export async function writeRecords(
           const project = key.slice(`biomes/${biome}/history/`.length).split('/')[0];
           keysOf.set(project, [...(keysOf.get(project) ?? []), key]);
         }
-        return mapLimited(records, options.concurrency, async (record) => {
+        const written = await mapLimited(records, options.concurrency, async (record) => {
           if (!options.artifactsChecked) return writeRecordUnderGcLease(store, record);
           const { incarnation: _stale, ...stamped } = record;
           const sequenced: LedgerRecord = {
@@ -358,10 +358,30 @@ export async function writeRecords(
           await putFenced(store, ledgerKey(biome, record.project), json(sequenced));
           return sequenced;
         });
+        await indexWrittenLedger(store, biome, written);
+        return written;
       },
       { purpose: `record ${records.length} project(s) in ${biome}` },
     ),
   );
+}
+
+/**
+ * After writeRecords: when the records just written are the biome's whole
+ * ledger, as the listing's ETags confirm (the readers' own rule), the ledger
+ * index is written from their bytes, so the first reader reads one object
+ * instead of one per record. Otherwise (older records, no ETags) nothing.
+ */
+async function indexWrittenLedger(store: StorePort, biome: string, records: LedgerRecord[]): Promise<void> {
+  const bytes = new Map(records.map((r) => [ledgerKey(biome, r.project), { record: r, body: json(r) }]));
+  const listed = (await store.list(ledgerPrefix(biome))).filter((o) => o.key.endsWith('.json'));
+  const entries: LedgerEntry[] = [];
+  for (const o of listed) {
+    const ours = bytes.get(o.key);
+    if (!ours || !o.etag || md5(ours.body) !== o.etag) return;
+    entries.push({ key: o.key, project: ours.record.project, ...ours, fromIndex: false, etag: o.etag });
+  }
+  if (entries.length > 0) await refreshLedgerIndex(store, biome, entries);
 }
 
 /**

@@ -55,6 +55,12 @@ export interface Lease {
 }
 
 const ENTRY = /^(shared|exclusive)\.([0-9a-f]+)\.(\d+)\.json$/;
+/**
+ * How long one HEAD of a lease entry answers the fence's "is it still stored"
+ * for every write under that lease: the writes of a batch share it. A second
+ * off the fence's 60 s margin (docs/reliability.md, fencing).
+ */
+const CONFIRMATION_REUSE_MS = 1000;
 const DEFAULT_TTL_MS = 120_000;
 const DEFAULT_WAIT_MS = 600_000;
 
@@ -221,6 +227,18 @@ export async function acquireLease(
     );
   };
 
+  // The store's word: the entry of the current generation is still there (a renewal may
+  // move it to the next generation while we look: then look at that one).
+  const askStore = async () => {
+    for (let look = 0; look < 3; look++) {
+      const looked = key;
+      if (await store.head(looked)) return;
+      if (looked === key) break;
+    }
+    throw lose(`its entry ${key} is gone from the store (another writer judged it expired)`);
+  };
+  let storeWord: { sent: number; answer: Promise<void> } | undefined;
+
   let renewing: Promise<void> = Promise.resolve();
   const timer = setInterval(
     () => {
@@ -259,14 +277,17 @@ export async function acquireLease(
       if (lost) throw lose(lost);
       const why = expired();
       if (why) throw lose(why);
-      // The store's word: the entry of the current generation is still there (a renewal may
-      // move it to the next generation while we look: then look at that one).
-      for (let look = 0; look < 3; look++) {
-        const looked = key;
-        if (await store.head(looked)) return;
-        if (looked === key) break;
+      // The store's word, shared by the checks of one moment: a batch writing records 8 at a time
+      // asks once per CONFIRMATION_REUSE_MS, not once per write (the time check above is per write).
+      const now = performance.now();
+      if (!storeWord || now - storeWord.sent > CONFIRMATION_REUSE_MS) {
+        const word = { sent: now, answer: askStore() };
+        storeWord = word;
+        word.answer.catch(() => {
+          if (storeWord === word) storeWord = undefined;
+        });
       }
-      throw lose(`its entry ${key} is gone from the store (another writer judged it expired)`);
+      await storeWord.answer;
     },
     async release() {
       clearInterval(timer);
