@@ -39,7 +39,10 @@ async function settingsFromBuild(
   return { ...settings, definition };
 }
 
-/** The id Nx gives this package task (`<project>:<target>[:<configuration>]`). */
+/**
+ * The id Nx gives the running task (`<project>:<target>[:<configuration>]`): a package task, or the deploy
+ * task that packages first. Either depends on the project's build, so both give the same build key.
+ */
 function taskIdOf(context: ExecutorContext, project: string): string {
   return [
     project,
@@ -66,7 +69,7 @@ export async function packageProject(
   const kind = options.kind;
   const config = await loadWorkspaceConfig(context.root);
   if (options.biome !== undefined) {
-    // Forwarded from deploy: a bad biome fails here, before anything is written.
+    // Passed by deploy: a bad biome or an AWS name over budget fails here, before anything is written.
     checkAwsNameBudget(config, parseBiomeName(String(options.biome), config), [{ name: project.name, kind }]);
   }
   const sha = await git.headSha();
