@@ -68,7 +68,7 @@ export default async function* deployBatch(
       (t) => `deploy ${t.context.projectName}`,
       async (t, log) => {
         const makeDeps = await depsFor(t.options.biome, log);
-        await packageAndDeploy(t.options, t.context, makeDeps, listArtifacts);
+        await packageAndDeploy(t.options, t.context, makeDeps, listArtifacts, shared!.config);
       },
     );
   } finally {

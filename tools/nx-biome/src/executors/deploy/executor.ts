@@ -2,6 +2,7 @@ import { readTargetOptions, type ExecutorContext } from '@nx/devkit';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PackageManifest, parsePackageManifest } from '../../core/artifact';
+import { WorkspaceConfig } from '../../core/config';
 import { BiomeError } from '../../core/errors';
 import { checkAwsNameBudget, parseBiomeName } from '../../core/names';
 import { sha256Hex } from '../../adapters/archive';
@@ -67,13 +68,26 @@ export async function packageAndDeploy(
   context: ExecutorContext,
   makeDeps?: (config: Awaited<ReturnType<typeof loadWorkspaceConfig>>) => Deps,
   listArtifacts?: (dir: string) => Promise<string[]>,
+  /** nx-biome.json as a batch already read it (read here when absent). */
+  workspaceConfig?: WorkspaceConfig,
 ): Promise<DeployResult> {
-  const config = await loadWorkspaceConfig(context.root);
+  const config = workspaceConfig ?? (await loadWorkspaceConfig(context.root));
   // No biome, or a bad one: refused before the package step writes anything.
   parseBiomeName(requireBiomeOption(options.biome), config);
   const deps = makeDeps ? makeDeps(config) : realDeps(context.root, config);
-  const manifest = await packageProject(packageOptionsFor(options, context), context, deps.git, deps.log, listArtifacts);
-  return deployExecutorWith(options, context, () => deps, manifest);
+  const packageOptions = packageOptionsFor(options, context);
+  const manifest = await packageProject(packageOptions, context, deps.git, deps.log, listArtifacts, config);
+  return deployExecutorWith(options, context, () => deps, manifest, config);
+}
+
+const planned = new WeakMap<object, string[]>();
+/** The run's planned deploys, once per task graph: the tasks of a batch share theirs (N tasks × N entries otherwise). */
+function plannedDeploysOf(context: ExecutorContext): string[] {
+  const tasks = context.taskGraph?.tasks;
+  if (!tasks) return plannedDeploys(tasks, context.projectsConfigurations?.projects);
+  let projects = planned.get(tasks);
+  if (!projects) planned.set(tasks, (projects = plannedDeploys(tasks, context.projectsConfigurations?.projects)));
+  return projects;
 }
 
 /** The manifest `package` left in dist/artifacts for a project. */
@@ -94,9 +108,10 @@ export async function deployExecutorWith(
   context: ExecutorContext,
   makeDeps?: (config: Awaited<ReturnType<typeof loadWorkspaceConfig>>) => Deps,
   packaged?: PackageManifest,
+  workspaceConfig?: WorkspaceConfig,
 ): Promise<DeployResult> {
   const project = currentProject(context);
-  const config = await loadWorkspaceConfig(context.root);
+  const config = workspaceConfig ?? (await loadWorkspaceConfig(context.root));
   const biome = parseBiomeName(requireBiomeOption(options.biome), config);
   const deps = makeDeps ? makeDeps(config) : realDeps(context.root, config);
   const path = manifestPath(context.root, project.name);
@@ -144,7 +159,7 @@ export async function deployExecutorWith(
     context.root,
     deps.env,
     { ...result, biome: biome.name },
-    plannedDeploys(context.taskGraph?.tasks, context.projectsConfigurations?.projects),
+    plannedDeploysOf(context),
   );
   return result;
 }
