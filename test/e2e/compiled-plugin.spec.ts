@@ -64,10 +64,13 @@ describe('Nx, its batch workers and the nx-biome bin run the compiled plugin', (
   it('nx run <p>:deploy builds, then packages and deploys in one batch worker: two workers under one Nx process', async () => {
     const log = join(dir, 'one.log');
     // --skip-nx-cache: the build runs (the first test built assay-ingest for plant-feed), so its worker counts too.
-    const r = await ws.nx(['run', 'assay-ingest:deploy', '--biome=dev-trace', '--skip-nx-cache', '--output-style=static'], {
-      NODE_OPTIONS: `-r ${join(dir, 'trace.cjs')}`,
-      TRACE_LOG: log,
-    });
+    const r = await ws.nx(
+      ['run', 'assay-ingest:deploy', '--biome=dev-trace', '--skip-nx-cache', '--output-style=static'],
+      {
+        NODE_OPTIONS: `-r ${join(dir, 'trace.cjs')}`,
+        TRACE_LOG: log,
+      },
+    );
     expect(r.code, r.output).toBe(0);
     // What the user sees: build and deploy, no package task of its own; the archive is still <name>-<sha>.zip.
     expect(r.output).toMatch(/Successfully ran target deploy for project assay-ingest and 1 task it depends on/);

@@ -162,7 +162,12 @@ describe('package with nothing changed writes nothing', () => {
       expect(withSettings.sha256).toBe(first.sha256);
       // A missing .sha256 is written again.
       await rm(sums);
-      await packageProject({ ...options, settings: { memorySize: 512 } }, fx.context('svc-a'), undefined, () => undefined);
+      await packageProject(
+        { ...options, settings: { memorySize: 512 } },
+        fx.context('svc-a'),
+        undefined,
+        () => undefined,
+      );
       expect(await readFile(sums, 'utf8')).toBe(`${first.sha256}  ${first.file}\n`);
     } finally {
       await fx.cleanup();

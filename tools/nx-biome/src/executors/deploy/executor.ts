@@ -155,12 +155,7 @@ export async function deployExecutorWith(
     dryRun: !!options.dryRun,
   });
   deps.log(describeDeploy(result, biome.name));
-  await recordRunOutcome(
-    context.root,
-    deps.env,
-    { ...result, biome: biome.name },
-    plannedDeploysOf(context),
-  );
+  await recordRunOutcome(context.root, deps.env, { ...result, biome: biome.name }, plannedDeploysOf(context));
   return result;
 }
 
