@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,9 +46,9 @@ describe('Nx, its batch workers and the nx-biome bin run the compiled plugin', (
       .map((l) => l.split(' '));
     const plugin = lines.filter(([, , file]) => file.includes('/tools/nx-biome/'));
     expect(plugin.filter(([, , file]) => file.endsWith('.ts'))).toEqual([]);
-    // The plugin in the Nx process, and the package and deploy batches in their workers, all from dist/.
+    // The plugin in the Nx process, and the deploy batch (which packages too) in its worker, all from dist/.
     expect(plugin.some(([, role, file]) => role === 'nx' && file.endsWith('tools/nx-biome/dist/index.js'))).toBe(true);
-    for (const executor of ['package/batch.js', 'deploy/batch.js']) {
+    for (const executor of ['deploy/batch.js', 'package/executor.js']) {
       expect(
         plugin.some(([, role, file]) => role === 'batch-worker' && file.endsWith(`dist/executors/${executor}`)),
         executor,
@@ -58,6 +59,34 @@ describe('Nx, its batch workers and the nx-biome bin run the compiled plugin', (
       plugin.filter(([, , file]) => file.endsWith('dist/executors/esbuild/batch.js')).map(([pid]) => pid),
     );
     expect(lines.filter(([pid, , file]) => file.endsWith('typescript.js') && !bundlers.has(pid))).toEqual([]);
+  });
+
+  it('nx run <p>:deploy builds, then packages and deploys in one batch worker: two workers under one Nx process', async () => {
+    const log = join(dir, 'one.log');
+    // --skip-nx-cache: the build runs (the first test built assay-ingest for plant-feed), so its worker counts too.
+    const r = await ws.nx(
+      ['run', 'assay-ingest:deploy', '--biome=dev-trace', '--skip-nx-cache', '--output-style=static'],
+      {
+        NODE_OPTIONS: `-r ${join(dir, 'trace.cjs')}`,
+        TRACE_LOG: log,
+      },
+    );
+    expect(r.code, r.output).toBe(0);
+    // What the user sees: build and deploy, no package task of its own; the archive is still <name>-<sha>.zip.
+    expect(r.output).toMatch(/Successfully ran target deploy for project assay-ingest and 1 task it depends on/);
+    expect(r.output).not.toMatch(/assay-ingest:package/);
+    const sha = ws.git('rev-parse', 'HEAD').trim();
+    expect(r.output).toMatch(new RegExp(`packaged assay-ingest: assay-ingest-${sha}\\.zip`));
+    expect(existsSync(join(ws.root, `.biome-store/dev/artifacts/assay-ingest/assay-ingest-${sha}.zip`))).toBe(true);
+    const roles = new Map<string, string>();
+    for (const [pid, role] of (await readFile(log, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ')))
+      roles.set(pid, role);
+    const count = (role: string) => [...roles.values()].filter((x) => x === role).length;
+    expect(count('nx')).toBe(1);
+    expect(count('batch-worker')).toBe(2);
   });
 
   it('the nx-biome bin answers from dist/', async () => {

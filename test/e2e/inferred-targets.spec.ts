@@ -143,10 +143,7 @@ describe('inferred targets (createNodesV2)', () => {
       dependsOn: ['build'],
       options: { kind: 'service' },
     });
-    expect(ingest.targets.ship).toMatchObject({
-      executor: '@geo/nx-biome:deploy',
-      dependsOn: [{ target: 'pack', params: 'forward' }],
-    });
+    expect(ingest.targets.ship).toMatchObject({ executor: '@geo/nx-biome:deploy', dependsOn: ['build'] });
 
     const model = await show('ore-grade');
     expect(Object.keys(model.targets).sort()).toEqual(['build', 'pack', 'ship']);

@@ -77,6 +77,13 @@ describe('nx run <project>:package refuses and writes no artifact', () => {
     expect(r.output).toContain('"notes.log" [untracked-source]: a copy of apps/models/ore-grade/model/notes.log');
     expect(r.output).toMatch(/fix: .*allowUntracked/);
     expect(await artifacts('ore-grade')).toEqual([]);
+    // deploy packages with the package target's options in its own process: the same refusal, nothing stored.
+    const deploy = await ws.nx(['run', 'ore-grade:deploy', '--biome=dev-pol', '--output-style=static']);
+    expect(deploy.code, deploy.output).not.toBe(0);
+    expect(deploy.output).toContain('"notes.log" [untracked-source]: a copy of apps/models/ore-grade/model/notes.log');
+    expect(await artifacts('ore-grade')).toEqual([]);
+    expect(existsSync(join(ws.root, '.biome-store/dev/artifacts/ore-grade'))).toBe(false);
+    expect(existsSync(join(ws.root, '.biome-store/dev/biomes/dev-pol/ledger/ore-grade.json'))).toBe(false);
 
     await editJson(`${MODEL}/project.json`, (p) => {
       p.targets = {
@@ -90,6 +97,10 @@ describe('nx run <project>:package refuses and writes no artifact', () => {
     const manifest = JSON.parse(await readFile(join(ws.root, 'dist/artifacts/ore-grade.manifest.json'), 'utf8'));
     expect(manifest.dirty).toBe(false);
     expect(await artifacts('ore-grade')).toContain(manifest.file);
+    // The opt-in lives in the package target; deploy reads it from there.
+    const shipped = await ws.nx(['run', 'ore-grade:deploy', '--biome=dev-pol', '--output-style=static']);
+    expect(shipped.code, shipped.output).toBe(0);
+    expect(existsSync(join(ws.root, `.biome-store/dev/artifacts/ore-grade/${manifest.file}`))).toBe(true);
   }, 300_000);
 
   it('a symlink loop in a model folder (model/self -> .) fails the build at once', async () => {

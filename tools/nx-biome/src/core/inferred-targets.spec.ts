@@ -60,7 +60,7 @@ describe('normalizeInferredTargetsOptions', () => {
 });
 
 describe('planInferredTargets', () => {
-  it('chains build → package → deploy by the configured names, and lays serviceBuildOptions over the defaults', () => {
+  it('chains build → package and build → deploy (which packages itself) by the configured names, and lays serviceBuildOptions over the defaults', () => {
     const options = normalizeInferredTargetsOptions({
       buildTargetName: 'bundle',
       packageTargetName: 'pack',
@@ -79,10 +79,7 @@ describe('planInferredTargets', () => {
       dependsOn: ['bundle'],
       options: { kind: 'service' },
     });
-    expect(targets.ship).toMatchObject({
-      executor: '@geo/nx-biome:deploy',
-      dependsOn: [{ target: 'pack', params: 'forward' }],
-    });
+    expect(targets.ship).toMatchObject({ executor: '@geo/nx-biome:deploy', dependsOn: ['bundle'] });
     expect(
       planInferredTargets({ root: 'apps/services/a', kind: 'service' }, normalizeInferredTargetsOptions({})).build
         .options?.target,

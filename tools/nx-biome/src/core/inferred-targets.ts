@@ -187,7 +187,8 @@ const DESCRIPTIONS = {
   workflow: 'Validate the Step Functions definition (asl-validator) and copy it to the build output.',
   model: 'Copy the model files and inference code to the build output (symlinks, secrets and git metadata refused).',
   package: 'Pack the build output into a reproducible <name>-<sha> archive with its sha256.',
-  deploy: "Publish the artifact to the biome's store and record it in the biome's ledger (--biome=<biome>).",
+  deploy:
+    "Package the build output (as the package target does) and publish the artifact to the biome's store, then record it in the biome's ledger (--biome=<biome>).",
 };
 
 /**
@@ -233,7 +234,9 @@ export function planInferredTargets(
     [options.deployTargetName]: {
       executor: DEPLOY_EXECUTOR,
       cache: false,
-      dependsOn: [{ target: options.packageTargetName, params: 'forward' }],
+      // Not on the package target: deploy packages with that target's options in its own process (one batch
+      // worker fewer per run; docs/performance.md). `nx run <p>:package` still makes the archive alone.
+      dependsOn: [options.buildTargetName],
       metadata: { description: DESCRIPTIONS.deploy },
     },
   };

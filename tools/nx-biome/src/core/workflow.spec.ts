@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { BiomeError } from './errors';
+import { BiomeError, formatBiomeError } from './errors';
 import { planModelLayout } from './model';
 import { parseBiomeName } from './names';
 import { testConfig } from './test-config';
@@ -10,6 +10,7 @@ import {
   AslValidate,
   checkWorkflowDefinition,
   findHardCodedArns,
+  packageTargetOf,
   planWorkflowDependencies,
   ProjectShape,
 } from './workflow';
@@ -228,5 +229,31 @@ describe('planModelLayout', () => {
     expect(() =>
       planModelLayout({ modelDir: 'm', model: [e('code/inference.py')], code: [e('inference.py')] }),
     ).toThrow(/would collide with the inference code folder code\//);
+  });
+});
+
+describe('packageTargetOf', () => {
+  const pkg = { executor: '@geo/nx-biome:package', options: { kind: 'service' } };
+  const project = (targets: Record<string, { executor?: string }>) => ({ root: 'apps/services/a', targets });
+  it('finds the one package target whatever its name, or takes the one named', () => {
+    expect(packageTargetOf('a', project({ build: { executor: 'x' }, pack: pkg, deploy: {} }))).toBe('pack');
+    expect(packageTargetOf('a', project({ package: pkg, 'package-debug': pkg }), 'package-debug')).toBe(
+      'package-debug',
+    );
+  });
+  it.each([
+    [{ build: { executor: 'x' } }, undefined, /CONFIG_INVALID: a has no target running @geo\/nx-biome:package/],
+    [{ p1: pkg, p2: pkg }, undefined, /a has 2 targets running @geo\/nx-biome:package \(p1, p2\)[^]*packageTarget/],
+    [{ package: pkg }, 'pack', /packageTarget is "pack", but the project has no such target/],
+    [{ package: pkg, build: { executor: 'x' } }, 'build', /packageTarget is "build", but that target runs x/],
+  ])('refuses %j (packageTarget %s) naming the fix', (targets, named, message) => {
+    let error: unknown;
+    try {
+      packageTargetOf('a', project(targets), named);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(BiomeError);
+    expect(formatBiomeError(error as BiomeError)).toMatch(message);
   });
 });

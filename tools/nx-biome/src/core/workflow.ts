@@ -151,6 +151,36 @@ export function projectKindOf(project: ProjectShape): string | undefined {
   return project.tags?.find((t) => t.startsWith('kind:'))?.slice('kind:'.length);
 }
 
+/**
+ * The target whose options package a project (`kind`, `settings`,
+ * `buildOutput`, `allowUntracked`): the one named, else the project's one
+ * target running the package executor. `deploy` packages in its own process
+ * with these options, so a project without one, or with two and no name
+ * given, cannot be deployed: the error says which option to set.
+ */
+export function packageTargetOf(project: string, shape: ProjectShape, named?: string): string {
+  const targets = shape.targets ?? {};
+  if (named !== undefined) {
+    if (targets[named]?.executor === PACKAGE_EXECUTOR) return named;
+    throw new BiomeError(
+      'CONFIG_INVALID',
+      `${project}: deploy's packageTarget is "${named}", but ${targets[named] ? `that target runs ${targets[named].executor}` : 'the project has no such target'}.`,
+      `Name a target of ${project} that runs ${PACKAGE_EXECUTOR} (nx show project ${project}), or leave packageTarget out.`,
+    );
+  }
+  const found = Object.keys(targets).filter((t) => targets[t].executor === PACKAGE_EXECUTOR);
+  if (found.length === 1) return found[0];
+  throw new BiomeError(
+    'CONFIG_INVALID',
+    found.length === 0
+      ? `${project} has no target running ${PACKAGE_EXECUTOR}: deploy packages with that target's options.`
+      : `${project} has ${found.length} targets running ${PACKAGE_EXECUTOR} (${found.sort().join(', ')}): deploy cannot tell which one packages it.`,
+    found.length === 0
+      ? `Give ${project} a package target (the plugin infers one for services, workflows and models).`
+      : `Set the deploy target's packageTarget option to one of them in ${project}'s project.json.`,
+  );
+}
+
 /** Names of the service projects among the given ones, sorted. */
 export function serviceProjectNames(projects: Record<string, ProjectShape>): string[] {
   return Object.keys(projects)

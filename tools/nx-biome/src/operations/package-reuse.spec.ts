@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -129,5 +129,48 @@ describe('package reuse: a previous archive stands for this run when its inputs 
     await writeFile(join(dist, 'b.zip'), 'b');
     expect(await list(dist)).toEqual(['a.zip']);
     expect(await batchArtifactListing()(join(root, 'absent'))).toEqual([]);
+  });
+});
+
+describe('package with nothing changed writes nothing', () => {
+  it('leaves the manifest and .sha256 untouched for the same archive and settings, rewrites them when either differs', async () => {
+    const { createDeployFixture } = await import('../../../../test/faults/fixture');
+    const { packageProject } = await import('../executors/package/executor');
+    const fx = await createDeployFixture([{ name: 'svc-a' }]);
+    try {
+      const manifestFile = join(fx.root, 'dist/artifacts/svc-a.manifest.json');
+      const options = { kind: 'service' as const, buildOutput: 'dist/apps/services/svc-a' };
+      const first = await packageProject(options, fx.context('svc-a'), undefined, () => undefined);
+      const sums = join(fx.root, 'dist/artifacts', `${first.file}.sha256`);
+      // An old time on both files: a rewrite would give them a new one.
+      const old = new Date('2001-01-01T00:00:00Z');
+      await utimes(manifestFile, old, old);
+      await utimes(sums, old, old);
+      const text = await readFile(manifestFile, 'utf8');
+      const again = await packageProject(options, fx.context('svc-a'), undefined, () => undefined);
+      expect(again).toEqual(JSON.parse(text));
+      expect((await stat(manifestFile)).mtime).toEqual(old);
+      expect((await stat(sums)).mtime).toEqual(old);
+      // Other settings: a new manifest (the archive stays).
+      const withSettings = await packageProject(
+        { ...options, settings: { memorySize: 512 } },
+        fx.context('svc-a'),
+        undefined,
+        () => undefined,
+      );
+      expect(JSON.parse(await readFile(manifestFile, 'utf8')).settings).toEqual({ memorySize: 512 });
+      expect(withSettings.sha256).toBe(first.sha256);
+      // A missing .sha256 is written again.
+      await rm(sums);
+      await packageProject(
+        { ...options, settings: { memorySize: 512 } },
+        fx.context('svc-a'),
+        undefined,
+        () => undefined,
+      );
+      expect(await readFile(sums, 'utf8')).toBe(`${first.sha256}  ${first.file}\n`);
+    } finally {
+      await fx.cleanup();
+    }
   });
 });

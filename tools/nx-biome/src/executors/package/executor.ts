@@ -3,6 +3,7 @@ import { readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { archiveExtension, artifactFileName, PackageManifest } from '../../core/artifact';
 import { parseAllowUntracked } from '../../core/package-files';
+import { WorkspaceConfig } from '../../core/config';
 import { BiomeError } from '../../core/errors';
 import { checkAwsNameBudget, parseBiomeName, ProjectKind, validateProjectName } from '../../core/names';
 import { collectFolder, createArchive } from '../../adapters/archive';
@@ -39,7 +40,10 @@ async function settingsFromBuild(
   return { ...settings, definition };
 }
 
-/** The id Nx gives this package task (`<project>:<target>[:<configuration>]`). */
+/**
+ * The id Nx gives the running task (`<project>:<target>[:<configuration>]`): a package task, or the deploy
+ * task that packages first. Either depends on the project's build, so both give the same build key.
+ */
 function taskIdOf(context: ExecutorContext, project: string): string {
   return [
     project,
@@ -60,13 +64,15 @@ export async function packageProject(
   git: GitPort = createGit(context.root),
   log: (line: string) => void = (line) => console.log(line),
   listArtifacts: (dir: string) => Promise<string[]> = (dir) => readdir(dir).catch(() => [] as string[]),
+  /** nx-biome.json as a batch already read it (read here when absent). */
+  workspaceConfig?: WorkspaceConfig,
 ): Promise<PackageManifest> {
   const project = currentProject(context);
   validateProjectName(project.name);
   const kind = options.kind;
-  const config = await loadWorkspaceConfig(context.root);
+  const config = workspaceConfig ?? (await loadWorkspaceConfig(context.root));
   if (options.biome !== undefined) {
-    // Forwarded from deploy: a bad biome fails here, before anything is written.
+    // Passed by deploy: a bad biome or an AWS name over budget fails here, before anything is written.
     checkAwsNameBudget(config, parseBiomeName(String(options.biome), config), [{ name: project.name, kind }]);
   }
   const sha = await git.headSha();
@@ -78,7 +84,7 @@ export async function packageProject(
   const format = archiveExtension(kind) === 'zip' ? 'zip' : 'tar.gz';
   const dir = artifactsDir(context.root);
   const previous = (await readJsonFile(manifestPath(context.root, project.name)).catch(() => undefined)) as
-    { buildKey?: unknown; inputDigest?: unknown } | undefined;
+    { buildKey?: unknown; inputDigest?: unknown; archiveStamp?: unknown } | undefined;
   // The same build (by Nx's hash) as the archive on disk, which still has its stamp: its bytes stand, nothing is read.
   const buildKey = buildOutputKey(context.taskGraph, taskIdOf(context, project.name), format);
   const byBuild =
@@ -127,13 +133,27 @@ export async function packageProject(
   const ours = new RegExp(`^${project.name}-[0-9a-f]{40}(-dirty-[0-9a-f]{12})?\\.(zip|tar\\.gz)(\\.sha256)?$`);
   // A reused archive is renamed (or left where it is), not read and written again.
   if (reused) await placeReusedArchive(dir, reused, file);
-  for (const old of await listArtifacts(dir)) {
+  const listed = await listArtifacts(dir);
+  for (const old of listed) {
     if (ours.test(old) && old !== file && old !== `${file}.sha256`) await rm(join(dir, old), { force: true });
   }
   if (made) await writeFileAtomic(join(dir, file), made.body);
-  await writeFileAtomic(join(dir, `${file}.sha256`), `${sha256}  ${file}\n`);
-  manifest.archiveStamp = await archiveStamp(join(dir, file));
-  await writeFileAtomic(manifestPath(context.root, project.name), `${JSON.stringify(manifest, null, 2)}\n`);
+  // The archive left where it was, untouched since (same stamp), and the same manifest: nothing to write again
+  // (a deploy with nothing changed rewrote two files per project for the same bytes).
+  const stamp = typeof previous?.archiveStamp === 'string' ? previous.archiveStamp : undefined;
+  manifest.archiveStamp = stamp;
+  const same =
+    !!reused &&
+    !reused.body &&
+    reused.file === file &&
+    listed.includes(`${file}.sha256`) &&
+    JSON.stringify(manifest) === JSON.stringify(previous) &&
+    (await archiveStamp(join(dir, file))) === stamp;
+  if (!same) {
+    await writeFileAtomic(join(dir, `${file}.sha256`), `${sha256}  ${file}\n`);
+    manifest.archiveStamp = await archiveStamp(join(dir, file));
+    await writeFileAtomic(manifestPath(context.root, project.name), `${JSON.stringify(manifest, null, 2)}\n`);
+  }
   const skipped = input?.skipped.length ? ` (left out: ${input.skipped.join(', ')})` : '';
   log(
     `packaged ${project.name}: ${file} ${formatBytes(size)} sha256 ${sha256.slice(0, 12)}${dirty ? ' DIRTY' : ''}${skipped}`,

@@ -7,7 +7,7 @@ export interface PackageExecutorSchema {
   allowDirty?: boolean;
   /** Globs, relative to the project root, of untracked or git-ignored source files the artifact may hold. */
   allowUntracked?: string[];
-  /** Forwarded from deploy; validated here so that a bad name writes nothing. */
+  /** Passed by deploy (which packages first); validated here so that a bad name writes nothing. */
   biome?: string;
   [forwarded: string]: unknown;
 }

@@ -68,6 +68,19 @@ describe('convert-to-inferred generator', () => {
       );
     const plugin = readJsonFrom(tree, 'nx.json').plugins;
     expect(plugin).toEqual(JSON.parse(readFileSync(join(WORKSPACE_ROOT, 'nx.json'), 'utf8')).plugins);
+    // deploy packages itself now: the old default (deploy on package, params forwarded) becomes deploy on build.
+    expect(readJsonFrom(tree, 'nx.json').targetDefaults).toEqual(
+      JSON.parse(readFileSync(join(WORKSPACE_ROOT, 'nx.json'), 'utf8')).targetDefaults,
+    );
+  });
+
+  it('leaves a targetDefaults deploy entry it did not write as it is', async () => {
+    const tree = legacyTree();
+    const nxJson = readJsonFrom(tree, 'nx.json');
+    nxJson.targetDefaults.deploy.dependsOn = ['package', 'lint'];
+    tree.write('nx.json', JSON.stringify(nxJson));
+    await convertToInferredGenerator(tree);
+    expect(readJsonFrom(tree, 'nx.json').targetDefaults.deploy.dependsOn).toEqual(['package', 'lint']);
   });
 
   it('is idempotent: a second run changes no file and reports every project unchanged or kept explicit', async () => {

@@ -1,7 +1,15 @@
-import { getProjects, logger, TargetConfiguration, Tree, updateProjectConfiguration } from '@nx/devkit';
+import {
+  getProjects,
+  logger,
+  readNxJson,
+  TargetConfiguration,
+  Tree,
+  updateNxJson,
+  updateProjectConfiguration,
+} from '@nx/devkit';
 import { isDeepStrictEqual } from 'node:util';
 import { BiomeError, formatBiomeError, isBiomeError } from '../../core/errors';
-import { DetectedProject, detectProjects } from '../../core/inferred-targets';
+import { DetectedProject, detectProjects, NormalizedInferredTargetsOptions } from '../../core/inferred-targets';
 import { runGenerator } from '../project';
 import {
   ensureInferencePlugin,
@@ -49,6 +57,7 @@ export async function convertProjectsToInferred(
     }
     const entry = ensureInferencePlugin(tree);
     const pluginOptions = optionsOf(entry);
+    updateDeployTargetDefault(tree, pluginOptions);
     const results: Conversion[] = [];
     for (const [name, project] of [...projects].sort(([a], [b]) => (a < b ? -1 : 1))) {
       if (options.project !== undefined && name !== options.project) continue;
@@ -109,6 +118,26 @@ export default async function convertToInferredGenerator(
   options: ConvertToInferredGeneratorSchema = {},
 ): Promise<void> {
   await convertProjectsToInferred(tree, options);
+}
+
+/**
+ * `deploy` used to depend on `package` (params forwarded) and now packages
+ * itself, depending on `build`. nx.json's targetDefaults win over inferred
+ * targets, so the old default, left as it was, would still run a package
+ * task before every deploy (correct, one process more): it is rewritten. Any
+ * other deploy default is the workspace's own and stays.
+ */
+function updateDeployTargetDefault(tree: Tree, options: NormalizedInferredTargetsOptions): void {
+  const nxJson = readNxJson(tree);
+  const deploy = nxJson?.targetDefaults?.[options.deployTargetName];
+  const old = [{ target: options.packageTargetName, params: 'forward' }];
+  // An array of filtered entries is a shape the plugin never wrote: the workspace's own.
+  if (!nxJson || !deploy || Array.isArray(deploy) || !isDeepStrictEqual(deploy.dependsOn, old)) return;
+  nxJson.targetDefaults![options.deployTargetName] = { ...deploy, dependsOn: [options.buildTargetName] };
+  updateNxJson(tree, nxJson);
+  logger.info(
+    `nx.json: targetDefaults.${options.deployTargetName} now depends on ${options.buildTargetName} (deploy packages the project itself).`,
+  );
 }
 
 /** The files the plugin looks at under a project root, as workspace paths. */

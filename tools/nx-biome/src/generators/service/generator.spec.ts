@@ -81,10 +81,8 @@ describe('service generator', () => {
       executor: '@geo/nx-biome:package',
       options: { kind: 'service', settings: { memorySize: 256, timeout: 30 } },
     });
-    expect(project.targets.deploy).toMatchObject({
-      executor: '@geo/nx-biome:deploy',
-      dependsOn: [{ target: 'pack', params: 'forward' }],
-    });
+    // deploy packages with pack's options itself, in its own process: it depends on the build only.
+    expect(project.targets.deploy).toMatchObject({ executor: '@geo/nx-biome:deploy', dependsOn: ['build'] });
     await serviceGenerator(tree, { name: 'new-one' });
     expect(readJsonFrom(tree, 'apps/services/new-one/project.json').targets).toEqual({
       pack: { options: { settings: { memorySize: 256, timeout: 30, environment: { LOG_LEVEL: 'info' } } } },
