@@ -124,11 +124,11 @@ describe('board view model', () => {
       projectRoots: {},
       pairs: [],
     });
-    expect(model.rows.map((r) => [r.project, r.cells[0]?.sameAs])).toEqual([
+    expect(model.projects.map((p) => [p.project, model.cells[0][p.project]?.sameAs])).toEqual([
       ['a', ['staging', 'prod']],
       ['b', ['prod']],
     ]);
-    expect(model.rows[0].cells[0]).toMatchObject({ short: '11111111', age: '24h', ageClass: 'a1', who: 'amy' });
+    expect(model.cells[0].a).toMatchObject({ short: '11111111', age: '24h', ageClass: 'a1', who: 'amy' });
   });
 });
 
