@@ -25,7 +25,7 @@ th{background:#f4f6f9;font-weight:600}.matrix-wrap{overflow:auto;max-height:80vh
 .tag.asleep{background:#dcd6f7}.tag.expired{background:#f9d9d6}.tag.main{background:#d8f3dc}
 .legend span{display:inline-block;margin-right:10px}.legend i{display:inline-block;width:12px;height:12px;vertical-align:middle;margin-right:3px;border:1px solid var(--line)}
 .st-same{color:var(--muted)}.st-differs{background:#fff7e0}.st-only-from,.st-only-to{background:#f3eefc}
-ul.commits{margin:2px 0;padding-left:16px}nav{margin-bottom:10px}input[type=search],select{font:inherit;padding:2px 4px}
+ul.commits{margin:2px 0;padding-left:16px}a.show{font-size:11px;margin-left:4px}button.remove{font-size:10px;padding:0 3px;margin-left:2px;line-height:1.2}nav{margin-bottom:10px}input[type=search],select{font:inherit;padding:2px 4px}
 `;
 
 const LAYOUT = `<!doctype html>
@@ -62,8 +62,8 @@ const INDEX = `<h1>Biome board</h1>
  * The index's script. A column is a script file (data/<biome>.js) that calls
  * biomeBoard.column(...): a <script> tag loads from file:// where fetch does
  * not. The main biomes' columns are loaded with the page; a sandpit's when it
- * is picked (the select, a "show" link, or #show=a,b in the address, which
- * keeps the picked columns in a link). Only biomes of the biome table are
+ * is picked (the select, a "show" link in the biome table, or #show=a,b in the address, which
+ * keeps the picked columns in a link; in the order given, `async=false`). Only biomes of the biome table are
  * loaded, so an address cannot make the page run another script. Cells are
  * built with textContent, never parsed as HTML.
  */
@@ -78,7 +78,7 @@ function col(b){for(var i=0;i<shown.length;i++){if(shown[i]===b)return i;}return
 function sandpits(){var out=[];for(var i=0;i<shown.length;i++){if(main.indexOf(shown[i])<0)out.push(shown[i]);}return out;}
 function remember(){var s=sandpits();var h=s.length?'#show='+s.join(','):'';if(location.hash!==h){if(h)location.hash=h;else history.replaceState(null,'',location.pathname+location.search);}}
 function load(b){if(!known[b]||col(b)>=0||pending[b])return;pending[b]=true;status.textContent='loading '+b+'…';
-var s=document.createElement('script');s.src='data/'+b+'.js';s.onerror=function(){delete pending[b];status.textContent='could not load data/'+b+'.js: is the board folder complete?';};document.body.appendChild(s);}
+var s=document.createElement('script');s.async=false;s.src='data/'+b+'.js';s.onerror=function(){delete pending[b];status.textContent='could not load data/'+b+'.js: is the board folder complete?';};document.body.appendChild(s);}
 function cell(c,commits){var td=el('td','c '+c[2]);var k=commits[c[0]];td.title='deployed '+c[4]+' ('+c[5]+')';
 td.appendChild(el('code',null,k[0].slice(0,8)));td.appendChild(document.createTextNode(' '));td.appendChild(el('small',null,c[1]));
 var same=c[6]?c[6].split(','):[];for(var i=0;i<same.length;i++){var e=el('span','same same-'+(same[i]==='prod'||same[i]==='staging'?same[i]:'other'),same[i]);e.title='same bytes as '+same[i];td.appendChild(e);}
@@ -93,9 +93,10 @@ if(d.expired){th.appendChild(document.createTextNode(' '));th.appendChild(el('sp
 if(d.sandpit){var x=el('button','remove','×');x.type='button';x.title='remove the column';x.addEventListener('click',function(){remove(d.biome);});th.appendChild(document.createTextNode(' '));th.appendChild(x);}
 head.appendChild(th);var rows=body.rows;for(var r=0;r<rows.length;r++){var c=d.cells[rows[r].getAttribute('data-project')];rows[r].appendChild(c?cell(c,d.commits):el('td','c'));}
 if(wasPending){status.textContent='';remember();}}};
-function fromHash(){var m=/^#show=(.*)$/.exec(location.hash);if(!m)return;var want=decodeURIComponent(m[1]).split(',');for(var i=0;i<want.length;i++)load(want[i]);}
+function fromHash(){var m=/^#show=(.*)$/.exec(location.hash);var want=m?decodeURIComponent(m[1]).split(','):[];var s=sandpits();for(var i=0;i<s.length;i++){if(want.indexOf(s[i])<0)remove(s[i]);}for(var j=0;j<want.length;j++)load(want[j]);}
 var pick=document.getElementById('add-biome');if(pick){document.getElementById('add-column').addEventListener('click',function(){load(pick.value);});
 document.getElementById('add-all').addEventListener('click',function(){for(var i=0;i<pick.options.length;i++)load(pick.options[i].value);});}
+document.getElementById('biomes').addEventListener('click',function(e){var a=e.target.closest&&e.target.closest('a.show');if(!a)return;e.preventDefault();load(a.closest('tr').getAttribute('data-biome'));table.scrollIntoView();});
 window.addEventListener('hashchange',fromHash);window.addEventListener('load',fromHash);})();`;
 
 /**
