@@ -69,6 +69,9 @@ export interface BoardReadCounts {
   read: number;
 }
 
+/** Ledger order, as readLedger gives it (not key order: `a-b.json` sorts before `a.json`). */
+const byProject = (a: LedgerRecord, b: LedgerRecord) => (a.project < b.project ? -1 : a.project > b.project ? 1 : 0);
+
 /** The board keeps no settings: they are never shown, and the cache stays small. */
 const withoutSettings = (r: LedgerRecord): LedgerRecord => ({ ...r, settings: {} });
 
@@ -81,10 +84,10 @@ const withoutSettings = (r: LedgerRecord): LedgerRecord => ({ ...r, settings: {}
  * history, which only grows): when every stamp matches the previous build's,
  * nothing was recorded since (a deploy, promotion, rollback or repair writes
  * the ledger record after the history record, sleep and expiry biome.json),
- * and the biome is the cached one. Otherwise what changed is read: the ledger
- * as a whole when any record changed (on S3 two requests with the ledger
- * index), the history listed and read one record per key the cache lacks
- * (history keys are written once).
+ * and the biome is the cached one. Otherwise what changed is read: the
+ * records whose stamp changed when they are a few, else the ledger as a whole
+ * (on S3 two requests with the ledger index), and the history listed and read
+ * one record per key the cache lacks (history keys are written once).
  */
 async function readBoardBiome(
   store: StorePort,
@@ -126,7 +129,7 @@ async function readBoardBiome(
       return {
         biome,
         meta,
-        records: records as LedgerRecord[],
+        records: (records as LedgerRecord[]).sort(byProject),
         history: history as LedgerRecord[],
         historyTotal: prior.historyTotal,
       };
@@ -141,10 +144,20 @@ async function readBoardBiome(
   }
 
   const fromCache = ledgerObjects.map((o) => cached<LedgerRecord>(o.key));
+  const missing = ledgerObjects.filter((_, i) => !fromCache[i]).map((o) => o.key);
   let records: LedgerRecord[];
-  if (fromCache.every((r) => r)) {
-    records = fromCache as LedgerRecord[];
-    counts.reused += records.length;
+  if (prior && missing.length <= Math.max(8, ledgerObjects.length / 10)) {
+    // A few records changed since the last build (a deploy of some projects): read just those.
+    counts.reused += ledgerObjects.length - missing.length;
+    counts.read += missing.length;
+    const read = new Map(
+      (await readRecordsAt(store, missing)).map((r) => [ledgerKey(name, r.project), withoutSettings(r)]),
+    );
+    for (const [key, r] of read) keep(key, stamps.get(key), r);
+    records = ledgerObjects
+      .map((o, i) => fromCache[i] ?? read.get(o.key))
+      .filter((r): r is LedgerRecord => !!r)
+      .sort(byProject);
   } else {
     // One GET of the ledger index on S3 (with the listing above), one per record on the folder store.
     records = (await readLedger(withListing(store, ledgerPrefix(name), ledgerListed), name)).map(withoutSettings);
