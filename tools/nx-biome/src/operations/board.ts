@@ -27,8 +27,10 @@ const MAX_RANGE_COMMITS = 2000;
  * newest first across projects: by the time stamp, not the per-project sequence.
  */
 function newestHistoryKeys(keys: string[], limit: number): string[] {
-  const stamp = (k: string) => /(\d{8}T\d{6}Z)-[^/]*$/.exec(k)?.[1] ?? k.slice(k.lastIndexOf('/') + 1);
-  return [...keys].sort((a, b) => (stamp(a) < stamp(b) ? 1 : stamp(a) > stamp(b) ? -1 : 0)).slice(0, limit);
+  // The stamp is taken once per key, not once per comparison (a biome's history can hold thousands).
+  const stamped = keys.map((k) => ({ k, s: /(\d{8}T\d{6}Z)-[^/]*$/.exec(k)?.[1] ?? k.slice(k.lastIndexOf('/') + 1) }));
+  stamped.sort((a, b) => (a.s < b.s ? 1 : a.s > b.s ? -1 : 0));
+  return stamped.slice(0, limit).map((x) => x.k);
 }
 
 /** A store whose listing of `prefix` is answered from `listed` (already listed by the caller); everything else is the store's. */
