@@ -307,6 +307,11 @@ describe('biome board: a static site rendered from a store with many biomes', ()
     const erinPage = await readFile(join(root, 'dist/board-warm/biomes/dev-erin.html'), 'utf8');
     expect(erinPage).toContain(`<code>${commits.feature.slice(0, 8)}</code> assay-ingest: accept`);
     expect(await readFile(join(root, 'dist/board-warm/biomes/dev-fay.html'), 'utf8')).toContain('expires 2026-12-09 00:00Z');
+    // Another --historyLimit is not answered from the cache of the last one.
+    await biomeBoardWith({ out: 'dist/board-short', historyLimit: 1 }, context(), deps);
+    expect(await readFile(join(root, 'dist/board-short/biomes/dev.html'), 'utf8')).toMatch(
+      /The newest 1 of \d+ records/,
+    );
     // --cache=false reads everything and shows the same.
     lines = [];
     await biomeBoardWith({ out: 'dist/board-cold', cache: false }, context(), deps);

@@ -52,7 +52,9 @@ interface BiomeCache {
   stamp: string;
   /** Per key: the listing stamp it was read under, and what was read (records without settings). */
   objects: Record<string, [string, unknown]>;
+  /** The keys of the history shown, newest first, of the `historyLimit` newest. */
   history: string[];
+  historyLimit: number;
   historyTotal: number;
 }
 
@@ -122,7 +124,7 @@ async function readBoardBiome(
     if (keyStamp && value !== undefined) objects[key] = [keyStamp, value];
   };
 
-  if (prior && stamp && prior.stamp === stamp) {
+  if (prior && stamp && prior.stamp === stamp && prior.historyLimit === historyLimit) {
     const meta = cached<BiomeMeta>(metaKey);
     const records = ledgerObjects.map((o) => cached<LedgerRecord>(o.key));
     const history = prior.history.map((k) => prior.objects[k]?.[1] as LedgerRecord | undefined);
@@ -188,6 +190,7 @@ async function readBoardBiome(
       stamp,
       objects,
       history: shown.map((h) => h.key),
+      historyLimit,
       historyTotal: historyListed.length,
     };
     await cache.write(store.url, name, entry);
