@@ -210,7 +210,8 @@ describe('biome board: a static site rendered from a store with many biomes', ()
     expect(pages).toContain('diff/dev..dev-bob.html');
     expect(pages).toContain('diff/staging..dev.html');
     expect(pages).toContain('diff/prod..staging.html');
-    for (const b of ['dev', 'staging', 'prod', ...SANDPITS.map((s) => `dev-${s}`)]) expect(pages).toContain(`data/${b}.js`);
+    for (const b of ['dev', 'staging', 'prod', ...SANDPITS.map((s) => `dev-${s}`)])
+      expect(pages).toContain(`data/${b}.js`);
     expect(lines.join('\n')).toMatch(/19 biome\(s\) × 18 project\(s\), \d+ page\(s\) → dist\/biome-board\/index\.html/);
   });
 
@@ -288,14 +289,19 @@ describe('biome board: a static site rendered from a store with many biomes', ()
         {
           name: 'dev-erin',
           owner: 'erin',
-          deployments: { 'assay-ingest': [{ sha: commits.feature, by: 'erin', at: new Date(NOW.getTime() - 3_600_000) }] },
+          deployments: {
+            'assay-ingest': [{ sha: commits.feature, by: 'erin', at: new Date(NOW.getTime() - 3_600_000) }],
+          },
         },
       ],
     });
     const store = deps.storeFor('dev');
     const fay = JSON.parse((await store.get('biomes/dev-fay/biome.json'))!.toString('utf8'));
     expect(fay.expires).toBe('2026-12-03T00:00:00.000Z');
-    await store.put('biomes/dev-fay/biome.json', Buffer.from(JSON.stringify({ ...fay, expires: '2026-12-09T00:00:00.000Z' }, null, 2) + '\n'));
+    await store.put(
+      'biomes/dev-fay/biome.json',
+      Buffer.from(JSON.stringify({ ...fay, expires: '2026-12-09T00:00:00.000Z' }, null, 2) + '\n'),
+    );
     lines = [];
     await biomeBoardWith({ out: 'dist/board-warm' }, context(), deps);
     const log = lines.join('\n');
@@ -306,7 +312,9 @@ describe('biome board: a static site rendered from a store with many biomes', ()
     expect(erin.commits[erin.cells['assay-ingest'][0]][0]).toBe(commits.feature);
     const erinPage = await readFile(join(root, 'dist/board-warm/biomes/dev-erin.html'), 'utf8');
     expect(erinPage).toContain(`<code>${commits.feature.slice(0, 8)}</code> assay-ingest: accept`);
-    expect(await readFile(join(root, 'dist/board-warm/biomes/dev-fay.html'), 'utf8')).toContain('expires 2026-12-09 00:00Z');
+    expect(await readFile(join(root, 'dist/board-warm/biomes/dev-fay.html'), 'utf8')).toContain(
+      'expires 2026-12-09 00:00Z',
+    );
     // Another --historyLimit is not answered from the cache of the last one.
     await biomeBoardWith({ out: 'dist/board-short', historyLimit: 1 }, context(), deps);
     expect(await readFile(join(root, 'dist/board-short/biomes/dev.html'), 'utf8')).toMatch(

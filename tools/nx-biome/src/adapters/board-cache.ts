@@ -40,7 +40,9 @@ export function createBoardCache(dir: string): BoardCachePort {
       const names = await readdir(folder(url)).catch(() => [] as string[]);
       const wanted = new Set(keep.map((b) => `${b}.json`));
       await Promise.all(
-        names.filter((n) => n.endsWith('.json') && !wanted.has(n)).map((n) => rm(join(folder(url), n), { force: true })),
+        names
+          .filter((n) => n.endsWith('.json') && !wanted.has(n))
+          .map((n) => rm(join(folder(url), n), { force: true })),
       );
     },
   };

@@ -47,7 +47,7 @@ const INDEX = `<h1>Biome board</h1>
 <p class="legend"><span><i class="a0"></i>commit under a day old</span><span><i class="a1"></i>under a week</span><span><i class="a2"></i>under a month</span><span><i class="a3"></i>older</span><span class="same same-staging">staging</span>/<span class="same same-prod">prod</span> same bytes as that environment's main biome</p>
 <p><input type="search" id="filter" placeholder="filter projects" aria-label="filter projects">
 <% if (it.model.columns.some((c) => c.sandpit)) { %> <select id="add-biome" aria-label="biome to add to the matrix"><% for (const col of it.model.columns) { %><% if (col.sandpit) { %><option value="<%= col.biome %>"><%= col.biome %> (<%= col.owner %>)</option><% } %><% } %></select> <button type="button" id="add-column">Add column</button> <button type="button" id="add-all">All biomes</button><% } %>
-<span id="status" class="muted" role="status"></span></p>
+<span id="status" class="muted" role="status"><% if (!it.model.columns.some((c) => !c.sandpit)) { %>no main biome on this board: add a column to see what runs<% } %></span></p>
 <noscript><p>The matrix needs JavaScript; the biome and diff pages below do not.</p></noscript>
 <div class="matrix-wrap"><table class="matrix" id="matrix"><thead><tr><th class="proj">project</th></tr></thead><tbody>
 <% for (const p of it.model.projects) { %><tr data-project="<%= p.project %>"><td class="proj"><%= p.project %> <span class="muted"><%= p.kind %></span></td></tr>
@@ -176,7 +176,14 @@ function eta(): Eta {
   return engine;
 }
 
-function page(title: string, root: string, generatedAt: string, body: string, script?: string, scripts?: string[]): string {
+function page(
+  title: string,
+  root: string,
+  generatedAt: string,
+  body: string,
+  script?: string,
+  scripts?: string[],
+): string {
   return eta().render('@layout', { title, root, generatedAt, body, css: CSS, script, scripts });
 }
 

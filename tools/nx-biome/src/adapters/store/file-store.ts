@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import { Dirent, readdirSync, Stats, statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { join, relative, resolve, sep } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { diskError, WriteFs, writeFileAtomic } from '../workspace';
 import { StoredObject, StorePort } from './store';

@@ -191,7 +191,8 @@ export function createS3Store(
               ContinuationToken: token,
             }),
           );
-          for (const p of r.CommonPrefixes ?? []) if (p.Prefix) out.push(prefix ? p.Prefix.slice(prefix.length + 1) : p.Prefix);
+          for (const p of r.CommonPrefixes ?? [])
+            if (p.Prefix) out.push(prefix ? p.Prefix.slice(prefix.length + 1) : p.Prefix);
           token = r.IsTruncated ? r.NextContinuationToken : undefined;
         } while (token);
         return out.sort();
