@@ -381,6 +381,7 @@ describe('biome board: a static site rendered from a store with many biomes', ()
       expect(await bob.innerText()).toContain('assay-ingest: accept <csv> & "tsv" files');
       expect(await page.locator('#matrix csv').count()).toBe(0);
       expect(page.url()).toMatch(/#show=dev-bob$/);
+      expect(await page.locator('#add-biome option[value="dev-bob"]').isDisabled()).toBe(true);
 
       // The "show" link of the biome table: dev-amy runs prod's bytes of assay-ingest, marked "prod".
       await page.click('#biomes tr[data-biome="dev-amy"] a.show');
@@ -399,6 +400,7 @@ describe('biome board: a static site rendered from a store with many biomes', ()
       // Removing a column; the address keeps the picked ones, so a link opens the same matrix.
       await page.click('#matrix thead th[data-biome="dev-bob"] button.remove');
       await expect.poll(heads).toEqual(['dev', 'staging', 'prod', 'dev-amy']);
+      expect(await page.locator('#add-biome option[value="dev-bob"]').isDisabled()).toBe(false);
       expect(await page.locator('#matrix tbody tr[data-project="assay-ingest"] td').count()).toBe(5);
       await page.goto('about:blank');
       await page.goto(`${index}#show=dev-carol,dev-bob,../../etc/passwd`);

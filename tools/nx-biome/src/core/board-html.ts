@@ -71,7 +71,8 @@ const INDEX_SCRIPT = `(function(){
 var f=document.getElementById('compare');if(f){f.addEventListener('submit',function(e){e.preventDefault();location.href=document.getElementById('pair').value;});}
 var table=document.getElementById('matrix'),head=table.tHead.rows[0],body=table.tBodies[0],status=document.getElementById('status');
 var q=document.getElementById('filter');q.addEventListener('input',function(){var v=q.value.toLowerCase();var rows=body.rows;for(var i=0;i<rows.length;i++){rows[i].style.display=rows[i].getAttribute('data-project').indexOf(v)<0?'none':'';}});
-var known={},main=[],pending={},shown=[];
+var known={},main=[],pending={},shown=[],pick=document.getElementById('add-biome');
+function offer(b,on){if(!pick)return;for(var i=0;i<pick.options.length;i++){if(pick.options[i].value===b)pick.options[i].disabled=!on;}}
 var trs=document.querySelectorAll('#biomes tr[data-biome]');for(var i=0;i<trs.length;i++){known[trs[i].getAttribute('data-biome')]=true;}
 function el(tag,cls,text){var e=document.createElement(tag);if(cls)e.className=cls;if(text!=null)e.textContent=text;return e;}
 function col(b){for(var i=0;i<shown.length;i++){if(shown[i]===b)return i;}return -1;}
@@ -84,9 +85,9 @@ td.appendChild(el('code',null,k[0].slice(0,8)));td.appendChild(document.createTe
 var same=c[6]?c[6].split(','):[];for(var i=0;i<same.length;i++){var e=el('span','same same-'+(same[i]==='prod'||same[i]==='staging'?same[i]:'other'),same[i]);e.title='same bytes as '+same[i];td.appendChild(e);}
 if(c[7]){td.appendChild(document.createTextNode(' '));var d=el('span','dirty','dirty');d.title='built from a dirty tree';td.appendChild(d);}
 if(k[1]!=null)td.appendChild(el('span','s',k[1]));td.appendChild(el('span','w',c[3]));return td;}
-function remove(b){var i=col(b);if(i<0)return;shown.splice(i,1);head.removeChild(head.cells[i+1]);var rows=body.rows;for(var r=0;r<rows.length;r++){rows[r].removeChild(rows[r].cells[i+1]);}remember();}
+function remove(b){var i=col(b);if(i<0)return;shown.splice(i,1);offer(b,true);head.removeChild(head.cells[i+1]);var rows=body.rows;for(var r=0;r<rows.length;r++){rows[r].removeChild(rows[r].cells[i+1]);}remember();}
 window.biomeBoard={column:function(d){var wasPending=pending[d.biome];delete pending[d.biome];if(!known[d.biome]||col(d.biome)>=0)return;
-if(!d.sandpit)main.push(d.biome);shown.push(d.biome);
+if(!d.sandpit)main.push(d.biome);shown.push(d.biome);offer(d.biome,false);
 var th=el('th');th.setAttribute('data-biome',d.biome);var a=el('a',null,d.biome);a.href=d.page;th.appendChild(a);th.appendChild(el('br'));th.appendChild(el('span','muted',d.owner));
 if(d.asleep){th.appendChild(document.createTextNode(' '));th.appendChild(el('span','tag asleep','asleep'));}
 if(d.expired){th.appendChild(document.createTextNode(' '));th.appendChild(el('span','tag expired','expired'));}
@@ -94,7 +95,7 @@ if(d.sandpit){var x=el('button','remove','×');x.type='button';x.title='remove t
 head.appendChild(th);var rows=body.rows;for(var r=0;r<rows.length;r++){var c=d.cells[rows[r].getAttribute('data-project')];rows[r].appendChild(c?cell(c,d.commits):el('td','c'));}
 if(wasPending){status.textContent='';remember();}}};
 function fromHash(){var m=/^#show=(.*)$/.exec(location.hash);var want=m?decodeURIComponent(m[1]).split(','):[];var s=sandpits();for(var i=0;i<s.length;i++){if(want.indexOf(s[i])<0)remove(s[i]);}for(var j=0;j<want.length;j++)load(want[j]);}
-var pick=document.getElementById('add-biome');if(pick){document.getElementById('add-column').addEventListener('click',function(){load(pick.value);});
+if(pick){document.getElementById('add-column').addEventListener('click',function(){load(pick.value);});
 document.getElementById('add-all').addEventListener('click',function(){for(var i=0;i<pick.options.length;i++)load(pick.options[i].value);});}
 document.getElementById('biomes').addEventListener('click',function(e){var a=e.target.closest&&e.target.closest('a.show');if(!a)return;e.preventDefault();load(a.closest('tr').getAttribute('data-biome'));table.scrollIntoView();});
 window.addEventListener('hashchange',fromHash);window.addEventListener('load',fromHash);})();`;
