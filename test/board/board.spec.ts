@@ -213,6 +213,8 @@ describe('biome board: a static site rendered from a store with many biomes', ()
     for (const b of ['dev', 'staging', 'prod', ...SANDPITS.map((s) => `dev-${s}`)])
       expect(pages).toContain(`data/${b}.js`);
     expect(lines.join('\n')).toMatch(/19 biome\(s\) × 18 project\(s\), \d+ page\(s\) → dist\/biome-board\/index\.html/);
+    // Progress while reading, per store.
+    expect(lines.join('\n')).toMatch(/reading 17 biome\(s\) of dev from file:\/\//);
   });
 
   it('the index holds no cell: the main biomes load their column files, no sandpit column is in the page', async () => {

@@ -214,6 +214,8 @@ export async function collectBoard(input: {
   commitLimit: number;
   /** The previous build's reads, reused where the listing shows an object unchanged; none: read everything. */
   cache?: BoardCachePort;
+  /** Told which store is being read (a cold build of a large store takes a while). */
+  progress?: (line: string) => void;
 }): Promise<{ model: BoardModel; unknown: string[]; counts: BoardReadCounts }> {
   const { config } = input;
   const biomes: BoardBiomeInput[] = [];
@@ -230,6 +232,7 @@ export async function collectBoard(input: {
       ? (await store.listFolders('biomes/')).map((p) => p.slice('biomes/'.length, -1))
       : undefined;
     const found = await biomesOfEnvironment(store, config, environment, names);
+    input.progress?.(`biome board: reading ${found.biomes.length} biome(s) of ${environment} from ${store.url}`);
     unknown.push(...found.unknown.filter((u) => !unknown.includes(u)));
     const read = await mapLimited(found.biomes, 8, (b) =>
       readBoardBiome(store, b, input.historyLimit, input.cache, counts),

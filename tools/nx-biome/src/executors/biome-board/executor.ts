@@ -68,6 +68,7 @@ export async function biomeBoardWith(
     historyLimit,
     commitLimit,
     cache,
+    progress: (line) => d.log(line),
   });
   const files = renderBoard(model);
   await writeSite(dir, files);
