@@ -10,6 +10,7 @@ import { WorkspaceConfig } from '../../tools/nx-biome/src/core/config';
 import { loadWorkspaceConfig } from '../../tools/nx-biome/src/adapters/workspace';
 import { Deps, realDeps } from '../../tools/nx-biome/src/operations/context';
 import { biomeBoardWith } from '../../tools/nx-biome/src/executors/biome-board/executor';
+import { parseColumnData } from '../../tools/nx-biome/src/core/board-html';
 import { chromiumOrSkip, withChromium } from './browser';
 import { plantBiomes } from './fixture';
 
@@ -209,13 +210,29 @@ describe('biome board: a static site rendered from a store with many biomes', ()
     expect(pages).toContain('diff/dev..dev-bob.html');
     expect(pages).toContain('diff/staging..dev.html');
     expect(pages).toContain('diff/prod..staging.html');
+    for (const b of ['dev', 'staging', 'prod', ...SANDPITS.map((s) => `dev-${s}`)])
+      expect(pages).toContain(`data/${b}.js`);
     expect(lines.join('\n')).toMatch(/19 biome\(s\) × 18 project\(s\), \d+ page\(s\) → dist\/biome-board\/index\.html/);
+    // Progress while reading, per store.
+    expect(lines.join('\n')).toMatch(/reading 17 biome\(s\) of dev from file:\/\//);
+  });
+
+  it('the index holds no cell: the main biomes load their column files, no sandpit column is in the page', async () => {
+    const index = await read('index.html');
+    const scripts = [...index.matchAll(/<script src="([^"]+)">/g)].map((m) => m[1]);
+    expect(scripts).toEqual(['data/dev.js', 'data/staging.js', 'data/prod.js']);
+    // bob's commit is only in bob's column file (and his pages), not in the index.
+    expect(index).not.toContain(commits.feature.slice(0, 8));
+    expect(await read('data/dev-bob.js')).toContain(commits.feature);
+    expect(index).not.toMatch(/<td class="c/);
   });
 
   it('is self-contained: no script, style or image from elsewhere, only relative links', async () => {
     for (const page of ['index.html', 'biomes/dev.html', 'diff/dev..dev-bob.html']) {
       const html = await read(page);
-      expect(html).not.toMatch(/<(script|link|img)[^>]+(src|href)=/i);
+      expect(html).not.toMatch(/<(link|img)[^>]+(src|href)=/i);
+      // The only scripts loaded are the board's own column files.
+      for (const m of html.matchAll(/<script[^>]+src="([^"]*)"/gi)) expect(m[1]).toMatch(/^data\/[a-z0-9-]+\.js$/);
       expect(html).not.toMatch(/(href|src)="(https?:)?\/\//i);
     }
   });
@@ -254,8 +271,66 @@ describe('biome board: a static site rendered from a store with many biomes', ()
     expect(devPages).toContain('biomes/dev-amy.html');
     const html = await readFile(join(root, 'dist/board-dev/index.html'), 'utf8');
     expect(html).not.toContain('data-biome="staging"');
-    const amy = html.split('\n').find((l) => l.includes('data-project="assay-ingest"'))!;
-    expect(amy).toContain('title="same bytes as prod"');
+    const amy = parseColumnData(await readFile(join(root, 'dist/board-dev/data/dev-amy.js'), 'utf8'));
+    expect(amy.cells['assay-ingest'][6]).toBe('prod');
+  });
+
+  it('a second build reuses what the first read, and still shows what was deployed or changed since', async () => {
+    const cacheDir = join(root, 'node_modules/.cache/nx-biome/board');
+    lines = [];
+    await biomeBoardWith({ out: 'dist/board-warm' }, context(), deps);
+    expect(lines.join('\n')).toMatch(/read 0 object\(s\) from the store\(s\), \d+ unchanged since the last build/);
+    expect(await read('data/dev-erin.js')).toEqual(
+      await readFile(join(root, 'dist/board-warm/data/dev-erin.js'), 'utf8'),
+    );
+    // A deploy to dev-erin and a new expiry of dev-fay (biome.json of the same size) since the last build.
+    await plantBiomes({
+      config: await loadWorkspaceConfig(root),
+      storeFor: (env) => deps.storeFor(env),
+      biomes: [
+        {
+          name: 'dev-erin',
+          owner: 'erin',
+          deployments: {
+            'assay-ingest': [{ sha: commits.feature, by: 'erin', at: new Date(NOW.getTime() - 3_600_000) }],
+          },
+        },
+      ],
+    });
+    const store = deps.storeFor('dev');
+    const fay = JSON.parse((await store.get('biomes/dev-fay/biome.json'))!.toString('utf8'));
+    expect(fay.expires).toBe('2026-12-03T00:00:00.000Z');
+    await store.put(
+      'biomes/dev-fay/biome.json',
+      Buffer.from(JSON.stringify({ ...fay, expires: '2026-12-09T00:00:00.000Z' }, null, 2) + '\n'),
+    );
+    lines = [];
+    await biomeBoardWith({ out: 'dist/board-warm' }, context(), deps);
+    const log = lines.join('\n');
+    const [, readCount] = /read (\d+) object\(s\)/.exec(log)!;
+    // erin's ledger (2 projects on the folder store, no ledger index there), biome.json and the new history record; fay's biome.json.
+    expect(Number(readCount)).toBeLessThan(40);
+    const erin = parseColumnData(await readFile(join(root, 'dist/board-warm/data/dev-erin.js'), 'utf8'));
+    expect(erin.commits[erin.cells['assay-ingest'][0]][0]).toBe(commits.feature);
+    const erinPage = await readFile(join(root, 'dist/board-warm/biomes/dev-erin.html'), 'utf8');
+    expect(erinPage).toContain(`<code>${commits.feature.slice(0, 8)}</code> assay-ingest: accept`);
+    expect(await readFile(join(root, 'dist/board-warm/biomes/dev-fay.html'), 'utf8')).toContain(
+      'expires 2026-12-09 00:00Z',
+    );
+    // Another --historyLimit is not answered from the cache of the last one.
+    await biomeBoardWith({ out: 'dist/board-short', historyLimit: 1 }, context(), deps);
+    expect(await readFile(join(root, 'dist/board-short/biomes/dev.html'), 'utf8')).toMatch(
+      /The newest 1 of \d+ records/,
+    );
+    // --cache=false reads everything and shows the same.
+    lines = [];
+    await biomeBoardWith({ out: 'dist/board-cold', cache: false }, context(), deps);
+    expect(lines.join('\n')).not.toContain('unchanged since');
+    for (const page of ['data/dev-erin.js', 'biomes/dev-fay.html', 'data/dev.js'])
+      expect(await readFile(join(root, 'dist/board-cold', page), 'utf8')).toEqual(
+        await readFile(join(root, 'dist/board-warm', page), 'utf8'),
+      );
+    expect((await stat(cacheDir)).isDirectory()).toBe(true);
   });
 
   it('refuses bad options before writing anything', async () => {
@@ -264,6 +339,10 @@ describe('biome board: a static site rendered from a store with many biomes', ()
         () => undefined,
         (e) => e,
       );
+    expect(await fail({ cache: 'yes', out: 'dist/never' })).toMatchObject({
+      code: 'OPTIONS_INVALID',
+      message: expect.stringContaining('--cache must be true or false'),
+    });
     expect(await fail({ historyLimit: 0, out: 'dist/never' })).toMatchObject({
       code: 'OPTIONS_INVALID',
       message: expect.stringContaining('--historyLimit must be a whole number'),
@@ -276,30 +355,67 @@ describe('biome board: a static site rendered from a store with many biomes', ()
     await expect(stat(join(root, 'dist/never'))).rejects.toThrow();
   });
 
-  it('in headless Chromium: the cell shows the right commit, the diff view opens, no console errors', async (ctx) => {
+  it('in headless Chromium: main columns at once, a sandpit column when picked (from file://), biome and diff pages', async (ctx) => {
     if (!chromiumOrSkip(() => ctx.skip())) return;
     await withChromium(async (page, problems) => {
-      await page.goto(pathToFileURL(join(root, 'dist/biome-board/index.html')).href);
+      const index = pathToFileURL(join(root, 'dist/biome-board/index.html')).href;
+      await page.goto(index);
+      const heads = () =>
+        page.locator('#matrix thead th[data-biome]').evaluateAll((ths) => ths.map((t) => t.getAttribute('data-biome')));
+      const cellOf = async (project: string, biome: string) => {
+        const column = (await heads()).indexOf(biome) + 1;
+        expect(column).toBeGreaterThan(0);
+        return page.locator(`#matrix tbody tr[data-project="${project}"] td`).nth(column);
+      };
 
-      // The matrix: the dev-bob column of the assay-ingest row shows bob's commit and subject.
-      const headers = await page.locator('#matrix thead th').allTextContents();
-      const bobColumn = headers.findIndex((h) => h.startsWith('dev-bob'));
-      expect(bobColumn).toBeGreaterThan(0);
-      const cell = page.locator('#matrix tbody tr[data-project="assay-ingest"] td').nth(bobColumn);
-      await expect.poll(() => cell.innerText()).toContain(commits.feature.slice(0, 8));
-      expect(await cell.innerText()).toContain('assay-ingest: accept <csv> & "tsv" files');
-      // prod runs the first cut: dev-amy runs those very bytes, marked "prod".
-      const amy = page
-        .locator('#matrix tbody tr[data-project="assay-ingest"] td')
-        .nth(headers.findIndex((h) => h.startsWith('dev-amy')));
-      expect(await amy.locator('.same').allTextContents()).toEqual(['prod']);
+      // On opening: the main biomes' columns, loaded from their files; no sandpit.
+      await expect.poll(heads).toEqual(['dev', 'staging', 'prod']);
+      const staging = await cellOf('assay-ingest', 'staging');
+      expect(await staging.innerText()).toContain(commits.fix.slice(0, 8));
+      expect(await staging.innerText()).toContain('assay-ingest: retry on throttling');
+
+      // Picking dev-bob adds his column: bob's commit and subject (escaped as text, not parsed as HTML).
+      await page.selectOption('#add-biome', 'dev-bob');
+      await page.click('#add-column');
+      await expect.poll(heads).toEqual(['dev', 'staging', 'prod', 'dev-bob']);
+      const bob = await cellOf('assay-ingest', 'dev-bob');
+      expect(await bob.innerText()).toContain(commits.feature.slice(0, 8));
+      expect(await bob.innerText()).toContain('assay-ingest: accept <csv> & "tsv" files');
+      expect(await page.locator('#matrix csv').count()).toBe(0);
+      expect(page.url()).toMatch(/#show=dev-bob$/);
+      expect(await page.locator('#add-biome option[value="dev-bob"]').isDisabled()).toBe(true);
+
+      // The "show" link of the biome table: dev-amy runs prod's bytes of assay-ingest, marked "prod".
+      await page.click('#biomes tr[data-biome="dev-amy"] a.show');
+      await expect.poll(heads).toEqual(['dev', 'staging', 'prod', 'dev-bob', 'dev-amy']);
+      expect(await (await cellOf('assay-ingest', 'dev-amy')).locator('.same').allTextContents()).toEqual(['prod']);
+      await page.evaluate(() => window.scrollTo(0, 0));
       await page.screenshot({ path: join(WORKSPACE_ROOT, 'dist/test-artifacts/board.png') });
       if (process.env.BOARD_README_SCREENSHOT)
         await page.screenshot({ path: join(WORKSPACE_ROOT, 'docs/img/biome-board.png') });
 
-      // The filter hides other projects.
+      // The filter hides other projects, in every column.
       await page.fill('#filter', 'ingest');
       expect(await page.locator('#matrix tbody tr:visible').count()).toBe(1);
+      await page.fill('#filter', '');
+
+      // Removing a column; the address keeps the picked ones, so a link opens the same matrix.
+      await page.click('#matrix thead th[data-biome="dev-bob"] button.remove');
+      await expect.poll(heads).toEqual(['dev', 'staging', 'prod', 'dev-amy']);
+      expect(await page.locator('#add-biome option[value="dev-bob"]').isDisabled()).toBe(false);
+      expect(await page.locator('#matrix tbody tr[data-project="assay-ingest"] td').count()).toBe(5);
+      await page.goto('about:blank');
+      await page.goto(`${index}#show=dev-carol,dev-bob,../../etc/passwd`);
+      await expect.poll(heads).toEqual(['dev', 'staging', 'prod', 'dev-carol', 'dev-bob']);
+      expect(await page.locator('#matrix thead th[data-biome="dev-carol"] .tag.asleep').count()).toBe(1);
+
+      // A biome page, from its column head.
+      await page.click('#matrix thead th[data-biome="dev-bob"] a');
+      await page.waitForURL(/biomes\/dev-bob\.html$/);
+      expect(await page.locator('table.ledger tr[data-project="assay-ingest"]').innerText()).toContain(
+        commits.feature.slice(0, 8),
+      );
+      await page.goBack();
 
       // The diff view, through the compare form.
       await page.selectOption('#pair', 'diff/dev..dev-bob.html');
@@ -314,5 +430,19 @@ describe('biome board: a static site rendered from a store with many biomes', ()
       expect(problems).toEqual([]);
     });
     expect((await stat(join(WORKSPACE_ROOT, 'dist/test-artifacts/board.png'))).size).toBeGreaterThan(1000);
+  });
+
+  it('in headless Chromium: a missing column file is reported on the page, not a silent empty column', async (ctx) => {
+    if (!chromiumOrSkip(() => ctx.skip())) return;
+    await rm(join(root, 'dist/board-warm/data/dev-gus.js'));
+    await withChromium(async (page, problems) => {
+      await page.goto(pathToFileURL(join(root, 'dist/board-warm/index.html')).href);
+      await page.selectOption('#add-biome', 'dev-gus');
+      await page.click('#add-column');
+      await expect.poll(() => page.locator('#status').innerText()).toContain('could not load data/dev-gus.js');
+      expect(await page.locator('#matrix thead th[data-biome="dev-gus"]').count()).toBe(0);
+      // Chromium reports the failed file:// load itself; nothing else went wrong.
+      expect(problems.filter((p) => !p.includes('dev-gus.js') && !p.includes('ERR_FILE_NOT_FOUND'))).toEqual([]);
+    });
   });
 });

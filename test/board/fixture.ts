@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { WorkspaceConfig } from '../../tools/nx-biome/src/core/config';
-import { BiomeMeta, LedgerRecord } from '../../tools/nx-biome/src/core/ledger';
+import { BiomeMeta, historyKey, ledgerKey, LedgerRecord } from '../../tools/nx-biome/src/core/ledger';
 import { parseBiomeName, ProjectKind } from '../../tools/nx-biome/src/core/names';
 import { StorePort } from '../../tools/nx-biome/src/adapters/store/store';
 import { writeBiomeMeta, writeRecord } from '../../tools/nx-biome/src/operations/ledger-store';
@@ -66,6 +66,12 @@ export async function plantBiomes(input: {
     >;
   }[];
   concurrency?: number;
+  /**
+   * Writes the keys `writeRecord` leaves (history under its sequence, then the
+   * current record) with plain puts, without its leases and checks: the same
+   * store in a fraction of the time, for a bench of 100,000 records.
+   */
+  direct?: boolean;
 }): Promise<void> {
   const work: (() => Promise<void>)[] = [];
   for (const b of input.biomes) {
@@ -101,7 +107,13 @@ export async function plantBiomes(input: {
           });
           // A record is written only while its artifact is stored, as a deploy leaves it.
           await store.put(record.artifactKey, artifactBytes(project, d.sha), { ifAbsent: true });
-          await writeRecord(store, record);
+          if (!input.direct) await writeRecord(store, record);
+          else {
+            const sequenced = { ...record, sequence: deployments.indexOf(d) + 1 };
+            const body = Buffer.from(`${JSON.stringify(sequenced, null, 2)}\n`);
+            await store.put(historyKey(sequenced), body, { contentType: 'application/json' });
+            await store.put(ledgerKey(b.name, project), body, { contentType: 'application/json' });
+          }
         }
       });
     }

@@ -1,11 +1,12 @@
 import { Eta } from 'eta';
-import { BoardModel } from './board';
+import { BoardCell, BoardColumn, BoardModel } from './board';
 
 /*
  * The board's pages as Eta templates: escaped by default (`<%= %>`), raw only
- * for the rendered page body inside the layout (`<%~ %>`). Every asset is
- * inline and every link relative, so the folder works from file:// and from
- * an S3 static website alike.
+ * for the rendered page body inside the layout (`<%~ %>`). CSS and the
+ * index's script are inline, the matrix's columns are script files of the
+ * board (`data/<biome>.js`), and every link is relative, so the folder works
+ * from file:// and from an S3 static website alike.
  */
 
 const CSS = `
@@ -24,7 +25,7 @@ th{background:#f4f6f9;font-weight:600}.matrix-wrap{overflow:auto;max-height:80vh
 .tag.asleep{background:#dcd6f7}.tag.expired{background:#f9d9d6}.tag.main{background:#d8f3dc}
 .legend span{display:inline-block;margin-right:10px}.legend i{display:inline-block;width:12px;height:12px;vertical-align:middle;margin-right:3px;border:1px solid var(--line)}
 .st-same{color:var(--muted)}.st-differs{background:#fff7e0}.st-only-from,.st-only-to{background:#f3eefc}
-ul.commits{margin:2px 0;padding-left:16px}nav{margin-bottom:10px}input[type=search],select{font:inherit;padding:2px 4px}
+ul.commits{margin:2px 0;padding-left:16px}a.show{font-size:11px;margin-left:4px}button.remove{font-size:10px;padding:0 3px;margin-left:2px;line-height:1.2}nav{margin-bottom:10px}input[type=search],select{font:inherit;padding:2px 4px}
 `;
 
 const LAYOUT = `<!doctype html>
@@ -33,6 +34,7 @@ const LAYOUT = `<!doctype html>
 <body><nav><a href="<%= it.root %>index.html">Biome board</a> <span class="muted">· generated <%= it.generatedAt %></span></nav>
 <%~ it.body %>
 <% if (it.script) { %><script><%~ it.script %></script><% } %>
+<% for (const src of it.scripts || []) { %><script src="<%= src %>"></script><% } %>
 </body></html>
 `;
 
@@ -43,18 +45,102 @@ const INDEX = `<h1>Biome board</h1>
 <% if (it.model.diffPages.length) { %><form id="compare">Compare <select id="pair" aria-label="biomes to compare"><% for (const d of it.model.diffPages) { %><option value="<%= d.page %>"><%= d.from %> → <%= d.to %> (<%= d.counts.differs + d.counts['only-from'] + d.counts['only-to'] %> differ)</option><% } %></select> <button type="submit">Show diff</button></form>
 <% } %>
 <p class="legend"><span><i class="a0"></i>commit under a day old</span><span><i class="a1"></i>under a week</span><span><i class="a2"></i>under a month</span><span><i class="a3"></i>older</span><span class="same same-staging">staging</span>/<span class="same same-prod">prod</span> same bytes as that environment's main biome</p>
-<p><input type="search" id="filter" placeholder="filter projects" aria-label="filter projects"></p>
-<div class="matrix-wrap"><table class="matrix" id="matrix"><thead><tr><th class="proj">project</th><% for (const col of it.model.columns) { %><th data-biome="<%= col.biome %>"><a href="<%= col.page %>"><%= col.biome %></a><br><span class="muted"><%= col.owner %></span><% if (col.asleep) { %> <span class="tag asleep">asleep</span><% } %><% if (col.expired) { %> <span class="tag expired">expired</span><% } %></th><% } %></tr></thead><tbody>
-<% for (const row of it.model.rows) { %><tr data-project="<%= row.project %>"><td class="proj"><%= row.project %> <span class="muted"><%= row.kind %></span></td><% for (const c of row.cells) { %><% if (c) { %><td class="c <%= c.ageClass %>" title="deployed <%= c.deployedAt %> (<%= c.origin %>)"><%~ include('@cell', { c }) %></td><% } else { %><td class="c"></td><% } %><% } %></tr>
+<p><input type="search" id="filter" placeholder="filter projects" aria-label="filter projects">
+<% if (it.model.columns.some((c) => c.sandpit)) { %> <select id="add-biome" aria-label="biome to add to the matrix"><% for (const col of it.model.columns) { %><% if (col.sandpit) { %><option value="<%= col.biome %>"><%= col.biome %> (<%= col.owner %>)</option><% } %><% } %></select> <button type="button" id="add-column">Add column</button> <button type="button" id="add-all">All biomes</button><% } %>
+<span id="status" class="muted" role="status"><% if (!it.model.columns.some((c) => !c.sandpit)) { %>no main biome on this board: add a column to see what runs<% } %></span></p>
+<noscript><p>The matrix needs JavaScript; the biome and diff pages below do not.</p></noscript>
+<div class="matrix-wrap"><table class="matrix" id="matrix"><thead><tr><th class="proj">project</th></tr></thead><tbody>
+<% for (const p of it.model.projects) { %><tr data-project="<%= p.project %>"><td class="proj"><%= p.project %> <span class="muted"><%= p.kind %></span></td></tr>
 <% } %></tbody></table></div>
 <h2>Biomes</h2>
-<table class="biomes"><thead><tr><th>biome</th><th>environment</th><th>owner</th><th>projects</th><th>last deploy</th><th>expires</th><th>state</th></tr></thead><tbody>
-<% for (const col of it.model.columns) { %><tr data-biome="<%= col.biome %>"><td><a href="<%= col.page %>"><%= col.biome %></a><% if (!col.sandpit) { %> <span class="tag main">main</span><% } %></td><td><%= col.environment %></td><td><%= col.owner %></td><td><%= col.projects %></td><td><%= col.lastDeploy %></td><td><%= col.expires %><% if (col.expired) { %> <span class="tag expired">expired</span><% } %></td><td><% if (col.asleep) { %><span class="tag asleep">asleep</span><% } else { %>awake<% } %></td></tr>
+<table class="biomes" id="biomes"><thead><tr><th>biome</th><th>environment</th><th>owner</th><th>projects</th><th>last deploy</th><th>expires</th><th>state</th></tr></thead><tbody>
+<% for (const col of it.model.columns) { %><tr data-biome="<%= col.biome %>"><td><a href="<%= col.page %>"><%= col.biome %></a><% if (!col.sandpit) { %> <span class="tag main">main</span><% } else { %> <a class="show" href="#show=<%= col.biome %>" title="add its column to the matrix">show</a><% } %></td><td><%= col.environment %></td><td><%= col.owner %></td><td><%= col.projects %></td><td><%= col.lastDeploy %></td><td><%= col.expires %><% if (col.expired) { %> <span class="tag expired">expired</span><% } %></td><td><% if (col.asleep) { %><span class="tag asleep">asleep</span><% } else { %>awake<% } %></td></tr>
 <% } %></tbody></table>
 `;
 
-const INDEX_SCRIPT = `(function(){var f=document.getElementById('compare');if(f){f.addEventListener('submit',function(e){e.preventDefault();location.href=document.getElementById('pair').value;});}
-var q=document.getElementById('filter');q.addEventListener('input',function(){var v=q.value.toLowerCase();var rows=document.querySelectorAll('#matrix tbody tr');for(var i=0;i<rows.length;i++){rows[i].style.display=rows[i].getAttribute('data-project').indexOf(v)<0?'none':'';}});})();`;
+/*
+ * The index's script. A column is a script file (data/<biome>.js) that calls
+ * biomeBoard.column(...): a <script> tag loads from file:// where fetch does
+ * not. The main biomes' columns are loaded with the page; a sandpit's when it
+ * is picked (the select, a "show" link in the biome table, or #show=a,b in the address, which
+ * keeps the picked columns in a link; in the order given, `async=false`). Only biomes of the biome table are
+ * loaded, so an address cannot make the page run another script. Cells are
+ * built with textContent, never parsed as HTML.
+ */
+const INDEX_SCRIPT = `(function(){
+var f=document.getElementById('compare');if(f){f.addEventListener('submit',function(e){e.preventDefault();location.href=document.getElementById('pair').value;});}
+var table=document.getElementById('matrix'),head=table.tHead.rows[0],body=table.tBodies[0],status=document.getElementById('status');
+var q=document.getElementById('filter');q.addEventListener('input',function(){var v=q.value.toLowerCase();var rows=body.rows;for(var i=0;i<rows.length;i++){rows[i].style.display=rows[i].getAttribute('data-project').indexOf(v)<0?'none':'';}});
+var known={},main=[],pending={},shown=[],pick=document.getElementById('add-biome');
+function offer(b,on){if(!pick)return;for(var i=0;i<pick.options.length;i++){if(pick.options[i].value===b)pick.options[i].disabled=!on;}}
+var trs=document.querySelectorAll('#biomes tr[data-biome]');for(var i=0;i<trs.length;i++){known[trs[i].getAttribute('data-biome')]=true;}
+function el(tag,cls,text){var e=document.createElement(tag);if(cls)e.className=cls;if(text!=null)e.textContent=text;return e;}
+function col(b){for(var i=0;i<shown.length;i++){if(shown[i]===b)return i;}return -1;}
+function sandpits(){var out=[];for(var i=0;i<shown.length;i++){if(main.indexOf(shown[i])<0)out.push(shown[i]);}return out;}
+function remember(){var s=sandpits();var h=s.length?'#show='+s.join(','):'';if(location.hash!==h){if(h)location.hash=h;else history.replaceState(null,'',location.pathname+location.search);}}
+function load(b){if(!known[b]||col(b)>=0||pending[b])return;pending[b]=true;status.textContent='loading '+b+'…';
+var s=document.createElement('script');s.async=false;s.src='data/'+b+'.js';s.onerror=function(){delete pending[b];status.textContent='could not load data/'+b+'.js: is the board folder complete?';};document.body.appendChild(s);}
+function cell(c,commits){var td=el('td','c '+c[2]);var k=commits[c[0]];td.title='deployed '+c[4]+' ('+c[5]+')';
+td.appendChild(el('code',null,k[0].slice(0,8)));td.appendChild(document.createTextNode(' '));td.appendChild(el('small',null,c[1]));
+var same=c[6]?c[6].split(','):[];for(var i=0;i<same.length;i++){var e=el('span','same same-'+(same[i]==='prod'||same[i]==='staging'?same[i]:'other'),same[i]);e.title='same bytes as '+same[i];td.appendChild(e);}
+if(c[7]){td.appendChild(document.createTextNode(' '));var d=el('span','dirty','dirty');d.title='built from a dirty tree';td.appendChild(d);}
+if(k[1]!=null)td.appendChild(el('span','s',k[1]));td.appendChild(el('span','w',c[3]));return td;}
+function remove(b){var i=col(b);if(i<0)return;shown.splice(i,1);offer(b,true);head.removeChild(head.cells[i+1]);var rows=body.rows;for(var r=0;r<rows.length;r++){rows[r].removeChild(rows[r].cells[i+1]);}remember();}
+window.biomeBoard={column:function(d){var wasPending=pending[d.biome];delete pending[d.biome];if(!known[d.biome]||col(d.biome)>=0)return;
+if(!d.sandpit)main.push(d.biome);shown.push(d.biome);offer(d.biome,false);
+var th=el('th');th.setAttribute('data-biome',d.biome);var a=el('a',null,d.biome);a.href=d.page;th.appendChild(a);th.appendChild(el('br'));th.appendChild(el('span','muted',d.owner));
+if(d.asleep){th.appendChild(document.createTextNode(' '));th.appendChild(el('span','tag asleep','asleep'));}
+if(d.expired){th.appendChild(document.createTextNode(' '));th.appendChild(el('span','tag expired','expired'));}
+if(d.sandpit){var x=el('button','remove','×');x.type='button';x.title='remove the column';x.addEventListener('click',function(){remove(d.biome);});th.appendChild(document.createTextNode(' '));th.appendChild(x);}
+head.appendChild(th);var rows=body.rows;for(var r=0;r<rows.length;r++){var c=d.cells[rows[r].getAttribute('data-project')];rows[r].appendChild(c?cell(c,d.commits):el('td','c'));}
+if(wasPending){status.textContent='';remember();}}};
+function fromHash(){var m=/^#show=(.*)$/.exec(location.hash);var want=m?decodeURIComponent(m[1]).split(','):[];var s=sandpits();for(var i=0;i<s.length;i++){if(want.indexOf(s[i])<0)remove(s[i]);}for(var j=0;j<want.length;j++)load(want[j]);}
+if(pick){document.getElementById('add-column').addEventListener('click',function(){load(pick.value);});
+document.getElementById('add-all').addEventListener('click',function(){for(var i=0;i<pick.options.length;i++)load(pick.options[i].value);});}
+document.getElementById('biomes').addEventListener('click',function(e){var a=e.target.closest&&e.target.closest('a.show');if(!a)return;e.preventDefault();load(a.closest('tr').getAttribute('data-biome'));table.scrollIntoView();});
+window.addEventListener('hashchange',fromHash);window.addEventListener('load',fromHash);})();`;
+
+/**
+ * A column's data file: a script calling `biomeBoard.column` with the
+ * column's head and its cells, the commits listed once per file. A cell is
+ * `[commit, age, ageClass, who, deployedAt, origin, sameAs (comma-separated), dirty (0/1)]`.
+ */
+export function renderColumnData(column: BoardColumn, cells: Record<string, BoardCell>): string {
+  const commitIndex = new Map<string, number>();
+  const commits: [string, string | null][] = [];
+  const encoded: Record<string, (string | number)[]> = {};
+  for (const [project, c] of Object.entries(cells)) {
+    let i = commitIndex.get(c.sha);
+    if (i === undefined) {
+      commitIndex.set(c.sha, (i = commits.length));
+      commits.push([c.sha, c.subject ?? null]);
+    }
+    encoded[project] = [i, c.age, c.ageClass, c.who, c.deployedAt, c.origin, c.sameAs.join(','), c.dirty ? 1 : 0];
+  }
+  const payload = {
+    biome: column.biome,
+    page: column.page,
+    owner: column.owner,
+    sandpit: column.sandpit,
+    asleep: column.asleep,
+    expired: column.expired,
+    commits,
+    cells: encoded,
+  };
+  // JSON is a JavaScript expression; the file is never inlined in HTML, so "</script>" in a subject is harmless.
+  return `biomeBoard.column(${JSON.stringify(payload)});\n`;
+}
+
+/** The payload of a column data file (what `renderColumnData` wrote), e.g. for a test or a tool reading the board. */
+export function parseColumnData(text: string): {
+  biome: string;
+  commits: [string, string | null][];
+  cells: Record<string, [number, string, string, string, string, string, string, number]>;
+} {
+  const m = /^biomeBoard\.column\(([\s\S]*)\);\n?$/.exec(text);
+  if (!m) throw new Error('not a board column data file');
+  return JSON.parse(m[1]);
+}
 
 const BIOME = `<% const p = it.page, col = p.column %><h1>Biome <%= col.biome %></h1>
 <p><%= col.environment %> · <%= col.sandpit ? 'sandpit' : 'main biome' %> · owner <b><%= col.owner %></b> · created <%= p.created %> · expires <%= col.expires %><% if (col.expired) { %> <span class="tag expired">expired</span><% } %> · <% if (col.asleep) { %><span class="tag asleep">asleep</span><% } else { %>awake<% } %> · last deploy <%= col.lastDeploy %></p>
@@ -91,15 +177,28 @@ function eta(): Eta {
   return engine;
 }
 
-function page(title: string, root: string, generatedAt: string, body: string, script?: string): string {
-  return eta().render('@layout', { title, root, generatedAt, body, css: CSS, script });
+function page(
+  title: string,
+  root: string,
+  generatedAt: string,
+  body: string,
+  script?: string,
+  scripts?: string[],
+): string {
+  return eta().render('@layout', { title, root, generatedAt, body, css: CSS, script, scripts });
 }
 
 /** Renders every page of the board: file path (relative to the board's root) → HTML. */
 export function renderBoard(model: BoardModel): Map<string, string> {
   const e = eta();
   const files = new Map<string, string>();
-  files.set('index.html', page('Biome board', '', model.generatedAt, e.render('@index', { model }), INDEX_SCRIPT));
+  // The index holds no cell: the main biomes' columns load with it, a sandpit's when picked.
+  const initial = model.columns.filter((c) => !c.sandpit).map((c) => c.data);
+  files.set(
+    'index.html',
+    page('Biome board', '', model.generatedAt, e.render('@index', { model }), INDEX_SCRIPT, initial),
+  );
+  model.columns.forEach((c, i) => files.set(c.data, renderColumnData(c, model.cells[i])));
   for (const p of model.biomePages)
     files.set(
       p.column.page,

@@ -8,6 +8,7 @@ import {
   planBoardPairs,
   planCommitPairs,
 } from './board';
+import { parseColumnData, renderBoard } from './board-html';
 import { judgeDrift, planDriftTargets } from './drift';
 import { LedgerRecord } from './ledger';
 import { parseBiomeName } from './names';
@@ -124,11 +125,11 @@ describe('board view model', () => {
       projectRoots: {},
       pairs: [],
     });
-    expect(model.rows.map((r) => [r.project, r.cells[0]?.sameAs])).toEqual([
+    expect(model.projects.map((p) => [p.project, model.cells[0][p.project]?.sameAs])).toEqual([
       ['a', ['staging', 'prod']],
       ['b', ['prod']],
     ]);
-    expect(model.rows[0].cells[0]).toMatchObject({ short: '11111111', age: '24h', ageClass: 'a1', who: 'amy' });
+    expect(model.cells[0].a).toMatchObject({ short: '11111111', age: '24h', ageClass: 'a1', who: 'amy' });
   });
 });
 
@@ -159,5 +160,49 @@ describe('drift judgement', () => {
       judgeDrift(target, { found: true, codeSha256: 'AAAA', version: '$LATEST', tags: { 'biome:git-sha': sha('9') } }),
     ).toMatchObject({ status: 'drift', running: sha('9') });
     expect(judgeDrift(target, { found: false }).status).toBe('missing');
+  });
+});
+
+describe('board pages: the index stays small as biomes grow', () => {
+  const projects = Array.from({ length: 200 }, (_, i) => `svc-${String(i).padStart(3, '0')}`);
+  const boardOf = (sandpits: number) => {
+    const names = ['dev', 'staging', 'prod', ...Array.from({ length: sandpits }, (_, i) => `dev-s${i}`)];
+    const model = buildBoardModel({
+      config,
+      now: NOW,
+      stores: {},
+      biomes: names.map((name, b) => ({
+        biome: parseBiomeName(name, config),
+        records: projects.map((p, i) => record(name, p, sha(String((i + b) % 10)))),
+        history: [],
+        historyTotal: 0,
+      })),
+      references: new Map(),
+      commits: new Map(),
+      ranges: new Map(),
+      projectRoots: {},
+      pairs: [],
+    });
+    return renderBoard(model);
+  };
+
+  it('a sandpit adds a row to the biome table, not a column of cells: its cells are in data/<biome>.js', () => {
+    const small = boardOf(0);
+    const large = boardOf(27);
+    const bytes = (files: Map<string, string>) => Buffer.byteLength(files.get('index.html')!);
+    // 27 more biomes of 200 projects: inline cells would add ~1.3 MB; the index grows by its biome table only.
+    expect(bytes(large)).toBeLessThan(2 * bytes(small));
+    expect(bytes(large) - bytes(small)).toBeLessThan(27 * 1024);
+    expect(bytes(large)).toBeLessThan(100 * 1024);
+    // The index loads the main biomes' columns, and names no sandpit's data file (those load when picked).
+    const index = large.get('index.html')!;
+    expect(index).toContain('<script src="data/dev.js"></script>');
+    expect(index).toContain('<script src="data/prod.js"></script>');
+    expect(index).not.toContain('data/dev-s3.js');
+    const column = parseColumnData(large.get('data/dev-s3.js')!);
+    expect(column.biome).toBe('dev-s3');
+    expect(Object.keys(column.cells)).toHaveLength(200);
+    const [commit, age, , who] = column.cells['svc-001'];
+    expect([column.commits[commit][0], age, who]).toEqual([sha(String((1 + 6) % 10)), '24h', 'amy']);
   });
 });

@@ -70,12 +70,14 @@ export interface BoardColumn {
   projects: number;
   lastDeploy: string;
   page: string;
+  /** The script file holding the column's cells (`data/<biome>.js`), loaded by the index on demand. */
+  data: string;
 }
 
-export interface BoardRow {
+/** A row of the matrix: one project of any biome. */
+export interface BoardProject {
   project: string;
   kind: string;
-  cells: (BoardCell | undefined)[];
 }
 
 export interface BoardHistoryEntry {
@@ -126,7 +128,10 @@ export interface BoardModel {
   environments: { name: string; store: string; biomes: number }[];
   references: string[];
   columns: BoardColumn[];
-  rows: BoardRow[];
+  /** Every project of any biome, sorted: the matrix's rows. */
+  projects: BoardProject[];
+  /** Per column (same order as `columns`), the cell of each project the biome runs. */
+  cells: Record<string, BoardCell>[];
   biomePages: BoardBiomePage[];
   diffPages: BoardDiffPage[];
 }
@@ -151,6 +156,8 @@ export function ageClass(ms: number): AgeClass {
 
 /** File of a biome's page, relative to the board's root. */
 export const biomePagePath = (biome: string) => `biomes/${biome}.html`;
+/** File of a biome's column data (a script the index loads on demand), relative to the board's root. */
+export const columnDataPath = (biome: string) => `data/${biome}.js`;
 /** File of a diff page, relative to the board's root. */
 export const diffPagePath = (pair: BoardPair) => `diff/${pair.from}..${pair.to}.html`;
 
@@ -232,7 +239,8 @@ export function commitsTouching(changes: CommitChanges, root: string, limit: num
 }
 
 /**
- * Builds the board's view model: the projects × biomes matrix, a page per
+ * Builds the board's view model: the projects × biomes matrix (per column, so
+ * the index can load a biome's column on its own), a page per
  * biome with its history, and the diff pages of `pairs`. Pure: every fact
  * (records, commits, ranges, the time) comes in as a value.
  */
@@ -295,27 +303,20 @@ export function buildBoardModel(input: {
       projects: b.records.length,
       lastDeploy: formatTime(b.meta?.lastDeployedAt ?? newest),
       page: biomePagePath(b.biome.name),
+      data: columnDataPath(b.biome.name),
     };
   });
 
   const kinds = new Map<string, string>();
-  const byBiome = biomes.map((b) => new Map(b.records.map((r) => [r.project, r])));
   for (const b of biomes) for (const r of b.records) kinds.set(r.project, r.kind);
-  const projects = [...kinds.keys()].sort();
+  const projects = [...kinds.keys()].sort().map((project) => ({ project, kind: kinds.get(project)! }));
   const cellCache = new Map<LedgerRecord, BoardCell>();
   const cached = (r: LedgerRecord) => {
     let c = cellCache.get(r);
     if (!c) cellCache.set(r, (c = cellOf(r)));
     return c;
   };
-  const rows: BoardRow[] = projects.map((project) => ({
-    project,
-    kind: kinds.get(project)!,
-    cells: byBiome.map((m) => {
-      const r = m.get(project);
-      return r ? cached(r) : undefined;
-    }),
-  }));
+  const cells = biomes.map((b) => Object.fromEntries(b.records.map((r) => [r.project, cached(r)])));
 
   const biomePages: BoardBiomePage[] = biomes.map((b, i) => {
     const currentKeys = new Set(b.records.map((r) => `${r.project}@${r.deployedAt}`));
@@ -367,7 +368,8 @@ export function buildBoardModel(input: {
     })),
     references: [...input.references.keys()],
     columns,
-    rows,
+    projects,
+    cells,
     biomePages,
     diffPages,
   };

@@ -12,15 +12,18 @@ import { renderBiomeTfvars } from './render';
  * The biomes of one environment found in a store. A store may be shared by
  * several environments (one BIOME_STORE for all), so the biome's name decides
  * where it belongs; names that no longer parse are reported, not guessed.
+ * `names`: the biome names when the caller found them otherwise (the
+ * folders below `biomes/`), instead of one listing of every key.
  */
 export async function biomesOfEnvironment(
   store: StorePort,
   config: WorkspaceConfig,
   environment: string,
+  names?: string[],
 ): Promise<{ biomes: BiomeRef[]; unknown: string[] }> {
   const biomes: BiomeRef[] = [];
   const unknown: string[] = [];
-  for (const name of biomesInKeys((await store.list('biomes/')).map((o) => o.key))) {
+  for (const name of names ?? biomesInKeys((await store.list('biomes/')).map((o) => o.key))) {
     let ref: BiomeRef;
     try {
       ref = parseBiomeName(name, config);

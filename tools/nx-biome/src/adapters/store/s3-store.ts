@@ -178,6 +178,25 @@ export function createS3Store(
         } while (token);
         return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
       }),
+    listFolders: (listPrefix) =>
+      call(async (c, sdk) => {
+        const out: string[] = [];
+        let token: string | undefined;
+        do {
+          const r = await c.send(
+            new sdk.ListObjectsV2Command({
+              Bucket: bucket,
+              Prefix: full(listPrefix),
+              Delimiter: '/',
+              ContinuationToken: token,
+            }),
+          );
+          for (const p of r.CommonPrefixes ?? [])
+            if (p.Prefix) out.push(prefix ? p.Prefix.slice(prefix.length + 1) : p.Prefix);
+          token = r.IsTruncated ? r.NextContinuationToken : undefined;
+        } while (token);
+        return out.sort();
+      }),
     delete: (keys) =>
       call(async (c, sdk) => {
         for (let i = 0; i < keys.length; i += 1000) {

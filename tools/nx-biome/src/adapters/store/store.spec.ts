@@ -84,9 +84,34 @@ describe.each(stores)('artifact store: %s', (_label, open) => {
       'biomes/dev-b/ledger/a.json',
       'biomes/dev-b/ledger/b.json',
     ]);
+    // A prefix may end inside a name: it matches keys, not folders.
+    expect((await store.list('biomes/dev-b')).map((o) => o.key)).toEqual([
+      'biomes/dev-b/ledger/a.json',
+      'biomes/dev-b/ledger/b.json',
+      'biomes/dev-bc/ledger/c.json',
+    ]);
+    expect((await store.list('biomes/dev-bc/ledger/c')).map((o) => o.key)).toEqual(['biomes/dev-bc/ledger/c.json']);
+    expect(await store.list('biomes/none/')).toEqual([]);
     await store.delete(['biomes/dev-b/ledger/a.json']);
     expect(await store.get('biomes/dev-b/ledger/a.json')).toBeUndefined();
     expect(await store.head('biomes/dev-b/ledger/a.json')).toBeUndefined();
+  });
+
+  it('lists the folders below a prefix without their objects, and a listing says when an object was rewritten', async () => {
+    const store = open();
+    await store.put('biomes/dev/biome.json', Buffer.from('{"a":1}'));
+    await store.put('biomes/dev-amy/ledger/a.json', Buffer.from('{}'));
+    // s3rver (unlike S3) finds a folder by an object right inside it: every biome has its biome.json.
+    await store.put('biomes/dev-amy/biome.json', Buffer.from('{}'));
+    await store.put('artifacts/x/x.zip', Buffer.from('x'));
+    expect(await store.listFolders!('biomes/')).toEqual(['biomes/dev-amy/', 'biomes/dev/']);
+    const [before] = await store.list('biomes/dev/biome.json');
+    await new Promise((r) => setTimeout(r, 20));
+    // Same size, other bytes: the ETag (S3) or the modification time (a folder) differs.
+    await store.put('biomes/dev/biome.json', Buffer.from('{"a":2}'));
+    const [after] = await store.list('biomes/dev/biome.json');
+    expect(after.size).toBe(before.size);
+    expect(`${after.etag} ${after.modified}`).not.toBe(`${before.etag} ${before.modified}`);
   });
 });
 

@@ -13,6 +13,13 @@ export interface StoredObject {
   sha256?: string;
   /** The entity tag: for a single-part upload without KMS, the MD5 of the bytes (S3, s3rver). */
   etag?: string;
+  /**
+   * When the object was last written (ISO 8601), where the listing tells it
+   * without another call: the file store's modification time. With `etag`,
+   * what a cache of the object's content compares (the board's, see
+   * operations/board.ts).
+   */
+  modified?: string;
 }
 
 /**
@@ -37,5 +44,12 @@ export interface StorePort {
   ): Promise<'written' | 'exists'>;
   /** Every object below a prefix, sorted by key. */
   list(prefix: string): Promise<StoredObject[]>;
+  /**
+   * The folders right below a prefix ending in `/` (`biomes/` → `biomes/dev/`, …),
+   * without listing what they hold, where the store can (S3's delimiter, a
+   * directory read). A folder may hold no object any more (the file store
+   * keeps emptied directories): the caller checks what it lists.
+   */
+  listFolders?(prefix: string): Promise<string[]>;
   delete(keys: string[]): Promise<void>;
 }

@@ -1,8 +1,9 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { isAbsolute, join, relative } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { renderBoard } from '../../core/board-html';
 import { requireEnvironment } from '../../core/config';
 import { BiomeError } from '../../core/errors';
+import { createBoardCache } from '../../adapters/board-cache';
 import { CommitLogPort, createCommitLog } from '../../adapters/git-log';
 import { writeSite } from '../../adapters/site';
 import { loadWorkspaceConfig } from '../../adapters/workspace';
@@ -48,7 +49,16 @@ export async function biomeBoardWith(
   const projectRoots = Object.fromEntries(
     Object.entries(context.projectsConfigurations?.projects ?? {}).map(([name, p]) => [name, p.root]),
   );
-  const { model, unknown } = await collectBoard({
+  if (options.cache !== undefined && typeof options.cache !== 'boolean')
+    throw new BiomeError(
+      'OPTIONS_INVALID',
+      `--cache must be true or false, got ${JSON.stringify(options.cache)}.`,
+      'Pass --cache=false to read every object from the stores.',
+    );
+  const cacheDir =
+    typeof options.cacheDir === 'string' && options.cacheDir ? options.cacheDir : 'node_modules/.cache/nx-biome/board';
+  const cache = options.cache === false ? undefined : createBoardCache(resolve(context.root, cacheDir));
+  const { model, unknown, counts } = await collectBoard({
     config,
     environments,
     storeFor: (env) => d.storeFor(env),
@@ -57,11 +67,16 @@ export async function biomeBoardWith(
     now: d.now(),
     historyLimit,
     commitLimit,
+    cache,
+    progress: (line) => d.log(line),
   });
   const files = renderBoard(model);
   await writeSite(dir, files);
   d.log(
-    `biome board: ${model.columns.length} biome(s) × ${model.rows.length} project(s), ${files.size} page(s) → ${join(relative(context.root, dir) || '.', 'index.html')}`,
+    `biome board: ${model.columns.length} biome(s) × ${model.projects.length} project(s), ${files.size} page(s) → ${join(relative(context.root, dir) || '.', 'index.html')}`,
+  );
+  d.log(
+    `  read ${counts.read} object(s) from the store(s)${cache ? `, ${counts.reused} unchanged since the last build from ${cacheDir}` : ''}`,
   );
   if (unknown.length)
     d.log(`  note: the stores also hold ${unknown.join(', ')}, which belong to no configured environment`);

@@ -3,5 +3,7 @@ export interface BiomeBoardExecutorSchema {
   out?: string;
   historyLimit?: number;
   commitLimit?: number;
+  cache?: boolean;
+  cacheDir?: string;
   [forwarded: string]: unknown;
 }
