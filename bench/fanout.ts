@@ -75,7 +75,7 @@ function sh(cwd: string, script: string, extra: Record<string, string>): Promise
 function startS3rver(buckets: string[]): Promise<{ env: Record<string, string>; stop(): Promise<void> }> {
   const child = spawn(
     process.execPath,
-    ['-r', '@swc-node/register', join(REPO_ROOT, 'bench/s3rver-process.ts'), ...buckets],
+    ['--openssl-legacy-provider', '-r', '@swc-node/register', join(REPO_ROOT, 'bench/s3rver-process.ts'), ...buckets],
     { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
   );
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));

@@ -117,7 +117,8 @@ interface S3Server {
 export function startS3rverProcess(buckets: string[]): Promise<S3Server> {
   const child = spawn(
     process.execPath,
-    ['-r', '@swc-node/register', join(REPO_ROOT, 'bench/s3rver-process.ts'), ...buckets],
+    // s3rver's continuation tokens use DES (legacy in OpenSSL 3): without it, listings past 1,000 keys fail.
+    ['--openssl-legacy-provider', '-r', '@swc-node/register', join(REPO_ROOT, 'bench/s3rver-process.ts'), ...buckets],
     { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
   );
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));

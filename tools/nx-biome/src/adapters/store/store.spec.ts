@@ -97,6 +97,14 @@ describe.each(stores)('artifact store: %s', (_label, open) => {
     expect(await store.head('biomes/dev-b/ledger/a.json')).toBeUndefined();
   });
 
+  it('lists more keys than one page holds (S3 pages by 1,000)', async () => {
+    const store = open();
+    const keys = Array.from({ length: 1203 }, (_, i) => `biomes/dev-p${String(i).padStart(4, '0')}/ledger/a.json`);
+    for (let i = 0; i < keys.length; i += 100)
+      await Promise.all(keys.slice(i, i + 100).map((k) => store.put(k, Buffer.from('{}'))));
+    expect((await store.list('biomes/')).map((o) => o.key)).toEqual(keys);
+  });
+
   it('lists the folders below a prefix without their objects, and a listing says when an object was rewritten', async () => {
     const store = open();
     await store.put('biomes/dev/biome.json', Buffer.from('{"a":1}'));
