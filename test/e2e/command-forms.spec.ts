@@ -115,7 +115,11 @@ async function interruptAt(
   alsoSeen?: FaultMatch,
 ): Promise<Run> {
   proxy.addRule({ match: at, action: { kind: 'hold' }, times: 1 });
-  const seen = Promise.all([proxy.waitFor(at, 240_000), ...(alsoSeen ? [proxy.waitFor(alsoSeen, 240_000)] : [])]);
+  // `alsoSeen` must have been answered (its write complete), not only sent: s3rver writes objects in place.
+  const seen = Promise.all([
+    proxy.waitFor(at, 240_000),
+    ...(alsoSeen ? [proxy.waitForResponse(alsoSeen, 240_000)] : []),
+  ]);
   const run = start(bin, args);
   await seen;
   // SIGINT to Nx alone (as a terminal's Ctrl-C to the process Nx is); SIGKILL to the whole group (a runner killed).

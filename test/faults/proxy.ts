@@ -179,6 +179,29 @@ export class FaultProxy extends EventEmitter {
     });
   }
 
+  /**
+   * Resolves with the first request (from now on) that matches once the store
+   * has answered it: the write it carries is complete (s3rver writes an object
+   * in place, so a request merely seen may still be half-written).
+   */
+  waitForResponse(match: FaultMatch, timeoutMs = 60_000): Promise<SeenRequest> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.off('response', onResponse);
+        reject(
+          new Error(`no answered request matching ${match.method ?? '*'} ${match.path ?? '*'} within ${timeoutMs} ms`),
+        );
+      }, timeoutMs);
+      const onResponse = (r: SeenRequest) => {
+        if (!matches(match, r.method, r.path)) return;
+        clearTimeout(timer);
+        this.off('response', onResponse);
+        resolve(r);
+      };
+      this.on('response', onResponse);
+    });
+  }
+
   /** Drops every open connection (what a dying server does to its clients). */
   dropConnections(): void {
     for (const s of this.sockets) s.destroy();

@@ -77,7 +77,7 @@ function startNx(
 /**
  * Runs Nx and SIGKILLs it (the Nx process and all its task processes) when a request matching `at` reaches the store; with
  * `armedBy`, only a match that comes once the requests matching each of those
- * have been seen (a run lists the ledger more than once: each deploy batch at
+ * have been answered (a run lists the ledger more than once: each deploy batch at
  * its start, the end-of-run render after the last record).
  */
 async function killAt(
@@ -86,7 +86,8 @@ async function killAt(
   at: FaultMatch,
   armedBy: FaultMatch[] = [],
 ): Promise<string> {
-  const armed = Promise.all(armedBy.map((m) => proxy.waitFor(m, 240_000)));
+  // Armed once those requests are answered (their writes complete), not merely sent.
+  const armed = Promise.all(armedBy.map((m) => proxy.waitForResponse(m, 240_000)));
   const run = startNx(args, env);
   await armed;
   proxy.addRule({ match: at, action: { kind: 'hold' }, times: 1 });
