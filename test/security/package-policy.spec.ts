@@ -92,6 +92,31 @@ describe('package refuses, naming the file, the rule and the fix; no artifact is
     expect(await artifacts()).toContain(manifest.file);
   });
 
+  it('an untracked file the build copies from outside the project, whatever the build target is called', async () => {
+    await mkdir(join(fx.root, 'libs/shared/assets'), { recursive: true });
+    await writeFile(join(fx.root, 'libs/shared/assets/tokens.log'), 'api token 0xdeadbeef\n');
+    await resetOutput({ 'tokens.log': 'api token 0xdeadbeef\n' });
+    for (const target of ['build', 'compile']) {
+      const context = fx.context('svc');
+      context.projectsConfigurations!.projects.svc = {
+        root: 'apps/services/svc',
+        targets: { [target]: { options: { assets: [{ input: 'libs/shared/assets', glob: '*.log', output: '.' }] } } },
+      };
+      const error = await packageProject(
+        { kind: 'service', buildOutput: 'dist/apps/services/svc' } as never,
+        context,
+        undefined,
+        () => undefined,
+      ).then(
+        () => undefined,
+        (e) => e,
+      );
+      expect(error?.code, `${target}: ${error?.message}`).toBe('PACKAGE_INPUT_INVALID');
+      expect(error.message).toContain('libs/shared/assets/tokens.log');
+      expect(await artifacts()).toEqual([]);
+    }
+  });
+
   it('a committed copy of a file is packaged: only untracked sources are refused', async () => {
     await resetOutput({ 'assets/readme.txt': 'committed asset\n' });
     const manifest = await packageSvc();

@@ -26,7 +26,7 @@ export function buildSourceFolders(options: Record<string, unknown> | undefined)
  * git does not track (ignored or never added), unless the project opts their
  * path in. Untracked files the dirty check already accepted (`--allow-dirty`,
  * listed in `acceptedDirty`, artifact labelled dirty) pass. Looks at the
- * project's input folders and the folders its build copies from.
+ * project's input folders and the folders any of its targets copies from.
  */
 export async function refuseUntrackedCopies(input: {
   context: ExecutorContext;
@@ -42,7 +42,11 @@ export async function refuseUntrackedCopies(input: {
     ...new Set([
       ...inputRootsOf(context.projectGraph, [project.name]),
       project.root,
-      ...buildSourceFolders(context.projectsConfigurations?.projects[project.name]?.targets?.build?.options),
+      // Every target's, not only one called `build`: the build target's name is a plugin option, and looking
+      // at more folders than the build copies from can only find more untracked copies, never fewer.
+      ...Object.values(context.projectsConfigurations?.projects[project.name]?.targets ?? {}).flatMap((t) =>
+        buildSourceFolders(t?.options),
+      ),
     ]),
   ].sort();
   const output = input.buildOutput.replace(/\/+$/, '');
