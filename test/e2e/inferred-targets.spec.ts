@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyWorkspace, TempWorkspace } from '../support/workspace';
@@ -133,6 +133,35 @@ describe('inferred targets (createNodesV2)', () => {
     expect(Object.keys(model.targets).sort()).toEqual(['build', 'pack', 'ship']);
     // The infrastructure services stay explicit: excluded from inference in nx.json.
     expect(Object.keys((await show('artifact-deployer')).targets).sort()).toEqual(['build', 'package']);
+  });
+
+  it('with the deploy target renamed (deployTargetName "ship"), a deploy renders the biome and prints the table in every form', async () => {
+    // The workspace as the previous case left it: build, pack, ship.
+    ws.git('add', '-A');
+    ws.git('commit', '-qm', 'targets renamed');
+    const env = { BIOME_DEPLOYED_BY: 'amy' };
+    const many = await ws.nx(
+      ['run-many', '-t', 'ship', '-p', 'grade-predict', '--biome=dev-ship', '--output-style=static'],
+      env,
+    );
+    expect(many.code, many.output.slice(-3000)).toBe(0);
+    expect(many.output).toContain('rendered dist/terraform/dev-ship.tfvars.json');
+    expect(many.output).toMatch(/│ grade-predict\s+│ service\s+│ uploaded/);
+    const tfvars = JSON.parse(await readFile(join(ws.root, 'dist/terraform/dev-ship.tfvars.json'), 'utf8'));
+    expect(Object.keys(tfvars.services)).toEqual(['grade-predict']);
+    const one = await ws.nx(['run', 'assay-ingest:ship', '--biome=dev-ship', '--output-style=static'], env);
+    expect(one.code, one.output.slice(-3000)).toBe(0);
+    expect(one.output).toMatch(/│ assay-ingest\s+│ service\s+│ uploaded/);
+    expect(one.output).toMatch(/│ grade-predict\s+│ service\s+│ not in this run/);
+    // A dirty tree is refused before anything runs, as with the default names.
+    await writeFile(join(ws.root, 'apps/services/grade-predict/src/extra.ts'), 'export const x = 1;\n');
+    const dirty = await ws.nx(
+      ['run-many', '-t', 'ship', '-p', 'grade-predict', '--biome=dev-ship', '--output-style=static'],
+      env,
+    );
+    expect(dirty.code).not.toBe(0);
+    expect(dirty.output).toMatch(/DIRTY_TREE|uncommitted|dirty/i);
+    await rm(join(ws.root, 'apps/services/grade-predict/src/extra.ts'));
   });
 
   it('a folder that looks like two kinds fails the graph with the plugin error and its fix', async () => {

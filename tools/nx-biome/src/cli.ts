@@ -6,7 +6,8 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { planDeployCommand } from './core/deploy-command';
 import { BiomeError, formatBiomeError, isBiomeError } from './core/errors';
-import { loadWorkspaceConfig } from './adapters/workspace';
+import { deployTargetOf } from './core/inferred-targets';
+import { loadWorkspaceConfig, readJsonFile } from './adapters/workspace';
 import { realDeps } from './operations/context';
 import { biomeBaseWith } from './executors/biome-base/executor';
 import { biomeCreateWith } from './executors/biome-create/executor';
@@ -155,10 +156,14 @@ async function deploy(argv: string[], io: { out: (s: string) => void; err: (s: s
       { ...realDeps(root, config), log: io.err },
     );
   }
+  // The deploy target as this workspace names it (the plugin's deployTargetName in nx.json).
+  const nxJson = (await readJsonFile(join(root, 'nx.json')).catch(() => undefined)) as
+    { plugins?: unknown[] } | undefined;
+  const target = deployTargetOf(nxJson?.plugins);
   const nxArgv =
     base === 'given'
-      ? ['affected', '-t', 'deploy', `--biome=${values.biome}`, ...passThrough]
-      : planDeployCommand({ biome: values.biome, base, passThrough });
+      ? ['affected', '-t', target, `--biome=${values.biome}`, ...passThrough]
+      : planDeployCommand({ biome: values.biome, base, passThrough, target });
   io.err(`nx ${nxArgv.join(' ')}`);
   return runNx(root, nxArgv);
 }

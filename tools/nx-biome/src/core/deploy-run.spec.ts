@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { planDeployCommand } from './deploy-command';
 import { failedRunError, FULL_TABLE_LIMIT, runCompletesBiome, summaryRows } from './deploy-run';
 import { parseRunRecord } from './base';
+import { deployTargetOf } from './inferred-targets';
+import { selectRun } from './run-selection';
 
 const sha = 'a'.repeat(40);
 
@@ -149,5 +151,36 @@ describe('the end-of-run table', () => {
 
   it('lists the whole of a large biome when the run touched none of it (infra:deploy on its own)', () => {
     expect(summaryRows(projects(1000), [], none, size)).toHaveLength(1000);
+  });
+});
+
+describe('a renamed deploy target (the plugin option deployTargetName)', () => {
+  it('is read from the plugin entry of nx.json, and defaults to deploy', () => {
+    expect(deployTargetOf(undefined)).toBe('deploy');
+    expect(deployTargetOf(['@geo/nx-biome'])).toBe('deploy');
+    expect(
+      deployTargetOf([{ plugin: '@nx/js' }, { plugin: '@geo/nx-biome', options: { deployTargetName: 'ship' } }]),
+    ).toBe('ship');
+    // Not a target name: the plugin itself refuses it when Nx loads it; the hooks keep the default.
+    expect(deployTargetOf([{ plugin: '@geo/nx-biome', options: { deployTargetName: '$(id)' } }])).toBe('deploy');
+  });
+
+  it('is what nx-biome deploy runs and what a command line is read for', () => {
+    expect(planDeployCommand({ biome: 'dev-bob', base: 'all', passThrough: [], target: 'ship' })).toEqual([
+      'run-many',
+      '-t',
+      'ship',
+      '--biome=dev-bob',
+    ]);
+    const cmd = {
+      command: 'run-many' as const,
+      targets: ['ship'],
+      projects: [],
+      exclude: [],
+      nxArgs: {},
+      overrides: {},
+    };
+    expect(selectRun(cmd, 'ship').deploys).toBe(true);
+    expect(selectRun(cmd).deploys).toBe(false);
   });
 });

@@ -18,19 +18,21 @@ export { DEPLOY_EXECUTOR } from './constants';
 export const INFRA_DEPLOY_EXECUTOR = '@geo/nx-biome:infra-deploy';
 
 /**
- * The projects whose deploy a run's task graph holds: `deploy` tasks of
- * projects whose `deploy` target is the plugin's deploy executor.
+ * The projects whose deploy a run's task graph holds: tasks of a target that
+ * runs the plugin's deploy executor, whatever it is called.
  */
 export function plannedDeploys(
   tasks: Record<string, { target: { project: string; target: string } }> | undefined,
   projects: Record<string, { targets?: Record<string, { executor?: string }> }> | undefined,
 ): string[] {
   return Object.values(tasks ?? {})
-    .filter(
-      (t) =>
-        t.target.target === 'deploy' && projects?.[t.target.project]?.targets?.deploy?.executor === DEPLOY_EXECUTOR,
-    )
+    .filter((t) => projects?.[t.target.project]?.targets?.[t.target.target]?.executor === DEPLOY_EXECUTOR)
     .map((t) => t.target.project);
+}
+
+/** True when one of a project's targets runs the plugin's deploy executor (whatever the target is called). */
+export function isDeployable(targets: Record<string, { executor?: string }> | undefined): boolean {
+  return Object.values(targets ?? {}).some((t) => t?.executor === DEPLOY_EXECUTOR);
 }
 
 /** One task of a finished Nx run, as the end-of-run step sees it. */

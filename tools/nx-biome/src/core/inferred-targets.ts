@@ -66,6 +66,20 @@ export type NormalizedInferredTargetsOptions = Required<InferredTargetsOptions>;
 
 const TARGET_NAME = /^[A-Za-z0-9][A-Za-z0-9:_-]*$/;
 
+/** The plugin's package name, as nx.json's `plugins` names it. */
+export const PLUGIN_NAME = '@geo/nx-biome';
+
+/**
+ * The name of the deploy target in a workspace: the `deployTargetName` the
+ * @geo/nx-biome entry of nx.json's `plugins` gives, else `deploy`. The hooks
+ * read a command line (`nx run-many -t ship`) with it.
+ */
+export function deployTargetOf(plugins: readonly unknown[] | undefined): string {
+  const entry = plugins?.find((p) => (typeof p === 'string' ? p : (p as { plugin?: unknown })?.plugin) === PLUGIN_NAME);
+  const name = (entry as { options?: { deployTargetName?: unknown } } | undefined)?.options?.deployTargetName;
+  return typeof name === 'string' && TARGET_NAME.test(name) ? name : 'deploy';
+}
+
 /** Fills the defaults of the plugin options and checks them (CONFIG_INVALID names the bad one). */
 export function normalizeInferredTargetsOptions(raw: unknown): NormalizedInferredTargetsOptions {
   const options = (raw ?? {}) as InferredTargetsOptions;

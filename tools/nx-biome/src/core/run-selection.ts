@@ -2,7 +2,7 @@
 export interface RunSelection {
   biome?: string;
   affected: boolean;
-  /** A `deploy` target is asked for (directly: a target that depends on deploy is only seen by the post-run hook). */
+  /** The deploy target (`deploy`, or the plugin's deployTargetName) is asked for (directly: a target that depends on deploy is only seen by the post-run hook). */
   deploys: boolean;
   allowDirty: boolean;
   /** Project patterns named on the command line (Nx matches them: names, globs, tags); empty means all (or affected). */
@@ -33,14 +33,14 @@ const isSet = (v: unknown) => v !== undefined && v !== false && v !== 'false';
  * `--allow-dirty`, `--dry-run`, in either spelling, as the executors read
  * them) and the projects and targets Nx will select.
  */
-export function selectRun(cmd: ParsedNxCommand): RunSelection {
+export function selectRun(cmd: ParsedNxCommand, deployTarget = 'deploy'): RunSelection {
   const o = cmd.overrides;
   const biome = o.biome === undefined ? undefined : o.biome === true ? '' : String(o.biome);
   const base = typeof cmd.nxArgs.base === 'string' && cmd.nxArgs.base !== '' ? cmd.nxArgs.base : undefined;
   return {
     biome,
     affected: cmd.command === 'affected',
-    deploys: cmd.targets.includes('deploy'),
+    deploys: cmd.targets.includes(deployTarget),
     allowDirty: isSet(o.allowDirty) || isSet(o['allow-dirty']),
     projects: cmd.projects,
     exclude: cmd.exclude,

@@ -6,10 +6,11 @@ import {
   NormalizedInferredTargetsOptions,
   normalizeInferredTargetsOptions,
   planInferredTargets,
+  PLUGIN_NAME,
 } from '../core/inferred-targets';
 
 /** The plugin's package name, as nx.json registers it. */
-export const PLUGIN_NAME = '@geo/nx-biome';
+export { PLUGIN_NAME };
 
 /** The plugin's entry in nx.json, in object form. */
 export interface InferencePluginEntry {

@@ -1,5 +1,6 @@
 import type { PostTasksExecutionContext } from '@nx/devkit';
 import { failedRunError } from '../core/deploy-run';
+import { deployTargetOf } from '../core/inferred-targets';
 import { selectRun } from '../core/run-selection';
 import { readNxCommandLine } from '../adapters/nx-command-line';
 import { asNxError } from './nx-error';
@@ -14,9 +15,10 @@ export async function finishRun(context: PostTasksExecutionContext): Promise<voi
   const results = Object.values(context.taskResults ?? {});
   const cmd = await readNxCommandLine(context.argv ?? []);
   // A deploy command whose run had no deploy task renders the biome it names; a failed run does not (its deploys never ran).
-  const selection = cmd && !results.some((r) => r.status === 'failure') ? selectRun(cmd) : undefined;
+  const deployTarget = deployTargetOf(context.nxJsonConfiguration?.plugins);
+  const selection = cmd && !results.some((r) => r.status === 'failure') ? selectRun(cmd, deployTarget) : undefined;
   const deployTasks = results.some(
-    (r) => r.task.target.target === 'deploy' && typeof r.task.overrides?.biome === 'string',
+    (r) => r.task.target.target === deployTarget && typeof r.task.overrides?.biome === 'string',
   );
   try {
     if (deployTasks || (selection?.deploys && selection.biome)) {

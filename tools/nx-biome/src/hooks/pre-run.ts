@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import type { PreTasksExecutionContext } from '@nx/devkit';
 import { BiomeError } from '../core/errors';
 import { RunSelection, selectRun } from '../core/run-selection';
-import { BASE_RESOLVED_VARIABLE, DEPLOY_EXECUTOR, RUN_ID_VARIABLE } from '../core/deploy-run';
+import { BASE_RESOLVED_VARIABLE, isDeployable, RUN_ID_VARIABLE } from '../core/deploy-run';
+import { deployTargetOf } from '../core/inferred-targets';
 import { readNxCommandLine } from '../adapters/nx-command-line';
 import { asNxError, runsInNxProcess } from './nx-error';
 
@@ -18,7 +19,7 @@ export async function prepareRun(context: PreTasksExecutionContext): Promise<Rec
   const env = { [RUN_ID_VARIABLE]: context.id };
   const cmd = await readNxCommandLine(context.argv ?? []);
   if (!cmd) return env;
-  const run = selectRun(cmd);
+  const run = selectRun(cmd, deployTargetOf(context.nxJsonConfiguration?.plugins));
   if (run.biome === undefined && !run.affected && !run.deploys) return env;
   Object.assign(env, silenceSdkNodeWarning());
   try {
@@ -126,7 +127,7 @@ async function check(run: RunSelection, context: PreTasksExecutionContext): Prom
   }
   if (run.deploys && !run.allowDirty) {
     // Only what gets packaged must be clean: `infra:deploy` re-renders from the ledger and builds nothing.
-    const packaged = projects?.filter((p) => graph.nodes[p]?.data.targets?.deploy?.executor === DEPLOY_EXECUTOR);
+    const packaged = projects?.filter((p) => isDeployable(graph.nodes[p]?.data.targets));
     if (packaged && packaged.length === 0) return;
     const dirty = await git.dirtyFiles(inputRootsOf(graph, packaged));
     if (dirty.length > 0) throw dirtyTreeError(packaged?.join(', ') ?? 'the workspace', dirty);

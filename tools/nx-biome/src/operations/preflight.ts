@@ -12,7 +12,8 @@ import { realDeps, storeOf } from './context';
 import { findBiomeBase } from './biome-base';
 import { declaredDataSets, resolveDataSets } from '../core/settings';
 import { BiomeError, isBiomeError } from '../core/errors';
-import { DEPLOY_EXECUTOR } from '../core/deploy-run';
+import { isDeployable } from '../core/deploy-run';
+import { PACKAGE_EXECUTOR } from '../core/constants';
 import type { ProjectGraph } from '@nx/devkit';
 
 /**
@@ -94,8 +95,10 @@ export function checkDataSetsOf(
   const problems: BiomeError[] = [];
   for (const name of projects ?? Object.keys(graph.nodes)) {
     const targets = graph.nodes[name]?.data.targets;
-    if (targets?.deploy?.executor !== DEPLOY_EXECUTOR) continue;
-    const settings = (targets.package?.options as { settings?: Record<string, unknown> } | undefined)?.settings ?? {};
+    if (!isDeployable(targets)) continue;
+    // The settings deploy packages with: those of the project's package target, whatever it is called.
+    const packaging = Object.values(targets ?? {}).find((t) => t?.executor === PACKAGE_EXECUTOR);
+    const settings = (packaging?.options as { settings?: Record<string, unknown> } | undefined)?.settings ?? {};
     try {
       resolveDataSets(biome.environment, name, declaredDataSets(name, settings));
     } catch (e) {

@@ -1,5 +1,6 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { relative } from 'node:path';
+import { PACKAGE_EXECUTOR } from '../../core/constants';
 import { BiomeError } from '../../core/errors';
 import { parseBiomeName, validateProjectName } from '../../core/names';
 import {
@@ -39,7 +40,12 @@ function requireServices(value: unknown, context: ExecutorContext): string[] {
     );
   }
   const projects = context.projectsConfigurations?.projects;
-  const kindOf = (p: string) => (projects?.[p]?.targets?.package?.options as { kind?: string } | undefined)?.kind;
+  // The kind its package target (whatever it is called) packages it as.
+  const kindOf = (p: string) =>
+    (
+      Object.values(projects?.[p]?.targets ?? {}).find((t) => t?.executor === PACKAGE_EXECUTOR)?.options as
+        { kind?: string } | undefined
+    )?.kind;
   for (const name of names) {
     validateProjectName(name);
     if (projects && kindOf(name) !== 'service') {

@@ -1,7 +1,9 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { join } from 'node:path';
 import { DeployPlan, PlanProject, planDeploy, shardProjects } from '../../core/deploy-plan';
+import { isDeployable } from '../../core/deploy-run';
 import { BiomeError } from '../../core/errors';
+import { deployTargetOf } from '../../core/inferred-targets';
 import { parseBiomeName, ProjectKind } from '../../core/names';
 import { assertNotShallow } from '../../adapters/git';
 import { createNxCli, NxCliPort } from '../../adapters/nx-cli';
@@ -32,11 +34,12 @@ const KINDS = new Set<ProjectKind>(['service', 'workflow', 'model']);
 
 /** Deployable projects of the graph (tag `deployable`) with their kind (tag `kind:<kind>`). */
 function deployables(context: ExecutorContext): Map<string, { kind: ProjectKind; root: string }> {
+  // The deploy target by its executor, whatever the plugin's deployTargetName calls it.
   const out = new Map<string, { kind: ProjectKind; root: string }>();
   for (const [name, node] of Object.entries(context.projectGraph?.nodes ?? {})) {
     const tags = node.data.tags ?? [];
     const kind = tags.find((t) => t.startsWith('kind:'))?.slice(5) as ProjectKind | undefined;
-    if (tags.includes('deployable') && kind && KINDS.has(kind) && node.data.targets?.deploy)
+    if (tags.includes('deployable') && kind && KINDS.has(kind) && isDeployable(node.data.targets))
       out.set(name, { kind, root: node.data.root });
   }
   return out;
@@ -85,7 +88,8 @@ export async function deployPlanWith(
   }
   const head = options.head ?? 'HEAD';
   const graph = deployables(context);
-  const names = await d.nx.projectsWithTarget('deploy', base === 'all' ? undefined : { base, head });
+  const target = deployTargetOf(context.nxJsonConfiguration?.plugins);
+  const names = await d.nx.projectsWithTarget(target, base === 'all' ? undefined : { base, head });
   const projects: PlanProject[] = [];
   for (const name of names) {
     const p = graph.get(name);

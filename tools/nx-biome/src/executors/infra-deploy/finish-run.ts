@@ -1,5 +1,5 @@
 import { readCachedProjectGraph } from '@nx/devkit';
-import { BiomeRunFinish, DEPLOY_EXECUTOR, FinishedTask, planRunFinish, runCompletesBiome } from '../../core/deploy-run';
+import { BiomeRunFinish, FinishedTask, isDeployable, planRunFinish, runCompletesBiome } from '../../core/deploy-run';
 import { BiomeRef, parseBiomeName } from '../../core/names';
 import { RunSelection } from '../../core/run-selection';
 import { mergeBase, resolveCommit } from '../../adapters/git';
@@ -58,9 +58,7 @@ export async function finishDeployRun(
     });
   }
   if (finishes.length === 0) return;
-  const deployables = Object.keys(graph.nodes).filter(
-    (p) => graph.nodes[p].data.targets?.deploy?.executor === DEPLOY_EXECUTOR,
-  );
+  const deployables = Object.keys(graph.nodes).filter((p) => isDeployable(graph.nodes[p].data.targets));
   try {
     const config = await loadWorkspaceConfig(run.workspaceRoot);
     for (const finish of finishes) {
