@@ -1,6 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 export interface S3Server {
   endpoint: string;
@@ -10,15 +15,78 @@ export interface S3Server {
   stop(): Promise<void>;
 }
 
+let atomicPuts = false;
+
+/**
+ * Makes s3rver's PUT atomic, as S3's is. s3rver (3.7.1) streams a body into
+ * the object's own file and answers before the file is flushed, so a reader
+ * racing a writer sees a half-written object, and two writers of one key can
+ * leave a mix of both; on S3 a reader sees the old object or the new one,
+ * whole, and the last writer wins. Here the body goes into a temporary file
+ * beside the object (its name is not an object's, so listings skip it) that
+ * replaces the object by a rename once it is flushed. What s3rver keeps of a
+ * cut upload is unchanged: it still stores what arrived.
+ */
+function makePutsAtomic(): void {
+  if (atomicPuts) return;
+  atomicPuts = true;
+  const load = createRequire(join(process.cwd(), 'package.json'));
+  const FilesystemStore = load('s3rver/lib/stores/filesystem.js') as {
+    prototype: {
+      getResourcePath(bucket: string, key: string, resource: string): string;
+      putMetadata(bucket: string, key: string, metadata: unknown, md5: string): Promise<void>;
+      putObject(object: S3rverObject): Promise<{ size: number; md5: string }>;
+    };
+  };
+  let next = 0;
+  FilesystemStore.prototype.putObject = async function (object) {
+    const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
+    await mkdir(dirname(objectPath), { recursive: true });
+    const temp = `${objectPath}.${process.pid}-${next++}.part`;
+    const md5 = createHash('md5');
+    let size = 0;
+    const written = createWriteStream(temp);
+    const counted = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        md5.update(chunk);
+        size += chunk.length;
+        callback(null, chunk);
+      },
+    });
+    try {
+      if (Buffer.isBuffer(object.content)) await pipeline(Readable.from([object.content]), counted, written);
+      else await pipeline(object.content, counted, written);
+    } catch (e) {
+      // A cut upload: s3rver keeps what arrived in the object's file, without new metadata; so does this.
+      await new Promise<void>((resolve) => (written.closed ? resolve() : written.once('close', () => resolve())));
+      if (existsSync(temp)) await rename(temp, objectPath);
+      throw e;
+    }
+    await rename(temp, objectPath);
+    const digest = md5.digest('hex');
+    await this.putMetadata(object.bucket, object.key, object.metadata, digest);
+    return { size, md5: digest };
+  };
+}
+
+interface S3rverObject {
+  bucket: string;
+  key: string;
+  content: Buffer | NodeJS.ReadableStream;
+  metadata: unknown;
+}
+
 /**
  * Starts a real S3-compatible server (s3rver) on 127.0.0.1 with the given
- * buckets, on a free port, storing into a temporary folder.
+ * buckets, on a free port, storing into a temporary folder. Its PUT is made
+ * atomic first (makePutsAtomic).
  */
 export async function startS3rver(
   buckets: string[],
   options: { port?: number; directory?: string } = {},
 ): Promise<S3Server> {
   const { default: S3rver } = await import('s3rver');
+  makePutsAtomic();
   const directory = options.directory ?? (await mkdtemp(join(tmpdir(), 's3rver-')));
   const server = new S3rver({
     port: options.port ?? 0,

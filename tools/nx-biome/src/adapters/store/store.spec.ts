@@ -97,6 +97,28 @@ describe.each(stores)('artifact store: %s', (_label, open) => {
     expect(await store.head('biomes/dev-b/ledger/a.json')).toBeUndefined();
   });
 
+  it('a reader racing two writers of one key sees one whole object or the other, as on S3', async () => {
+    const store = open();
+    const a = Buffer.from('a'.repeat(300_000));
+    const b = Buffer.from('b'.repeat(200_000));
+    await store.put('biomes/dev-r/ledger/x.json', a);
+    const seen = new Set<string>();
+    let writing = true;
+    const reads = (async () => {
+      while (writing) {
+        const got = await store.get('biomes/dev-r/ledger/x.json');
+        seen.add(got?.equals(a) ? 'a' : got?.equals(b) ? 'b' : `other (${got?.length} bytes)`);
+      }
+    })();
+    for (let i = 0; i < 10; i++)
+      await Promise.all([store.put('biomes/dev-r/ledger/x.json', b), store.put('biomes/dev-r/ledger/x.json', a)]);
+    writing = false;
+    await reads;
+    expect([...seen].filter((k) => k !== 'a' && k !== 'b')).toEqual([]);
+    const last = await store.get('biomes/dev-r/ledger/x.json');
+    expect(last?.equals(a) || last?.equals(b)).toBe(true);
+  });
+
   it('lists more keys than one page holds (S3 pages by 1,000)', async () => {
     const store = open();
     const keys = Array.from({ length: 1203 }, (_, i) => `biomes/dev-p${String(i).padStart(4, '0')}/ledger/a.json`);
