@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { FileHandle, mkdir, mkdtemp, open, rename, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -25,7 +25,8 @@ let atomicPuts = false;
  * whole, and the last writer wins. Here the body goes into a temporary file
  * beside the object (its name is not an object's, so listings skip it) that
  * replaces the object by a rename once it is flushed. What s3rver keeps of a
- * cut upload is unchanged: it still stores what arrived.
+ * cut upload is unchanged: it still stores what arrived. A GET streams the
+ * one file it opened, with that file's size.
  */
 function makePutsAtomic(): void {
   if (atomicPuts) return;
@@ -36,7 +37,46 @@ function makePutsAtomic(): void {
       getResourcePath(bucket: string, key: string, resource: string): string;
       putMetadata(bucket: string, key: string, metadata: unknown, md5: string): Promise<void>;
       putObject(object: S3rverObject): Promise<{ size: number; md5: string }>;
+      getMetadata(bucket: string, key: string): Promise<Record<string, unknown>>;
+      getObject(bucket: string, key: string, options?: { start?: number; end?: number }): Promise<unknown>;
     };
+  };
+  const S3Object = load('s3rver/lib/models/object.js') as new (
+    bucket: string,
+    key: string,
+    content: NodeJS.ReadableStream | null,
+    metadata: Record<string, unknown>,
+  ) => { range?: { start: number; end: number } };
+  // A GET reads one file: s3rver took the size from one stat and then opened the path again, so a rename in
+  // between served the new file cut to the old one's length.
+  FilesystemStore.prototype.getObject = async function (bucket, key, options) {
+    let file: FileHandle;
+    try {
+      file = await open(this.getResourcePath(bucket, key, 'object'), 'r');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw e;
+    }
+    try {
+      const [metadata, stat] = await Promise.all([this.getMetadata(bucket, key), file.stat()]);
+      metadata['content-length'] = stat.size;
+      metadata['last-modified'] = stat.mtime.toUTCString();
+      const lastByte = Math.max(0, stat.size - 1);
+      const range = { start: options?.start || 0, end: Math.min(options?.end || Infinity, lastByte) };
+      const ranged = !!options && (options.start !== undefined || !!options.end);
+      if (range.start < 0 || Math.min(range.end, lastByte) < range.start) {
+        await file.close();
+        const empty = new S3Object(bucket, key, null, metadata);
+        if (ranged) empty.range = range;
+        return empty;
+      }
+      const object = new S3Object(bucket, key, file.createReadStream({ ...range, autoClose: true }), metadata);
+      if (ranged) object.range = range;
+      return object;
+    } catch (e) {
+      await file.close().catch(() => undefined);
+      throw e;
+    }
   };
   let next = 0;
   FilesystemStore.prototype.putObject = async function (object) {
