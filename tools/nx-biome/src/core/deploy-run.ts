@@ -1,6 +1,6 @@
 import { BiomeError } from './errors';
 import type { ProjectKind } from './names';
-import { DEPLOY_EXECUTOR } from './constants';
+import { DEPLOY_EXECUTOR, PACKAGE_EXECUTOR } from './constants';
 
 /**
  * The environment variable that carries the id of the current Nx run from
@@ -33,6 +33,14 @@ export function plannedDeploys(
 /** True when one of a project's targets runs the plugin's deploy executor (whatever the target is called). */
 export function isDeployable(targets: Record<string, { executor?: string }> | undefined): boolean {
   return Object.values(targets ?? {}).some((t) => t?.executor === DEPLOY_EXECUTOR);
+}
+
+/** The options of a project's package target (the one running the package executor), whatever it is called. */
+export function packageOptionsOf(
+  targets: Record<string, { executor?: string; options?: unknown }> | undefined,
+): { kind?: string; settings?: Record<string, unknown> } | undefined {
+  return Object.values(targets ?? {}).find((t) => t?.executor === PACKAGE_EXECUTOR)?.options as
+    { kind?: string; settings?: Record<string, unknown> } | undefined;
 }
 
 /** One task of a finished Nx run, as the end-of-run step sees it. */

@@ -69,13 +69,17 @@ const TARGET_NAME = /^[A-Za-z0-9][A-Za-z0-9:_-]*$/;
 /** The plugin's package name, as nx.json's `plugins` names it. */
 export const PLUGIN_NAME = '@geo/nx-biome';
 
+/** True for nx.json's `plugins` entry of this plugin, bare (`"@geo/nx-biome"`) or with options. */
+export const isPluginEntry = (p: unknown): boolean =>
+  (typeof p === 'string' ? p : (p as { plugin?: unknown } | null)?.plugin) === PLUGIN_NAME;
+
 /**
  * The name of the deploy target in a workspace: the `deployTargetName` the
  * @geo/nx-biome entry of nx.json's `plugins` gives, else `deploy`. The hooks
  * read a command line (`nx run-many -t ship`) with it.
  */
 export function deployTargetOf(plugins: readonly unknown[] | undefined): string {
-  const entry = plugins?.find((p) => (typeof p === 'string' ? p : (p as { plugin?: unknown })?.plugin) === PLUGIN_NAME);
+  const entry = plugins?.find(isPluginEntry);
   const name = (entry as { options?: { deployTargetName?: unknown } } | undefined)?.options?.deployTargetName;
   return typeof name === 'string' && TARGET_NAME.test(name) ? name : 'deploy';
 }

@@ -5,6 +5,7 @@ import {
   InferredTargetsOptions,
   NormalizedInferredTargetsOptions,
   normalizeInferredTargetsOptions,
+  isPluginEntry,
   planInferredTargets,
   PLUGIN_NAME,
 } from '../core/inferred-targets';
@@ -22,7 +23,7 @@ export interface InferencePluginEntry {
 
 /** The plugin's entry of nx.json in object form (a bare `"@geo/nx-biome"` reads as no options), if registered. */
 export function readInferencePlugin(tree: Tree): InferencePluginEntry | undefined {
-  const entry = (readNxJson(tree)?.plugins ?? []).find((p) => (typeof p === 'string' ? p : p.plugin) === PLUGIN_NAME);
+  const entry = (readNxJson(tree)?.plugins ?? []).find(isPluginEntry);
   if (entry === undefined) return undefined;
   return typeof entry === 'string' ? { plugin: entry } : (entry as InferencePluginEntry);
 }
@@ -35,7 +36,7 @@ export function readInferencePlugin(tree: Tree): InferencePluginEntry | undefine
 export function ensureInferencePlugin(tree: Tree): InferencePluginEntry {
   const nxJson = readNxJson(tree) ?? {};
   const plugins = [...(nxJson.plugins ?? [])];
-  const at = plugins.findIndex((p) => (typeof p === 'string' ? p : p.plugin) === PLUGIN_NAME);
+  const at = plugins.findIndex(isPluginEntry);
   const current = at >= 0 ? plugins[at] : undefined;
   if (current !== undefined && typeof current !== 'string' && current.options !== undefined)
     return current as InferencePluginEntry;

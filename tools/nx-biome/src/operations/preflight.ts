@@ -12,8 +12,7 @@ import { realDeps, storeOf } from './context';
 import { findBiomeBase } from './biome-base';
 import { declaredDataSets, resolveDataSets } from '../core/settings';
 import { BiomeError, isBiomeError } from '../core/errors';
-import { isDeployable } from '../core/deploy-run';
-import { PACKAGE_EXECUTOR } from '../core/constants';
+import { isDeployable, packageOptionsOf } from '../core/deploy-run';
 import type { ProjectGraph } from '@nx/devkit';
 
 /**
@@ -97,8 +96,7 @@ export function checkDataSetsOf(
     const targets = graph.nodes[name]?.data.targets;
     if (!isDeployable(targets)) continue;
     // The settings deploy packages with: those of the project's package target, whatever it is called.
-    const packaging = Object.values(targets ?? {}).find((t) => t?.executor === PACKAGE_EXECUTOR);
-    const settings = (packaging?.options as { settings?: Record<string, unknown> } | undefined)?.settings ?? {};
+    const settings = packageOptionsOf(targets)?.settings ?? {};
     try {
       resolveDataSets(biome.environment, name, declaredDataSets(name, settings));
     } catch (e) {

@@ -1,6 +1,6 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { relative } from 'node:path';
-import { PACKAGE_EXECUTOR } from '../../core/constants';
+import { packageOptionsOf } from '../../core/deploy-run';
 import { BiomeError } from '../../core/errors';
 import { parseBiomeName, validateProjectName } from '../../core/names';
 import {
@@ -41,11 +41,7 @@ function requireServices(value: unknown, context: ExecutorContext): string[] {
   }
   const projects = context.projectsConfigurations?.projects;
   // The kind its package target (whatever it is called) packages it as.
-  const kindOf = (p: string) =>
-    (
-      Object.values(projects?.[p]?.targets ?? {}).find((t) => t?.executor === PACKAGE_EXECUTOR)?.options as
-        { kind?: string } | undefined
-    )?.kind;
+  const kindOf = (p: string) => packageOptionsOf(projects?.[p]?.targets)?.kind;
   for (const name of names) {
     validateProjectName(name);
     if (projects && kindOf(name) !== 'service') {
